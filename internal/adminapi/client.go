@@ -1,0 +1,148 @@
+package adminapi
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+)
+
+// maxResponseBytes bounds what the client reads from the gateway.
+const (
+	maxResponseBytes = 4 << 20
+	defaultTimeout   = 30 * time.Second
+)
+
+// Client talks to the gateway's admin API.
+type Client struct {
+	baseURL *url.URL
+	token   string
+	http    *http.Client
+}
+
+// NewClient returns a client for the admin API at baseURL (e.g. "http://127.0.0.1:8081").
+// httpClient may be nil, in which case a client with a 30s timeout is used.
+func NewClient(baseURL, token string, httpClient *http.Client) (*Client, error) {
+	u, err := url.Parse(baseURL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, fmt.Errorf("gateway URL %q must be an absolute http(s) URL such as http://127.0.0.1:8081", baseURL)
+	}
+	if token == "" {
+		return nil, errors.New("gateway admin token is empty")
+	}
+	if httpClient == nil {
+		httpClient = &http.Client{Timeout: defaultTimeout}
+	}
+	u.Path = strings.TrimSuffix(u.Path, "/")
+	return &Client{baseURL: u, token: token, http: httpClient}, nil
+}
+
+// CreateAPI registers a protected API; the answer carries its ID.
+func (c *Client) CreateAPI(ctx context.Context, api API) (*API, error) {
+	var out API
+	return &out, c.do(ctx, http.MethodPost, "/v1/apis", api, &out)
+}
+
+// GetAPI reads one API.
+func (c *Client) GetAPI(ctx context.Context, id string) (*API, error) {
+	var out API
+	return &out, c.do(ctx, http.MethodGet, "/v1/apis/"+url.PathEscape(id), nil, &out)
+}
+
+// UpdateAPI replaces an API's configuration.
+func (c *Client) UpdateAPI(ctx context.Context, id string, api API) (*API, error) {
+	var out API
+	return &out, c.do(ctx, http.MethodPut, "/v1/apis/"+url.PathEscape(id), api, &out)
+}
+
+// DeleteAPI removes an API.
+func (c *Client) DeleteAPI(ctx context.Context, id string) error {
+	return c.do(ctx, http.MethodDelete, "/v1/apis/"+url.PathEscape(id), nil, nil)
+}
+
+// ListAPIs lists every API.
+func (c *Client) ListAPIs(ctx context.Context) ([]API, error) {
+	var out APIList
+	return out.APIs, c.do(ctx, http.MethodGet, "/v1/apis", nil, &out)
+}
+
+// CreatePolicy creates an access policy; the answer carries its ID.
+func (c *Client) CreatePolicy(ctx context.Context, p Policy) (*Policy, error) {
+	var out Policy
+	return &out, c.do(ctx, http.MethodPost, "/v1/policies", p, &out)
+}
+
+// GetPolicy reads one policy.
+func (c *Client) GetPolicy(ctx context.Context, id string) (*Policy, error) {
+	var out Policy
+	return &out, c.do(ctx, http.MethodGet, "/v1/policies/"+url.PathEscape(id), nil, &out)
+}
+
+// UpdatePolicy replaces a policy.
+func (c *Client) UpdatePolicy(ctx context.Context, id string, p Policy) (*Policy, error) {
+	var out Policy
+	return &out, c.do(ctx, http.MethodPut, "/v1/policies/"+url.PathEscape(id), p, &out)
+}
+
+// DeletePolicy removes a policy.
+func (c *Client) DeletePolicy(ctx context.Context, id string) error {
+	return c.do(ctx, http.MethodDelete, "/v1/policies/"+url.PathEscape(id), nil, nil)
+}
+
+// ListPolicies lists every policy.
+func (c *Client) ListPolicies(ctx context.Context) ([]Policy, error) {
+	var out PolicyList
+	return out.Policies, c.do(ctx, http.MethodGet, "/v1/policies", nil, &out)
+}
+
+func (c *Client) do(ctx context.Context, method, path string, in, out any) error {
+	var body io.Reader
+	if in != nil {
+		b, err := json.Marshal(in)
+		if err != nil {
+			return fmt.Errorf("encoding request: %w", err)
+		}
+		body = bytes.NewReader(b)
+	}
+	u := *c.baseURL
+	u.Path += path
+	req, err := http.NewRequestWithContext(ctx, method, u.String(), body)
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Authorization", "Bearer "+c.token)
+	req.Header.Set("Accept", "application/json")
+	if in != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return fmt.Errorf("gateway admin API at %s unreachable: %w", c.baseURL.Redacted(), err)
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxResponseBytes))
+	if err != nil {
+		return fmt.Errorf("reading gateway admin API answer: %w", err)
+	}
+	if resp.StatusCode >= 300 {
+		apiErr := &Error{}
+		if json.Unmarshal(raw, apiErr) != nil || apiErr.Message == "" {
+			apiErr = &Error{Code: CodeInternal, Message: http.StatusText(resp.StatusCode)}
+		}
+		apiErr.Status = resp.StatusCode
+		return apiErr
+	}
+	if out == nil || len(raw) == 0 {
+		return nil
+	}
+	if err := json.Unmarshal(raw, out); err != nil {
+		return fmt.Errorf("decoding gateway admin API answer to %s %s: %w", method, path, err)
+	}
+	return nil
+}

@@ -1,0 +1,132 @@
+// Package adminapi holds the wire types of the idpgate gateway's admin API and a Go client
+// for it. Both the gateway (server side) and the Terraform provider (client side) import it,
+// so the two cannot drift apart.
+//
+// Routes (all JSON, all authenticated with "Authorization: Bearer <admin token>"):
+//
+//	GET    /v1/apis             -> APIList
+//	POST   /v1/apis             API (without id) -> 201 API
+//	GET    /v1/apis/{id}        -> API
+//	PUT    /v1/apis/{id}        API (full replacement) -> API
+//	DELETE /v1/apis/{id}        -> 204
+//	GET    /v1/policies         -> PolicyList
+//	POST   /v1/policies         Policy (without id) -> 201 Policy
+//	GET    /v1/policies/{id}    -> Policy
+//	PUT    /v1/policies/{id}    Policy (full replacement) -> Policy
+//	DELETE /v1/policies/{id}    -> 204
+//
+// Errors are an Error body with status 400 (a bad field, named in Error.Field), 401 (bad or
+// missing admin token), 404 (no such object), 409 (a name or listen path already taken, or a
+// policy granting an API that does not exist) or 5xx.
+package adminapi
+
+import "time"
+
+// API is a protected API: requests under ListenPath are checked and proxied to UpstreamURL.
+// Exactly one of JWT and Introspection is set.
+type API struct {
+	// ID is assigned by the gateway on create; it is ignored in POST and PUT bodies.
+	ID              string `json:"id,omitempty"`
+	Name            string `json:"name"`
+	ListenPath      string `json:"listen_path"`
+	UpstreamURL     string `json:"upstream_url"`
+	StripListenPath bool   `json:"strip_listen_path"`
+
+	JWT           *JWTValidation `json:"jwt,omitempty"`
+	Introspection *Introspection `json:"introspection,omitempty"`
+
+	// ForwardClaims maps an upstream request header to the token claim whose value it
+	// carries, in addition to the identity headers the gateway always sets
+	// (X-Idpgate-Subject, X-Idpgate-Client-Id, X-Idpgate-Scope).
+	ForwardClaims map[string]string `json:"forward_claims,omitempty"`
+
+	CreatedAt time.Time `json:"created_at,omitzero"`
+	UpdatedAt time.Time `json:"updated_at,omitzero"`
+}
+
+// JWTValidation checks JWT access tokens locally against the issuer's JWKS.
+type JWTValidation struct {
+	Issuer  string `json:"issuer"`
+	JWKSURI string `json:"jwks_uri"`
+	// Audiences: the token's aud must contain at least one of these. Empty means aud is not checked.
+	Audiences []string `json:"audiences,omitempty"`
+	// AllowedAlgorithms defaults to ["RS256"]. Only asymmetric JWS algorithms are accepted.
+	AllowedAlgorithms []string `json:"allowed_algorithms,omitempty"`
+	// Leeway for exp/nbf/iat; defaults to 30s, at most 5m.
+	Leeway Duration `json:"leeway,omitempty"`
+	// IdentityClaim defaults to "sub".
+	IdentityClaim string `json:"identity_claim,omitempty"`
+	// ClientIDClaim: when empty, client_id, then cid, then azp is used.
+	ClientIDClaim string `json:"client_id_claim,omitempty"`
+	// PolicyClaim defaults to "pol"; its value (a string or an array of strings) names
+	// policies by ID or name, as Tyk's "pol" claim does.
+	PolicyClaim string `json:"policy_claim,omitempty"`
+	// RequiredScopes must all be present in the token's scope (or scp) claim.
+	RequiredScopes []string `json:"required_scopes,omitempty"`
+}
+
+// Introspection checks opaque or JWT tokens with an RFC 7662 introspection endpoint.
+type Introspection struct {
+	Endpoint string `json:"endpoint"`
+	ClientID string `json:"client_id"`
+	// ClientSecret is write-only: the gateway never returns it; GET answers carry
+	// ClientSecretSet instead.
+	ClientSecret    string `json:"client_secret,omitempty"`
+	ClientSecretSet bool   `json:"client_secret_set,omitempty"`
+	// CacheTTL bounds how long an "active" answer is reused (never past the token's exp);
+	// defaults to 60s; 0s disables the cache.
+	CacheTTL *Duration `json:"cache_ttl,omitempty"`
+	// Same meaning as in JWTValidation.
+	IdentityClaim  string   `json:"identity_claim,omitempty"`
+	ClientIDClaim  string   `json:"client_id_claim,omitempty"`
+	PolicyClaim    string   `json:"policy_claim,omitempty"`
+	RequiredScopes []string `json:"required_scopes,omitempty"`
+}
+
+// APIList is the answer to GET /v1/apis.
+type APIList struct {
+	APIs []API `json:"apis"`
+}
+
+// Policy grants the clients bound to it access to APIs, under limits. A request is allowed
+// when some policy bound to its token (by client id, or named by the API's policy claim)
+// grants the API, the method and the path.
+type Policy struct {
+	ID   string `json:"id,omitempty"`
+	Name string `json:"name"`
+	// ClientIDs binds tokens whose client id is one of these.
+	ClientIDs    []string      `json:"client_ids,omitempty"`
+	AccessRights []AccessRight `json:"access_rights"`
+	// RateLimit: at most Requests per Per, per client and policy (a sliding window).
+	RateLimit *Limit `json:"rate_limit,omitempty"`
+	// Quota: at most Requests per Per, per client and policy (a fixed window that renews).
+	Quota *Limit `json:"quota,omitempty"`
+	// MaxTokenAge refuses tokens whose iat is older than this; zero means no limit.
+	MaxTokenAge Duration `json:"max_token_age,omitempty"`
+
+	CreatedAt time.Time `json:"created_at,omitzero"`
+	UpdatedAt time.Time `json:"updated_at,omitzero"`
+}
+
+// AccessRight grants one API.
+type AccessRight struct {
+	APIID string `json:"api_id"`
+	// Methods: upper-case HTTP methods; empty means every method.
+	Methods []string `json:"methods,omitempty"`
+	// Paths: patterns matched against the request path below the API's listen path
+	// ("/items", "/items/*" for one segment, "/items/**" for any depth); empty means every path.
+	Paths []string `json:"paths,omitempty"`
+	// RequiredScopes must all be in the token's scopes for this grant to apply.
+	RequiredScopes []string `json:"required_scopes,omitempty"`
+}
+
+// Limit is a count over a period.
+type Limit struct {
+	Requests int64    `json:"requests"`
+	Per      Duration `json:"per"`
+}
+
+// PolicyList is the answer to GET /v1/policies.
+type PolicyList struct {
+	Policies []Policy `json:"policies"`
+}

@@ -1,0 +1,338 @@
+// Package provider is the Terraform glue of idpgate: the provider, its resources and data
+// sources. The protocols live in internal/dcr and internal/adminapi; this package only maps
+// Terraform values to them and back.
+package provider
+
+import (
+	"context"
+	"crypto/x509"
+	"net/http"
+	"net/url"
+	"os"
+	"strconv"
+	"time"
+
+	"github.com/hashicorp/terraform-plugin-framework-timetypes/timetypes"
+	"github.com/hashicorp/terraform-plugin-framework-validators/int64validator"
+	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
+	"github.com/hashicorp/terraform-plugin-framework/datasource"
+	"github.com/hashicorp/terraform-plugin-framework/ephemeral"
+	"github.com/hashicorp/terraform-plugin-framework/path"
+	"github.com/hashicorp/terraform-plugin-framework/provider"
+	"github.com/hashicorp/terraform-plugin-framework/provider/schema"
+	"github.com/hashicorp/terraform-plugin-framework/resource"
+	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
+	"github.com/hashicorp/terraform-plugin-framework/types"
+	"github.com/hashicorp/terraform-plugin-log/tflog"
+
+	"github.com/idpgate/terraform-provider-idpgate/internal/adminapi"
+)
+
+// Drivers the provider knows; see internal/dcr for what each does differently.
+var idpDrivers = []string{"generic", "okta", "keycloak", "hydra"}
+
+const (
+	defaultMaxRetries     = 4
+	defaultRequestTimeout = 30 * time.Second
+)
+
+var (
+	_ provider.Provider                       = &idpgateProvider{}
+	_ provider.ProviderWithEphemeralResources = &idpgateProvider{}
+)
+
+// New returns a constructor of the provider, as providerserver.Serve wants it.
+func New(version, commit string) func() provider.Provider {
+	return func() provider.Provider {
+		return &idpgateProvider{version: version, commit: commit}
+	}
+}
+
+type idpgateProvider struct {
+	version string
+	commit  string
+}
+
+// providerModel is the provider block.
+type providerModel struct {
+	Issuer               types.String         `tfsdk:"issuer"`
+	IdPDriver            types.String         `tfsdk:"idp_driver"`
+	InitialAccessToken   types.String         `tfsdk:"initial_access_token"`
+	RegistrationEndpoint types.String         `tfsdk:"registration_endpoint"`
+	GatewayURL           types.String         `tfsdk:"gateway_url"`
+	GatewayAdminToken    types.String         `tfsdk:"gateway_admin_token"`
+	MaxRetries           types.Int64          `tfsdk:"max_retries"`
+	RequestTimeout       timetypes.GoDuration `tfsdk:"request_timeout"`
+	CABundle             types.String         `tfsdk:"ca_bundle"`
+}
+
+func (p *idpgateProvider) Metadata(_ context.Context, _ provider.MetadataRequest, resp *provider.MetadataResponse) {
+	resp.TypeName = "idpgate"
+	resp.Version = p.version
+}
+
+func (p *idpgateProvider) Schema(_ context.Context, _ provider.SchemaRequest, resp *provider.SchemaResponse) {
+	resp.Schema = schema.Schema{
+		MarkdownDescription: "Registers OAuth 2.0 / OpenID Connect clients at an identity provider through " +
+			"Dynamic Client Registration (RFC 7591/7592) and configures the idpgate API gateway. " +
+			"The identity-provider half and the gateway half are each optional.",
+		Attributes: map[string]schema.Attribute{
+			"issuer": schema.StringAttribute{
+				MarkdownDescription: "Issuer URL of the identity provider. The registration endpoint is discovered from " +
+					"`/.well-known/openid-configuration`, falling back to `/.well-known/oauth-authorization-server`. " +
+					"Environment variable: `IDPGATE_ISSUER`.",
+				Optional:   true,
+				Validators: []validator.String{absoluteURL()},
+			},
+			"idp_driver": schema.StringAttribute{
+				MarkdownDescription: "How to talk to the identity provider: `generic` (plain RFC 7591/7592, the default), " +
+					"`okta`, `keycloak` or `hydra`. Environment variable: `IDPGATE_IDP_DRIVER`.",
+				Optional:   true,
+				Validators: []validator.String{stringvalidator.OneOf(idpDrivers...)},
+			},
+			"initial_access_token": schema.StringAttribute{
+				MarkdownDescription: "Token that authorizes registration: an RFC 7591 initial access token (Keycloak, " +
+					"generic IdPs that require one) or, with the `okta` driver, an Okta API token (sent as `SSWS`). " +
+					"Environment variable: `IDPGATE_INITIAL_ACCESS_TOKEN`.",
+				Optional:  true,
+				Sensitive: true,
+			},
+			"registration_endpoint": schema.StringAttribute{
+				MarkdownDescription: "Registration endpoint to use instead of the discovered one. " +
+					"Environment variable: `IDPGATE_REGISTRATION_ENDPOINT`.",
+				Optional:   true,
+				Validators: []validator.String{absoluteURL()},
+			},
+			"gateway_url": schema.StringAttribute{
+				MarkdownDescription: "Base URL of the idpgate gateway's admin API, e.g. `http://127.0.0.1:8081`. " +
+					"Environment variable: `IDPGATE_GATEWAY_URL`.",
+				Optional:   true,
+				Validators: []validator.String{absoluteURL()},
+			},
+			"gateway_admin_token": schema.StringAttribute{
+				MarkdownDescription: "Token of the gateway's admin API (the gateway's `IDPGATE_ADMIN_TOKEN`). " +
+					"Environment variable: `IDPGATE_GATEWAY_ADMIN_TOKEN`.",
+				Optional:  true,
+				Sensitive: true,
+			},
+			"max_retries": schema.Int64Attribute{
+				MarkdownDescription: "How many times a call answered with 429 or 5xx is retried, with backoff and jitter " +
+					"(default `4`). Environment variable: `IDPGATE_MAX_RETRIES`.",
+				Optional:   true,
+				Validators: []validator.Int64{int64validator.Between(0, 20)},
+			},
+			"request_timeout": schema.StringAttribute{
+				MarkdownDescription: "Timeout of one HTTP call, as a Go duration (default `30s`). " +
+					"Environment variable: `IDPGATE_REQUEST_TIMEOUT`.",
+				Optional:   true,
+				CustomType: timetypes.GoDurationType{},
+			},
+			"ca_bundle": schema.StringAttribute{
+				MarkdownDescription: "PEM certificates to trust, in addition to the system's, for the IdP and the gateway. " +
+					"Environment variable: `IDPGATE_CA_BUNDLE`.",
+				Optional: true,
+			},
+		},
+	}
+}
+
+// Configure resolves every setting from the block, then the environment, and hands the
+// resources a providerData. Values unknown at plan time leave the halves unconfigured; the
+// resources say so only when they actually need them.
+func (p *idpgateProvider) Configure(ctx context.Context, req provider.ConfigureRequest, resp *provider.ConfigureResponse) {
+	var cfg providerModel
+	resp.Diagnostics.Append(req.Config.Get(ctx, &cfg)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+
+	data := &providerData{}
+	settings := resolveSettings(cfg)
+	for _, s := range []*setting{&settings.issuer, &settings.driver, &settings.initialAccessToken, &settings.registrationEndpoint,
+		&settings.gatewayURL, &settings.gatewayAdminToken, &settings.maxRetries, &settings.requestTimeout, &settings.caBundle} {
+		if s.unknown {
+			tflog.Debug(ctx, "provider setting unknown until apply", map[string]any{"attribute": s.attribute})
+			data.unknown = true
+		}
+	}
+	if settings.initialAccessToken.value != "" {
+		ctx = tflog.MaskAllFieldValuesStrings(ctx, settings.initialAccessToken.value)
+	}
+
+	httpClient, diags := settings.httpClient()
+	resp.Diagnostics.Append(diags...)
+	maxRetries, diags := settings.retries()
+	resp.Diagnostics.Append(diags...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+
+	if settings.issuer.value != "" || settings.registrationEndpoint.value != "" {
+		data.IdP = &idpSettings{
+			Issuer:               settings.issuer.value,
+			Driver:               settings.driver.valueOr("generic"),
+			InitialAccessToken:   settings.initialAccessToken.value,
+			RegistrationEndpoint: settings.registrationEndpoint.value,
+			HTTPClient:           httpClient,
+			MaxRetries:           maxRetries,
+		}
+		resp.Diagnostics.Append(data.IdP.validate()...)
+	}
+
+	if settings.gatewayURL.value != "" {
+		if settings.gatewayAdminToken.value == "" && !settings.gatewayAdminToken.unknown {
+			resp.Diagnostics.AddAttributeError(path.Root("gateway_admin_token"), "Missing gateway admin token",
+				"gateway_url is set but no admin token is: set gateway_admin_token in the provider block or the "+
+					"IDPGATE_GATEWAY_ADMIN_TOKEN environment variable to the gateway's IDPGATE_ADMIN_TOKEN.")
+		} else if settings.gatewayAdminToken.value != "" {
+			client, err := adminapi.NewClient(settings.gatewayURL.value, settings.gatewayAdminToken.value, httpClient)
+			if err != nil {
+				resp.Diagnostics.AddAttributeError(path.Root("gateway_url"), "Invalid gateway URL",
+					"Set gateway_url (or IDPGATE_GATEWAY_URL) to the gateway's admin address: "+err.Error())
+			}
+			data.Gateway = client
+		}
+	}
+	if resp.Diagnostics.HasError() {
+		return
+	}
+
+	resp.DataSourceData = data
+	resp.ResourceData = data
+	resp.EphemeralResourceData = data
+}
+
+func (p *idpgateProvider) Resources(_ context.Context) []func() resource.Resource {
+	return []func() resource.Resource{}
+}
+
+func (p *idpgateProvider) DataSources(_ context.Context) []func() datasource.DataSource {
+	return []func() datasource.DataSource{}
+}
+
+func (p *idpgateProvider) EphemeralResources(_ context.Context) []func() ephemeral.EphemeralResource {
+	return []func() ephemeral.EphemeralResource{}
+}
+
+// setting is one provider attribute resolved from the block or its environment variable.
+type setting struct {
+	attribute string
+	envVar    string
+	value     string
+	unknown   bool
+}
+
+func (s setting) valueOr(def string) string {
+	if s.value == "" {
+		return def
+	}
+	return s.value
+}
+
+type resolvedSettings struct {
+	issuer, driver, initialAccessToken, registrationEndpoint setting
+	gatewayURL, gatewayAdminToken                            setting
+	maxRetries, requestTimeout, caBundle                     setting
+}
+
+func resolveSettings(cfg providerModel) resolvedSettings {
+	str := func(attr, env string, v types.String) setting {
+		s := setting{attribute: attr, envVar: env, unknown: v.IsUnknown()}
+		if !v.IsNull() && !v.IsUnknown() {
+			s.value = v.ValueString()
+		} else if !v.IsUnknown() {
+			s.value = os.Getenv(env)
+		}
+		return s
+	}
+	retries := setting{attribute: "max_retries", envVar: "IDPGATE_MAX_RETRIES", unknown: cfg.MaxRetries.IsUnknown()}
+	if !cfg.MaxRetries.IsNull() && !cfg.MaxRetries.IsUnknown() {
+		retries.value = strconv.FormatInt(cfg.MaxRetries.ValueInt64(), 10)
+	} else if !retries.unknown {
+		retries.value = os.Getenv(retries.envVar)
+	}
+	return resolvedSettings{
+		issuer:               str("issuer", "IDPGATE_ISSUER", cfg.Issuer),
+		driver:               str("idp_driver", "IDPGATE_IDP_DRIVER", cfg.IdPDriver),
+		initialAccessToken:   str("initial_access_token", "IDPGATE_INITIAL_ACCESS_TOKEN", cfg.InitialAccessToken),
+		registrationEndpoint: str("registration_endpoint", "IDPGATE_REGISTRATION_ENDPOINT", cfg.RegistrationEndpoint),
+		gatewayURL:           str("gateway_url", "IDPGATE_GATEWAY_URL", cfg.GatewayURL),
+		gatewayAdminToken:    str("gateway_admin_token", "IDPGATE_GATEWAY_ADMIN_TOKEN", cfg.GatewayAdminToken),
+		maxRetries:           retries,
+		requestTimeout:       str("request_timeout", "IDPGATE_REQUEST_TIMEOUT", cfg.RequestTimeout.StringValue),
+		caBundle:             str("ca_bundle", "IDPGATE_CA_BUNDLE", cfg.CABundle),
+	}
+}
+
+func (s resolvedSettings) retries() (int, diagList) {
+	if s.maxRetries.value == "" {
+		return defaultMaxRetries, nil
+	}
+	n, err := strconv.Atoi(s.maxRetries.value)
+	if err != nil || n < 0 || n > 20 {
+		return 0, diagList{attrError(s.maxRetries, "Invalid max_retries",
+			"must be a whole number between 0 and 20, got "+strconv.Quote(s.maxRetries.value))}
+	}
+	return n, nil
+}
+
+// httpClient builds the client shared by the IdP and gateway halves: its own transport
+// (cloned from the default, never the shared one), the timeout and the CA bundle.
+func (s resolvedSettings) httpClient() (*http.Client, diagList) {
+	var diags diagList
+	timeout := defaultRequestTimeout
+	if s.requestTimeout.value != "" {
+		d, err := time.ParseDuration(s.requestTimeout.value)
+		if err != nil || d <= 0 {
+			diags = append(diags, attrError(s.requestTimeout, "Invalid request_timeout",
+				"must be a positive Go duration such as \"30s\" or \"2m\", got "+strconv.Quote(s.requestTimeout.value)))
+		} else {
+			timeout = d
+		}
+	}
+	transport := http.DefaultTransport.(*http.Transport).Clone()
+	if s.caBundle.value != "" {
+		pool, err := x509.SystemCertPool()
+		if err != nil || pool == nil {
+			pool = x509.NewCertPool()
+		}
+		if !pool.AppendCertsFromPEM([]byte(s.caBundle.value)) {
+			diags = append(diags, attrError(s.caBundle, "Invalid ca_bundle",
+				"contains no PEM certificate; give the PEM text (e.g. file(\"ca.pem\")), not a path"))
+		}
+		transport.TLSClientConfig.RootCAs = pool
+	}
+	return &http.Client{Transport: transport, Timeout: timeout}, diags
+}
+
+// absoluteURL checks that a string attribute is an absolute http(s) URL.
+func absoluteURL() validator.String { return absoluteURLValidator{} }
+
+type absoluteURLValidator struct{}
+
+func (absoluteURLValidator) Description(context.Context) string {
+	return "must be an absolute http or https URL"
+}
+
+func (v absoluteURLValidator) MarkdownDescription(ctx context.Context) string { return v.Description(ctx) }
+
+func (absoluteURLValidator) ValidateString(_ context.Context, req validator.StringRequest, resp *validator.StringResponse) {
+	if req.ConfigValue.IsNull() || req.ConfigValue.IsUnknown() {
+		return
+	}
+	if err := checkAbsoluteURL(req.ConfigValue.ValueString()); err != "" {
+		resp.Diagnostics.AddAttributeError(req.Path, "Invalid URL", err)
+	}
+}
+
+// checkAbsoluteURL returns what is wrong with raw, or "".
+func checkAbsoluteURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "\"" + raw + "\" is not a URL: " + err.Error()
+	}
+	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return "\"" + raw + "\" must be an absolute http or https URL, such as https://idp.example.com"
+	}
+	return ""
+}

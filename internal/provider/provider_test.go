@@ -1,0 +1,58 @@
+package provider
+
+import (
+	"os/exec"
+	"regexp"
+	"testing"
+
+	"github.com/hashicorp/terraform-plugin-framework/providerserver"
+	"github.com/hashicorp/terraform-plugin-go/tfprotov6"
+	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
+)
+
+// testAccProtoV6ProviderFactories runs the provider in-process for the terraform binary that
+// acceptance tests drive.
+var testAccProtoV6ProviderFactories = map[string]func() (tfprotov6.ProviderServer, error){
+	"idpgate": providerserver.NewProtocol6WithError(New("test", "none")()),
+}
+
+// testAccPreCheck makes sure the terraform binary comes from PATH: these machines cannot
+// download one.
+func testAccPreCheck(t *testing.T) {
+	t.Helper()
+	if _, err := exec.LookPath("terraform"); err != nil {
+		t.Fatalf("terraform must be on PATH for acceptance tests: %v", err)
+	}
+}
+
+func TestAccProvider_invalidSettings(t *testing.T) {
+	cases := map[string]struct {
+		config string
+		want   string
+	}{
+		"unknown driver": {
+			config: `provider "idpgate" {
+  issuer     = "https://idp.example.com"
+  idp_driver = "auth0"
+}
+data "idpgate_noop" "x" {}`,
+			want: `(?s)value must be one of.*generic.*okta.*keycloak.*hydra`,
+		},
+		"malformed issuer": {
+			config: `provider "idpgate" {
+  issuer = "idp.example.com"
+}
+data "idpgate_noop" "x" {}`,
+			want: `must be an absolute http or https URL`,
+		},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			resource.Test(t, resource.TestCase{
+				PreCheck:                 func() { testAccPreCheck(t) },
+				ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+				Steps:                    []resource.TestStep{{Config: tc.config, ExpectError: regexp.MustCompile(tc.want)}},
+			})
+		})
+	}
+}
