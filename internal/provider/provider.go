@@ -203,7 +203,7 @@ func (p *idpgateProvider) Configure(ctx context.Context, req provider.ConfigureR
 }
 
 func (p *idpgateProvider) Resources(_ context.Context) []func() resource.Resource {
-	return []func() resource.Resource{}
+	return []func() resource.Resource{NewProtectedAPIResource, NewAccessPolicyResource}
 }
 
 func (p *idpgateProvider) DataSources(_ context.Context) []func() datasource.DataSource {

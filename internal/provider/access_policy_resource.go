@@ -1,0 +1,354 @@
+package provider
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/hashicorp/terraform-plugin-framework-timetypes/timetypes"
+	"github.com/hashicorp/terraform-plugin-framework-validators/int64validator"
+	"github.com/hashicorp/terraform-plugin-framework-validators/listvalidator"
+	"github.com/hashicorp/terraform-plugin-framework-validators/setvalidator"
+	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
+	"github.com/hashicorp/terraform-plugin-framework/diag"
+	"github.com/hashicorp/terraform-plugin-framework/path"
+	"github.com/hashicorp/terraform-plugin-framework/resource"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/planmodifier"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringplanmodifier"
+	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
+	"github.com/hashicorp/terraform-plugin-framework/types"
+
+	"github.com/idpgate/terraform-provider-idpgate/internal/adminapi"
+)
+
+var (
+	_ resource.Resource                   = &accessPolicyResource{}
+	_ resource.ResourceWithConfigure      = &accessPolicyResource{}
+	_ resource.ResourceWithImportState    = &accessPolicyResource{}
+	_ resource.ResourceWithValidateConfig = &accessPolicyResource{}
+)
+
+// NewAccessPolicyResource is the idpgate_access_policy resource: which clients may call which
+// protected APIs, and how often.
+func NewAccessPolicyResource() resource.Resource { return &accessPolicyResource{} }
+
+type accessPolicyResource struct {
+	data *providerData
+}
+
+func (r *accessPolicyResource) Metadata(_ context.Context, req resource.MetadataRequest, resp *resource.MetadataResponse) {
+	resp.TypeName = req.ProviderTypeName + "_access_policy"
+}
+
+func (r *accessPolicyResource) Schema(_ context.Context, _ resource.SchemaRequest, resp *resource.SchemaResponse) {
+	resp.Schema = accessPolicySchema()
+}
+
+func accessPolicySchema() schema.Schema {
+	limit := func(what, example string) map[string]schema.Attribute {
+		return map[string]schema.Attribute{
+			"requests": schema.Int64Attribute{
+				MarkdownDescription: "How many requests " + what + " allows per period.",
+				Required:            true,
+				Validators:          []validator.Int64{int64validator.AtLeast(1)},
+			},
+			"per": schema.StringAttribute{
+				MarkdownDescription: "The period, as a Go duration such as `" + example + "`.",
+				CustomType:          timetypes.GoDurationType{},
+				Required:            true,
+				Validators:          []validator.String{durationAtLeast(0, true)},
+				PlanModifiers:       []planmodifier.String{keepEquivalentDuration()},
+			},
+		}
+	}
+	stringSet := func(desc string, extra ...validator.String) schema.SetAttribute {
+		return schema.SetAttribute{
+			MarkdownDescription: desc,
+			ElementType:         types.StringType,
+			Optional:            true,
+			Validators: []validator.Set{setvalidator.ValueStringsAre(
+				append([]validator.String{stringvalidator.LengthAtLeast(1)}, extra...)...)},
+		}
+	}
+	return schema.Schema{
+		MarkdownDescription: "Grants clients access to protected APIs under limits. A request is allowed when some " +
+			"policy bound to its token — by the token's client id (`client_ids`), or named in the API's policy " +
+			"claim (Tyk's `pol`) by id or name — grants the API, the method and the path.",
+		Attributes: map[string]schema.Attribute{
+			"id": schema.StringAttribute{
+				MarkdownDescription: "Identifier the gateway assigned; a token's policy claim may name the policy by it.",
+				Computed:            true,
+				PlanModifiers:       []planmodifier.String{stringplanmodifier.UseStateForUnknown()},
+			},
+			"name": schema.StringAttribute{
+				MarkdownDescription: "Unique name of the policy; a token's policy claim may name the policy by it.",
+				Required:            true,
+				Validators:          []validator.String{stringvalidator.LengthAtLeast(1)},
+			},
+			"client_ids": stringSet("Client ids whose tokens this policy applies to, e.g. "+
+				"`[idpgate_dcr_client.app.client_id]`. Leave unset for a policy bound only through the policy claim."),
+			"access_rights": schema.ListNestedAttribute{
+				MarkdownDescription: "The APIs the policy grants, each with the methods, paths and scopes it allows.",
+				Required:            true,
+				Validators:          []validator.List{listvalidator.SizeAtLeast(1)},
+				NestedObject: schema.NestedAttributeObject{
+					Attributes: map[string]schema.Attribute{
+						"api_id": schema.StringAttribute{
+							MarkdownDescription: "The `id` of an `idpgate_protected_api`.",
+							Required:            true,
+							Validators:          []validator.String{stringvalidator.LengthAtLeast(1)},
+						},
+						"methods": stringSet("Upper-case HTTP methods allowed. Unset: every method.",
+							stringvalidator.OneOf(adminapi.Methods...)),
+						"paths": stringSet("Path patterns below the API's listen path: `/items`, `/items/*` " +
+							"(one segment), `/items/**` (any depth). Unset: every path."),
+						"required_scopes": stringSet("Scopes the token must carry for this grant to apply."),
+					},
+				},
+			},
+			"rate_limit": schema.SingleNestedAttribute{
+				MarkdownDescription: "At most `requests` per `per` (a sliding window), per client; excess requests get " +
+					"429 with `Retry-After`. Unset: no rate limit.",
+				Optional:   true,
+				Attributes: limit("the rate limit", "60s"),
+			},
+			"quota": schema.SingleNestedAttribute{
+				MarkdownDescription: "At most `requests` per `per` (a fixed window that renews), per client. Unset: no quota.",
+				Optional:            true,
+				Attributes:          limit("the quota", "24h"),
+			},
+			"max_token_age": schema.StringAttribute{
+				MarkdownDescription: "Refuse tokens issued (`iat`) longer ago than this Go duration. Unset: no limit.",
+				CustomType:          timetypes.GoDurationType{},
+				Optional:            true,
+				Validators:          []validator.String{durationAtLeast(0, true)},
+				PlanModifiers:       []planmodifier.String{keepEquivalentDuration()},
+			},
+		},
+	}
+}
+
+// ValidateConfig runs the gateway's own checks at plan time when every value is known.
+// Whether the granted APIs exist only the gateway knows, at apply time.
+func (r *accessPolicyResource) ValidateConfig(ctx context.Context, req resource.ValidateConfigRequest, resp *resource.ValidateConfigResponse) {
+	if !req.Config.Raw.IsFullyKnown() {
+		return
+	}
+	var cfg accessPolicyModel
+	resp.Diagnostics.Append(req.Config.Get(ctx, &cfg)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	p, diags := cfg.toWire(ctx)
+	resp.Diagnostics.Append(diags...)
+	if diags.HasError() {
+		return
+	}
+	resp.Diagnostics.Append(validationDiags(ctx, accessPolicySchema(), p.Validate())...)
+}
+
+func (r *accessPolicyResource) Configure(_ context.Context, req resource.ConfigureRequest, resp *resource.ConfigureResponse) {
+	if req.ProviderData == nil {
+		return
+	}
+	data, ok := req.ProviderData.(*providerData)
+	if !ok {
+		resp.Diagnostics.AddError("Unexpected provider data",
+			fmt.Sprintf("Expected *providerData, got %T. This is a bug in the provider; please report it.", req.ProviderData))
+		return
+	}
+	r.data = data
+}
+
+func (r *accessPolicyResource) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {
+	var plan accessPolicyModel
+	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	client, diags := r.data.requireGateway("idpgate_access_policy")
+	resp.Diagnostics.Append(diags...)
+	p, diags := plan.toWire(ctx)
+	resp.Diagnostics.Append(diags...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	created, err := client.CreatePolicy(ctx, p)
+	if err != nil {
+		resp.Diagnostics.Append(gatewayErrorDiags(ctx, accessPolicySchema(),
+			fmt.Sprintf("creating access policy %q", p.Name), err)...)
+		return
+	}
+	resp.Diagnostics.Append(resp.State.Set(ctx, accessPolicyFromWire(created, &plan))...)
+}
+
+func (r *accessPolicyResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
+	var state accessPolicyModel
+	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	client, diags := r.data.requireGateway("idpgate_access_policy")
+	resp.Diagnostics.Append(diags...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	p, err := client.GetPolicy(ctx, state.ID.ValueString())
+	if adminapi.IsNotFound(err) {
+		resp.Diagnostics.AddWarning("Access policy no longer on the gateway",
+			fmt.Sprintf("The gateway has no policy with id %q: it was deleted outside Terraform. Terraform "+
+				"will plan to create it again.", state.ID.ValueString()))
+		resp.State.RemoveResource(ctx)
+		return
+	}
+	if err != nil {
+		resp.Diagnostics.Append(gatewayErrorDiags(ctx, accessPolicySchema(),
+			fmt.Sprintf("reading access policy %q", state.ID.ValueString()), err)...)
+		return
+	}
+	resp.Diagnostics.Append(resp.State.Set(ctx, accessPolicyFromWire(p, &state))...)
+}
+
+func (r *accessPolicyResource) Update(ctx context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {
+	var plan, state accessPolicyModel
+	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
+	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	client, diags := r.data.requireGateway("idpgate_access_policy")
+	resp.Diagnostics.Append(diags...)
+	p, diags := plan.toWire(ctx)
+	resp.Diagnostics.Append(diags...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	updated, err := client.UpdatePolicy(ctx, state.ID.ValueString(), p)
+	if err != nil {
+		resp.Diagnostics.Append(gatewayErrorDiags(ctx, accessPolicySchema(),
+			fmt.Sprintf("updating access policy %q (id %s)", p.Name, state.ID.ValueString()), err)...)
+		return
+	}
+	resp.Diagnostics.Append(resp.State.Set(ctx, accessPolicyFromWire(updated, &plan))...)
+}
+
+func (r *accessPolicyResource) Delete(ctx context.Context, req resource.DeleteRequest, resp *resource.DeleteResponse) {
+	var state accessPolicyModel
+	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	client, diags := r.data.requireGateway("idpgate_access_policy")
+	resp.Diagnostics.Append(diags...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	err := client.DeletePolicy(ctx, state.ID.ValueString())
+	if err != nil && !adminapi.IsNotFound(err) {
+		resp.Diagnostics.Append(gatewayErrorDiags(ctx, accessPolicySchema(),
+			fmt.Sprintf("deleting access policy %q (id %s)", state.Name.ValueString(), state.ID.ValueString()), err)...)
+	}
+}
+
+func (r *accessPolicyResource) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {
+	resource.ImportStatePassthroughID(ctx, path.Root("id"), req, resp)
+}
+
+// accessPolicyModel is the resource's state.
+type accessPolicyModel struct {
+	ID           types.String         `tfsdk:"id"`
+	Name         types.String         `tfsdk:"name"`
+	ClientIDs    types.Set            `tfsdk:"client_ids"`
+	AccessRights []accessRightModel   `tfsdk:"access_rights"`
+	RateLimit    *limitModel          `tfsdk:"rate_limit"`
+	Quota        *limitModel          `tfsdk:"quota"`
+	MaxTokenAge  timetypes.GoDuration `tfsdk:"max_token_age"`
+}
+
+type accessRightModel struct {
+	APIID          types.String `tfsdk:"api_id"`
+	Methods        types.Set    `tfsdk:"methods"`
+	Paths          types.Set    `tfsdk:"paths"`
+	RequiredScopes types.Set    `tfsdk:"required_scopes"`
+}
+
+type limitModel struct {
+	Requests types.Int64          `tfsdk:"requests"`
+	Per      timetypes.GoDuration `tfsdk:"per"`
+}
+
+func (m accessPolicyModel) toWire(ctx context.Context) (adminapi.Policy, diag.Diagnostics) {
+	var diags, d diag.Diagnostics
+	p := adminapi.Policy{Name: m.Name.ValueString(), AccessRights: []adminapi.AccessRight{}}
+	p.ClientIDs, d = wireStrings(ctx, m.ClientIDs)
+	diags.Append(d...)
+	for _, ar := range m.AccessRights {
+		w := adminapi.AccessRight{APIID: ar.APIID.ValueString()}
+		w.Methods, d = wireStrings(ctx, ar.Methods)
+		diags.Append(d...)
+		w.Paths, d = wireStrings(ctx, ar.Paths)
+		diags.Append(d...)
+		w.RequiredScopes, d = wireStrings(ctx, ar.RequiredScopes)
+		diags.Append(d...)
+		p.AccessRights = append(p.AccessRights, w)
+	}
+	p.RateLimit, d = m.RateLimit.toWire()
+	diags.Append(d...)
+	p.Quota, d = m.Quota.toWire()
+	diags.Append(d...)
+	p.MaxTokenAge, d = wireDuration(m.MaxTokenAge)
+	diags.Append(d...)
+	return p, diags
+}
+
+func (l *limitModel) toWire() (*adminapi.Limit, diag.Diagnostics) {
+	if l == nil {
+		return nil, nil
+	}
+	per, diags := wireDuration(l.Per)
+	return &adminapi.Limit{Requests: l.Requests.ValueInt64(), Per: per}, diags
+}
+
+// accessPolicyFromWire maps the gateway's answer to state; prior (plan or previous state)
+// keeps the user's spelling of what the gateway answers differently but means the same.
+func accessPolicyFromWire(p *adminapi.Policy, prior *accessPolicyModel) accessPolicyModel {
+	if prior == nil {
+		prior = &accessPolicyModel{}
+	}
+	m := accessPolicyModel{
+		ID:          types.StringValue(p.ID),
+		Name:        types.StringValue(p.Name),
+		ClientIDs:   wireStringSet(p.ClientIDs, prior.ClientIDs),
+		RateLimit:   limitFromWire(p.RateLimit, prior.RateLimit),
+		Quota:       limitFromWire(p.Quota, prior.Quota),
+		MaxTokenAge: durationFromWire(p.MaxTokenAge.D(), prior.MaxTokenAge, true),
+	}
+	for i, ar := range p.AccessRights {
+		var pr accessRightModel
+		if i < len(prior.AccessRights) {
+			pr = prior.AccessRights[i]
+		}
+		m.AccessRights = append(m.AccessRights, accessRightModel{
+			APIID:          types.StringValue(ar.APIID),
+			Methods:        wireStringSet(ar.Methods, pr.Methods),
+			Paths:          wireStringSet(ar.Paths, pr.Paths),
+			RequiredScopes: wireStringSet(ar.RequiredScopes, pr.RequiredScopes),
+		})
+	}
+	return m
+}
+
+func limitFromWire(l *adminapi.Limit, prior *limitModel) *limitModel {
+	if l == nil {
+		return nil
+	}
+	var priorPer timetypes.GoDuration
+	if prior != nil {
+		priorPer = prior.Per
+	}
+	return &limitModel{
+		Requests: types.Int64Value(l.Requests),
+		Per:      durationFromWire(time.Duration(l.Per), priorPer, false),
+	}
+}

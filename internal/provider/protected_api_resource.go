@@ -1,0 +1,525 @@
+package provider
+
+import (
+	"context"
+	"fmt"
+	"regexp"
+
+	"github.com/hashicorp/terraform-plugin-framework-timetypes/timetypes"
+	"github.com/hashicorp/terraform-plugin-framework-validators/mapvalidator"
+	"github.com/hashicorp/terraform-plugin-framework-validators/resourcevalidator"
+	"github.com/hashicorp/terraform-plugin-framework-validators/setvalidator"
+	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
+	"github.com/hashicorp/terraform-plugin-framework/attr"
+	"github.com/hashicorp/terraform-plugin-framework/diag"
+	"github.com/hashicorp/terraform-plugin-framework/path"
+	"github.com/hashicorp/terraform-plugin-framework/resource"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/booldefault"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/planmodifier"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/setdefault"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringdefault"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringplanmodifier"
+	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
+	"github.com/hashicorp/terraform-plugin-framework/types"
+
+	"github.com/idpgate/terraform-provider-idpgate/internal/adminapi"
+)
+
+// Defaults the gateway applies when a field is omitted; the schema declares the same ones so
+// that what the gateway answers never differs from the plan.
+const (
+	defaultJWTAlgorithm  = "RS256"
+	defaultJWTLeeway     = "30s"
+	defaultIdentityClaim = "sub"
+	defaultPolicyClaim   = "pol"
+	defaultCacheTTL      = "60s"
+)
+
+var (
+	// listenPathPattern: an absolute URL path without query or fragment.
+	listenPathPattern = regexp.MustCompile(`^/[^?#\s]*$`)
+	// headerNamePattern: an RFC 9110 field name (token).
+	headerNamePattern = regexp.MustCompile("^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
+)
+
+var (
+	_ resource.Resource                     = &protectedAPIResource{}
+	_ resource.ResourceWithConfigure        = &protectedAPIResource{}
+	_ resource.ResourceWithImportState      = &protectedAPIResource{}
+	_ resource.ResourceWithConfigValidators = &protectedAPIResource{}
+	_ resource.ResourceWithValidateConfig   = &protectedAPIResource{}
+)
+
+// NewProtectedAPIResource is the idpgate_protected_api resource: an API behind the gateway.
+func NewProtectedAPIResource() resource.Resource { return &protectedAPIResource{} }
+
+type protectedAPIResource struct {
+	data *providerData
+}
+
+func (r *protectedAPIResource) Metadata(_ context.Context, req resource.MetadataRequest, resp *resource.MetadataResponse) {
+	resp.TypeName = req.ProviderTypeName + "_protected_api"
+}
+
+func (r *protectedAPIResource) Schema(_ context.Context, _ resource.SchemaRequest, resp *resource.SchemaResponse) {
+	resp.Schema = protectedAPISchema()
+}
+
+func protectedAPISchema() schema.Schema {
+	jwtAttrs := map[string]schema.Attribute{
+		"issuer": schema.StringAttribute{
+			MarkdownDescription: "Expected `iss` of the tokens: the identity provider's issuer URL.",
+			Required:            true,
+			Validators:          []validator.String{absoluteURL()},
+		},
+		"jwks_uri": schema.StringAttribute{
+			MarkdownDescription: "Where the gateway fetches the issuer's signing keys (JWKS). Keys named in a token " +
+				"(`jku`, `x5u`, embedded `jwk`) are never trusted.",
+			Required:   true,
+			Validators: []validator.String{absoluteURL()},
+		},
+		"audiences": schema.SetAttribute{
+			MarkdownDescription: "The token's `aud` must contain one of these. Unset: `aud` is not checked.",
+			ElementType:         types.StringType,
+			Optional:            true,
+			Validators:          []validator.Set{setvalidator.ValueStringsAre(stringvalidator.LengthAtLeast(1))},
+		},
+		"allowed_algorithms": schema.SetAttribute{
+			MarkdownDescription: "JWS algorithms accepted (asymmetric only). Default `[\"RS256\"]`.",
+			ElementType:         types.StringType,
+			Optional:            true,
+			Computed:            true,
+			Default: setdefault.StaticValue(types.SetValueMust(types.StringType,
+				[]attr.Value{types.StringValue(defaultJWTAlgorithm)})),
+			Validators: []validator.Set{
+				setvalidator.SizeAtLeast(1),
+				setvalidator.ValueStringsAre(stringvalidator.OneOf(adminapi.AllowedAlgorithms...)),
+			},
+		},
+		"leeway": schema.StringAttribute{
+			MarkdownDescription: "Clock skew tolerated on `exp`, `nbf` and `iat`, as a Go duration. Default `30s`, " +
+				"at most `5m`; it cannot be `0s`, which the gateway reads as the default.",
+			CustomType:          timetypes.GoDurationType{},
+			Optional:            true,
+			Computed:            true,
+			Default:             stringdefault.StaticString(defaultJWTLeeway),
+			Validators:          []validator.String{durationAtLeast(0, true)},
+			PlanModifiers:       []planmodifier.String{keepEquivalentDuration()},
+		},
+	}
+	introspectionAttrs := map[string]schema.Attribute{
+		"endpoint": schema.StringAttribute{
+			MarkdownDescription: "The identity provider's RFC 7662 introspection endpoint.",
+			Required:            true,
+			Validators:          []validator.String{absoluteURL()},
+		},
+		"client_id": schema.StringAttribute{
+			MarkdownDescription: "Client the gateway authenticates as at the introspection endpoint.",
+			Required:            true,
+			Validators:          []validator.String{stringvalidator.LengthAtLeast(1)},
+		},
+		"client_secret": schema.StringAttribute{
+			MarkdownDescription: "Secret of `client_id`. The gateway never returns it, so a change made outside " +
+				"Terraform cannot be detected, and an import leaves it unset until the next apply.",
+			Required:   true,
+			Sensitive:  true,
+			Validators: []validator.String{stringvalidator.LengthAtLeast(1)},
+		},
+		"cache_ttl": schema.StringAttribute{
+			MarkdownDescription: "How long an `active` answer is reused (never past the token's `exp`), as a Go " +
+				"duration. Default `60s`; `0s` disables the cache.",
+			CustomType:    timetypes.GoDurationType{},
+			Optional:      true,
+			Computed:      true,
+			Default:       stringdefault.StaticString(defaultCacheTTL),
+			Validators:    []validator.String{durationAtLeast(0, false)},
+			PlanModifiers: []planmodifier.String{keepEquivalentDuration()},
+		},
+	}
+	for name, a := range claimAttributes() {
+		jwtAttrs[name] = a
+		introspectionAttrs[name] = a
+	}
+
+	return schema.Schema{
+		MarkdownDescription: "An API behind the idpgate gateway: requests under `listen_path` carry a bearer token " +
+			"from the identity provider, which the gateway checks (with the issuer's JWKS, or by introspection) " +
+			"before proxying them to `upstream_url`. Which clients may call it is decided by `idpgate_access_policy`.",
+		Attributes: map[string]schema.Attribute{
+			"id": schema.StringAttribute{
+				MarkdownDescription: "Identifier the gateway assigned; access policies refer to the API by it.",
+				Computed:            true,
+				PlanModifiers:       []planmodifier.String{stringplanmodifier.UseStateForUnknown()},
+			},
+			"name": schema.StringAttribute{
+				MarkdownDescription: "Unique name of the API.",
+				Required:            true,
+				Validators:          []validator.String{stringvalidator.LengthAtLeast(1)},
+			},
+			"listen_path": schema.StringAttribute{
+				MarkdownDescription: "Path prefix on the gateway, e.g. `/orders/`. The longest matching prefix wins.",
+				Required:            true,
+				Validators: []validator.String{stringvalidator.RegexMatches(listenPathPattern,
+					"must be an absolute path such as /orders/")},
+			},
+			"upstream_url": schema.StringAttribute{
+				MarkdownDescription: "Where allowed requests are proxied to.",
+				Required:            true,
+				Validators:          []validator.String{absoluteURL()},
+			},
+			"strip_listen_path": schema.BoolAttribute{
+				MarkdownDescription: "Remove `listen_path` from the request path before proxying. Default `false`.",
+				Optional:            true,
+				Computed:            true,
+				Default:             booldefault.StaticBool(false),
+			},
+			"jwt": schema.SingleNestedAttribute{
+				MarkdownDescription: "Check JWT access tokens locally with the issuer's keys. Exactly one of `jwt` and " +
+					"`introspection` is set.",
+				Optional:   true,
+				Attributes: jwtAttrs,
+			},
+			"introspection": schema.SingleNestedAttribute{
+				MarkdownDescription: "Check tokens (opaque or JWT) at the identity provider's RFC 7662 introspection " +
+					"endpoint. Exactly one of `jwt` and `introspection` is set.",
+				Optional:   true,
+				Attributes: introspectionAttrs,
+			},
+			"forward_claims": schema.MapAttribute{
+				MarkdownDescription: "Upstream request header => token claim whose value it carries, in addition to " +
+					"`X-Idpgate-Subject`, `X-Idpgate-Client-Id` and `X-Idpgate-Scope`, which are always set.",
+				ElementType: types.StringType,
+				Optional:    true,
+				Validators: []validator.Map{
+					mapvalidator.KeysAre(stringvalidator.RegexMatches(headerNamePattern, "must be an HTTP header name")),
+					mapvalidator.ValueStringsAre(stringvalidator.LengthAtLeast(1)),
+				},
+			},
+		},
+	}
+}
+
+// claimAttributes are the identity and policy settings shared by jwt and introspection.
+func claimAttributes() map[string]schema.Attribute {
+	return map[string]schema.Attribute{
+		"identity_claim": schema.StringAttribute{
+			MarkdownDescription: "Claim that identifies the caller (forwarded as `X-Idpgate-Subject`). Default `sub`.",
+			Optional:            true,
+			Computed:            true,
+			Default:             stringdefault.StaticString(defaultIdentityClaim),
+			Validators:          []validator.String{stringvalidator.LengthAtLeast(1)},
+		},
+		"client_id_claim": schema.StringAttribute{
+			MarkdownDescription: "Claim that carries the client id policies bind to. Unset: `client_id`, then `cid`, then `azp`.",
+			Optional:            true,
+			Validators:          []validator.String{stringvalidator.LengthAtLeast(1)},
+		},
+		"policy_claim": schema.StringAttribute{
+			MarkdownDescription: "Claim whose value (a string or a list) names access policies by id or name, as " +
+				"Tyk's `pol`. Default `pol`.",
+			Optional:   true,
+			Computed:   true,
+			Default:    stringdefault.StaticString(defaultPolicyClaim),
+			Validators: []validator.String{stringvalidator.LengthAtLeast(1)},
+		},
+		"required_scopes": schema.SetAttribute{
+			MarkdownDescription: "Scopes every token must carry to reach this API at all.",
+			ElementType:         types.StringType,
+			Optional:            true,
+			Validators:          []validator.Set{setvalidator.ValueStringsAre(stringvalidator.LengthAtLeast(1))},
+		},
+	}
+}
+
+func (r *protectedAPIResource) ConfigValidators(context.Context) []resource.ConfigValidator {
+	return []resource.ConfigValidator{
+		resourcevalidator.ExactlyOneOf(path.MatchRoot("jwt"), path.MatchRoot("introspection")),
+	}
+}
+
+// ValidateConfig runs the gateway's own checks at plan time when every value is known, so a
+// value the gateway would refuse fails the plan rather than the apply.
+func (r *protectedAPIResource) ValidateConfig(ctx context.Context, req resource.ValidateConfigRequest, resp *resource.ValidateConfigResponse) {
+	if !req.Config.Raw.IsFullyKnown() {
+		return
+	}
+	var cfg protectedAPIModel
+	resp.Diagnostics.Append(req.Config.Get(ctx, &cfg)...)
+	if resp.Diagnostics.HasError() || (cfg.JWT == nil) == (cfg.Introspection == nil) {
+		return // the schema's validators have said what is wrong
+	}
+	api, diags := cfg.toWire(ctx)
+	resp.Diagnostics.Append(diags...)
+	if diags.HasError() {
+		return
+	}
+	resp.Diagnostics.Append(validationDiags(ctx, protectedAPISchema(), api.Validate())...)
+}
+
+func (r *protectedAPIResource) Configure(_ context.Context, req resource.ConfigureRequest, resp *resource.ConfigureResponse) {
+	if req.ProviderData == nil {
+		return
+	}
+	data, ok := req.ProviderData.(*providerData)
+	if !ok {
+		resp.Diagnostics.AddError("Unexpected provider data",
+			fmt.Sprintf("Expected *providerData, got %T. This is a bug in the provider; please report it.", req.ProviderData))
+		return
+	}
+	r.data = data
+}
+
+func (r *protectedAPIResource) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {
+	var plan protectedAPIModel
+	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	client, diags := r.data.requireGateway("idpgate_protected_api")
+	resp.Diagnostics.Append(diags...)
+	api, diags := plan.toWire(ctx)
+	resp.Diagnostics.Append(diags...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	created, err := client.CreateAPI(ctx, api)
+	if err != nil {
+		resp.Diagnostics.Append(gatewayErrorDiags(ctx, protectedAPISchema(),
+			fmt.Sprintf("creating protected API %q", api.Name), err)...)
+		return
+	}
+	resp.Diagnostics.Append(resp.State.Set(ctx, protectedAPIFromWire(created, &plan))...)
+}
+
+func (r *protectedAPIResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
+	var state protectedAPIModel
+	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	client, diags := r.data.requireGateway("idpgate_protected_api")
+	resp.Diagnostics.Append(diags...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	api, err := client.GetAPI(ctx, state.ID.ValueString())
+	if adminapi.IsNotFound(err) {
+		resp.Diagnostics.AddWarning("Protected API no longer on the gateway",
+			fmt.Sprintf("The gateway has no API with id %q: it was deleted outside Terraform. Terraform "+
+				"will plan to create it again.", state.ID.ValueString()))
+		resp.State.RemoveResource(ctx)
+		return
+	}
+	if err != nil {
+		resp.Diagnostics.Append(gatewayErrorDiags(ctx, protectedAPISchema(),
+			fmt.Sprintf("reading protected API %q", state.ID.ValueString()), err)...)
+		return
+	}
+	next := protectedAPIFromWire(api, &state)
+	// The gateway never returns the introspection secret, but it says whether one is set: a
+	// secret removed out of band is drift that the next apply repairs.
+	if next.Introspection != nil && api.Introspection != nil && !api.Introspection.ClientSecretSet {
+		next.Introspection.ClientSecret = types.StringNull()
+	}
+	resp.Diagnostics.Append(resp.State.Set(ctx, next)...)
+}
+
+func (r *protectedAPIResource) Update(ctx context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {
+	var plan, state protectedAPIModel
+	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
+	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	client, diags := r.data.requireGateway("idpgate_protected_api")
+	resp.Diagnostics.Append(diags...)
+	api, diags := plan.toWire(ctx)
+	resp.Diagnostics.Append(diags...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	updated, err := client.UpdateAPI(ctx, state.ID.ValueString(), api)
+	if err != nil {
+		resp.Diagnostics.Append(gatewayErrorDiags(ctx, protectedAPISchema(),
+			fmt.Sprintf("updating protected API %q (id %s)", api.Name, state.ID.ValueString()), err)...)
+		return
+	}
+	resp.Diagnostics.Append(resp.State.Set(ctx, protectedAPIFromWire(updated, &plan))...)
+}
+
+func (r *protectedAPIResource) Delete(ctx context.Context, req resource.DeleteRequest, resp *resource.DeleteResponse) {
+	var state protectedAPIModel
+	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	client, diags := r.data.requireGateway("idpgate_protected_api")
+	resp.Diagnostics.Append(diags...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	err := client.DeleteAPI(ctx, state.ID.ValueString())
+	if err != nil && !adminapi.IsNotFound(err) {
+		resp.Diagnostics.Append(gatewayErrorDiags(ctx, protectedAPISchema(),
+			fmt.Sprintf("deleting protected API %q (id %s)", state.Name.ValueString(), state.ID.ValueString()), err)...)
+	}
+}
+
+func (r *protectedAPIResource) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {
+	resource.ImportStatePassthroughID(ctx, path.Root("id"), req, resp)
+}
+
+// protectedAPIModel is the resource's state.
+type protectedAPIModel struct {
+	ID              types.String        `tfsdk:"id"`
+	Name            types.String        `tfsdk:"name"`
+	ListenPath      types.String        `tfsdk:"listen_path"`
+	UpstreamURL     types.String        `tfsdk:"upstream_url"`
+	StripListenPath types.Bool          `tfsdk:"strip_listen_path"`
+	JWT             *jwtValidationModel `tfsdk:"jwt"`
+	Introspection   *introspectionModel `tfsdk:"introspection"`
+	ForwardClaims   types.Map           `tfsdk:"forward_claims"`
+}
+
+type jwtValidationModel struct {
+	Issuer            types.String         `tfsdk:"issuer"`
+	JWKSURI           types.String         `tfsdk:"jwks_uri"`
+	Audiences         types.Set            `tfsdk:"audiences"`
+	AllowedAlgorithms types.Set            `tfsdk:"allowed_algorithms"`
+	Leeway            timetypes.GoDuration `tfsdk:"leeway"`
+	IdentityClaim     types.String         `tfsdk:"identity_claim"`
+	ClientIDClaim     types.String         `tfsdk:"client_id_claim"`
+	PolicyClaim       types.String         `tfsdk:"policy_claim"`
+	RequiredScopes    types.Set            `tfsdk:"required_scopes"`
+}
+
+type introspectionModel struct {
+	Endpoint       types.String         `tfsdk:"endpoint"`
+	ClientID       types.String         `tfsdk:"client_id"`
+	ClientSecret   types.String         `tfsdk:"client_secret"`
+	CacheTTL       timetypes.GoDuration `tfsdk:"cache_ttl"`
+	IdentityClaim  types.String         `tfsdk:"identity_claim"`
+	ClientIDClaim  types.String         `tfsdk:"client_id_claim"`
+	PolicyClaim    types.String         `tfsdk:"policy_claim"`
+	RequiredScopes types.Set            `tfsdk:"required_scopes"`
+}
+
+// toWire builds the admin API body. Null optional values are omitted, so the gateway applies
+// its defaults (the same ones the schema declares).
+func (m protectedAPIModel) toWire(ctx context.Context) (adminapi.API, diag.Diagnostics) {
+	var diags diag.Diagnostics
+	api := adminapi.API{
+		Name:            m.Name.ValueString(),
+		ListenPath:      m.ListenPath.ValueString(),
+		UpstreamURL:     m.UpstreamURL.ValueString(),
+		StripListenPath: m.StripListenPath.ValueBool(),
+	}
+	if !m.ForwardClaims.IsNull() && !m.ForwardClaims.IsUnknown() {
+		diags.Append(m.ForwardClaims.ElementsAs(ctx, &api.ForwardClaims, false)...)
+	}
+	if j := m.JWT; j != nil {
+		w := &adminapi.JWTValidation{
+			Issuer:        j.Issuer.ValueString(),
+			JWKSURI:       j.JWKSURI.ValueString(),
+			IdentityClaim: wireOptionalString(j.IdentityClaim),
+			ClientIDClaim: wireOptionalString(j.ClientIDClaim),
+			PolicyClaim:   wireOptionalString(j.PolicyClaim),
+		}
+		var d diag.Diagnostics
+		w.Audiences, d = wireStrings(ctx, j.Audiences)
+		diags.Append(d...)
+		w.AllowedAlgorithms, d = wireStrings(ctx, j.AllowedAlgorithms)
+		diags.Append(d...)
+		w.RequiredScopes, d = wireStrings(ctx, j.RequiredScopes)
+		diags.Append(d...)
+		w.Leeway, d = wireDuration(j.Leeway)
+		diags.Append(d...)
+		api.JWT = w
+	}
+	if in := m.Introspection; in != nil {
+		w := &adminapi.Introspection{
+			Endpoint:      in.Endpoint.ValueString(),
+			ClientID:      in.ClientID.ValueString(),
+			ClientSecret:  in.ClientSecret.ValueString(),
+			IdentityClaim: wireOptionalString(in.IdentityClaim),
+			ClientIDClaim: wireOptionalString(in.ClientIDClaim),
+			PolicyClaim:   wireOptionalString(in.PolicyClaim),
+		}
+		var d diag.Diagnostics
+		w.RequiredScopes, d = wireStrings(ctx, in.RequiredScopes)
+		diags.Append(d...)
+		if !in.CacheTTL.IsNull() && !in.CacheTTL.IsUnknown() {
+			ttl, d := wireDuration(in.CacheTTL)
+			diags.Append(d...)
+			w.CacheTTL = &ttl
+		}
+		api.Introspection = w
+	}
+	return api, diags
+}
+
+// protectedAPIFromWire maps the gateway's answer to state. prior (the plan or the previous
+// state; its fields may be null after an import) supplies what the gateway does not return
+// or spells differently: the introspection secret, empty collections, duration spellings.
+func protectedAPIFromWire(api *adminapi.API, prior *protectedAPIModel) protectedAPIModel {
+	if prior == nil {
+		prior = &protectedAPIModel{}
+	}
+	m := protectedAPIModel{
+		ID:              types.StringValue(api.ID),
+		Name:            types.StringValue(api.Name),
+		ListenPath:      listenPathFromWire(api.ListenPath, prior.ListenPath),
+		UpstreamURL:     types.StringValue(api.UpstreamURL),
+		StripListenPath: types.BoolValue(api.StripListenPath),
+		ForwardClaims:   wireStringMap(api.ForwardClaims, prior.ForwardClaims),
+	}
+	if w := api.JWT; w != nil {
+		p := prior.JWT
+		if p == nil {
+			p = &jwtValidationModel{}
+		}
+		m.JWT = &jwtValidationModel{
+			Issuer:            types.StringValue(w.Issuer),
+			JWKSURI:           types.StringValue(w.JWKSURI),
+			Audiences:         wireStringSet(w.Audiences, p.Audiences),
+			AllowedAlgorithms: wireStringSet(orDefault(w.AllowedAlgorithms, defaultJWTAlgorithm), p.AllowedAlgorithms),
+			Leeway:            durationFromWire(orDefaultDuration(w.Leeway, defaultJWTLeeway), p.Leeway, false),
+			IdentityClaim:     types.StringValue(orDefaultString(w.IdentityClaim, defaultIdentityClaim)),
+			ClientIDClaim:     stringFromWire(w.ClientIDClaim, p.ClientIDClaim),
+			PolicyClaim:       types.StringValue(orDefaultString(w.PolicyClaim, defaultPolicyClaim)),
+			RequiredScopes:    wireStringSet(w.RequiredScopes, p.RequiredScopes),
+		}
+	}
+	if w := api.Introspection; w != nil {
+		p := prior.Introspection
+		if p == nil {
+			p = &introspectionModel{ClientSecret: types.StringNull()}
+		}
+		ttl := orDefaultDuration(0, defaultCacheTTL)
+		if w.CacheTTL != nil {
+			ttl = w.CacheTTL.D()
+		}
+		m.Introspection = &introspectionModel{
+			Endpoint:       types.StringValue(w.Endpoint),
+			ClientID:       types.StringValue(w.ClientID),
+			ClientSecret:   p.ClientSecret,
+			CacheTTL:       durationFromWire(ttl, p.CacheTTL, false),
+			IdentityClaim:  types.StringValue(orDefaultString(w.IdentityClaim, defaultIdentityClaim)),
+			ClientIDClaim:  stringFromWire(w.ClientIDClaim, p.ClientIDClaim),
+			PolicyClaim:    types.StringValue(orDefaultString(w.PolicyClaim, defaultPolicyClaim)),
+			RequiredScopes: wireStringSet(w.RequiredScopes, p.RequiredScopes),
+		}
+	}
+	return m
+}
+
+// listenPathFromWire keeps the user's spelling when the gateway normalized it ("/orders/"
+// is routed as "/orders").
+func listenPathFromWire(wire string, prior types.String) types.String {
+	if !prior.IsNull() && !prior.IsUnknown() &&
+		adminapi.NormalizeListenPath(prior.ValueString()) == adminapi.NormalizeListenPath(wire) {
+		return prior
+	}
+	return types.StringValue(wire)
+}

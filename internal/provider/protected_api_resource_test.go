@@ -1,0 +1,229 @@
+package provider
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hashicorp/terraform-plugin-framework-timetypes/timetypes"
+	"github.com/hashicorp/terraform-plugin-framework/attr"
+	"github.com/hashicorp/terraform-plugin-framework/diag"
+	"github.com/hashicorp/terraform-plugin-framework/path"
+	"github.com/hashicorp/terraform-plugin-framework/types"
+
+	"github.com/idpgate/terraform-provider-idpgate/internal/adminapi"
+)
+
+func stringSet(values ...string) types.Set {
+	elems := make([]attr.Value, len(values))
+	for i, v := range values {
+		elems[i] = types.StringValue(v)
+	}
+	return types.SetValueMust(types.StringType, elems)
+}
+
+func TestProtectedAPISchemaIsValid(t *testing.T) {
+	if diags := protectedAPISchema().ValidateImplementation(context.Background()); diags.HasError() {
+		t.Fatalf("schema: %v", diags)
+	}
+}
+
+func TestProtectedAPIToWire(t *testing.T) {
+	ctx := context.Background()
+	m := protectedAPIModel{
+		Name:            types.StringValue("orders"),
+		ListenPath:      types.StringValue("/orders/"),
+		UpstreamURL:     types.StringValue("http://127.0.0.1:9000"),
+		StripListenPath: types.BoolValue(true),
+		ForwardClaims:   types.MapValueMust(types.StringType, map[string]attr.Value{"X-Tenant": types.StringValue("tid")}),
+		JWT: &jwtValidationModel{
+			Issuer:            types.StringValue("https://idp.example.com"),
+			JWKSURI:           types.StringValue("https://idp.example.com/jwks"),
+			Audiences:         stringSet("orders-api"),
+			AllowedAlgorithms: stringSet("RS256", "ES256"),
+			Leeway:            timetypes.NewGoDurationValueFromStringMust("60s"),
+			IdentityClaim:     types.StringValue("sub"),
+			ClientIDClaim:     types.StringNull(),
+			PolicyClaim:       types.StringValue("pol"),
+			RequiredScopes:    types.SetNull(types.StringType),
+		},
+	}
+	api, diags := m.toWire(ctx)
+	if diags.HasError() {
+		t.Fatal(diags)
+	}
+	if api.Name != "orders" || api.ListenPath != "/orders/" || !api.StripListenPath || api.Introspection != nil {
+		t.Errorf("top level = %+v", api)
+	}
+	if got := api.JWT.Leeway.D(); got != time.Minute {
+		t.Errorf("leeway = %s, want 1m", got)
+	}
+	if strings.Join(api.JWT.AllowedAlgorithms, ",") != "ES256,RS256" || api.JWT.ClientIDClaim != "" || api.JWT.RequiredScopes != nil {
+		t.Errorf("jwt = %+v", api.JWT)
+	}
+	if api.ForwardClaims["X-Tenant"] != "tid" {
+		t.Errorf("forward_claims = %v", api.ForwardClaims)
+	}
+	if err := api.Validate(); err != nil {
+		t.Errorf("gateway validation refuses the body: %v", err)
+	}
+}
+
+// The gateway answers in canonical form and omits what is empty; state must keep what the
+// user wrote wherever the meaning is the same, or every plan would show a diff.
+func TestProtectedAPIFromWireKeepsUserSpelling(t *testing.T) {
+	prior := &protectedAPIModel{
+		ListenPath:    types.StringValue("/orders/"),
+		ForwardClaims: types.MapValueMust(types.StringType, map[string]attr.Value{}),
+		Introspection: &introspectionModel{
+			ClientSecret:   types.StringValue("s3cret"),
+			CacheTTL:       timetypes.NewGoDurationValueFromStringMust("120s"),
+			RequiredScopes: types.SetValueMust(types.StringType, nil),
+		},
+	}
+	ttl := adminapi.Duration(2 * time.Minute)
+	answer := &adminapi.API{
+		ID: "api-1", Name: "orders", ListenPath: "/orders", UpstreamURL: "http://up",
+		Introspection: &adminapi.Introspection{
+			Endpoint: "https://idp/introspect", ClientID: "gw", ClientSecretSet: true, CacheTTL: &ttl,
+			IdentityClaim: "sub", PolicyClaim: "pol",
+		},
+	}
+	m := protectedAPIFromWire(answer, prior)
+	if m.ListenPath.ValueString() != "/orders/" {
+		t.Errorf("listen_path = %s, want the user's /orders/", m.ListenPath)
+	}
+	if m.ForwardClaims.IsNull() || len(m.ForwardClaims.Elements()) != 0 {
+		t.Errorf("forward_claims = %s, want the user's empty map", m.ForwardClaims)
+	}
+	in := m.Introspection
+	if in.CacheTTL.ValueString() != "120s" {
+		t.Errorf("cache_ttl = %s, want the user's 120s", in.CacheTTL)
+	}
+	if in.ClientSecret.ValueString() != "s3cret" {
+		t.Errorf("client_secret = %s, want the prior secret kept", in.ClientSecret)
+	}
+	if in.RequiredScopes.IsNull() || in.ClientIDClaim.IsNull() != true {
+		t.Errorf("required_scopes = %s (want empty set), client_id_claim = %s (want null)", in.RequiredScopes, in.ClientIDClaim)
+	}
+	if m.JWT != nil {
+		t.Errorf("jwt = %+v, want nil", m.JWT)
+	}
+
+	// After an import there is no prior: the gateway's values, in its spelling.
+	imported := protectedAPIFromWire(answer, nil)
+	if imported.ListenPath.ValueString() != "/orders" || imported.Introspection.CacheTTL.ValueString() != "2m0s" ||
+		!imported.Introspection.ClientSecret.IsNull() || !imported.ForwardClaims.IsNull() {
+		t.Errorf("imported = %+v / %+v", imported, imported.Introspection)
+	}
+}
+
+// An answer that leaves a defaulted field out reads as the default the schema declares.
+func TestProtectedAPIFromWireFillsGatewayDefaults(t *testing.T) {
+	m := protectedAPIFromWire(&adminapi.API{ID: "a", JWT: &adminapi.JWTValidation{Issuer: "https://i", JWKSURI: "https://i/k"}}, nil)
+	if m.JWT.Leeway.ValueString() != "30s" || m.JWT.IdentityClaim.ValueString() != "sub" ||
+		m.JWT.PolicyClaim.ValueString() != "pol" || !m.JWT.AllowedAlgorithms.Equal(stringSet("RS256")) {
+		t.Errorf("jwt = %+v", m.JWT)
+	}
+}
+
+func TestAccessPolicyAttributePathOfGatewayFields(t *testing.T) {
+	ctx := context.Background()
+	api, policy := protectedAPISchema(), accessPolicySchema()
+	cases := []struct {
+		field string
+		want  path.Path
+		ok    bool
+	}{
+		{"rate_limit.per", path.Root("rate_limit").AtName("per"), true},
+		{"access_rights[0].api_id", path.Root("access_rights").AtListIndex(0).AtName("api_id"), true},
+		{"access_rights[2].methods[1]", path.Root("access_rights").AtListIndex(2).AtName("methods"), true},
+		{"client_ids[3]", path.Root("client_ids"), true},
+		{"max_token_age", path.Root("max_token_age"), true},
+		{"unknown_thing", path.Empty(), false},
+	}
+	for _, c := range cases {
+		got, ok := attributePathOf(ctx, policy, c.field)
+		if ok != c.ok || (ok && !got.Equal(c.want)) {
+			t.Errorf("policy field %q -> %s, %v; want %s, %v", c.field, got, ok, c.want, c.ok)
+		}
+	}
+	apiCases := []struct {
+		field string
+		want  path.Path
+	}{
+		{"jwt.jwks_uri", path.Root("jwt").AtName("jwks_uri")},
+		{"jwt.allowed_algorithms[0]", path.Root("jwt").AtName("allowed_algorithms")},
+		{"introspection.cache_ttl", path.Root("introspection").AtName("cache_ttl")},
+		{"forward_claims.X-Idpgate-Foo", path.Root("forward_claims").AtMapKey("X-Idpgate-Foo")},
+		{"jwt.no_such_field", path.Root("jwt")},
+	}
+	for _, c := range apiCases {
+		if got, ok := attributePathOf(ctx, api, c.field); !ok || !got.Equal(c.want) {
+			t.Errorf("api field %q -> %s, %v; want %s", c.field, got, ok, c.want)
+		}
+	}
+}
+
+func TestProtectedAPIGatewayErrorDiagsTellWhatToChange(t *testing.T) {
+	ctx := context.Background()
+	cases := []struct {
+		name     string
+		err      error
+		wantPath path.Path
+		wantText []string
+	}{
+		{"unreachable", errors.New("dial tcp 127.0.0.1:1: connect: connection refused"), path.Empty(),
+			[]string{"Cannot reach the idpgate gateway", "gateway_url", "IDPGATE_GATEWAY_URL", "connection refused"}},
+		{"wrong token", &adminapi.Error{Status: 401, Code: adminapi.CodeUnauthorized, Message: "bad token"},
+			path.Root("gateway_admin_token"),
+			[]string{"refused the admin token", "gateway_admin_token", "IDPGATE_GATEWAY_ADMIN_TOKEN", "IDPGATE_ADMIN_TOKEN"}},
+		{"field", adminapi.FieldError("rate_limit.per", "must be a positive duration"),
+			path.Root("rate_limit").AtName("per"), []string{"rate_limit.per", "must be a positive duration", "Change rate_limit.per"}},
+		{"conflict", &adminapi.Error{Status: 409, Code: adminapi.CodeConflict, Message: "name \"x\" is taken"}, path.Empty(),
+			[]string{"conflict", "name \"x\" is taken", "HTTP 409"}},
+		{"server", &adminapi.Error{Status: 500, Code: adminapi.CodeInternal, Message: "Internal Server Error"}, path.Empty(),
+			[]string{"Internal Server Error", "HTTP 500"}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			diags := gatewayErrorDiags(ctx, accessPolicySchema(), "creating access policy \"x\"", c.err)
+			if diags.ErrorsCount() != 1 {
+				t.Fatalf("diags = %v", diags)
+			}
+			d := diags.Errors()[0]
+			text := d.Summary() + " " + d.Detail()
+			for _, w := range c.wantText {
+				if !strings.Contains(text, w) {
+					t.Errorf("diagnostic %q lacks %q", text, w)
+				}
+			}
+			if !strings.Contains(text, "creating access policy") {
+				t.Errorf("diagnostic %q does not say what was being done", text)
+			}
+			withPath, isAttr := d.(diag.DiagnosticWithPath)
+			if c.wantPath.Equal(path.Empty()) {
+				if isAttr {
+					t.Errorf("unexpected attribute path %s", withPath.Path())
+				}
+			} else if !isAttr || !withPath.Path().Equal(c.wantPath) {
+				t.Errorf("diagnostic path: got %v, want %s", d, c.wantPath)
+			}
+		})
+	}
+}
+
+func TestProtectedAPIDurationFromWire(t *testing.T) {
+	sixty := timetypes.NewGoDurationValueFromStringMust("60s")
+	if got := durationFromWire(time.Minute, sixty, false); got.ValueString() != "60s" {
+		t.Errorf("equal duration: got %s, want the prior 60s", got)
+	}
+	if got := durationFromWire(2*time.Minute, sixty, false); got.ValueString() != "2m0s" {
+		t.Errorf("changed duration: got %s, want 2m0s", got)
+	}
+	if got := durationFromWire(0, timetypes.NewGoDurationNull(), true); !got.IsNull() {
+		t.Errorf("zero meaning unset: got %s, want null", got)
+	}
+}

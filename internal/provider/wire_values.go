@@ -1,0 +1,128 @@
+package provider
+
+import (
+	"context"
+	"sort"
+	"time"
+
+	"github.com/hashicorp/terraform-plugin-framework-timetypes/timetypes"
+	"github.com/hashicorp/terraform-plugin-framework/attr"
+	"github.com/hashicorp/terraform-plugin-framework/diag"
+	"github.com/hashicorp/terraform-plugin-framework/types"
+
+	"github.com/idpgate/terraform-provider-idpgate/internal/adminapi"
+)
+
+// Conversions between Terraform values and the admin API's wire values, shared by the
+// gateway resources. The "prior" arguments carry what the plan or state held, so that an
+// answer meaning the same thing (an omitted empty list, "1m0s" for "60s") keeps the user's
+// spelling and never shows as a diff.
+
+// wireStrings reads a set or list of strings; null gives nil.
+func wireStrings(ctx context.Context, v interface {
+	IsNull() bool
+	IsUnknown() bool
+	ElementsAs(context.Context, any, bool) diag.Diagnostics
+}) ([]string, diag.Diagnostics) {
+	if v.IsNull() || v.IsUnknown() {
+		return nil, nil
+	}
+	var out []string
+	diags := v.ElementsAs(ctx, &out, false)
+	sort.Strings(out)
+	return out, diags
+}
+
+// wireStringSet builds a set from the gateway's answer. An empty answer is null unless the
+// prior value was an empty set (the user wrote []), which the gateway cannot tell apart.
+func wireStringSet(values []string, prior types.Set) types.Set {
+	if len(values) == 0 {
+		if !prior.IsNull() && !prior.IsUnknown() && len(prior.Elements()) == 0 {
+			return prior
+		}
+		return types.SetNull(types.StringType)
+	}
+	elems := make([]attr.Value, len(values))
+	for i, s := range values {
+		elems[i] = types.StringValue(s)
+	}
+	return types.SetValueMust(types.StringType, elems)
+}
+
+// wireStringMap builds a map from the gateway's answer, with the same rule for empty maps.
+func wireStringMap(values map[string]string, prior types.Map) types.Map {
+	if len(values) == 0 {
+		if !prior.IsNull() && !prior.IsUnknown() && len(prior.Elements()) == 0 {
+			return prior
+		}
+		return types.MapNull(types.StringType)
+	}
+	elems := make(map[string]attr.Value, len(values))
+	for k, s := range values {
+		elems[k] = types.StringValue(s)
+	}
+	return types.MapValueMust(types.StringType, elems)
+}
+
+// wireOptionalString is "" for null.
+func wireOptionalString(v types.String) string {
+	if v.IsNull() || v.IsUnknown() {
+		return ""
+	}
+	return v.ValueString()
+}
+
+// stringFromWire is null for "" unless the prior value was "".
+func stringFromWire(s string, prior types.String) types.String {
+	if s == "" && (prior.IsNull() || prior.IsUnknown()) {
+		return types.StringNull()
+	}
+	return types.StringValue(s)
+}
+
+// wireDuration parses a known duration; null gives 0.
+func wireDuration(v timetypes.GoDuration) (adminapi.Duration, diag.Diagnostics) {
+	if v.IsNull() || v.IsUnknown() {
+		return 0, nil
+	}
+	d, diags := v.ValueGoDuration()
+	return adminapi.Duration(d), diags
+}
+
+// durationFromWire keeps the prior spelling when it is the same length of time. zeroIsNull
+// says that the gateway omits a zero duration (meaning "not set").
+func durationFromWire(d time.Duration, prior timetypes.GoDuration, zeroIsNull bool) timetypes.GoDuration {
+	if !prior.IsNull() && !prior.IsUnknown() {
+		if p, diags := prior.ValueGoDuration(); !diags.HasError() && p == d {
+			return prior
+		}
+	}
+	if d == 0 && zeroIsNull {
+		return timetypes.NewGoDurationNull()
+	}
+	return timetypes.NewGoDurationValueFromStringMust(d.String())
+}
+
+// orDefault, orDefaultString and orDefaultDuration read an answer that omits a defaulted
+// field as the default, so an older gateway that does not echo defaults causes no diff.
+func orDefault(values []string, def string) []string {
+	if len(values) == 0 {
+		return []string{def}
+	}
+	return values
+}
+
+func orDefaultString(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}
+
+func orDefaultDuration(d adminapi.Duration, def string) time.Duration {
+	if d == 0 {
+		v, _ := time.ParseDuration(def)
+		return v
+	}
+	return d.D()
+}
