@@ -86,7 +86,7 @@ func accessPolicySchema() schema.Schema {
 				Required:            true,
 				Validators:          []validator.String{stringvalidator.LengthAtLeast(1)},
 			},
-			"client_ids": stringSet("Client ids whose tokens this policy applies to, e.g. "+
+			"client_ids": stringSet("Client ids whose tokens this policy applies to, e.g. " +
 				"`[idpgate_dcr_client.app.client_id]`. Leave unset for a policy bound only through the policy claim."),
 			"access_rights": schema.ListNestedAttribute{
 				MarkdownDescription: "The APIs the policy grants, each with the methods, paths and scopes it allows.",

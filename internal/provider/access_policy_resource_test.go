@@ -2,8 +2,8 @@ package provider
 
 import (
 	"context"
-	"testing"
 	"strings"
+	"testing"
 	"time"
 
 	"github.com/hashicorp/terraform-plugin-framework-timetypes/timetypes"

@@ -100,12 +100,12 @@ func protectedAPISchema() schema.Schema {
 		"leeway": schema.StringAttribute{
 			MarkdownDescription: "Clock skew tolerated on `exp`, `nbf` and `iat`, as a Go duration. Default `30s`, " +
 				"at most `5m`; it cannot be `0s`, which the gateway reads as the default.",
-			CustomType:          timetypes.GoDurationType{},
-			Optional:            true,
-			Computed:            true,
-			Default:             stringdefault.StaticString(defaultJWTLeeway),
-			Validators:          []validator.String{durationAtLeast(0, true)},
-			PlanModifiers:       []planmodifier.String{keepEquivalentDuration()},
+			CustomType:    timetypes.GoDurationType{},
+			Optional:      true,
+			Computed:      true,
+			Default:       stringdefault.StaticString(defaultJWTLeeway),
+			Validators:    []validator.String{durationAtLeast(0, true)},
+			PlanModifiers: []planmodifier.String{keepEquivalentDuration()},
 		},
 	}
 	introspectionAttrs := map[string]schema.Attribute{
