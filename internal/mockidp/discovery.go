@@ -1,0 +1,34 @@
+package mockidp
+
+import "net/http"
+
+const (
+	wellKnownOpenID = "/.well-known/openid-configuration"
+	wellKnownOAuth  = "/.well-known/oauth-authorization-server"
+)
+
+// serveDiscovery answers both OpenID Connect Discovery and RFC 8414 with the same document.
+func (s *Server) serveDiscovery(w http.ResponseWriter, r *http.Request) {
+	iss := s.issuerFor(r)
+	clientAuth := []string{"client_secret_basic", "client_secret_post"}
+	doc := map[string]any{
+		"issuer":                                iss,
+		"authorization_endpoint":                iss + s.flavor.paths.authorization,
+		"token_endpoint":                        iss + s.flavor.paths.token,
+		"jwks_uri":                              iss + s.flavor.paths.jwks,
+		"registration_endpoint":                 iss + s.flavor.registrationPath,
+		"introspection_endpoint":                iss + s.flavor.paths.introspection,
+		"revocation_endpoint":                   iss + s.flavor.paths.revocation,
+		"grant_types_supported":                 []string{"client_credentials"},
+		"response_types_supported":              []string{"code", "token"},
+		"subject_types_supported":               []string{"public"},
+		"id_token_signing_alg_values_supported": []string{"RS256"},
+		"token_endpoint_auth_methods_supported": clientAuth,
+		"token_endpoint_auth_signing_alg_values_supported": []string{"RS256"},
+		"introspection_endpoint_auth_methods_supported":    clientAuth,
+		"revocation_endpoint_auth_methods_supported":       clientAuth,
+		"claims_supported":                                 []string{"iss", "sub", "aud", "exp", "iat", "jti", "client_id", "scope"},
+	}
+	w.Header().Set("Cache-Control", "max-age=60")
+	writeJSON(w, http.StatusOK, doc)
+}

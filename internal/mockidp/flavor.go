@@ -1,0 +1,99 @@
+package mockidp
+
+import (
+	"net/http"
+	"time"
+)
+
+// endpointPaths are the protocol endpoints' paths relative to the issuer.
+type endpointPaths struct {
+	token, jwks, introspection, revocation, authorization string
+}
+
+// genericPaths are served by every flavour, beside the flavour's own paths.
+var genericPaths = endpointPaths{
+	token:         "/token",
+	jwks:          "/jwks",
+	introspection: "/introspect",
+	revocation:    "/revoke",
+	authorization: "/authorize",
+}
+
+// clientIDOnUpdate says what a PUT's client_id must be.
+type clientIDOnUpdate int
+
+const (
+	// clientIDRequired: RFC 7592 §2.2, the body must carry the URL's client_id.
+	clientIDRequired clientIDOnUpdate = iota
+	// clientIDIfPresent: may be omitted; when present it must be the URL's.
+	clientIDIfPresent
+	// clientIDIgnored: the server overwrites it with the URL's (Hydra).
+	clientIDIgnored
+)
+
+// flavorRules are the ways an IdP's registration endpoint differs from plain RFC 7591/7592.
+// Each flavour's values live in its own file (flavor_*.go).
+type flavorRules struct {
+	// registrationPath is the collection URL's path; a client lives at registrationPath/{id}.
+	registrationPath string
+	paths            endpointPaths
+	newClientID      func() string
+
+	// authorizeCreate checks the credentials of a registration POST.
+	authorizeCreate func(s *Server, r *http.Request) *apiError
+	// apiTokenManaged: clients are read, updated and deleted with the IdP's API token (Okta),
+	// not with an RFC 7592 registration access token.
+	apiTokenManaged bool
+	// unknownClient answers a management call for an id the IdP does not know
+	// (apiTokenManaged only; the RFC 7592 flavours answer invalidRegistrationToken).
+	unknownClient func() *apiError
+	// notFound answers a read hidden by the "404 right after create" fault.
+	notFound func() *apiError
+
+	rejectClientIDOnCreate bool // Keycloak: POST must not choose the client_id
+	rejectSecretOnCreate   bool // Hydra: POST must not choose the client_secret
+	rejectSecretOnUpdate   bool // Hydra: PUT must not carry client_secret (403)
+	clientIDOnUpdate       clientIDOnUpdate
+
+	rotateTokenOnUpdate bool // Keycloak, Hydra: PUT answers a new token, the old one dies
+	resignTokenOnRead   bool // Keycloak: GET answers a fresh token, the old one keeps working
+	tokenOnRead         bool // the GET answer carries registration_access_token/_client_uri
+	secretOnRead        bool // the GET answer carries client_secret
+	secretOnUpdate      bool // the PUT answer carries client_secret
+
+	// applyDefaults adds the server's defaults and extra fields to the metadata of a POST or PUT.
+	applyDefaults func(md map[string]any)
+	// redirectURIsRequired reports whether this metadata must carry redirect_uris.
+	redirectURIsRequired func(md map[string]any) bool
+	// validate checks the flavour's own rules, after the common ones.
+	validate func(md map[string]any) *apiError
+	// decorate adds server-computed fields to an answer (e.g. Hydra's timestamps).
+	decorate func(out map[string]any, c *client)
+	// applicationTypes, when set, lists the application_type values the IdP accepts.
+	applicationTypes []string
+
+	// rateLimitHeaders: every answer carries X-Rate-Limit-* (Okta).
+	rateLimitHeaders bool
+}
+
+func rulesFor(f Flavor) flavorRules {
+	switch f {
+	case FlavorOkta:
+		return oktaRules()
+	case FlavorKeycloak:
+		return keycloakRules()
+	case FlavorHydra:
+		return hydraRules()
+	default:
+		return genericRules()
+	}
+}
+
+// setDefault sets md[key] when the client did not send it.
+func setDefault(md map[string]any, key string, value any) {
+	if _, ok := md[key]; !ok {
+		md[key] = value
+	}
+}
+
+func unixTime(t time.Time) int64 { return t.Unix() }

@@ -1,0 +1,48 @@
+package mockidp
+
+import (
+	"net/http"
+	"time"
+)
+
+// hydraRules reproduce Ory Hydra's OpenID Connect Dynamic Client Registration
+// ({issuer}/oauth2/register), as in its client handler:
+//   - registration is open; a POST may not choose client_secret (400);
+//   - a PUT may not carry client_secret at all (403 "It is not allowed to choose your own
+//     OAuth2 Client secret."), takes the client_id from the URL, issues a new registration
+//     access token (the old one stops working) and does not answer the secret;
+//   - a GET answers neither client_secret nor the registration access token (Hydra only
+//     stores the token's signature).
+func hydraRules() flavorRules {
+	return flavorRules{
+		registrationPath: "/oauth2/register",
+		paths: endpointPaths{
+			token:         "/oauth2/token",
+			jwks:          "/.well-known/jwks.json",
+			introspection: "/admin/oauth2/introspect",
+			revocation:    "/oauth2/revoke",
+			authorization: "/oauth2/auth",
+		},
+		newClientID:     randomUUID,
+		authorizeCreate: func(*Server, *http.Request) *apiError { return nil },
+		notFound: func() *apiError {
+			return &apiError{status: http.StatusNotFound, code: "not_found", description: "Unable to locate the resource"}
+		},
+		rejectSecretOnCreate: true,
+		rejectSecretOnUpdate: true,
+		clientIDOnUpdate:     clientIDIgnored,
+		rotateTokenOnUpdate:  true,
+		applyDefaults: func(md map[string]any) {
+			setDefault(md, "token_endpoint_auth_method", "client_secret_basic")
+			setDefault(md, "subject_type", "public")
+			setDefault(md, "skip_consent", false)
+			setDefault(md, "skip_logout_consent", false)
+		},
+		redirectURIsRequired: func(map[string]any) bool { return false },
+		decorate: func(out map[string]any, c *client) {
+			out["client_secret_expires_at"] = 0
+			out["created_at"] = c.issuedAt.UTC().Format(time.RFC3339)
+			out["updated_at"] = c.updatedAt.UTC().Format(time.RFC3339)
+		},
+	}
+}

@@ -1,0 +1,91 @@
+package mockidp
+
+import (
+	"bytes"
+	"io"
+	"net/http"
+)
+
+// RecordedRequest is one request the server received, in arrival order.
+type RecordedRequest struct {
+	Method string
+	Path   string
+	Header http.Header
+	// Body is the request body as received (at most 1 MiB), secrets included, so that a test
+	// can look for them in logs.
+	Body []byte
+	// Status is the answer's status code; 0 when the connection was dropped by a fault or
+	// the handler has not answered yet.
+	Status int
+}
+
+// statusRecorder remembers the status a handler wrote. Unwrap lets http.ResponseController
+// reach the underlying connection (for the drop fault).
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+}
+
+func (r *statusRecorder) WriteHeader(status int) {
+	if r.status == 0 {
+		r.status = status
+	}
+	r.ResponseWriter.WriteHeader(status)
+}
+
+func (r *statusRecorder) Write(b []byte) (int, error) {
+	if r.status == 0 {
+		r.status = http.StatusOK
+	}
+	return r.ResponseWriter.Write(b)
+}
+
+func (r *statusRecorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
+
+// recordRequest reads the (bounded) body, replaces it so handlers can read it again, and
+// appends the request to the log at arrival, so the log keeps arrival order. ok is false
+// when the body exceeds the bound.
+func (s *Server) recordRequest(w http.ResponseWriter, r *http.Request) (*RecordedRequest, bool) {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBodyBytes))
+	r.Body = io.NopCloser(bytes.NewReader(body))
+	entry := &RecordedRequest{
+		Method: r.Method,
+		Path:   r.URL.Path,
+		Header: r.Header.Clone(),
+		Body:   body,
+	}
+	s.mu.Lock()
+	s.requests = append(s.requests, entry)
+	s.mu.Unlock()
+	return entry, err == nil
+}
+
+func (s *Server) finishRecord(entry *RecordedRequest, w *statusRecorder) {
+	s.mu.Lock()
+	entry.Status = w.status
+	s.mu.Unlock()
+}
+
+// Requests returns copies of every recorded request, in arrival order.
+func (s *Server) Requests() []RecordedRequest {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]RecordedRequest, 0, len(s.requests))
+	for _, e := range s.requests {
+		out = append(out, RecordedRequest{
+			Method: e.Method,
+			Path:   e.Path,
+			Header: e.Header.Clone(),
+			Body:   bytes.Clone(e.Body),
+			Status: e.Status,
+		})
+	}
+	return out
+}
+
+// ResetRequests forgets every recorded request.
+func (s *Server) ResetRequests() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.requests = nil
+}
