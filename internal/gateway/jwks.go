@@ -1,0 +1,369 @@
+package gateway
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/ed25519"
+	"crypto/elliptic"
+	"crypto/rsa"
+	"crypto/sha256"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	jose "github.com/go-jose/go-jose/v4"
+	"github.com/prometheus/client_golang/prometheus"
+	"golang.org/x/sync/singleflight"
+)
+
+// A jwksCache holds the signing keys published at one jwks_uri. It is shared by every API
+// (and every config snapshot) that names that URI, and it is the only place keys come from:
+// a token's jku, x5u, jwk or x5c header is never consulted.
+//
+// Fetching:
+//   - lazily: ForAPI starts a background prefetch, the first Validate waits for it if it is
+//     still in flight;
+//   - all fetches of one URI go through one singleflight call, and at most one fetch is
+//     started per minRefetch interval (10s by default) whatever triggers it: a thousand
+//     concurrent tokens with an unknown kid cause at most one request to the IdP;
+//   - the document is refreshed in the background once it is older than the IdP's
+//     Cache-Control max-age, clamped to [1m, 24h] (15m without one);
+//   - a failed fetch keeps the keys already known, so an IdP outage does not fail tokens
+//     signed by cached keys; an empty or unusable document counts as a failure;
+//   - bodies are capped at 1 MiB and fetches time out after 10s.
+type jwksCache struct {
+	uri        string
+	client     *http.Client
+	now        func() time.Time
+	log        *slog.Logger
+	fetches    *prometheus.CounterVec
+	minRefetch time.Duration
+	// baseCtx is cancelled by ValidatorFactory.Close; fetches never run under a request's
+	// context, so one impatient client cannot fail a fetch others are waiting for.
+	baseCtx context.Context
+
+	keys       atomic.Pointer[jwksKeySet]
+	refreshAt  atomic.Int64 // Unix nanoseconds after which a background refresh is due
+	refreshing atomic.Bool
+	group      singleflight.Group
+
+	mu          sync.Mutex
+	lastAttempt time.Time
+	lastErr     error
+}
+
+const (
+	jwksMaxBodyBytes      = 1 << 20
+	jwksFetchTimeout      = 10 * time.Second
+	jwksDefaultMinRefetch = 10 * time.Second
+	// jwksColdRetry bounds the wait between attempts while no key has ever been fetched.
+	jwksColdRetry     = time.Second
+	jwksDefaultMaxAge = 15 * time.Minute
+	jwksMinMaxAge     = time.Minute
+	jwksMaxMaxAge     = 24 * time.Hour
+	jwksMinRSABits    = 2048
+)
+
+// jwksKeySet is one parsed JWKS document; immutable once built.
+type jwksKeySet struct {
+	keys  []jose.JSONWebKey
+	byKID map[string][]jose.JSONWebKey
+	// digest of the document's bytes: an unchanged document keeps the old *jwksKeySet, so
+	// the verified-token cache (which is bound to it) survives routine refreshes.
+	digest [sha256.Size]byte
+}
+
+// jwksRefreshResult is what one singleflight refresh hands to every waiter.
+type jwksRefreshResult struct {
+	set *jwksKeySet
+	err error
+}
+
+type jwksCacheDeps struct {
+	client     *http.Client
+	now        func() time.Time
+	log        *slog.Logger
+	fetches    *prometheus.CounterVec
+	minRefetch time.Duration
+	baseCtx    context.Context
+}
+
+func newJWKSCache(uri string, d jwksCacheDeps) *jwksCache {
+	return &jwksCache{
+		uri:        uri,
+		client:     d.client,
+		now:        d.now,
+		log:        d.log,
+		fetches:    d.fetches,
+		minRefetch: d.minRefetch,
+		baseCtx:    d.baseCtx,
+	}
+}
+
+// current returns the cached document, or nil before the first successful fetch.
+func (c *jwksCache) current() *jwksKeySet { return c.keys.Load() }
+
+// prefetch starts a fetch in the background when no key is known yet.
+func (c *jwksCache) prefetch() {
+	if c.keys.Load() != nil || !c.refreshing.CompareAndSwap(false, true) {
+		return
+	}
+	go func() {
+		defer c.refreshing.Store(false)
+		_, _ = c.refresh(c.baseCtx)
+	}()
+}
+
+// verificationKeys returns the keys that may have signed a token whose header carries kid
+// and alg, and the document they come from. An unknown kid triggers one refetch (subject to
+// the rate limit). The error is invalid_token when no key matches, temporarily_unavailable
+// when none matches and the JWKS could not be fetched.
+func (c *jwksCache) verificationKeys(ctx context.Context, kid string, alg jose.SignatureAlgorithm) ([]jose.JSONWebKey, *jwksKeySet, *TokenError) {
+	set := c.keys.Load()
+	var fetchErr error
+	if set == nil {
+		set, fetchErr = c.refresh(ctx)
+		if set == nil {
+			return nil, nil, tokenUnavailable(fmt.Sprintf("jwks %s not available: %v", c.redactedURI(), fetchErr))
+		}
+	} else {
+		c.refreshInBackgroundIfDue(c.now())
+	}
+	if keys, ambiguous := set.candidates(kid, alg); len(keys) > 0 {
+		return keys, set, nil
+	} else if ambiguous {
+		return nil, nil, tokenInvalid("token has no kid and several keys match its alg")
+	}
+	set, fetchErr = c.refresh(ctx)
+	if set != nil {
+		if keys, _ := set.candidates(kid, alg); len(keys) > 0 {
+			return keys, set, nil
+		}
+	}
+	if fetchErr != nil {
+		return nil, nil, tokenUnavailable(fmt.Sprintf("no key for kid %q and jwks %s not available: %v", kid, c.redactedURI(), fetchErr))
+	}
+	return nil, nil, tokenInvalid(fmt.Sprintf("no key in the jwks for kid %q and alg %s", kid, alg))
+}
+
+// refreshInBackgroundIfDue starts a background refresh once the document is older than
+// its max-age; requests keep using the current keys meanwhile.
+func (c *jwksCache) refreshInBackgroundIfDue(now time.Time) {
+	if now.UnixNano() < c.refreshAt.Load() || !c.refreshing.CompareAndSwap(false, true) {
+		return
+	}
+	go func() {
+		defer c.refreshing.Store(false)
+		_, _ = c.refresh(c.baseCtx)
+	}()
+}
+
+// refresh joins the in-flight fetch or starts one if the rate limit allows, and returns the
+// document known afterwards with the error of the latest attempt.
+func (c *jwksCache) refresh(ctx context.Context) (*jwksKeySet, error) {
+	ch := c.group.DoChan("jwks", func() (any, error) { return c.fetchIfDue(), nil })
+	select {
+	case r := <-ch:
+		res := r.Val.(jwksRefreshResult)
+		return res.set, res.err
+	case <-ctx.Done():
+		return c.keys.Load(), ctx.Err()
+	}
+}
+
+func (c *jwksCache) fetchIfDue() jwksRefreshResult {
+	now := c.now()
+	c.mu.Lock()
+	interval := c.minRefetch
+	if c.keys.Load() == nil {
+		interval = min(interval, jwksColdRetry)
+	}
+	if !c.lastAttempt.IsZero() && now.Sub(c.lastAttempt) < interval {
+		err := c.lastErr
+		c.mu.Unlock()
+		return jwksRefreshResult{set: c.keys.Load(), err: err}
+	}
+	c.lastAttempt = now
+	c.mu.Unlock()
+
+	set, maxAge, err := c.fetch()
+
+	c.mu.Lock()
+	c.lastErr = err
+	c.mu.Unlock()
+	if err != nil {
+		c.fetches.WithLabelValues("error").Inc()
+		c.log.Warn("jwks fetch failed; keeping the keys already known", "jwks_uri", c.redactedURI(), "error", err)
+		c.refreshAt.Store(now.Add(c.minRefetch).UnixNano())
+		return jwksRefreshResult{set: c.keys.Load(), err: err}
+	}
+	c.fetches.WithLabelValues("success").Inc()
+	if old := c.keys.Load(); old != nil && old.digest == set.digest {
+		set = old
+	} else {
+		c.keys.Store(set)
+		c.log.Info("jwks loaded", "jwks_uri", c.redactedURI(), "keys", len(set.keys))
+	}
+	c.refreshAt.Store(now.Add(max(maxAge, c.minRefetch)).UnixNano())
+	return jwksRefreshResult{set: set}
+}
+
+func (c *jwksCache) fetch() (*jwksKeySet, time.Duration, error) {
+	ctx, cancel := context.WithTimeout(c.baseCtx, jwksFetchTimeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.uri, nil)
+	if err != nil {
+		return nil, 0, err
+	}
+	req.Header.Set("Accept", "application/jwk-set+json, application/json")
+	resp, err := c.client.Do(req)
+	if err != nil {
+		return nil, 0, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 4096))
+		return nil, 0, fmt.Errorf("status %d", resp.StatusCode)
+	}
+	body, err := io.ReadAll(io.LimitReader(resp.Body, jwksMaxBodyBytes+1))
+	if err != nil {
+		return nil, 0, err
+	}
+	if len(body) > jwksMaxBodyBytes {
+		return nil, 0, fmt.Errorf("document larger than %d bytes", jwksMaxBodyBytes)
+	}
+	set, skipped, err := jwksParse(body)
+	if err != nil {
+		return nil, 0, err
+	}
+	if skipped > 0 {
+		c.log.Debug("jwks keys skipped (not an asymmetric signing key, or too weak)", "jwks_uri", c.redactedURI(), "skipped", skipped)
+	}
+	return set, jwksMaxAge(resp.Header.Get("Cache-Control")), nil
+}
+
+func (c *jwksCache) redactedURI() string {
+	if u, err := url.Parse(c.uri); err == nil {
+		return u.Redacted()
+	}
+	return "(unparsable jwks_uri)"
+}
+
+// jwksParse keeps the usable keys of a JWKS document: asymmetric public signing keys (use
+// "sig" or absent), RSA of at least 2048 bits. Keys go-jose cannot parse are skipped rather
+// than failing the whole document, since IdPs publish encryption keys of other types too.
+func jwksParse(body []byte) (*jwksKeySet, int, error) {
+	var doc struct {
+		Keys []json.RawMessage `json:"keys"`
+	}
+	if err := json.Unmarshal(body, &doc); err != nil {
+		return nil, 0, fmt.Errorf("not a JWKS document: %w", err)
+	}
+	set := &jwksKeySet{byKID: make(map[string][]jose.JSONWebKey), digest: sha256.Sum256(body)}
+	skipped := 0
+	for _, raw := range doc.Keys {
+		var k jose.JSONWebKey
+		if err := k.UnmarshalJSON(raw); err != nil || (k.Use != "" && k.Use != "sig") {
+			skipped++
+			continue
+		}
+		k = k.Public() // never hold private material, even if an IdP publishes it
+		if !k.Valid() || !jwksUsableKey(k.Key) {
+			skipped++
+			continue
+		}
+		set.keys = append(set.keys, k)
+		set.byKID[k.KeyID] = append(set.byKID[k.KeyID], k)
+	}
+	if len(set.keys) == 0 {
+		return nil, skipped, errors.New("no usable signing key in the document")
+	}
+	return set, skipped, nil
+}
+
+func jwksUsableKey(key any) bool {
+	switch k := key.(type) {
+	case *rsa.PublicKey:
+		return k.N.BitLen() >= jwksMinRSABits
+	case *ecdsa.PublicKey, ed25519.PublicKey:
+		return true
+	default:
+		return false
+	}
+}
+
+// candidates returns the keys that may verify a token with this kid and alg. With a kid,
+// only keys with that kid qualify; without one, the document's single key fitting alg
+// does, and ambiguous reports that several do.
+func (s *jwksKeySet) candidates(kid string, alg jose.SignatureAlgorithm) (keys []jose.JSONWebKey, ambiguous bool) {
+	pool := s.keys
+	if kid != "" {
+		pool = s.byKID[kid]
+	}
+	for _, k := range pool {
+		if jwksKeyFitsAlg(&k, alg) {
+			keys = append(keys, k)
+		}
+	}
+	if kid == "" && len(keys) > 1 {
+		return nil, true
+	}
+	return keys, false
+}
+
+// jwksKeyFitsAlg reports whether a key may verify alg: the right key type (and curve for
+// ECDSA), and the key's own alg, when published, equal to the token's.
+func jwksKeyFitsAlg(k *jose.JSONWebKey, alg jose.SignatureAlgorithm) bool {
+	if k.Algorithm != "" && k.Algorithm != string(alg) {
+		return false
+	}
+	switch alg {
+	case jose.RS256, jose.RS384, jose.RS512, jose.PS256, jose.PS384, jose.PS512:
+		_, ok := k.Key.(*rsa.PublicKey)
+		return ok
+	case jose.ES256, jose.ES384, jose.ES512:
+		ec, ok := k.Key.(*ecdsa.PublicKey)
+		if !ok {
+			return false
+		}
+		switch alg {
+		case jose.ES256:
+			return ec.Curve == elliptic.P256()
+		case jose.ES384:
+			return ec.Curve == elliptic.P384()
+		default:
+			return ec.Curve == elliptic.P521()
+		}
+	case jose.EdDSA:
+		_, ok := k.Key.(ed25519.PublicKey)
+		return ok
+	default:
+		return false
+	}
+}
+
+// jwksMaxAge reads max-age from a Cache-Control header, clamped to [1m, 24h].
+func jwksMaxAge(cacheControl string) time.Duration {
+	for directive := range strings.SplitSeq(cacheControl, ",") {
+		name, value, ok := strings.Cut(strings.TrimSpace(directive), "=")
+		if !ok || !strings.EqualFold(name, "max-age") {
+			continue
+		}
+		secs, err := strconv.ParseInt(strings.Trim(value, `"`), 10, 64)
+		if err != nil || secs < 0 {
+			break
+		}
+		secs = min(secs, int64(jwksMaxMaxAge/time.Second))
+		return max(time.Duration(secs)*time.Second, jwksMinMaxAge)
+	}
+	return jwksDefaultMaxAge
+}
