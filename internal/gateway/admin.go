@@ -1,0 +1,305 @@
+package gateway
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+
+	"github.com/idpgate/terraform-provider-idpgate/internal/adminapi"
+)
+
+// maxAdminBody bounds an admin request body; a policy or API is a few KiB at most.
+const maxAdminBody = 1 << 20
+
+// adminRoutes serves the routes documented in package adminapi, behind the admin token.
+func (g *Gateway) adminRoutes() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /v1/apis", g.listAPIs)
+	mux.HandleFunc("POST /v1/apis", g.createAPI)
+	mux.HandleFunc("GET /v1/apis/{id}", g.getAPI)
+	mux.HandleFunc("PUT /v1/apis/{id}", g.replaceAPI)
+	mux.HandleFunc("DELETE /v1/apis/{id}", g.deleteAPI)
+	mux.HandleFunc("GET /v1/policies", g.listPolicies)
+	mux.HandleFunc("POST /v1/policies", g.createPolicy)
+	mux.HandleFunc("GET /v1/policies/{id}", g.getPolicy)
+	mux.HandleFunc("PUT /v1/policies/{id}", g.replacePolicy)
+	mux.HandleFunc("DELETE /v1/policies/{id}", g.deletePolicy)
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		writeAdminError(w, &adminapi.Error{Status: http.StatusNotFound, Code: adminapi.CodeNotFound,
+			Message: fmt.Sprintf("no admin API route %s %s", r.Method, r.URL.Path)})
+	})
+	return g.requireAdminToken(mux)
+}
+
+// requireAdminToken lets a request through only with "Authorization: Bearer <admin token>".
+// Both sides are hashed first so the constant-time compare does not leak the length.
+func (g *Gateway) requireAdminToken(next http.Handler) http.Handler {
+	want := sha256.Sum256([]byte(g.adminToken))
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		token, _ := bearerToken(r.Header.Get("Authorization"))
+		got := sha256.Sum256([]byte(token))
+		if token == "" || subtle.ConstantTimeCompare(got[:], want[:]) != 1 {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="idpgate-admin"`)
+			writeAdminError(w, &adminapi.Error{Status: http.StatusUnauthorized, Code: adminapi.CodeUnauthorized,
+				Message: "a valid admin token is required (Authorization: Bearer <IDPGATE_ADMIN_TOKEN>)"})
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+func (g *Gateway) listAPIs(w http.ResponseWriter, r *http.Request) {
+	apis, err := g.store.listAPIs()
+	if err != nil {
+		g.internalError(w, err)
+		return
+	}
+	for i := range apis {
+		redact(&apis[i])
+	}
+	writeJSON(w, http.StatusOK, adminapi.APIList{APIs: apis})
+}
+
+func (g *Gateway) getAPI(w http.ResponseWriter, r *http.Request) {
+	api, err := g.store.getAPI(r.PathValue("id"))
+	g.answerAPI(w, http.StatusOK, api, err, false)
+}
+
+func (g *Gateway) createAPI(w http.ResponseWriter, r *http.Request) {
+	var in adminapi.API
+	if !decodeBody(w, r, &in) || !valid(w, in.Validate()) {
+		return
+	}
+	api, err := g.store.createAPI(in)
+	g.answerAPI(w, http.StatusCreated, api, err, true)
+}
+
+func (g *Gateway) replaceAPI(w http.ResponseWriter, r *http.Request) {
+	var in adminapi.API
+	if !decodeBody(w, r, &in) || !valid(w, in.Validate()) {
+		return
+	}
+	api, err := g.store.replaceAPI(r.PathValue("id"), in)
+	g.answerAPI(w, http.StatusOK, api, err, true)
+}
+
+func (g *Gateway) deleteAPI(w http.ResponseWriter, r *http.Request) {
+	g.answerDelete(w, g.store.deleteAPI(r.PathValue("id")))
+}
+
+func (g *Gateway) answerAPI(w http.ResponseWriter, status int, api *adminapi.API, err error, changed bool) {
+	if err != nil {
+		g.storeError(w, err)
+		return
+	}
+	if changed {
+		g.reload()
+	}
+	redact(api)
+	writeJSON(w, status, api)
+}
+
+// redact replaces the introspection client secret with client_secret_set: it is write-only.
+func redact(api *adminapi.API) {
+	if api.Introspection != nil {
+		api.Introspection.ClientSecretSet = api.Introspection.ClientSecret != ""
+		api.Introspection.ClientSecret = ""
+	}
+}
+
+func (g *Gateway) listPolicies(w http.ResponseWriter, r *http.Request) {
+	ps, err := g.store.listPolicies()
+	if err != nil {
+		g.internalError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, adminapi.PolicyList{Policies: ps})
+}
+
+func (g *Gateway) getPolicy(w http.ResponseWriter, r *http.Request) {
+	p, err := g.store.getPolicy(r.PathValue("id"))
+	g.answerPolicy(w, http.StatusOK, p, err, false)
+}
+
+func (g *Gateway) createPolicy(w http.ResponseWriter, r *http.Request) {
+	var in adminapi.Policy
+	if !decodeBody(w, r, &in) || !valid(w, in.Validate()) {
+		return
+	}
+	p, err := g.store.createPolicy(in)
+	g.answerPolicy(w, http.StatusCreated, p, err, true)
+}
+
+func (g *Gateway) replacePolicy(w http.ResponseWriter, r *http.Request) {
+	var in adminapi.Policy
+	if !decodeBody(w, r, &in) || !valid(w, in.Validate()) {
+		return
+	}
+	p, err := g.store.replacePolicy(r.PathValue("id"), in)
+	g.answerPolicy(w, http.StatusOK, p, err, true)
+}
+
+func (g *Gateway) deletePolicy(w http.ResponseWriter, r *http.Request) {
+	g.answerDelete(w, g.store.deletePolicy(r.PathValue("id")))
+}
+
+func (g *Gateway) answerPolicy(w http.ResponseWriter, status int, p *adminapi.Policy, err error, changed bool) {
+	if err != nil {
+		g.storeError(w, err)
+		return
+	}
+	if changed {
+		g.reload()
+	}
+	if p.AccessRights == nil {
+		p.AccessRights = []adminapi.AccessRight{}
+	}
+	writeJSON(w, status, p)
+}
+
+func (g *Gateway) answerDelete(w http.ResponseWriter, err error) {
+	if err != nil {
+		g.storeError(w, err)
+		return
+	}
+	g.reload()
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// storeError answers an *adminapi.Error (404, 409) as it is and anything else as a 500
+// whose details go to the log only.
+func (g *Gateway) storeError(w http.ResponseWriter, err error) {
+	var ae *adminapi.Error
+	if errors.As(err, &ae) {
+		writeAdminError(w, ae)
+		return
+	}
+	g.internalError(w, err)
+}
+
+func (g *Gateway) internalError(w http.ResponseWriter, err error) {
+	g.log.Error("admin API store failure", "error", err)
+	writeAdminError(w, &adminapi.Error{Status: http.StatusInternalServerError, Code: adminapi.CodeInternal, Message: "the gateway could not access its store"})
+}
+
+func valid(w http.ResponseWriter, err error) bool {
+	if err == nil {
+		return true
+	}
+	var ae *adminapi.Error
+	if !errors.As(err, &ae) {
+		ae = &adminapi.Error{Status: http.StatusBadRequest, Code: adminapi.CodeInvalidField, Message: err.Error()}
+	}
+	writeAdminError(w, ae)
+	return false
+}
+
+// decodeBody reads one JSON object into v, refusing unknown fields, trailing data and bodies
+// over maxAdminBody, and answers a 400 (413) that names the offending field.
+func decodeBody(w http.ResponseWriter, r *http.Request, v any) bool {
+	raw, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxAdminBody))
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			writeAdminError(w, &adminapi.Error{Status: http.StatusRequestEntityTooLarge, Code: adminapi.CodeInvalidField,
+				Message: fmt.Sprintf("request body larger than %d bytes", maxAdminBody)})
+		} else {
+			writeAdminError(w, adminapi.FieldError("", "reading request body: %v", err))
+		}
+		return false
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		writeAdminError(w, decodeError(raw, err))
+		return false
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		writeAdminError(w, adminapi.FieldError("", "request body must hold exactly one JSON object"))
+		return false
+	}
+	return true
+}
+
+// decodeError turns an encoding/json error into a 400 naming the field.
+func decodeError(raw []byte, err error) *adminapi.Error {
+	var typeErr *json.UnmarshalTypeError
+	var syntaxErr *json.SyntaxError
+	switch {
+	case errors.As(err, &typeErr) && typeErr.Field != "":
+		return adminapi.FieldError(typeErr.Field, "must be a JSON %s", jsonKind(typeErr.Type.Kind().String()))
+	case errors.As(err, &typeErr):
+		return adminapi.FieldError("", "request body must be a JSON object")
+	case errors.As(err, &syntaxErr), errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
+		return adminapi.FieldError("", "request body is not valid JSON: %v", err)
+	}
+	if name, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
+		name = strings.Trim(name, `"`)
+		return adminapi.FieldError(name, "unknown field %q", name)
+	}
+	// The remaining errors come from adminapi.Duration, whose message encoding/json does
+	// not locate: find the duration that does not parse.
+	return adminapi.FieldError(badDurationField(raw), "%s", strings.TrimPrefix(err.Error(), "json: "))
+}
+
+func jsonKind(goKind string) string {
+	switch goKind {
+	case "slice", "array":
+		return "array"
+	case "struct", "map", "ptr":
+		return "object"
+	case "int", "int64", "float64", "uint", "uint64":
+		return "number"
+	case "bool":
+		return "boolean"
+	}
+	return goKind
+}
+
+// badDurationField returns the path of the first duration field in raw that does not hold a
+// valid Go duration string.
+func badDurationField(raw []byte) string {
+	var doc map[string]any
+	if json.Unmarshal(raw, &doc) != nil {
+		return ""
+	}
+	for _, path := range [][]string{
+		{"jwt", "leeway"}, {"introspection", "cache_ttl"}, {"rate_limit", "per"}, {"quota", "per"}, {"max_token_age"},
+	} {
+		var cur any = doc
+		for _, k := range path {
+			m, ok := cur.(map[string]any)
+			if !ok {
+				cur = nil
+				break
+			}
+			cur = m[k]
+		}
+		if cur == nil {
+			continue
+		}
+		var d adminapi.Duration
+		b, _ := json.Marshal(cur)
+		if d.UnmarshalJSON(b) != nil {
+			return strings.Join(path, ".")
+		}
+	}
+	return ""
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+func writeAdminError(w http.ResponseWriter, e *adminapi.Error) {
+	writeJSON(w, e.Status, e)
+}

@@ -1,0 +1,268 @@
+package gateway
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/idpgate/terraform-provider-idpgate/internal/adminapi"
+)
+
+func TestAdminRequiresToken(t *testing.T) {
+	h := newHarness(t)
+	for _, auth := range []string{"", "Bearer wrong", "Basic " + harnessAdminToken, "Bearer " + harnessAdminToken + "x", "Bearer"} {
+		for _, route := range []string{"GET /v1/apis", "POST /v1/policies", "DELETE /v1/apis/x", "GET /v1/nothing"} {
+			method, path, _ := strings.Cut(route, " ")
+			req, _ := http.NewRequest(method, h.adminSrv.URL+path, strings.NewReader("{}"))
+			if auth != "" {
+				req.Header.Set("Authorization", auth)
+			}
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			body := expect(t, resp, http.StatusUnauthorized)
+			var e adminapi.Error
+			if json.Unmarshal(body, &e) != nil || e.Code != adminapi.CodeUnauthorized {
+				t.Errorf("%s with %q: body %s", route, auth, body)
+			}
+			if resp.Header.Get("WWW-Authenticate") == "" {
+				t.Errorf("%s with %q: no WWW-Authenticate", route, auth)
+			}
+		}
+	}
+	// lower-case scheme is accepted (RFC 9110: schemes are case-insensitive)
+	req, _ := http.NewRequest("GET", h.adminSrv.URL+"/v1/apis", nil)
+	req.Header.Set("Authorization", "bearer "+harnessAdminToken)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	expect(t, resp, http.StatusOK)
+}
+
+func TestAdminAPICRUD(t *testing.T) {
+	h := newHarness(t)
+	ctx := context.Background()
+	in := adminapi.API{Name: "orders", ListenPath: "/orders", UpstreamURL: "http://127.0.0.1:1/",
+		ID: "client-chosen", ForwardClaims: map[string]string{"X-Tenant": "tenant"}}
+	created := h.createAPI(in)
+	if created.ID == "" || created.ID == "client-chosen" || !strings.HasPrefix(created.ID, "api_") {
+		t.Fatalf("server must assign a random id, got %q", created.ID)
+	}
+	if created.CreatedAt.IsZero() || !created.CreatedAt.Equal(created.UpdatedAt) {
+		t.Errorf("timestamps: %v %v", created.CreatedAt, created.UpdatedAt)
+	}
+	other := h.createAPI(adminapi.API{Name: "billing", ListenPath: "/billing", UpstreamURL: "http://127.0.0.1:1/"})
+	if other.ID == created.ID {
+		t.Fatal("ids must differ")
+	}
+
+	got, err := h.admin.GetAPI(ctx, created.ID)
+	if err != nil || got.Name != "orders" || got.ForwardClaims["X-Tenant"] != "tenant" || got.JWT == nil {
+		t.Fatalf("GetAPI: %+v, %v", got, err)
+	}
+	list, err := h.admin.ListAPIs(ctx)
+	if err != nil || len(list) != 2 {
+		t.Fatalf("ListAPIs: %d, %v", len(list), err)
+	}
+
+	time.Sleep(2 * time.Millisecond)
+	upd := *got
+	upd.ListenPath, upd.StripListenPath, upd.ForwardClaims = "/orders/v2", true, nil
+	upd.ID, upd.CreatedAt = "ignored", time.Time{}
+	replaced, err := h.admin.UpdateAPI(ctx, created.ID, upd)
+	if err != nil {
+		t.Fatalf("UpdateAPI: %v", err)
+	}
+	if replaced.ID != created.ID || !replaced.CreatedAt.Equal(created.CreatedAt) || !replaced.UpdatedAt.After(created.UpdatedAt) {
+		t.Errorf("PUT must keep id/created_at and bump updated_at: %+v", replaced)
+	}
+	if replaced.ListenPath != "/orders/v2" || !replaced.StripListenPath || replaced.ForwardClaims != nil {
+		t.Errorf("PUT is a full replacement: %+v", replaced)
+	}
+
+	if err := h.admin.DeleteAPI(ctx, created.ID); err != nil {
+		t.Fatalf("DeleteAPI: %v", err)
+	}
+	for _, err := range []error{
+		func() error { _, err := h.admin.GetAPI(ctx, created.ID); return err }(),
+		func() error { _, err := h.admin.UpdateAPI(ctx, created.ID, upd); return err }(),
+		h.admin.DeleteAPI(ctx, created.ID),
+	} {
+		if !adminapi.IsNotFound(err) {
+			t.Errorf("after delete: want 404, got %v", err)
+		}
+	}
+}
+
+func TestAdminAPIConflicts(t *testing.T) {
+	h := newHarness(t)
+	ctx := context.Background()
+	a := h.createAPI(adminapi.API{Name: "orders", ListenPath: "/orders", UpstreamURL: "http://u/"})
+	b := h.createAPI(adminapi.API{Name: "billing", ListenPath: "/billing", UpstreamURL: "http://u/"})
+
+	for _, tc := range []struct {
+		api   adminapi.API
+		field string
+	}{
+		{adminapi.API{Name: "orders", ListenPath: "/other", UpstreamURL: "http://u/"}, "name"},
+		{adminapi.API{Name: "orders2", ListenPath: "/orders/", UpstreamURL: "http://u/"}, "listen_path"},
+	} {
+		tc.api.JWT = a.JWT
+		_, err := h.admin.CreateAPI(ctx, tc.api)
+		assertAdminError(t, err, http.StatusConflict, tc.field)
+	}
+	// a PUT may keep its own listen path but not take another's
+	bb := *b
+	if _, err := h.admin.UpdateAPI(ctx, b.ID, bb); err != nil {
+		t.Fatalf("PUT with unchanged values: %v", err)
+	}
+	bb.ListenPath = "/orders"
+	_, err := h.admin.UpdateAPI(ctx, b.ID, bb)
+	assertAdminError(t, err, http.StatusConflict, "listen_path")
+
+	// a policy may only grant existing APIs, and an API granted by a policy cannot go
+	_, err = h.admin.CreatePolicy(ctx, adminapi.Policy{Name: "p", AccessRights: []adminapi.AccessRight{{APIID: a.ID}, {APIID: "api_missing"}}})
+	assertAdminError(t, err, http.StatusConflict, "access_rights[1].api_id")
+	p := h.createPolicy(adminapi.Policy{Name: "p", ClientIDs: []string{"app"}, AccessRights: []adminapi.AccessRight{{APIID: a.ID}}})
+	_, err = h.admin.CreatePolicy(ctx, adminapi.Policy{Name: "p", AccessRights: []adminapi.AccessRight{}})
+	assertAdminError(t, err, http.StatusConflict, "name")
+	err = h.admin.DeleteAPI(ctx, a.ID)
+	assertAdminError(t, err, http.StatusConflict, "")
+	if !strings.Contains(err.Error(), p.ID) {
+		t.Errorf("409 should name the policy: %v", err)
+	}
+	if err := h.admin.DeletePolicy(ctx, p.ID); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.admin.DeleteAPI(ctx, a.ID); err != nil {
+		t.Fatalf("delete after the policy is gone: %v", err)
+	}
+}
+
+func TestAdminPolicyCRUD(t *testing.T) {
+	h := newHarness(t)
+	ctx := context.Background()
+	api := h.createAPI(adminapi.API{Name: "orders", ListenPath: "/orders", UpstreamURL: "http://u/"})
+	in := adminapi.Policy{Name: "gold", ClientIDs: []string{"app"},
+		AccessRights: []adminapi.AccessRight{{APIID: api.ID, Methods: []string{"GET"}, Paths: []string{"/items/*"}}},
+		RateLimit:    &adminapi.Limit{Requests: 10, Per: adminapi.Duration(time.Minute)},
+		MaxTokenAge:  adminapi.Duration(time.Hour)}
+	p := h.createPolicy(in)
+	if !strings.HasPrefix(p.ID, "pol_") || p.RateLimit == nil || p.RateLimit.Per.D() != time.Minute {
+		t.Fatalf("created: %+v", p)
+	}
+	got, err := h.admin.GetPolicy(ctx, p.ID)
+	if err != nil || got.Name != "gold" || len(got.AccessRights) != 1 || got.AccessRights[0].Paths[0] != "/items/*" {
+		t.Fatalf("GetPolicy: %+v %v", got, err)
+	}
+	got.RateLimit, got.Quota = nil, &adminapi.Limit{Requests: 5, Per: adminapi.Duration(time.Hour)}
+	upd, err := h.admin.UpdatePolicy(ctx, p.ID, *got)
+	if err != nil || upd.RateLimit != nil || upd.Quota == nil || upd.ID != p.ID || !upd.CreatedAt.Equal(p.CreatedAt) {
+		t.Fatalf("UpdatePolicy: %+v %v", upd, err)
+	}
+	list, err := h.admin.ListPolicies(ctx)
+	if err != nil || len(list) != 1 {
+		t.Fatalf("ListPolicies: %v %v", list, err)
+	}
+	if err := h.admin.DeletePolicy(ctx, p.ID); err != nil {
+		t.Fatal(err)
+	}
+	_, err = h.admin.GetPolicy(ctx, p.ID)
+	assertAdminError(t, err, http.StatusNotFound, "")
+}
+
+func TestAdminIntrospectionSecretIsWriteOnly(t *testing.T) {
+	h := newHarness(t)
+	ctx := context.Background()
+	api := h.createAPI(adminapi.API{Name: "opaque", ListenPath: "/opaque", UpstreamURL: "http://u/",
+		Introspection: &adminapi.Introspection{Endpoint: "https://idp/introspect", ClientID: "gw", ClientSecret: "s3cret-value"}})
+	check := func(a *adminapi.API, what string) {
+		t.Helper()
+		if a.Introspection == nil || a.Introspection.ClientSecret != "" || !a.Introspection.ClientSecretSet {
+			t.Errorf("%s: secret must be hidden and client_secret_set true: %+v", what, a.Introspection)
+		}
+	}
+	check(api, "POST answer")
+	got, err := h.admin.GetAPI(ctx, api.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	check(got, "GET answer")
+	list, _ := h.admin.ListAPIs(ctx)
+	check(&list[0], "list answer")
+
+	got.Name = "opaque-renamed"
+	upd, err := h.admin.UpdateAPI(ctx, api.ID, *got) // no client_secret in the body
+	if err != nil {
+		t.Fatal(err)
+	}
+	check(upd, "PUT answer")
+	stored, _ := h.gw.store.getAPI(api.ID)
+	if stored.Introspection.ClientSecret != "s3cret-value" {
+		t.Errorf("a PUT without client_secret must keep the stored one, have %q", stored.Introspection.ClientSecret)
+	}
+	raw, _ := json.Marshal(list)
+	if strings.Contains(string(raw), "s3cret") {
+		t.Errorf("secret leaked: %s", raw)
+	}
+}
+
+func TestAdminValidationNamesField(t *testing.T) {
+	h := newHarness(t)
+	api := h.createAPI(adminapi.API{Name: "orders", ListenPath: "/orders", UpstreamURL: "http://u/"})
+	cases := []struct {
+		name, path, body string
+		status           int
+		field            string
+	}{
+		{"unknown top-level field", "/v1/apis", `{"name":"a","listen_path":"/a","upstream_url":"http://u","jwt":{"issuer":"https://i","jwks_uri":"https://i/k"},"colour":"red"}`, 400, "colour"},
+		{"unknown nested field", "/v1/apis", `{"name":"a","listen_path":"/a","upstream_url":"http://u","jwt":{"issuer":"https://i","jwks_uri":"https://i/k","jwks_url":"x"}}`, 400, "jwks_url"},
+		{"wrong type", "/v1/apis", `{"name":"a","listen_path":"/a","upstream_url":"http://u","strip_listen_path":"yes"}`, 400, "strip_listen_path"},
+		{"listen path", "/v1/apis", `{"name":"a","listen_path":"a","upstream_url":"http://u","jwt":{"issuer":"https://i","jwks_uri":"https://i/k"}}`, 400, "listen_path"},
+		{"neither validation", "/v1/apis", `{"name":"a","listen_path":"/a","upstream_url":"http://u"}`, 400, "jwt"},
+		{"algorithm", "/v1/apis", `{"name":"a","listen_path":"/a","upstream_url":"http://u","jwt":{"issuer":"https://i","jwks_uri":"https://i/k","allowed_algorithms":["HS256"]}}`, 400, "jwt.allowed_algorithms[0]"},
+		{"bad leeway string", "/v1/apis", `{"name":"a","listen_path":"/a","upstream_url":"http://u","jwt":{"issuer":"https://i","jwks_uri":"https://i/k","leeway":"soon"}}`, 400, "jwt.leeway"},
+		{"bad per", "/v1/policies", `{"name":"p","access_rights":[],"rate_limit":{"requests":1,"per":"1 minute"}}`, 400, "rate_limit.per"},
+		{"zero per", "/v1/policies", `{"name":"p","access_rights":[],"rate_limit":{"requests":1,"per":"0s"}}`, 400, "rate_limit.per"},
+		{"lower-case method", "/v1/policies", `{"name":"p","access_rights":[{"api_id":"` + api.ID + `","methods":["GET","post"]}]}`, 400, "access_rights[0].methods[1]"},
+		{"not JSON", "/v1/policies", `{"name":`, 400, ""},
+		{"two objects", "/v1/policies", `{"name":"p","access_rights":[]} {}`, 400, ""},
+		{"array body", "/v1/policies", `[]`, 400, ""},
+		{"too large", "/v1/policies", `{"name":"` + strings.Repeat("x", maxAdminBody) + `"}`, 413, ""},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			req, _ := http.NewRequest("POST", h.adminSrv.URL+tc.path, strings.NewReader(tc.body))
+			req.Header.Set("Authorization", "Bearer "+harnessAdminToken)
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			body := expect(t, resp, tc.status)
+			var e adminapi.Error
+			if err := json.Unmarshal(body, &e); err != nil || e.Field != tc.field || e.Message == "" {
+				t.Errorf("want field %q, got %s", tc.field, body)
+			}
+		})
+	}
+	// nothing of the refused requests was stored
+	list, _ := h.admin.ListAPIs(context.Background())
+	pols, _ := h.admin.ListPolicies(context.Background())
+	if len(list) != 1 || len(pols) != 0 {
+		t.Errorf("refused writes were stored: %d apis, %d policies", len(list), len(pols))
+	}
+}
+
+func assertAdminError(t *testing.T, err error, status int, field string) {
+	t.Helper()
+	var e *adminapi.Error
+	if !errors.As(err, &e) || e.Status != status || e.Field != field {
+		t.Errorf("want HTTP %d on field %q, got %v", status, field, err)
+	}
+}

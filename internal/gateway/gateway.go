@@ -1,0 +1,174 @@
+package gateway
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/idpgate/terraform-provider-idpgate/internal/adminapi"
+)
+
+// Options configure a Gateway.
+type Options struct {
+	// DataDir holds the bbolt store (DBFileName); created if missing.
+	DataDir string
+	// AdminToken authenticates every admin API call. Required.
+	AdminToken string
+	// Logger defaults to slog.Default().
+	Logger *slog.Logger
+	// HTTPClient is used for JWKS and introspection requests; nil means the validator
+	// factory's default.
+	HTTPClient *http.Client
+	// Registerer receives the gateway's metrics; nil gives the gateway a registry of its own,
+	// served at /metrics. A Registerer that is also a prometheus.Gatherer (such as
+	// *prometheus.Registry) is served at /metrics too.
+	Registerer prometheus.Registerer
+}
+
+// apiValidatorSource builds the token validator of one API; *ValidatorFactory is one.
+type apiValidatorSource interface {
+	ForAPI(api adminapi.API) (TokenValidator, error)
+	Close()
+}
+
+// Gateway is the assembled data plane and admin API.
+type Gateway struct {
+	log        *slog.Logger
+	adminToken string
+	store      *store
+	metrics    *metrics
+	noRoute    prometheus.Counter
+	limits     *limiter
+	transport  *http.Transport
+	validators apiValidatorSource
+	now        func() time.Time
+
+	snap atomic.Pointer[snapshot]
+
+	reloadMu sync.Mutex // serializes snapshot builds; guards builder
+	builder  *snapshotBuilder
+
+	proxyHandler http.Handler
+	adminHandler http.Handler
+	closeOnce    sync.Once
+}
+
+// New opens the store under opts.DataDir, loads the first snapshot and returns a Gateway
+// ready to serve. Close releases the store.
+func New(opts Options) (*Gateway, error) {
+	if err := checkOptions(opts); err != nil {
+		return nil, err
+	}
+	m, reg, err := newMetrics(opts.Registerer)
+	if err != nil {
+		return nil, fmt.Errorf("registering metrics: %w", err)
+	}
+	src, err := buildValidatorFactory(opts, reg)
+	if err != nil {
+		return nil, err
+	}
+	return newGateway(opts, m, src)
+}
+
+func checkOptions(opts Options) error {
+	if opts.DataDir == "" {
+		return errors.New("gateway: Options.DataDir is required")
+	}
+	if opts.AdminToken == "" {
+		return errors.New("gateway: Options.AdminToken is required")
+	}
+	return nil
+}
+
+// newGateway assembles a gateway around a validator source (tests pass a fake one).
+func newGateway(opts Options, m *metrics, src apiValidatorSource) (*Gateway, error) {
+	log := opts.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	st, err := openStore(opts.DataDir, time.Now)
+	if err != nil {
+		src.Close()
+		return nil, err
+	}
+	g := &Gateway{
+		log: log, adminToken: opts.AdminToken, store: st, metrics: m,
+		noRoute: m.requests.WithLabelValues("", outcomeNames[outcomeNoRoute]),
+		limits:  newLimiter(), transport: newTransport(), validators: src, now: time.Now,
+	}
+	g.builder = &snapshotBuilder{validators: src, cache: routeValidators{}, transport: g.transport,
+		metrics: m, log: log, bufferPool: newBufferPool()}
+	if err := g.reload(); err != nil {
+		g.Close()
+		return nil, fmt.Errorf("loading configuration from the store: %w", err)
+	}
+
+	g.proxyHandler = http.HandlerFunc(g.serveProxy)
+	admin := http.NewServeMux()
+	admin.Handle("/v1/", g.adminRoutes())
+	g.observabilityRoutes(admin)
+	admin.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		writeAdminError(w, &adminapi.Error{Status: http.StatusNotFound, Code: adminapi.CodeNotFound, Message: "not found"})
+	})
+	g.adminHandler = admin
+	return g, nil
+}
+
+// ProxyHandler is the data plane: every path is matched against the protected APIs' listen
+// paths. It reserves no path; health and metrics live on AdminHandler.
+func (g *Gateway) ProxyHandler() http.Handler { return g.proxyHandler }
+
+// AdminHandler serves the admin API (/v1/..., admin token required) and the unauthenticated
+// /healthz, /readyz and /metrics.
+func (g *Gateway) AdminHandler() http.Handler { return g.adminHandler }
+
+// Close releases the validators, idle upstream connections and the store. In-flight proxy
+// requests should be drained (http.Server.Shutdown) first.
+func (g *Gateway) Close() error {
+	var err error
+	g.closeOnce.Do(func() {
+		g.validators.Close()
+		g.transport.CloseIdleConnections()
+		err = g.store.close()
+	})
+	return err
+}
+
+// reload builds a snapshot from the store's current contents and publishes it. Each build
+// reads the latest committed state, so after concurrent writes the last build wins with
+// all of them in it.
+func (g *Gateway) reload() error {
+	g.reloadMu.Lock()
+	defer g.reloadMu.Unlock()
+	apis, policies, err := g.store.loadAll()
+	if err != nil {
+		g.metrics.reloads.WithLabelValues("error").Inc()
+		g.log.Error("reloading configuration failed; keeping the previous snapshot", "error", err)
+		return err
+	}
+	g.snap.Store(g.builder.build(apis, policies))
+	g.metrics.reloads.WithLabelValues("ok").Inc()
+	g.metrics.apis.Set(float64(len(apis)))
+	g.metrics.policies.Set(float64(len(policies)))
+	g.log.Info("configuration loaded", "apis", len(apis), "policies", len(policies))
+	return nil
+}
+
+func (g *Gateway) ready() error {
+	if g.snap.Load() == nil {
+		return errors.New("no configuration snapshot loaded")
+	}
+	return g.store.db.View(func(tx *bolt.Tx) error {
+		if tx.Bucket(bucketAPIs) == nil {
+			return errors.New("store not initialised")
+		}
+		return nil
+	})
+}

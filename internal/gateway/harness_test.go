@@ -1,0 +1,238 @@
+package gateway
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/idpgate/terraform-provider-idpgate/internal/adminapi"
+)
+
+// fakeValidators stands in for the ValidatorFactory where the token layer is not the point:
+// a token is valid when the test registered an Identity for it.
+type fakeValidators struct {
+	mu       sync.Mutex
+	ids      map[string]*Identity
+	failFor  map[string]error // ForAPI fails for these API names
+	forAPI   atomic.Int32     // ForAPI calls
+	closed   atomic.Bool
+	validate atomic.Int64 // Validate calls
+}
+
+func newFakeValidators() *fakeValidators {
+	return &fakeValidators{ids: map[string]*Identity{}, failFor: map[string]error{}}
+}
+
+func (f *fakeValidators) ForAPI(api adminapi.API) (TokenValidator, error) {
+	f.forAPI.Add(1)
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.failFor[api.Name]; err != nil {
+		return nil, err
+	}
+	var required []string
+	if api.JWT != nil {
+		required = api.JWT.RequiredScopes
+	}
+	return &fakeValidator{f: f, required: required}, nil
+}
+
+func (f *fakeValidators) Close() { f.closed.Store(true) }
+
+// token registers a valid token for id; a zero ExpiresAt/IssuedAt is filled in.
+func (f *fakeValidators) token(tok string, id Identity) string {
+	if id.IssuedAt.IsZero() {
+		id.IssuedAt = time.Now()
+	}
+	if id.ExpiresAt.IsZero() {
+		id.ExpiresAt = time.Now().Add(time.Hour)
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.ids[tok] = &id
+	return tok
+}
+
+type fakeValidator struct {
+	f        *fakeValidators
+	required []string
+}
+
+func (v *fakeValidator) Validate(_ context.Context, token string) (*Identity, error) {
+	v.f.validate.Add(1)
+	if token == "idp-down" {
+		return nil, &TokenError{Code: "temporarily_unavailable", Description: "cannot check", Reason: "jwks unreachable"}
+	}
+	v.f.mu.Lock()
+	id := v.f.ids[token]
+	v.f.mu.Unlock()
+	if id == nil {
+		return nil, &TokenError{Code: "invalid_token", Description: "the access token is invalid", Reason: "crypto/rsa: verification error"}
+	}
+	if !hasScopes(id, v.required) {
+		return nil, &TokenError{Code: "insufficient_scope", Description: "missing scope", Reason: "scope"}
+	}
+	return id, nil
+}
+
+// harness is a gateway served over loopback with an admin client.
+type harness struct {
+	t        *testing.T
+	dir      string
+	gw       *Gateway
+	fake     *fakeValidators
+	proxy    *httptest.Server
+	adminSrv *httptest.Server
+	admin    *adminapi.Client
+}
+
+const harnessAdminToken = "test-admin-token-0123456789"
+
+func newHarness(t *testing.T) *harness {
+	t.Helper()
+	return newHarnessIn(t, t.TempDir(), newFakeValidators())
+}
+
+func newHarnessIn(t *testing.T, dir string, fake *fakeValidators) *harness {
+	t.Helper()
+	opts := Options{DataDir: dir, AdminToken: harnessAdminToken, Logger: slog.New(slog.DiscardHandler)}
+	m, _, err := newMetrics(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gw, err := newGateway(opts, m, fake)
+	if err != nil {
+		t.Fatalf("newGateway: %v", err)
+	}
+	h := &harness{t: t, dir: dir, gw: gw, fake: fake}
+	h.proxy = httptest.NewServer(gw.ProxyHandler())
+	h.adminSrv = httptest.NewServer(gw.AdminHandler())
+	h.admin, err = adminapi.NewClient(h.adminSrv.URL, harnessAdminToken, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		h.proxy.Close()
+		h.adminSrv.Close()
+		if err := gw.Close(); err != nil {
+			t.Errorf("Close: %v", err)
+		}
+	})
+	return h
+}
+
+// echoUpstream answers every request with what it received, as JSON.
+type echoed struct {
+	Method string              `json:"method"`
+	Path   string              `json:"path"`
+	Query  string              `json:"query"`
+	Header map[string][]string `json:"header"`
+}
+
+func newEchoUpstream(t *testing.T) *httptest.Server {
+	t.Helper()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(echoed{Method: r.Method, Path: r.URL.Path, Query: r.URL.RawQuery, Header: r.Header})
+	}))
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+func (h *harness) createAPI(api adminapi.API) *adminapi.API {
+	h.t.Helper()
+	if api.JWT == nil && api.Introspection == nil {
+		api.JWT = &adminapi.JWTValidation{Issuer: "https://idp.example", JWKSURI: "https://idp.example/jwks"}
+	}
+	out, err := h.admin.CreateAPI(context.Background(), api)
+	if err != nil {
+		h.t.Fatalf("CreateAPI(%s): %v", api.Name, err)
+	}
+	return out
+}
+
+func (h *harness) createPolicy(p adminapi.Policy) *adminapi.Policy {
+	h.t.Helper()
+	out, err := h.admin.CreatePolicy(context.Background(), p)
+	if err != nil {
+		h.t.Fatalf("CreatePolicy(%s): %v", p.Name, err)
+	}
+	return out
+}
+
+// do sends a proxy request with an optional bearer token and extra headers.
+func (h *harness) do(method, path, token string, hdr ...string) *http.Response {
+	h.t.Helper()
+	req, err := http.NewRequest(method, h.proxy.URL+path, nil)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	for i := 0; i+1 < len(hdr); i += 2 {
+		req.Header.Add(hdr[i], hdr[i+1])
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		h.t.Fatalf("%s %s: %v", method, path, err)
+	}
+	return resp
+}
+
+// expect checks the status and returns the body.
+func expect(t *testing.T, resp *http.Response, status int) []byte {
+	t.Helper()
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != status {
+		t.Fatalf("%s %s: status %d, want %d; body %s", resp.Request.Method, resp.Request.URL.Path, resp.StatusCode, status, body)
+	}
+	return body
+}
+
+func decodeEcho(t *testing.T, body []byte) echoed {
+	t.Helper()
+	var e echoed
+	if err := json.Unmarshal(body, &e); err != nil {
+		t.Fatalf("upstream answer %q: %v", body, err)
+	}
+	return e
+}
+
+func errorCode(t *testing.T, body []byte) string {
+	t.Helper()
+	var e errorBody
+	if err := json.Unmarshal(body, &e); err != nil {
+		t.Fatalf("error body %q is not JSON: %v", body, err)
+	}
+	return e.Error
+}
+
+// metricsText returns the admin listener's /metrics page.
+func (h *harness) metricsText() string {
+	h.t.Helper()
+	resp, err := http.Get(h.adminSrv.URL + "/metrics")
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	body := expect(h.t, resp, http.StatusOK)
+	return string(body)
+}
+
+func containsLine(text, line string) bool {
+	for _, l := range strings.Split(text, "\n") {
+		if l == line {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,162 @@
+package gateway
+
+import (
+	"hash/maphash"
+	"math"
+	"sync"
+	"time"
+
+	"golang.org/x/time/rate"
+
+	"github.com/idpgate/terraform-provider-idpgate/internal/adminapi"
+)
+
+// limiter enforces each policy's rate limit (a token bucket from x/time/rate: at most
+// Requests per Per on average, bursts up to Requests) and quota (a fixed window that renews
+// Per after its first request) per client and policy.
+//
+// State is in memory: a restart forgives every client, and replicas do not share counts
+// (that would be Redis's job, per DESIGN.md). Entries are sharded to keep lock contention
+// off the hot path, and swept once idle.
+type limiter struct {
+	seed   maphash.Seed
+	shards [limiterShards]limiterShard
+}
+
+const (
+	limiterShards  = 64
+	minSweepAt     = 1024
+	tooOldToRemain = time.Minute
+)
+
+type limiterShard struct {
+	mu      sync.Mutex
+	entries map[limiterKey]*limiterEntry
+	sweepAt int
+}
+
+type limiterKey struct{ policy, client string }
+
+type limiterEntry struct {
+	mu         sync.Mutex
+	rateCfg    adminapi.Limit
+	quotaCfg   adminapi.Limit
+	bucket     *rate.Limiter
+	quotaStart time.Time
+	quotaUsed  int64
+	lastUsed   time.Time
+}
+
+// limitResult tells the caller whether to proceed and what to put in X-RateLimit-* headers.
+type limitResult struct {
+	allowed    bool
+	exceeded   string // "rate_limit" or "quota" when refused
+	limit      int64
+	remaining  int64
+	reset      time.Duration // until the limit is fully available again
+	retryAfter time.Duration
+	report     bool // whether any limit applies (headers are sent)
+}
+
+func newLimiter() *limiter {
+	l := &limiter{seed: maphash.MakeSeed()}
+	for i := range l.shards {
+		l.shards[i].entries = map[limiterKey]*limiterEntry{}
+		l.shards[i].sweepAt = minSweepAt
+	}
+	return l
+}
+
+// take counts one request of client under policy p.
+func (l *limiter) take(p *compiledPolicy, client string, now time.Time) limitResult {
+	if p.rateLimit == nil && p.quota == nil {
+		return limitResult{allowed: true}
+	}
+	key := limiterKey{policy: p.id, client: client}
+	sh := &l.shards[maphash.String(l.seed, client)%limiterShards]
+	sh.mu.Lock()
+	e := sh.entries[key]
+	if e == nil {
+		e = &limiterEntry{}
+		sh.entries[key] = e
+		if len(sh.entries) >= sh.sweepAt {
+			sh.sweep(now)
+		}
+	}
+	sh.mu.Unlock()
+
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.lastUsed = now
+	res := limitResult{allowed: true, report: true}
+
+	if p.rateLimit != nil {
+		if e.bucket == nil || e.rateCfg != *p.rateLimit { // new, or the policy changed
+			e.rateCfg = *p.rateLimit
+			e.bucket = rate.NewLimiter(ratePerSecond(e.rateCfg), burst(e.rateCfg))
+		}
+		res.limit = e.rateCfg.Requests
+		if !e.bucket.AllowN(now, 1) {
+			r := e.bucket.ReserveN(now, 1)
+			wait := r.DelayFrom(now)
+			r.CancelAt(now)
+			return limitResult{exceeded: "rate_limit", limit: res.limit, remaining: 0,
+				reset: untilFull(e.bucket, now), retryAfter: wait, report: true}
+		}
+		res.remaining = int64(math.Max(0, math.Floor(e.bucket.TokensAt(now))))
+		res.reset = untilFull(e.bucket, now)
+	}
+
+	if p.quota != nil {
+		if e.quotaCfg != *p.quota || now.Sub(e.quotaStart) >= e.quotaCfg.Per.D() {
+			e.quotaCfg, e.quotaStart, e.quotaUsed = *p.quota, now, 0
+		}
+		renew := e.quotaStart.Add(e.quotaCfg.Per.D()).Sub(now)
+		if e.quotaUsed >= e.quotaCfg.Requests {
+			return limitResult{exceeded: "quota", limit: e.quotaCfg.Requests, remaining: 0,
+				reset: renew, retryAfter: renew, report: true}
+		}
+		e.quotaUsed++
+		if p.rateLimit == nil { // headers describe the rate limit when there is one
+			res.limit, res.remaining, res.reset = e.quotaCfg.Requests, e.quotaCfg.Requests-e.quotaUsed, renew
+		}
+	}
+	return res
+}
+
+func ratePerSecond(l adminapi.Limit) rate.Limit {
+	return rate.Limit(float64(l.Requests) / l.Per.D().Seconds())
+}
+
+func burst(l adminapi.Limit) int {
+	if l.Requests > math.MaxInt32 {
+		return math.MaxInt32
+	}
+	return int(l.Requests)
+}
+
+func untilFull(b *rate.Limiter, now time.Time) time.Duration {
+	missing := float64(b.Burst()) - b.TokensAt(now)
+	if missing <= 0 || b.Limit() <= 0 {
+		return 0
+	}
+	return time.Duration(missing / float64(b.Limit()) * float64(time.Second))
+}
+
+// sweep drops entries that carry no state worth keeping: a full bucket and a quota window
+// that has ended. Called with sh.mu held.
+func (sh *limiterShard) sweep(now time.Time) {
+	for k, e := range sh.entries {
+		if !e.mu.TryLock() {
+			continue
+		}
+		idle := now.Sub(e.lastUsed) > tooOldToRemain &&
+			(e.bucket == nil || untilFull(e.bucket, now) == 0) &&
+			(e.quotaCfg.Requests == 0 || now.Sub(e.quotaStart) >= e.quotaCfg.Per.D())
+		e.mu.Unlock()
+		if idle {
+			delete(sh.entries, k)
+		}
+	}
+	sh.sweepAt = max(minSweepAt, 2*len(sh.entries))
+}

@@ -1,0 +1,230 @@
+package gateway
+
+import (
+	"strings"
+	"time"
+
+	"github.com/idpgate/terraform-provider-idpgate/internal/adminapi"
+)
+
+// compiledPolicy is an access policy prepared for the request path: grants indexed by API,
+// methods as a bit set and path patterns split into segments once, when the snapshot is
+// built, so that deciding a request allocates nothing.
+type compiledPolicy struct {
+	id, name    string
+	grants      map[string][]grant // by API id
+	rateLimit   *adminapi.Limit
+	quota       *adminapi.Limit
+	maxTokenAge time.Duration
+}
+
+type grant struct {
+	methods methodSet     // zero: every method
+	paths   []pathPattern // nil: every path
+	scopes  []string
+}
+
+func compilePolicy(p adminapi.Policy) *compiledPolicy {
+	cp := &compiledPolicy{
+		id: p.ID, name: p.Name,
+		grants:      make(map[string][]grant, len(p.AccessRights)),
+		maxTokenAge: p.MaxTokenAge.D(),
+	}
+	if p.RateLimit != nil {
+		l := *p.RateLimit
+		cp.rateLimit = &l
+	}
+	if p.Quota != nil {
+		l := *p.Quota
+		cp.quota = &l
+	}
+	for _, ar := range p.AccessRights {
+		g := grant{scopes: ar.RequiredScopes}
+		for _, m := range ar.Methods {
+			g.methods |= methodBit(m)
+		}
+		for _, pat := range ar.Paths {
+			g.paths = append(g.paths, compilePattern(pat))
+		}
+		cp.grants[ar.APIID] = append(cp.grants[ar.APIID], g)
+	}
+	return cp
+}
+
+// methodSet is a bit set of the methods in adminapi.Methods; a method outside it is only
+// granted by a grant that names no methods.
+type methodSet uint16
+
+const otherMethod methodSet = 1 << 15
+
+func methodBit(m string) methodSet {
+	switch m {
+	case "GET":
+		return 1 << 0
+	case "HEAD":
+		return 1 << 1
+	case "POST":
+		return 1 << 2
+	case "PUT":
+		return 1 << 3
+	case "PATCH":
+		return 1 << 4
+	case "DELETE":
+		return 1 << 5
+	case "OPTIONS":
+		return 1 << 6
+	case "CONNECT":
+		return 1 << 7
+	case "TRACE":
+		return 1 << 8
+	}
+	return otherMethod
+}
+
+func (s methodSet) allows(m methodSet) bool { return s == 0 || (s&m != 0 && m != otherMethod) }
+
+// pathPattern is an access-right path: literal segments and "*" (exactly one non-empty
+// segment), optionally ending in "**" (the path itself and anything below it).
+type pathPattern struct {
+	segs     []string
+	anyDepth bool
+}
+
+func compilePattern(p string) pathPattern {
+	s := strings.Trim(p, "/")
+	if s == "" {
+		return pathPattern{}
+	}
+	segs := strings.Split(s, "/")
+	if segs[len(segs)-1] == "**" {
+		return pathPattern{segs: segs[:len(segs)-1], anyDepth: true}
+	}
+	return pathPattern{segs: segs}
+}
+
+// match reports whether path (relative to the listen path, starting with "/") matches. A
+// trailing slash on the request path is ignored.
+func (pp *pathPattern) match(path string) bool {
+	if len(path) > 1 && path[len(path)-1] == '/' {
+		path = path[:len(path)-1]
+	}
+	rest := strings.TrimPrefix(path, "/")
+	more := rest != ""
+	for _, seg := range pp.segs {
+		if !more {
+			return false
+		}
+		cur := rest
+		if i := strings.IndexByte(rest, '/'); i >= 0 {
+			cur, rest = rest[:i], rest[i+1:]
+		} else {
+			rest, more = "", false
+		}
+		if seg == "*" {
+			if cur == "" {
+				return false
+			}
+		} else if seg != cur {
+			return false
+		}
+	}
+	return pp.anyDepth || !more
+}
+
+func (g *grant) matches(method methodSet, path string) bool {
+	if !g.methods.allows(method) {
+		return false
+	}
+	if g.paths == nil {
+		return true
+	}
+	for i := range g.paths {
+		if g.paths[i].match(path) {
+			return true
+		}
+	}
+	return false
+}
+
+// verdict is what the policy engine decided about one request.
+type verdict int
+
+const (
+	verdictAllowed verdict = iota
+	verdictDenied          // no policy bound to the token grants this API, method and path
+	verdictScope           // a grant matched but the token lacks its required scopes
+	verdictTooOld          // the only granting policies refuse a token this old
+)
+
+// policyIndex finds the policies bound to a token: by client id, or named (by id or name)
+// in the API's policy claim.
+type policyIndex struct {
+	byClientID map[string][]*compiledPolicy
+	byRef      map[string]*compiledPolicy
+}
+
+func newPolicyIndex(policies []adminapi.Policy) policyIndex {
+	idx := policyIndex{byClientID: map[string][]*compiledPolicy{}, byRef: map[string]*compiledPolicy{}}
+	for _, p := range policies { // in id order, so the first granting policy is deterministic
+		cp := compilePolicy(p)
+		for _, c := range p.ClientIDs {
+			idx.byClientID[c] = append(idx.byClientID[c], cp)
+		}
+		idx.byRef[p.ID] = cp
+		if _, taken := idx.byRef[p.Name]; !taken {
+			idx.byRef[p.Name] = cp
+		}
+	}
+	return idx
+}
+
+// authorize returns the first policy bound to id that grants apiID, method and path, or a
+// verdict explaining the refusal; for verdictScope it also returns the scopes that would
+// have satisfied the closest grant.
+func (idx *policyIndex) authorize(apiID string, id *Identity, method, path string, now time.Time) (*compiledPolicy, verdict, []string) {
+	m := methodBit(method)
+	best := verdictDenied
+	var missing []string
+	try := func(p *compiledPolicy) bool {
+		for i := range p.grants[apiID] {
+			g := &p.grants[apiID][i]
+			if !g.matches(m, path) {
+				continue
+			}
+			if !hasScopes(id, g.scopes) {
+				if best == verdictDenied {
+					best, missing = verdictScope, g.scopes
+				}
+				continue
+			}
+			if p.maxTokenAge > 0 && (id.IssuedAt.IsZero() || now.Sub(id.IssuedAt) > p.maxTokenAge) {
+				best = verdictTooOld
+				continue
+			}
+			return true
+		}
+		return false
+	}
+	if id.ClientID != "" {
+		for _, p := range idx.byClientID[id.ClientID] {
+			if try(p) {
+				return p, verdictAllowed, nil
+			}
+		}
+	}
+	for _, ref := range id.Policies {
+		if p := idx.byRef[ref]; p != nil && try(p) {
+			return p, verdictAllowed, nil
+		}
+	}
+	return nil, best, missing
+}
+
+func hasScopes(id *Identity, scopes []string) bool {
+	for _, s := range scopes {
+		if !id.HasScope(s) {
+			return false
+		}
+	}
+	return true
+}

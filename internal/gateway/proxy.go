@@ -1,0 +1,280 @@
+package gateway
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net"
+	"net/http"
+	"net/http/httputil"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Headers the gateway sets on every forwarded request. Any header with this prefix that a
+// client sends is removed first, so the upstream can trust them.
+const (
+	headerPrefix   = "X-Idpgate-"
+	headerSubject  = "X-Idpgate-Subject"
+	headerClientID = "X-Idpgate-Client-Id"
+	headerScope    = "X-Idpgate-Scope"
+	headerPolicy   = "X-Idpgate-Policy"
+)
+
+var errNoValidator = errors.New("no token validator")
+
+// serveProxy is the data plane, in oauth2-proxy's order: route → token → policy → limits →
+// upstream. The Authorization header is forwarded unchanged, so an upstream can check the
+// token again if it wants to (as Tyk and Kong do by default).
+func (g *Gateway) serveProxy(w http.ResponseWriter, r *http.Request) {
+	snap := g.snap.Load()
+	path := r.URL.Path
+	if hasDotSegment(path) || !strings.HasPrefix(path, "/") {
+		g.metrics.requests.WithLabelValues("", outcomeNames[outcomeBadRequest]).Inc()
+		writeError(w, http.StatusBadRequest, "invalid_request", "the request path must not contain . or .. segments")
+		return
+	}
+	rt := snap.lookup(path)
+	if rt == nil {
+		g.noRoute.Inc()
+		writeError(w, http.StatusNotFound, "not_found", "no API is served at this path")
+		return
+	}
+	count := func(o outcome) { rt.metrics.outcomes[o].Inc() }
+
+	token, present := bearerToken(r.Header.Get("Authorization"))
+	if !present {
+		count(outcomeUnauthorized)
+		answerNoToken(w)
+		return
+	}
+	if token == "" {
+		count(outcomeUnauthorized)
+		answerInvalidToken(w, "the bearer token is empty")
+		return
+	}
+	if rt.validator == nil {
+		count(outcomeUnavailable)
+		answerUnavailable(w, "token validation for this API is not available")
+		return
+	}
+
+	start := time.Now()
+	id, err := rt.validator.Validate(r.Context(), token)
+	g.metrics.validation.Observe(time.Since(start).Seconds())
+	if err != nil {
+		var te *TokenError
+		switch {
+		case errors.As(err, &te) && te.Code == "invalid_token":
+			count(outcomeUnauthorized)
+			g.log.Debug("token refused", "api", rt.name, "reason", te.Reason)
+			answerInvalidToken(w, te.Description)
+		case errors.As(err, &te) && te.Code == "insufficient_scope":
+			count(outcomeForbidden)
+			answerInsufficientScope(w, rt.requiredScopes)
+		default:
+			count(outcomeUnavailable)
+			g.log.Warn("token validation unavailable", "api", rt.name, "error", err)
+			answerUnavailable(w, "the token cannot be checked right now")
+		}
+		return
+	}
+
+	now := g.now()
+	policy, verdict, missing := snap.policies.authorize(rt.id, id, r.Method, rt.relativePath(path), now)
+	switch verdict {
+	case verdictScope:
+		count(outcomeForbidden)
+		answerInsufficientScope(w, missing)
+		return
+	case verdictTooOld:
+		count(outcomeUnauthorized)
+		answerInvalidToken(w, "the access token is older than the access policy allows")
+		return
+	case verdictDenied:
+		count(outcomeForbidden)
+		answerAccessDenied(w)
+		return
+	}
+
+	client := id.ClientID
+	if client == "" {
+		client = id.Subject
+	}
+	if lim := g.limits.take(policy, client, now); !lim.allowed {
+		if lim.exceeded == "quota" {
+			count(outcomeQuotaExceeded)
+		} else {
+			count(outcomeRateLimited)
+		}
+		answerLimited(w, &lim)
+		return
+	} else if lim.report {
+		setLimitHeaders(w.Header(), &lim)
+	}
+
+	setIdentityHeaders(r.Header, rt, id, policy)
+	count(outcomeForwarded)
+	start = time.Now()
+	rt.proxy.ServeHTTP(w, r)
+	rt.metrics.upstream.Observe(time.Since(start).Seconds())
+}
+
+// bearerToken extracts the token of an "Authorization: Bearer <token>" header (the scheme is
+// case-insensitive). present is false when there is no Bearer credential at all.
+func bearerToken(h string) (token string, present bool) {
+	const scheme = "bearer "
+	if len(h) < len(scheme) || !strings.EqualFold(h[:len(scheme)], scheme) {
+		return "", strings.EqualFold(strings.TrimSpace(h), "bearer")
+	}
+	return strings.TrimSpace(h[len(scheme):]), true
+}
+
+func hasDotSegment(p string) bool {
+	if !strings.Contains(p, ".") {
+		return false
+	}
+	for _, s := range strings.Split(p, "/") {
+		if s == "." || s == ".." {
+			return true
+		}
+	}
+	return false
+}
+
+// setIdentityHeaders removes every X-Idpgate-* and forwarded-claim header the client sent and
+// sets the gateway's own.
+func setIdentityHeaders(h http.Header, rt *route, id *Identity, p *compiledPolicy) {
+	for k := range h {
+		if len(k) >= len(headerPrefix) && strings.EqualFold(k[:len(headerPrefix)], headerPrefix) {
+			delete(h, k)
+		}
+	}
+	h[headerSubject] = []string{headerSafe(id.Subject)}
+	h[headerClientID] = []string{headerSafe(id.ClientID)}
+	h[headerScope] = []string{headerSafe(strings.Join(id.Scopes, " "))}
+	h[headerPolicy] = []string{p.id}
+	for _, f := range rt.forward {
+		delete(h, f.header)
+		if v, ok := claimString(id.Claims[f.claim]); ok {
+			h[f.header] = []string{v}
+		}
+	}
+}
+
+// claimString renders a claim as a header value: strings as they are, numbers and booleans
+// in JSON form, arrays of strings joined with spaces, anything else as JSON.
+func claimString(v any) (string, bool) {
+	var s string
+	switch c := v.(type) {
+	case nil:
+		return "", false
+	case string:
+		s = c
+	case float64:
+		s = strconv.FormatFloat(c, 'f', -1, 64)
+	case json.Number:
+		s = c.String()
+	case bool:
+		s = strconv.FormatBool(c)
+	case []string:
+		s = strings.Join(c, " ")
+	case []any:
+		parts := make([]string, 0, len(c))
+		for _, e := range c {
+			str, ok := e.(string)
+			if !ok {
+				b, _ := json.Marshal(c)
+				return headerSafe(string(b)), true
+			}
+			parts = append(parts, str)
+		}
+		s = strings.Join(parts, " ")
+	default:
+		b, err := json.Marshal(c)
+		if err != nil {
+			return "", false
+		}
+		s = string(b)
+	}
+	return headerSafe(s), true
+}
+
+// headerSafe drops the characters an HTTP header value cannot carry.
+func headerSafe(s string) string {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 && c != '\t' || c == 0x7f {
+			return strings.Map(func(r rune) rune {
+				if r < 0x20 && r != '\t' || r == 0x7f {
+					return -1
+				}
+				return r
+			}, s)
+		}
+	}
+	return s
+}
+
+// reverseProxy builds the upstream side of a route.
+func (b *snapshotBuilder) reverseProxy(rt *route, target *url.URL) *httputil.ReverseProxy {
+	listenPath, strip := rt.listenPath, rt.strip && rt.listenPath != "/"
+	return &httputil.ReverseProxy{
+		Rewrite: func(pr *httputil.ProxyRequest) {
+			if strip {
+				u := pr.Out.URL
+				u.Path = stripPrefix(u.Path, listenPath)
+				if u.RawPath != "" {
+					u.RawPath = stripPrefix(u.RawPath, listenPath)
+				}
+			}
+			pr.SetURL(target)
+			pr.SetXForwarded()
+		},
+		Transport:  b.transport,
+		BufferPool: b.bufferPool,
+		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
+			if errors.Is(err, context.Canceled) && r.Context().Err() != nil {
+				return // the client went away; nobody to answer
+			}
+			rt.metrics.upstreamErrors.Inc()
+			b.log.Warn("upstream request failed", "api", rt.name, "error", err)
+			writeError(w, http.StatusBadGateway, "bad_gateway", "the upstream service did not answer")
+		},
+	}
+}
+
+func stripPrefix(p, prefix string) string {
+	p = strings.TrimPrefix(p, prefix)
+	if p == "" || p[0] != '/' {
+		p = "/" + p
+	}
+	return p
+}
+
+// newTransport is the upstream transport shared by every route: keep-alive connections
+// enough for many concurrent clients per upstream, bounded dials and handshakes. The
+// environment's HTTP proxy is not used: upstream_url says where to go.
+func newTransport() *http.Transport {
+	return &http.Transport{
+		DialContext:           (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		ForceAttemptHTTP2:     true,
+		MaxIdleConns:          1024,
+		MaxIdleConnsPerHost:   256,
+		IdleConnTimeout:       90 * time.Second,
+		TLSHandshakeTimeout:   10 * time.Second,
+		ExpectContinueTimeout: time.Second,
+	}
+}
+
+// bufferPool recycles the 32 KiB buffers ReverseProxy copies response bodies with.
+type bufferPool struct{ pool sync.Pool }
+
+func newBufferPool() *bufferPool {
+	return &bufferPool{pool: sync.Pool{New: func() any { b := make([]byte, 32*1024); return &b }}}
+}
+
+func (p *bufferPool) Get() []byte  { return *(p.pool.Get().(*[]byte)) }
+func (p *bufferPool) Put(b []byte) { p.pool.Put(&b) }
