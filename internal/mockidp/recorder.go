@@ -19,33 +19,42 @@ type RecordedRequest struct {
 	Status int
 }
 
-// statusRecorder remembers the status a handler wrote. Unwrap lets http.ResponseController
-// reach the underlying connection (for the drop fault).
+// statusRecorder logs the status a handler writes, before the first byte leaves, so a test
+// that has read an answer always finds its status in the log. Unwrap lets
+// http.ResponseController reach the underlying connection (for the drop fault).
 type statusRecorder struct {
 	http.ResponseWriter
-	status int
+	server  *Server
+	entry   *RecordedRequest
+	written bool
 }
 
 func (r *statusRecorder) WriteHeader(status int) {
-	if r.status == 0 {
-		r.status = status
-	}
+	r.setStatus(status)
 	r.ResponseWriter.WriteHeader(status)
 }
 
 func (r *statusRecorder) Write(b []byte) (int, error) {
-	if r.status == 0 {
-		r.status = http.StatusOK
-	}
+	r.setStatus(http.StatusOK)
 	return r.ResponseWriter.Write(b)
+}
+
+func (r *statusRecorder) setStatus(status int) {
+	if r.written {
+		return
+	}
+	r.written = true
+	r.server.mu.Lock()
+	r.entry.Status = status
+	r.server.mu.Unlock()
 }
 
 func (r *statusRecorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
 
 // recordRequest reads the (bounded) body, replaces it so handlers can read it again, and
-// appends the request to the log at arrival, so the log keeps arrival order. ok is false
-// when the body exceeds the bound.
-func (s *Server) recordRequest(w http.ResponseWriter, r *http.Request) (*RecordedRequest, bool) {
+// appends the request to the log at arrival, so the log keeps arrival order. It returns the
+// writer that logs the answer's status; ok is false when the body exceeds the bound.
+func (s *Server) recordRequest(w http.ResponseWriter, r *http.Request) (*statusRecorder, bool) {
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBodyBytes))
 	r.Body = io.NopCloser(bytes.NewReader(body))
 	entry := &RecordedRequest{
@@ -57,13 +66,7 @@ func (s *Server) recordRequest(w http.ResponseWriter, r *http.Request) (*Recorde
 	s.mu.Lock()
 	s.requests = append(s.requests, entry)
 	s.mu.Unlock()
-	return entry, err == nil
-}
-
-func (s *Server) finishRecord(entry *RecordedRequest, w *statusRecorder) {
-	s.mu.Lock()
-	entry.Status = w.status
-	s.mu.Unlock()
+	return &statusRecorder{ResponseWriter: w, server: s, entry: entry}, err == nil
 }
 
 // Requests returns copies of every recorded request, in arrival order.

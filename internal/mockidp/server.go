@@ -179,9 +179,7 @@ func (s *Server) issuerPath() string {
 
 // ServeHTTP records the request, applies any configured fault, then routes it.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	rec := &statusRecorder{ResponseWriter: w}
-	entry, ok := s.recordRequest(rec, r)
-	defer s.finishRecord(entry, rec)
+	rec, ok := s.recordRequest(w, r)
 	if !ok {
 		writeOAuthError(rec, http.StatusRequestEntityTooLarge, "invalid_request", "request body larger than 1 MiB")
 		return
