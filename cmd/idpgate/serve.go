@@ -1,0 +1,153 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/idpgate/terraform-provider-idpgate/internal/gateway"
+)
+
+const adminTokenEnv = "IDPGATE_ADMIN_TOKEN"
+
+// serveConfig is `idpgate serve`'s command line.
+type serveConfig struct {
+	listen, adminListen, dataDir string
+	readHeaderTimeout            time.Duration
+	readTimeout, writeTimeout    time.Duration
+	idleTimeout, shutdownTimeout time.Duration
+	logLevel                     slog.Level
+	adminToken                   string
+}
+
+func parseServe(args []string, out io.Writer) (*serveConfig, error) {
+	cfg := &serveConfig{}
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(out)
+	fs.StringVar(&cfg.listen, "listen", "127.0.0.1:8080", "`address` of the proxy (data plane) listener")
+	fs.StringVar(&cfg.adminListen, "admin-listen", "127.0.0.1:8081", "`address` of the admin listener: admin API (/v1/...), /healthz, /readyz, /metrics")
+	fs.StringVar(&cfg.dataDir, "data-dir", "./idpgate-data", "`directory` of the configuration store ("+gateway.DBFileName+"), created if missing")
+	fs.DurationVar(&cfg.readHeaderTimeout, "read-header-timeout", 10*time.Second, "longest time to read a request's headers")
+	fs.DurationVar(&cfg.readTimeout, "read-timeout", 60*time.Second, "longest time to read a whole request, body included (0: no limit)")
+	fs.DurationVar(&cfg.writeTimeout, "write-timeout", 60*time.Second, "longest time to write a response, upstream time included (0: no limit)")
+	fs.DurationVar(&cfg.idleTimeout, "idle-timeout", 120*time.Second, "how long an idle keep-alive connection is kept open")
+	fs.DurationVar(&cfg.shutdownTimeout, "shutdown-timeout", 20*time.Second, "on SIGTERM or SIGINT, how long in-flight requests may take to finish")
+	fs.TextVar(&cfg.logLevel, "log-level", slog.LevelInfo, "log `level`: debug, info, warn or error (logs are JSON on stderr)")
+	fs.Usage = func() {
+		out := fs.Output()
+		fmt.Fprintf(out, `Usage: idpgate serve [flags]
+
+Runs the idpgate gateway: a reverse proxy that checks each request's bearer token (JWKS or
+RFC 7662 introspection) and access policy before forwarding it, and an admin API through
+which the Terraform provider configures protected APIs and access policies.
+
+Environment:
+  %s   required: the token every admin API call must present as
+                        "Authorization: Bearer <token>". The gateway refuses to start without it.
+
+Flags:
+`, adminTokenEnv)
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil, err
+		}
+		return nil, usageErrorf("%v", err)
+	}
+	if fs.NArg() > 0 {
+		return nil, usageErrorf("unexpected arguments %q", fs.Args())
+	}
+	cfg.adminToken = os.Getenv(adminTokenEnv)
+	if strings.TrimSpace(cfg.adminToken) == "" {
+		return nil, usageErrorf("%s is not set: set it to a long random secret (e.g. `openssl rand -hex 32`); "+
+			"every admin API call must present it as a bearer token", adminTokenEnv)
+	}
+	return cfg, nil
+}
+
+func runServe(args []string) error {
+	cfg, err := parseServe(args, os.Stderr)
+	if err != nil {
+		return err
+	}
+	log := slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: cfg.logLevel}))
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	return serve(ctx, cfg, log, nil)
+}
+
+// serve runs the gateway until ctx is done, then drains in-flight requests for at most
+// cfg.shutdownTimeout. ready, when set, is told the bound addresses.
+func serve(ctx context.Context, cfg *serveConfig, log *slog.Logger, ready func(proxy, admin net.Addr)) error {
+	if len(cfg.adminToken) < 16 {
+		log.Warn("the admin token is shorter than 16 characters; use a long random secret")
+	}
+	gw, err := gateway.New(gateway.Options{DataDir: cfg.dataDir, AdminToken: cfg.adminToken, Logger: log})
+	if err != nil {
+		return err
+	}
+	defer gw.Close()
+
+	proxyLn, err := net.Listen("tcp", cfg.listen)
+	if err != nil {
+		return fmt.Errorf("proxy listener: %w", err)
+	}
+	adminLn, err := net.Listen("tcp", cfg.adminListen)
+	if err != nil {
+		proxyLn.Close()
+		return fmt.Errorf("admin listener: %w", err)
+	}
+	errLog := slog.NewLogLogger(log.Handler(), slog.LevelWarn)
+	proxySrv := &http.Server{
+		Handler: gw.ProxyHandler(), ReadHeaderTimeout: cfg.readHeaderTimeout, ReadTimeout: cfg.readTimeout,
+		WriteTimeout: cfg.writeTimeout, IdleTimeout: cfg.idleTimeout, MaxHeaderBytes: 64 << 10, ErrorLog: errLog,
+	}
+	adminSrv := &http.Server{
+		Handler: gw.AdminHandler(), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
+		WriteTimeout: 30 * time.Second, IdleTimeout: cfg.idleTimeout, MaxHeaderBytes: 64 << 10, ErrorLog: errLog,
+	}
+	errs := make(chan error, 2)
+	go func() { errs <- proxySrv.Serve(proxyLn) }()
+	go func() { errs <- adminSrv.Serve(adminLn) }()
+	log.Info("idpgate serving", "version", version, "proxy", proxyLn.Addr().String(),
+		"admin", adminLn.Addr().String(), "data_dir", cfg.dataDir)
+	if ready != nil {
+		ready(proxyLn.Addr(), adminLn.Addr())
+	}
+
+	var serveErr error
+	select {
+	case <-ctx.Done():
+		log.Info("shutting down: draining in-flight requests", "deadline", cfg.shutdownTimeout.String())
+	case serveErr = <-errs:
+		log.Error("listener failed; shutting down", "error", serveErr)
+	}
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), cfg.shutdownTimeout)
+	defer cancel()
+	var shutdownErr error
+	for _, srv := range []*http.Server{proxySrv, adminSrv} {
+		if err := srv.Shutdown(shutdownCtx); err != nil {
+			shutdownErr = fmt.Errorf("requests still in flight after %s: %w", cfg.shutdownTimeout, err)
+			srv.Close()
+		}
+	}
+	if serveErr != nil && !errors.Is(serveErr, http.ErrServerClosed) {
+		return serveErr
+	}
+	if shutdownErr != nil {
+		return shutdownErr
+	}
+	log.Info("stopped")
+	return nil
+}

@@ -1,0 +1,96 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"flag"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/idpgate/terraform-provider-idpgate/internal/adminapi"
+)
+
+func TestServeRefusesToStartWithoutAdminToken(t *testing.T) {
+	t.Setenv(adminTokenEnv, "")
+	var stderr bytes.Buffer
+	if code := run([]string{"serve", "--data-dir", t.TempDir()}, &stderr); code != 2 {
+		t.Errorf("exit status %d, want 2", code)
+	}
+	if !strings.Contains(stderr.String(), adminTokenEnv+" is not set") {
+		t.Errorf("message must name %s: %q", adminTokenEnv, stderr.String())
+	}
+}
+
+func TestServeRejectsBadFlags(t *testing.T) {
+	t.Setenv(adminTokenEnv, "x")
+	var stderr bytes.Buffer
+	if code := run([]string{"serve", "--no-such-flag"}, &stderr); code != 2 {
+		t.Errorf("exit status %d, want 2", code)
+	}
+	if code := run([]string{"frobnicate"}, &stderr); code != 2 {
+		t.Errorf("unknown command: exit status %d, want 2", code)
+	}
+}
+
+func TestServeHelpExplainsEveryFlag(t *testing.T) {
+	var out bytes.Buffer
+	if _, err := parseServe([]string{"--help"}, &out); !errors.Is(err, flag.ErrHelp) {
+		t.Fatalf("--help: %v", err)
+	}
+	for _, want := range []string{"-listen", "-admin-listen", "-data-dir", "-read-header-timeout", "-read-timeout",
+		"-write-timeout", "-idle-timeout", "-shutdown-timeout", "-log-level", adminTokenEnv} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("--help does not mention %s", want)
+		}
+	}
+}
+
+func TestServeServesAndShutsDownGracefully(t *testing.T) {
+	cfg := &serveConfig{listen: "127.0.0.1:0", adminListen: "127.0.0.1:0", dataDir: t.TempDir(),
+		readHeaderTimeout: time.Second, readTimeout: time.Second, writeTimeout: time.Second,
+		idleTimeout: time.Second, shutdownTimeout: 5 * time.Second, adminToken: "serve-test-admin-token"}
+	ctx, cancel := context.WithCancel(context.Background())
+	addrs := make(chan [2]net.Addr, 1)
+	done := make(chan error, 1)
+	go func() {
+		done <- serve(ctx, cfg, slog.New(slog.DiscardHandler), func(p, a net.Addr) { addrs <- [2]net.Addr{p, a} })
+	}()
+	var a [2]net.Addr
+	select {
+	case a = <-addrs:
+	case err := <-done:
+		t.Fatalf("serve stopped early: %v", err)
+	}
+	client, _ := adminapi.NewClient("http://"+a[1].String(), cfg.adminToken, nil)
+	if _, err := client.CreateAPI(context.Background(), adminapi.API{Name: "a", ListenPath: "/a", UpstreamURL: "http://127.0.0.1:1",
+		JWT: &adminapi.JWTValidation{Issuer: "https://i", JWKSURI: "https://i/k"}}); err != nil {
+		t.Fatalf("admin API through serve: %v", err)
+	}
+	for _, u := range []string{"http://" + a[1].String() + "/readyz", "http://" + a[0].String() + "/a"} {
+		resp, err := http.Get(u)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if want := map[bool]int{true: 200, false: 401}[strings.HasSuffix(u, "/readyz")]; resp.StatusCode != want {
+			t.Errorf("%s: %d, want %d", u, resp.StatusCode, want)
+		}
+	}
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("graceful shutdown: %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("serve did not stop")
+	}
+	if _, err := http.Get("http://" + a[0].String() + "/a"); err == nil {
+		t.Error("proxy still listening after shutdown")
+	}
+}
