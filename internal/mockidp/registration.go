@@ -46,33 +46,57 @@ func (s *Server) serveRegister(w http.ResponseWriter, r *http.Request) {
 			description: "It is not allowed to choose your own OAuth2 Client secret."}).write(w)
 		return
 	}
+	iss := s.issuerFor(r)
+	s.mu.Lock()
+	hidden := s.faults.cfg.NotFoundAfterCreate
+	s.mu.Unlock()
+	c, err := s.createClient(md, hidden)
+	if err != nil {
+		err.write(w)
+		return
+	}
+	s.mu.Lock()
+	out := s.representation(iss, c, true, true, c.currentToken())
+	s.mu.Unlock()
+	writeJSON(w, http.StatusCreated, out)
+}
+
+// createClient registers a client from POSTed metadata: the server assigns the credentials,
+// adds its defaults and validates. hiddenReads is the number of GETs to answer 404.
+func (s *Server) createClient(md map[string]any, hiddenReads int) (*client, *apiError) {
 	// The server assigns these; whatever the client sent is ignored.
 	for _, f := range append([]string{"client_id", "client_secret"}, serverManagedFields...) {
 		delete(md, f)
 	}
 	s.flavor.applyDefaults(md)
 	if err := s.validateMetadata(md); err != nil {
-		err.write(w)
-		return
+		return nil, err
 	}
-
 	now := time.Now()
-	c := &client{id: s.flavor.newClientID(), metadata: md, issuedAt: now, updatedAt: now}
+	c := &client{id: s.flavor.newClientID(), metadata: md, issuedAt: now, updatedAt: now, hiddenReads: hiddenReads}
 	if needsSecret(md) {
 		c.secret = randomSecret()
 	}
 	if !s.flavor.apiTokenManaged {
 		c.addToken(randomSecret())
 	}
-	iss := s.issuerFor(r)
-
 	s.mu.Lock()
-	c.hiddenReads = s.faults.cfg.NotFoundAfterCreate
 	s.clients[c.id] = c
-	out := s.representation(iss, c, true, true, c.currentToken())
 	s.mu.Unlock()
+	return c, nil
+}
 
-	writeJSON(w, http.StatusCreated, out)
+// RegisterClient registers a client without HTTP and without the initial access token, with
+// the flavour's defaults and validation, for tests that need a client to exist (faults do
+// not apply). Metadata that a POST would be refused for is refused with the same error.
+func (s *Server) RegisterClient(metadata map[string]any) (ClientRecord, error) {
+	c, err := s.createClient(deepCopy(metadata), 0)
+	if err != nil {
+		return ClientRecord{}, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return c.record(), nil
 }
 
 // serveReadClient is RFC 7592 §2.1 (or Okta's GET /oauth2/v1/clients/{id}).

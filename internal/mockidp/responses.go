@@ -2,6 +2,7 @@ package mockidp
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 )
 
@@ -13,6 +14,13 @@ type apiError struct {
 	description     string
 	wwwAuthenticate string
 	body            map[string]any
+}
+
+func (e *apiError) Error() string {
+	if e.body != nil {
+		return fmt.Sprintf("%d %v: %v", e.status, e.body["errorCode"], e.body["errorSummary"])
+	}
+	return fmt.Sprintf("%d %s: %s", e.status, e.code, e.description)
 }
 
 func (e *apiError) write(w http.ResponseWriter) {
