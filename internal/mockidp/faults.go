@@ -20,7 +20,10 @@ import (
 // A hit request is first delayed by Delay, then its connection is dropped (Drop: hijacked
 // and closed without an answer, or the HTTP/2 stream reset), or else answered with Status
 // (when non-zero) instead of being served. A hit with Status 0 and no Drop is only delayed,
-// then served normally.
+// then served normally. DropAfterServing serves the request (a POST does create its client)
+// and then drops the connection instead of answering: the ambiguous failure after which a
+// client must not blindly re-send a POST. Its log entry carries the status the client never
+// received.
 //
 // NotFoundAfterCreate is independent of the rest: each client registered while it is set
 // answers its next NotFoundAfterCreate GETs (on its registration client URI) with 404, while
@@ -39,13 +42,16 @@ type Faults struct {
 	Status     int
 	RetryAfter time.Duration
 
-	Delay time.Duration
-	Drop  bool
+	Delay            time.Duration
+	Drop             bool
+	DropAfterServing bool
 
 	NotFoundAfterCreate int
 }
 
-func (f Faults) injects() bool { return f.Status != 0 || f.Delay > 0 || f.Drop }
+func (f Faults) injects() bool {
+	return f.Status != 0 || f.Delay > 0 || f.Drop || f.DropAfterServing
+}
 
 // faultState is the current faults and their counters.
 type faultState struct {
@@ -106,7 +112,7 @@ func (s *Server) hitFault(r *http.Request) (Faults, bool) {
 }
 
 // injectFault applies the current faults to r and reports whether r has been dealt with.
-func (s *Server) injectFault(w http.ResponseWriter, r *http.Request) bool {
+func (s *Server) injectFault(w *statusRecorder, r *http.Request) bool {
 	f, hit := s.hitFault(r)
 	if !hit {
 		return false
@@ -119,16 +125,15 @@ func (s *Server) injectFault(w http.ResponseWriter, r *http.Request) bool {
 		case <-r.Context().Done():
 			return true
 		case <-s.closed:
-			return true
+			dropConnection(w)
 		}
 	}
+	if f.DropAfterServing {
+		s.dispatch(&statusRecorder{ResponseWriter: discardWriter{http.Header{}}, server: s, entry: w.entry}, r)
+		dropConnection(w)
+	}
 	if f.Drop {
-		if conn, _, err := http.NewResponseController(w).Hijack(); err == nil {
-			_ = conn.Close()
-			return true
-		}
-		// HTTP/2 cannot hijack: aborting the handler resets the stream instead.
-		panic(http.ErrAbortHandler)
+		dropConnection(w)
 	}
 	if f.Status == 0 {
 		return false
@@ -163,6 +168,22 @@ func (s *Server) writeFault(w http.ResponseWriter, f Faults) {
 		writeOAuthError(w, f.Status, "invalid_request", "injected fault")
 	}
 }
+
+// dropConnection closes the connection without an answer. It does not return.
+func dropConnection(w http.ResponseWriter) {
+	if conn, _, err := http.NewResponseController(w).Hijack(); err == nil {
+		_ = conn.Close()
+	}
+	// Ends the handler; on HTTP/2, which cannot hijack, this resets the stream.
+	panic(http.ErrAbortHandler)
+}
+
+// discardWriter swallows an answer that a fault will not deliver.
+type discardWriter struct{ header http.Header }
+
+func (d discardWriter) Header() http.Header         { return d.header }
+func (d discardWriter) Write(b []byte) (int, error) { return len(b), nil }
+func (d discardWriter) WriteHeader(int)             {}
 
 func ceilSeconds(d time.Duration) int64 {
 	return int64((d + time.Second - 1) / time.Second)

@@ -119,6 +119,34 @@ func TestFaultDelay(t *testing.T) {
 	}
 }
 
+func TestCloseEndsDelays(t *testing.T) {
+	idp := mockidp.NewTestServer(t, mockidp.Options{})
+	idp.SetFaults(mockidp.Faults{Delay: time.Minute})
+	done := make(chan error, 1)
+	go func() {
+		resp, err := httpClient.Get(idp.JWKSURI())
+		if err == nil {
+			resp.Body.Close()
+		}
+		done <- err
+	}()
+	deadline := time.Now().Add(5 * time.Second)
+	for len(idp.Requests()) == 0 { // wait until the request is being delayed
+		if time.Now().After(deadline) {
+			t.Fatal("the request never reached the server")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	start := time.Now()
+	idp.Close()
+	if d := time.Since(start); d > 5*time.Second {
+		t.Fatalf("Close took %v with a delayed request in flight", d)
+	}
+	if err := <-done; err == nil {
+		t.Fatal("the delayed request was answered although the server closed")
+	}
+}
+
 func TestFaultDrop(t *testing.T) {
 	idp := mockidp.NewTestServer(t, mockidp.Options{})
 	idp.SetFaults(mockidp.Faults{PathPrefix: "/register", Next: 1, Drop: true})
@@ -138,6 +166,26 @@ func TestFaultDrop(t *testing.T) {
 		t.Fatalf("log after a drop = %+v, want one request with status 0", reqs)
 	}
 	call(t, http.MethodPost, idp.RegistrationEndpoint(), "", ccClient("svc", "")).expect(t, http.StatusCreated, "")
+}
+
+func TestFaultDropAfterServing(t *testing.T) {
+	idp := mockidp.NewTestServer(t, mockidp.Options{})
+	idp.SetFaults(mockidp.Faults{PathPrefix: "/register", Method: http.MethodPost, Next: 1, DropAfterServing: true})
+
+	client := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
+	resp, err := client.Post(idp.RegistrationEndpoint(), "application/json",
+		strings.NewReader(`{"grant_types":["client_credentials"],"response_types":[]}`))
+	if err == nil {
+		resp.Body.Close()
+		t.Fatalf("request answered %d; want the connection dropped", resp.StatusCode)
+	}
+	// The client was created although its creator never heard of it.
+	if n := len(idp.Clients()); n != 1 {
+		t.Fatalf("%d clients after a POST whose answer was dropped, want 1", n)
+	}
+	if reqs := idp.Requests(); len(reqs) != 1 || reqs[0].Status != http.StatusCreated {
+		t.Fatalf("log = %+v, want one request with the undelivered status 201", reqs)
+	}
 }
 
 func TestFaultNotFoundAfterCreate(t *testing.T) {

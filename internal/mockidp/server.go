@@ -1,11 +1,3 @@
-// Package mockidp is an in-process OAuth 2.0 / OpenID Connect identity provider for tests and
-// for `idpgate mock-idp`: discovery, JWKS with key rotation, a client_credentials token
-// endpoint that mints RS256 JWT access tokens, introspection (RFC 7662), revocation
-// (RFC 7009) and dynamic client registration (RFC 7591/7592) in flavours that behave like the
-// IdPs the provider's drivers talk to (generic, okta, keycloak, hydra). It records every request
-// it receives and can inject deterministic faults.
-//
-// It is a real HTTP server: tests drive it over the network, exactly as Terraform does.
 package mockidp
 
 import (

@@ -1,0 +1,25 @@
+// Package mockidp is an in-process OAuth 2.0 / OpenID Connect identity provider for tests and
+// for `idpgate mock-idp`. It is a real HTTP server, driven over the network exactly as
+// Terraform and the gateway drive a real IdP:
+//
+//   - discovery at /.well-known/openid-configuration and /.well-known/oauth-authorization-server
+//     (also in the RFC 8414 form when the issuer has a path);
+//   - JWKS with RS256 keys; RotateKeys keeps the previous key published;
+//   - a token endpoint for the client_credentials grant (client_secret_basic or
+//     client_secret_post) minting RFC 9068 JWT access tokens (typ at+jwt);
+//   - introspection (RFC 7662) and revocation (RFC 7009), both for registered clients;
+//   - dynamic client registration (RFC 7591/7592) in the flavour of a real IdP;
+//   - a log of every request (Requests) and deterministic fault injection (SetFaults).
+//
+// Paths relative to the issuer, per flavour (the generic token, jwks, introspect and revoke
+// paths are also served by every flavour; discovery advertises the flavour's own):
+//
+//	flavour   registration                          token                            jwks
+//	generic   /register                             /token                           /jwks
+//	okta      /oauth2/v1/clients                    /oauth2/v1/token                 /oauth2/v1/keys
+//	keycloak  /clients-registrations/openid-connect /protocol/openid-connect/token   /protocol/openid-connect/certs
+//	hydra     /oauth2/register                      /oauth2/token                    /.well-known/jwks.json
+//
+// A client lives at {registration}/{client_id}. What each flavour does differently is
+// described in flavor_<name>.go; use the Server's endpoint methods rather than these paths.
+package mockidp
