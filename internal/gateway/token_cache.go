@@ -2,8 +2,6 @@ package gateway
 
 import (
 	"crypto/sha256"
-	"hash"
-	"io"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -67,22 +65,22 @@ func newTokenCache(size int) *tokenCache {
 	return c
 }
 
-// tokenHasher is pooled so that hashing a token on the hit path does not allocate.
-type tokenHasher struct {
-	h   hash.Hash
-	sum [sha256.Size]byte
-}
-
-var tokenHasherPool = sync.Pool{New: func() any { return &tokenHasher{h: sha256.New()} }}
+// tokenKeyBuffers are pooled so that hashing a token on the hit path does not allocate:
+// the fingerprint and the token are copied into one buffer and hashed with Sum256.
+var tokenKeyBuffers = sync.Pool{New: func() any { return new([sha256.Size + tokenMaxBytes]byte) }}
 
 // tokenCacheKeyFor hashes a validator fingerprint and a raw token into a cache key.
+// Tokens longer than tokenMaxBytes are refused before this is called; should one reach it
+// anyway, it is hashed the slow way rather than truncated.
 func tokenCacheKeyFor(fingerprint *[sha256.Size]byte, token string) tokenCacheKey {
-	th := tokenHasherPool.Get().(*tokenHasher)
-	th.h.Reset()
-	th.h.Write(fingerprint[:])
-	io.WriteString(th.h, token)
-	k := tokenCacheKey(th.h.Sum(th.sum[:0]))
-	tokenHasherPool.Put(th)
+	if len(token) > tokenMaxBytes {
+		return sha256.Sum256(append(fingerprint[:len(fingerprint):len(fingerprint)], token...))
+	}
+	buf := tokenKeyBuffers.Get().(*[sha256.Size + tokenMaxBytes]byte)
+	copy(buf[:], fingerprint[:])
+	n := copy(buf[sha256.Size:], token)
+	k := tokenCacheKey(sha256.Sum256(buf[:sha256.Size+n]))
+	tokenKeyBuffers.Put(buf)
 	return k
 }
 

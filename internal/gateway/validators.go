@@ -115,9 +115,17 @@ func (f *ValidatorFactory) ForAPI(api adminapi.API) (TokenValidator, error) {
 	case api.JWT != nil && api.Introspection != nil:
 		return nil, errors.New("jwt, introspection: set only one of them")
 	case api.JWT != nil:
-		return f.newJWTValidator(*api.JWT)
+		v, err := f.newJWTValidator(*api.JWT)
+		if err != nil {
+			return nil, err // not a typed nil inside the interface
+		}
+		return v, nil
 	case api.Introspection != nil:
-		return f.newIntrospectValidator(*api.Introspection)
+		v, err := f.newIntrospectValidator(*api.Introspection)
+		if err != nil {
+			return nil, err
+		}
+		return v, nil
 	default:
 		return nil, errors.New("jwt, introspection: one of them is required")
 	}

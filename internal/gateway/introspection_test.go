@@ -1,0 +1,277 @@
+package gateway
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/idpgate/terraform-provider-idpgate/internal/adminapi"
+)
+
+const (
+	ttIntrospectClient = "gateway:1" // a ':' must be form-encoded inside Basic auth
+	ttIntrospectSecret = "s3cret/+=value"
+)
+
+// ttIntrospectServer is an RFC 7662 endpoint that checks what it receives and counts calls.
+type ttIntrospectServer struct {
+	*httptest.Server
+	hits atomic.Int64
+
+	mu      sync.Mutex
+	answers map[string]map[string]any // token → answer; unknown tokens are inactive
+	status  int
+	delay   time.Duration
+}
+
+func ttStartIntrospect(t *testing.T) *ttIntrospectServer {
+	s := &ttIntrospectServer{answers: map[string]map[string]any{}, status: http.StatusOK}
+	s.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.hits.Add(1)
+		if r.Method != http.MethodPost || r.Header.Get("Content-Type") != "application/x-www-form-urlencoded" {
+			t.Errorf("introspection request: %s %s", r.Method, r.Header.Get("Content-Type"))
+		}
+		id, secret, ok := r.BasicAuth()
+		if uid, _ := url.QueryUnescape(id); !ok || uid != ttIntrospectClient {
+			t.Errorf("basic auth client id = %q (ok %v), want %q form-encoded", id, ok, ttIntrospectClient)
+		}
+		if usecret, _ := url.QueryUnescape(secret); usecret != ttIntrospectSecret {
+			t.Errorf("basic auth secret = %q", secret)
+		}
+		if err := r.ParseForm(); err != nil {
+			t.Errorf("form: %v", err)
+		}
+		s.mu.Lock()
+		answer, known := s.answers[r.PostForm.Get("token")]
+		status, delay := s.status, s.delay
+		s.mu.Unlock()
+		time.Sleep(delay)
+		if status != http.StatusOK {
+			http.Error(w, "down", status)
+			return
+		}
+		if !known {
+			answer = map[string]any{"active": false}
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(answer)
+	}))
+	t.Cleanup(s.Close)
+	return s
+}
+
+func (s *ttIntrospectServer) answer(token string, a map[string]any) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.answers[token] = a
+}
+
+func (s *ttIntrospectServer) set(f func(*ttIntrospectServer)) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	f(s)
+}
+
+func ttIntrospectAPI(endpoint string, cacheTTL time.Duration) adminapi.API {
+	ttl := adminapi.Duration(cacheTTL)
+	return adminapi.API{
+		Name: "orders", ListenPath: "/orders", UpstreamURL: "http://127.0.0.1:1",
+		Introspection: &adminapi.Introspection{
+			Endpoint: endpoint, ClientID: ttIntrospectClient, ClientSecret: ttIntrospectSecret, CacheTTL: &ttl,
+		},
+	}
+}
+
+func ttActive(now time.Time, exp time.Duration) map[string]any {
+	return map[string]any{
+		"active": true, "sub": "user-1", "client_id": "app-1", "scope": "orders:read orders:write",
+		"exp": now.Add(exp).Unix(), "iat": now.Unix(), "pol": []string{"gold"}, "tenant": "acme",
+	}
+}
+
+func TestIntrospectActiveTokenIdentity(t *testing.T) {
+	clock := ttNewClock()
+	srv := ttStartIntrospect(t)
+	srv.answer("opaque-1", ttActive(clock.Now(), time.Hour))
+	f, _ := ttFactory(t, clock)
+	id := ttMustValidate(t, ttValidator(t, f, ttIntrospectAPI(srv.URL, time.Minute)), "opaque-1")
+	if id.Subject != "user-1" || id.ClientID != "app-1" || !slices.Equal(id.Scopes, []string{"orders:read", "orders:write"}) ||
+		!slices.Equal(id.Policies, []string{"gold"}) || id.Claims["tenant"] != "acme" ||
+		!id.ExpiresAt.Equal(clock.Now().Add(time.Hour)) || !id.IssuedAt.Equal(clock.Now()) {
+		t.Errorf("identity = %+v", id)
+	}
+	if got := ttCounter(t, f.introspectReqs, "active"); got != 1 {
+		t.Errorf("idpgate_introspection_requests_total{result=active} = %v, want 1", got)
+	}
+}
+
+func TestIntrospectInactiveIsInvalidAndNotCached(t *testing.T) {
+	clock := ttNewClock()
+	srv := ttStartIntrospect(t)
+	f, _ := ttFactory(t, clock)
+	v := ttValidator(t, f, ttIntrospectAPI(srv.URL, time.Minute))
+	for range 2 {
+		_, err := v.Validate(context.Background(), "revoked")
+		ttWantCode(t, err, tokenCodeInvalid)
+	}
+	if n := srv.hits.Load(); n != 2 {
+		t.Errorf("endpoint asked %d times, want 2 (inactive answers are not cached)", n)
+	}
+	// The IdP says active but exp has passed: refused anyway.
+	srv.answer("stale", ttActive(clock.Now(), -time.Second))
+	_, err := v.Validate(context.Background(), "stale")
+	ttWantCode(t, err, tokenCodeInvalid)
+}
+
+func TestIntrospectCacheBoundedByTTLAndExp(t *testing.T) {
+	clock := ttNewClock()
+	srv := ttStartIntrospect(t)
+	srv.answer("long", ttActive(clock.Now(), time.Hour))
+	f, _ := ttFactory(t, clock)
+	v := ttValidator(t, f, ttIntrospectAPI(srv.URL, time.Minute))
+
+	ttMustValidate(t, v, "long")
+	ttMustValidate(t, v, "long")
+	if n := srv.hits.Load(); n != 1 {
+		t.Fatalf("endpoint asked %d times for one token within cache_ttl, want 1", n)
+	}
+	clock.Advance(61 * time.Second)
+	ttMustValidate(t, v, "long")
+	if n := srv.hits.Load(); n != 2 {
+		t.Fatalf("endpoint asked %d times after cache_ttl, want 2", n)
+	}
+
+	srv.answer("short", ttActive(clock.Now(), 10*time.Second))
+	ttMustValidate(t, v, "short")
+	clock.Advance(5 * time.Second)
+	ttMustValidate(t, v, "short")
+	if n := srv.hits.Load(); n != 3 {
+		t.Fatalf("endpoint asked %d times, want 3", n)
+	}
+	clock.Advance(6 * time.Second) // past exp: the cache must not answer, the IdP's answer is stale
+	_, err := v.Validate(context.Background(), "short")
+	ttWantCode(t, err, tokenCodeInvalid)
+	if n := srv.hits.Load(); n != 4 {
+		t.Fatalf("endpoint asked %d times, want 4 (cache entry ended at exp)", n)
+	}
+}
+
+func TestIntrospectCacheTTLZeroDisablesCache(t *testing.T) {
+	clock := ttNewClock()
+	srv := ttStartIntrospect(t)
+	srv.answer("opaque", ttActive(clock.Now(), time.Hour))
+	f, _ := ttFactory(t, clock)
+	v := ttValidator(t, f, ttIntrospectAPI(srv.URL, 0))
+	for range 3 {
+		ttMustValidate(t, v, "opaque")
+	}
+	if n := srv.hits.Load(); n != 3 {
+		t.Errorf("endpoint asked %d times, want 3 with cache_ttl 0", n)
+	}
+}
+
+func TestIntrospectCacheKeyedByEndpoint(t *testing.T) {
+	clock := ttNewClock()
+	a, b := ttStartIntrospect(t), ttStartIntrospect(t)
+	a.answer("shared", ttActive(clock.Now(), time.Hour))
+	f, _ := ttFactory(t, clock)
+	ttMustValidate(t, ttValidator(t, f, ttIntrospectAPI(a.URL, time.Minute)), "shared")
+	// b has never heard of the token: a's cached answer must not leak into b's API.
+	_, err := ttValidator(t, f, ttIntrospectAPI(b.URL, time.Minute)).Validate(context.Background(), "shared")
+	ttWantCode(t, err, tokenCodeInvalid)
+	if b.hits.Load() != 1 {
+		t.Errorf("endpoint b asked %d times, want 1", b.hits.Load())
+	}
+}
+
+func TestIntrospectConcurrentLookupsShareOneRequest(t *testing.T) {
+	clock := ttNewClock()
+	srv := ttStartIntrospect(t)
+	srv.answer("opaque", ttActive(clock.Now(), time.Hour))
+	srv.set(func(s *ttIntrospectServer) { s.delay = 100 * time.Millisecond })
+	f, _ := ttFactory(t, clock)
+	v := ttValidator(t, f, ttIntrospectAPI(srv.URL, 0)) // even without a cache
+	var wg sync.WaitGroup
+	var ok atomic.Int64
+	for range 50 {
+		wg.Go(func() {
+			if _, err := v.Validate(context.Background(), "opaque"); err == nil {
+				ok.Add(1)
+			}
+		})
+	}
+	wg.Wait()
+	if ok.Load() != 50 || srv.hits.Load() != 1 {
+		t.Errorf("%d of 50 accepted with %d requests to the endpoint; want 50 with 1", ok.Load(), srv.hits.Load())
+	}
+}
+
+func TestIntrospectEndpointDownIsUnavailableAndNotCached(t *testing.T) {
+	clock := ttNewClock()
+	srv := ttStartIntrospect(t)
+	srv.answer("opaque", ttActive(clock.Now(), time.Hour))
+	srv.set(func(s *ttIntrospectServer) { s.status = http.StatusBadGateway })
+	f, _ := ttFactory(t, clock)
+	v := ttValidator(t, f, ttIntrospectAPI(srv.URL, time.Minute))
+	_, err := v.Validate(context.Background(), "opaque")
+	te := ttWantCode(t, err, tokenCodeUnavailable)
+	if strings.Contains(te.Reason, ttIntrospectSecret) || strings.Contains(te.Reason, "opaque") || strings.Contains(te.Description, "502") {
+		t.Errorf("error leaks the secret, the token or internals: %+v", te)
+	}
+	srv.set(func(s *ttIntrospectServer) { s.status = http.StatusOK })
+	ttMustValidate(t, v, "opaque")
+
+	srv.Close()
+	_, err = ttValidator(t, f, ttIntrospectAPI(srv.URL, time.Minute)).Validate(context.Background(), "other")
+	ttWantCode(t, err, tokenCodeUnavailable)
+	if got := ttCounter(t, f.introspectReqs, "error"); got != 2 {
+		t.Errorf("idpgate_introspection_requests_total{result=error} = %v, want 2", got)
+	}
+}
+
+func TestIntrospectRequiredScopesAndGarbage(t *testing.T) {
+	clock := ttNewClock()
+	srv := ttStartIntrospect(t)
+	srv.answer("opaque", ttActive(clock.Now(), time.Hour))
+	f, _ := ttFactory(t, clock)
+	api := ttIntrospectAPI(srv.URL, time.Minute)
+	api.Introspection.RequiredScopes = []string{"orders:admin"}
+	v := ttValidator(t, f, api)
+	_, err := v.Validate(context.Background(), "opaque")
+	ttWantCode(t, err, tokenCodeInsufficientScope)
+
+	hits := srv.hits.Load()
+	for _, garbage := range []string{"", "a b", "tok\x00en", "=abc", strings.Repeat("a", tokenMaxBytes+1)} {
+		_, err := v.Validate(context.Background(), garbage)
+		ttWantCode(t, err, tokenCodeInvalid)
+	}
+	if srv.hits.Load() != hits {
+		t.Error("malformed tokens were sent to the IdP")
+	}
+}
+
+func TestIntrospectDoesNotFollowRedirects(t *testing.T) {
+	clock := ttNewClock()
+	var elsewhere atomic.Int64
+	target := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		elsewhere.Add(1)
+		_ = json.NewEncoder(w).Encode(map[string]any{"active": true, "exp": clock.Now().Add(time.Hour).Unix()})
+	}))
+	defer target.Close()
+	redirector := httptest.NewServer(http.RedirectHandler(target.URL, http.StatusTemporaryRedirect))
+	defer redirector.Close()
+	f, _ := ttFactory(t, clock)
+	_, err := ttValidator(t, f, ttIntrospectAPI(redirector.URL, time.Minute)).Validate(context.Background(), "opaque")
+	ttWantCode(t, err, tokenCodeUnavailable)
+	if elsewhere.Load() != 0 {
+		t.Error("the token was re-posted to the redirect target")
+	}
+}
