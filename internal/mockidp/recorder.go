@@ -4,7 +4,11 @@ import (
 	"bytes"
 	"io"
 	"net/http"
+	"slices"
 )
+
+// maxRecordedRequests bounds the request log; the oldest entries go first.
+const maxRecordedRequests = 10000
 
 // RecordedRequest is one request the server received, in arrival order.
 type RecordedRequest struct {
@@ -64,12 +68,15 @@ func (s *Server) recordRequest(w http.ResponseWriter, r *http.Request) (*statusR
 		Body:   body,
 	}
 	s.mu.Lock()
+	if len(s.requests) >= maxRecordedRequests { // a long-running `idpgate mock-idp`
+		s.requests = slices.Delete(s.requests, 0, len(s.requests)-maxRecordedRequests+1)
+	}
 	s.requests = append(s.requests, entry)
 	s.mu.Unlock()
 	return &statusRecorder{ResponseWriter: w, server: s, entry: entry}, err == nil
 }
 
-// Requests returns copies of every recorded request, in arrival order.
+// Requests returns copies of every recorded request (the last 10,000), in arrival order.
 func (s *Server) Requests() []RecordedRequest {
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -1,6 +1,7 @@
 package mockidp
 
 import (
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
@@ -17,6 +18,22 @@ const (
 	FlavorKeycloak Flavor = "keycloak"
 	FlavorHydra    Flavor = "hydra"
 )
+
+// Flavors lists the supported flavours.
+func Flavors() []Flavor { return []Flavor{FlavorGeneric, FlavorOkta, FlavorKeycloak, FlavorHydra} }
+
+// ParseFlavor checks a flavour name given by a user (e.g. a command-line flag); "" is generic.
+func ParseFlavor(name string) (Flavor, error) {
+	if name == "" {
+		return FlavorGeneric, nil
+	}
+	for _, f := range Flavors() {
+		if string(f) == name {
+			return f, nil
+		}
+	}
+	return "", fmt.Errorf("unknown IdP flavour %q: want one of generic, okta, keycloak, hydra", name)
+}
 
 // Options configure a Server. The zero value is a generic IdP with open registration.
 type Options struct {
@@ -62,11 +79,14 @@ type Server struct {
 }
 
 // New returns a Server. Call SetIssuer once the listener's URL is known; until then the
-// issuer is derived from each request's Host.
+// issuer is derived from each request's Host. It panics on an unknown Flavor (check user
+// input with ParseFlavor).
 func New(opts Options) *Server {
-	if opts.Flavor == "" {
-		opts.Flavor = FlavorGeneric
+	flavor, err := ParseFlavor(string(opts.Flavor))
+	if err != nil {
+		panic("mockidp: " + err.Error())
 	}
+	opts.Flavor = flavor
 	if opts.TokenTTL <= 0 {
 		opts.TokenTTL = 5 * time.Minute
 	}
