@@ -167,6 +167,7 @@ func (p *idpgateProvider) Configure(ctx context.Context, req provider.ConfigureR
 		return
 	}
 
+	data.HTTPClient, data.MaxRetries = httpClient, maxRetries
 	if settings.issuer.value != "" || settings.registrationEndpoint.value != "" {
 		data.IdP = &idpSettings{
 			Issuer:               settings.issuer.value,
@@ -177,6 +178,9 @@ func (p *idpgateProvider) Configure(ctx context.Context, req provider.ConfigureR
 			MaxRetries:           maxRetries,
 		}
 		resp.Diagnostics.Append(data.IdP.validate()...)
+		if !resp.Diagnostics.HasError() {
+			resp.Diagnostics.Append(data.IdP.connect(settings.issuer, settings.driver, "terraform-provider-idpgate/"+p.version)...)
+		}
 	}
 
 	if settings.gatewayURL.value != "" {
@@ -203,11 +207,11 @@ func (p *idpgateProvider) Configure(ctx context.Context, req provider.ConfigureR
 }
 
 func (p *idpgateProvider) Resources(_ context.Context) []func() resource.Resource {
-	return []func() resource.Resource{NewProtectedAPIResource, NewAccessPolicyResource}
+	return []func() resource.Resource{NewDCRClientResource, NewProtectedAPIResource, NewAccessPolicyResource}
 }
 
 func (p *idpgateProvider) DataSources(_ context.Context) []func() datasource.DataSource {
-	return []func() datasource.DataSource{}
+	return []func() datasource.DataSource{NewOpenIDConfigurationDataSource}
 }
 
 func (p *idpgateProvider) EphemeralResources(_ context.Context) []func() ephemeral.EphemeralResource {
@@ -314,7 +318,9 @@ func (absoluteURLValidator) Description(context.Context) string {
 	return "must be an absolute http or https URL"
 }
 
-func (v absoluteURLValidator) MarkdownDescription(ctx context.Context) string { return v.Description(ctx) }
+func (v absoluteURLValidator) MarkdownDescription(ctx context.Context) string {
+	return v.Description(ctx)
+}
 
 func (absoluteURLValidator) ValidateString(_ context.Context, req validator.StringRequest, resp *validator.StringResponse) {
 	if req.ConfigValue.IsNull() || req.ConfigValue.IsUnknown() {

@@ -1,14 +1,17 @@
 package provider
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"strings"
 
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/path"
+	"github.com/hashicorp/terraform-plugin-log/tflog"
 
 	"github.com/idpgate/terraform-provider-idpgate/internal/adminapi"
+	"github.com/idpgate/terraform-provider-idpgate/internal/dcr"
 )
 
 type diagList = diag.Diagnostics
@@ -19,6 +22,9 @@ type providerData struct {
 	IdP *idpSettings
 	// Gateway is nil when gateway_url is not configured.
 	Gateway *adminapi.Client
+	// HTTPClient and MaxRetries serve the data sources that work without a configured IdP.
+	HTTPClient *http.Client
+	MaxRetries int
 	// unknown is set when some provider setting is only known at apply time.
 	unknown bool
 }
@@ -31,6 +37,62 @@ type idpSettings struct {
 	RegistrationEndpoint string
 	HTTPClient           *http.Client
 	MaxRetries           int
+	// Client registers and manages clients; built by connect.
+	Client *dcr.Client
+}
+
+// connect builds the registration client. It does not touch the network: the registration
+// endpoint is discovered on first use.
+func (s *idpSettings) connect(issuer, driver setting, userAgent string) diagList {
+	var diags diagList
+	client, err := dcr.New(dcr.Config{
+		Driver:               s.Driver,
+		Issuer:               s.Issuer,
+		RegistrationEndpoint: s.RegistrationEndpoint,
+		InitialAccessToken:   s.InitialAccessToken,
+		HTTPClient:           s.HTTPClient,
+		MaxRetries:           s.MaxRetries,
+		Logger:               dcrLogger,
+		UserAgent:            userAgent,
+	})
+	if err != nil {
+		// The schema validates the block; this catches values that came from the environment.
+		target := issuer
+		if strings.Contains(err.Error(), "driver") {
+			target = driver
+		}
+		diags.Append(attrError(target, "Invalid identity provider setting", err.Error()))
+		return diags
+	}
+	s.Client = client
+	return diags
+}
+
+// dcrLogger routes internal/dcr's entries to tflog, where the masks of the calling context
+// (see maskCredentials) apply.
+func dcrLogger(ctx context.Context, level dcr.Level, msg string, fields map[string]any) {
+	ctx = tflog.SetField(ctx, "component", "dcr")
+	if level == dcr.LevelWarn {
+		tflog.Warn(ctx, msg, fields)
+		return
+	}
+	tflog.Debug(ctx, msg, fields)
+}
+
+// maskCredentials makes tflog replace every given credential in messages and field values
+// of ctx's log entries. Empty values are skipped (masking "" would mask everything).
+func maskCredentials(ctx context.Context, credentials ...string) context.Context {
+	var values []string
+	for _, c := range credentials {
+		if c != "" {
+			values = append(values, c)
+		}
+	}
+	if len(values) == 0 {
+		return ctx
+	}
+	ctx = tflog.MaskAllFieldValuesStrings(ctx, values...)
+	return tflog.MaskMessageStrings(ctx, values...)
 }
 
 func (s *idpSettings) validate() diagList {

@@ -35,14 +35,14 @@ func TestAccProvider_invalidSettings(t *testing.T) {
   issuer     = "https://idp.example.com"
   idp_driver = "auth0"
 }
-data "idpgate_noop" "x" {}`,
+data "idpgate_openid_configuration" "x" {}`,
 			want: `(?s)value must be one of.*generic.*okta.*keycloak.*hydra`,
 		},
 		"malformed issuer": {
 			config: `provider "idpgate" {
   issuer = "idp.example.com"
 }
-data "idpgate_noop" "x" {}`,
+data "idpgate_openid_configuration" "x" {}`,
 			want: `must be an absolute http or https URL`,
 		},
 	}

@@ -1,0 +1,65 @@
+package provider
+
+import (
+	"fmt"
+	"testing"
+
+	"github.com/hashicorp/terraform-plugin-testing/terraform"
+
+	"github.com/idpgate/terraform-provider-idpgate/internal/mockidp"
+)
+
+// testInitialAccessToken is the mock IdP's initial access token (okta: its API token).
+const testInitialAccessToken = "iat-acc-4b1d0c9e7f"
+
+var allFlavors = []mockidp.Flavor{mockidp.FlavorGeneric, mockidp.FlavorOkta, mockidp.FlavorKeycloak, mockidp.FlavorHydra}
+
+// newAccIdP starts a mock IdP of the given flavour for one acceptance test.
+func newAccIdP(t *testing.T, flavor mockidp.Flavor) *mockidp.Server {
+	t.Helper()
+	return mockidp.NewTestServer(t, mockidp.Options{Flavor: flavor, InitialAccessToken: testInitialAccessToken})
+}
+
+// idpProviderBlock configures the provider against idp with the matching driver.
+func idpProviderBlock(idp *mockidp.Server, extra string) string {
+	return idpProviderBlockWithoutToken(idp, fmt.Sprintf("initial_access_token = %q\n  %s", testInitialAccessToken, extra))
+}
+
+// idpProviderBlockWithoutToken leaves the initial access token to IDPGATE_INITIAL_ACCESS_TOKEN.
+func idpProviderBlockWithoutToken(idp *mockidp.Server, extra string) string {
+	return fmt.Sprintf(`provider "idpgate" {
+  issuer          = %q
+  idp_driver      = %q
+  request_timeout = "5s"
+  %s
+}
+`, idp.URL(), string(idp.Flavor()), extra)
+}
+
+// checkClientsGoneAt is a CheckDestroy that asks the mock IdP whether every client the
+// state held is really gone.
+func checkClientsGoneAt(idp *mockidp.Server) func(*terraform.State) error {
+	return func(s *terraform.State) error {
+		for name, rs := range s.RootModule().Resources {
+			if rs.Type != "idpgate_dcr_client" {
+				continue
+			}
+			if _, ok := idp.Client(rs.Primary.Attributes["client_id"]); ok {
+				return fmt.Errorf("%s: client %s still registered at the IdP", name, rs.Primary.Attributes["client_id"])
+			}
+		}
+		if n := len(idp.Clients()); n != 0 {
+			return fmt.Errorf("%d clients left at the IdP", n)
+		}
+		return nil
+	}
+}
+
+// clientAttr reads one attribute of a resource from the state.
+func clientAttr(s *terraform.State, resourceName, attr string) (string, error) {
+	rs, ok := s.RootModule().Resources[resourceName]
+	if !ok {
+		return "", fmt.Errorf("%s not in state", resourceName)
+	}
+	return rs.Primary.Attributes[attr], nil
+}

@@ -1,0 +1,112 @@
+package provider
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+
+	"github.com/hashicorp/terraform-plugin-framework/diag"
+	"github.com/hashicorp/terraform-plugin-framework/path"
+
+	"github.com/idpgate/terraform-provider-idpgate/internal/dcr"
+)
+
+// createErrorDiags explains a failed registration. A lost answer gets its own diagnostic: the
+// client may exist at the IdP, and the user must find it before applying again.
+func createErrorDiags(idp *idpSettings, plan dcrClientModel, err error) diag.Diagnostics {
+	if !errors.Is(err, dcr.ErrOutcomeUnknown) {
+		return idpErrorDiags(idp, "registering the client", err)
+	}
+	var diags diag.Diagnostics
+	name := plan.ClientName.ValueString()
+	if name == "" {
+		name = "(no client_name)"
+	}
+	importHint := "terraform import idpgate_dcr_client.NAME 'REGISTRATION_CLIENT_URI,REGISTRATION_ACCESS_TOKEN' " +
+		"(both come with the identity provider's answer to a registration, which was lost here; without them, delete " +
+		"the client in the identity provider's console instead)"
+	if idp.Driver == dcr.DriverOkta {
+		importHint = "terraform import idpgate_dcr_client.NAME CLIENT_ID (the client_id shown in Okta's admin console)"
+	}
+	diags.AddError("Client registration outcome unknown",
+		fmt.Sprintf("The registration request reached the identity provider but its answer was lost, so a client "+
+			"named %s may have been created. The request was not sent again, because a second registration would "+
+			"leave an orphaned client. Look for the client at the identity provider: if it exists, either import it with\n"+
+			"  %s\nor delete it, then apply again. Underlying error: %v", name, importHint, err))
+	return diags
+}
+
+// idpErrorDiags turns an identity provider failure into a diagnostic that names the attribute
+// to change where the IdP's answer allows, or the provider setting to check. action reads like
+// "updating client abc".
+func idpErrorDiags(idp *idpSettings, action string, err error) diag.Diagnostics {
+	var diags diag.Diagnostics
+	var e *dcr.Error
+	if !errors.As(err, &e) {
+		if errors.Is(err, dcr.ErrOutcomeUnknown) {
+			diags.AddError("Identity provider answer lost",
+				fmt.Sprintf("While %s, the identity provider's answer was lost. Run terraform apply again; if it "+
+					"keeps failing, check the identity provider. Underlying error: %v", action, err))
+			return diags
+		}
+		diags.AddError("Cannot reach the identity provider",
+			fmt.Sprintf("While %s, the identity provider did not answer. Check issuer (IDPGATE_ISSUER), "+
+				"registration_endpoint (IDPGATE_REGISTRATION_ENDPOINT), ca_bundle and request_timeout. Underlying error: %v",
+				action, err))
+		return diags
+	}
+
+	idpSays := e.Code
+	if e.Description != "" {
+		idpSays = strings.TrimPrefix(idpSays+": "+e.Description, ": ")
+	}
+	if idpSays == "" {
+		idpSays = http.StatusText(e.StatusCode)
+	}
+	switch {
+	case e.Retryable():
+		diags.AddError("Identity provider unavailable",
+			fmt.Sprintf("While %s, the identity provider answered HTTP %d (%s) after %d retries. Try again later, or "+
+				"raise max_retries (IDPGATE_MAX_RETRIES).", action, e.StatusCode, idpSays, idp.MaxRetries))
+	case e.StatusCode == http.StatusUnauthorized || e.StatusCode == http.StatusForbidden:
+		setting := "initial_access_token (IDPGATE_INITIAL_ACCESS_TOKEN)"
+		what := "an initial access token that the identity provider accepts for registration"
+		if idp.Driver == dcr.DriverOkta {
+			what = "an Okta API token with the okta.clients.manage permission"
+		} else if e.Op != "register" {
+			setting = "the stored registration_access_token"
+			what = "the current registration access token: import the client again with a fresh one"
+		}
+		diags.AddAttributeError(path.Root("initial_access_token"), "Identity provider refused the credentials",
+			fmt.Sprintf("While %s, the identity provider answered HTTP %d: %s. Check %s: it must be %s.",
+				action, e.StatusCode, idpSays, setting, what))
+	default:
+		attr := e.Field()
+		if attr == "" {
+			attr = attributeNamedIn(e.Description)
+		}
+		if attr != "" {
+			diags.AddAttributeError(path.Root(attr), "Identity provider rejected "+attr,
+				fmt.Sprintf("The identity provider rejected %s: %s (HTTP %d, while %s). Change %s to a value the "+
+					"identity provider accepts.", attr, idpSays, e.StatusCode, action, attr))
+			return diags
+		}
+		diags.AddError("Identity provider rejected the client",
+			fmt.Sprintf("While %s, the identity provider answered HTTP %d: %s. Change the client's attributes as "+
+				"the message says.", action, e.StatusCode, idpSays))
+	}
+	return diags
+}
+
+// attributeNamedIn finds the metadata attribute an IdP's error description is about, e.g.
+// "application_type: The 'client_credentials' grant type can only be used alone by ...".
+func attributeNamedIn(description string) string {
+	best, at := "", len(description)
+	for _, a := range dcrMetadataAttributes {
+		if i := strings.Index(description, a); i >= 0 && (i < at || (i == at && len(a) > len(best))) {
+			best, at = a, i
+		}
+	}
+	return best
+}
