@@ -572,3 +572,26 @@ func TestJWKSCandidates(t *testing.T) {
 		}
 	}
 }
+
+func TestJWKSColdStartConcurrentRequestsCauseOneFetch(t *testing.T) {
+	clock := ttNewClock()
+	key := ttRSA(t, "a", "a")
+	srv := ttStartJWKS(t, key)
+	srv.set(func(s *ttJWKSServer) { s.delay = 50 * time.Millisecond })
+	f, _ := ttFactory(t, clock, ttNoTokenCache)
+	v := ttValidator(t, f, ttJWTAPI(srv.URL)) // starts the prefetch
+	tok := ttSign(t, key, ttClaims(clock.Now()), nil)
+	var wg sync.WaitGroup
+	var ok atomic.Int64
+	for range 200 {
+		wg.Go(func() {
+			if _, err := v.Validate(context.Background(), tok); err == nil {
+				ok.Add(1)
+			}
+		})
+	}
+	wg.Wait()
+	if ok.Load() != 200 || srv.hits.Load() != 1 {
+		t.Errorf("%d of 200 accepted with %d JWKS fetches; want 200 with 1", ok.Load(), srv.hits.Load())
+	}
+}
