@@ -40,6 +40,9 @@ type Config struct {
 	// MaxServerWait is the longest Retry-After / X-Rate-Limit-Reset honoured (default 2m);
 	// a server asking for more gets its error returned instead.
 	MaxServerWait time.Duration
+	// NewClientGrace is how long after client_id_issued_at a "not found" is taken for the
+	// IdP's eventual consistency rather than a deletion (default 60s; negative: never).
+	NewClientGrace time.Duration
 	// Logger receives debug and warning entries; nil discards them.
 	Logger Logger
 	// UserAgent is sent with every request.
@@ -79,6 +82,9 @@ func New(cfg Config) (*Client, error) {
 	}
 	if cfg.RetryWaitMax <= 0 {
 		cfg.RetryWaitMax = 30 * time.Second
+	}
+	if cfg.NewClientGrace == 0 {
+		cfg.NewClientGrace = time.Minute
 	}
 	if cfg.MaxServerWait <= 0 {
 		cfg.MaxServerWait = 2 * time.Minute
@@ -170,6 +176,17 @@ func (c *Client) Read(ctx context.Context, prev Registration) (Registration, err
 		return Registration{}, err
 	}
 	answer, err := c.do(ctx, "read", http.MethodGet, target, c.drv.manageAuth(c.cfg.InitialAccessToken, prev), nil, true)
+	// Some IdPs (Okta among them) answer 404 for a moment after a registration: a client
+	// created within the grace period is asked again a few times before it counts as gone.
+	for wait := c.cfg.RetryWaitMin; errors.Is(err, ErrNotFound) && c.isNew(prev) && wait <= 4*c.cfg.RetryWaitMin; wait *= 2 {
+		c.cfg.Logger.debug(ctx, "client not found right after its registration; asking again", map[string]any{"url": target})
+		select {
+		case <-ctx.Done():
+			return Registration{}, ctx.Err()
+		case <-time.After(wait):
+		}
+		answer, err = c.do(ctx, "read", http.MethodGet, target, c.drv.manageAuth(c.cfg.InitialAccessToken, prev), nil, true)
+	}
 	if err != nil {
 		return Registration{}, err
 	}
@@ -178,6 +195,14 @@ func (c *Client) Read(ctx context.Context, prev Registration) (Registration, err
 		return Registration{}, fmt.Errorf("read: %w", err)
 	}
 	return reg.carriedFrom(prev), nil
+}
+
+// isNew reports whether r was issued within the grace period of eventual consistency.
+func (c *Client) isNew(r Registration) bool {
+	if c.cfg.NewClientGrace < 0 || r.ClientIDIssuedAt == 0 {
+		return false
+	}
+	return time.Since(time.Unix(r.ClientIDIssuedAt, 0)) < c.cfg.NewClientGrace
 }
 
 // Update replaces a client's metadata with desired (RFC 7592 §2.2: full replacement, so

@@ -570,3 +570,40 @@ func TestMetadata_validate(t *testing.T) {
 		}
 	}
 }
+
+func TestRead_notFoundRightAfterCreateIsAskedAgain(t *testing.T) {
+	f := newFakeIdP(t)
+	c := newTestClient(t, f, Config{})
+	ctx := context.Background()
+	reg, err := c.Register(ctx, Metadata{ClientName: "a"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The fake issues client_id_issued_at in 2023; make this one new.
+	reg.ClientIDIssuedAt = time.Now().Unix()
+	f.intercept = func(w http.ResponseWriter, r *http.Request, _ int) bool {
+		if r.Method == http.MethodGet && len(requestsOf(f, http.MethodGet)) <= 2 {
+			writeJSON(w, 404, map[string]any{"error": "not_found"})
+			return true
+		}
+		return false
+	}
+	if _, err := c.Read(ctx, reg); err != nil {
+		t.Errorf("Read of a new client hidden by eventual consistency: %v", err)
+	}
+	if n := len(requestsOf(f, http.MethodGet)); n != 3 {
+		t.Errorf("GETs = %d, want 3", n)
+	}
+
+	// An old client that answers 404 is gone at once.
+	f.mu.Lock()
+	f.requests = nil
+	f.mu.Unlock()
+	reg.ClientIDIssuedAt = time.Now().Add(-time.Hour).Unix()
+	if _, err := c.Read(ctx, reg); !errors.Is(err, ErrNotFound) {
+		t.Errorf("err = %v, want ErrNotFound", err)
+	}
+	if n := len(requestsOf(f, http.MethodGet)); n != 1 {
+		t.Errorf("GETs = %d, want 1", n)
+	}
+}

@@ -512,3 +512,107 @@ func truncateLine(s string, n int) string {
 	}
 	return s
 }
+
+// TestAccDCRClient_lostRegistrationAnswer: when the connection drops after the POST was sent,
+// the registration is not sent again and the error tells the user to look for the client.
+func TestAccDCRClient_lostRegistrationAnswer(t *testing.T) {
+	t.Parallel()
+	idp := newAccIdP(t, mockidp.FlavorGeneric)
+	idp.SetFaults(mockidp.Faults{Method: http.MethodPost, PathPrefix: "/register", Drop: true})
+	resource.Test(t, resource.TestCase{
+		PreCheck:                 func() { testAccPreCheck(t) },
+		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+		Steps: []resource.TestStep{{
+			Config: idpProviderBlock(idp, "") + `
+resource "idpgate_dcr_client" "app" {
+  client_name = "lost-app"
+  grant_types = ["client_credentials"]
+}
+`,
+			ExpectError: regexp.MustCompile(`(?s)Client registration outcome unknown.*lost-app.*not\s+sent\s+again.*terraform\s+import`),
+		}},
+	})
+	posts := 0
+	for _, r := range idp.Requests() {
+		if r.Method == http.MethodPost {
+			posts++
+		}
+	}
+	if posts != 1 {
+		t.Errorf("the registration was sent %d times, want exactly once", posts)
+	}
+}
+
+// TestAccDCRClient_serverErrorIsNotDeletion: a refresh that only gets 503s fails; it never
+// drops the client from the state, and once the IdP recovers the plan is empty.
+func TestAccDCRClient_serverErrorIsNotDeletion(t *testing.T) {
+	t.Parallel()
+	idp := newAccIdP(t, mockidp.FlavorGeneric)
+	cfg := idpProviderBlock(idp, "max_retries = 1") + `
+resource "idpgate_dcr_client" "app" {
+  client_name = "steady"
+  grant_types = ["client_credentials"]
+}
+`
+	resource.Test(t, resource.TestCase{
+		PreCheck:                 func() { testAccPreCheck(t) },
+		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+		CheckDestroy:             checkClientsGoneAt(idp),
+		Steps: []resource.TestStep{
+			{Config: cfg},
+			{
+				PreConfig:   func() { idp.SetFaults(mockidp.Faults{Method: http.MethodGet, PathPrefix: "/register/", Status: 503}) },
+				Config:      cfg,
+				ExpectError: regexp.MustCompile(`(?s)Identity provider unavailable.*HTTP 503.*max_retries`),
+			},
+			{
+				PreConfig: func() { idp.SetFaults(mockidp.Faults{}) },
+				Config:    cfg,
+				ConfigPlanChecks: resource.ConfigPlanChecks{
+					PreApply: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
+				},
+			},
+		},
+	})
+}
+
+// TestAccDCRClient_notFoundRightAfterCreate: an IdP that hides a new client for a moment
+// (eventual consistency) does not make Terraform register it twice.
+func TestAccDCRClient_notFoundRightAfterCreate(t *testing.T) {
+	t.Parallel()
+	idp := newAccIdP(t, mockidp.FlavorOkta)
+	idp.SetFaults(mockidp.Faults{NotFoundAfterCreate: 2})
+	cfg := idpProviderBlock(idp, "") + `
+resource "idpgate_dcr_client" "app" {
+  client_name = "fresh"
+  grant_types = ["client_credentials"]
+}
+`
+	resource.Test(t, resource.TestCase{
+		PreCheck:                 func() { testAccPreCheck(t) },
+		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+		CheckDestroy:             checkClientsGoneAt(idp),
+		Steps: []resource.TestStep{{Config: cfg}, {
+			// The first refreshes after the create meet the hidden client.
+			Config: cfg,
+			ConfigPlanChecks: resource.ConfigPlanChecks{
+				PreApply: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
+			},
+			Check: func(*terraform.State) error {
+				if n := len(idp.Clients()); n != 1 {
+					return fmt.Errorf("%d clients at the IdP, want 1", n)
+				}
+				hidden := 0
+				for _, r := range idp.Requests() {
+					if r.Method == http.MethodGet && r.Status == http.StatusNotFound {
+						hidden++
+					}
+				}
+				if hidden != 2 {
+					return fmt.Errorf("%d reads were answered 404, want 2: the fault did not fire", hidden)
+				}
+				return nil
+			},
+		}},
+	})
+}
