@@ -69,18 +69,19 @@ func idpErrorDiags(idp *idpSettings, action string, err error) diag.Diagnostics 
 		diags.AddError("Identity provider unavailable",
 			fmt.Sprintf("While %s, the identity provider answered HTTP %d (%s) after %d retries. Try again later, or "+
 				"raise max_retries (IDPGATE_MAX_RETRIES).", action, e.StatusCode, idpSays, idp.MaxRetries))
-	case e.StatusCode == http.StatusUnauthorized || e.StatusCode == http.StatusForbidden:
-		setting := "initial_access_token (IDPGATE_INITIAL_ACCESS_TOKEN)"
+	case (e.StatusCode == http.StatusUnauthorized || e.StatusCode == http.StatusForbidden) &&
+		(e.Op == "register" || idp.Driver == dcr.DriverOkta):
 		what := "an initial access token that the identity provider accepts for registration"
 		if idp.Driver == dcr.DriverOkta {
 			what = "an Okta API token with the okta.clients.manage permission"
-		} else if e.Op != "register" {
-			setting = "the stored registration_access_token"
-			what = "the current registration access token: import the client again with a fresh one"
 		}
 		diags.AddAttributeError(path.Root("initial_access_token"), "Identity provider refused the credentials",
-			fmt.Sprintf("While %s, the identity provider answered HTTP %d: %s. Check %s: it must be %s.",
-				action, e.StatusCode, idpSays, setting, what))
+			fmt.Sprintf("While %s, the identity provider answered HTTP %d: %s. Check initial_access_token "+
+				"(IDPGATE_INITIAL_ACCESS_TOKEN): it must be %s.", action, e.StatusCode, idpSays, what))
+	case e.StatusCode == http.StatusForbidden:
+		diags.AddAttributeError(path.Root("registration_access_token"), "Identity provider refused the registration access token",
+			fmt.Sprintf("While %s, the identity provider answered HTTP 403: %s. The stored registration access token "+
+				"may not manage this client any more: import the client again with a current token.", action, idpSays))
 	default:
 		attr := e.Field()
 		if attr == "" {

@@ -20,7 +20,7 @@ func dcrStringSet(t *testing.T, v ...string) types.Set {
 	return s
 }
 
-func TestReconcile_afterRead(t *testing.T) {
+func TestDCRClientModel_reconcileAfterRead(t *testing.T) {
 	ctx := context.Background()
 	prior := dcrClientModel{
 		ClientName:    types.StringValue("app"),
@@ -66,7 +66,7 @@ func TestReconcile_afterRead(t *testing.T) {
 	}
 }
 
-func TestReconcile_afterApplyKeepsPlanAndWarns(t *testing.T) {
+func TestDCRClientModel_reconcileAfterApplyKeepsPlanAndWarns(t *testing.T) {
 	plan := dcrClientModel{
 		ClientName:              types.StringValue("app"),
 		TokenEndpointAuthMethod: types.StringUnknown(),
@@ -89,7 +89,7 @@ func TestReconcile_afterApplyKeepsPlanAndWarns(t *testing.T) {
 	}
 }
 
-func TestAttributeNamedIn(t *testing.T) {
+func TestDCRClientDiagnostics_attributeNamedIn(t *testing.T) {
 	for desc, want := range map[string]string{
 		"application_type: The 'client_credentials' grant type can only be used alone": "application_type",
 		"jwks_uri must be https":  "jwks_uri",

@@ -56,3 +56,36 @@ data "idpgate_openid_configuration" "x" {}`,
 		})
 	}
 }
+
+// TestAccProvider_invalidEnvironment: settings from IDPGATE_* are checked as strictly as the
+// block's, and the diagnostic names both the attribute and the variable.
+func TestAccProvider_invalidEnvironment(t *testing.T) {
+	cases := map[string]struct {
+		env  map[string]string
+		want string
+	}{
+		"unknown driver": {
+			env:  map[string]string{"IDPGATE_ISSUER": "https://idp.example.com", "IDPGATE_IDP_DRIVER": "auth0"},
+			want: `(?s)idp_driver \(or IDPGATE_IDP_DRIVER\).*"auth0".*generic, okta, keycloak, hydra`,
+		},
+		"malformed issuer": {
+			env:  map[string]string{"IDPGATE_ISSUER": "idp.example.com"},
+			want: `(?s)issuer \(or IDPGATE_ISSUER\).*must\s+be\s+an\s+absolute\s+https`,
+		},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			for k, v := range tc.env {
+				t.Setenv(k, v)
+			}
+			resource.Test(t, resource.TestCase{
+				PreCheck:                 func() { testAccPreCheck(t) },
+				ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+				Steps: []resource.TestStep{{
+					Config:      `data "idpgate_openid_configuration" "x" {}`,
+					ExpectError: regexp.MustCompile(tc.want),
+				}},
+			})
+		})
+	}
+}
