@@ -75,12 +75,20 @@ func TestAccDCRClient_lifecycle(t *testing.T) {
 							sameClientID.AddStateValue(appAddr, tfjsonpath.New("client_id")),
 							statecheck.ExpectKnownValue(appAddr, tfjsonpath.New("client_secret"), knownvalue.NotNull()),
 							statecheck.ExpectSensitiveValue(appAddr, tfjsonpath.New("client_secret")),
+							statecheck.ExpectSensitiveValue(appAddr, tfjsonpath.New("registration_access_token")),
 						},
 						ConfigPlanChecks: resource.ConfigPlanChecks{
 							PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
 						},
-						Check: checkAtIdP(idp, map[string]any{"client_name": "orders-app", "scope": "orders:read",
-							"redirect_uris": []any{"https://app.example.com/cb"}}),
+						Check: resource.ComposeAggregateTestCheckFunc(
+							checkAtIdP(idp, map[string]any{"client_name": "orders-app", "scope": "orders:read",
+								"redirect_uris": []any{"https://app.example.com/cb"}}),
+							func(s *terraform.State) error {
+								id, _ := clientAttr(s, appAddr, "client_id")
+								secret, _ := clientAttr(s, appAddr, "client_secret")
+								return checkTokenMints(idp, id, secret, "orders:read")
+							},
+						),
 					},
 					{
 						Config: appConfig(idp, "orders-app-v2", "orders:read orders:write",
@@ -166,9 +174,10 @@ func checkStateTokenCurrent(idp *mockidp.Server) resource.TestCheckFunc {
 }
 
 // TestAccDCRClient_deletedOutOfBand: a client removed in the IdP's console is planned for
-// re-creation, for an RFC 7592 IdP (401 on the stale token) and Okta (401 invalid_client).
+// re-creation, whether the IdP says so with a 401 on the registration access token (RFC 7592)
+// or Okta's 401 invalid_client.
 func TestAccDCRClient_deletedOutOfBand(t *testing.T) {
-	for _, flavor := range []mockidp.Flavor{mockidp.FlavorGeneric, mockidp.FlavorOkta} {
+	for _, flavor := range allFlavors {
 		t.Run(string(flavor), func(t *testing.T) {
 			t.Parallel()
 			idp := newAccIdP(t, flavor)
