@@ -2,9 +2,16 @@ package provider
 
 import (
 	"context"
+	"fmt"
+	"net/http"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
+	"github.com/hashicorp/terraform-plugin-testing/plancheck"
+	"github.com/hashicorp/terraform-plugin-testing/terraform"
 
 	"github.com/hashicorp/terraform-plugin-framework-timetypes/timetypes"
 	"github.com/hashicorp/terraform-plugin-framework/diag"
@@ -80,5 +87,135 @@ func TestAccessPolicyValidationNamesAttribute(t *testing.T) {
 	}
 	if !strings.Contains(d.Detail(), `must start with "/"`) {
 		t.Errorf("detail %q does not say what is wrong", d.Detail())
+	}
+}
+
+// TestAccAccessPolicy_quotaAndMaxTokenAge: the quota and the maximum token age reach the
+// gateway and are enforced, and a policy applies to the client ids it lists.
+func TestAccAccessPolicy_quotaAndMaxTokenAge(t *testing.T) {
+	t.Parallel()
+	s := startGatewayStack(t)
+	const clientID = "svc-reports"
+	config := s.providerBlock() + fmt.Sprintf(`
+resource "idpgate_protected_api" "reports" {
+  name         = "reports"
+  listen_path  = "/reports"
+  upstream_url = %q
+  jwt = {
+    issuer   = %q
+    jwks_uri = %q
+  }
+}
+
+resource "idpgate_access_policy" "reports" {
+  name       = "reports"
+  client_ids = [%q]
+  access_rights = [
+    {
+      api_id          = idpgate_protected_api.reports.id
+      methods         = ["GET"]
+      paths           = ["/daily", "/monthly/*"]
+      required_scopes = ["reports"]
+    },
+  ]
+  quota = {
+    requests = 2
+    per      = "24h"
+  }
+  max_token_age = "1m"
+}
+`, s.upstream.URL, s.idp.URL(), s.idp.JWKSURI(), clientID)
+	mint := func(age time.Duration, scope string) string {
+		return s.idp.MintToken(map[string]any{
+			"sub": clientID, "client_id": clientID, "aud": []string{"api://default"}, "scope": scope,
+			"iat": time.Now().Add(-age).Unix(),
+		})
+	}
+	resource.Test(t, resource.TestCase{
+		PreCheck:                 func() { testAccPreCheck(t) },
+		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+		CheckDestroy:             s.checkGatewayEmpty,
+		Steps: []resource.TestStep{
+			{
+				Config: config,
+				ConfigPlanChecks: resource.ConfigPlanChecks{
+					PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
+				},
+				Check: func(*terraform.State) error {
+					fresh := mint(0, "reports")
+					if _, err := s.expectStatus(http.MethodGet, "/reports/daily", mint(2*time.Minute, "reports"), http.StatusUnauthorized); err != nil {
+						return fmt.Errorf("token older than max_token_age: %w", err)
+					}
+					if _, err := s.expectStatus(http.MethodGet, "/reports/daily", mint(0, "other"), http.StatusForbidden); err != nil {
+						return fmt.Errorf("token without the required scope: %w", err)
+					}
+					if _, err := s.expectStatus(http.MethodGet, "/reports/yearly", fresh, http.StatusForbidden); err != nil {
+						return fmt.Errorf("path not granted: %w", err)
+					}
+					for _, p := range []string{"/reports/daily", "/reports/monthly/2026-11"} {
+						if _, err := s.expectStatus(http.MethodGet, p, fresh, http.StatusOK); err != nil {
+							return fmt.Errorf("within the quota: %w", err)
+						}
+					}
+					_, err := s.expectStatus(http.MethodGet, "/reports/daily", fresh, http.StatusTooManyRequests)
+					return err
+				},
+			},
+			{
+				ResourceName:      "idpgate_access_policy.reports",
+				ImportState:       true,
+				ImportStateVerify: true,
+				// The gateway spells them "24h0m0s" and "1m0s".
+				ImportStateVerifyIgnore: []string{"quota.per", "max_token_age"},
+			},
+		},
+	})
+}
+
+// TestAccAccessPolicy_planTimeValidation: limits, durations and methods are checked at plan
+// time, on the attribute to change.
+func TestAccAccessPolicy_planTimeValidation(t *testing.T) {
+	t.Parallel()
+	provider := fmt.Sprintf(`
+provider "idpgate" {
+  gateway_url         = %q
+  gateway_admin_token = "unused"
+}
+`, closedPort(t))
+	policy := func(body string) string {
+		return provider + `
+resource "idpgate_access_policy" "x" {
+  name = "x"
+` + body + "\n}\n"
+	}
+	grant := `access_rights = [{ api_id = "api_1" }]`
+	cases := map[string]struct {
+		config string
+		want   string
+	}{
+		"zero requests": {policy(grant + `
+  rate_limit = { requests = 0, per = "60s" }`), `(?s)rate_limit.requests.*at least 1`},
+		"zero period": {policy(grant + `
+  rate_limit = { requests = 10, per = "0s" }`), `(?s)rate_limit.per.*longer than 0s`},
+		"period not a duration": {policy(grant + `
+  quota = { requests = 10, per = "daily" }`), `(?s)Invalid Time Duration String Value`},
+		"rate period too long": {policy(grant + `
+  rate_limit = { requests = 10, per = "48h" }`), `(?s)Invalid rate_limit.per.*out of range`},
+		"lower-case method": {policy(`access_rights = [{ api_id = "api_1", methods = ["get"] }]`),
+			`(?s)access_rights\[0\].methods.*value must be one of`},
+		"relative path pattern": {policy(`access_rights = [{ api_id = "api_1" }, { api_id = "api_2", paths = ["items"] }]`),
+			`(?s)Invalid access_rights\[1\].paths.*must start with "/"`},
+		"no access rights": {policy(`access_rights = []`), `(?s)access_rights.*at least 1`},
+		"negative token age": {policy(grant + `
+  max_token_age = "-1m"`), `(?s)max_token_age.*longer than 0s`},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			resource.Test(t, resource.TestCase{
+				PreCheck:                 func() { testAccPreCheck(t) },
+				ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+				Steps:                    []resource.TestStep{{Config: tc.config, PlanOnly: true, ExpectError: regexp.MustCompile(tc.want)}},
+			})
+		})
 	}
 }

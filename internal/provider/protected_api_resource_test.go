@@ -3,9 +3,20 @@ package provider
 import (
 	"context"
 	"errors"
+	"fmt"
+	"net/http"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/hashicorp/terraform-plugin-testing/compare"
+	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
+	"github.com/hashicorp/terraform-plugin-testing/knownvalue"
+	"github.com/hashicorp/terraform-plugin-testing/plancheck"
+	"github.com/hashicorp/terraform-plugin-testing/statecheck"
+	"github.com/hashicorp/terraform-plugin-testing/terraform"
+	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
 
 	"github.com/hashicorp/terraform-plugin-framework-timetypes/timetypes"
 	"github.com/hashicorp/terraform-plugin-framework/attr"
@@ -225,5 +236,292 @@ func TestProtectedAPIDurationFromWire(t *testing.T) {
 	}
 	if got := durationFromWire(0, timetypes.NewGoDurationNull(), true); !got.IsNull() {
 		t.Errorf("zero meaning unset: got %s, want null", got)
+	}
+}
+
+func protectedAPIConfig(s *gatewayStack, upstream, leeway string, extra string) string {
+	return s.providerBlock() + fmt.Sprintf(`
+resource "idpgate_protected_api" "orders" {
+  name         = "orders"
+  listen_path  = "/orders/"
+  upstream_url = %q
+
+  jwt = {
+    issuer   = %q
+    jwks_uri = %q
+    leeway   = %q
+    %s
+  }
+}
+`, upstream, s.idp.URL(), s.idp.JWKSURI(), leeway, extra)
+}
+
+// TestAccProtectedAPI_lifecycle: create, update in place, import, and re-creation after the
+// API is deleted behind Terraform's back.
+func TestAccProtectedAPI_lifecycle(t *testing.T) {
+	t.Parallel()
+	s := startGatewayStack(t)
+	const name = "idpgate_protected_api.orders"
+	// The update keeps the API's identity: policies refer to it by id.
+	sameID := statecheck.CompareValue(compare.ValuesSame())
+	resource.Test(t, resource.TestCase{
+		PreCheck:                 func() { testAccPreCheck(t) },
+		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+		CheckDestroy:             s.checkGatewayEmpty,
+		Steps: []resource.TestStep{
+			{
+				Config: protectedAPIConfig(s, s.upstream.URL, "60s", ""),
+				ConfigPlanChecks: resource.ConfigPlanChecks{
+					PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
+				},
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue(name, tfjsonpath.New("jwt").AtMapKey("leeway"), knownvalue.StringExact("60s")),
+					statecheck.ExpectKnownValue(name, tfjsonpath.New("jwt").AtMapKey("policy_claim"), knownvalue.StringExact("pol")),
+					statecheck.ExpectKnownValue(name, tfjsonpath.New("strip_listen_path"), knownvalue.Bool(false)),
+					statecheck.ExpectKnownValue(name, tfjsonpath.New("introspection"), knownvalue.Null()),
+					sameID.AddStateValue(name, tfjsonpath.New("id")),
+				},
+				Check: func(st *terraform.State) error {
+					id, err := stateAttr(st, name, "id")
+					if err != nil {
+						return err
+					}
+					api, err := s.admin.GetAPI(t.Context(), id)
+					if err != nil {
+						return err
+					}
+					if api.JWT.Leeway.D() != time.Minute || api.UpstreamURL != s.upstream.URL || api.JWT.Issuer != s.idp.URL() {
+						return fmt.Errorf("the gateway holds %+v / %+v", api, api.JWT)
+					}
+					return nil
+				},
+			},
+			{
+				Config: protectedAPIConfig(s, s.upstream.URL+"/v2", "2m",
+					`audiences = ["orders-api"]
+    required_scopes = ["orders"]
+    client_id_claim = "azp"`),
+				ConfigPlanChecks: resource.ConfigPlanChecks{
+					PreApply:             []plancheck.PlanCheck{plancheck.ExpectResourceAction(name, plancheck.ResourceActionUpdate)},
+					PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
+				},
+				ConfigStateChecks: []statecheck.StateCheck{
+					sameID.AddStateValue(name, tfjsonpath.New("id")),
+				},
+				Check: func(st *terraform.State) error {
+					id, err := stateAttr(st, name, "id")
+					if err != nil {
+						return err
+					}
+					api, err := s.admin.GetAPI(t.Context(), id)
+					if err != nil {
+						return err
+					}
+					if api.UpstreamURL != s.upstream.URL+"/v2" || api.JWT.Leeway.D() != 2*time.Minute ||
+						api.JWT.ClientIDClaim != "azp" || len(api.JWT.Audiences) != 1 || len(api.JWT.RequiredScopes) != 1 {
+						return fmt.Errorf("the gateway did not follow the update: %+v / %+v", api, api.JWT)
+					}
+					return nil
+				},
+			},
+			{
+				ResourceName:      name,
+				ImportState:       true,
+				ImportStateVerify: true,
+				// "2m" comes back as "2m0s"; the import-block step below shows it is no diff.
+				ImportStateVerifyIgnore: []string{"jwt.leeway"},
+			},
+			{
+				// terraform plan with an import block in a fresh directory: the import must
+				// plan no change against the configuration.
+				ResourceName:    name,
+				ImportState:     true,
+				ImportStateKind: resource.ImportBlockWithID,
+			},
+			{
+				PreConfig: func() {
+					apis, err := s.admin.ListAPIs(t.Context())
+					if err != nil || len(apis) != 1 {
+						t.Fatalf("listing APIs: %v (%d)", err, len(apis))
+					}
+					if err := s.admin.DeleteAPI(t.Context(), apis[0].ID); err != nil {
+						t.Fatalf("deleting the API out of band: %v", err)
+					}
+				},
+				Config: protectedAPIConfig(s, s.upstream.URL, "60s", ""),
+				ConfigPlanChecks: resource.ConfigPlanChecks{
+					PreApply:             []plancheck.PlanCheck{plancheck.ExpectResourceAction(name, plancheck.ResourceActionCreate)},
+					PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
+				},
+			},
+		},
+	})
+}
+
+// TestAccProtectedAPI_introspection: an API whose tokens are checked at the IdP's RFC 7662
+// endpoint, with credentials of a client Terraform registers for the gateway. The secret is
+// sensitive, never read back, and survives refresh and import.
+func TestAccProtectedAPI_introspection(t *testing.T) {
+	t.Parallel()
+	s := startGatewayStack(t)
+	config := func(ttl string) string {
+		return s.providerBlock() + fmt.Sprintf(`
+resource "idpgate_dcr_client" "gateway" {
+  client_name = "gateway-introspection"
+  grant_types = ["client_credentials"]
+}
+
+resource "idpgate_dcr_client" "app" {
+  client_name = "app"
+  grant_types = ["client_credentials"]
+  scope       = "orders"
+}
+
+resource "idpgate_protected_api" "orders" {
+  name         = "orders"
+  listen_path  = "/orders"
+  upstream_url = %q
+
+  introspection = {
+    endpoint      = %q
+    client_id     = idpgate_dcr_client.gateway.client_id
+    client_secret = idpgate_dcr_client.gateway.client_secret
+    cache_ttl     = %q
+  }
+}
+
+resource "idpgate_access_policy" "app" {
+  name          = "app"
+  client_ids    = [idpgate_dcr_client.app.client_id]
+  access_rights = [{ api_id = idpgate_protected_api.orders.id }]
+}
+`, s.upstream.URL, s.idp.IntrospectionEndpoint(), ttl)
+	}
+	const name = "idpgate_protected_api.orders"
+	callThrough := func(st *terraform.State) error {
+		id, err := stateAttr(st, "idpgate_dcr_client.app", "client_id")
+		if err != nil {
+			return err
+		}
+		secret, err := stateAttr(st, "idpgate_dcr_client.app", "client_secret")
+		if err != nil {
+			return err
+		}
+		token, err := s.fetchToken(id, secret)
+		if err != nil {
+			return err
+		}
+		if _, err := s.expectStatus(http.MethodGet, "/orders/x", token, http.StatusOK); err != nil {
+			return fmt.Errorf("token checked by introspection: %w", err)
+		}
+		_, err = s.expectStatus(http.MethodGet, "/orders/x", "opaque-garbage", http.StatusUnauthorized)
+		return err
+	}
+	resource.Test(t, resource.TestCase{
+		PreCheck:                 func() { testAccPreCheck(t) },
+		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+		CheckDestroy:             s.checkGatewayEmpty,
+		Steps: []resource.TestStep{
+			{
+				Config: config("60s"),
+				ConfigPlanChecks: resource.ConfigPlanChecks{
+					PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
+				},
+				Check: resource.ComposeAggregateTestCheckFunc(
+					resource.TestCheckResourceAttrPair(name, "introspection.client_secret", "idpgate_dcr_client.gateway", "client_secret"),
+					resource.TestCheckResourceAttr(name, "introspection.identity_claim", "sub"),
+					callThrough,
+				),
+			},
+			{
+				Config: config("0s"),
+				ConfigPlanChecks: resource.ConfigPlanChecks{
+					PreApply: []plancheck.PlanCheck{
+						plancheck.ExpectResourceAction(name, plancheck.ResourceActionUpdate),
+						plancheck.ExpectSensitiveValue(name, tfjsonpath.New("introspection").AtMapKey("client_secret")),
+					},
+					PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
+				},
+				Check: callThrough,
+			},
+			{
+				ResourceName:            name,
+				ImportState:             true,
+				ImportStateVerify:       true,
+				ImportStateVerifyIgnore: []string{"introspection.client_secret"},
+			},
+		},
+	})
+}
+
+// TestAccProtectedAPI_planTimeValidation: values the gateway would refuse fail the plan, on
+// the attribute to change, without calling the gateway.
+func TestAccProtectedAPI_planTimeValidation(t *testing.T) {
+	t.Parallel()
+	provider := fmt.Sprintf(`
+provider "idpgate" {
+  gateway_url         = %q
+  gateway_admin_token = "unused"
+}
+`, closedPort(t))
+	api := func(body string) string {
+		return provider + `
+resource "idpgate_protected_api" "x" {
+  name         = "x"
+  listen_path  = "/x"
+  upstream_url = "http://127.0.0.1:9"
+` + body + "\n}\n"
+	}
+	jwt := `jwt = {
+    issuer   = "https://idp.example.com"
+    jwks_uri = "https://idp.example.com/jwks"
+  }`
+	cases := map[string]struct {
+		config string
+		want   string
+	}{
+		"neither jwt nor introspection": {api(""), `(?s)Missing Attribute Configuration.*Exactly one of these attributes must be configured: \[jwt,introspection\]`},
+		"both": {api(jwt + `
+  introspection = {
+    endpoint      = "https://idp.example.com/introspect"
+    client_id     = "gw"
+    client_secret = "s"
+  }`), `(?s)Invalid Attribute Combination.*Exactly one of these attributes must be configured: \[jwt,introspection\]`},
+		"symmetric algorithm": {api(`jwt = {
+    issuer             = "https://idp.example.com"
+    jwks_uri           = "https://idp.example.com/jwks"
+    allowed_algorithms = ["HS256"]
+  }`), `(?s)jwt.allowed_algorithms.*value must be one of`},
+		"leeway too long": {api(`jwt = {
+    issuer   = "https://idp.example.com"
+    jwks_uri = "https://idp.example.com/jwks"
+    leeway   = "10m"
+  }`), `(?s)Invalid jwt.leeway.*out of range`},
+		"leeway not a duration": {api(`jwt = {
+    issuer   = "https://idp.example.com"
+    jwks_uri = "https://idp.example.com/jwks"
+    leeway   = "soon"
+  }`), `(?s)Invalid Time Duration String Value`},
+		"relative jwks_uri": {api(`jwt = {
+    issuer   = "https://idp.example.com"
+    jwks_uri = "/jwks"
+  }`), `(?s)jwt.jwks_uri.*must be an absolute http or https URL`},
+		"forwarding into a gateway header": {api(jwt + `
+  forward_claims = { "X-Idpgate-Subject" = "email" }`), `(?s)Invalid forward_claims.X-Idpgate-Subject.*headers starting with X-Idpgate-`},
+		"listen path with a wildcard": {provider + `
+resource "idpgate_protected_api" "x" {
+  name         = "x"
+  listen_path  = "/x/*"
+  upstream_url = "http://127.0.0.1:9"
+  ` + jwt + "\n}\n", `(?s)Invalid listen_path.*wildcard`},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			resource.Test(t, resource.TestCase{
+				PreCheck:                 func() { testAccPreCheck(t) },
+				ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+				Steps:                    []resource.TestStep{{Config: tc.config, PlanOnly: true, ExpectError: regexp.MustCompile(tc.want)}},
+			})
+		})
 	}
 }
