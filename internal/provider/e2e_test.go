@@ -3,10 +3,13 @@ package provider
 import (
 	"fmt"
 	"net/http"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
 
+	"github.com/hashicorp/terraform-plugin-testing/config"
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
 	"github.com/hashicorp/terraform-plugin-testing/plancheck"
 	"github.com/hashicorp/terraform-plugin-testing/terraform"
@@ -468,4 +471,57 @@ resource "idpgate_protected_api" "twin" {
 			})
 		})
 	}
+}
+
+// TestAccE2E_quickstartExample applies examples/quickstart/main.tf as shipped, with only the
+// provider settings (which users give through IDPGATE_* variables) pointed at the stack, and
+// sends a request the way its comments tell users to.
+func TestAccE2E_quickstartExample(t *testing.T) {
+	t.Parallel()
+	s := startGatewayStack(t)
+	raw, err := os.ReadFile(filepath.Join("..", "..", "examples", "quickstart", "main.tf"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The registry source in required_providers would make terraform look for a download;
+	// the test serves the provider in-process instead.
+	cfg := regexp.MustCompile(`(?s)terraform \{.*?\n\}\n`).ReplaceAllString(string(raw), "")
+	if !strings.Contains(cfg, `provider "idpgate" {}`) {
+		t.Fatal(`the quickstart no longer has an empty provider "idpgate" block; update this test`)
+	}
+	cfg = strings.Replace(cfg, `provider "idpgate" {}`, s.providerBlock(), 1)
+
+	resource.Test(t, resource.TestCase{
+		PreCheck:                 func() { testAccPreCheck(t) },
+		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+		CheckDestroy:             s.checkGatewayEmpty,
+		Steps: []resource.TestStep{{
+			Config:          cfg,
+			ConfigVariables: config.Variables{"orders_upstream": config.StringVariable(s.upstream.URL)},
+			ConfigPlanChecks: resource.ConfigPlanChecks{
+				PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
+			},
+			Check: func(st *terraform.State) error {
+				id, err := stateAttr(st, "idpgate_dcr_client.app", "client_id")
+				if err != nil {
+					return err
+				}
+				secret, err := stateAttr(st, "idpgate_dcr_client.app", "client_secret")
+				if err != nil {
+					return err
+				}
+				token, err := s.fetchToken(id, secret)
+				if err != nil {
+					return err
+				}
+				for _, method := range []string{http.MethodGet, http.MethodHead} {
+					if _, err := s.expectStatus(method, "/orders/items", token, http.StatusOK); err != nil {
+						return err
+					}
+				}
+				_, err = s.expectStatus(http.MethodDelete, "/orders/items", token, http.StatusForbidden)
+				return err
+			},
+		}},
+	})
 }

@@ -1,0 +1,41 @@
+# An API whose callers present JWT access tokens from the IdP, checked with its JWKS.
+resource "idpgate_protected_api" "orders" {
+  name              = "orders"
+  listen_path       = "/orders/"
+  upstream_url      = "http://orders.internal:8080"
+  strip_listen_path = true
+
+  jwt = {
+    issuer          = "https://idp.example.com/realms/apps"
+    jwks_uri        = "https://idp.example.com/realms/apps/protocol/openid-connect/certs"
+    audiences       = ["orders-api"]
+    required_scopes = ["orders"]
+    leeway          = "30s"
+  }
+
+  # Extra claims forwarded to the upstream as headers, besides X-Idpgate-Subject,
+  # X-Idpgate-Client-Id and X-Idpgate-Scope.
+  forward_claims = {
+    "X-Tenant" = "tenant"
+  }
+}
+
+# An API whose tokens are opaque: each one is checked at the IdP's introspection endpoint
+# (RFC 7662) and the answer cached for at most cache_ttl.
+resource "idpgate_protected_api" "billing" {
+  name         = "billing"
+  listen_path  = "/billing/"
+  upstream_url = "http://billing.internal:8080"
+
+  introspection = {
+    endpoint      = "https://idp.example.com/oauth2/introspect"
+    client_id     = "idpgate"
+    client_secret = var.introspection_secret
+    cache_ttl     = "2m"
+  }
+}
+
+variable "introspection_secret" {
+  type      = string
+  sensitive = true
+}
