@@ -313,7 +313,7 @@ func checkRateLimit(s *gatewayStack, token string, remaining int) error {
 func TestAccE2E_policyClaim(t *testing.T) {
 	t.Parallel()
 	s := startGatewayStack(t)
-	config := s.providerBlock() + fmt.Sprintf(`
+	cfg := s.providerBlock() + fmt.Sprintf(`
 resource "idpgate_dcr_client" "partner" {
   client_name = "partner"
   grant_types = ["client_credentials"]
@@ -349,7 +349,7 @@ resource "idpgate_access_policy" "partners" {
 		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
 		CheckDestroy:             s.checkGatewayEmpty,
 		Steps: []resource.TestStep{{
-			Config: config,
+			Config: cfg,
 			ConfigPlanChecks: resource.ConfigPlanChecks{
 				PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
 			},

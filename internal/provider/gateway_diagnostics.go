@@ -32,7 +32,8 @@ func gatewayErrorDiags(ctx context.Context, s schema.Schema, action string, err 
 	}
 	switch {
 	case apiErr.Status == http.StatusUnauthorized:
-		diags.AddAttributeError(path.Root("gateway_admin_token"), "Gateway refused the admin token",
+		// A provider setting, not an attribute of this resource: no attribute path.
+		diags.AddError("Gateway refused the admin token",
 			fmt.Sprintf("While %s, the gateway refused the admin token: set gateway_admin_token / "+
 				"IDPGATE_GATEWAY_ADMIN_TOKEN to the gateway's IDPGATE_ADMIN_TOKEN.", action))
 	case apiErr.Field != "":
@@ -46,8 +47,8 @@ func gatewayErrorDiags(ctx context.Context, s schema.Schema, action string, err 
 		}
 	case apiErr.Status == http.StatusConflict:
 		diags.AddError("Gateway reported a conflict",
-			fmt.Sprintf("While %s, the gateway answered: %s (HTTP 409). Another object already uses this "+
-				"name or path, or a referenced object does not exist.", action, apiErr.Message))
+			fmt.Sprintf("While %s, the gateway refused because of other objects it holds: %s (HTTP 409).",
+				action, apiErr.Message))
 	default:
 		diags.AddError("Gateway admin API error",
 			fmt.Sprintf("While %s, the gateway answered: %s (HTTP %d).", action, apiErr.Message, apiErr.Status))
