@@ -92,18 +92,7 @@ func TestAccE2E_registerProtectGrant(t *testing.T) {
 	resource.Test(t, resource.TestCase{
 		PreCheck:                 func() { testAccPreCheck(t) },
 		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
-		CheckDestroy: func(st *terraform.State) error {
-			if err := s.checkGatewayEmpty(st); err != nil {
-				return err
-			}
-			if _, ok := s.idp.Client(appClientID); ok {
-				return fmt.Errorf("client %s is still registered at the IdP after destroy", appClientID)
-			}
-			if _, ok := s.idp.Client(otherID); !ok {
-				return fmt.Errorf("destroy removed %s, a client Terraform does not manage", otherID)
-			}
-			return nil
-		},
+		CheckDestroy:             s.checkNothingLeft(otherID),
 		Steps: []resource.TestStep{
 			{
 				Config: e2eConfig(s, firstLimit, "GET"),
@@ -347,7 +336,7 @@ resource "idpgate_access_policy" "partners" {
 	resource.Test(t, resource.TestCase{
 		PreCheck:                 func() { testAccPreCheck(t) },
 		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
-		CheckDestroy:             s.checkGatewayEmpty,
+		CheckDestroy:             s.checkNothingLeft(),
 		Steps: []resource.TestStep{{
 			Config: cfg,
 			ConfigPlanChecks: resource.ConfigPlanChecks{
@@ -494,7 +483,7 @@ func TestAccE2E_quickstartExample(t *testing.T) {
 	resource.Test(t, resource.TestCase{
 		PreCheck:                 func() { testAccPreCheck(t) },
 		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
-		CheckDestroy:             s.checkGatewayEmpty,
+		CheckDestroy:             s.checkNothingLeft(),
 		Steps: []resource.TestStep{{
 			Config:          cfg,
 			ConfigVariables: config.Variables{"orders_upstream": config.StringVariable(s.upstream.URL)},

@@ -11,11 +11,13 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
 	"github.com/hashicorp/terraform-plugin-testing/terraform"
 
 	"github.com/idpgate/terraform-provider-idpgate/internal/adminapi"
@@ -203,6 +205,31 @@ func stateAttr(st *terraform.State, resourceName, attr string) (string, error) {
 		return "", fmt.Errorf("%s has no %s in state", resourceName, attr)
 	}
 	return v, nil
+}
+
+// checkNothingLeft is a CheckDestroy: the gateway holds no API and no policy, and the IdP
+// holds no client but those registered out of band, which destroy must not touch.
+func (s *gatewayStack) checkNothingLeft(outOfBand ...string) resource.TestCheckFunc {
+	return func(st *terraform.State) error {
+		if err := s.checkGatewayEmpty(st); err != nil {
+			return err
+		}
+		var left []string
+		for _, c := range s.idp.Clients() {
+			if !slices.Contains(outOfBand, c.ClientID) {
+				left = append(left, c.ClientID)
+			}
+		}
+		if len(left) > 0 {
+			return fmt.Errorf("after destroy the IdP still holds clients %v", left)
+		}
+		for _, id := range outOfBand {
+			if _, ok := s.idp.Client(id); !ok {
+				return fmt.Errorf("destroy removed %s, a client Terraform does not manage", id)
+			}
+		}
+		return nil
+	}
 }
 
 // checkGatewayEmpty is a CheckDestroy: the gateway holds no API and no policy.

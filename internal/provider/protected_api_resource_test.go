@@ -420,7 +420,7 @@ resource "idpgate_access_policy" "app" {
 	resource.Test(t, resource.TestCase{
 		PreCheck:                 func() { testAccPreCheck(t) },
 		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
-		CheckDestroy:             s.checkGatewayEmpty,
+		CheckDestroy:             s.checkNothingLeft(),
 		Steps: []resource.TestStep{
 			{
 				Config: config("60s"),
