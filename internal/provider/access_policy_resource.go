@@ -129,14 +129,16 @@ func accessPolicySchema() schema.Schema {
 	}
 }
 
-// ValidateConfig runs the gateway's own checks at plan time when every value is known.
+// ValidateConfig runs the gateway's own checks at plan time (see plan_time_validation.go).
 // Whether the granted APIs exist only the gateway knows, at apply time.
 func (r *accessPolicyResource) ValidateConfig(ctx context.Context, req resource.ValidateConfigRequest, resp *resource.ValidateConfigResponse) {
-	if !req.Config.Raw.IsFullyKnown() {
+	known, err := configWithPlaceholders(req.Config)
+	if err != nil {
+		resp.Diagnostics.AddError("Provider bug", "Preparing the plan-time check of the configuration: "+err.Error())
 		return
 	}
 	var cfg accessPolicyModel
-	resp.Diagnostics.Append(req.Config.Get(ctx, &cfg)...)
+	resp.Diagnostics.Append(known.Get(ctx, &cfg)...)
 	if resp.Diagnostics.HasError() {
 		return
 	}

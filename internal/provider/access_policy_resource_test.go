@@ -219,3 +219,53 @@ resource "idpgate_access_policy" "x" {
 		})
 	}
 }
+
+// TestAccAccessPolicy_planTimeValidationWithUnknowns: in the usual configuration the policy
+// refers to values known only after apply; the known values are still checked at plan time,
+// and the unknown ones cause no false alarm.
+func TestAccAccessPolicy_planTimeValidationWithUnknowns(t *testing.T) {
+	t.Parallel()
+	config := func(per string) string {
+		return fmt.Sprintf(`
+provider "idpgate" {
+  gateway_url         = %q
+  gateway_admin_token = "unused"
+}
+
+resource "idpgate_protected_api" "a" {
+  name         = "a"
+  listen_path  = "/a"
+  upstream_url = "http://127.0.0.1:9"
+  jwt = {
+    issuer   = "https://idp.example.com"
+    jwks_uri = "https://idp.example.com/jwks"
+  }
+}
+
+resource "idpgate_access_policy" "p" {
+  name       = "p-${idpgate_protected_api.a.id}"
+  client_ids = ["fixed", idpgate_protected_api.a.id]
+  access_rights = [
+    {
+      api_id          = idpgate_protected_api.a.id
+      methods         = ["POST", upper(idpgate_protected_api.a.id)]
+      paths           = ["/items/**", "/${idpgate_protected_api.a.id}"]
+      required_scopes = [idpgate_protected_api.a.id]
+    },
+  ]
+  rate_limit = {
+    requests = 10
+    per      = %q
+  }
+}
+`, closedPort(t), per)
+	}
+	resource.Test(t, resource.TestCase{
+		PreCheck:                 func() { testAccPreCheck(t) },
+		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+		Steps: []resource.TestStep{
+			{Config: config("48h"), PlanOnly: true, ExpectError: regexp.MustCompile(`(?s)Invalid rate_limit.per.*out of range`)},
+			{Config: config("60s"), PlanOnly: true, ExpectNonEmptyPlan: true},
+		},
+	})
+}

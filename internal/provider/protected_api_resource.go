@@ -238,14 +238,16 @@ func (r *protectedAPIResource) ConfigValidators(context.Context) []resource.Conf
 	}
 }
 
-// ValidateConfig runs the gateway's own checks at plan time when every value is known, so a
-// value the gateway would refuse fails the plan rather than the apply.
+// ValidateConfig runs the gateway's own checks at plan time (see plan_time_validation.go), so
+// a value the gateway would refuse fails the plan rather than the apply.
 func (r *protectedAPIResource) ValidateConfig(ctx context.Context, req resource.ValidateConfigRequest, resp *resource.ValidateConfigResponse) {
-	if !req.Config.Raw.IsFullyKnown() {
+	known, err := configWithPlaceholders(req.Config)
+	if err != nil {
+		resp.Diagnostics.AddError("Provider bug", "Preparing the plan-time check of the configuration: "+err.Error())
 		return
 	}
 	var cfg protectedAPIModel
-	resp.Diagnostics.Append(req.Config.Get(ctx, &cfg)...)
+	resp.Diagnostics.Append(known.Get(ctx, &cfg)...)
 	if resp.Diagnostics.HasError() || (cfg.JWT == nil) == (cfg.Introspection == nil) {
 		return // the schema's validators have said what is wrong
 	}

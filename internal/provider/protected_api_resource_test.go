@@ -508,6 +508,26 @@ resource "idpgate_protected_api" "x" {
   }`), `(?s)jwt.jwks_uri.*must be an absolute http or https URL`},
 		"forwarding into a gateway header": {api(jwt + `
   forward_claims = { "X-Idpgate-Subject" = "email" }`), `(?s)Invalid forward_claims.X-Idpgate-Subject.*headers starting with X-Idpgate-`},
+		"leeway too long, other values unknown until apply": {provider + `
+resource "idpgate_protected_api" "other" {
+  name         = "other"
+  listen_path  = "/other"
+  upstream_url = "http://127.0.0.1:9"
+  ` + jwt + `
+}
+
+resource "idpgate_protected_api" "x" {
+  name         = "x-${idpgate_protected_api.other.id}"
+  listen_path  = "/${idpgate_protected_api.other.id}"
+  upstream_url = "http://127.0.0.1:9/${idpgate_protected_api.other.id}"
+  jwt = {
+    issuer             = "https://idp.example.com/${idpgate_protected_api.other.id}"
+    jwks_uri           = "https://idp.example.com/jwks"
+    allowed_algorithms = [upper(idpgate_protected_api.other.id)]
+    leeway             = "10m"
+  }
+}
+`, `(?s)Invalid jwt.leeway.*out of range`},
 		"listen path with a wildcard": {provider + `
 resource "idpgate_protected_api" "x" {
   name         = "x"
