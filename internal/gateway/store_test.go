@@ -1,0 +1,186 @@
+package gateway
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/idpgate/terraform-provider-idpgate/internal/adminapi"
+)
+
+const storeHelperEnv = "IDPGATE_STORE_HELPER_DIR"
+
+// TestStoreHelperProcess is not a test on its own: TestStoreSurvivesKill re-executes the test
+// binary with storeHelperEnv set, and then this serves the admin API over the given data
+// directory until it is killed.
+func TestStoreHelperProcess(t *testing.T) {
+	dir := os.Getenv(storeHelperEnv)
+	if dir == "" {
+		return
+	}
+	m, _, err := newMetrics(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gw, err := newGateway(Options{DataDir: dir, AdminToken: harnessAdminToken, Logger: slog.New(slog.DiscardHandler)}, m, newFakeValidators())
+	if err != nil {
+		fmt.Println("ERROR", err)
+		os.Exit(1)
+	}
+	srv := httptest.NewServer(gw.AdminHandler())
+	fmt.Println("ADMIN", srv.URL)
+	select {} // until SIGKILL
+}
+
+// TestStoreSurvivesKill acknowledges writes from a child process, kills it with SIGKILL (no
+// Close, no flush) and finds every acknowledged write after reopening the file.
+func TestStoreSurvivesKill(t *testing.T) {
+	dir := t.TempDir()
+	cmd := exec.Command(os.Args[0], "-test.run=^TestStoreHelperProcess$")
+	cmd.Env = append(os.Environ(), storeHelperEnv+"="+dir)
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	killed := false
+	t.Cleanup(func() {
+		if !killed {
+			_ = cmd.Process.Kill()
+			_ = cmd.Wait()
+		}
+	})
+	lines := bufio.NewScanner(out)
+	var adminURL string
+	deadline := time.Now().Add(20 * time.Second)
+	for adminURL == "" && time.Now().Before(deadline) && lines.Scan() {
+		if u, ok := strings.CutPrefix(lines.Text(), "ADMIN "); ok {
+			adminURL = u
+		}
+	}
+	if adminURL == "" {
+		t.Fatal("helper process did not start its admin API")
+	}
+	client, _ := adminapi.NewClient(adminURL, harnessAdminToken, nil)
+	ctx := context.Background()
+	jwt := &adminapi.JWTValidation{Issuer: "https://i", JWKSURI: "https://i/k"}
+
+	var apiIDs, policyIDs []string
+	for i := 0; i < 20; i++ {
+		a, err := client.CreateAPI(ctx, adminapi.API{Name: fmt.Sprintf("api%d", i), ListenPath: fmt.Sprintf("/api%d", i),
+			UpstreamURL: "http://127.0.0.1:1", JWT: jwt})
+		if err != nil {
+			t.Fatal(err)
+		}
+		apiIDs = append(apiIDs, a.ID)
+		p, err := client.CreatePolicy(ctx, adminapi.Policy{Name: fmt.Sprintf("pol%d", i), ClientIDs: []string{"c"},
+			AccessRights: []adminapi.AccessRight{{APIID: a.ID}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		policyIDs = append(policyIDs, p.ID)
+	}
+	// the last acknowledged writes before the kill: an update and a delete
+	upd, _ := client.GetAPI(ctx, apiIDs[0])
+	upd.UpstreamURL = "http://127.0.0.1:2"
+	if _, err := client.UpdateAPI(ctx, apiIDs[0], *upd); err != nil {
+		t.Fatal(err)
+	}
+	if err := client.DeletePolicy(ctx, policyIDs[19]); err != nil {
+		t.Fatal(err)
+	}
+
+	if err := cmd.Process.Kill(); err != nil { // SIGKILL
+		t.Fatal(err)
+	}
+	_ = cmd.Wait()
+	killed = true
+
+	h := newHarnessIn(t, dir, newFakeValidators())
+	apis, err := h.admin.ListAPIs(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pols, _ := h.admin.ListPolicies(ctx)
+	if len(apis) != 20 || len(pols) != 19 {
+		t.Fatalf("after kill -9: %d APIs (want 20), %d policies (want 19)", len(apis), len(pols))
+	}
+	for _, id := range apiIDs {
+		if _, err := h.admin.GetAPI(ctx, id); err != nil {
+			t.Errorf("API %s lost: %v", id, err)
+		}
+	}
+	for _, id := range policyIDs[:19] {
+		if _, err := h.admin.GetPolicy(ctx, id); err != nil {
+			t.Errorf("policy %s lost: %v", id, err)
+		}
+	}
+	if got, _ := h.admin.GetAPI(ctx, apiIDs[0]); got.UpstreamURL != "http://127.0.0.1:2" {
+		t.Errorf("acknowledged update lost: %s", got.UpstreamURL)
+	}
+	if len(h.gw.snap.Load().routes) != 20 {
+		t.Errorf("the snapshot loaded at start has %d routes, want 20", len(h.gw.snap.Load().routes))
+	}
+}
+
+// TestConcurrentAdminWrites: parallel writers lose nothing, and uniqueness holds under races.
+func TestConcurrentAdminWrites(t *testing.T) {
+	h := newHarness(t)
+	ctx := context.Background()
+	jwt := &adminapi.JWTValidation{Issuer: "https://i", JWKSURI: "https://i/k"}
+	const writers, each = 8, 10
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	created := map[string]bool{}
+	sameNameWins := 0
+	for w := 0; w < writers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < each; i++ {
+				a, err := h.admin.CreateAPI(ctx, adminapi.API{Name: fmt.Sprintf("w%d-%d", w, i),
+					ListenPath: fmt.Sprintf("/w%d/%d", w, i), UpstreamURL: "http://127.0.0.1:1", JWT: jwt})
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				mu.Lock()
+				created[a.ID] = true
+				mu.Unlock()
+			}
+			// every writer races for the same name: exactly one may win
+			_, err := h.admin.CreateAPI(ctx, adminapi.API{Name: "contested", ListenPath: fmt.Sprintf("/contested%d", w),
+				UpstreamURL: "http://127.0.0.1:1", JWT: jwt})
+			mu.Lock()
+			defer mu.Unlock()
+			switch {
+			case err == nil:
+				sameNameWins++
+			case !adminapi.IsConflict(err):
+				t.Errorf("contested create: %v", err)
+			}
+		}()
+	}
+	wg.Wait()
+	if len(created) != writers*each || sameNameWins != 1 {
+		t.Fatalf("%d distinct APIs created (want %d), %d winners of the contested name (want 1)", len(created), writers*each, sameNameWins)
+	}
+	list, err := h.admin.ListAPIs(ctx)
+	if err != nil || len(list) != writers*each+1 {
+		t.Fatalf("stored %d APIs, want %d (%v)", len(list), writers*each+1, err)
+	}
+	if n := len(h.gw.snap.Load().routes); n != writers*each+1 {
+		t.Errorf("the last snapshot has %d routes, want %d", n, writers*each+1)
+	}
+}
