@@ -64,9 +64,11 @@ func answerUnavailable(w http.ResponseWriter, description string) {
 // setLimitHeaders writes X-RateLimit-Limit/Remaining/Reset (Reset in seconds from now, as
 // GitHub and the IETF RateLimit draft do).
 func setLimitHeaders(h http.Header, res *limitResult) {
-	h["X-Ratelimit-Limit"] = []string{strconv.FormatInt(res.limit, 10)}
-	h["X-Ratelimit-Remaining"] = []string{strconv.FormatInt(res.remaining, 10)}
-	h["X-Ratelimit-Reset"] = []string{strconv.FormatInt(ceilSeconds(res.reset), 10)}
+	v := make([]string, 3) // one allocation for the three values
+	v[0] = strconv.FormatInt(res.limit, 10)
+	v[1] = strconv.FormatInt(res.remaining, 10)
+	v[2] = strconv.FormatInt(ceilSeconds(res.reset), 10)
+	h["X-Ratelimit-Limit"], h["X-Ratelimit-Remaining"], h["X-Ratelimit-Reset"] = v[0:1:1], v[1:2:2], v[2:3:3]
 }
 
 func answerLimited(w http.ResponseWriter, res *limitResult) {

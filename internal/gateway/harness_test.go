@@ -85,7 +85,7 @@ func (v *fakeValidator) Validate(_ context.Context, token string) (*Identity, er
 
 // harness is a gateway served over loopback with an admin client.
 type harness struct {
-	t        *testing.T
+	t        testing.TB
 	dir      string
 	gw       *Gateway
 	fake     *fakeValidators
@@ -96,12 +96,12 @@ type harness struct {
 
 const harnessAdminToken = "test-admin-token-0123456789"
 
-func newHarness(t *testing.T) *harness {
+func newHarness(t testing.TB) *harness {
 	t.Helper()
 	return newHarnessIn(t, t.TempDir(), newFakeValidators())
 }
 
-func newHarnessIn(t *testing.T, dir string, fake *fakeValidators) *harness {
+func newHarnessIn(t testing.TB, dir string, fake *fakeValidators) *harness {
 	t.Helper()
 	opts := Options{DataDir: dir, AdminToken: harnessAdminToken, Logger: slog.New(slog.DiscardHandler)}
 	m, _, err := newMetrics(nil)
@@ -189,7 +189,7 @@ func (h *harness) do(method, path, token string, hdr ...string) *http.Response {
 }
 
 // expect checks the status and returns the body.
-func expect(t *testing.T, resp *http.Response, status int) []byte {
+func expect(t testing.TB, resp *http.Response, status int) []byte {
 	t.Helper()
 	defer resp.Body.Close()
 	body, _ := io.ReadAll(resp.Body)

@@ -1,0 +1,324 @@
+// Command loadtest is `make bench`: one run on loopback that measures, with the same load,
+//
+//	upstream   a small fixed response, alone
+//	bare       a bare httputil.ReverseProxy in front of it
+//	gw-jwt     the gateway with a valid RS256 token (JWKS from a local server)
+//	gw-intro   the gateway with an opaque token checked by RFC 7662 introspection (cached)
+//
+// and prints requests/s, p50 and p99 for each and the gateway/bare-proxy ratios. The servers
+// run in a child process (this binary re-executed with -serve) so that the load generator's
+// own CPU and GC do not share a heap with what it measures. Not shipped.
+package main
+
+import (
+	"bufio"
+	"context"
+	"crypto/rand"
+	"crypto/rsa"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httputil"
+	"net/url"
+	"os"
+	"os/exec"
+	"runtime"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/go-jose/go-jose/v4"
+	"github.com/go-jose/go-jose/v4/jwt"
+
+	"github.com/idpgate/terraform-provider-idpgate/internal/adminapi"
+	"github.com/idpgate/terraform-provider-idpgate/internal/gateway"
+)
+
+const (
+	clientID   = "bench-client"
+	opaqueTok  = "opaque-bench-token-0123456789abcdef"
+	adminToken = "bench-admin-token-0123456789abcdef"
+)
+
+func main() {
+	serveMode := flag.Bool("serve", false, "internal: run the servers and print their addresses")
+	duration := flag.Duration("duration", 5*time.Second, "measured time per target")
+	warmup := flag.Duration("warmup", time.Second, "unmeasured warm-up per target")
+	conns := flag.Int("connections", 32, "concurrent keep-alive connections")
+	cpuprofile := flag.String("cpuprofile", "", "with -serve: write a CPU profile of the servers here")
+	flag.Parse()
+	if *serveMode {
+		if err := serveAll(*cpuprofile); err != nil {
+			fmt.Fprintln(os.Stderr, "loadtest servers:", err)
+			os.Exit(1)
+		}
+		return
+	}
+	if err := drive(*duration, *warmup, *conns, *cpuprofile); err != nil {
+		fmt.Fprintln(os.Stderr, "loadtest:", err)
+		os.Exit(1)
+	}
+}
+
+// targets is what the server process announces on stdout, one JSON line.
+type targets struct {
+	Upstream, Bare, BareTuned, GatewayJWT, GatewayIntro string
+	Token                                               string
+}
+
+func drive(duration, warmup time.Duration, conns int, cpuprofile string) error {
+	args := []string{"-serve"}
+	if cpuprofile != "" {
+		args = append(args, "-cpuprofile", cpuprofile)
+	}
+	cmd := exec.Command(os.Args[0], args...)
+	cmd.Stderr = os.Stderr
+	stdin, _ := cmd.StdinPipe()
+	stdout, _ := cmd.StdoutPipe()
+	if err := cmd.Start(); err != nil {
+		return err
+	}
+	defer func() { stdin.Close(); _ = cmd.Wait() }() // closing stdin stops the servers
+	line, err := bufio.NewReader(stdout).ReadString('\n')
+	if err != nil {
+		return fmt.Errorf("server process: %w", err)
+	}
+	var t targets
+	if err := json.Unmarshal([]byte(line), &t); err != nil {
+		return fmt.Errorf("server process said %q: %w", line, err)
+	}
+
+	fmt.Printf("load: %d keep-alive connections, %s per target after %s warm-up, GOMAXPROCS=%d, %d CPUs\n",
+		conns, duration, warmup, runtime.GOMAXPROCS(0), runtime.NumCPU())
+	runs := []struct {
+		name, url, token string
+	}{
+		{"upstream", t.Upstream + "/items/1", ""},
+		{"bare-proxy", t.Bare + "/items/1", ""},
+		{"bare-tuned", t.BareTuned + "/items/1", ""},
+		{"gw-jwt", t.GatewayJWT + "/items/1", t.Token},
+		{"gw-intro", t.GatewayIntro + "/items/1", opaqueTok},
+	}
+	results := map[string]result{}
+	fmt.Printf("%-11s %10s %9s %9s %8s\n", "target", "req/s", "p50", "p99", "errors")
+	for _, r := range runs {
+		res := load(r.url, r.token, conns, warmup, duration)
+		results[r.name] = res
+		fmt.Printf("%-11s %10.0f %9s %9s %8d\n", r.name, res.rps, res.p50.Round(time.Microsecond), res.p99.Round(time.Microsecond), res.errors)
+	}
+	for _, base := range []string{"bare-proxy", "bare-tuned"} {
+		bare := results[base]
+		for _, name := range []string{"gw-jwt", "gw-intro"} {
+			g := results[name]
+			tr, lr := g.rps/bare.rps, float64(g.p99)/float64(bare.p99)
+			fmt.Printf("%-9s / %s: throughput %.2f (target >= 0.85) %s, p99 %.2fx (target <= 1.25x) %s\n",
+				name, base, tr, verdict(tr >= 0.85), lr, verdict(lr <= 1.25))
+		}
+	}
+	return nil
+}
+
+func verdict(ok bool) string {
+	if ok {
+		return "ok"
+	}
+	return "MISSED"
+}
+
+type result struct {
+	rps      float64
+	p50, p99 time.Duration
+	errors   int
+}
+
+// load runs conns workers, each on its own keep-alive connection, for warmup+duration and
+// reports the measured part.
+func load(target, token string, conns int, warmup, duration time.Duration) result {
+	tr := &http.Transport{MaxIdleConnsPerHost: conns, MaxConnsPerHost: conns, DisableCompression: true}
+	defer tr.CloseIdleConnections()
+	client := &http.Client{Transport: tr, Timeout: 10 * time.Second}
+	start := time.Now()
+	measureFrom, end := start.Add(warmup), start.Add(warmup+duration)
+	lat := make([][]time.Duration, conns)
+	errs := make([]int, conns)
+	var wg sync.WaitGroup
+	for w := 0; w < conns; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			req, _ := http.NewRequest("GET", target, nil)
+			if token != "" {
+				req.Header.Set("Authorization", "Bearer "+token)
+			}
+			samples := make([]time.Duration, 0, 1<<16)
+			for {
+				t0 := time.Now()
+				if t0.After(end) {
+					break
+				}
+				resp, err := client.Do(req)
+				ok := err == nil && resp.StatusCode == http.StatusOK
+				if err == nil {
+					_, _ = io.Copy(io.Discard, resp.Body)
+					resp.Body.Close()
+				}
+				if t0.Before(measureFrom) {
+					continue
+				}
+				if !ok {
+					errs[w]++
+					continue
+				}
+				samples = append(samples, time.Since(t0))
+			}
+			lat[w] = samples
+		}()
+	}
+	wg.Wait()
+	var all []time.Duration
+	res := result{}
+	for w := range lat {
+		all = append(all, lat[w]...)
+		res.errors += errs[w]
+	}
+	if len(all) == 0 {
+		return res
+	}
+	slices.Sort(all)
+	res.rps = float64(len(all)) / duration.Seconds()
+	res.p50 = all[len(all)*50/100]
+	res.p99 = all[len(all)*99/100]
+	return res
+}
+
+// --- the server process ---
+
+func serveAll(cpuprofile string) error {
+	if cpuprofile != "" {
+		stop, err := startCPUProfile(cpuprofile)
+		if err != nil {
+			return err
+		}
+		defer stop()
+	}
+	body := []byte(`{"id":1,"name":"widget","price":42}` + "\n")
+	upstream := listen(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write(body)
+	}))
+	upURL, _ := url.Parse(upstream)
+	// bare-proxy is httputil.ReverseProxy as most code uses it; bare-tuned adds what the
+	// gateway's own proxy has (a buffer pool), so its ratio isolates the gateway's checks.
+	bareTransport := &http.Transport{MaxIdleConns: 1024, MaxIdleConnsPerHost: 256, IdleConnTimeout: 90 * time.Second}
+	rewrite := func(pr *httputil.ProxyRequest) { pr.SetURL(upURL); pr.SetXForwarded() }
+	bare := listen(&httputil.ReverseProxy{Rewrite: rewrite, Transport: bareTransport})
+	bareTuned := listen(&httputil.ReverseProxy{Rewrite: rewrite, Transport: bareTransport.Clone(), BufferPool: &bufferPool{}})
+
+	// The IdP: a JWKS with one RSA key and an introspection endpoint.
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		return err
+	}
+	jwks, _ := json.Marshal(jose.JSONWebKeySet{Keys: []jose.JSONWebKey{{Key: &key.PublicKey, KeyID: "k1", Algorithm: "RS256", Use: "sig"}}})
+	var idpURL string
+	idp := http.NewServeMux()
+	idp.HandleFunc("/jwks", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write(jwks)
+	})
+	idp.HandleFunc("/introspect", func(w http.ResponseWriter, r *http.Request) {
+		user, pass, ok := r.BasicAuth()
+		active := ok && user == "gateway" && pass == "gateway-secret" && r.PostFormValue("token") == opaqueTok
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(map[string]any{"active": active, "sub": "bench-user", "client_id": clientID,
+			"scope": "items:read", "iss": idpURL, "exp": time.Now().Add(time.Hour).Unix(), "iat": time.Now().Unix()})
+	})
+	idpURL = listen(idp)
+	token, err := mint(key, idpURL)
+	if err != nil {
+		return err
+	}
+
+	dir, err := os.MkdirTemp("", "idpgate-bench-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	gw, err := gateway.New(gateway.Options{DataDir: dir, AdminToken: adminToken,
+		Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))})
+	if err != nil {
+		return err
+	}
+	defer gw.Close()
+	admin, _ := adminapi.NewClient(listen(gw.AdminHandler()), adminToken, nil)
+	proxy := listen(gw.ProxyHandler())
+	ctx := context.Background()
+	jwtAPI, err := admin.CreateAPI(ctx, adminapi.API{Name: "bench-jwt", ListenPath: "/jwt", UpstreamURL: upstream, StripListenPath: true,
+		JWT:           &adminapi.JWTValidation{Issuer: idpURL, JWKSURI: idpURL + "/jwks", Audiences: []string{"bench-api"}, RequiredScopes: []string{"items:read"}},
+		ForwardClaims: map[string]string{"X-Tenant": "tenant"}})
+	if err != nil {
+		return err
+	}
+	introAPI, err := admin.CreateAPI(ctx, adminapi.API{Name: "bench-intro", ListenPath: "/intro", UpstreamURL: upstream, StripListenPath: true,
+		Introspection: &adminapi.Introspection{Endpoint: idpURL + "/introspect", ClientID: "gateway", ClientSecret: "gateway-secret"}})
+	if err != nil {
+		return err
+	}
+	// A realistic policy: paths, methods, a rate limit and a quota far above the load.
+	_, err = admin.CreatePolicy(ctx, adminapi.Policy{Name: "bench", ClientIDs: []string{clientID},
+		AccessRights: []adminapi.AccessRight{
+			{APIID: jwtAPI.ID, Methods: []string{"GET"}, Paths: []string{"/items/*"}, RequiredScopes: []string{"items:read"}},
+			{APIID: introAPI.ID, Methods: []string{"GET"}, Paths: []string{"/items/**"}},
+		},
+		RateLimit: &adminapi.Limit{Requests: 10_000_000, Per: adminapi.Duration(time.Second)},
+		Quota:     &adminapi.Limit{Requests: 1_000_000_000, Per: adminapi.Duration(time.Hour)}})
+	if err != nil {
+		return err
+	}
+
+	out, _ := json.Marshal(targets{Upstream: upstream, Bare: bare, BareTuned: bareTuned, GatewayJWT: proxy + "/jwt", GatewayIntro: proxy + "/intro", Token: token})
+	fmt.Println(string(out))
+	_, _ = io.Copy(io.Discard, os.Stdin) // run until the driver closes stdin
+	return nil
+}
+
+func listen(h http.Handler) string {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		panic(err)
+	}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = srv.Serve(ln) }()
+	return "http://" + ln.Addr().String()
+}
+
+func mint(key *rsa.PrivateKey, issuer string) (string, error) {
+	signer, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.RS256, Key: key},
+		(&jose.SignerOptions{}).WithType("at+jwt").WithHeader("kid", "k1"))
+	if err != nil {
+		return "", err
+	}
+	now := time.Now()
+	return jwt.Signed(signer).Claims(map[string]any{
+		"iss": issuer, "sub": "bench-user", "aud": "bench-api", "client_id": clientID, "scope": "items:read",
+		"tenant": "acme", "iat": now.Unix(), "nbf": now.Unix(), "exp": now.Add(time.Hour).Unix(),
+		"jti": strings.Repeat("j", 16),
+	}).Serialize()
+}
+
+// bufferPool is the ReverseProxy buffer pool both the gateway and bare-tuned use.
+type bufferPool struct{ pool sync.Pool }
+
+func (p *bufferPool) Get() []byte {
+	if b, ok := p.pool.Get().(*[]byte); ok {
+		return *b
+	}
+	return make([]byte, 32*1024)
+}
+
+func (p *bufferPool) Put(b []byte) { p.pool.Put(&b) }
