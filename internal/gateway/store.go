@@ -21,6 +21,9 @@ import (
 // DBFileName is the bbolt file the gateway keeps under its data directory.
 const DBFileName = "idpgate.db"
 
+// storeLockTimeout is how long opening waits for another process's lock on the file.
+var storeLockTimeout = 2 * time.Second
+
 var (
 	bucketAPIs     = []byte("apis")
 	bucketPolicies = []byte("policies")
@@ -39,7 +42,7 @@ func openStore(dir string, now func() time.Time) (*store, error) {
 		return nil, fmt.Errorf("creating data directory: %w", err)
 	}
 	path := filepath.Join(dir, DBFileName)
-	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: 2 * time.Second})
+	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: storeLockTimeout})
 	if err != nil {
 		if errors.Is(err, bolt.ErrTimeout) {
 			return nil, fmt.Errorf("opening %s: the file is locked by another idpgate process", path)
