@@ -94,9 +94,9 @@ func TestNewWithRealValidators(t *testing.T) {
 	expect(t, get(""), http.StatusUnauthorized)
 	expect(t, get(good[:len(good)-4]+"AAAA"), http.StatusUnauthorized)
 	expect(t, get(mint(map[string]any{"client_id": "app", "scope": "orders:read", "aud": "other"})), http.StatusUnauthorized)
-	expect(t, get(mint(map[string]any{"client_id": "app"})), http.StatusForbidden)                            // API scope missing
+	expect(t, get(mint(map[string]any{"client_id": "app"})), http.StatusForbidden)                              // API scope missing
 	expect(t, get(mint(map[string]any{"client_id": "intruder", "scope": "orders:read"})), http.StatusForbidden) // no policy
-	expect(t, get(mint(map[string]any{"pol": "gold", "scope": "orders:read"})), http.StatusOK)                 // Tyk-style policy claim
+	expect(t, get(mint(map[string]any{"pol": "gold", "scope": "orders:read"})), http.StatusOK)                  // Tyk-style policy claim
 
 	resp, err := http.Get(adminSrv.URL + "/metrics")
 	if err != nil {
