@@ -157,9 +157,6 @@ func (g *Gateway) answerPolicy(w http.ResponseWriter, status int, p *adminapi.Po
 	if changed {
 		g.reload()
 	}
-	if p.AccessRights == nil {
-		p.AccessRights = []adminapi.AccessRight{}
-	}
 	writeJSON(w, status, p)
 }
 

@@ -220,6 +220,9 @@ func (s *store) getPolicy(id string) (*adminapi.Policy, error) {
 func (s *store) createPolicy(p adminapi.Policy) (*adminapi.Policy, error) {
 	now := s.now().UTC()
 	p.ID, p.CreatedAt, p.UpdatedAt = newID("pol_"), now, now
+	if p.AccessRights == nil {
+		p.AccessRights = []adminapi.AccessRight{}
+	}
 	err := s.db.Update(func(tx *bolt.Tx) error {
 		if err := checkPolicyRefs(tx, p); err != nil {
 			return err
@@ -240,6 +243,9 @@ func (s *store) replacePolicy(id string, p adminapi.Policy) (*adminapi.Policy, e
 			return err
 		}
 		p.ID, p.CreatedAt, p.UpdatedAt = id, old.CreatedAt, s.now().UTC()
+		if p.AccessRights == nil {
+			p.AccessRights = []adminapi.AccessRight{}
+		}
 		if err := checkPolicyRefs(tx, p); err != nil {
 			return err
 		}
