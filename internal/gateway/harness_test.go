@@ -134,6 +134,7 @@ type echoed struct {
 	Method string              `json:"method"`
 	Path   string              `json:"path"`
 	Query  string              `json:"query"`
+	URI    string              `json:"uri"`
 	Header map[string][]string `json:"header"`
 }
 
@@ -141,7 +142,7 @@ func newEchoUpstream(t *testing.T) *httptest.Server {
 	t.Helper()
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
-		_ = json.NewEncoder(w).Encode(echoed{Method: r.Method, Path: r.URL.Path, Query: r.URL.RawQuery, Header: r.Header})
+		_ = json.NewEncoder(w).Encode(echoed{Method: r.Method, Path: r.URL.Path, Query: r.URL.RawQuery, URI: r.RequestURI, Header: r.Header})
 	}))
 	t.Cleanup(srv.Close)
 	return srv

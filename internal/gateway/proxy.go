@@ -225,8 +225,10 @@ func (b *snapshotBuilder) reverseProxy(rt *route, target *url.URL) *httputil.Rev
 			if strip {
 				u := pr.Out.URL
 				u.Path = stripPrefix(u.Path, listenPath)
-				if u.RawPath != "" {
+				if strings.HasPrefix(u.RawPath, listenPath) {
 					u.RawPath = stripPrefix(u.RawPath, listenPath)
+				} else {
+					u.RawPath = "" // re-encode from Path
 				}
 			}
 			pr.SetURL(target)
