@@ -15,6 +15,23 @@ import (
 	"github.com/idpgate/terraform-provider-idpgate/internal/adminapi"
 )
 
+// Behaviour worth knowing, decided here:
+//
+//   - Listeners: ProxyHandler reserves no path; /healthz, /readyz and /metrics are served by
+//     AdminHandler, unauthenticated; /v1/... needs the admin token.
+//   - Upstream requests keep the client's Authorization header (as Tyk and Kong do by
+//     default) and always carry X-Idpgate-Subject, -Client-Id, -Scope and -Policy plus the
+//     API's forward_claims; any X-Idpgate-* or forward_claims header the client sent is
+//     removed first.
+//   - Rate limits (token bucket) and quotas (fixed window) count per client id (the subject
+//     when the token has none) and policy, in memory: a restart or another replica starts
+//     from zero.
+//   - Deleting an API that a policy still grants is refused with 409 naming the policies
+//     (Terraform destroys the policy first); a policy granting an unknown API is a 409 on
+//     access_rights[i].api_id.
+//   - When several policies bound to a token grant the request, the first in order (client
+//     id bindings, then the policy claim's values; each by policy id) applies its limits.
+
 // Options configure a Gateway.
 type Options struct {
 	// DataDir holds the bbolt store (DBFileName); created if missing.
