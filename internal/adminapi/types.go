@@ -97,7 +97,8 @@ type Policy struct {
 	// ClientIDs binds tokens whose client id is one of these.
 	ClientIDs    []string      `json:"client_ids,omitempty"`
 	AccessRights []AccessRight `json:"access_rights"`
-	// RateLimit: at most Requests per Per, per client and policy (a sliding window).
+	// RateLimit: Requests per Per on average, per client and policy, as a token bucket:
+	// a burst of up to Requests, refilled at Requests/Per.
 	RateLimit *Limit `json:"rate_limit,omitempty"`
 	// Quota: at most Requests per Per, per client and policy (a fixed window that renews).
 	Quota *Limit `json:"quota,omitempty"`

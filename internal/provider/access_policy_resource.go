@@ -108,8 +108,9 @@ func accessPolicySchema() schema.Schema {
 				},
 			},
 			"rate_limit": schema.SingleNestedAttribute{
-				MarkdownDescription: "At most `requests` per `per` (a sliding window), per client; excess requests get " +
-					"429 with `Retry-After`. Unset: no rate limit.",
+				MarkdownDescription: "`requests` per `per` on average, per client, as a token bucket: bursts of up to " +
+					"`requests`, refilled at `requests`/`per`; excess requests get 429 with `Retry-After`. For a hard " +
+					"count per period use `quota`. Unset: no rate limit.",
 				Optional:   true,
 				Attributes: limit("the rate limit", "60s"),
 			},

@@ -1,0 +1,219 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"sort"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/idpgate/terraform-provider-idpgate/internal/mockidp"
+)
+
+// devConfig is `idpgate dev`'s command line.
+type devConfig struct {
+	idpListen, upstreamListen string
+	flavor                    mockidp.Flavor
+	envFile                   string
+	gateway                   serveConfig
+}
+
+func parseDev(args []string, out io.Writer) (*devConfig, error) {
+	cfg := &devConfig{gateway: serveConfig{
+		readHeaderTimeout: 10 * time.Second, readTimeout: 60 * time.Second, writeTimeout: 60 * time.Second,
+		idleTimeout: 120 * time.Second, shutdownTimeout: 5 * time.Second, logLevel: slog.LevelWarn,
+	}}
+	var flavor string
+	fs := flag.NewFlagSet("dev", flag.ContinueOnError)
+	fs.SetOutput(out)
+	fs.StringVar(&cfg.idpListen, "idp-listen", "127.0.0.1:9400", "`address` of the mock IdP (its issuer is http://<address>)")
+	fs.StringVar(&cfg.gateway.listen, "listen", "127.0.0.1:8080", "`address` of the gateway's proxy")
+	fs.StringVar(&cfg.gateway.adminListen, "admin-listen", "127.0.0.1:8081", "`address` of the gateway's admin API")
+	fs.StringVar(&cfg.upstreamListen, "upstream-listen", "127.0.0.1:9000", "`address` of the echo upstream")
+	fs.StringVar(&flavor, "flavor", "generic", "which IdP the mock behaves like: generic, okta, keycloak or hydra")
+	fs.StringVar(&cfg.gateway.dataDir, "data-dir", "", "gateway store `directory` (default: a temporary one, removed on exit)")
+	fs.StringVar(&cfg.envFile, "env-file", "", "also write the environment to this `file`, once everything is ready")
+	fs.Usage = func() {
+		fmt.Fprint(fs.Output(), `Usage: idpgate dev [flags]
+
+Runs a local sandbox on loopback: a mock identity provider, the idpgate gateway and an echo
+upstream that answers with the request it got (identity headers included). It prints the
+IDPGATE_* variables that point the Terraform provider at them; secrets are generated anew
+on each start. Use ":0" ports to let the system choose. Stop with Ctrl-C.
+
+Flags:
+`)
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil, err
+		}
+		return nil, usageErrorf("%v", err)
+	}
+	if fs.NArg() > 0 {
+		return nil, usageErrorf("unexpected arguments %q", fs.Args())
+	}
+	f, err := mockidp.ParseFlavor(flavor)
+	if err != nil {
+		return nil, usageErrorf("--flavor: %v", err)
+	}
+	cfg.flavor = f
+	return cfg, nil
+}
+
+func runDev(args []string) error {
+	cfg, err := parseDev(args, os.Stderr)
+	if err != nil {
+		return err
+	}
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	return runDevSandbox(ctx, cfg, log, os.Stdout)
+}
+
+// runDevSandbox starts the three servers, prints the environment, and runs until ctx is done.
+func runDevSandbox(ctx context.Context, cfg *devConfig, log *slog.Logger, out io.Writer) error {
+	cfg.gateway.adminToken = randomSecret()
+	initialAccessToken := randomSecret()
+	if cfg.gateway.dataDir == "" {
+		dir, err := os.MkdirTemp("", "idpgate-dev-")
+		if err != nil {
+			return err
+		}
+		defer os.RemoveAll(dir)
+		cfg.gateway.dataDir = dir
+	}
+
+	idpLn, err := net.Listen("tcp", cfg.idpListen)
+	if err != nil {
+		return fmt.Errorf("mock IdP listener: %w", err)
+	}
+	upstreamLn, err := net.Listen("tcp", cfg.upstreamListen)
+	if err != nil {
+		idpLn.Close()
+		return fmt.Errorf("upstream listener: %w", err)
+	}
+	idp := startMockIdP(&mockIdPConfig{flavor: cfg.flavor, initialAccessToken: initialAccessToken, tokenTTL: 5 * time.Minute}, idpLn)
+	defer idp.Close()
+	upstream := &http.Server{Handler: echoUpstream(), ReadHeaderTimeout: 10 * time.Second}
+
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	sideDone := make(chan error, 1)
+	go func() {
+		sideDone <- serveUntilDone(ctx, log, []*http.Server{idp.HTTPServer(""), upstream}, []net.Listener{idpLn, upstreamLn}, 2*time.Second)
+	}()
+
+	ready := make(chan [2]net.Addr, 1)
+	gatewayDone := make(chan error, 1)
+	go func() {
+		gatewayDone <- serve(ctx, &cfg.gateway, log, func(proxy, admin net.Addr) { ready <- [2]net.Addr{proxy, admin} })
+	}()
+	var addrs [2]net.Addr
+	select {
+	case addrs = <-ready:
+	case err := <-gatewayDone:
+		cancel()
+		<-sideDone
+		return fmt.Errorf("gateway: %w", err)
+	}
+
+	env := map[string]string{
+		"IDPGATE_ISSUER":               idp.URL(),
+		"IDPGATE_IDP_DRIVER":           string(cfg.flavor),
+		"IDPGATE_INITIAL_ACCESS_TOKEN": initialAccessToken,
+		"IDPGATE_GATEWAY_URL":          "http://" + addrs[1].String(),
+		"IDPGATE_GATEWAY_ADMIN_TOKEN":  cfg.gateway.adminToken,
+		// Not provider settings: where to send requests, and the quickstart's upstream.
+		"IDPGATE_DEV_PROXY_URL":    "http://" + addrs[0].String(),
+		"TF_VAR_orders_upstream":   "http://" + upstreamLn.Addr().String(),
+		"IDPGATE_DEV_TOKEN_URL":    idp.TokenEndpoint(),
+		"IDPGATE_DEV_UPSTREAM_URL": "http://" + upstreamLn.Addr().String(),
+	}
+	text := formatEnv(env)
+	fmt.Fprintf(out, "idpgate dev: mock IdP (%s) at %s, gateway proxy at %s, admin API at %s, echo upstream at %s\n\n%s\n"+
+		"Paste the lines above into a shell, then `terraform apply` in examples/quickstart. Ctrl-C stops everything.\n",
+		cfg.flavor, idp.URL(), env["IDPGATE_DEV_PROXY_URL"], env["IDPGATE_GATEWAY_URL"], env["IDPGATE_DEV_UPSTREAM_URL"], text)
+	var envErr error
+	if cfg.envFile != "" {
+		if envErr = writeFileAtomic(cfg.envFile, []byte(text)); envErr != nil {
+			envErr = fmt.Errorf("--env-file: %w", envErr)
+			cancel()
+		}
+	}
+
+	err = <-gatewayDone
+	cancel()
+	return errors.Join(envErr, err, <-sideDone)
+}
+
+// echoUpstream answers every request with what it received, so a user sees the identity
+// headers the gateway added.
+func echoUpstream() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		headers := map[string]string{}
+		for name, values := range r.Header {
+			if strings.HasPrefix(name, "X-Idpgate-") {
+				headers[name] = strings.Join(values, ", ")
+			}
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(map[string]any{
+			"upstream": "echo", "method": r.Method, "path": r.URL.Path, "query": r.URL.RawQuery, "identity_headers": headers,
+		})
+	})
+}
+
+func formatEnv(env map[string]string) string {
+	names := make([]string, 0, len(env))
+	for name := range env {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	var b strings.Builder
+	for _, name := range names {
+		fmt.Fprintf(&b, "export %s=%s\n", name, env[name])
+	}
+	return b.String()
+}
+
+// writeFileAtomic makes path appear whole, so a script polling for it never reads half.
+func writeFileAtomic(path string, data []byte) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".env-*")
+	if err != nil {
+		return err
+	}
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		os.Remove(tmp.Name())
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		os.Remove(tmp.Name())
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
+}
+
+func randomSecret() string {
+	b := make([]byte, 24)
+	if _, err := rand.Read(b); err != nil {
+		panic(err) // crypto/rand never fails on supported platforms
+	}
+	return hex.EncodeToString(b)
+}

@@ -1,0 +1,128 @@
+#!/usr/bin/env bash
+# make demo: the whole idpgate flow on this machine, no IdP account and no registry needed.
+#   1. build the provider and the idpgate binary;
+#   2. start `idpgate dev` (mock IdP + gateway + echo upstream on 127.0.0.1, random ports);
+#   3. terraform apply examples/quickstart through a CLI config with dev_overrides;
+#   4. mint a token for the registered client and call the protected API: 200, then 401
+#      without a token, then 429 past the policy's rate limit;
+#   5. terraform destroy and stop everything.
+# Exits non-zero as soon as a step does not behave; cleans up its processes either way.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+WORK="$(mktemp -d "${TMPDIR:-/tmp}/idpgate-demo.XXXXXX")"
+DEV_PID=""
+
+cleanup() {
+  local status=$?
+  if [ -n "$DEV_PID" ] && kill -0 "$DEV_PID" 2>/dev/null; then
+    kill -TERM "$DEV_PID" 2>/dev/null || true
+    for _ in $(seq 50); do kill -0 "$DEV_PID" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$DEV_PID" 2>/dev/null || true
+    wait "$DEV_PID" 2>/dev/null || true
+  fi
+  if [ "$status" -ne 0 ] && [ -f "$WORK/dev.log" ]; then
+    echo "--- idpgate dev log" >&2
+    tail -n 30 "$WORK/dev.log" >&2
+  fi
+  rm -rf "$WORK"
+  if [ "$status" -eq 0 ]; then echo "demo: PASS"; else echo "demo: FAIL" >&2; fi
+  exit "$status"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+step() { printf '\n==> %s\n' "$*"; }
+fail() { echo "demo: $*" >&2; exit 1; }
+
+# expect_status WANT DESCRIPTION CURL_ARGS... : one request, its status must be WANT.
+expect_status() {
+  local want="$1" what="$2"; shift 2
+  local got
+  got="$(curl -sS -o "$WORK/body" -w '%{http_code}' "$@")" || fail "$what: request failed"
+  printf '    %-44s -> %s\n' "$what" "$got"
+  [ "$got" = "$want" ] || { cat "$WORK/body" >&2; fail "$what: want HTTP $want, got $got"; }
+}
+
+command -v terraform >/dev/null || fail "terraform must be on PATH"
+command -v curl >/dev/null || fail "curl must be on PATH"
+
+step "Building the provider and idpgate"
+mkdir -p "$WORK/bin"
+(cd "$ROOT" && go build -o "$WORK/bin/terraform-provider-idpgate" . && go build -o "$WORK/bin/idpgate" ./cmd/idpgate)
+
+step "Starting idpgate dev (mock IdP, gateway, echo upstream) on 127.0.0.1"
+"$WORK/bin/idpgate" dev --idp-listen 127.0.0.1:0 --listen 127.0.0.1:0 --admin-listen 127.0.0.1:0 \
+  --upstream-listen 127.0.0.1:0 --env-file "$WORK/env" >"$WORK/dev.log" 2>&1 &
+DEV_PID=$!
+for _ in $(seq 100); do
+  [ -f "$WORK/env" ] && break
+  kill -0 "$DEV_PID" 2>/dev/null || fail "idpgate dev exited early"
+  sleep 0.1
+done
+[ -f "$WORK/env" ] || fail "idpgate dev did not become ready within 10s"
+# shellcheck disable=SC1091
+. "$WORK/env"
+echo "    issuer $IDPGATE_ISSUER, gateway $IDPGATE_DEV_PROXY_URL (admin $IDPGATE_GATEWAY_URL)"
+
+step "terraform apply examples/quickstart (provider from this build, via dev_overrides)"
+cat >"$WORK/terraformrc" <<RC
+provider_installation {
+  dev_overrides {
+    "idpgate/idpgate" = "$WORK/bin"
+  }
+  direct {}
+}
+RC
+export TF_CLI_CONFIG_FILE="$WORK/terraformrc" TF_IN_AUTOMATION=1 CHECKPOINT_DISABLE=1
+mkdir -p "$WORK/tf"
+cp "$ROOT/examples/quickstart/main.tf" "$WORK/tf/"
+tf() { terraform -chdir="$WORK/tf" "$@"; }
+tf apply -auto-approve -input=false -no-color >"$WORK/apply.log" 2>&1 || { cat "$WORK/apply.log" >&2; fail "terraform apply failed"; }
+grep -E '^Apply complete' "$WORK/apply.log"
+
+step "A second plan changes nothing"
+tf plan -detailed-exitcode -input=false -no-color >"$WORK/plan.log" 2>&1 || { cat "$WORK/plan.log" >&2; fail "second plan is not empty"; }
+echo "    No changes."
+
+CLIENT_ID="$(tf output -raw client_id)"
+CLIENT_SECRET="$(tf output -raw client_secret)"
+echo "    registered client_id $CLIENT_ID"
+
+step "Minting a token for the registered client (client_credentials)"
+curl -sS -f -u "$CLIENT_ID:$CLIENT_SECRET" -d grant_type=client_credentials -d scope=orders \
+  "$IDPGATE_DEV_TOKEN_URL" >"$WORK/token.json" || fail "token request failed"
+TOKEN="$(sed -n 's/.*"access_token":"\([^"]*\)".*/\1/p' "$WORK/token.json")"
+[ -n "$TOKEN" ] || fail "no access_token in the token answer"
+echo "    got a JWT access token (${#TOKEN} bytes)"
+
+step "Calling the protected API through the gateway"
+API="$IDPGATE_DEV_PROXY_URL/orders/items"
+expect_status 200 "GET /orders/items with the token" -H "Authorization: Bearer $TOKEN" "$API"
+echo "    upstream saw: $(cat "$WORK/body")"
+grep -q "\"X-Idpgate-Client-Id\":\"$CLIENT_ID\"" "$WORK/body" || fail "upstream did not receive X-Idpgate-Client-Id"
+expect_status 401 "GET /orders/items without a token" "$API"
+expect_status 401 "GET /orders/items with a tampered token" -H "Authorization: Bearer ${TOKEN%?}x" "$API"
+expect_status 403 "DELETE /orders/items (not granted)" -X DELETE -H "Authorization: Bearer $TOKEN" "$API"
+
+step "Past the rate limit (100 requests a minute: a burst of 100, refilled at 100/min)"
+ok=1
+while :; do
+  code="$(curl -sS -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $TOKEN" "$API")"
+  [ "$code" = 200 ] || break
+  ok=$((ok + 1))
+  [ "$ok" -le 150 ] || fail "no 429 after 150 requests"
+done
+echo "    $ok requests allowed, then HTTP $code"
+[ "$code" = 429 ] || fail "want HTTP 429 past the limit, got $code"
+# The burst is 100; the bucket refills about 1.7 tokens a second while the loop runs.
+[ "$ok" -ge 100 ] && [ "$ok" -le 115 ] || fail "want about 100 requests allowed, got $ok"
+expect_status 429 "one more request" -D "$WORK/headers" -H "Authorization: Bearer $TOKEN" "$API"
+grep -i -E '^(retry-after|x-ratelimit-[a-z]+):' "$WORK/headers" | sed 's/^/    /'
+
+step "terraform destroy"
+tf destroy -auto-approve -input=false -no-color >"$WORK/destroy.log" 2>&1 || { cat "$WORK/destroy.log" >&2; fail "terraform destroy failed"; }
+grep -E '^Destroy complete' "$WORK/destroy.log"
+remaining="$(curl -sS -H "Authorization: Bearer $IDPGATE_GATEWAY_ADMIN_TOKEN" "$IDPGATE_GATEWAY_URL/v1/apis")"
+[ "$remaining" = '{"apis":[]}' ] || fail "APIs left on the gateway after destroy: $remaining"
+echo "    gateway holds no API"
