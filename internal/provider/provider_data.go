@@ -106,6 +106,21 @@ func (s *idpSettings) validate() diagList {
 	return diags
 }
 
+// providerDataFrom reads what Configure handed a resource or data source. It is nil while
+// the provider is not configured yet (e.g. during validation).
+func providerDataFrom(raw any) (*providerData, diagList) {
+	var diags diagList
+	if raw == nil {
+		return nil, diags
+	}
+	data, ok := raw.(*providerData)
+	if !ok {
+		diags.AddError("Unexpected provider data",
+			fmt.Sprintf("Expected *providerData, got %T. This is a bug in the provider; please report it.", raw))
+	}
+	return data, diags
+}
+
 // requireIdP returns the IdP settings, or a diagnostic naming what to configure.
 func (d *providerData) requireIdP(what string) (*idpSettings, diagList) {
 	var diags diagList
