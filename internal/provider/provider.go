@@ -215,7 +215,7 @@ func (p *idpgateProvider) DataSources(_ context.Context) []func() datasource.Dat
 }
 
 func (p *idpgateProvider) EphemeralResources(_ context.Context) []func() ephemeral.EphemeralResource {
-	return []func() ephemeral.EphemeralResource{}
+	return []func() ephemeral.EphemeralResource{NewAccessTokenEphemeralResource}
 }
 
 // setting is one provider attribute resolved from the block or its environment variable.

@@ -1,0 +1,541 @@
+package provider
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"net/url"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/hashicorp/go-retryablehttp"
+	"github.com/hashicorp/terraform-plugin-framework-timetypes/timetypes"
+	"github.com/hashicorp/terraform-plugin-framework-validators/setvalidator"
+	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
+	"github.com/hashicorp/terraform-plugin-framework/diag"
+	"github.com/hashicorp/terraform-plugin-framework/ephemeral"
+	"github.com/hashicorp/terraform-plugin-framework/ephemeral/schema"
+	"github.com/hashicorp/terraform-plugin-framework/path"
+	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
+	"github.com/hashicorp/terraform-plugin-framework/types"
+	"github.com/hashicorp/terraform-plugin-log/tflog"
+)
+
+var (
+	_ ephemeral.EphemeralResource              = &accessTokenEphemeralResource{}
+	_ ephemeral.EphemeralResourceWithConfigure = &accessTokenEphemeralResource{}
+)
+
+// Client authentication methods of the token endpoint (RFC 6749 §2.3.1).
+const (
+	authMethodBasic = "client_secret_basic"
+	authMethodPost  = "client_secret_post"
+)
+
+// scopeToken is one RFC 6749 §3.3 scope: printable ASCII without space, '"' or '\'.
+var scopeToken = regexp.MustCompile(`^[\x21\x23-\x5B\x5D-\x7E]+$`)
+
+// NewAccessTokenEphemeralResource is the idpgate_access_token ephemeral resource: an access
+// token from the identity provider's token endpoint (client_credentials grant), handed to
+// other providers during one Terraform run and never written to plan or state.
+func NewAccessTokenEphemeralResource() ephemeral.EphemeralResource {
+	return &accessTokenEphemeralResource{}
+}
+
+type accessTokenEphemeralResource struct {
+	data *providerData
+}
+
+type accessTokenModel struct {
+	ClientID      types.String      `tfsdk:"client_id"`
+	ClientSecret  types.String      `tfsdk:"client_secret"`
+	Scopes        types.Set         `tfsdk:"scopes"`
+	Audience      types.String      `tfsdk:"audience"`
+	Resources     types.Set         `tfsdk:"resources"`
+	TokenEndpoint types.String      `tfsdk:"token_endpoint"`
+	AuthMethod    types.String      `tfsdk:"auth_method"`
+	AccessToken   types.String      `tfsdk:"access_token"`
+	TokenType     types.String      `tfsdk:"token_type"`
+	ExpiresIn     types.Int64       `tfsdk:"expires_in"`
+	ExpiresAt     timetypes.RFC3339 `tfsdk:"expires_at"`
+	GrantedScopes types.Set         `tfsdk:"granted_scopes"`
+}
+
+func (r *accessTokenEphemeralResource) Metadata(_ context.Context, req ephemeral.MetadataRequest, resp *ephemeral.MetadataResponse) {
+	resp.TypeName = req.ProviderTypeName + "_access_token"
+}
+
+func (r *accessTokenEphemeralResource) Schema(_ context.Context, _ ephemeral.SchemaRequest, resp *ephemeral.SchemaResponse) {
+	resp.Schema = schema.Schema{
+		MarkdownDescription: "An OAuth 2.0 access token obtained with the `client_credentials` grant (RFC 6749 §4.4) " +
+			"from the identity provider's token endpoint. It exists only while Terraform runs: it is never written to " +
+			"the plan or the state, and every run obtains a new one. It is not renewed: a run that outlives " +
+			"`expires_in` must not rely on it any more.",
+		Attributes: map[string]schema.Attribute{
+			"client_id": schema.StringAttribute{
+				MarkdownDescription: "The client to obtain the token for, e.g. `idpgate_dcr_client.app.client_id`.",
+				Required:            true,
+				Validators:          []validator.String{stringvalidator.LengthAtLeast(1)},
+			},
+			"client_secret": schema.StringAttribute{
+				MarkdownDescription: "The client's secret, e.g. `idpgate_dcr_client.app.client_secret`.",
+				Required:            true,
+				Sensitive:           true,
+				Validators:          []validator.String{stringvalidator.LengthAtLeast(1)},
+			},
+			"scopes": schema.SetAttribute{
+				MarkdownDescription: "Scopes to request, sent space-separated as `scope`. Left out, the identity provider " +
+					"grants its default (often every scope registered for the client).",
+				ElementType: types.StringType,
+				Optional:    true,
+				Validators: []validator.Set{setvalidator.ValueStringsAre(stringvalidator.RegexMatches(
+					scopeToken, "must be one scope: printable ASCII without spaces, quotes or backslashes"))},
+			},
+			"audience": schema.StringAttribute{
+				MarkdownDescription: "Sent as the `audience` parameter, which some identity providers (Auth0, for " +
+					"example) require to choose the API the token is for.",
+				Optional:   true,
+				Validators: []validator.String{stringvalidator.LengthAtLeast(1)},
+			},
+			"resources": schema.SetAttribute{
+				MarkdownDescription: "Resource indicators (RFC 8707): absolute URIs of the APIs the token is for, each " +
+					"sent as a `resource` parameter.",
+				ElementType: types.StringType,
+				Optional:    true,
+				Validators:  []validator.Set{setvalidator.ValueStringsAre(absoluteURL())},
+			},
+			"token_endpoint": schema.StringAttribute{
+				MarkdownDescription: "The token endpoint. Defaults to the one the provider's `issuer` advertises in its " +
+					"discovery document.",
+				Optional:   true,
+				Computed:   true,
+				Validators: []validator.String{absoluteURL()},
+			},
+			"auth_method": schema.StringAttribute{
+				MarkdownDescription: "How the client authenticates: `client_secret_basic` (HTTP Basic, the default) or " +
+					"`client_secret_post` (in the form body). It must match the client's `token_endpoint_auth_method`.",
+				Optional:   true,
+				Computed:   true,
+				Validators: []validator.String{stringvalidator.OneOf(authMethodBasic, authMethodPost)},
+			},
+			"access_token": schema.StringAttribute{
+				MarkdownDescription: "The access token.",
+				Computed:            true,
+				Sensitive:           true,
+			},
+			"token_type": schema.StringAttribute{
+				MarkdownDescription: "The token type, usually `Bearer`.",
+				Computed:            true,
+			},
+			"expires_in": schema.Int64Attribute{
+				MarkdownDescription: "Lifetime of the token in seconds, as the identity provider said; null when it did not.",
+				Computed:            true,
+			},
+			"expires_at": schema.StringAttribute{
+				MarkdownDescription: "When the token expires (RFC 3339), counted from just before it was requested; null " +
+					"when the identity provider did not say.",
+				CustomType: timetypes.RFC3339Type{},
+				Computed:   true,
+			},
+			"granted_scopes": schema.SetAttribute{
+				MarkdownDescription: "The scopes granted: the identity provider's `scope` answer or, when it leaves " +
+					"that out, the requested `scopes` (RFC 6749 §5.1). Null when neither says.",
+				ElementType: types.StringType,
+				Computed:    true,
+			},
+		},
+	}
+}
+
+func (r *accessTokenEphemeralResource) Configure(_ context.Context, req ephemeral.ConfigureRequest, resp *ephemeral.ConfigureResponse) {
+	data, diags := providerDataFrom(req.ProviderData)
+	resp.Diagnostics.Append(diags...)
+	r.data = data
+}
+
+// Open obtains the token. No RenewAt is set: Terraform's Renew cannot hand a new value to what
+// already read this one, so a renewal could only extend a lease, which access tokens lack.
+func (r *accessTokenEphemeralResource) Open(ctx context.Context, req ephemeral.OpenRequest, resp *ephemeral.OpenResponse) {
+	var cfg accessTokenModel
+	resp.Diagnostics.Append(req.Config.Get(ctx, &cfg)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	result, diags := r.open(ctx, cfg)
+	resp.Diagnostics.Append(diags...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	resp.Diagnostics.Append(resp.Result.Set(ctx, &result)...)
+}
+
+// open does Open's work on plain values, so that it can be tested without Terraform.
+func (r *accessTokenEphemeralResource) open(ctx context.Context, cfg accessTokenModel) (accessTokenModel, diag.Diagnostics) {
+	var diags diag.Diagnostics
+	ctx = maskCredentials(ctx, cfg.ClientSecret.ValueString())
+
+	endpoint, d := r.tokenEndpoint(ctx, cfg.TokenEndpoint.ValueString())
+	diags.Append(d...)
+	if diags.HasError() {
+		return cfg, diags
+	}
+	if u, err := url.Parse(endpoint); err == nil && u.Scheme == "http" && !isLoopback(u.Hostname()) {
+		diags.AddAttributeWarning(path.Root("token_endpoint"), "Token endpoint without TLS",
+			fmt.Sprintf("%s is plain http: the client secret and the access token cross the network unencrypted. "+
+				"Use the identity provider's https endpoint.", endpoint))
+	}
+
+	tr := tokenRequest{
+		Endpoint:     endpoint,
+		ClientID:     cfg.ClientID.ValueString(),
+		ClientSecret: cfg.ClientSecret.ValueString(),
+		AuthMethod:   cfg.AuthMethod.ValueString(),
+		Audience:     cfg.Audience.ValueString(),
+	}
+	if tr.AuthMethod == "" {
+		tr.AuthMethod = authMethodBasic
+	}
+	diags.Append(cfg.Scopes.ElementsAs(ctx, &tr.Scopes, true)...)
+	diags.Append(cfg.Resources.ElementsAs(ctx, &tr.Resources, true)...)
+	if diags.HasError() {
+		return cfg, diags
+	}
+	slices.Sort(tr.Scopes) // a set has no order; a stable one keeps requests comparable
+	slices.Sort(tr.Resources)
+
+	client, maxRetries := r.tokenHTTPClient()
+	requestedAt := time.Now()
+	tok, err := requestToken(ctx, client, tr)
+	if err != nil {
+		diags.Append(tokenErrorDiags(endpoint, tr.AuthMethod, maxRetries, err)...)
+		return cfg, diags
+	}
+	ctx = maskCredentials(ctx, tok.AccessToken)
+
+	result := cfg
+	result.TokenEndpoint = types.StringValue(endpoint)
+	result.AuthMethod = types.StringValue(tr.AuthMethod)
+	result.AccessToken = types.StringValue(tok.AccessToken)
+	result.TokenType = optionalString(tok.TokenType)
+	result.ExpiresIn = types.Int64Null()
+	result.ExpiresAt = timetypes.NewRFC3339Null()
+	if tok.ExpiresIn != nil {
+		result.ExpiresIn = types.Int64Value(*tok.ExpiresIn)
+		result.ExpiresAt = timetypes.NewRFC3339TimeValue(requestedAt.Add(time.Duration(*tok.ExpiresIn) * time.Second).UTC())
+	}
+	granted := tr.Scopes
+	if tok.Scope != nil {
+		granted = strings.Fields(*tok.Scope)
+	}
+	result.GrantedScopes = types.SetNull(types.StringType)
+	if tok.Scope != nil || len(granted) > 0 {
+		set, d := types.SetValueFrom(ctx, types.StringType, granted)
+		diags.Append(d...)
+		result.GrantedScopes = set
+	}
+	tflog.Debug(ctx, "access token obtained", map[string]any{
+		"client_id": tr.ClientID, "token_endpoint": endpoint, "token_type": tok.TokenType, "granted_scopes": granted})
+	return result, diags
+}
+
+// tokenEndpoint is the configured endpoint, or the one the provider's issuer advertises.
+func (r *accessTokenEphemeralResource) tokenEndpoint(ctx context.Context, configured string) (string, diag.Diagnostics) {
+	var diags diag.Diagnostics
+	if configured != "" {
+		return configured, diags
+	}
+	if r.data == nil || r.data.IdP == nil || r.data.IdP.Issuer == "" || r.data.IdP.Client == nil {
+		diags.AddAttributeError(path.Root("token_endpoint"), "Missing token endpoint",
+			"Set token_endpoint, or issuer (IDPGATE_ISSUER) in the provider block so that the token endpoint is "+
+				"discovered from the issuer's discovery document.")
+		return "", diags
+	}
+	doc, err := r.data.IdP.Client.Discover(ctx)
+	if err != nil {
+		diags.AddAttributeError(path.Root("token_endpoint"), "Token endpoint discovery failed",
+			fmt.Sprintf("Could not read the discovery document of %s to find its token endpoint. Check issuer "+
+				"(IDPGATE_ISSUER) in the provider block, or set token_endpoint. Underlying error: %v", r.data.IdP.Issuer, err))
+		return "", diags
+	}
+	if doc.TokenEndpoint == "" {
+		diags.AddAttributeError(path.Root("token_endpoint"), "No token endpoint advertised",
+			fmt.Sprintf("The discovery document at %s advertises no token_endpoint: set token_endpoint.", doc.DocumentURL))
+		return "", diags
+	}
+	return doc.TokenEndpoint, diags
+}
+
+// tokenHTTPClient sends token requests through the provider's HTTP client (timeout, CA
+// bundle), retrying 429, 5xx and connection errors with backoff and jitter. Unlike a
+// registration, a token request may be sent again after its answer was lost: a second token
+// costs nothing.
+func (r *accessTokenEphemeralResource) tokenHTTPClient() (*retryablehttp.Client, int) {
+	hc, maxRetries := &http.Client{Timeout: defaultRequestTimeout}, defaultMaxRetries
+	if r.data != nil && r.data.HTTPClient != nil {
+		hc, maxRetries = r.data.HTTPClient, r.data.MaxRetries
+	}
+	return &retryablehttp.Client{
+		HTTPClient:   hc,
+		RetryWaitMin: 500 * time.Millisecond,
+		RetryWaitMax: 30 * time.Second,
+		RetryMax:     maxRetries,
+		CheckRetry:   tokenRetryPolicy,
+		Backoff:      tokenBackoff,
+		ErrorHandler: retryablehttp.PassthroughErrorHandler, // the last answer tells the user why
+		RequestLogHook: func(_ retryablehttp.Logger, req *http.Request, attempt int) {
+			tflog.Debug(req.Context(), "token request", map[string]any{"url": req.URL.String(), "attempt": attempt + 1})
+		},
+		ResponseLogHook: func(_ retryablehttp.Logger, resp *http.Response) {
+			tflog.Debug(resp.Request.Context(), "token endpoint answer", map[string]any{
+				"url": resp.Request.URL.String(), "status": resp.StatusCode})
+		},
+	}, maxRetries
+}
+
+// maxServerWait is the longest Retry-After honoured; a server asking for more gets its error
+// shown instead of a Terraform run that hangs.
+const maxServerWait = 2 * time.Minute
+
+func tokenRetryPolicy(ctx context.Context, resp *http.Response, err error) (bool, error) {
+	retry, checkErr := retryablehttp.DefaultRetryPolicy(ctx, resp, err)
+	if retry && resp != nil {
+		if wait, ok := retryAfter(resp); ok && wait > maxServerWait {
+			tflog.Warn(ctx, "token endpoint asks to wait longer than allowed; giving up", map[string]any{
+				"status": resp.StatusCode, "wait": wait.String()})
+			return false, nil
+		}
+	}
+	return retry, checkErr
+}
+
+// tokenBackoff honours Retry-After (go-retryablehttp's default does, on 429 and 503) and
+// otherwise adds equal jitter to the exponential backoff, so parallel runs spread out.
+func tokenBackoff(lo, hi time.Duration, attempt int, resp *http.Response) time.Duration {
+	d := retryablehttp.DefaultBackoff(lo, hi, attempt, resp)
+	if _, ok := retryAfter(resp); ok || d <= 1 {
+		return d
+	}
+	return d/2 + rand.N(d/2)
+}
+
+func retryAfter(resp *http.Response) (time.Duration, bool) {
+	if resp == nil {
+		return 0, false
+	}
+	v := resp.Header.Get("Retry-After")
+	if secs, err := strconv.ParseInt(v, 10, 64); err == nil && secs >= 0 {
+		return time.Duration(secs) * time.Second, true
+	}
+	if at, err := http.ParseTime(v); err == nil {
+		return max(time.Until(at), 0), true
+	}
+	return 0, false
+}
+
+// tokenRequest is one client_credentials token request.
+type tokenRequest struct {
+	Endpoint     string
+	ClientID     string
+	ClientSecret string
+	AuthMethod   string // authMethodBasic or authMethodPost
+	Scopes       []string
+	Audience     string
+	Resources    []string
+}
+
+// tokenAnswer is the RFC 6749 §5.1 success answer. Pointers tell absent from empty.
+type tokenAnswer struct {
+	AccessToken string
+	TokenType   string
+	ExpiresIn   *int64
+	Scope       *string
+}
+
+// UnmarshalJSON accepts expires_in as a JSON number or a numeric string: some identity
+// providers (older Azure AD endpoints among them) send a string.
+func (a *tokenAnswer) UnmarshalJSON(b []byte) error {
+	var raw struct {
+		AccessToken string          `json:"access_token"`
+		TokenType   string          `json:"token_type"`
+		ExpiresIn   json.RawMessage `json:"expires_in"`
+		Scope       *string         `json:"scope"`
+	}
+	if err := json.Unmarshal(b, &raw); err != nil {
+		return err
+	}
+	a.AccessToken, a.TokenType, a.Scope = raw.AccessToken, raw.TokenType, raw.Scope
+	if len(raw.ExpiresIn) == 0 || string(raw.ExpiresIn) == "null" {
+		return nil
+	}
+	text := strings.Trim(string(raw.ExpiresIn), `"`)
+	n, err := strconv.ParseInt(text, 10, 64)
+	if err != nil || n < 0 {
+		return fmt.Errorf("expires_in %s is not a number of seconds", raw.ExpiresIn)
+	}
+	a.ExpiresIn = &n
+	return nil
+}
+
+// tokenError is an error answer of the token endpoint (RFC 6749 §5.2), or any other non-2xx.
+// Only the error fields are kept: nothing else of the body reaches a diagnostic.
+type tokenError struct {
+	StatusCode  int
+	Code        string
+	Description string
+}
+
+func (e *tokenError) Error() string {
+	s := fmt.Sprintf("HTTP %d", e.StatusCode)
+	if e.Code != "" {
+		s += ": " + e.Code
+	}
+	if e.Description != "" {
+		s += ": " + e.Description
+	}
+	return s
+}
+
+// idpSays is what the identity provider said, for a diagnostic.
+func (e *tokenError) idpSays() string {
+	switch {
+	case e.Code != "" && e.Description != "":
+		return e.Code + ": " + e.Description
+	case e.Code != "":
+		return e.Code
+	case e.Description != "":
+		return e.Description
+	}
+	return http.StatusText(e.StatusCode)
+}
+
+// errInvalidTokenAnswer marks a 2xx answer that is not a usable token response.
+var errInvalidTokenAnswer = errors.New("the token endpoint's answer is not a token response")
+
+// requestToken sends the client_credentials grant and decodes the answer.
+func requestToken(ctx context.Context, client *retryablehttp.Client, tr tokenRequest) (tokenAnswer, error) {
+	form := url.Values{"grant_type": {"client_credentials"}}
+	if len(tr.Scopes) > 0 {
+		form.Set("scope", strings.Join(tr.Scopes, " "))
+	}
+	if tr.Audience != "" {
+		form.Set("audience", tr.Audience)
+	}
+	for _, res := range tr.Resources {
+		form.Add("resource", res)
+	}
+	if tr.AuthMethod == authMethodPost {
+		form.Set("client_id", tr.ClientID)
+		form.Set("client_secret", tr.ClientSecret)
+	}
+	req, err := retryablehttp.NewRequestWithContext(ctx, http.MethodPost, tr.Endpoint, []byte(form.Encode()))
+	if err != nil {
+		return tokenAnswer{}, err
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Accept", "application/json")
+	req.Header.Set("User-Agent", "terraform-provider-idpgate")
+	if tr.AuthMethod != authMethodPost {
+		// RFC 6749 §2.3.1: both are form-urlencoded before they are joined for Basic.
+		req.SetBasicAuth(url.QueryEscape(tr.ClientID), url.QueryEscape(tr.ClientSecret))
+	}
+
+	resp, err := client.Do(req)
+	if err != nil {
+		return tokenAnswer{}, err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if err != nil {
+		return tokenAnswer{}, fmt.Errorf("reading the token endpoint's answer: %w", err)
+	}
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		e := &tokenError{StatusCode: resp.StatusCode}
+		var eb struct {
+			Error            string `json:"error"`
+			ErrorDescription string `json:"error_description"`
+		}
+		if json.Unmarshal(body, &eb) == nil {
+			e.Code, e.Description = truncateRunes(eb.Error, 100), truncateRunes(eb.ErrorDescription, 500)
+		}
+		return tokenAnswer{}, e
+	}
+	var tok tokenAnswer
+	if err := json.Unmarshal(body, &tok); err != nil {
+		return tokenAnswer{}, fmt.Errorf("%w: %v", errInvalidTokenAnswer, err)
+	}
+	if tok.AccessToken == "" {
+		return tokenAnswer{}, fmt.Errorf("%w: it carries no access_token", errInvalidTokenAnswer)
+	}
+	return tok, nil
+}
+
+// tokenErrorDiags explains a failed token request and names the attribute to change.
+func tokenErrorDiags(endpoint, authMethod string, maxRetries int, err error) diag.Diagnostics {
+	var diags diag.Diagnostics
+	var e *tokenError
+	if !errors.As(err, &e) {
+		if errors.Is(err, errInvalidTokenAnswer) {
+			diags.AddAttributeError(path.Root("token_endpoint"), "Invalid token response",
+				fmt.Sprintf("%s answered, but not with an OAuth 2.0 token response. Check that token_endpoint is the "+
+					"identity provider's token endpoint. Underlying error: %v", endpoint, err))
+			return diags
+		}
+		diags.AddAttributeError(path.Root("token_endpoint"), "Cannot reach the token endpoint",
+			fmt.Sprintf("%s did not answer. Check token_endpoint (or the provider's issuer, from which it is "+
+				"discovered), ca_bundle and request_timeout. Underlying error: %v", endpoint, err))
+		return diags
+	}
+
+	at := fmt.Sprintf("The token endpoint %s answered HTTP %d: %s.", endpoint, e.StatusCode, e.idpSays())
+	switch {
+	case e.StatusCode == http.StatusTooManyRequests || e.StatusCode >= 500:
+		diags.AddError("Identity provider unavailable",
+			fmt.Sprintf("%s It was retried %d times. Try again later, or raise max_retries (IDPGATE_MAX_RETRIES).", at, maxRetries))
+	case e.Code == "invalid_client" || (e.Code == "" && e.StatusCode == http.StatusUnauthorized):
+		diags.AddAttributeError(path.Root("client_secret"), "Identity provider refused the client credentials",
+			fmt.Sprintf("%s Check client_id and client_secret (a deleted client, or one whose secret was rotated, "+
+				"fails the same way), and auth_method (now %s): it must match the client's token_endpoint_auth_method.",
+				at, authMethod))
+	case e.Code == "invalid_scope":
+		diags.AddAttributeError(path.Root("scopes"), "Identity provider refused the scopes",
+			fmt.Sprintf("%s Change scopes to scopes the client may request (its registered scope).", at))
+	case e.Code == "unauthorized_client":
+		diags.AddAttributeError(path.Root("client_id"), "Client may not use the client_credentials grant",
+			fmt.Sprintf("%s Add \"client_credentials\" to the client's grant_types, or use another client_id.", at))
+	case e.Code == "invalid_target":
+		diags.AddAttributeError(path.Root("resources"), "Identity provider refused the resource indicators",
+			fmt.Sprintf("%s Change resources (or audience) to an API the identity provider knows.", at))
+	case e.Code == "unsupported_grant_type" || e.StatusCode == http.StatusNotFound || e.StatusCode == http.StatusMethodNotAllowed:
+		diags.AddAttributeError(path.Root("token_endpoint"), "Not a client_credentials token endpoint",
+			fmt.Sprintf("%s Check token_endpoint: it must be the identity provider's token endpoint, with the "+
+				"client_credentials grant enabled.", at))
+	default:
+		diags.AddError("Token request refused",
+			fmt.Sprintf("%s Check client_id, scopes, audience, resources and auth_method (now %s).", at, authMethod))
+	}
+	return diags
+}
+
+func truncateRunes(s string, n int) string {
+	r := []rune(s)
+	if len(r) <= n {
+		return s
+	}
+	return string(r[:n]) + "…"
+}
+
+func isLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
