@@ -14,6 +14,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/hashicorp/go-retryablehttp"
@@ -211,11 +212,11 @@ func (r *accessTokenEphemeralResource) open(ctx context.Context, cfg accessToken
 	slices.Sort(tr.Scopes) // a set has no order; a stable one keeps requests comparable
 	slices.Sort(tr.Resources)
 
-	client, maxRetries := r.tokenHTTPClient()
+	var attempts atomic.Int32
 	requestedAt := time.Now()
-	tok, err := requestToken(ctx, client, tr)
+	tok, err := requestToken(ctx, r.tokenHTTPClient(&attempts), tr)
 	if err != nil {
-		diags.Append(tokenErrorDiags(endpoint, tr.AuthMethod, maxRetries, err)...)
+		diags.Append(tokenErrorDiags(endpoint, tr.AuthMethod, int(attempts.Load()), err)...)
 		return cfg, diags
 	}
 	ctx = maskCredentials(ctx, tok.AccessToken)
@@ -252,6 +253,12 @@ func (r *accessTokenEphemeralResource) tokenEndpoint(ctx context.Context, config
 	if configured != "" {
 		return configured, diags
 	}
+	if r.data != nil && r.data.unknown && (r.data.IdP == nil || r.data.IdP.Issuer == "") {
+		diags.AddAttributeError(path.Root("token_endpoint"), "Token endpoint not known yet",
+			"The provider's issuer is known only after apply, so the token endpoint cannot be discovered now. Set "+
+				"token_endpoint, or give the provider an issuer that is known at plan time.")
+		return "", diags
+	}
 	if r.data == nil || r.data.IdP == nil || r.data.IdP.Issuer == "" || r.data.IdP.Client == nil {
 		diags.AddAttributeError(path.Root("token_endpoint"), "Missing token endpoint",
 			"Set token_endpoint, or issuer (IDPGATE_ISSUER) in the provider block so that the token endpoint is "+
@@ -276,8 +283,8 @@ func (r *accessTokenEphemeralResource) tokenEndpoint(ctx context.Context, config
 // tokenHTTPClient sends token requests through the provider's HTTP client (timeout, CA
 // bundle), retrying 429, 5xx and connection errors with backoff and jitter. Unlike a
 // registration, a token request may be sent again after its answer was lost: a second token
-// costs nothing.
-func (r *accessTokenEphemeralResource) tokenHTTPClient() (*retryablehttp.Client, int) {
+// costs nothing. attempts counts the requests sent, for the error message.
+func (r *accessTokenEphemeralResource) tokenHTTPClient(attempts *atomic.Int32) *retryablehttp.Client {
 	hc, maxRetries := &http.Client{Timeout: defaultRequestTimeout}, defaultMaxRetries
 	if r.data != nil && r.data.HTTPClient != nil {
 		hc, maxRetries = r.data.HTTPClient, r.data.MaxRetries
@@ -291,13 +298,14 @@ func (r *accessTokenEphemeralResource) tokenHTTPClient() (*retryablehttp.Client,
 		Backoff:      tokenBackoff,
 		ErrorHandler: retryablehttp.PassthroughErrorHandler, // the last answer tells the user why
 		RequestLogHook: func(_ retryablehttp.Logger, req *http.Request, attempt int) {
+			attempts.Add(1)
 			tflog.Debug(req.Context(), "token request", map[string]any{"url": req.URL.String(), "attempt": attempt + 1})
 		},
 		ResponseLogHook: func(_ retryablehttp.Logger, resp *http.Response) {
 			tflog.Debug(resp.Request.Context(), "token endpoint answer", map[string]any{
 				"url": resp.Request.URL.String(), "status": resp.StatusCode})
 		},
-	}, maxRetries
+	}
 }
 
 // maxServerWait is the longest Retry-After honoured; a server asking for more gets its error
@@ -390,6 +398,8 @@ type tokenError struct {
 	StatusCode  int
 	Code        string
 	Description string
+	// RetryAfter is the wait the answer asked for, if any.
+	RetryAfter time.Duration
 }
 
 func (e *tokenError) Error() string {
@@ -458,6 +468,7 @@ func requestToken(ctx context.Context, client *retryablehttp.Client, tr tokenReq
 	}
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		e := &tokenError{StatusCode: resp.StatusCode}
+		e.RetryAfter, _ = retryAfter(resp)
 		var eb struct {
 			Error            string `json:"error"`
 			ErrorDescription string `json:"error_description"`
@@ -478,7 +489,7 @@ func requestToken(ctx context.Context, client *retryablehttp.Client, tr tokenReq
 }
 
 // tokenErrorDiags explains a failed token request and names the attribute to change.
-func tokenErrorDiags(endpoint, authMethod string, maxRetries int, err error) diag.Diagnostics {
+func tokenErrorDiags(endpoint, authMethod string, attempts int, err error) diag.Diagnostics {
 	var diags diag.Diagnostics
 	var e *tokenError
 	if !errors.As(err, &e) {
@@ -496,9 +507,14 @@ func tokenErrorDiags(endpoint, authMethod string, maxRetries int, err error) dia
 
 	at := fmt.Sprintf("The token endpoint %s answered HTTP %d: %s.", endpoint, e.StatusCode, e.idpSays())
 	switch {
+	case e.RetryAfter > maxServerWait:
+		diags.AddError("Identity provider unavailable",
+			fmt.Sprintf("%s It asked to wait %s before trying again, longer than the %s the provider waits. Try "+
+				"again later.", at, e.RetryAfter, maxServerWait))
 	case e.StatusCode == http.StatusTooManyRequests || e.StatusCode >= 500:
 		diags.AddError("Identity provider unavailable",
-			fmt.Sprintf("%s It was retried %d times. Try again later, or raise max_retries (IDPGATE_MAX_RETRIES).", at, maxRetries))
+			fmt.Sprintf("%s The request was sent %d times. Try again later, or raise max_retries (IDPGATE_MAX_RETRIES).",
+				at, attempts))
 	case e.Code == "invalid_client" || (e.Code == "" && e.StatusCode == http.StatusUnauthorized):
 		diags.AddAttributeError(path.Root("client_secret"), "Identity provider refused the client credentials",
 			fmt.Sprintf("%s Check client_id and client_secret (a deleted client, or one whose secret was rotated, "+

@@ -278,9 +278,9 @@ func TestAccessToken_retries(t *testing.T) {
 		"one 429 with Retry-After 1s": {mockidp.Faults{Status: http.StatusTooManyRequests, Next: 1}, 2, 2, ""},
 		"one dropped connection":      {mockidp.Faults{Drop: true, Next: 1}, 2, 2, ""},
 		"500 until retries run out": {mockidp.Faults{Status: http.StatusInternalServerError}, 1, 2,
-			"answered HTTP 500: server_error: injected fault. It was retried 1 times"},
+			"answered HTTP 500: server_error: injected fault. The request was sent 2 times"},
 		"429 asking for 10 minutes": {mockidp.Faults{Status: http.StatusTooManyRequests, RetryAfter: 10 * time.Minute}, 3, 1,
-			"HTTP 429: temporarily_unavailable"},
+			"HTTP 429: temporarily_unavailable: injected fault. It asked to wait 10m0s"},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -353,12 +353,47 @@ func TestAccessToken_answerForms(t *testing.T) {
 	}
 }
 
-// TestAccessToken_missingEndpoint: without token_endpoint and without an issuer, the error
-// says what to set.
+// TestAccessToken_missingEndpoint: without token_endpoint and without a known issuer, the
+// error says what to set.
 func TestAccessToken_missingEndpoint(t *testing.T) {
-	r := &accessTokenEphemeralResource{data: &providerData{IdP: &idpSettings{RegistrationEndpoint: "https://idp.example.com/register"}}}
-	_, diags := r.open(context.Background(), tokenConfig(t, "svc", "s3cret"))
-	checkSingleError(t, diags, "token_endpoint", "Set token_endpoint, or issuer (IDPGATE_ISSUER)")
+	cases := map[string]struct {
+		data  *providerData
+		words string
+	}{
+		"registration endpoint only": {&providerData{IdP: &idpSettings{RegistrationEndpoint: "https://idp.example.com/register"}},
+			"Set token_endpoint, or issuer (IDPGATE_ISSUER)"},
+		"no identity provider": {&providerData{}, "Set token_endpoint, or issuer (IDPGATE_ISSUER)"},
+		"issuer known after apply": {&providerData{unknown: true},
+			"The provider's issuer is known only after apply"},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			r := &accessTokenEphemeralResource{data: tc.data}
+			_, diags := r.open(context.Background(), tokenConfig(t, "svc", "s3cret"))
+			checkSingleError(t, diags, "token_endpoint", tc.words)
+		})
+	}
+}
+
+// unreachable fails every request before it leaves, as a refused connection does.
+type unreachable struct{}
+
+func (unreachable) RoundTrip(*http.Request) (*http.Response, error) {
+	return nil, fmt.Errorf("dial tcp: connection refused")
+}
+
+// TestAccessToken_unreachableAndPlainHTTP: a token endpoint that does not answer is named as
+// the attribute to check, and plain http to a remote host draws a warning.
+func TestAccessToken_unreachableAndPlainHTTP(t *testing.T) {
+	r := &accessTokenEphemeralResource{data: &providerData{HTTPClient: &http.Client{Transport: unreachable{}}, MaxRetries: 0}}
+	cfg := tokenConfig(t, "svc", "s3cret")
+	cfg.TokenEndpoint = types.StringValue("http://idp.example.com/token")
+	_, diags := r.open(context.Background(), cfg)
+	checkSingleError(t, diags, "token_endpoint", "did not answer. Check token_endpoint")
+	warnings := diags.Warnings()
+	if len(warnings) != 1 || !strings.Contains(warnings[0].Detail(), "unencrypted") {
+		t.Errorf("want one warning about plain http, got %v", warnings)
+	}
 }
 
 // TestAccessToken_logsMaskCredentials: the debug log shows the token request, but neither
@@ -502,7 +537,8 @@ func TestAccAccessToken_echo(t *testing.T) {
 	})
 }
 
-// TestAccAccessToken_wrongSecret: a refused secret fails the apply with the IdP's words.
+// TestAccAccessToken_wrongSecret: two scopes in one string fail at plan time; a refused
+// secret fails the apply with the IdP's words.
 func TestAccAccessToken_wrongSecret(t *testing.T) {
 	t.Parallel()
 	idp := newAccIdP(t, mockidp.FlavorGeneric)
@@ -511,10 +547,18 @@ func TestAccAccessToken_wrongSecret(t *testing.T) {
 		TerraformVersionChecks:   []tfversion.TerraformVersionCheck{tfversion.SkipBelow(tfversion.Version1_10_0)},
 		ProtoV6ProviderFactories: echoFactories,
 		CheckDestroy:             checkClientsGoneAt(idp),
-		Steps: []resource.TestStep{{
-			Config:      accessTokenConfig(idp, "-wrong"),
-			ExpectError: regexp.MustCompile(`(?s)refused the client credentials.*HTTP 401:\s+invalid_client`),
-		}},
+		Steps: []resource.TestStep{
+			{
+				Config: strings.Replace(accessTokenConfig(idp, ""), `scopes        = ["orders:read"]`,
+					`scopes        = ["orders:read orders:write"]`, 1),
+				PlanOnly:    true,
+				ExpectError: regexp.MustCompile(`(?s)scopes.*must be one scope`),
+			},
+			{
+				Config:      accessTokenConfig(idp, "-wrong"),
+				ExpectError: regexp.MustCompile(`(?s)refused the client credentials.*HTTP 401:\s+invalid_client`),
+			},
+		},
 	})
 	if n := len(tokenRequests(idp)); n == 0 {
 		t.Errorf("the IdP received no token request")
