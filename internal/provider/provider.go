@@ -128,8 +128,8 @@ func (p *idpgateProvider) Schema(_ context.Context, _ provider.SchemaRequest, re
 				CustomType: timetypes.GoDurationType{},
 			},
 			"ca_bundle": schema.StringAttribute{
-				MarkdownDescription: "PEM certificates to trust, in addition to the system's, for the IdP and the gateway. " +
-					"Environment variable: `IDPGATE_CA_BUNDLE`.",
+				MarkdownDescription: "PEM certificates to trust, in addition to the system's, for the IdP and the gateway: the " +
+					"PEM text itself, e.g. `file(\"ca.pem\")`, not a path. Environment variable: `IDPGATE_CA_BUNDLE`.",
 				Optional: true,
 			},
 		},
