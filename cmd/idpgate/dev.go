@@ -58,14 +58,8 @@ Flags:
 `)
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil, err
-		}
-		return nil, usageErrorf("%v", err)
-	}
-	if fs.NArg() > 0 {
-		return nil, usageErrorf("unexpected arguments %q", fs.Args())
+	if err := parseFlags(fs, args); err != nil {
+		return nil, err
 	}
 	f, err := mockidp.ParseFlavor(flavor)
 	if err != nil {

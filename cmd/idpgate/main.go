@@ -25,6 +25,21 @@ func (e *usageError) Error() string { return e.msg }
 
 func usageErrorf(format string, args ...any) error { return &usageError{fmt.Sprintf(format, args...)} }
 
+// parseFlags parses a command's flags: a mistake is a usage error, and positional
+// arguments are refused since no command takes any.
+func parseFlags(fs *flag.FlagSet, args []string) error {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return usageErrorf("%v", err)
+	}
+	if fs.NArg() > 0 {
+		return usageErrorf("unexpected arguments %q", fs.Args())
+	}
+	return nil
+}
+
 func main() {
 	os.Exit(run(os.Args[1:], os.Stderr))
 }

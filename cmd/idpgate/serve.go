@@ -59,14 +59,8 @@ Flags:
 `, adminTokenEnv)
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil, err
-		}
-		return nil, usageErrorf("%v", err)
-	}
-	if fs.NArg() > 0 {
-		return nil, usageErrorf("unexpected arguments %q", fs.Args())
+	if err := parseFlags(fs, args); err != nil {
+		return nil, err
 	}
 	cfg.adminToken = os.Getenv(adminTokenEnv)
 	if strings.TrimSpace(cfg.adminToken) == "" {
