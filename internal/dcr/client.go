@@ -74,6 +74,16 @@ func New(cfg Config) (*Client, error) {
 			return nil, err
 		}
 	}
+	cfg = cfg.withHTTPDefaults()
+	if cfg.NewClientGrace == 0 {
+		cfg.NewClientGrace = time.Minute
+	}
+	rc := newRetryingClient(cfg, "identity provider request", "identity provider answer")
+	return &Client{cfg: cfg, drv: drv, http: rc, endpoint: cfg.RegistrationEndpoint}, nil
+}
+
+// withHTTPDefaults fills in the transport settings that cfg leaves at zero.
+func (cfg Config) withHTTPDefaults() Config {
 	if cfg.HTTPClient == nil {
 		cfg.HTTPClient = &http.Client{Timeout: 30 * time.Second}
 	}
@@ -83,14 +93,17 @@ func New(cfg Config) (*Client, error) {
 	if cfg.RetryWaitMax <= 0 {
 		cfg.RetryWaitMax = 30 * time.Second
 	}
-	if cfg.NewClientGrace == 0 {
-		cfg.NewClientGrace = time.Minute
-	}
 	if cfg.MaxServerWait <= 0 {
 		cfg.MaxServerWait = 2 * time.Minute
 	}
+	return cfg
+}
+
+// newRetryingClient sends requests with cfg's HTTP client under the retry policy of
+// retry.go; requestMsg and answerMsg name the debug entries of each attempt.
+func newRetryingClient(cfg Config, requestMsg, answerMsg string) *retryablehttp.Client {
 	policy := retryPolicy{maxWait: cfg.MaxServerWait, log: cfg.Logger}
-	rc := &retryablehttp.Client{
+	return &retryablehttp.Client{
 		HTTPClient:   cfg.HTTPClient,
 		Logger:       nil, // its own logging would bypass the caller's; see the hooks below
 		RetryWaitMin: cfg.RetryWaitMin,
@@ -101,15 +114,14 @@ func New(cfg Config) (*Client, error) {
 		PrepareRetry: policy.prepareRetry,
 		ErrorHandler: retryablehttp.PassthroughErrorHandler,
 		RequestLogHook: func(_ retryablehttp.Logger, req *http.Request, attempt int) {
-			cfg.Logger.debug(req.Context(), "identity provider request", map[string]any{
+			cfg.Logger.debug(req.Context(), requestMsg, map[string]any{
 				"method": req.Method, "url": req.URL.String(), "attempt": attempt + 1})
 		},
 		ResponseLogHook: func(_ retryablehttp.Logger, resp *http.Response) {
-			cfg.Logger.debug(resp.Request.Context(), "identity provider answer", map[string]any{
+			cfg.Logger.debug(resp.Request.Context(), answerMsg, map[string]any{
 				"method": resp.Request.Method, "url": resp.Request.URL.String(), "status": resp.StatusCode})
 		},
 	}
-	return &Client{cfg: cfg, drv: drv, http: rc, endpoint: cfg.RegistrationEndpoint}, nil
 }
 
 // Driver is the name of the driver in use.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"unicode/utf8"
 )
 
 // ErrNotFound means the identity provider no longer knows the client: it answered 404, or the
@@ -88,9 +89,10 @@ func newError(op, method, url string, status int, body []byte) *Error {
 	return e
 }
 
+// truncate keeps the first n runes of s, so that a cut never splits a UTF-8 sequence.
 func truncate(s string, n int) string {
-	if len(s) <= n {
+	if utf8.RuneCountInString(s) <= n {
 		return s
 	}
-	return s[:n] + "…"
+	return string([]rune(s)[:n]) + "…"
 }

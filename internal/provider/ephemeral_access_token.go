@@ -2,22 +2,16 @@ package provider
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"math/rand/v2"
 	"net"
 	"net/http"
 	"net/url"
 	"regexp"
 	"slices"
-	"strconv"
 	"strings"
-	"sync/atomic"
 	"time"
 
-	"github.com/hashicorp/go-retryablehttp"
 	"github.com/hashicorp/terraform-plugin-framework-timetypes/timetypes"
 	"github.com/hashicorp/terraform-plugin-framework-validators/setvalidator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
@@ -28,17 +22,13 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 	"github.com/hashicorp/terraform-plugin-log/tflog"
+
+	"github.com/idpgate/terraform-provider-idpgate/internal/dcr"
 )
 
 var (
 	_ ephemeral.EphemeralResource              = &accessTokenEphemeralResource{}
 	_ ephemeral.EphemeralResourceWithConfigure = &accessTokenEphemeralResource{}
-)
-
-// Client authentication methods of the token endpoint (RFC 6749 §2.3.1).
-const (
-	authMethodBasic = "client_secret_basic"
-	authMethodPost  = "client_secret_post"
 )
 
 // scopeToken is one RFC 6749 §3.3 scope: printable ASCII without space, '"' or '\'.
@@ -125,7 +115,7 @@ func (r *accessTokenEphemeralResource) Schema(_ context.Context, _ ephemeral.Sch
 					"`client_secret_post` (in the form body). It must match the client's `token_endpoint_auth_method`.",
 				Optional:   true,
 				Computed:   true,
-				Validators: []validator.String{stringvalidator.OneOf(authMethodBasic, authMethodPost)},
+				Validators: []validator.String{stringvalidator.OneOf(dcr.AuthMethodClientSecretBasic, dcr.AuthMethodClientSecretPost)},
 			},
 			"access_token": schema.StringAttribute{
 				MarkdownDescription: "The access token.",
@@ -194,7 +184,7 @@ func (r *accessTokenEphemeralResource) open(ctx context.Context, cfg accessToken
 				"Use the identity provider's https endpoint.", endpoint))
 	}
 
-	tr := tokenRequest{
+	tr := dcr.TokenRequest{
 		Endpoint:     endpoint,
 		ClientID:     cfg.ClientID.ValueString(),
 		ClientSecret: cfg.ClientSecret.ValueString(),
@@ -202,7 +192,7 @@ func (r *accessTokenEphemeralResource) open(ctx context.Context, cfg accessToken
 		Audience:     cfg.Audience.ValueString(),
 	}
 	if tr.AuthMethod == "" {
-		tr.AuthMethod = authMethodBasic
+		tr.AuthMethod = dcr.AuthMethodClientSecretBasic
 	}
 	diags.Append(cfg.Scopes.ElementsAs(ctx, &tr.Scopes, true)...)
 	diags.Append(cfg.Resources.ElementsAs(ctx, &tr.Resources, true)...)
@@ -212,11 +202,10 @@ func (r *accessTokenEphemeralResource) open(ctx context.Context, cfg accessToken
 	slices.Sort(tr.Scopes) // a set has no order; a stable one keeps requests comparable
 	slices.Sort(tr.Resources)
 
-	var attempts atomic.Int32
 	requestedAt := time.Now()
-	tok, err := requestToken(ctx, r.tokenHTTPClient(&attempts), tr)
+	tok, err := r.tokenClient().ClientCredentials(ctx, tr)
 	if err != nil {
-		diags.Append(tokenErrorDiags(endpoint, tr.AuthMethod, int(attempts.Load()), err)...)
+		diags.Append(tokenErrorDiags(endpoint, tr.AuthMethod, err)...)
 		return cfg, diags
 	}
 	ctx = maskCredentials(ctx, tok.AccessToken)
@@ -280,220 +269,32 @@ func (r *accessTokenEphemeralResource) tokenEndpoint(ctx context.Context, config
 	return doc.TokenEndpoint, diags
 }
 
-// tokenHTTPClient sends token requests through the provider's HTTP client (timeout, CA
-// bundle), retrying 429, 5xx and connection errors with backoff and jitter. Unlike a
-// registration, a token request may be sent again after its answer was lost: a second token
-// costs nothing. attempts counts the requests sent, for the error message.
-func (r *accessTokenEphemeralResource) tokenHTTPClient(attempts *atomic.Int32) *retryablehttp.Client {
-	hc, maxRetries := &http.Client{Timeout: defaultRequestTimeout}, defaultMaxRetries
+// tokenClient sends token requests through the provider's HTTP client (timeout, CA bundle)
+// with its max_retries; internal/dcr retries 429, 5xx and connection errors.
+func (r *accessTokenEphemeralResource) tokenClient() *dcr.TokenClient {
+	cfg := dcr.Config{
+		HTTPClient:    &http.Client{Timeout: defaultRequestTimeout},
+		MaxRetries:    defaultMaxRetries,
+		MaxServerWait: maxServerWait,
+		Logger:        dcrLogger,
+		UserAgent:     "terraform-provider-idpgate",
+	}
 	if r.data != nil && r.data.HTTPClient != nil {
-		hc, maxRetries = r.data.HTTPClient, r.data.MaxRetries
+		cfg.HTTPClient, cfg.MaxRetries = r.data.HTTPClient, r.data.MaxRetries
 	}
-	return &retryablehttp.Client{
-		HTTPClient:   hc,
-		RetryWaitMin: 500 * time.Millisecond,
-		RetryWaitMax: 30 * time.Second,
-		RetryMax:     maxRetries,
-		CheckRetry:   tokenRetryPolicy,
-		Backoff:      tokenBackoff,
-		ErrorHandler: retryablehttp.PassthroughErrorHandler, // the last answer tells the user why
-		RequestLogHook: func(_ retryablehttp.Logger, req *http.Request, attempt int) {
-			attempts.Add(1)
-			tflog.Debug(req.Context(), "token request", map[string]any{"url": req.URL.String(), "attempt": attempt + 1})
-		},
-		ResponseLogHook: func(_ retryablehttp.Logger, resp *http.Response) {
-			tflog.Debug(resp.Request.Context(), "token endpoint answer", map[string]any{
-				"url": resp.Request.URL.String(), "status": resp.StatusCode})
-		},
-	}
+	return dcr.NewTokenClient(cfg)
 }
 
-// maxServerWait is the longest Retry-After honoured; a server asking for more gets its error
-// shown instead of a Terraform run that hangs.
+// maxServerWait is the longest Retry-After or X-Rate-Limit-Reset honoured; a server asking
+// for more gets its error shown instead of a Terraform run that hangs.
 const maxServerWait = 2 * time.Minute
 
-func tokenRetryPolicy(ctx context.Context, resp *http.Response, err error) (bool, error) {
-	retry, checkErr := retryablehttp.DefaultRetryPolicy(ctx, resp, err)
-	if retry && resp != nil {
-		if wait, ok := retryAfter(resp); ok && wait > maxServerWait {
-			tflog.Warn(ctx, "token endpoint asks to wait longer than allowed; giving up", map[string]any{
-				"status": resp.StatusCode, "wait": wait.String()})
-			return false, nil
-		}
-	}
-	return retry, checkErr
-}
-
-// tokenBackoff honours Retry-After (go-retryablehttp's default does, on 429 and 503) and
-// otherwise adds equal jitter to the exponential backoff, so parallel runs spread out.
-func tokenBackoff(lo, hi time.Duration, attempt int, resp *http.Response) time.Duration {
-	d := retryablehttp.DefaultBackoff(lo, hi, attempt, resp)
-	if _, ok := retryAfter(resp); ok || d <= 1 {
-		return d
-	}
-	return d/2 + rand.N(d/2)
-}
-
-func retryAfter(resp *http.Response) (time.Duration, bool) {
-	if resp == nil {
-		return 0, false
-	}
-	v := resp.Header.Get("Retry-After")
-	if secs, err := strconv.ParseInt(v, 10, 64); err == nil && secs >= 0 {
-		return time.Duration(secs) * time.Second, true
-	}
-	if at, err := http.ParseTime(v); err == nil {
-		return max(time.Until(at), 0), true
-	}
-	return 0, false
-}
-
-// tokenRequest is one client_credentials token request.
-type tokenRequest struct {
-	Endpoint     string
-	ClientID     string
-	ClientSecret string
-	AuthMethod   string // authMethodBasic or authMethodPost
-	Scopes       []string
-	Audience     string
-	Resources    []string
-}
-
-// tokenAnswer is the RFC 6749 §5.1 success answer. Pointers tell absent from empty.
-type tokenAnswer struct {
-	AccessToken string
-	TokenType   string
-	ExpiresIn   *int64
-	Scope       *string
-}
-
-// UnmarshalJSON accepts expires_in as a JSON number or a numeric string: some identity
-// providers (older Azure AD endpoints among them) send a string.
-func (a *tokenAnswer) UnmarshalJSON(b []byte) error {
-	var raw struct {
-		AccessToken string          `json:"access_token"`
-		TokenType   string          `json:"token_type"`
-		ExpiresIn   json.RawMessage `json:"expires_in"`
-		Scope       *string         `json:"scope"`
-	}
-	if err := json.Unmarshal(b, &raw); err != nil {
-		return err
-	}
-	a.AccessToken, a.TokenType, a.Scope = raw.AccessToken, raw.TokenType, raw.Scope
-	if len(raw.ExpiresIn) == 0 || string(raw.ExpiresIn) == "null" {
-		return nil
-	}
-	text := strings.Trim(string(raw.ExpiresIn), `"`)
-	n, err := strconv.ParseInt(text, 10, 64)
-	if err != nil || n < 0 {
-		return fmt.Errorf("expires_in %s is not a number of seconds", raw.ExpiresIn)
-	}
-	a.ExpiresIn = &n
-	return nil
-}
-
-// tokenError is an error answer of the token endpoint (RFC 6749 §5.2), or any other non-2xx.
-// Only the error fields are kept: nothing else of the body reaches a diagnostic.
-type tokenError struct {
-	StatusCode  int
-	Code        string
-	Description string
-	// RetryAfter is the wait the answer asked for, if any.
-	RetryAfter time.Duration
-}
-
-func (e *tokenError) Error() string {
-	s := fmt.Sprintf("HTTP %d", e.StatusCode)
-	if e.Code != "" {
-		s += ": " + e.Code
-	}
-	if e.Description != "" {
-		s += ": " + e.Description
-	}
-	return s
-}
-
-// idpSays is what the identity provider said, for a diagnostic.
-func (e *tokenError) idpSays() string {
-	switch {
-	case e.Code != "" && e.Description != "":
-		return e.Code + ": " + e.Description
-	case e.Code != "":
-		return e.Code
-	case e.Description != "":
-		return e.Description
-	}
-	return http.StatusText(e.StatusCode)
-}
-
-// errInvalidTokenAnswer marks a 2xx answer that is not a usable token response.
-var errInvalidTokenAnswer = errors.New("the token endpoint's answer is not a token response")
-
-// requestToken sends the client_credentials grant and decodes the answer.
-func requestToken(ctx context.Context, client *retryablehttp.Client, tr tokenRequest) (tokenAnswer, error) {
-	form := url.Values{"grant_type": {"client_credentials"}}
-	if len(tr.Scopes) > 0 {
-		form.Set("scope", strings.Join(tr.Scopes, " "))
-	}
-	if tr.Audience != "" {
-		form.Set("audience", tr.Audience)
-	}
-	for _, res := range tr.Resources {
-		form.Add("resource", res)
-	}
-	if tr.AuthMethod == authMethodPost {
-		form.Set("client_id", tr.ClientID)
-		form.Set("client_secret", tr.ClientSecret)
-	}
-	req, err := retryablehttp.NewRequestWithContext(ctx, http.MethodPost, tr.Endpoint, []byte(form.Encode()))
-	if err != nil {
-		return tokenAnswer{}, err
-	}
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.Header.Set("Accept", "application/json")
-	req.Header.Set("User-Agent", "terraform-provider-idpgate")
-	if tr.AuthMethod != authMethodPost {
-		// RFC 6749 §2.3.1: both are form-urlencoded before they are joined for Basic.
-		req.SetBasicAuth(url.QueryEscape(tr.ClientID), url.QueryEscape(tr.ClientSecret))
-	}
-
-	resp, err := client.Do(req)
-	if err != nil {
-		return tokenAnswer{}, err
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-	if err != nil {
-		return tokenAnswer{}, fmt.Errorf("reading the token endpoint's answer: %w", err)
-	}
-	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		e := &tokenError{StatusCode: resp.StatusCode}
-		e.RetryAfter, _ = retryAfter(resp)
-		var eb struct {
-			Error            string `json:"error"`
-			ErrorDescription string `json:"error_description"`
-		}
-		if json.Unmarshal(body, &eb) == nil {
-			e.Code, e.Description = truncateRunes(eb.Error, 100), truncateRunes(eb.ErrorDescription, 500)
-		}
-		return tokenAnswer{}, e
-	}
-	var tok tokenAnswer
-	if err := json.Unmarshal(body, &tok); err != nil {
-		return tokenAnswer{}, fmt.Errorf("%w: %v", errInvalidTokenAnswer, err)
-	}
-	if tok.AccessToken == "" {
-		return tokenAnswer{}, fmt.Errorf("%w: it carries no access_token", errInvalidTokenAnswer)
-	}
-	return tok, nil
-}
-
 // tokenErrorDiags explains a failed token request and names the attribute to change.
-func tokenErrorDiags(endpoint, authMethod string, attempts int, err error) diag.Diagnostics {
+func tokenErrorDiags(endpoint, authMethod string, err error) diag.Diagnostics {
 	var diags diag.Diagnostics
-	var e *tokenError
+	var e *dcr.TokenError
 	if !errors.As(err, &e) {
-		if errors.Is(err, errInvalidTokenAnswer) {
+		if errors.Is(err, dcr.ErrInvalidTokenResponse) {
 			diags.AddAttributeError(path.Root("token_endpoint"), "Invalid token response",
 				fmt.Sprintf("%s answered, but not with an OAuth 2.0 token response. Check that token_endpoint is the "+
 					"identity provider's token endpoint. Underlying error: %v", endpoint, err))
@@ -505,16 +306,16 @@ func tokenErrorDiags(endpoint, authMethod string, attempts int, err error) diag.
 		return diags
 	}
 
-	at := fmt.Sprintf("The token endpoint %s answered HTTP %d: %s.", endpoint, e.StatusCode, e.idpSays())
+	at := fmt.Sprintf("The token endpoint %s answered HTTP %d: %s.", endpoint, e.StatusCode, strings.TrimSuffix(idpSays(e), "."))
 	switch {
 	case e.RetryAfter > maxServerWait:
 		diags.AddError("Identity provider unavailable",
 			fmt.Sprintf("%s It asked to wait %s before trying again, longer than the %s the provider waits. Try "+
-				"again later.", at, e.RetryAfter, maxServerWait))
-	case e.StatusCode == http.StatusTooManyRequests || e.StatusCode >= 500:
+				"again later.", at, e.RetryAfter.Round(time.Second), maxServerWait))
+	case e.Retryable():
 		diags.AddError("Identity provider unavailable",
 			fmt.Sprintf("%s The request was sent %d times. Try again later, or raise max_retries (IDPGATE_MAX_RETRIES).",
-				at, attempts))
+				at, e.Attempts))
 	case e.Code == "invalid_client" || (e.Code == "" && e.StatusCode == http.StatusUnauthorized):
 		diags.AddAttributeError(path.Root("client_secret"), "Identity provider refused the client credentials",
 			fmt.Sprintf("%s Check client_id and client_secret (a deleted client, or one whose secret was rotated, "+
@@ -540,12 +341,17 @@ func tokenErrorDiags(endpoint, authMethod string, attempts int, err error) diag.
 	return diags
 }
 
-func truncateRunes(s string, n int) string {
-	r := []rune(s)
-	if len(r) <= n {
-		return s
+// idpSays is what the identity provider said, for a diagnostic.
+func idpSays(e *dcr.TokenError) string {
+	switch {
+	case e.Code != "" && e.Description != "":
+		return e.Code + ": " + e.Description
+	case e.Code != "":
+		return e.Code
+	case e.Description != "":
+		return e.Description
 	}
-	return string(r[:n]) + "…"
+	return http.StatusText(e.StatusCode)
 }
 
 func isLoopback(host string) bool {

@@ -3,7 +3,6 @@ package provider
 import (
 	"bytes"
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -11,7 +10,9 @@ import (
 	"net/url"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -104,9 +105,10 @@ func tokenRequests(idp *mockidp.Server) []mockidp.RecordedRequest {
 }
 
 // TestAccessToken_authMethods obtains a token with each client authentication method, the
-// token endpoint discovered from the issuer, and checks what went over the wire.
+// token endpoint discovered from the issuer, and checks that auth_method decides where the
+// credentials go (their exact encoding is tested in internal/dcr).
 func TestAccessToken_authMethods(t *testing.T) {
-	for _, method := range []string{"", authMethodBasic, authMethodPost} {
+	for _, method := range []string{"", dcr.AuthMethodClientSecretBasic, dcr.AuthMethodClientSecretPost} {
 		t.Run("method="+method, func(t *testing.T) {
 			t.Parallel()
 			idp := newAccIdP(t, mockidp.FlavorGeneric)
@@ -122,7 +124,7 @@ func TestAccessToken_authMethods(t *testing.T) {
 			}
 			wantMethod := method
 			if wantMethod == "" {
-				wantMethod = authMethodBasic
+				wantMethod = dcr.AuthMethodClientSecretBasic
 			}
 			if got.AuthMethod.ValueString() != wantMethod {
 				t.Errorf("auth_method = %s, want %s", got.AuthMethod, wantMethod)
@@ -153,16 +155,9 @@ func TestAccessToken_authMethods(t *testing.T) {
 				t.Errorf("token request form = %v", form)
 			}
 			auth := reqs[0].Header.Get("Authorization")
-			switch wantMethod {
-			case authMethodBasic:
-				want := "Basic " + base64.StdEncoding.EncodeToString([]byte(url.QueryEscape(svc.ClientID)+":"+url.QueryEscape(svc.ClientSecret)))
-				if auth != want || form.Has("client_secret") {
-					t.Errorf("client_secret_basic sent Authorization %q and form %v", auth, form)
-				}
-			case authMethodPost:
-				if auth != "" || form.Get("client_id") != svc.ClientID || form.Get("client_secret") != svc.ClientSecret {
-					t.Errorf("client_secret_post sent Authorization %q and form %v", auth, form)
-				}
+			if inForm := form.Get("client_secret") == svc.ClientSecret; inForm != (wantMethod == dcr.AuthMethodClientSecretPost) ||
+				strings.HasPrefix(auth, "Basic ") == inForm {
+				t.Errorf("%s sent Authorization %q and form %v", wantMethod, auth, form)
 			}
 		})
 	}
@@ -264,9 +259,10 @@ func checkSingleError(t *testing.T, diags diag.Diagnostics, attribute, words str
 	}
 }
 
-// TestAccessToken_retries: 503 and 429 are retried; a persistent failure says to raise
-// max_retries after exactly 1+max_retries attempts; a Retry-After beyond two minutes is
-// not waited for.
+// TestAccessToken_retries: the provider's max_retries reaches the token request; a
+// persistent failure says to raise max_retries after exactly 1+max_retries attempts; a
+// Retry-After beyond two minutes is not waited for. Which answers are retried, and how, is
+// tested in internal/dcr.
 func TestAccessToken_retries(t *testing.T) {
 	cases := map[string]struct {
 		faults       mockidp.Faults
@@ -274,9 +270,7 @@ func TestAccessToken_retries(t *testing.T) {
 		wantAttempts int
 		wantError    string
 	}{
-		"one 503":                     {mockidp.Faults{Status: http.StatusServiceUnavailable, Next: 1}, 2, 2, ""},
-		"one 429 with Retry-After 1s": {mockidp.Faults{Status: http.StatusTooManyRequests, Next: 1}, 2, 2, ""},
-		"one dropped connection":      {mockidp.Faults{Drop: true, Next: 1}, 2, 2, ""},
+		"one 503": {mockidp.Faults{Status: http.StatusServiceUnavailable, Next: 1}, 2, 2, ""},
 		"500 until retries run out": {mockidp.Faults{Status: http.StatusInternalServerError}, 1, 2,
 			"answered HTTP 500: server_error: injected fault. The request was sent 2 times"},
 		"429 asking for 10 minutes": {mockidp.Faults{Status: http.StatusTooManyRequests, RetryAfter: 10 * time.Minute}, 3, 1,
@@ -309,7 +303,32 @@ func TestAccessToken_retries(t *testing.T) {
 	}
 }
 
-// TestAccessToken_answerForms: what real token endpoints send besides the textbook answer.
+// TestAccessToken_rateLimitResetTooFar: Okta's X-Rate-Limit-Reset, like Retry-After, is
+// not waited for beyond two minutes, and the diagnostic says how long the IdP asked for.
+func TestAccessToken_rateLimitResetTooFar(t *testing.T) {
+	t.Parallel()
+	var hits atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hits.Add(1)
+		w.Header().Set("X-Rate-Limit-Reset", strconv.FormatInt(time.Now().Add(10*time.Minute+time.Second).Unix(), 10))
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusTooManyRequests)
+		_, _ = w.Write([]byte(`{"errorCode":"E0000047","errorSummary":"API call exceeded rate limit due to too many requests."}`))
+	}))
+	t.Cleanup(srv.Close)
+	cfg := tokenConfig(t, "svc", "s3cret")
+	cfg.TokenEndpoint = types.StringValue(srv.URL)
+	r := &accessTokenEphemeralResource{data: &providerData{HTTPClient: srv.Client(), MaxRetries: 3}}
+	_, diags := r.open(context.Background(), cfg)
+	checkSingleError(t, diags, "", "HTTP 429: E0000047: API call exceeded rate limit due to too many requests. It asked to wait 10m")
+	if n := hits.Load(); n != 1 {
+		t.Errorf("token endpoint received %d requests, want 1", n)
+	}
+}
+
+// TestAccessToken_answerForms: how an answer maps to expires_in, expires_at and
+// granted_scopes, and that an answer that is no token response names token_endpoint. The
+// forms real token endpoints send are parsed (and tested) in internal/dcr.
 func TestAccessToken_answerForms(t *testing.T) {
 	cases := map[string]struct {
 		answer      string
@@ -317,7 +336,7 @@ func TestAccessToken_answerForms(t *testing.T) {
 		wantScopes  []string
 		wantErrWord string
 	}{
-		"expires_in as a string": {`{"access_token":"a.b.c","token_type":"Bearer","expires_in":"3600"}`, 3600,
+		"scope absent: the requested scopes": {`{"access_token":"a.b.c","token_type":"Bearer","expires_in":"3600"}`, 3600,
 			[]string{"orders:read"}, ""},
 		"no expires_in, scope narrowed": {`{"access_token":"a.b.c","token_type":"Bearer","scope":""}`, -1, []string{}, ""},
 		"no access_token":               {`{"token_type":"Bearer"}`, 0, nil, "carries no access_token"},
@@ -499,7 +518,7 @@ func TestAccAccessToken_echo(t *testing.T) {
 				statecheck.ExpectKnownValue("echo.test", data.AtMapKey("access_token"), knownvalue.StringRegexp(jwtShape)),
 				statecheck.ExpectKnownValue("echo.test", data.AtMapKey("expires_in"), knownvalue.Int64Exact(300)),
 				statecheck.ExpectKnownValue("echo.test", data.AtMapKey("token_endpoint"), knownvalue.StringExact(idp.TokenEndpoint())),
-				statecheck.ExpectKnownValue("echo.test", data.AtMapKey("auth_method"), knownvalue.StringExact(authMethodBasic)),
+				statecheck.ExpectKnownValue("echo.test", data.AtMapKey("auth_method"), knownvalue.StringExact(dcr.AuthMethodClientSecretBasic)),
 				statecheck.ExpectKnownValue("echo.test", data.AtMapKey("granted_scopes"),
 					knownvalue.SetExact([]knownvalue.Check{knownvalue.StringExact("orders:read")})),
 			},
