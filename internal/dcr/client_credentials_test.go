@@ -38,17 +38,6 @@ func serviceClientAt(t *testing.T, idp *mockidp.Server, scope string) mockidp.Cl
 	return rec
 }
 
-// tokenRequestsAt are the POSTs idp received at its token endpoint.
-func tokenRequestsAt(idp *mockidp.Server) []mockidp.RecordedRequest {
-	var out []mockidp.RecordedRequest
-	for _, r := range idp.Requests() {
-		if r.Method == http.MethodPost && idp.URL()+r.Path == idp.TokenEndpoint() {
-			out = append(out, r)
-		}
-	}
-	return out
-}
-
 // TestClientCredentials_authMethods obtains a real token from the mock IdP with each client
 // authentication method and checks what went over the wire.
 func TestClientCredentials_authMethods(t *testing.T) {
@@ -71,7 +60,7 @@ func TestClientCredentials_authMethods(t *testing.T) {
 				t.Errorf("expires_in %v scope %v, want 300 and orders:read", tok.ExpiresIn, tok.Scope)
 			}
 
-			reqs := tokenRequestsAt(idp)
+			reqs := idp.RequestsTo(http.MethodPost, idp.TokenEndpoint())
 			if len(reqs) != 1 {
 				t.Fatalf("IdP received %d token requests, want 1", len(reqs))
 			}
@@ -237,7 +226,7 @@ func TestClientCredentials_retries(t *testing.T) {
 			idp.SetFaults(tc.faults)
 			tok, err := newTestTokenClient(tc.maxRetries, nil).ClientCredentials(context.Background(), TokenRequest{
 				Endpoint: idp.TokenEndpoint(), ClientID: svc.ClientID, ClientSecret: svc.ClientSecret})
-			if n := len(tokenRequestsAt(idp)); n != tc.wantAttempts {
+			if n := len(idp.RequestsTo(http.MethodPost, idp.TokenEndpoint())); n != tc.wantAttempts {
 				t.Errorf("IdP received %d token requests, want %d", n, tc.wantAttempts)
 			}
 			if tc.wantStatus == 0 {

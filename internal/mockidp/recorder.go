@@ -93,6 +93,19 @@ func (s *Server) Requests() []RecordedRequest {
 	return out
 }
 
+// RequestsTo returns the recorded requests with this method to this endpoint URL (as given
+// by TokenEndpoint, RegistrationEndpoint and the like), in arrival order.
+func (s *Server) RequestsTo(method, endpoint string) []RecordedRequest {
+	issuer := s.URL()
+	var out []RecordedRequest
+	for _, r := range s.Requests() {
+		if r.Method == method && issuer+r.Path == endpoint {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
 // ResetRequests forgets every recorded request.
 func (s *Server) ResetRequests() {
 	s.mu.Lock()

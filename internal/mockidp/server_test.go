@@ -40,3 +40,17 @@ func TestIssuerFromHost(t *testing.T) {
 		t.Fatalf("discovery without SetIssuer: %s", doc.raw)
 	}
 }
+
+func TestRequestsTo(t *testing.T) {
+	idp := mockidp.NewTestServer(t, mockidp.Options{})
+	call(t, http.MethodGet, idp.TokenEndpoint(), "", nil)
+	call(t, http.MethodPost, idp.TokenEndpoint(), "", nil)
+	call(t, http.MethodPost, idp.JWKSURI(), "", nil)
+	got := idp.RequestsTo(http.MethodPost, idp.TokenEndpoint())
+	if len(got) != 1 || got[0].Method != http.MethodPost || got[0].Status == 0 {
+		t.Fatalf("RequestsTo(POST, token endpoint) = %+v, want the one POST", got)
+	}
+	if n := len(idp.RequestsTo(http.MethodGet, idp.TokenEndpoint())); n != 1 {
+		t.Errorf("RequestsTo(GET, token endpoint) = %d requests, want 1", n)
+	}
+}

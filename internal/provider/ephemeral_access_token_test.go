@@ -93,17 +93,6 @@ func tokenScopeSet(t *testing.T, values ...string) types.Set {
 	return set
 }
 
-// tokenRequests are the POSTs the IdP received at its token endpoint.
-func tokenRequests(idp *mockidp.Server) []mockidp.RecordedRequest {
-	var out []mockidp.RecordedRequest
-	for _, r := range idp.Requests() {
-		if r.Method == http.MethodPost && idp.URL()+r.Path == idp.TokenEndpoint() {
-			out = append(out, r)
-		}
-	}
-	return out
-}
-
 // TestAccessToken_authMethods obtains a token with each client authentication method, the
 // token endpoint discovered from the issuer, and checks that auth_method decides where the
 // credentials go (their exact encoding is tested in internal/dcr).
@@ -146,7 +135,7 @@ func TestAccessToken_authMethods(t *testing.T) {
 				t.Error(err)
 			}
 
-			reqs := tokenRequests(idp)
+			reqs := idp.RequestsTo(http.MethodPost, idp.TokenEndpoint())
 			if len(reqs) != 1 {
 				t.Fatalf("IdP received %d token requests, want 1", len(reqs))
 			}
@@ -186,7 +175,7 @@ func TestAccessToken_requestParameters(t *testing.T) {
 			t.Errorf("discovery (%s) although token_endpoint is set", r.Path)
 		}
 	}
-	reqs := tokenRequests(idp)
+	reqs := idp.RequestsTo(http.MethodPost, idp.TokenEndpoint())
 	if len(reqs) != 1 {
 		t.Fatalf("IdP received %d token requests, want 1", len(reqs))
 	}
@@ -286,7 +275,7 @@ func TestAccessToken_retries(t *testing.T) {
 			tc.faults.PathPrefix, tc.faults.Method = "/token", http.MethodPost
 			idp.SetFaults(tc.faults)
 			got, diags := tokenTestResource(t, idp, tc.maxRetries).open(context.Background(), cfg)
-			if n := len(tokenRequests(idp)); n != tc.wantAttempts {
+			if n := len(idp.RequestsTo(http.MethodPost, idp.TokenEndpoint())); n != tc.wantAttempts {
 				t.Errorf("IdP received %d token requests, want %d", n, tc.wantAttempts)
 			}
 			if tc.wantError != "" {
@@ -542,7 +531,7 @@ func TestAccAccessToken_echo(t *testing.T) {
 					}
 				}
 				ok := 0
-				for _, r := range tokenRequests(idp) {
+				for _, r := range idp.RequestsTo(http.MethodPost, idp.TokenEndpoint()) {
 					if r.Status == http.StatusOK {
 						ok++
 					}
@@ -579,7 +568,7 @@ func TestAccAccessToken_wrongSecret(t *testing.T) {
 			},
 		},
 	})
-	if n := len(tokenRequests(idp)); n == 0 {
+	if n := len(idp.RequestsTo(http.MethodPost, idp.TokenEndpoint())); n == 0 {
 		t.Errorf("the IdP received no token request")
 	}
 }
