@@ -58,8 +58,8 @@ func (r *dcrClientResource) Schema(_ context.Context, _ resource.SchemaRequest, 
 		MarkdownDescription: "An OAuth 2.0 / OpenID Connect client registered at the identity provider through Dynamic " +
 			"Client Registration (RFC 7591) and managed through RFC 7592 (or Okta's client API with the `okta` driver). " +
 			"Metadata the user leaves out is whatever the identity provider chooses; metadata the user sets is compared " +
-			"with what the identity provider holds. Changes update the client in place.\n\n" +
-			"Note: removing an attribute from the configuration keeps its last value; set it explicitly to change it.",
+			"with what the identity provider holds. Changes update the client in place; removing an attribute from " +
+			"the configuration updates the client too and lets the identity provider choose it again.",
 		Attributes: map[string]schema.Attribute{
 			"id": schema.StringAttribute{
 				MarkdownDescription: "The client_id.",
@@ -194,6 +194,7 @@ func (r *dcrClientResource) Create(ctx context.Context, req resource.CreateReque
 	state, diags := reconcile(ctx, plan, reg, afterApply)
 	resp.Diagnostics.Append(diags...)
 	resp.Diagnostics.Append(resp.State.Set(ctx, &state)...)
+	resp.Diagnostics.Append(recordConfiguredMetadata(ctx, req.Config, resp.Private)...)
 }
 
 func (r *dcrClientResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
@@ -257,6 +258,7 @@ func (r *dcrClientResource) Update(ctx context.Context, req resource.UpdateReque
 	next, diags := reconcile(ctx, plan, reg, afterApply)
 	resp.Diagnostics.Append(diags...)
 	resp.Diagnostics.Append(resp.State.Set(ctx, &next)...)
+	resp.Diagnostics.Append(recordConfiguredMetadata(ctx, req.Config, resp.Private)...)
 }
 
 func (r *dcrClientResource) Delete(ctx context.Context, req resource.DeleteRequest, resp *resource.DeleteResponse) {
