@@ -32,10 +32,9 @@ type devConfig struct {
 }
 
 func parseDev(args []string, out io.Writer) (*devConfig, error) {
-	cfg := &devConfig{gateway: serveConfig{
-		readHeaderTimeout: 10 * time.Second, readTimeout: 60 * time.Second, writeTimeout: 60 * time.Second,
-		idleTimeout: 120 * time.Second, shutdownTimeout: 5 * time.Second, logLevel: slog.LevelWarn,
-	}}
+	// The gateway runs as `idpgate serve` would, but stops quickly and logs only problems.
+	cfg := &devConfig{gateway: defaultServeConfig()}
+	cfg.gateway.shutdownTimeout, cfg.gateway.logLevel = 5*time.Second, slog.LevelWarn
 	var flavor string
 	fs := flag.NewFlagSet("dev", flag.ContinueOnError)
 	fs.SetOutput(out)

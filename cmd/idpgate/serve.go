@@ -30,19 +30,28 @@ type serveConfig struct {
 	adminToken                   string
 }
 
+// defaultServeConfig is what `idpgate serve` runs with when no flag says otherwise.
+func defaultServeConfig() serveConfig {
+	return serveConfig{
+		listen: "127.0.0.1:8080", adminListen: "127.0.0.1:8081", dataDir: "./idpgate-data",
+		readHeaderTimeout: 10 * time.Second, readTimeout: 60 * time.Second, writeTimeout: 60 * time.Second,
+		idleTimeout: 120 * time.Second, shutdownTimeout: 20 * time.Second, logLevel: slog.LevelInfo,
+	}
+}
+
 func parseServe(args []string, out io.Writer) (*serveConfig, error) {
-	cfg := &serveConfig{}
+	cfg := defaultServeConfig()
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	fs.SetOutput(out)
-	fs.StringVar(&cfg.listen, "listen", "127.0.0.1:8080", "`address` of the proxy (data plane) listener")
-	fs.StringVar(&cfg.adminListen, "admin-listen", "127.0.0.1:8081", "`address` of the admin listener: admin API (/v1/...), /healthz, /readyz, /metrics")
-	fs.StringVar(&cfg.dataDir, "data-dir", "./idpgate-data", "`directory` of the configuration store ("+gateway.DBFileName+"), created if missing")
-	fs.DurationVar(&cfg.readHeaderTimeout, "read-header-timeout", 10*time.Second, "longest time to read a request's headers")
-	fs.DurationVar(&cfg.readTimeout, "read-timeout", 60*time.Second, "longest time to read a whole request, body included (0: no limit)")
-	fs.DurationVar(&cfg.writeTimeout, "write-timeout", 60*time.Second, "longest time to write a response, upstream time included (0: no limit)")
-	fs.DurationVar(&cfg.idleTimeout, "idle-timeout", 120*time.Second, "how long an idle keep-alive connection is kept open")
-	fs.DurationVar(&cfg.shutdownTimeout, "shutdown-timeout", 20*time.Second, "on SIGTERM or SIGINT, how long in-flight requests may take to finish")
-	fs.TextVar(&cfg.logLevel, "log-level", slog.LevelInfo, "log `level`: debug, info, warn or error (logs are JSON on stderr)")
+	fs.StringVar(&cfg.listen, "listen", cfg.listen, "`address` of the proxy (data plane) listener")
+	fs.StringVar(&cfg.adminListen, "admin-listen", cfg.adminListen, "`address` of the admin listener: admin API (/v1/...), /healthz, /readyz, /metrics")
+	fs.StringVar(&cfg.dataDir, "data-dir", cfg.dataDir, "`directory` of the configuration store ("+gateway.DBFileName+"), created if missing")
+	fs.DurationVar(&cfg.readHeaderTimeout, "read-header-timeout", cfg.readHeaderTimeout, "longest time to read a request's headers")
+	fs.DurationVar(&cfg.readTimeout, "read-timeout", cfg.readTimeout, "longest time to read a whole request, body included (0: no limit)")
+	fs.DurationVar(&cfg.writeTimeout, "write-timeout", cfg.writeTimeout, "longest time to write a response, upstream time included (0: no limit)")
+	fs.DurationVar(&cfg.idleTimeout, "idle-timeout", cfg.idleTimeout, "how long an idle keep-alive connection is kept open")
+	fs.DurationVar(&cfg.shutdownTimeout, "shutdown-timeout", cfg.shutdownTimeout, "on SIGTERM or SIGINT, how long in-flight requests may take to finish")
+	fs.TextVar(&cfg.logLevel, "log-level", cfg.logLevel, "log `level`: debug, info, warn or error (logs are JSON on stderr)")
 	fs.Usage = func() {
 		out := fs.Output()
 		fmt.Fprintf(out, `Usage: idpgate serve [flags]
@@ -67,7 +76,7 @@ Flags:
 		return nil, usageErrorf("%s is not set: set it to a long random secret (e.g. `openssl rand -hex 32`); "+
 			"every admin API call must present it as a bearer token", adminTokenEnv)
 	}
-	return cfg, nil
+	return &cfg, nil
 }
 
 func runServe(args []string) error {

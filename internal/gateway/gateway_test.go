@@ -137,3 +137,30 @@ func TestStoreFileIsExclusive(t *testing.T) {
 		t.Errorf("second open: %v", err)
 	}
 }
+
+// TestReadyzFailsOnceTheStoreIsClosed: readiness reflects the store, not just the process.
+func TestReadyzFailsOnceTheStoreIsClosed(t *testing.T) {
+	g, err := New(Options{DataDir: t.TempDir(), AdminToken: "readyz-test-token"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	admin := httptest.NewServer(g.AdminHandler())
+	defer admin.Close()
+	readyz := func() int {
+		resp, err := http.Get(admin.URL + "/readyz")
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if got := readyz(); got != http.StatusOK {
+		t.Fatalf("/readyz of an open gateway: HTTP %d, want 200", got)
+	}
+	if err := g.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if got := readyz(); got != http.StatusServiceUnavailable {
+		t.Errorf("/readyz after Close: HTTP %d, want 503", got)
+	}
+}

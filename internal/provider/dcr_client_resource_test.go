@@ -393,7 +393,7 @@ func TestAccDCRClient_badInput(t *testing.T) {
 	}
 }
 
-// TestAccDCRClient_extraMetadataAndImportDefaults: vendor fields are sent merged and compared
+// TestAccDCRClient_extraMetadata: vendor fields are sent merged and compared
 // only by the keys the user set; metadata the IdP adds (keycloak's defaults) never diffs.
 func TestAccDCRClient_extraMetadata(t *testing.T) {
 	t.Parallel()

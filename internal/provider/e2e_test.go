@@ -106,16 +106,9 @@ func TestAccE2E_registerProtectGrant(t *testing.T) {
 					resource.TestCheckResourceAttr(e2eAPI, "jwt.allowed_algorithms.0", "RS256"),
 					resource.TestCheckResourceAttr(e2eAPI, "jwt.leeway", "30s"),
 					func(st *terraform.State) error {
+						var token string
 						var err error
-						appClientID, err = stateAttr(st, e2eApp, "client_id")
-						if err != nil {
-							return err
-						}
-						secret, err := stateAttr(st, e2eApp, "client_secret")
-						if err != nil {
-							return err
-						}
-						token, err := s.fetchToken(appClientID, secret)
+						appClientID, token, err = s.tokenFromState(st, e2eApp)
 						if err != nil {
 							return fmt.Errorf("token for the client Terraform registered: %w", err)
 						}
@@ -139,14 +132,11 @@ func TestAccE2E_registerProtectGrant(t *testing.T) {
 					PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
 				},
 				Check: func(st *terraform.State) error {
-					secret, err := stateAttr(st, e2eApp, "client_secret")
-					if err != nil {
-						return err
-					}
+					var err error
 					if policyID, err = stateAttr(st, e2ePolicy, "id"); err != nil {
 						return err
 					}
-					token, err := s.fetchToken(appClientID, secret)
+					_, token, err := s.tokenFromState(st, e2eApp)
 					if err != nil {
 						return err
 					}
@@ -216,11 +206,7 @@ removed {
 					PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
 				},
 				Check: func(st *terraform.State) error {
-					secret, err := stateAttr(st, e2eApp, "client_secret")
-					if err != nil {
-						return err
-					}
-					token, err := s.fetchToken(appClientID, secret)
+					_, token, err := s.tokenFromState(st, e2eApp)
 					if err != nil {
 						return err
 					}
@@ -491,15 +477,7 @@ func TestAccE2E_quickstartExample(t *testing.T) {
 				PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
 			},
 			Check: func(st *terraform.State) error {
-				id, err := stateAttr(st, "idpgate_dcr_client.app", "client_id")
-				if err != nil {
-					return err
-				}
-				secret, err := stateAttr(st, "idpgate_dcr_client.app", "client_secret")
-				if err != nil {
-					return err
-				}
-				token, err := s.fetchToken(id, secret)
+				_, token, err := s.tokenFromState(st, "idpgate_dcr_client.app")
 				if err != nil {
 					return err
 				}

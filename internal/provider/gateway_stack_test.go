@@ -195,6 +195,20 @@ func (s *gatewayStack) registerOutOfBand(t *testing.T, name string) (clientID, s
 }
 
 // stateAttr reads one attribute of a resource from Terraform's state.
+// tokenFromState mints a token for the client that resource addr (an idpgate_dcr_client)
+// holds in state, with the credentials Terraform stored.
+func (s *gatewayStack) tokenFromState(st *terraform.State, addr string) (clientID, token string, err error) {
+	if clientID, err = stateAttr(st, addr, "client_id"); err != nil {
+		return "", "", err
+	}
+	secret, err := stateAttr(st, addr, "client_secret")
+	if err != nil {
+		return "", "", err
+	}
+	token, err = s.fetchToken(clientID, secret)
+	return clientID, token, err
+}
+
 func stateAttr(st *terraform.State, resourceName, attr string) (string, error) {
 	rs, ok := st.RootModule().Resources[resourceName]
 	if !ok {

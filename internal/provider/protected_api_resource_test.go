@@ -399,15 +399,7 @@ resource "idpgate_access_policy" "app" {
 	}
 	const name = "idpgate_protected_api.orders"
 	callThrough := func(st *terraform.State) error {
-		id, err := stateAttr(st, "idpgate_dcr_client.app", "client_id")
-		if err != nil {
-			return err
-		}
-		secret, err := stateAttr(st, "idpgate_dcr_client.app", "client_secret")
-		if err != nil {
-			return err
-		}
-		token, err := s.fetchToken(id, secret)
+		_, token, err := s.tokenFromState(st, "idpgate_dcr_client.app")
 		if err != nil {
 			return err
 		}
