@@ -39,6 +39,11 @@ type API struct {
 	// carries, in addition to the identity headers the gateway always sets
 	// (X-Idpgate-Subject, X-Idpgate-Client-Id, X-Idpgate-Scope).
 	ForwardClaims map[string]string `json:"forward_claims,omitempty"`
+	// ForwardOverrideHeaders lets X-HTTP-Method-Override, X-HTTP-Method, X-Method-Override,
+	// X-Original-URL and X-Rewrite-URL reach the upstream. By default the gateway drops them:
+	// the policy decided on the request's own method and path, and an upstream that obeys
+	// them would act on others.
+	ForwardOverrideHeaders bool `json:"forward_override_headers,omitempty"`
 
 	CreatedAt time.Time `json:"created_at,omitzero"`
 	UpdatedAt time.Time `json:"updated_at,omitzero"`

@@ -3,6 +3,7 @@ package adminapi
 import (
 	"fmt"
 	"net/url"
+	"sort"
 	"strings"
 	"time"
 )
@@ -53,10 +54,22 @@ func (a *API) Validate() error {
 			return err
 		}
 	}
-	for header, claim := range a.ForwardClaims {
+	headers := make([]string, 0, len(a.ForwardClaims))
+	for header := range a.ForwardClaims {
+		headers = append(headers, header)
+	}
+	sort.Strings(headers) // the first bad field is the same on every call
+	for i, header := range headers {
+		claim := a.ForwardClaims[header]
 		field := "forward_claims." + header
 		if !isToken(header) {
 			return FieldError(field, "%q is not a valid HTTP header name", header)
+		}
+		if strings.Contains(header, "_") {
+			return FieldError(field, "%q contains _: use - instead; upstreams behind CGI-style servers (WSGI, PHP, Rack) read _ and - alike", header)
+		}
+		if i > 0 && strings.EqualFold(headers[i-1], header) {
+			return FieldError(field, "%q and %q are the same header; keep one", headers[i-1], header)
 		}
 		if strings.HasPrefix(strings.ToLower(header), strings.ToLower(reservedHeaderPfx)) {
 			return FieldError(field, "headers starting with %s are set by the gateway itself", reservedHeaderPfx)

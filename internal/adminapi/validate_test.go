@@ -62,6 +62,9 @@ func TestAPIValidateNamesField(t *testing.T) {
 		{"forward_claims.Bad Header", func(a *API) { a.ForwardClaims = map[string]string{"Bad Header": "sub"} }},
 		{"forward_claims.Authorization", func(a *API) { a.ForwardClaims = map[string]string{"Authorization": "sub"} }},
 		{"forward_claims.X-Tenant", func(a *API) { a.ForwardClaims = map[string]string{"X-Tenant": ""} }},
+		{"forward_claims.X_Tenant", func(a *API) { a.ForwardClaims = map[string]string{"X_Tenant": "tid"} }},
+		{"forward_claims.X_Idpgate_Subject", func(a *API) { a.ForwardClaims = map[string]string{"X_Idpgate_Subject": "sub"} }},
+		{"forward_claims.x-tenant", func(a *API) { a.ForwardClaims = map[string]string{"X-Tenant": "a", "x-tenant": "b"} }},
 	}
 	for _, tc := range cases {
 		a := validJWTAPI()

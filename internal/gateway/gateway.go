@@ -21,8 +21,9 @@ import (
 //     AdminHandler, unauthenticated; /v1/... needs the admin token.
 //   - Upstream requests keep the client's Authorization header (as Tyk and Kong do by
 //     default) and always carry X-Idpgate-Subject, -Client-Id, -Scope and -Policy plus the
-//     API's forward_claims; any X-Idpgate-* or forward_claims header the client sent is
-//     removed first.
+//     API's forward_claims; header_rules.go says how a client's own spellings of them are
+//     kept away, and path_rules.go which request paths are refused.
+//   - A token with a cnf claim (bound to a DPoP key or a certificate) is refused as Bearer.
 //   - Rate limits (token bucket) and quotas (fixed window) count per client id (the subject
 //     when the token has none) and policy, in memory: a restart or another replica starts
 //     from zero.

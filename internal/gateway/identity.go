@@ -24,6 +24,9 @@ type Identity struct {
 	ExpiresAt time.Time
 	// Claims holds every claim, for forwarding configured claims as headers.
 	Claims map[string]any
+	// Confirmation is the token's cnf claim (RFC 7800): non-nil when the IdP bound the token
+	// to a key (DPoP, RFC 9449) or a certificate (RFC 8705), even when cnf is malformed.
+	Confirmation map[string]any
 }
 
 // HasScope reports whether the identity carries scope s.

@@ -14,10 +14,9 @@ import (
 	"time"
 )
 
-// Headers the gateway sets on every forwarded request. Any header with this prefix that a
-// client sends is removed first, so the upstream can trust them.
+// Headers the gateway sets on every forwarded request; header_rules.go says how a client's
+// spellings of them are kept away from the upstream.
 const (
-	headerPrefix   = "X-Idpgate-"
 	headerSubject  = "X-Idpgate-Subject"
 	headerClientID = "X-Idpgate-Client-Id"
 	headerScope    = "X-Idpgate-Scope"
@@ -32,9 +31,14 @@ var errNoValidator = errors.New("no token validator")
 func (g *Gateway) serveProxy(w http.ResponseWriter, r *http.Request) {
 	snap := g.snap.Load()
 	path := r.URL.Path
-	if hasDotSegment(path) || !strings.HasPrefix(path, "/") {
+	if reason, ok := checkRequestPath(r.URL); !ok {
 		g.metrics.requests.WithLabelValues("", outcomeNames[outcomeBadRequest]).Inc()
-		writeError(w, http.StatusBadRequest, "invalid_request", "the request path must not contain . or .. segments")
+		writeError(w, http.StatusBadRequest, "invalid_request", reason)
+		return
+	}
+	if reason, ok := checkInboundHeaders(r.Header); !ok {
+		g.metrics.requests.WithLabelValues("", outcomeNames[outcomeBadRequest]).Inc()
+		writeError(w, http.StatusBadRequest, "invalid_request", reason)
 		return
 	}
 	rt := snap.lookup(path)
@@ -82,6 +86,13 @@ func (g *Gateway) serveProxy(w http.ResponseWriter, r *http.Request) {
 		}
 		return
 	}
+	if id.Confirmation != nil {
+		// Bound to a key or a certificate (RFC 9449 §7.1, RFC 8705 §3): a Bearer
+		// presentation carries no proof of possession, so it may be a stolen token.
+		count(outcomeUnauthorized)
+		answerInvalidToken(w, "the access token is bound to its holder (cnf) and cannot be used as a Bearer token")
+		return
+	}
 
 	now := g.now()
 	policy, verdict, missing := snap.policies.authorize(rt.id, id, r.Method, rt.relativePath(path), now)
@@ -116,10 +127,9 @@ func (g *Gateway) serveProxy(w http.ResponseWriter, r *http.Request) {
 		setLimitHeaders(w.Header(), &lim)
 	}
 
-	setIdentityHeaders(r.Header, rt, id, policy)
 	count(outcomeForwarded)
 	start = time.Now()
-	rt.proxy.ServeHTTP(w, r)
+	rt.proxy.ServeHTTP(w, r.WithContext(&forwarding{Context: r.Context(), id: id, policy: policy}))
 	rt.metrics.upstream.Observe(time.Since(start).Seconds())
 }
 
@@ -133,31 +143,13 @@ func bearerToken(h string) (token string, present bool) {
 	return strings.TrimSpace(h[len(scheme):]), true
 }
 
-func hasDotSegment(p string) bool {
-	if !strings.Contains(p, ".") {
-		return false
-	}
-	for _, s := range strings.Split(p, "/") {
-		if s == "." || s == ".." {
-			return true
-		}
-	}
-	return false
-}
-
-// setIdentityHeaders removes every X-Idpgate-* and forwarded-claim header the client sent and
-// sets the gateway's own.
+// setIdentityHeaders sets the gateway's identity headers and the API's forward_claims on an
+// outbound header set from which every client spelling of them is gone (rewriteHeaders).
 func setIdentityHeaders(h http.Header, rt *route, id *Identity, p *compiledPolicy) {
-	for k := range h {
-		if len(k) >= len(headerPrefix) && strings.EqualFold(k[:len(headerPrefix)], headerPrefix) {
-			delete(h, k)
-		}
-	}
 	v := make([]string, 4) // one allocation for the four values
 	v[0], v[1], v[2], v[3] = headerSafe(id.Subject), headerSafe(id.ClientID), headerSafe(strings.Join(id.Scopes, " ")), p.id
 	h[headerSubject], h[headerClientID], h[headerScope], h[headerPolicy] = v[0:1:1], v[1:2:2], v[2:3:3], v[3:4:4]
 	for _, f := range rt.forward {
-		delete(h, f.header)
 		if v, ok := claimString(id.Claims[f.claim]); ok {
 			h[f.header] = []string{v}
 		}
@@ -222,6 +214,7 @@ func (b *snapshotBuilder) reverseProxy(rt *route, target *url.URL) *httputil.Rev
 	listenPath, strip := rt.listenPath, rt.strip && rt.listenPath != "/"
 	return &httputil.ReverseProxy{
 		Rewrite: func(pr *httputil.ProxyRequest) {
+			rewriteHeaders(pr, rt, forwardingFrom(pr.In.Context()))
 			if strip {
 				u := pr.Out.URL
 				u.Path = stripPrefix(u.Path, listenPath)

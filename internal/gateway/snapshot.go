@@ -31,8 +31,10 @@ type route struct {
 	validatorErr   error
 	requiredScopes []string
 	forward        []forwardedClaim
-	proxy          *httputil.ReverseProxy
-	metrics        routeMetrics
+	// forwardOverrides lets the method and URL override headers through (header_rules.go).
+	forwardOverrides bool
+	proxy            *httputil.ReverseProxy
+	metrics          routeMetrics
 }
 
 type forwardedClaim struct{ header, claim string }
@@ -133,9 +135,10 @@ func (b *snapshotBuilder) route(api adminapi.API) (*route, error) {
 	}
 	r := &route{
 		id: api.ID, name: api.Name,
-		listenPath: adminapi.NormalizeListenPath(api.ListenPath),
-		strip:      api.StripListenPath,
-		metrics:    b.metrics.forRoute(api.Name),
+		listenPath:       adminapi.NormalizeListenPath(api.ListenPath),
+		strip:            api.StripListenPath,
+		forwardOverrides: api.ForwardOverrideHeaders,
+		metrics:          b.metrics.forRoute(api.Name),
 	}
 	switch {
 	case api.JWT != nil:

@@ -366,6 +366,12 @@ func tokenIdentityFromClaims(claims map[string]any, n tokenClaimNames) *Identity
 			id.Scopes = tokenStringValues(scp)
 		}
 	}
+	if cnf, present := claims["cnf"]; present {
+		id.Confirmation, _ = cnf.(map[string]any)
+		if id.Confirmation == nil {
+			id.Confirmation = map[string]any{} // still bound; never taken as Bearer
+		}
+	}
 	switch pol := claims[n.policy].(type) {
 	case string:
 		if pol != "" {

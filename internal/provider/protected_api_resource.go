@@ -196,6 +196,16 @@ func protectedAPISchema() schema.Schema {
 					mapvalidator.ValueStringsAre(stringvalidator.LengthAtLeast(1)),
 				},
 			},
+			"forward_override_headers": schema.BoolAttribute{
+				MarkdownDescription: "Let `X-HTTP-Method-Override`, `X-HTTP-Method`, `X-Method-Override`, `X-Original-URL` " +
+					"and `X-Rewrite-URL` reach the upstream. Default `false`: the gateway drops them, because the access " +
+					"policy decided on the request's own method and path, and an upstream that obeys them would act on " +
+					"others (a `DELETE` through a `GET`-only grant). Turn it on only for an upstream that needs them and " +
+					"whose every method and path the policies grant alike.",
+				Optional: true,
+				Computed: true,
+				Default:  booldefault.StaticBool(false),
+			},
 		},
 	}
 }
@@ -367,14 +377,15 @@ func (r *protectedAPIResource) ImportState(ctx context.Context, req resource.Imp
 
 // protectedAPIModel is the resource's state.
 type protectedAPIModel struct {
-	ID              types.String        `tfsdk:"id"`
-	Name            types.String        `tfsdk:"name"`
-	ListenPath      types.String        `tfsdk:"listen_path"`
-	UpstreamURL     types.String        `tfsdk:"upstream_url"`
-	StripListenPath types.Bool          `tfsdk:"strip_listen_path"`
-	JWT             *jwtValidationModel `tfsdk:"jwt"`
-	Introspection   *introspectionModel `tfsdk:"introspection"`
-	ForwardClaims   types.Map           `tfsdk:"forward_claims"`
+	ID                     types.String        `tfsdk:"id"`
+	Name                   types.String        `tfsdk:"name"`
+	ListenPath             types.String        `tfsdk:"listen_path"`
+	UpstreamURL            types.String        `tfsdk:"upstream_url"`
+	StripListenPath        types.Bool          `tfsdk:"strip_listen_path"`
+	JWT                    *jwtValidationModel `tfsdk:"jwt"`
+	Introspection          *introspectionModel `tfsdk:"introspection"`
+	ForwardClaims          types.Map           `tfsdk:"forward_claims"`
+	ForwardOverrideHeaders types.Bool          `tfsdk:"forward_override_headers"`
 }
 
 type jwtValidationModel struct {
@@ -405,10 +416,11 @@ type introspectionModel struct {
 func (m protectedAPIModel) toWire(ctx context.Context) (adminapi.API, diag.Diagnostics) {
 	var diags diag.Diagnostics
 	api := adminapi.API{
-		Name:            m.Name.ValueString(),
-		ListenPath:      m.ListenPath.ValueString(),
-		UpstreamURL:     m.UpstreamURL.ValueString(),
-		StripListenPath: m.StripListenPath.ValueBool(),
+		Name:                   m.Name.ValueString(),
+		ListenPath:             m.ListenPath.ValueString(),
+		UpstreamURL:            m.UpstreamURL.ValueString(),
+		StripListenPath:        m.StripListenPath.ValueBool(),
+		ForwardOverrideHeaders: m.ForwardOverrideHeaders.ValueBool(),
 	}
 	if !m.ForwardClaims.IsNull() && !m.ForwardClaims.IsUnknown() {
 		diags.Append(m.ForwardClaims.ElementsAs(ctx, &api.ForwardClaims, false)...)
@@ -462,12 +474,13 @@ func protectedAPIFromWire(api *adminapi.API, prior *protectedAPIModel) protected
 		prior = &protectedAPIModel{}
 	}
 	m := protectedAPIModel{
-		ID:              types.StringValue(api.ID),
-		Name:            types.StringValue(api.Name),
-		ListenPath:      listenPathFromWire(api.ListenPath, prior.ListenPath),
-		UpstreamURL:     types.StringValue(api.UpstreamURL),
-		StripListenPath: types.BoolValue(api.StripListenPath),
-		ForwardClaims:   wireStringMap(api.ForwardClaims, prior.ForwardClaims),
+		ID:                     types.StringValue(api.ID),
+		Name:                   types.StringValue(api.Name),
+		ListenPath:             listenPathFromWire(api.ListenPath, prior.ListenPath),
+		UpstreamURL:            types.StringValue(api.UpstreamURL),
+		StripListenPath:        types.BoolValue(api.StripListenPath),
+		ForwardClaims:          wireStringMap(api.ForwardClaims, prior.ForwardClaims),
+		ForwardOverrideHeaders: types.BoolValue(api.ForwardOverrideHeaders),
 	}
 	if w := api.JWT; w != nil {
 		p := prior.JWT

@@ -278,6 +278,7 @@ func TestAccProtectedAPI_lifecycle(t *testing.T) {
 					statecheck.ExpectKnownValue(name, tfjsonpath.New("jwt").AtMapKey("leeway"), knownvalue.StringExact("60s")),
 					statecheck.ExpectKnownValue(name, tfjsonpath.New("jwt").AtMapKey("policy_claim"), knownvalue.StringExact("pol")),
 					statecheck.ExpectKnownValue(name, tfjsonpath.New("strip_listen_path"), knownvalue.Bool(false)),
+					statecheck.ExpectKnownValue(name, tfjsonpath.New("forward_override_headers"), knownvalue.Bool(false)),
 					statecheck.ExpectKnownValue(name, tfjsonpath.New("introspection"), knownvalue.Null()),
 					sameID.AddStateValue(name, tfjsonpath.New("id")),
 				},
@@ -297,10 +298,10 @@ func TestAccProtectedAPI_lifecycle(t *testing.T) {
 				},
 			},
 			{
-				Config: protectedAPIConfig(s, s.upstream.URL+"/v2", "2m",
+				Config: strings.Replace(protectedAPIConfig(s, s.upstream.URL+"/v2", "2m",
 					`audiences = ["orders-api"]
     required_scopes = ["orders"]
-    client_id_claim = "azp"`),
+    client_id_claim = "azp"`), "  jwt = {", "  forward_override_headers = true\n\n  jwt = {", 1),
 				ConfigPlanChecks: resource.ConfigPlanChecks{
 					PreApply:             []plancheck.PlanCheck{plancheck.ExpectResourceAction(name, plancheck.ResourceActionUpdate)},
 					PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
@@ -317,7 +318,7 @@ func TestAccProtectedAPI_lifecycle(t *testing.T) {
 					if err != nil {
 						return err
 					}
-					if api.UpstreamURL != s.upstream.URL+"/v2" || api.JWT.Leeway.D() != 2*time.Minute ||
+					if api.UpstreamURL != s.upstream.URL+"/v2" || api.JWT.Leeway.D() != 2*time.Minute || !api.ForwardOverrideHeaders ||
 						api.JWT.ClientIDClaim != "azp" || len(api.JWT.Audiences) != 1 || len(api.JWT.RequiredScopes) != 1 {
 						return fmt.Errorf("the gateway did not follow the update: %+v / %+v", api, api.JWT)
 					}
@@ -500,6 +501,8 @@ resource "idpgate_protected_api" "x" {
   }`), `(?s)jwt.jwks_uri.*must be an absolute http or https URL`},
 		"forwarding into a gateway header": {api(jwt + `
   forward_claims = { "X-Idpgate-Subject" = "email" }`), `(?s)Invalid forward_claims.X-Idpgate-Subject.*headers starting with X-Idpgate-`},
+		"forwarding into a header spelled with _": {api(jwt + `
+  forward_claims = { "X_Tenant" = "tid" }`), `(?s)Invalid forward_claims.X_Tenant.*use - instead`},
 		"leeway too long, other values unknown until apply": {provider + `
 resource "idpgate_protected_api" "other" {
   name         = "other"
