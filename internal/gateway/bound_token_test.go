@@ -3,14 +3,10 @@ package gateway
 import (
 	"context"
 	"encoding/json"
-	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
-
-	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/idpgate/terraform-provider-idpgate/internal/adminapi"
 	"github.com/idpgate/terraform-provider-idpgate/internal/mockidp"
@@ -54,17 +50,8 @@ func TestBoundTokensAreRefusedAsBearer(t *testing.T) {
 		return body.AccessToken
 	}
 
-	gw, err := New(Options{DataDir: t.TempDir(), AdminToken: harnessAdminToken,
-		Logger: slog.New(slog.DiscardHandler), Registerer: prometheus.NewRegistry()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer gw.Close()
-	proxy := httptest.NewServer(gw.ProxyHandler())
-	defer proxy.Close()
-	adminSrv := httptest.NewServer(gw.AdminHandler())
-	defer adminSrv.Close()
-	admin, _ := adminapi.NewClient(adminSrv.URL, harnessAdminToken, nil)
+	h := newRealHarness(t)
+	proxy, admin := h.proxy, h.admin
 	up := newEchoUpstream(t)
 	ctx := context.Background()
 	jwtAPI, err := admin.CreateAPI(ctx, adminapi.API{Name: "jwt", ListenPath: "/jwt", UpstreamURL: up.URL,

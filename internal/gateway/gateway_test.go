@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"encoding/json"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -14,7 +13,6 @@ import (
 
 	"github.com/go-jose/go-jose/v4"
 	"github.com/go-jose/go-jose/v4/jwt"
-	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/idpgate/terraform-provider-idpgate/internal/adminapi"
 )
@@ -50,17 +48,8 @@ func TestNewWithRealValidators(t *testing.T) {
 		return tok
 	}
 
-	reg := prometheus.NewRegistry()
-	gw, err := New(Options{DataDir: t.TempDir(), AdminToken: harnessAdminToken, Logger: slog.New(slog.DiscardHandler), Registerer: reg})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer gw.Close()
-	proxy := httptest.NewServer(gw.ProxyHandler())
-	defer proxy.Close()
-	adminSrv := httptest.NewServer(gw.AdminHandler())
-	defer adminSrv.Close()
-	admin, _ := adminapi.NewClient(adminSrv.URL, harnessAdminToken, nil)
+	h := newRealHarness(t)
+	proxy, adminSrv, admin := h.proxy, h.adminSrv, h.admin
 	up := newEchoUpstream(t)
 
 	ctx := context.Background()

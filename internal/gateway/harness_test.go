@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/idpgate/terraform-provider-idpgate/internal/adminapi"
 )
 
@@ -112,7 +114,26 @@ func newHarnessIn(t testing.TB, dir string, fake *fakeValidators) *harness {
 	if err != nil {
 		t.Fatalf("newGateway: %v", err)
 	}
-	h := &harness{t: t, dir: dir, gw: gw, fake: fake}
+	return serveHarness(t, &harness{t: t, dir: dir, gw: gw, fake: fake})
+}
+
+// newRealHarness assembles the gateway as `idpgate serve` does (New, the real validator
+// factory, a registry of its own); h.fake is nil.
+func newRealHarness(t testing.TB) *harness {
+	t.Helper()
+	gw, err := New(Options{DataDir: t.TempDir(), AdminToken: harnessAdminToken,
+		Logger: slog.New(slog.DiscardHandler), Registerer: prometheus.NewRegistry()})
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	return serveHarness(t, &harness{t: t, gw: gw})
+}
+
+// serveHarness serves h.gw's listeners over loopback and connects an admin client.
+func serveHarness(t testing.TB, h *harness) *harness {
+	t.Helper()
+	gw := h.gw
+	var err error
 	h.proxy = httptest.NewServer(gw.ProxyHandler())
 	h.adminSrv = httptest.NewServer(gw.AdminHandler())
 	h.admin, err = adminapi.NewClient(h.adminSrv.URL, harnessAdminToken, nil)
