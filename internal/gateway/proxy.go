@@ -12,6 +12,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/token"
 )
 
 // Headers the gateway sets on every forwarded request. Any header with this prefix that a
@@ -45,13 +47,13 @@ func (g *Gateway) serveProxy(w http.ResponseWriter, r *http.Request) {
 	}
 	count := func(o outcome) { rt.metrics.outcomes[o].Inc() }
 
-	token, present := bearerToken(r.Header.Get("Authorization"))
+	bearer, present := bearerToken(r.Header.Get("Authorization"))
 	if !present {
 		count(outcomeUnauthorized)
 		answerNoToken(w)
 		return
 	}
-	if token == "" {
+	if bearer == "" {
 		count(outcomeUnauthorized)
 		answerInvalidToken(w, "the bearer token is empty")
 		return
@@ -63,18 +65,18 @@ func (g *Gateway) serveProxy(w http.ResponseWriter, r *http.Request) {
 	}
 
 	start := time.Now()
-	id, err := rt.validator.Validate(r.Context(), token)
+	id, err := rt.validator.Validate(r.Context(), bearer)
 	g.metrics.validation.Observe(time.Since(start).Seconds())
 	if err != nil {
-		var te *TokenError
+		var te *token.Error
 		switch {
-		case errors.As(err, &te) && te.Code == "invalid_token":
+		case errors.As(err, &te) && te.Code == token.CodeInvalid:
 			count(outcomeUnauthorized)
 			g.log.Debug("token refused", "api", rt.name, "reason", te.Reason)
 			answerInvalidToken(w, te.Description)
-		case errors.As(err, &te) && te.Code == "insufficient_scope":
+		case errors.As(err, &te) && te.Code == token.CodeInsufficientScope:
 			count(outcomeForbidden)
-			answerInsufficientScope(w, rt.requiredScopes)
+			answerInsufficientScope(w, te.Scopes)
 		default:
 			count(outcomeUnavailable)
 			g.log.Warn("token validation unavailable", "api", rt.name, "error", err)
@@ -147,7 +149,7 @@ func hasDotSegment(p string) bool {
 
 // setIdentityHeaders removes every X-Idpgate-* and forwarded-claim header the client sent and
 // sets the gateway's own.
-func setIdentityHeaders(h http.Header, rt *route, id *Identity, p *compiledPolicy) {
+func setIdentityHeaders(h http.Header, rt *route, id *token.Identity, p *compiledPolicy) {
 	for k := range h {
 		if len(k) >= len(headerPrefix) && strings.EqualFold(k[:len(headerPrefix)], headerPrefix) {
 			delete(h, k)
