@@ -72,6 +72,16 @@ func TestCacheDeadlineExpAndKeySet(t *testing.T) {
 	}
 }
 
+func TestCacheDeadlineIsTheEarlierOfTTLAndExp(t *testing.T) {
+	now := testStart
+	if got := cacheDeadline(now, time.Minute, now.Add(time.Hour)); !got.Equal(now.Add(time.Minute)) {
+		t.Errorf("long-lived token: deadline %s, want now+ttl", got)
+	}
+	if got := cacheDeadline(now, time.Hour, now.Add(time.Minute)); !got.Equal(now.Add(time.Minute)) {
+		t.Errorf("short-lived token: deadline %s, want its exp", got)
+	}
+}
+
 // shardKeys returns n distinct keys that all land in shard 0.
 func shardKeys(prefix string, n int) []cacheKey {
 	fp := sha256.Sum256([]byte("x"))

@@ -39,15 +39,8 @@ import (
 //     signed by cached keys; an empty or unusable document counts as a failure;
 //   - bodies are capped at 1 MiB and fetches time out after 10s.
 type jwksCache struct {
-	uri        string
-	client     *http.Client
-	now        func() time.Time
-	log        *slog.Logger
-	fetches    *prometheus.CounterVec
-	minRefetch time.Duration
-	// baseCtx is cancelled by Factory.Close; fetches never run under a request's
-	// context, so one impatient client cannot fail a fetch others are waiting for.
-	baseCtx context.Context
+	uri string
+	jwksCacheDeps
 
 	keys       atomic.Pointer[jwksKeySet]
 	refreshAt  atomic.Int64 // Unix nanoseconds after which a background refresh is due
@@ -86,25 +79,20 @@ type jwksRefreshResult struct {
 	err error
 }
 
+// jwksCacheDeps is what a jwksCache gets from its Factory.
 type jwksCacheDeps struct {
 	client     *http.Client
 	now        func() time.Time
 	log        *slog.Logger
 	fetches    *prometheus.CounterVec
 	minRefetch time.Duration
-	baseCtx    context.Context
+	// baseCtx is cancelled by Factory.Close; fetches never run under a request's
+	// context, so one impatient client cannot fail a fetch others are waiting for.
+	baseCtx context.Context
 }
 
 func newJWKSCache(uri string, d jwksCacheDeps) *jwksCache {
-	return &jwksCache{
-		uri:        uri,
-		client:     d.client,
-		now:        d.now,
-		log:        d.log,
-		fetches:    d.fetches,
-		minRefetch: d.minRefetch,
-		baseCtx:    d.baseCtx,
-	}
+	return &jwksCache{uri: uri, jwksCacheDeps: d}
 }
 
 // current returns the cached document, or nil before the first successful fetch.
