@@ -255,3 +255,11 @@ func waitFor(t testing.TB, what string, cond func() bool) {
 		time.Sleep(5 * time.Millisecond)
 	}
 }
+
+// waitForIdleJWKS waits until no background fetch of uri's JWKS is in flight. A refresh that
+// falls due while one runs (the prefetch of ForAPI, say) is skipped until the next token, so
+// a test that expects one token to trigger a refresh must start from an idle cache.
+func waitForIdleJWKS(t testing.TB, f *Factory, uri string) {
+	t.Helper()
+	waitFor(t, "background JWKS fetches to finish", func() bool { return !f.jwksFor(uri).refreshing.Load() })
+}

@@ -159,6 +159,7 @@ func TestJWKSOutageKeepsCachedKeys(t *testing.T) {
 	mustValidate(t, v, signJWT(t, keyA, validClaims(clock.Now()), nil))
 
 	srv.setStatus(http.StatusInternalServerError)
+	waitForIdleJWKS(t, f, srv.URL)
 	clock.Advance(jwksDefaultMaxAge + time.Second) // refresh due → fails in the background
 	mustValidate(t, v, signJWT(t, keyA, validClaims(clock.Now()), nil))
 	waitFor(t, "the failed refresh", func() bool { return counterValue(t, f.jwksFetches, "error") == 1 })
@@ -220,10 +221,11 @@ func TestJWKSKeyRemovalInvalidatesCachedTokens(t *testing.T) {
 	}
 
 	// Same document at the next refresh: the cached entries stay usable.
+	waitForIdleJWKS(t, f, srv.URL)
 	clock.Advance(jwksDefaultMaxAge + time.Second)
 	mustValidate(t, v, tokA)
 	waitFor(t, "the periodic refresh", func() bool { return srv.hits.Load() == 2 })
-	waitFor(t, "the refresh to settle", func() bool { return !f.jwksFor(srv.URL).refreshing.Load() })
+	waitForIdleJWKS(t, f, srv.URL)
 	hitsBefore := srv.hits.Load()
 	mustValidate(t, v, tokA)
 	if srv.hits.Load() != hitsBefore {
@@ -292,6 +294,7 @@ func TestJWKSRefreshHonoursMaxAge(t *testing.T) {
 	if n := srv.hits.Load(); n != 1 {
 		t.Fatalf("JWKS fetched %d times before max-age, want 1", n)
 	}
+	waitForIdleJWKS(t, f, srv.URL)
 	clock.Advance(30 * time.Second)
 	mustValidate(t, v, signJWT(t, keyA, validClaims(clock.Now()), nil))
 	waitFor(t, "the refresh after max-age", func() bool { return srv.hits.Load() == 2 })
