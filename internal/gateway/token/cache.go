@@ -67,16 +67,16 @@ func newCache(size int) *cache {
 
 // keyBuffers are pooled so that hashing a token on the hit path does not allocate:
 // the fingerprint and the token are copied into one buffer and hashed with Sum256.
-var keyBuffers = sync.Pool{New: func() any { return new([sha256.Size + MaxBytes]byte) }}
+var keyBuffers = sync.Pool{New: func() any { return new([sha256.Size + maxTokenBytes]byte) }}
 
 // cacheKeyFor hashes a validator fingerprint and a raw token into a cache key.
-// Tokens longer than MaxBytes are refused before this is called; should one reach it
+// Tokens longer than maxTokenBytes are refused before this is called; should one reach it
 // anyway, it is hashed the slow way rather than truncated.
 func cacheKeyFor(fingerprint *[sha256.Size]byte, token string) cacheKey {
-	if len(token) > MaxBytes {
+	if len(token) > maxTokenBytes {
 		return sha256.Sum256(append(fingerprint[:len(fingerprint):len(fingerprint)], token...))
 	}
-	buf := keyBuffers.Get().(*[sha256.Size + MaxBytes]byte)
+	buf := keyBuffers.Get().(*[sha256.Size + maxTokenBytes]byte)
 	copy(buf[:], fingerprint[:])
 	n := copy(buf[sha256.Size:], token)
 	k := cacheKey(sha256.Sum256(buf[:sha256.Size+n]))

@@ -32,8 +32,8 @@ func TestCacheKeyCoversEveryByteAndTheFingerprint(t *testing.T) {
 	if cacheKeyFor(&fpA, token+"x") == base || cacheKeyFor(&fpA, token[:len(token)-1]) == base {
 		t.Error("a longer or shorter token shares the key")
 	}
-	long := strings.Repeat("a", MaxBytes+10)
-	if cacheKeyFor(&fpA, long) == cacheKeyFor(&fpA, long[:MaxBytes]) {
+	long := strings.Repeat("a", maxTokenBytes+10)
+	if cacheKeyFor(&fpA, long) == cacheKeyFor(&fpA, long[:maxTokenBytes]) {
 		t.Error("an over-long token is truncated before hashing")
 	}
 }

@@ -251,7 +251,7 @@ func TestIntrospectRequiredScopesAndGarbage(t *testing.T) {
 	}
 
 	hits := srv.hits.Load()
-	for _, garbage := range []string{"", "a b", "tok\x00en", "=abc", strings.Repeat("a", MaxBytes+1)} {
+	for _, garbage := range []string{"", "a b", "tok\x00en", "=abc", strings.Repeat("a", maxTokenBytes+1)} {
 		_, err := v.Validate(context.Background(), garbage)
 		wantCode(t, err, CodeInvalid)
 	}

@@ -152,7 +152,7 @@ func runBattery(t *testing.T, mod func(*FactoryOptions)) {
 	seg := splitSegments(validNow)
 	sig := []byte(mustDecode(t, seg[2]))
 	sig[len(sig)-1] ^= 0x01
-	big := signJWT(t, keyA, claims(func(c map[string]any) { c["pad"] = strings.Repeat("x", MaxBytes) }), nil)
+	big := signJWT(t, keyA, claims(func(c map[string]any) { c["pad"] = strings.Repeat("x", maxTokenBytes) }), nil)
 
 	attacks := []struct{ name, token string }{
 		{"alg none", compactJWS(t, map[string]any{"alg": "none", "typ": "JWT", "kid": "a"}, validClaims(now), func(string) []byte { return nil })},

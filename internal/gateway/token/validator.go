@@ -17,14 +17,14 @@ var (
 	_ Validator = (*introspectionValidator)(nil)
 )
 
-// MaxBytes bounds every bearer token before any work is done on it.
-const MaxBytes = 8 << 10
+// maxTokenBytes bounds every bearer token before any work is done on it.
+const maxTokenBytes = 8 << 10
 
 // checkLength is the first check of every validator: an empty token, or one longer than
-// MaxBytes, is refused before it is parsed, hashed or sent anywhere.
+// maxTokenBytes, is refused before it is parsed, hashed or sent anywhere.
 func checkLength(token string) *Error {
-	if len(token) == 0 || len(token) > MaxBytes {
-		return invalid(fmt.Sprintf("token length %d outside 1..%d", len(token), MaxBytes))
+	if len(token) == 0 || len(token) > maxTokenBytes {
+		return invalid(fmt.Sprintf("token length %d outside 1..%d", len(token), maxTokenBytes))
 	}
 	return nil
 }
