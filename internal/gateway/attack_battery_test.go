@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/idpgate/terraform-provider-idpgate/internal/adminapi"
+	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/token"
 )
 
 // The attacks below are refused today; these tests keep it so. Each sends what an attacker
@@ -73,7 +74,7 @@ func batteryGateway(t *testing.T) (h *harness, up *recordingUpstream, tok, addr 
 	api := h.createAPI(adminapi.API{Name: "svc", ListenPath: "/svc", UpstreamURL: up.URL})
 	h.createPolicy(adminapi.Policy{Name: "p", ClientIDs: []string{"app"}, AccessRights: []adminapi.AccessRight{
 		{APIID: api.ID, Methods: []string{"GET", "POST"}, Paths: []string{"/public/**"}}}})
-	tok = h.fake.token("tok", Identity{Subject: "alice", ClientID: "app"})
+	tok = h.fake.token("tok", token.Identity{Subject: "alice", ClientID: "app"})
 	return h, up, tok, strings.TrimPrefix(h.proxy.URL, "http://")
 }
 

@@ -13,6 +13,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/idpgate/terraform-provider-idpgate/internal/adminapi"
+	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/token"
 )
 
 // Behaviour worth knowing, decided here:
@@ -50,9 +51,9 @@ type Options struct {
 	Registerer prometheus.Registerer
 }
 
-// apiValidatorSource builds the token validator of one API; *ValidatorFactory is one.
+// apiValidatorSource builds the token validator of one API; *token.Factory is one.
 type apiValidatorSource interface {
-	ForAPI(api adminapi.API) (TokenValidator, error)
+	ForAPI(api adminapi.API) (token.Validator, error)
 	Close()
 }
 

@@ -18,7 +18,7 @@ import (
 )
 
 // TestNewWithRealValidators assembles the gateway the way `idpgate serve` and the provider's
-// acceptance tests do (New, the real ValidatorFactory, RS256 tokens from a local JWKS) and
+// acceptance tests do (New, the real token.Factory, RS256 tokens from a local JWKS) and
 // checks the whole request path end to end.
 func TestNewWithRealValidators(t *testing.T) {
 	key, err := rsa.GenerateKey(rand.Reader, 2048)

@@ -16,13 +16,14 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/idpgate/terraform-provider-idpgate/internal/adminapi"
+	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/token"
 )
 
-// fakeValidators stands in for the ValidatorFactory where the token layer is not the point:
+// fakeValidators stands in for the token.Factory where the token layer is not the point:
 // a token is valid when the test registered an Identity for it.
 type fakeValidators struct {
 	mu       sync.Mutex
-	ids      map[string]*Identity
+	ids      map[string]*token.Identity
 	failFor  map[string]error // ForAPI fails for these API names
 	forAPI   atomic.Int32     // ForAPI calls
 	closed   atomic.Bool
@@ -30,10 +31,10 @@ type fakeValidators struct {
 }
 
 func newFakeValidators() *fakeValidators {
-	return &fakeValidators{ids: map[string]*Identity{}, failFor: map[string]error{}}
+	return &fakeValidators{ids: map[string]*token.Identity{}, failFor: map[string]error{}}
 }
 
-func (f *fakeValidators) ForAPI(api adminapi.API) (TokenValidator, error) {
+func (f *fakeValidators) ForAPI(api adminapi.API) (token.Validator, error) {
 	f.forAPI.Add(1)
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -50,7 +51,7 @@ func (f *fakeValidators) ForAPI(api adminapi.API) (TokenValidator, error) {
 func (f *fakeValidators) Close() { f.closed.Store(true) }
 
 // token registers a valid token for id; a zero ExpiresAt/IssuedAt is filled in.
-func (f *fakeValidators) token(tok string, id Identity) string {
+func (f *fakeValidators) token(tok string, id token.Identity) string {
 	if id.IssuedAt.IsZero() {
 		id.IssuedAt = time.Now()
 	}
@@ -68,19 +69,19 @@ type fakeValidator struct {
 	required []string
 }
 
-func (v *fakeValidator) Validate(_ context.Context, token string) (*Identity, error) {
+func (v *fakeValidator) Validate(_ context.Context, tok string) (*token.Identity, error) {
 	v.f.validate.Add(1)
-	if token == "idp-down" {
-		return nil, &TokenError{Code: "temporarily_unavailable", Description: "cannot check", Reason: "jwks unreachable"}
+	if tok == "idp-down" {
+		return nil, &token.Error{Code: token.CodeUnavailable, Description: "cannot check", Reason: "jwks unreachable"}
 	}
 	v.f.mu.Lock()
-	id := v.f.ids[token]
+	id := v.f.ids[tok]
 	v.f.mu.Unlock()
 	if id == nil {
-		return nil, &TokenError{Code: "invalid_token", Description: "the access token is invalid", Reason: "crypto/rsa: verification error"}
+		return nil, &token.Error{Code: token.CodeInvalid, Description: "the access token is invalid", Reason: "crypto/rsa: verification error"}
 	}
 	if !hasScopes(id, v.required) {
-		return nil, &TokenError{Code: "insufficient_scope", Description: "missing scope", Reason: "scope"}
+		return nil, &token.Error{Code: token.CodeInsufficientScope, Description: "missing scope", Reason: "scope", Scopes: v.required}
 	}
 	return id, nil
 }

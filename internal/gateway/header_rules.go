@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"net/http/httputil"
 	"strings"
+
+	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/token"
 )
 
 // What crosses the gateway in headers. An upstream trusts the identity headers to say who
@@ -57,7 +59,7 @@ func checkInboundHeaders(h http.Header) (reason string, ok bool) {
 // is the request's context itself (one allocation for both), found with forwardingFrom.
 type forwarding struct {
 	context.Context
-	id     *Identity
+	id     *token.Identity
 	policy *compiledPolicy
 }
 

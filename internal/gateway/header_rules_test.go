@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/idpgate/terraform-provider-idpgate/internal/adminapi"
+	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/token"
 )
 
 // cgiName is how a WSGI, PHP or Rack upstream names a header: upper case, "-" as "_". Two
@@ -84,7 +85,7 @@ func newIdentityHeaderAPI(t *testing.T) (*harness, string) {
 	api := h.createAPI(adminapi.API{Name: "a", ListenPath: "/a", UpstreamURL: up.URL,
 		ForwardClaims: map[string]string{"X-Tenant-Id": "tenant", "X-Missing-Claim": "nope"}})
 	h.createPolicy(adminapi.Policy{Name: "p", ClientIDs: []string{"app"}, AccessRights: grantAll(api)})
-	tok := h.fake.token("t", Identity{Subject: "alice", ClientID: "app", Scopes: []string{"read"},
+	tok := h.fake.token("t", token.Identity{Subject: "alice", ClientID: "app", Scopes: []string{"read"},
 		Claims: map[string]any{"tenant": "acme"}})
 	return h, tok
 }
@@ -143,7 +144,7 @@ func TestConnectionCannotStripIdentityHeaders(t *testing.T) {
 
 func TestTwoAuthorizationHeadersAreRefused(t *testing.T) {
 	h, tok := newIdentityHeaderAPI(t)
-	other := h.fake.token("other", Identity{Subject: "bob", ClientID: "app"})
+	other := h.fake.token("other", token.Identity{Subject: "bob", ClientID: "app"})
 	for _, second := range []string{"Bearer " + other, "Basic YWRtaW46YWRtaW4=", ""} {
 		resp := h.rawHeaderRequest("/a/x", tok, [][2]string{{"Authorization", second}})
 		body := expect(t, resp, http.StatusBadRequest)
@@ -163,7 +164,7 @@ func TestOverrideHeadersAreDroppedUnlessTheAPIForwardsThem(t *testing.T) {
 	lax := h.createAPI(adminapi.API{Name: "lax", ListenPath: "/lax", UpstreamURL: up.URL, ForwardOverrideHeaders: true})
 	h.createPolicy(adminapi.Policy{Name: "p", ClientIDs: []string{"app"}, AccessRights: []adminapi.AccessRight{
 		{APIID: strict.ID, Methods: []string{"GET"}}, {APIID: lax.ID, Methods: []string{"GET"}}}})
-	tok := h.fake.token("t", Identity{ClientID: "app"})
+	tok := h.fake.token("t", token.Identity{ClientID: "app"})
 
 	names := []string{"X-HTTP-Method-Override", "X-HTTP-Method", "X-Method-Override", "X-Original-URL", "X-Rewrite-URL"}
 	var sent [][2]string
@@ -222,7 +223,7 @@ func FuzzOutboundHeaderNames(f *testing.F) {
 		f.Add(name, "forged")
 	}
 	rt := &route{forward: []forwardedClaim{{header: "X-Tenant-Id", claim: "tenant"}}}
-	id := &Identity{Subject: "alice", ClientID: "app", Scopes: []string{"read"}, Claims: map[string]any{"tenant": "acme"}}
+	id := &token.Identity{Subject: "alice", ClientID: "app", Scopes: []string{"read"}, Claims: map[string]any{"tenant": "acme"}}
 	fwd := &forwarding{Context: context.Background(), id: id, policy: &compiledPolicy{id: "pol_1"}}
 	want := map[string]string{"X_IDPGATE_SUBJECT": "alice", "X_IDPGATE_CLIENT_ID": "app", "X_IDPGATE_SCOPE": "read",
 		"X_IDPGATE_POLICY": "pol_1", "X_TENANT_ID": "acme", "AUTHORIZATION": "Bearer t"}

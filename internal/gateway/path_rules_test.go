@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/idpgate/terraform-provider-idpgate/internal/adminapi"
+	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/token"
 )
 
 func TestCheckRequestPath(t *testing.T) {
@@ -72,7 +73,7 @@ func TestPathFormsReachTheUpstreamAsChecked(t *testing.T) {
 	api := h.createAPI(adminapi.API{Name: "svc", ListenPath: "/svc", UpstreamURL: up.URL})
 	h.createPolicy(adminapi.Policy{Name: "p", ClientIDs: []string{"app"},
 		AccessRights: []adminapi.AccessRight{{APIID: api.ID, Paths: []string{"/public/**"}}}})
-	tok := h.fake.token("t", Identity{ClientID: "app"})
+	tok := h.fake.token("t", token.Identity{ClientID: "app"})
 	addr := strings.TrimPrefix(h.proxy.URL, "http://")
 	send := func(form string) (int, string) {
 		return rawExchange(t, addr, "GET /svc"+form+" HTTP/1.1\r\nHost: gw\r\nAuthorization: Bearer "+tok+"\r\nConnection: close\r\n\r\n")

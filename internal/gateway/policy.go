@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/idpgate/terraform-provider-idpgate/internal/adminapi"
+	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/token"
 )
 
 // compiledPolicy is an access policy prepared for the request path: grants indexed by API,
@@ -181,7 +182,7 @@ func newPolicyIndex(policies []adminapi.Policy) policyIndex {
 // authorize returns the first policy bound to id that grants apiID, method and path, or a
 // verdict explaining the refusal; for verdictScope it also returns the scopes that would
 // have satisfied the closest grant.
-func (idx *policyIndex) authorize(apiID string, id *Identity, method, path string, now time.Time) (*compiledPolicy, verdict, []string) {
+func (idx *policyIndex) authorize(apiID string, id *token.Identity, method, path string, now time.Time) (*compiledPolicy, verdict, []string) {
 	m := methodBit(method)
 	best := verdictDenied
 	var missing []string
@@ -220,7 +221,7 @@ func (idx *policyIndex) authorize(apiID string, id *Identity, method, path strin
 	return nil, best, missing
 }
 
-func hasScopes(id *Identity, scopes []string) bool {
+func hasScopes(id *token.Identity, scopes []string) bool {
 	for _, s := range scopes {
 		if !id.HasScope(s) {
 			return false

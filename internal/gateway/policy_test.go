@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/idpgate/terraform-provider-idpgate/internal/adminapi"
+	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/token"
 )
 
 func TestPathPatterns(t *testing.T) {
@@ -55,7 +56,7 @@ func TestAuthorizePrefersFirstGrantingPolicy(t *testing.T) {
 		{ID: "pol_b", Name: "writer", ClientIDs: []string{"app"}, AccessRights: []adminapi.AccessRight{{APIID: "api1", Methods: []string{"POST"}}}},
 	})
 	now := time.Now()
-	id := &Identity{ClientID: "app"}
+	id := &token.Identity{ClientID: "app"}
 	if p, v, _ := idx.authorize("api1", id, "POST", "/", now); v != verdictAllowed || p.id != "pol_b" {
 		t.Errorf("POST: %v %v", p, v)
 	}

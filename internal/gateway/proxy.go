@@ -12,6 +12,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/token"
 )
 
 // Headers the gateway sets on every forwarded request; header_rules.go says how a client's
@@ -49,13 +51,13 @@ func (g *Gateway) serveProxy(w http.ResponseWriter, r *http.Request) {
 	}
 	count := func(o outcome) { rt.metrics.outcomes[o].Inc() }
 
-	token, present := bearerToken(r.Header.Get("Authorization"))
+	bearer, present := bearerToken(r.Header.Get("Authorization"))
 	if !present {
 		count(outcomeUnauthorized)
 		answerNoToken(w)
 		return
 	}
-	if token == "" {
+	if bearer == "" {
 		count(outcomeUnauthorized)
 		answerInvalidToken(w, "the bearer token is empty")
 		return
@@ -67,18 +69,18 @@ func (g *Gateway) serveProxy(w http.ResponseWriter, r *http.Request) {
 	}
 
 	start := time.Now()
-	id, err := rt.validator.Validate(r.Context(), token)
+	id, err := rt.validator.Validate(r.Context(), bearer)
 	g.metrics.validation.Observe(time.Since(start).Seconds())
 	if err != nil {
-		var te *TokenError
+		var te *token.Error
 		switch {
-		case errors.As(err, &te) && te.Code == "invalid_token":
+		case errors.As(err, &te) && te.Code == token.CodeInvalid:
 			count(outcomeUnauthorized)
 			g.log.Debug("token refused", "api", rt.name, "reason", te.Reason)
 			answerInvalidToken(w, te.Description)
-		case errors.As(err, &te) && te.Code == "insufficient_scope":
+		case errors.As(err, &te) && te.Code == token.CodeInsufficientScope:
 			count(outcomeForbidden)
-			answerInsufficientScope(w, rt.requiredScopes)
+			answerInsufficientScope(w, te.Scopes)
 		default:
 			count(outcomeUnavailable)
 			g.log.Warn("token validation unavailable", "api", rt.name, "error", err)
@@ -145,7 +147,7 @@ func bearerToken(h string) (token string, present bool) {
 
 // setIdentityHeaders sets the gateway's identity headers and the API's forward_claims on an
 // outbound header set from which every client spelling of them is gone (rewriteHeaders).
-func setIdentityHeaders(h http.Header, rt *route, id *Identity, p *compiledPolicy) {
+func setIdentityHeaders(h http.Header, rt *route, id *token.Identity, p *compiledPolicy) {
 	v := make([]string, 4) // one allocation for the four values
 	v[0], v[1], v[2], v[3] = headerSafe(id.Subject), headerSafe(id.ClientID), headerSafe(strings.Join(id.Scopes, " ")), p.id
 	h[headerSubject], h[headerClientID], h[headerScope], h[headerPolicy] = v[0:1:1], v[1:2:2], v[2:3:3], v[3:4:4]

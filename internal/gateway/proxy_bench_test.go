@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/idpgate/terraform-provider-idpgate/internal/adminapi"
+	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/token"
 )
 
 // fixedUpstream answers every round trip from memory, so the benchmark measures the proxy
@@ -46,7 +47,7 @@ func BenchmarkProxyOverhead(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	tok := h.fake.token("tok", Identity{Subject: "u", ClientID: "app", Scopes: []string{"items:read"}, Claims: map[string]any{"tenant": "acme"}})
+	tok := h.fake.token("tok", token.Identity{Subject: "u", ClientID: "app", Scopes: []string{"items:read"}, Claims: map[string]any{"tenant": "acme"}})
 
 	run := func(b *testing.B, handler http.Handler, path string) {
 		req := httptest.NewRequest("GET", path, nil)

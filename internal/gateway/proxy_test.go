@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/idpgate/terraform-provider-idpgate/internal/adminapi"
+	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/token"
 )
 
 // grantAll is an access right for every method and path of api.
@@ -28,7 +29,7 @@ func TestProxyRoutesByLongestSegmentPrefix(t *testing.T) {
 	v2 := h.createAPI(adminapi.API{Name: "v2", ListenPath: "/api/v2/", UpstreamURL: up.URL, StripListenPath: true})
 	h.createPolicy(adminapi.Policy{Name: "all", ClientIDs: []string{"app"},
 		AccessRights: append(grantAll(api), grantAll(v2)...)})
-	tok := h.fake.token("t1", Identity{Subject: "alice", ClientID: "app"})
+	tok := h.fake.token("t1", token.Identity{Subject: "alice", ClientID: "app"})
 
 	for _, tc := range []struct{ path, upstreamPath, query string }{
 		{"/api", "/root/api", ""},
@@ -64,8 +65,8 @@ func TestProxyTokenAnswers(t *testing.T) {
 	api := h.createAPI(adminapi.API{Name: "orders", ListenPath: "/orders", UpstreamURL: up.URL,
 		JWT: &adminapi.JWTValidation{Issuer: "https://i", JWKSURI: "https://i/k", RequiredScopes: []string{"orders:read"}}})
 	h.createPolicy(adminapi.Policy{Name: "p", ClientIDs: []string{"app"}, AccessRights: grantAll(api)})
-	good := h.fake.token("good", Identity{Subject: "s", ClientID: "app", Scopes: []string{"orders:read"}})
-	noScope := h.fake.token("noscope", Identity{Subject: "s", ClientID: "app"})
+	good := h.fake.token("good", token.Identity{Subject: "s", ClientID: "app", Scopes: []string{"orders:read"}})
+	noScope := h.fake.token("noscope", token.Identity{Subject: "s", ClientID: "app"})
 
 	resp := h.do("GET", "/orders/1", "")
 	body := expect(t, resp, http.StatusUnauthorized)
@@ -133,7 +134,7 @@ func TestProxyBrokenValidatorAnswers503(t *testing.T) {
 	broken := h.createAPI(adminapi.API{Name: "broken", ListenPath: "/broken", UpstreamURL: up.URL})
 	fine := h.createAPI(adminapi.API{Name: "fine", ListenPath: "/fine", UpstreamURL: up.URL})
 	h.createPolicy(adminapi.Policy{Name: "p", ClientIDs: []string{"app"}, AccessRights: append(grantAll(broken), grantAll(fine)...)})
-	tok := h.fake.token("t", Identity{ClientID: "app"})
+	tok := h.fake.token("t", token.Identity{ClientID: "app"})
 	expect(t, h.do("GET", "/broken/x", tok), http.StatusServiceUnavailable)
 	expect(t, h.do("GET", "/fine/x", tok), http.StatusOK)
 }
@@ -148,16 +149,16 @@ func TestProxyPolicyBinding(t *testing.T) {
 
 	cases := []struct {
 		name   string
-		id     Identity
+		id     token.Identity
 		path   string
 		status int
 	}{
-		{"client id bound", Identity{ClientID: "app"}, "/orders/1", 200},
-		{"other client", Identity{ClientID: "intruder"}, "/orders/1", 403},
-		{"policy claim by name", Identity{ClientID: "x", Policies: []string{"gold"}}, "/orders/1", 200},
-		{"policy claim by id", Identity{Policies: []string{byClaim.ID}}, "/orders/1", 200},
-		{"policy claim unknown", Identity{Policies: []string{"platinum"}}, "/orders/1", 403},
-		{"bound, wrong API", Identity{ClientID: "app"}, "/other/1", 403},
+		{"client id bound", token.Identity{ClientID: "app"}, "/orders/1", 200},
+		{"other client", token.Identity{ClientID: "intruder"}, "/orders/1", 403},
+		{"policy claim by name", token.Identity{ClientID: "x", Policies: []string{"gold"}}, "/orders/1", 200},
+		{"policy claim by id", token.Identity{Policies: []string{byClaim.ID}}, "/orders/1", 200},
+		{"policy claim unknown", token.Identity{Policies: []string{"platinum"}}, "/orders/1", 403},
+		{"bound, wrong API", token.Identity{ClientID: "app"}, "/other/1", 403},
 	}
 	for i, tc := range cases {
 		tok := h.fake.token(fmt.Sprintf("tok%d", i), tc.id)
@@ -188,8 +189,8 @@ func TestProxyMethodsPathsScopes(t *testing.T) {
 		{APIID: api.ID, Methods: []string{"GET"}, Paths: []string{"/items", "/items/*"}},
 		{APIID: api.ID, Methods: []string{"POST", "DELETE"}, Paths: []string{"/admin/**"}, RequiredScopes: []string{"shop:admin"}},
 	}})
-	plain := h.fake.token("plain", Identity{ClientID: "app", Scopes: []string{"shop:read"}})
-	admin := h.fake.token("admin", Identity{ClientID: "app", Scopes: []string{"shop:read", "shop:admin"}})
+	plain := h.fake.token("plain", token.Identity{ClientID: "app", Scopes: []string{"shop:read"}})
+	admin := h.fake.token("admin", token.Identity{ClientID: "app", Scopes: []string{"shop:read", "shop:admin"}})
 
 	for _, tc := range []struct {
 		method, path, tok string
@@ -225,8 +226,8 @@ func TestProxyMaxTokenAge(t *testing.T) {
 	up := newEchoUpstream(t)
 	api := h.createAPI(adminapi.API{Name: "a", ListenPath: "/a", UpstreamURL: up.URL})
 	h.createPolicy(adminapi.Policy{Name: "p", ClientIDs: []string{"app"}, AccessRights: grantAll(api), MaxTokenAge: adminapi.Duration(time.Minute)})
-	fresh := h.fake.token("fresh", Identity{ClientID: "app", IssuedAt: time.Now().Add(-30 * time.Second)})
-	old := h.fake.token("old", Identity{ClientID: "app", IssuedAt: time.Now().Add(-2 * time.Minute)})
+	fresh := h.fake.token("fresh", token.Identity{ClientID: "app", IssuedAt: time.Now().Add(-30 * time.Second)})
+	old := h.fake.token("old", token.Identity{ClientID: "app", IssuedAt: time.Now().Add(-2 * time.Minute)})
 	expect(t, h.do("GET", "/a", fresh), http.StatusOK)
 	resp := h.do("GET", "/a", old)
 	expect(t, resp, http.StatusUnauthorized)
@@ -241,7 +242,7 @@ func TestProxyRateLimit(t *testing.T) {
 	api := h.createAPI(adminapi.API{Name: "a", ListenPath: "/a", UpstreamURL: up.URL})
 	p := h.createPolicy(adminapi.Policy{Name: "p", ClientIDs: []string{"app", "app2"}, AccessRights: grantAll(api),
 		RateLimit: &adminapi.Limit{Requests: 3, Per: adminapi.Duration(time.Minute)}})
-	tok := h.fake.token("t", Identity{ClientID: "app"})
+	tok := h.fake.token("t", token.Identity{ClientID: "app"})
 	for i := 0; i < 3; i++ {
 		resp := h.do("GET", "/a", tok)
 		expect(t, resp, http.StatusOK)
@@ -266,7 +267,7 @@ func TestProxyRateLimit(t *testing.T) {
 		t.Errorf("body %s", body)
 	}
 	// per client: another client of the same policy has its own budget
-	expect(t, h.do("GET", "/a", h.fake.token("t2", Identity{ClientID: "app2"})), http.StatusOK)
+	expect(t, h.do("GET", "/a", h.fake.token("t2", token.Identity{ClientID: "app2"})), http.StatusOK)
 
 	// raising the limit applies at once
 	p.RateLimit.Requests = 100
@@ -282,7 +283,7 @@ func TestProxyQuota(t *testing.T) {
 	api := h.createAPI(adminapi.API{Name: "a", ListenPath: "/a", UpstreamURL: up.URL})
 	h.createPolicy(adminapi.Policy{Name: "p", ClientIDs: []string{"app"}, AccessRights: grantAll(api),
 		Quota: &adminapi.Limit{Requests: 2, Per: adminapi.Duration(time.Hour)}})
-	tok := h.fake.token("t", Identity{ClientID: "app"})
+	tok := h.fake.token("t", token.Identity{ClientID: "app"})
 	expect(t, h.do("GET", "/a", tok), http.StatusOK)
 	resp := h.do("GET", "/a", tok)
 	expect(t, resp, http.StatusOK)
@@ -306,7 +307,7 @@ func TestProxyForwardsIdentityAndStripsForgedHeaders(t *testing.T) {
 	api := h.createAPI(adminapi.API{Name: "a", ListenPath: "/a", UpstreamURL: up.URL,
 		ForwardClaims: map[string]string{"X-Tenant": "tenant", "X-Roles": "roles", "X-Level": "level", "X-Missing": "nope"}})
 	h.createPolicy(adminapi.Policy{Name: "p", ClientIDs: []string{"app"}, AccessRights: grantAll(api)})
-	tok := h.fake.token("t", Identity{Subject: "alice", ClientID: "app", Scopes: []string{"a", "b"},
+	tok := h.fake.token("t", token.Identity{Subject: "alice", ClientID: "app", Scopes: []string{"a", "b"},
 		Claims: map[string]any{"tenant": "acme\r\nX-Evil: 1", "roles": []any{"admin", "ops"}, "level": float64(3)}})
 
 	resp := h.do("GET", "/a/x", tok,
@@ -343,7 +344,7 @@ func TestProxyUpstreamDown(t *testing.T) {
 	ln.Close()
 	api := h.createAPI(adminapi.API{Name: "a", ListenPath: "/a", UpstreamURL: dead})
 	h.createPolicy(adminapi.Policy{Name: "p", ClientIDs: []string{"app"}, AccessRights: grantAll(api)})
-	body := expect(t, h.do("GET", "/a", h.fake.token("t", Identity{ClientID: "app"})), http.StatusBadGateway)
+	body := expect(t, h.do("GET", "/a", h.fake.token("t", token.Identity{ClientID: "app"})), http.StatusBadGateway)
 	if errorCode(t, body) != "bad_gateway" || strings.Contains(string(body), "127.0.0.1") || strings.Contains(string(body), "refused") {
 		t.Errorf("502 body must not show internals: %s", body)
 	}
@@ -359,7 +360,7 @@ func TestSnapshotSwapUnderLoad(t *testing.T) {
 	up := newEchoUpstream(t)
 	api := h.createAPI(adminapi.API{Name: "a", ListenPath: "/a", UpstreamURL: up.URL})
 	p := h.createPolicy(adminapi.Policy{Name: "p", ClientIDs: []string{"app"}, AccessRights: grantAll(api)})
-	tok := h.fake.token("t", Identity{ClientID: "app"})
+	tok := h.fake.token("t", token.Identity{ClientID: "app"})
 	builds := h.fake.forAPI.Load()
 
 	stop := make(chan struct{})

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/idpgate/terraform-provider-idpgate/internal/adminapi"
+	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/token"
 )
 
 // snapshot is one immutable view of the configuration: the routes, their validators and the
@@ -27,10 +28,9 @@ type route struct {
 	strip      bool
 	// validator is nil when the API's token validation could not be built; then
 	// validatorErr is set and the API answers 503.
-	validator      TokenValidator
-	validatorErr   error
-	requiredScopes []string
-	forward        []forwardedClaim
+	validator    token.Validator
+	validatorErr error
+	forward      []forwardedClaim
 	// forwardOverrides lets the method and URL override headers through (header_rules.go).
 	forwardOverrides bool
 	proxy            *httputil.ReverseProxy
@@ -77,7 +77,7 @@ type routeValidators map[string]routeValidator
 
 type routeValidator struct {
 	fingerprint string
-	validator   TokenValidator
+	validator   token.Validator
 	err         error
 }
 
@@ -139,12 +139,6 @@ func (b *snapshotBuilder) route(api adminapi.API) (*route, error) {
 		strip:            api.StripListenPath,
 		forwardOverrides: api.ForwardOverrideHeaders,
 		metrics:          b.metrics.forRoute(api.Name),
-	}
-	switch {
-	case api.JWT != nil:
-		r.requiredScopes = api.JWT.RequiredScopes
-	case api.Introspection != nil:
-		r.requiredScopes = api.Introspection.RequiredScopes
 	}
 	headers := make([]string, 0, len(api.ForwardClaims))
 	for h := range api.ForwardClaims {

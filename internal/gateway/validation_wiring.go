@@ -4,12 +4,14 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/token"
 )
 
-// buildValidatorFactory wires the token-validation half of the package into New: the
-// factory's JWKS fetch and introspection counters go to the gateway's registry.
+// buildValidatorFactory wires the token package into New: the factory's JWKS fetch and
+// introspection counters go to the gateway's registry.
 func buildValidatorFactory(opts Options, reg prometheus.Registerer) (apiValidatorSource, error) {
-	return NewValidatorFactory(ValidatorFactoryOptions{
+	return token.NewFactory(token.FactoryOptions{
 		HTTPClient: opts.HTTPClient,
 		Registerer: reg,
 		Logger:     opts.Logger,

@@ -1,4 +1,4 @@
-package gateway
+package token
 
 import (
 	"crypto/sha256"
@@ -8,43 +8,43 @@ import (
 	"time"
 )
 
-func ttCacheIdentity(exp time.Time) *Identity {
+func cacheIdentity(exp time.Time) *Identity {
 	return &Identity{Subject: "user-1", ExpiresAt: exp}
 }
 
-func TestTokenCacheKeyCoversEveryByteAndTheFingerprint(t *testing.T) {
+func TestCacheKeyCoversEveryByteAndTheFingerprint(t *testing.T) {
 	fpA, fpB := sha256.Sum256([]byte("api a")), sha256.Sum256([]byte("api b"))
 	token := "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ1c2VyIn0.c2lnbmF0dXJl"
-	base := tokenCacheKeyFor(&fpA, token)
-	if base != tokenCacheKeyFor(&fpA, token) {
+	base := cacheKeyFor(&fpA, token)
+	if base != cacheKeyFor(&fpA, token) {
 		t.Fatal("the key is not deterministic")
 	}
-	if base == tokenCacheKeyFor(&fpB, token) {
+	if base == cacheKeyFor(&fpB, token) {
 		t.Error("two validator configurations share a key")
 	}
 	for i := range len(token) {
 		b := []byte(token)
 		b[i] ^= 0x01
-		if tokenCacheKeyFor(&fpA, string(b)) == base {
+		if cacheKeyFor(&fpA, string(b)) == base {
 			t.Errorf("flipping byte %d leaves the key unchanged", i)
 		}
 	}
-	if tokenCacheKeyFor(&fpA, token+"x") == base || tokenCacheKeyFor(&fpA, token[:len(token)-1]) == base {
+	if cacheKeyFor(&fpA, token+"x") == base || cacheKeyFor(&fpA, token[:len(token)-1]) == base {
 		t.Error("a longer or shorter token shares the key")
 	}
-	long := strings.Repeat("a", tokenMaxBytes+10)
-	if tokenCacheKeyFor(&fpA, long) == tokenCacheKeyFor(&fpA, long[:tokenMaxBytes]) {
+	long := strings.Repeat("a", maxTokenBytes+10)
+	if cacheKeyFor(&fpA, long) == cacheKeyFor(&fpA, long[:maxTokenBytes]) {
 		t.Error("an over-long token is truncated before hashing")
 	}
 }
 
-func TestTokenCacheDeadlineExpAndKeySet(t *testing.T) {
-	c := newTokenCache(64)
-	now := ttStart
+func TestCacheDeadlineExpAndKeySet(t *testing.T) {
+	c := newCache(64)
+	now := testStart
 	fp := sha256.Sum256([]byte("x"))
-	k := tokenCacheKeyFor(&fp, "token")
+	k := cacheKeyFor(&fp, "token")
 	setA, setB := &jwksKeySet{}, &jwksKeySet{}
-	id := ttCacheIdentity(now.Add(time.Hour))
+	id := cacheIdentity(now.Add(time.Hour))
 
 	c.put(k, id, now.Add(time.Minute), setA, now)
 	if got, ok := c.get(k, now, setA); !ok || got != id {
@@ -58,38 +58,48 @@ func TestTokenCacheDeadlineExpAndKeySet(t *testing.T) {
 	}
 
 	// An entry can never outlive the identity's exp, whatever deadline it was given.
-	short := ttCacheIdentity(now.Add(10 * time.Second))
+	short := cacheIdentity(now.Add(10 * time.Second))
 	c.put(k, short, now.Add(time.Hour), nil, now)
 	if _, ok := c.get(k, now.Add(10*time.Second), nil); ok {
 		t.Error("entry served at the token's exp")
 	}
 
 	// A deadline already past is not stored.
-	k2 := tokenCacheKeyFor(&fp, "other")
+	k2 := cacheKeyFor(&fp, "other")
 	c.put(k2, id, now, nil, now)
 	if _, ok := c.get(k2, now.Add(-time.Second), nil); ok {
 		t.Error("an entry with a past deadline was stored")
 	}
 }
 
-// ttShardKeys returns n distinct keys that all land in shard 0.
-func ttShardKeys(prefix string, n int) []tokenCacheKey {
+func TestCacheDeadlineIsTheEarlierOfTTLAndExp(t *testing.T) {
+	now := testStart
+	if got := cacheDeadline(now, time.Minute, now.Add(time.Hour)); !got.Equal(now.Add(time.Minute)) {
+		t.Errorf("long-lived token: deadline %s, want now+ttl", got)
+	}
+	if got := cacheDeadline(now, time.Hour, now.Add(time.Minute)); !got.Equal(now.Add(time.Minute)) {
+		t.Errorf("short-lived token: deadline %s, want its exp", got)
+	}
+}
+
+// shardKeys returns n distinct keys that all land in shard 0.
+func shardKeys(prefix string, n int) []cacheKey {
 	fp := sha256.Sum256([]byte("x"))
-	var keys []tokenCacheKey
+	var keys []cacheKey
 	for i := 0; len(keys) < n; i++ {
-		if k := tokenCacheKeyFor(&fp, fmt.Sprint(prefix, i)); k[0]%tokenCacheShardCount == 0 {
+		if k := cacheKeyFor(&fp, fmt.Sprint(prefix, i)); k[0]%cacheShardCount == 0 {
 			keys = append(keys, k)
 		}
 	}
 	return keys
 }
 
-func TestTokenCacheEvictionGivesUsedEntriesASecondChance(t *testing.T) {
+func TestCacheEvictionGivesUsedEntriesASecondChance(t *testing.T) {
 	const perShard = 8
-	c := newTokenCache(tokenCacheShardCount * perShard)
-	now := ttStart
-	id := ttCacheIdentity(now.Add(time.Hour))
-	keys := ttShardKeys("token-", perShard)
+	c := newCache(cacheShardCount * perShard)
+	now := testStart
+	id := cacheIdentity(now.Add(time.Hour))
+	keys := shardKeys("token-", perShard)
 	for _, k := range keys {
 		c.put(k, id, now.Add(time.Hour), nil, now)
 	}
@@ -99,7 +109,7 @@ func TestTokenCacheEvictionGivesUsedEntriesASecondChance(t *testing.T) {
 			t.Fatal("entry missing before eviction")
 		}
 	}
-	c.put(ttShardKeys("new-", 1)[0], id, now.Add(time.Hour), nil, now) // the shard is full: one goes
+	c.put(shardKeys("new-", 1)[0], id, now.Add(time.Hour), nil, now) // the shard is full: one goes
 	for _, k := range hot {
 		if _, ok := c.get(k, now, nil); !ok {
 			t.Error("a recently used entry was evicted while unused ones remained")
@@ -116,12 +126,12 @@ func TestTokenCacheEvictionGivesUsedEntriesASecondChance(t *testing.T) {
 	}
 }
 
-func TestTokenCacheEvictsExpiredEntriesFirst(t *testing.T) {
+func TestCacheEvictsExpiredEntriesFirst(t *testing.T) {
 	const perShard = 4
-	c := newTokenCache(tokenCacheShardCount * perShard)
-	now := ttStart
-	id := ttCacheIdentity(now.Add(time.Hour))
-	keys := ttShardKeys("token-", perShard+1)
+	c := newCache(cacheShardCount * perShard)
+	now := testStart
+	id := cacheIdentity(now.Add(time.Hour))
+	keys := shardKeys("token-", perShard+1)
 	c.put(keys[0], id, now.Add(time.Second), nil, now) // expires first
 	for _, k := range keys[1:perShard] {
 		c.put(k, id, now.Add(time.Hour), nil, now)
@@ -135,13 +145,13 @@ func TestTokenCacheEvictsExpiredEntriesFirst(t *testing.T) {
 	}
 }
 
-func TestTokenCacheIsBounded(t *testing.T) {
-	const size = tokenCacheShardCount * 4
-	c := newTokenCache(size)
+func TestCacheIsBounded(t *testing.T) {
+	const size = cacheShardCount * 4
+	c := newCache(size)
 	fp := sha256.Sum256([]byte("x"))
-	id := ttCacheIdentity(ttStart.Add(time.Hour))
+	id := cacheIdentity(testStart.Add(time.Hour))
 	for i := range size * 10 {
-		c.put(tokenCacheKeyFor(&fp, fmt.Sprint("t", i)), id, ttStart.Add(time.Hour), nil, ttStart)
+		c.put(cacheKeyFor(&fp, fmt.Sprint("t", i)), id, testStart.Add(time.Hour), nil, testStart)
 		if n := c.count(); n > size {
 			t.Fatalf("cache grew to %d entries, bound %d", n, size)
 		}
@@ -151,24 +161,24 @@ func TestTokenCacheIsBounded(t *testing.T) {
 	}
 }
 
-func BenchmarkTokenCacheKey(b *testing.B) {
+func BenchmarkCacheKey(b *testing.B) {
 	fp := sha256.Sum256([]byte("x"))
 	token := strings.Repeat("a", 640)
 	b.ReportAllocs()
 	for b.Loop() {
-		tokenCacheKeyFor(&fp, token)
+		cacheKeyFor(&fp, token)
 	}
 }
 
-func BenchmarkTokenCacheGetParallel(b *testing.B) {
-	c := newTokenCache(0)
+func BenchmarkCacheGetParallel(b *testing.B) {
+	c := newCache(0)
 	fp := sha256.Sum256([]byte("x"))
-	k := tokenCacheKeyFor(&fp, "token")
-	c.put(k, ttCacheIdentity(ttStart.Add(time.Hour)), ttStart.Add(time.Hour), nil, ttStart)
+	k := cacheKeyFor(&fp, "token")
+	c.put(k, cacheIdentity(testStart.Add(time.Hour)), testStart.Add(time.Hour), nil, testStart)
 	b.ReportAllocs()
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
-			if _, ok := c.get(k, ttStart, nil); !ok {
+			if _, ok := c.get(k, testStart, nil); !ok {
 				b.Fatal("miss")
 			}
 		}

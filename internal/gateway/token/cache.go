@@ -1,4 +1,4 @@
-package gateway
+package token
 
 import (
 	"crypto/sha256"
@@ -22,16 +22,16 @@ import (
 // nothing.
 
 const (
-	tokenCacheShardCount  = 64
-	tokenCacheDefaultSize = 16384
-	tokenCacheDefaultTTL  = 5 * time.Minute
+	cacheShardCount  = 64
+	cacheDefaultSize = 16384
+	cacheDefaultTTL  = 5 * time.Minute
 )
 
-// tokenCacheKey is SHA-256(fingerprint || token).
-type tokenCacheKey [sha256.Size]byte
+// cacheKey is SHA-256(fingerprint || token).
+type cacheKey [sha256.Size]byte
 
-// tokenCacheEntry is immutable after insertion except for the eviction hint.
-type tokenCacheEntry struct {
+// cacheEntry is immutable after insertion except for the eviction hint.
+type cacheEntry struct {
 	identity *Identity
 	// deadline is when the entry stops being usable, in Unix nanoseconds.
 	deadline int64
@@ -41,56 +41,56 @@ type tokenCacheEntry struct {
 	used atomic.Bool
 }
 
-type tokenCacheShard struct {
+type cacheShard struct {
 	mu      sync.RWMutex
-	entries map[tokenCacheKey]*tokenCacheEntry
+	entries map[cacheKey]*cacheEntry
 	// pad keeps two shards' locks out of one cache line.
 	_ [40]byte
 }
 
-type tokenCache struct {
+type cache struct {
 	perShard int
-	shards   [tokenCacheShardCount]tokenCacheShard
+	shards   [cacheShardCount]cacheShard
 }
 
-func newTokenCache(size int) *tokenCache {
+func newCache(size int) *cache {
 	if size <= 0 {
-		size = tokenCacheDefaultSize
+		size = cacheDefaultSize
 	}
-	perShard := max(size/tokenCacheShardCount, 1)
-	c := &tokenCache{perShard: perShard}
+	perShard := max(size/cacheShardCount, 1)
+	c := &cache{perShard: perShard}
 	for i := range c.shards {
-		c.shards[i].entries = make(map[tokenCacheKey]*tokenCacheEntry)
+		c.shards[i].entries = make(map[cacheKey]*cacheEntry)
 	}
 	return c
 }
 
-// tokenKeyBuffers are pooled so that hashing a token on the hit path does not allocate:
+// keyBuffers are pooled so that hashing a token on the hit path does not allocate:
 // the fingerprint and the token are copied into one buffer and hashed with Sum256.
-var tokenKeyBuffers = sync.Pool{New: func() any { return new([sha256.Size + tokenMaxBytes]byte) }}
+var keyBuffers = sync.Pool{New: func() any { return new([sha256.Size + maxTokenBytes]byte) }}
 
-// tokenCacheKeyFor hashes a validator fingerprint and a raw token into a cache key.
-// Tokens longer than tokenMaxBytes are refused before this is called; should one reach it
+// cacheKeyFor hashes a validator fingerprint and a raw token into a cache key.
+// Tokens longer than maxTokenBytes are refused before this is called; should one reach it
 // anyway, it is hashed the slow way rather than truncated.
-func tokenCacheKeyFor(fingerprint *[sha256.Size]byte, token string) tokenCacheKey {
-	if len(token) > tokenMaxBytes {
+func cacheKeyFor(fingerprint *[sha256.Size]byte, token string) cacheKey {
+	if len(token) > maxTokenBytes {
 		return sha256.Sum256(append(fingerprint[:len(fingerprint):len(fingerprint)], token...))
 	}
-	buf := tokenKeyBuffers.Get().(*[sha256.Size + tokenMaxBytes]byte)
+	buf := keyBuffers.Get().(*[sha256.Size + maxTokenBytes]byte)
 	copy(buf[:], fingerprint[:])
 	n := copy(buf[sha256.Size:], token)
-	k := tokenCacheKey(sha256.Sum256(buf[:sha256.Size+n]))
-	tokenKeyBuffers.Put(buf)
+	k := cacheKey(sha256.Sum256(buf[:sha256.Size+n]))
+	keyBuffers.Put(buf)
 	return k
 }
 
-func (c *tokenCache) shard(k *tokenCacheKey) *tokenCacheShard {
-	return &c.shards[k[0]%tokenCacheShardCount]
+func (c *cache) shard(k *cacheKey) *cacheShard {
+	return &c.shards[k[0]%cacheShardCount]
 }
 
 // get returns the cached identity for k if the entry is still usable at now and was made
 // under the JWKS document keys (pass nil when the entry does not depend on a JWKS).
-func (c *tokenCache) get(k tokenCacheKey, now time.Time, keys *jwksKeySet) (*Identity, bool) {
+func (c *cache) get(k cacheKey, now time.Time, keys *jwksKeySet) (*Identity, bool) {
 	s := c.shard(&k)
 	s.mu.RLock()
 	e := s.entries[k]
@@ -104,12 +104,22 @@ func (c *tokenCache) get(k tokenCacheKey, now time.Time, keys *jwksKeySet) (*Ide
 	return e.identity, true
 }
 
-// put caches identity under k until deadline (already capped at the token's exp by the caller).
-func (c *tokenCache) put(k tokenCacheKey, identity *Identity, deadline time.Time, keys *jwksKeySet, now time.Time) {
+// cacheDeadline is when an entry made at now stops being usable: after ttl, and never past
+// the token's exp.
+func cacheDeadline(now time.Time, ttl time.Duration, exp time.Time) time.Time {
+	if deadline := now.Add(ttl); deadline.Before(exp) {
+		return deadline
+	}
+	return exp
+}
+
+// put caches identity under k until deadline (already capped at the token's exp by the
+// caller, with cacheDeadline).
+func (c *cache) put(k cacheKey, identity *Identity, deadline time.Time, keys *jwksKeySet, now time.Time) {
 	if !deadline.After(now) {
 		return
 	}
-	e := &tokenCacheEntry{identity: identity, deadline: deadline.UnixNano(), keys: keys}
+	e := &cacheEntry{identity: identity, deadline: deadline.UnixNano(), keys: keys}
 	s := c.shard(&k)
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -121,7 +131,7 @@ func (c *tokenCache) put(k tokenCacheKey, identity *Identity, deadline time.Time
 
 // evictLocked makes room in a full shard: first every expired entry goes, then entries not
 // hit since the previous sweep (second chance), at least one and at most an eighth of the shard.
-func (s *tokenCacheShard) evictLocked(perShard int, now int64) {
+func (s *cacheShard) evictLocked(perShard int, now int64) {
 	for k, e := range s.entries {
 		if now >= e.deadline {
 			delete(s.entries, k)
@@ -147,7 +157,7 @@ func (s *tokenCacheShard) evictLocked(perShard int, now int64) {
 }
 
 // count reports the number of entries (tests and metrics).
-func (c *tokenCache) count() int {
+func (c *cache) count() int {
 	n := 0
 	for i := range c.shards {
 		s := &c.shards[i]

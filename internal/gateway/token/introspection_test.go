@@ -1,4 +1,4 @@
-package gateway
+package token
 
 import (
 	"context"
@@ -17,12 +17,12 @@ import (
 )
 
 const (
-	ttIntrospectClient = "gateway:1" // a ':' must be form-encoded inside Basic auth
-	ttIntrospectSecret = "s3cret/+=value"
+	introspectionClient = "gateway:1" // a ':' must be form-encoded inside Basic auth
+	introspectionSecret = "s3cret/+=value"
 )
 
-// ttIntrospectServer is an RFC 7662 endpoint that checks what it receives and counts calls.
-type ttIntrospectServer struct {
+// introspectionServer is an RFC 7662 endpoint that checks what it receives and counts calls.
+type introspectionServer struct {
 	*httptest.Server
 	hits atomic.Int64
 
@@ -32,18 +32,18 @@ type ttIntrospectServer struct {
 	delay   time.Duration
 }
 
-func ttStartIntrospect(t *testing.T) *ttIntrospectServer {
-	s := &ttIntrospectServer{answers: map[string]map[string]any{}, status: http.StatusOK}
+func startIntrospection(t *testing.T) *introspectionServer {
+	s := &introspectionServer{answers: map[string]map[string]any{}, status: http.StatusOK}
 	s.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.hits.Add(1)
 		if r.Method != http.MethodPost || r.Header.Get("Content-Type") != "application/x-www-form-urlencoded" {
 			t.Errorf("introspection request: %s %s", r.Method, r.Header.Get("Content-Type"))
 		}
 		id, secret, ok := r.BasicAuth()
-		if uid, _ := url.QueryUnescape(id); !ok || uid != ttIntrospectClient {
-			t.Errorf("basic auth client id = %q (ok %v), want %q form-encoded", id, ok, ttIntrospectClient)
+		if uid, _ := url.QueryUnescape(id); !ok || uid != introspectionClient {
+			t.Errorf("basic auth client id = %q (ok %v), want %q form-encoded", id, ok, introspectionClient)
 		}
-		if usecret, _ := url.QueryUnescape(secret); usecret != ttIntrospectSecret {
+		if usecret, _ := url.QueryUnescape(secret); usecret != introspectionSecret {
 			t.Errorf("basic auth secret = %q", secret)
 		}
 		if err := r.ParseForm(); err != nil {
@@ -68,29 +68,29 @@ func ttStartIntrospect(t *testing.T) *ttIntrospectServer {
 	return s
 }
 
-func (s *ttIntrospectServer) answer(token string, a map[string]any) {
+func (s *introspectionServer) answer(token string, a map[string]any) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.answers[token] = a
 }
 
-func (s *ttIntrospectServer) set(f func(*ttIntrospectServer)) {
+func (s *introspectionServer) set(f func(*introspectionServer)) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	f(s)
 }
 
-func ttIntrospectAPI(endpoint string, cacheTTL time.Duration) adminapi.API {
+func introspectionAPI(endpoint string, cacheTTL time.Duration) adminapi.API {
 	ttl := adminapi.Duration(cacheTTL)
 	return adminapi.API{
 		Name: "orders", ListenPath: "/orders", UpstreamURL: "http://127.0.0.1:1",
 		Introspection: &adminapi.Introspection{
-			Endpoint: endpoint, ClientID: ttIntrospectClient, ClientSecret: ttIntrospectSecret, CacheTTL: &ttl,
+			Endpoint: endpoint, ClientID: introspectionClient, ClientSecret: introspectionSecret, CacheTTL: &ttl,
 		},
 	}
 }
 
-func ttActive(now time.Time, exp time.Duration) map[string]any {
+func activeAnswer(now time.Time, exp time.Duration) map[string]any {
 	return map[string]any{
 		"active": true, "sub": "user-1", "client_id": "app-1", "scope": "orders:read orders:write",
 		"exp": now.Add(exp).Unix(), "iat": now.Unix(), "pol": []string{"gold"}, "tenant": "acme",
@@ -98,80 +98,80 @@ func ttActive(now time.Time, exp time.Duration) map[string]any {
 }
 
 func TestIntrospectActiveTokenIdentity(t *testing.T) {
-	clock := ttNewClock()
-	srv := ttStartIntrospect(t)
-	srv.answer("opaque-1", ttActive(clock.Now(), time.Hour))
-	f, _ := ttFactory(t, clock)
-	id := ttMustValidate(t, ttValidator(t, f, ttIntrospectAPI(srv.URL, time.Minute)), "opaque-1")
+	clock := newFakeClock()
+	srv := startIntrospection(t)
+	srv.answer("opaque-1", activeAnswer(clock.Now(), time.Hour))
+	f, _ := newTestFactory(t, clock)
+	id := mustValidate(t, validatorFor(t, f, introspectionAPI(srv.URL, time.Minute)), "opaque-1")
 	if id.Subject != "user-1" || id.ClientID != "app-1" || !slices.Equal(id.Scopes, []string{"orders:read", "orders:write"}) ||
 		!slices.Equal(id.Policies, []string{"gold"}) || id.Claims["tenant"] != "acme" ||
 		!id.ExpiresAt.Equal(clock.Now().Add(time.Hour)) || !id.IssuedAt.Equal(clock.Now()) {
 		t.Errorf("identity = %+v", id)
 	}
-	if got := ttCounter(t, f.introspectReqs, "active"); got != 1 {
+	if got := counterValue(t, f.introspectReqs, "active"); got != 1 {
 		t.Errorf("idpgate_introspection_requests_total{result=active} = %v, want 1", got)
 	}
 }
 
 func TestIntrospectInactiveIsInvalidAndNotCached(t *testing.T) {
-	clock := ttNewClock()
-	srv := ttStartIntrospect(t)
-	f, _ := ttFactory(t, clock)
-	v := ttValidator(t, f, ttIntrospectAPI(srv.URL, time.Minute))
+	clock := newFakeClock()
+	srv := startIntrospection(t)
+	f, _ := newTestFactory(t, clock)
+	v := validatorFor(t, f, introspectionAPI(srv.URL, time.Minute))
 	for range 2 {
 		_, err := v.Validate(context.Background(), "revoked")
-		ttWantCode(t, err, tokenCodeInvalid)
+		wantCode(t, err, CodeInvalid)
 	}
 	if n := srv.hits.Load(); n != 2 {
 		t.Errorf("endpoint asked %d times, want 2 (inactive answers are not cached)", n)
 	}
 	// The IdP says active but exp has passed: refused anyway.
-	srv.answer("stale", ttActive(clock.Now(), -time.Second))
+	srv.answer("stale", activeAnswer(clock.Now(), -time.Second))
 	_, err := v.Validate(context.Background(), "stale")
-	ttWantCode(t, err, tokenCodeInvalid)
+	wantCode(t, err, CodeInvalid)
 }
 
 func TestIntrospectCacheBoundedByTTLAndExp(t *testing.T) {
-	clock := ttNewClock()
-	srv := ttStartIntrospect(t)
-	srv.answer("long", ttActive(clock.Now(), time.Hour))
-	f, _ := ttFactory(t, clock)
-	v := ttValidator(t, f, ttIntrospectAPI(srv.URL, time.Minute))
+	clock := newFakeClock()
+	srv := startIntrospection(t)
+	srv.answer("long", activeAnswer(clock.Now(), time.Hour))
+	f, _ := newTestFactory(t, clock)
+	v := validatorFor(t, f, introspectionAPI(srv.URL, time.Minute))
 
-	ttMustValidate(t, v, "long")
-	ttMustValidate(t, v, "long")
+	mustValidate(t, v, "long")
+	mustValidate(t, v, "long")
 	if n := srv.hits.Load(); n != 1 {
 		t.Fatalf("endpoint asked %d times for one token within cache_ttl, want 1", n)
 	}
 	clock.Advance(61 * time.Second)
-	ttMustValidate(t, v, "long")
+	mustValidate(t, v, "long")
 	if n := srv.hits.Load(); n != 2 {
 		t.Fatalf("endpoint asked %d times after cache_ttl, want 2", n)
 	}
 
-	srv.answer("short", ttActive(clock.Now(), 10*time.Second))
-	ttMustValidate(t, v, "short")
+	srv.answer("short", activeAnswer(clock.Now(), 10*time.Second))
+	mustValidate(t, v, "short")
 	clock.Advance(5 * time.Second)
-	ttMustValidate(t, v, "short")
+	mustValidate(t, v, "short")
 	if n := srv.hits.Load(); n != 3 {
 		t.Fatalf("endpoint asked %d times, want 3", n)
 	}
 	clock.Advance(6 * time.Second) // past exp: the cache must not answer, the IdP's answer is stale
 	_, err := v.Validate(context.Background(), "short")
-	ttWantCode(t, err, tokenCodeInvalid)
+	wantCode(t, err, CodeInvalid)
 	if n := srv.hits.Load(); n != 4 {
 		t.Fatalf("endpoint asked %d times, want 4 (cache entry ended at exp)", n)
 	}
 }
 
 func TestIntrospectCacheTTLZeroDisablesCache(t *testing.T) {
-	clock := ttNewClock()
-	srv := ttStartIntrospect(t)
-	srv.answer("opaque", ttActive(clock.Now(), time.Hour))
-	f, _ := ttFactory(t, clock)
-	v := ttValidator(t, f, ttIntrospectAPI(srv.URL, 0))
+	clock := newFakeClock()
+	srv := startIntrospection(t)
+	srv.answer("opaque", activeAnswer(clock.Now(), time.Hour))
+	f, _ := newTestFactory(t, clock)
+	v := validatorFor(t, f, introspectionAPI(srv.URL, 0))
 	for range 3 {
-		ttMustValidate(t, v, "opaque")
+		mustValidate(t, v, "opaque")
 	}
 	if n := srv.hits.Load(); n != 3 {
 		t.Errorf("endpoint asked %d times, want 3 with cache_ttl 0", n)
@@ -179,26 +179,26 @@ func TestIntrospectCacheTTLZeroDisablesCache(t *testing.T) {
 }
 
 func TestIntrospectCacheKeyedByEndpoint(t *testing.T) {
-	clock := ttNewClock()
-	a, b := ttStartIntrospect(t), ttStartIntrospect(t)
-	a.answer("shared", ttActive(clock.Now(), time.Hour))
-	f, _ := ttFactory(t, clock)
-	ttMustValidate(t, ttValidator(t, f, ttIntrospectAPI(a.URL, time.Minute)), "shared")
+	clock := newFakeClock()
+	a, b := startIntrospection(t), startIntrospection(t)
+	a.answer("shared", activeAnswer(clock.Now(), time.Hour))
+	f, _ := newTestFactory(t, clock)
+	mustValidate(t, validatorFor(t, f, introspectionAPI(a.URL, time.Minute)), "shared")
 	// b has never heard of the token: a's cached answer must not leak into b's API.
-	_, err := ttValidator(t, f, ttIntrospectAPI(b.URL, time.Minute)).Validate(context.Background(), "shared")
-	ttWantCode(t, err, tokenCodeInvalid)
+	_, err := validatorFor(t, f, introspectionAPI(b.URL, time.Minute)).Validate(context.Background(), "shared")
+	wantCode(t, err, CodeInvalid)
 	if b.hits.Load() != 1 {
 		t.Errorf("endpoint b asked %d times, want 1", b.hits.Load())
 	}
 }
 
 func TestIntrospectConcurrentLookupsShareOneRequest(t *testing.T) {
-	clock := ttNewClock()
-	srv := ttStartIntrospect(t)
-	srv.answer("opaque", ttActive(clock.Now(), time.Hour))
-	srv.set(func(s *ttIntrospectServer) { s.delay = 100 * time.Millisecond })
-	f, _ := ttFactory(t, clock)
-	v := ttValidator(t, f, ttIntrospectAPI(srv.URL, 0)) // even without a cache
+	clock := newFakeClock()
+	srv := startIntrospection(t)
+	srv.answer("opaque", activeAnswer(clock.Now(), time.Hour))
+	srv.set(func(s *introspectionServer) { s.delay = 100 * time.Millisecond })
+	f, _ := newTestFactory(t, clock)
+	v := validatorFor(t, f, introspectionAPI(srv.URL, 0)) // even without a cache
 	var wg sync.WaitGroup
 	var ok atomic.Int64
 	for range 50 {
@@ -215,43 +215,45 @@ func TestIntrospectConcurrentLookupsShareOneRequest(t *testing.T) {
 }
 
 func TestIntrospectEndpointDownIsUnavailableAndNotCached(t *testing.T) {
-	clock := ttNewClock()
-	srv := ttStartIntrospect(t)
-	srv.answer("opaque", ttActive(clock.Now(), time.Hour))
-	srv.set(func(s *ttIntrospectServer) { s.status = http.StatusBadGateway })
-	f, _ := ttFactory(t, clock)
-	v := ttValidator(t, f, ttIntrospectAPI(srv.URL, time.Minute))
+	clock := newFakeClock()
+	srv := startIntrospection(t)
+	srv.answer("opaque", activeAnswer(clock.Now(), time.Hour))
+	srv.set(func(s *introspectionServer) { s.status = http.StatusBadGateway })
+	f, _ := newTestFactory(t, clock)
+	v := validatorFor(t, f, introspectionAPI(srv.URL, time.Minute))
 	_, err := v.Validate(context.Background(), "opaque")
-	te := ttWantCode(t, err, tokenCodeUnavailable)
-	if strings.Contains(te.Reason, ttIntrospectSecret) || strings.Contains(te.Reason, "opaque") || strings.Contains(te.Description, "502") {
+	te := wantCode(t, err, CodeUnavailable)
+	if strings.Contains(te.Reason, introspectionSecret) || strings.Contains(te.Reason, "opaque") || strings.Contains(te.Description, "502") {
 		t.Errorf("error leaks the secret, the token or internals: %+v", te)
 	}
-	srv.set(func(s *ttIntrospectServer) { s.status = http.StatusOK })
-	ttMustValidate(t, v, "opaque")
+	srv.set(func(s *introspectionServer) { s.status = http.StatusOK })
+	mustValidate(t, v, "opaque")
 
 	srv.Close()
-	_, err = ttValidator(t, f, ttIntrospectAPI(srv.URL, time.Minute)).Validate(context.Background(), "other")
-	ttWantCode(t, err, tokenCodeUnavailable)
-	if got := ttCounter(t, f.introspectReqs, "error"); got != 2 {
+	_, err = validatorFor(t, f, introspectionAPI(srv.URL, time.Minute)).Validate(context.Background(), "other")
+	wantCode(t, err, CodeUnavailable)
+	if got := counterValue(t, f.introspectReqs, "error"); got != 2 {
 		t.Errorf("idpgate_introspection_requests_total{result=error} = %v, want 2", got)
 	}
 }
 
 func TestIntrospectRequiredScopesAndGarbage(t *testing.T) {
-	clock := ttNewClock()
-	srv := ttStartIntrospect(t)
-	srv.answer("opaque", ttActive(clock.Now(), time.Hour))
-	f, _ := ttFactory(t, clock)
-	api := ttIntrospectAPI(srv.URL, time.Minute)
+	clock := newFakeClock()
+	srv := startIntrospection(t)
+	srv.answer("opaque", activeAnswer(clock.Now(), time.Hour))
+	f, _ := newTestFactory(t, clock)
+	api := introspectionAPI(srv.URL, time.Minute)
 	api.Introspection.RequiredScopes = []string{"orders:admin"}
-	v := ttValidator(t, f, api)
+	v := validatorFor(t, f, api)
 	_, err := v.Validate(context.Background(), "opaque")
-	ttWantCode(t, err, tokenCodeInsufficientScope)
+	if te := wantCode(t, err, CodeInsufficientScope); !slices.Equal(te.Scopes, []string{"orders:admin"}) {
+		t.Errorf("scopes %q, want the API's required scopes", te.Scopes)
+	}
 
 	hits := srv.hits.Load()
-	for _, garbage := range []string{"", "a b", "tok\x00en", "=abc", strings.Repeat("a", tokenMaxBytes+1)} {
+	for _, garbage := range []string{"", "a b", "tok\x00en", "=abc", strings.Repeat("a", maxTokenBytes+1)} {
 		_, err := v.Validate(context.Background(), garbage)
-		ttWantCode(t, err, tokenCodeInvalid)
+		wantCode(t, err, CodeInvalid)
 	}
 	if srv.hits.Load() != hits {
 		t.Error("malformed tokens were sent to the IdP")
@@ -259,7 +261,7 @@ func TestIntrospectRequiredScopesAndGarbage(t *testing.T) {
 }
 
 func TestIntrospectDoesNotFollowRedirects(t *testing.T) {
-	clock := ttNewClock()
+	clock := newFakeClock()
 	var elsewhere atomic.Int64
 	target := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		elsewhere.Add(1)
@@ -268,9 +270,9 @@ func TestIntrospectDoesNotFollowRedirects(t *testing.T) {
 	defer target.Close()
 	redirector := httptest.NewServer(http.RedirectHandler(target.URL, http.StatusTemporaryRedirect))
 	defer redirector.Close()
-	f, _ := ttFactory(t, clock)
-	_, err := ttValidator(t, f, ttIntrospectAPI(redirector.URL, time.Minute)).Validate(context.Background(), "opaque")
-	ttWantCode(t, err, tokenCodeUnavailable)
+	f, _ := newTestFactory(t, clock)
+	_, err := validatorFor(t, f, introspectionAPI(redirector.URL, time.Minute)).Validate(context.Background(), "opaque")
+	wantCode(t, err, CodeUnavailable)
 	if elsewhere.Load() != 0 {
 		t.Error("the token was re-posted to the redirect target")
 	}

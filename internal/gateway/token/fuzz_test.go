@@ -1,4 +1,4 @@
-package gateway
+package token
 
 import (
 	"context"
@@ -10,21 +10,21 @@ import (
 )
 
 // FuzzValidateToken feeds arbitrary strings to a JWT validator. Invariants: it never
-// panics, every refusal is a *TokenError with a known code, and the only tokens it accepts
+// panics, every refusal is a *Error with a known code, and the only tokens it accepts
 // are byte-identical to the properly signed valid tokens built here. Keys come from
 // testdata and the clock is frozen, and RS256 and EdDSA signatures are deterministic, so
 // every fuzz worker builds the same valid set.
 //
-//	go test -fuzz FuzzValidateToken -fuzztime 60s ./internal/gateway/
+//	go test -fuzz FuzzValidateToken -fuzztime 60s ./internal/gateway/token/
 func FuzzValidateToken(f *testing.F) {
-	clock := ttNewClock()
-	rsa := ttRSA(f, "a", "a")
-	ed := ttLoadKey(f, "ed25519.pem", "ed", jose.EdDSA)
-	srv := ttStartJWKS(f, rsa, ed)
-	factory, _ := ttFactory(f, clock)
-	api := ttJWTAPI(srv.URL)
+	clock := newFakeClock()
+	rsa := rsaKey(f, "a", "a")
+	ed := loadKey(f, "ed25519.pem", "ed", jose.EdDSA)
+	srv := startJWKS(f, rsa, ed)
+	factory, _ := newTestFactory(f, clock)
+	api := jwtAPI(srv.URL)
 	api.JWT.AllowedAlgorithms = []string{"RS256", "EdDSA"}
-	v := ttValidator(f, factory, api)
+	v := validatorFor(f, factory, api)
 
 	now := clock.Now()
 	valid := map[string]bool{}
@@ -32,29 +32,29 @@ func FuzzValidateToken(f *testing.F) {
 		valid[tok] = true
 		f.Add(tok)
 	}
-	addValid(ttSign(f, rsa, ttClaims(now), nil))
-	addValid(ttSign(f, ed, ttClaims(now), nil))
-	addValid(ttSign(f, ttRSA(f, "a", ""), ttClaims(now), nil)) // no kid, one RSA key
-	addValid(ttSign(f, rsa, ttClaims(now), map[jose.HeaderKey]any{jose.HeaderType: "at+jwt"}))
+	addValid(signJWT(f, rsa, validClaims(now), nil))
+	addValid(signJWT(f, ed, validClaims(now), nil))
+	addValid(signJWT(f, rsaKey(f, "a", ""), validClaims(now), nil)) // no kid, one RSA key
+	addValid(signJWT(f, rsa, validClaims(now), map[jose.HeaderKey]any{jose.HeaderType: "at+jwt"}))
 	// Signed by the IdP's own key: the jku is ignored, not obeyed, so this one is valid.
-	addValid(ttSign(f, rsa, ttClaims(now), map[jose.HeaderKey]any{"jku": "http://127.0.0.1:1/jwks"}))
-	scp := ttClaims(now)
+	addValid(signJWT(f, rsa, validClaims(now), map[jose.HeaderKey]any{"jku": "http://127.0.0.1:1/jwks"}))
+	scp := validClaims(now)
 	delete(scp, "scope")
 	scp["scp"] = []string{"a", "b"}
 	scp["pol"] = []string{"gold", "silver"}
-	addValid(ttSign(f, ed, scp, nil))
+	addValid(signJWT(f, ed, scp, nil))
 
-	base := ttSign(f, rsa, ttClaims(now), nil)
-	seg := ttSegments(base)
-	expired := ttClaims(now)
+	base := signJWT(f, rsa, validClaims(now), nil)
+	seg := splitSegments(base)
+	expired := validClaims(now)
 	expired["exp"] = now.Unix() - 3600
 	for _, broken := range []string{
 		"", ".", "..", "...", "a.b.c", base + ".", " " + base, base[:len(base)-1],
 		seg[0] + "." + seg[1] + ".", seg[0] + ".." + seg[2],
 		seg[0] + "." + seg[1] + "x." + seg[2],
 		`eyJhbGciOiJub25lIn0.` + seg[1] + `.`,
-		ttSign(f, rsa, expired, nil),
-		ttSign(f, ttRSA(f, "c", "a"), ttClaims(now), nil),
+		signJWT(f, rsa, expired, nil),
+		signJWT(f, rsaKey(f, "c", "a"), validClaims(now), nil),
 		strings.Repeat("A", 100) + "." + strings.Repeat("B", 100) + "." + strings.Repeat("C", 100),
 		`{"payload":"` + seg[1] + `","protected":"` + seg[0] + `","signature":"` + seg[2] + `"}`,
 	} {
@@ -75,11 +75,11 @@ func FuzzValidateToken(f *testing.F) {
 		if id != nil {
 			t.Fatalf("identity %+v returned with error %v", id, err)
 		}
-		var te *TokenError
+		var te *Error
 		if !errors.As(err, &te) {
-			t.Fatalf("error %v is %T, not *TokenError", err, err)
+			t.Fatalf("error %v is %T, not *Error", err, err)
 		}
-		if te.Code != tokenCodeInvalid && te.Code != tokenCodeUnavailable {
+		if te.Code != CodeInvalid && te.Code != CodeUnavailable {
 			t.Fatalf("code %q", te.Code)
 		}
 		if valid[token] {

@@ -1,4 +1,4 @@
-package gateway
+package token
 
 import (
 	"context"
@@ -10,10 +10,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
-	"net/url"
 	"strconv"
 	"strings"
 	"sync"
@@ -41,15 +39,8 @@ import (
 //     signed by cached keys; an empty or unusable document counts as a failure;
 //   - bodies are capped at 1 MiB and fetches time out after 10s.
 type jwksCache struct {
-	uri        string
-	client     *http.Client
-	now        func() time.Time
-	log        *slog.Logger
-	fetches    *prometheus.CounterVec
-	minRefetch time.Duration
-	// baseCtx is cancelled by ValidatorFactory.Close; fetches never run under a request's
-	// context, so one impatient client cannot fail a fetch others are waiting for.
-	baseCtx context.Context
+	uri string
+	jwksCacheDeps
 
 	keys       atomic.Pointer[jwksKeySet]
 	refreshAt  atomic.Int64 // Unix nanoseconds after which a background refresh is due
@@ -88,25 +79,20 @@ type jwksRefreshResult struct {
 	err error
 }
 
+// jwksCacheDeps is what a jwksCache gets from its Factory.
 type jwksCacheDeps struct {
 	client     *http.Client
 	now        func() time.Time
 	log        *slog.Logger
 	fetches    *prometheus.CounterVec
 	minRefetch time.Duration
-	baseCtx    context.Context
+	// baseCtx is cancelled by Factory.Close; fetches never run under a request's
+	// context, so one impatient client cannot fail a fetch others are waiting for.
+	baseCtx context.Context
 }
 
 func newJWKSCache(uri string, d jwksCacheDeps) *jwksCache {
-	return &jwksCache{
-		uri:        uri,
-		client:     d.client,
-		now:        d.now,
-		log:        d.log,
-		fetches:    d.fetches,
-		minRefetch: d.minRefetch,
-		baseCtx:    d.baseCtx,
-	}
+	return &jwksCache{uri: uri, jwksCacheDeps: d}
 }
 
 // current returns the cached document, or nil before the first successful fetch.
@@ -127,13 +113,13 @@ func (c *jwksCache) prefetch() {
 // and alg, and the document they come from. An unknown kid triggers one refetch (subject to
 // the rate limit). The error is invalid_token when no key matches, temporarily_unavailable
 // when none matches and the JWKS could not be fetched.
-func (c *jwksCache) verificationKeys(ctx context.Context, kid string, alg jose.SignatureAlgorithm) ([]jose.JSONWebKey, *jwksKeySet, *TokenError) {
+func (c *jwksCache) verificationKeys(ctx context.Context, kid string, alg jose.SignatureAlgorithm) ([]jose.JSONWebKey, *jwksKeySet, *Error) {
 	set := c.keys.Load()
 	var fetchErr error
 	if set == nil {
 		set, fetchErr = c.refresh(ctx)
 		if set == nil {
-			return nil, nil, tokenUnavailable(fmt.Sprintf("jwks %s not available: %v", c.redactedURI(), fetchErr))
+			return nil, nil, unavailable(fmt.Sprintf("jwks %s not available: %v", redacted(c.uri), fetchErr))
 		}
 	} else {
 		c.refreshInBackgroundIfDue(c.now())
@@ -141,7 +127,7 @@ func (c *jwksCache) verificationKeys(ctx context.Context, kid string, alg jose.S
 	if keys, ambiguous := set.candidates(kid, alg); len(keys) > 0 {
 		return keys, set, nil
 	} else if ambiguous {
-		return nil, nil, tokenInvalid("token has no kid and several keys match its alg")
+		return nil, nil, invalid("token has no kid and several keys match its alg")
 	}
 	set, fetchErr = c.refresh(ctx)
 	if set != nil {
@@ -150,9 +136,9 @@ func (c *jwksCache) verificationKeys(ctx context.Context, kid string, alg jose.S
 		}
 	}
 	if fetchErr != nil {
-		return nil, nil, tokenUnavailable(fmt.Sprintf("no key for kid %q and jwks %s not available: %v", kid, c.redactedURI(), fetchErr))
+		return nil, nil, unavailable(fmt.Sprintf("no key for kid %q and jwks %s not available: %v", kid, redacted(c.uri), fetchErr))
 	}
-	return nil, nil, tokenInvalid(fmt.Sprintf("no key in the jwks for kid %q and alg %s", kid, alg))
+	return nil, nil, invalid(fmt.Sprintf("no key in the jwks for kid %q and alg %s", kid, alg))
 }
 
 // refreshInBackgroundIfDue starts a background refresh once the document is older than
@@ -202,7 +188,7 @@ func (c *jwksCache) fetchIfDue() jwksRefreshResult {
 	c.mu.Unlock()
 	if err != nil {
 		c.fetches.WithLabelValues("error").Inc()
-		c.log.Warn("jwks fetch failed; keeping the keys already known", "jwks_uri", c.redactedURI(), "error", err)
+		c.log.Warn("jwks fetch failed; keeping the keys already known", "jwks_uri", redacted(c.uri), "error", err)
 		c.refreshAt.Store(now.Add(c.minRefetch).UnixNano())
 		return jwksRefreshResult{set: c.keys.Load(), err: err}
 	}
@@ -211,7 +197,7 @@ func (c *jwksCache) fetchIfDue() jwksRefreshResult {
 		set = old
 	} else {
 		c.keys.Store(set)
-		c.log.Info("jwks loaded", "jwks_uri", c.redactedURI(), "keys", len(set.keys))
+		c.log.Info("jwks loaded", "jwks_uri", redacted(c.uri), "keys", len(set.keys))
 	}
 	c.refreshAt.Store(now.Add(max(maxAge, c.minRefetch)).UnixNano())
 	return jwksRefreshResult{set: set}
@@ -225,37 +211,18 @@ func (c *jwksCache) fetch() (*jwksKeySet, time.Duration, error) {
 		return nil, 0, err
 	}
 	req.Header.Set("Accept", "application/jwk-set+json, application/json")
-	resp, err := c.client.Do(req)
+	body, header, err := do(c.client, req, jwksMaxBodyBytes)
 	if err != nil {
 		return nil, 0, err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 4096))
-		return nil, 0, fmt.Errorf("status %d", resp.StatusCode)
-	}
-	body, err := io.ReadAll(io.LimitReader(resp.Body, jwksMaxBodyBytes+1))
-	if err != nil {
-		return nil, 0, err
-	}
-	if len(body) > jwksMaxBodyBytes {
-		return nil, 0, fmt.Errorf("document larger than %d bytes", jwksMaxBodyBytes)
 	}
 	set, skipped, err := jwksParse(body)
 	if err != nil {
 		return nil, 0, err
 	}
 	if skipped > 0 {
-		c.log.Debug("jwks keys skipped (not an asymmetric signing key, or too weak)", "jwks_uri", c.redactedURI(), "skipped", skipped)
+		c.log.Debug("jwks keys skipped (not an asymmetric signing key, or too weak)", "jwks_uri", redacted(c.uri), "skipped", skipped)
 	}
-	return set, jwksMaxAge(resp.Header.Get("Cache-Control")), nil
-}
-
-func (c *jwksCache) redactedURI() string {
-	if u, err := url.Parse(c.uri); err == nil {
-		return u.Redacted()
-	}
-	return "(unparsable jwks_uri)"
+	return set, jwksMaxAge(header.Get("Cache-Control")), nil
 }
 
 // jwksParse keeps the usable keys of a JWKS document: asymmetric public signing keys (use

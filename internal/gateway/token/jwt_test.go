@@ -1,4 +1,4 @@
-package gateway
+package token
 
 import (
 	"context"
@@ -14,15 +14,15 @@ import (
 )
 
 func TestJWTValidTokenIdentity(t *testing.T) {
-	clock := ttNewClock()
-	key := ttRSA(t, "a", "a")
-	srv := ttStartJWKS(t, key)
-	f, _ := ttFactory(t, clock)
-	v := ttValidator(t, f, ttJWTAPI(srv.URL))
+	clock := newFakeClock()
+	key := rsaKey(t, "a", "a")
+	srv := startJWKS(t, key)
+	f, _ := newTestFactory(t, clock)
+	v := validatorFor(t, f, jwtAPI(srv.URL))
 
-	claims := ttClaims(clock.Now())
+	claims := validClaims(clock.Now())
 	claims["tenant"] = "acme"
-	id := ttMustValidate(t, v, ttSign(t, key, claims, nil))
+	id := mustValidate(t, v, signJWT(t, key, claims, nil))
 	if id.Subject != "user-1" || id.ClientID != "app-1" {
 		t.Errorf("subject, client = %q, %q; want user-1, app-1", id.Subject, id.ClientID)
 	}
@@ -35,16 +35,16 @@ func TestJWTValidTokenIdentity(t *testing.T) {
 	if !id.IssuedAt.Equal(clock.Now()) || !id.ExpiresAt.Equal(clock.Now().Add(10*time.Minute)) {
 		t.Errorf("iat, exp = %s, %s", id.IssuedAt, id.ExpiresAt)
 	}
-	if id.Claims["tenant"] != "acme" || id.Claims["iss"] != ttIssuer {
+	if id.Claims["tenant"] != "acme" || id.Claims["iss"] != testIssuer {
 		t.Errorf("claims = %v", id.Claims)
 	}
 }
 
 func TestJWTIdentityClaimMapping(t *testing.T) {
-	clock := ttNewClock()
-	key := ttRSA(t, "a", "a")
-	srv := ttStartJWKS(t, key)
-	f, _ := ttFactory(t, clock)
+	clock := newFakeClock()
+	key := rsaKey(t, "a", "a")
+	srv := startJWKS(t, key)
+	f, _ := newTestFactory(t, clock)
 
 	for _, tc := range []struct {
 		name   string
@@ -72,11 +72,11 @@ func TestJWTIdentityClaimMapping(t *testing.T) {
 			func(id *Identity) bool { return id.IssuedAt.IsZero() }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			api := ttJWTAPI(srv.URL)
+			api := jwtAPI(srv.URL)
 			if tc.cfg != nil {
 				tc.cfg(api.JWT)
 			}
-			claims := ttClaims(clock.Now())
+			claims := validClaims(clock.Now())
 			for k, val := range tc.claims {
 				if val == nil {
 					delete(claims, k)
@@ -84,7 +84,7 @@ func TestJWTIdentityClaimMapping(t *testing.T) {
 					claims[k] = val
 				}
 			}
-			id := ttMustValidate(t, ttValidator(t, f, api), ttSign(t, key, claims, nil))
+			id := mustValidate(t, validatorFor(t, f, api), signJWT(t, key, claims, nil))
 			if !tc.check(id) {
 				t.Errorf("identity %+v does not match", id)
 			}
@@ -93,87 +93,90 @@ func TestJWTIdentityClaimMapping(t *testing.T) {
 }
 
 func TestJWTRequiredScopes(t *testing.T) {
-	clock := ttNewClock()
-	key := ttRSA(t, "a", "a")
-	srv := ttStartJWKS(t, key)
-	f, _ := ttFactory(t, clock)
-	api := ttJWTAPI(srv.URL)
+	clock := newFakeClock()
+	key := rsaKey(t, "a", "a")
+	srv := startJWKS(t, key)
+	f, _ := newTestFactory(t, clock)
+	api := jwtAPI(srv.URL)
 	api.JWT.RequiredScopes = []string{"orders:read", "orders:admin"}
-	v := ttValidator(t, f, api)
-	tok := ttSign(t, key, ttClaims(clock.Now()), nil)
+	v := validatorFor(t, f, api)
+	tok := signJWT(t, key, validClaims(clock.Now()), nil)
 	for i := range 2 { // uncached, then cached: both refuse
 		_, err := v.Validate(context.Background(), tok)
-		te := ttWantCode(t, err, tokenCodeInsufficientScope)
+		te := wantCode(t, err, CodeInsufficientScope)
 		if !strings.Contains(te.Reason, "orders:admin") {
 			t.Errorf("attempt %d: reason %q does not name the missing scope", i, te.Reason)
 		}
+		if !slices.Equal(te.Scopes, api.JWT.RequiredScopes) {
+			t.Errorf("attempt %d: scopes %q, want the API's required scopes %q", i, te.Scopes, api.JWT.RequiredScopes)
+		}
 	}
 	api.JWT.RequiredScopes = []string{"orders:read"}
-	ttMustValidate(t, ttValidator(t, f, api), tok)
+	mustValidate(t, validatorFor(t, f, api), tok)
 }
 
 func TestJWTTypHeader(t *testing.T) {
-	clock := ttNewClock()
-	key := ttRSA(t, "a", "a")
-	srv := ttStartJWKS(t, key)
-	f, _ := ttFactory(t, clock)
-	v := ttValidator(t, f, ttJWTAPI(srv.URL))
+	clock := newFakeClock()
+	key := rsaKey(t, "a", "a")
+	srv := startJWKS(t, key)
+	f, _ := newTestFactory(t, clock)
+	v := validatorFor(t, f, jwtAPI(srv.URL))
 	for typ, ok := range map[string]bool{"at+jwt": true, "AT+JWT": true, "application/at+jwt": true, "jwt": true, "JOSE": false, "id_token+jwt": false} {
-		tok := ttSign(t, key, ttClaims(clock.Now()), map[jose.HeaderKey]any{jose.HeaderType: typ})
+		tok := signJWT(t, key, validClaims(clock.Now()), map[jose.HeaderKey]any{jose.HeaderType: typ})
 		_, err := v.Validate(context.Background(), tok)
 		if ok && err != nil {
 			t.Errorf("typ %q refused: %v", typ, err)
 		}
 		if !ok {
-			ttWantCode(t, err, tokenCodeInvalid)
+			wantCode(t, err, CodeInvalid)
 		}
 	}
 }
 
 func TestJWTWithoutKidUsesTheSingleMatchingKey(t *testing.T) {
-	clock := ttNewClock()
-	noKid := ttRSA(t, "a", "")
-	srv := ttStartJWKS(t, ttRSA(t, "a", "a"), ttLoadKey(t, "ec_p256.pem", "ec", jose.ES256))
-	f, _ := ttFactory(t, clock)
-	ttMustValidate(t, ttValidator(t, f, ttJWTAPI(srv.URL)), ttSign(t, noKid, ttClaims(clock.Now()), nil))
+	clock := newFakeClock()
+	noKid := rsaKey(t, "a", "")
+	srv := startJWKS(t, rsaKey(t, "a", "a"), loadKey(t, "ec_p256.pem", "ec", jose.ES256))
+	f, _ := newTestFactory(t, clock)
+	mustValidate(t, validatorFor(t, f, jwtAPI(srv.URL)), signJWT(t, noKid, validClaims(clock.Now()), nil))
 
 	// Two RSA keys: a token without kid is ambiguous.
-	srv2 := ttStartJWKS(t, ttRSA(t, "a", "a"), ttRSA(t, "b", "b"))
-	_, err := ttValidator(t, f, ttJWTAPI(srv2.URL)).Validate(context.Background(), ttSign(t, noKid, ttClaims(clock.Now()), nil))
-	ttWantCode(t, err, tokenCodeInvalid)
+	srv2 := startJWKS(t, rsaKey(t, "a", "a"), rsaKey(t, "b", "b"))
+	_, err := validatorFor(t, f, jwtAPI(srv2.URL)).Validate(context.Background(), signJWT(t, noKid, validClaims(clock.Now()), nil))
+	wantCode(t, err, CodeInvalid)
 }
 
 func TestJWTAlgorithmAllowList(t *testing.T) {
-	clock := ttNewClock()
-	rsa := ttRSA(t, "a", "rsa")
-	ps := ttLoadKey(t, "rsa_b.pem", "ps", jose.PS256)
-	ec := ttLoadKey(t, "ec_p256.pem", "ec", jose.ES256)
-	ed := ttLoadKey(t, "ed25519.pem", "ed", jose.EdDSA)
-	srv := ttStartJWKS(t, rsa, ps, ec, ed)
-	f, _ := ttFactory(t, clock)
+	clock := newFakeClock()
+	rsa := rsaKey(t, "a", "rsa")
+	ps := loadKey(t, "rsa_b.pem", "ps", jose.PS256)
+	ec := loadKey(t, "ec_p256.pem", "ec", jose.ES256)
+	ed := loadKey(t, "ed25519.pem", "ed", jose.EdDSA)
+	srv := startJWKS(t, rsa, ps, ec, ed)
+	f, _ := newTestFactory(t, clock)
 
-	api := ttJWTAPI(srv.URL)
+	api := jwtAPI(srv.URL)
 	api.JWT.AllowedAlgorithms = []string{"PS256", "ES256", "EdDSA"}
-	v := ttValidator(t, f, api)
-	for _, k := range []*ttKey{ps, ec, ed} {
-		ttMustValidate(t, v, ttSign(t, k, ttClaims(clock.Now()), nil))
+	v := validatorFor(t, f, api)
+	for _, k := range []*testKey{ps, ec, ed} {
+		mustValidate(t, v, signJWT(t, k, validClaims(clock.Now()), nil))
 	}
-	_, err := v.Validate(context.Background(), ttSign(t, rsa, ttClaims(clock.Now()), nil))
-	ttWantCode(t, err, tokenCodeInvalid) // RS256 not in this API's list
+	_, err := v.Validate(context.Background(), signJWT(t, rsa, validClaims(clock.Now()), nil))
+	wantCode(t, err, CodeInvalid) // RS256 not in this API's list
 
 	// Default list is RS256 only.
-	v = ttValidator(t, f, ttJWTAPI(srv.URL))
-	ttMustValidate(t, v, ttSign(t, rsa, ttClaims(clock.Now()), nil))
-	_, err = v.Validate(context.Background(), ttSign(t, ec, ttClaims(clock.Now()), nil))
-	ttWantCode(t, err, tokenCodeInvalid)
+	v = validatorFor(t, f, jwtAPI(srv.URL))
+	mustValidate(t, v, signJWT(t, rsa, validClaims(clock.Now()), nil))
+	_, err = v.Validate(context.Background(), signJWT(t, ec, validClaims(clock.Now()), nil))
+	wantCode(t, err, CodeInvalid)
 }
 
 func TestJWTLeeway(t *testing.T) {
-	clock := ttNewClock()
-	key := ttRSA(t, "a", "a")
-	srv := ttStartJWKS(t, key)
-	f, _ := ttFactory(t, clock, ttNoTokenCache)
-	v := ttValidator(t, f, ttJWTAPI(srv.URL)) // default leeway 30s
+	clock := newFakeClock()
+	key := rsaKey(t, "a", "a")
+	srv := startJWKS(t, key)
+	f, _ := newTestFactory(t, clock, noTokenCache)
+	v := validatorFor(t, f, jwtAPI(srv.URL)) // default leeway 30s
 	now := clock.Now()
 	for _, tc := range []struct {
 		name  string
@@ -188,9 +191,9 @@ func TestJWTLeeway(t *testing.T) {
 		{"iat in 20s", "iat", now.Add(20 * time.Second), true},
 		{"iat in 40s", "iat", now.Add(40 * time.Second), false},
 	} {
-		claims := ttClaims(now)
+		claims := validClaims(now)
 		claims[tc.claim] = tc.at.Unix()
-		_, err := v.Validate(context.Background(), ttSign(t, key, claims, nil))
+		_, err := v.Validate(context.Background(), signJWT(t, key, claims, nil))
 		if tc.ok && err != nil {
 			t.Errorf("%s: refused: %v", tc.name, err)
 		}
@@ -199,45 +202,45 @@ func TestJWTLeeway(t *testing.T) {
 		}
 	}
 
-	api := ttJWTAPI(srv.URL)
+	api := jwtAPI(srv.URL)
 	api.JWT.Leeway = adminapi.Duration(time.Minute)
-	claims := ttClaims(now)
+	claims := validClaims(now)
 	claims["exp"] = now.Add(-40 * time.Second).Unix()
-	ttMustValidate(t, ttValidator(t, f, api), ttSign(t, key, claims, nil))
+	mustValidate(t, validatorFor(t, f, api), signJWT(t, key, claims, nil))
 }
 
 func TestJWTCacheHitHonoursExp(t *testing.T) {
-	clock := ttNewClock()
-	key := ttRSA(t, "a", "a")
-	srv := ttStartJWKS(t, key)
-	f, _ := ttFactory(t, clock)
-	v := ttValidator(t, f, ttJWTAPI(srv.URL))
-	claims := ttClaims(clock.Now())
+	clock := newFakeClock()
+	key := rsaKey(t, "a", "a")
+	srv := startJWKS(t, key)
+	f, _ := newTestFactory(t, clock)
+	v := validatorFor(t, f, jwtAPI(srv.URL))
+	claims := validClaims(clock.Now())
 	claims["exp"] = clock.Now().Add(90 * time.Second).Unix()
-	tok := ttSign(t, key, claims, nil)
-	ttMustValidate(t, v, tok)
+	tok := signJWT(t, key, claims, nil)
+	mustValidate(t, v, tok)
 	if f.verified.count() != 1 {
 		t.Fatalf("token not cached")
 	}
 	clock.Advance(60 * time.Second)
-	ttMustValidate(t, v, tok)
+	mustValidate(t, v, tok)
 	clock.Advance(61 * time.Second) // exp + 31s: beyond the 30s leeway
 	_, err := v.Validate(context.Background(), tok)
-	te := ttWantCode(t, err, tokenCodeInvalid)
+	te := wantCode(t, err, CodeInvalid)
 	if te.Description != "The access token expired." {
 		t.Errorf("description = %q", te.Description)
 	}
 }
 
 func TestJWTCacheTTLBoundsEntries(t *testing.T) {
-	clock := ttNewClock()
-	key := ttRSA(t, "a", "a")
-	srv := ttStartJWKS(t, key)
-	f, _ := ttFactory(t, clock, func(o *ValidatorFactoryOptions) { o.TokenCacheTTL = time.Minute })
-	v := ttValidator(t, f, ttJWTAPI(srv.URL))
-	tok := ttSign(t, key, ttClaims(clock.Now()), nil)
-	ttMustValidate(t, v, tok)
-	k := tokenCacheKeyFor(&v.(*jwtValidator).fingerprint, tok)
+	clock := newFakeClock()
+	key := rsaKey(t, "a", "a")
+	srv := startJWKS(t, key)
+	f, _ := newTestFactory(t, clock, func(o *FactoryOptions) { o.TokenCacheTTL = time.Minute })
+	v := validatorFor(t, f, jwtAPI(srv.URL))
+	tok := signJWT(t, key, validClaims(clock.Now()), nil)
+	mustValidate(t, v, tok)
+	k := cacheKeyFor(&v.(*jwtValidator).fingerprint, tok)
 	if _, ok := f.verified.get(k, clock.Now().Add(59*time.Second), f.jwksFor(srv.URL).current()); !ok {
 		t.Error("entry missing within the TTL")
 	}
@@ -247,34 +250,34 @@ func TestJWTCacheTTLBoundsEntries(t *testing.T) {
 }
 
 func TestJWTCacheIsPerConfiguration(t *testing.T) {
-	clock := ttNewClock()
-	key := ttRSA(t, "a", "a")
-	srv := ttStartJWKS(t, key)
-	f, _ := ttFactory(t, clock)
-	tok := ttSign(t, key, ttClaims(clock.Now()), nil)
-	ttMustValidate(t, ttValidator(t, f, ttJWTAPI(srv.URL)), tok)
+	clock := newFakeClock()
+	key := rsaKey(t, "a", "a")
+	srv := startJWKS(t, key)
+	f, _ := newTestFactory(t, clock)
+	tok := signJWT(t, key, validClaims(clock.Now()), nil)
+	mustValidate(t, validatorFor(t, f, jwtAPI(srv.URL)), tok)
 
-	other := ttJWTAPI(srv.URL)
+	other := jwtAPI(srv.URL)
 	other.JWT.Audiences = []string{"api://billing"}
-	_, err := ttValidator(t, f, other).Validate(context.Background(), tok)
-	ttWantCode(t, err, tokenCodeInvalid)
+	_, err := validatorFor(t, f, other).Validate(context.Background(), tok)
+	wantCode(t, err, CodeInvalid)
 
-	otherIssuer := ttJWTAPI(srv.URL)
+	otherIssuer := jwtAPI(srv.URL)
 	otherIssuer.JWT.Issuer = "https://other.example.test"
-	_, err = ttValidator(t, f, otherIssuer).Validate(context.Background(), tok)
-	ttWantCode(t, err, tokenCodeInvalid)
+	_, err = validatorFor(t, f, otherIssuer).Validate(context.Background(), tok)
+	wantCode(t, err, CodeInvalid)
 }
 
 func TestJWTCacheIsBounded(t *testing.T) {
-	clock := ttNewClock()
-	key := ttRSA(t, "a", "a")
-	srv := ttStartJWKS(t, key)
-	f, _ := ttFactory(t, clock, func(o *ValidatorFactoryOptions) { o.TokenCacheSize = 128 })
-	v := ttValidator(t, f, ttJWTAPI(srv.URL))
+	clock := newFakeClock()
+	key := rsaKey(t, "a", "a")
+	srv := startJWKS(t, key)
+	f, _ := newTestFactory(t, clock, func(o *FactoryOptions) { o.TokenCacheSize = 128 })
+	v := validatorFor(t, f, jwtAPI(srv.URL))
 	for i := range 600 {
-		claims := ttClaims(clock.Now())
+		claims := validClaims(clock.Now())
 		claims["jti"] = fmt.Sprint(i)
-		ttMustValidate(t, v, ttSign(t, key, claims, nil))
+		mustValidate(t, v, signJWT(t, key, claims, nil))
 	}
 	if n := f.verified.count(); n > 128 || n < 64 {
 		t.Errorf("cache holds %d entries, want between 64 and the bound 128", n)
@@ -282,9 +285,9 @@ func TestJWTCacheIsBounded(t *testing.T) {
 }
 
 func TestForAPIRejectsBadConfiguration(t *testing.T) {
-	f, _ := ttFactory(t, ttNewClock())
+	f, _ := newTestFactory(t, newFakeClock())
 	ttl := func(d time.Duration) *adminapi.Duration { v := adminapi.Duration(d); return &v }
-	good := func() adminapi.API { return ttJWTAPI("https://idp.example.test/jwks") }
+	good := func() adminapi.API { return jwtAPI("https://idp.example.test/jwks") }
 	for _, tc := range []struct {
 		name  string
 		mod   func(*adminapi.API)
@@ -336,21 +339,21 @@ func BenchmarkValidateCached(b *testing.B) {
 }
 
 func BenchmarkValidateUncached(b *testing.B) {
-	benchmarkValidate(b, ttNoTokenCache)
+	benchmarkValidate(b, noTokenCache)
 }
 
-func benchmarkValidate(b *testing.B, mod func(*ValidatorFactoryOptions)) {
-	clock := ttNewClock()
-	key := ttRSA(b, "a", "a")
-	srv := ttStartJWKS(b, key)
-	var mods []func(*ValidatorFactoryOptions)
+func benchmarkValidate(b *testing.B, mod func(*FactoryOptions)) {
+	clock := newFakeClock()
+	key := rsaKey(b, "a", "a")
+	srv := startJWKS(b, key)
+	var mods []func(*FactoryOptions)
 	if mod != nil {
 		mods = append(mods, mod)
 	}
-	f, _ := ttFactory(b, clock, mods...)
-	v := ttValidator(b, f, ttJWTAPI(srv.URL))
-	tok := ttSign(b, key, ttClaims(clock.Now()), nil)
-	ttMustValidate(b, v, tok)
+	f, _ := newTestFactory(b, clock, mods...)
+	v := validatorFor(b, f, jwtAPI(srv.URL))
+	tok := signJWT(b, key, validClaims(clock.Now()), nil)
+	mustValidate(b, v, tok)
 	ctx := context.Background()
 	b.ReportAllocs()
 	b.ResetTimer()

@@ -1,4 +1,4 @@
-package gateway
+package token
 
 import (
 	"context"
@@ -18,7 +18,7 @@ import (
 //     base64url. Go's decoder ignores newlines and non-zero trailing bits, and go-jose
 //     re-encodes what it decoded before verifying, so without this check one signed token
 //     could be presented in many byte forms;
-//  2. the verified-token cache (token_cache.go): a hit skips steps 3-5;
+//  2. the verified-token cache (cache.go): a hit skips steps 3-5;
 //  3. jwt.ParseSigned with the API's algorithm allow-list (asymmetric only), exactly one
 //     signature, typ absent or JWT / at+jwt;
 //  4. the key: looked up ONLY by kid in the API's JWKS (jwks.go), or the JWKS's single key
@@ -31,31 +31,28 @@ type jwtValidator struct {
 	audiences      jwt.Audience
 	algs           []jose.SignatureAlgorithm
 	leeway         time.Duration
-	names          tokenClaimNames
+	names          claimNames
 	requiredScopes []string
 	keys           *jwksCache
 	// cache is nil when the factory's verified-token cache is disabled.
-	cache       *tokenCache
+	cache       *cache
 	cacheTTL    time.Duration
 	fingerprint [sha256.Size]byte
 	now         func() time.Time
 }
 
-// tokenMaxBytes bounds every bearer token before any work is done on it.
-const tokenMaxBytes = 8 << 10
-
-// Validate implements TokenValidator.
+// Validate implements Validator.
 func (v *jwtValidator) Validate(ctx context.Context, token string) (*Identity, error) {
-	if len(token) == 0 || len(token) > tokenMaxBytes {
-		return nil, tokenInvalid(fmt.Sprintf("token length %d outside 1..%d", len(token), tokenMaxBytes))
+	if err := checkLength(token); err != nil {
+		return nil, err
 	}
 	now := v.now()
-	var key tokenCacheKey
+	var key cacheKey
 	if v.cache != nil {
-		key = tokenCacheKeyFor(&v.fingerprint, token)
+		key = cacheKeyFor(&v.fingerprint, token)
 		if id, ok := v.cache.get(key, now, v.keys.current()); ok {
 			v.keys.refreshInBackgroundIfDue(now)
-			return tokenCheckScopes(id, v.requiredScopes)
+			return checkScopes(id, v.requiredScopes)
 		}
 	}
 	id, set, terr := v.verify(ctx, token, now)
@@ -63,31 +60,27 @@ func (v *jwtValidator) Validate(ctx context.Context, token string) (*Identity, e
 		return nil, terr
 	}
 	if v.cache != nil {
-		deadline := now.Add(v.cacheTTL)
-		if id.ExpiresAt.Before(deadline) {
-			deadline = id.ExpiresAt
-		}
-		v.cache.put(key, id, deadline, set, now)
+		v.cache.put(key, id, cacheDeadline(now, v.cacheTTL, id.ExpiresAt), set, now)
 	}
-	return tokenCheckScopes(id, v.requiredScopes)
+	return checkScopes(id, v.requiredScopes)
 }
 
 // verify does the full check (steps 1, 3-5) and returns the identity and the JWKS document
 // whose key verified the signature.
-func (v *jwtValidator) verify(ctx context.Context, token string, now time.Time) (*Identity, *jwksKeySet, *TokenError) {
-	if !jwtCompactIsCanonical(token) {
-		return nil, nil, tokenInvalid("not three segments of canonical base64url")
+func (v *jwtValidator) verify(ctx context.Context, token string, now time.Time) (*Identity, *jwksKeySet, *Error) {
+	if !compactIsCanonical(token) {
+		return nil, nil, invalid("not three segments of canonical base64url")
 	}
 	tok, err := jwt.ParseSigned(token, v.algs)
 	if err != nil {
-		return nil, nil, tokenInvalid("parse: " + err.Error())
+		return nil, nil, invalid("parse: " + err.Error())
 	}
 	if len(tok.Headers) != 1 {
-		return nil, nil, tokenInvalid("not exactly one signature")
+		return nil, nil, invalid("not exactly one signature")
 	}
 	header := tok.Headers[0]
-	if !jwtTypAcceptable(header) {
-		return nil, nil, tokenInvalid(fmt.Sprintf("typ %v is neither JWT nor at+jwt", header.ExtraHeaders[jose.HeaderType]))
+	if !typAcceptable(header) {
+		return nil, nil, invalid(fmt.Sprintf("typ %v is neither JWT nor at+jwt", header.ExtraHeaders[jose.HeaderType]))
 	}
 	keys, set, terr := v.keys.verificationKeys(ctx, header.KeyID, jose.SignatureAlgorithm(header.Algorithm))
 	if terr != nil {
@@ -102,19 +95,19 @@ func (v *jwtValidator) verify(ctx context.Context, token string, now time.Time) 
 		}
 	}
 	if err != nil {
-		return nil, nil, tokenInvalid("signature or payload: " + err.Error())
+		return nil, nil, invalid("signature or payload: " + err.Error())
 	}
 	if std.Expiry == nil {
-		return nil, nil, tokenInvalid("no exp claim")
+		return nil, nil, invalid("no exp claim")
 	}
 	expected := jwt.Expected{Issuer: v.issuer, AnyAudience: v.audiences, Time: now}
 	if err := std.ValidateWithLeeway(expected, v.leeway); err != nil {
 		if errors.Is(err, jwt.ErrExpired) {
-			return nil, nil, tokenExpired()
+			return nil, nil, expired()
 		}
-		return nil, nil, tokenInvalid("claims: " + err.Error())
+		return nil, nil, invalid("claims: " + err.Error())
 	}
-	id := tokenIdentityFromClaims(all, v.names)
+	id := identityFromClaims(all, v.names)
 	id.ExpiresAt = std.Expiry.Time()
 	if std.IssuedAt != nil {
 		id.IssuedAt = std.IssuedAt.Time()
@@ -122,9 +115,9 @@ func (v *jwtValidator) verify(ctx context.Context, token string, now time.Time) 
 	return id, set, nil
 }
 
-// jwtTypAcceptable accepts a missing typ, or JWT / at+jwt (RFC 9068 §4), case-insensitively,
+// typAcceptable accepts a missing typ, or JWT / at+jwt (RFC 9068 §4), case-insensitively,
 // with or without the "application/" prefix (RFC 7515 §4.1.9).
-func jwtTypAcceptable(h jose.Header) bool {
+func typAcceptable(h jose.Header) bool {
 	raw, present := h.ExtraHeaders[jose.HeaderType]
 	if !present {
 		return true
@@ -137,17 +130,17 @@ func jwtTypAcceptable(h jose.Header) bool {
 	return typ == "jwt" || typ == "at+jwt"
 }
 
-// jwtCompactIsCanonical reports whether token is exactly three dot-separated segments of
+// compactIsCanonical reports whether token is exactly three dot-separated segments of
 // canonical unpadded base64url: only the URL alphabet, no padding or whitespace, a length
 // that is not 1 mod 4, and zero unused bits in the last character.
-func jwtCompactIsCanonical(token string) bool {
+func compactIsCanonical(token string) bool {
 	segments, start := 0, 0
 	for i := 0; i <= len(token); i++ {
 		if i < len(token) && token[i] != '.' {
 			continue
 		}
 		segments++
-		if segments > 3 || !jwtSegmentIsCanonical(token[start:i]) {
+		if segments > 3 || !segmentIsCanonical(token[start:i]) {
 			return false
 		}
 		start = i + 1
@@ -155,13 +148,13 @@ func jwtCompactIsCanonical(token string) bool {
 	return segments == 3
 }
 
-func jwtSegmentIsCanonical(s string) bool {
+func segmentIsCanonical(s string) bool {
 	if len(s)%4 == 1 {
 		return false
 	}
 	var last byte
 	for i := 0; i < len(s); i++ {
-		v, ok := jwtBase64URLValue(s[i])
+		v, ok := base64URLValue(s[i])
 		if !ok {
 			return false
 		}
@@ -176,7 +169,7 @@ func jwtSegmentIsCanonical(s string) bool {
 	return true
 }
 
-func jwtBase64URLValue(c byte) (byte, bool) {
+func base64URLValue(c byte) (byte, bool) {
 	switch {
 	case c >= 'A' && c <= 'Z':
 		return c - 'A', true

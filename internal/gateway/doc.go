@@ -1,0 +1,5 @@
+// Package gateway is idpgate's data plane: the config snapshot, routing, policy enforcement,
+// rate limits and quotas, the reverse proxy, the admin API handlers and the store. How a
+// bearer token is checked (JWT, JWKS, introspection and their caches) lives in
+// internal/gateway/token; the gateway asks it for an identity or a typed refusal.
+package gateway
