@@ -63,7 +63,6 @@ type Gateway struct {
 	adminToken string
 	store      *store
 	metrics    *metrics
-	noRoute    prometheus.Counter
 	limits     *limiter
 	transport  *http.Transport
 	validators apiValidatorSource
@@ -119,9 +118,9 @@ func newGateway(opts Options, m *metrics, src apiValidatorSource) (*Gateway, err
 	}
 	g := &Gateway{
 		log: log, adminToken: opts.AdminToken, store: st, metrics: m,
-		noRoute: m.requests.WithLabelValues("", outcomeNames[outcomeNoRoute]),
-		limits:  newLimiter(), transport: newTransport(), validators: src, now: time.Now,
+		limits: newLimiter(), transport: newTransport(), validators: src, now: time.Now,
 	}
+	m.requests.WithLabelValues("", outcomeNames[outcomeNoRoute]) // exported from the start, as 0
 	g.builder = &snapshotBuilder{validators: src, cache: routeValidators{}, transport: g.transport,
 		metrics: m, log: log, bufferPool: newBufferPool()}
 	if err := g.reload(); err != nil {

@@ -25,113 +25,22 @@ const (
 	headerPolicy   = "X-Idpgate-Policy"
 )
 
-var errNoValidator = errors.New("no token validator")
-
-// serveProxy is the data plane, in oauth2-proxy's order: route → token → policy → limits →
-// upstream. The Authorization header is forwarded unchanged, so an upstream can check the
-// token again if it wants to (as Tyk and Kong do by default).
+// serveProxy is the data plane: the checks (check.go), then the upstream. The Authorization
+// header is forwarded unchanged, so an upstream can check the token again if it wants to (as
+// Tyk and Kong do by default).
 func (g *Gateway) serveProxy(w http.ResponseWriter, r *http.Request) {
-	snap := g.snap.Load()
-	path := r.URL.Path
-	if reason, ok := checkRequestPath(r.URL); !ok {
-		g.metrics.requests.WithLabelValues("", outcomeNames[outcomeBadRequest]).Inc()
-		writeError(w, http.StatusBadRequest, "invalid_request", reason)
+	d, ref := g.check(r, g.snap.Load())
+	if ref != nil {
+		g.refuse(w, d.route, ref)
 		return
 	}
-	if reason, ok := checkInboundHeaders(r.Header); !ok {
-		g.metrics.requests.WithLabelValues("", outcomeNames[outcomeBadRequest]).Inc()
-		writeError(w, http.StatusBadRequest, "invalid_request", reason)
-		return
+	if d.limit.report {
+		setLimitHeaders(w.Header(), &d.limit)
 	}
-	rt := snap.lookup(path)
-	if rt == nil {
-		g.noRoute.Inc()
-		writeError(w, http.StatusNotFound, "not_found", "no API is served at this path")
-		return
-	}
-	count := func(o outcome) { rt.metrics.outcomes[o].Inc() }
-
-	bearer, present := bearerToken(r.Header.Get("Authorization"))
-	if !present {
-		count(outcomeUnauthorized)
-		answerNoToken(w)
-		return
-	}
-	if bearer == "" {
-		count(outcomeUnauthorized)
-		answerInvalidToken(w, "the bearer token is empty")
-		return
-	}
-	if rt.validator == nil {
-		count(outcomeUnavailable)
-		answerUnavailable(w, "token validation for this API is not available")
-		return
-	}
-
+	rt := d.route
+	rt.metrics.outcomes[outcomeForwarded].Inc()
 	start := time.Now()
-	id, err := rt.validator.Validate(r.Context(), bearer)
-	g.metrics.validation.Observe(time.Since(start).Seconds())
-	if err != nil {
-		var te *token.Error
-		switch {
-		case errors.As(err, &te) && te.Code == token.CodeInvalid:
-			count(outcomeUnauthorized)
-			g.log.Debug("token refused", "api", rt.name, "reason", te.Reason)
-			answerInvalidToken(w, te.Description)
-		case errors.As(err, &te) && te.Code == token.CodeInsufficientScope:
-			count(outcomeForbidden)
-			answerInsufficientScope(w, te.Scopes)
-		default:
-			count(outcomeUnavailable)
-			g.log.Warn("token validation unavailable", "api", rt.name, "error", err)
-			answerUnavailable(w, "the token cannot be checked right now")
-		}
-		return
-	}
-	if id.Confirmation != nil {
-		// Bound to a key or a certificate (RFC 9449 §7.1, RFC 8705 §3): a Bearer
-		// presentation carries no proof of possession, so it may be a stolen token.
-		count(outcomeUnauthorized)
-		answerInvalidToken(w, "the access token is bound to its holder (cnf) and cannot be used as a Bearer token")
-		return
-	}
-
-	now := g.now()
-	policy, verdict, missing := snap.policies.authorize(rt.id, id, r.Method, rt.relativePath(path), now)
-	switch verdict {
-	case verdictScope:
-		count(outcomeForbidden)
-		answerInsufficientScope(w, missing)
-		return
-	case verdictTooOld:
-		count(outcomeUnauthorized)
-		answerInvalidToken(w, "the access token is older than the access policy allows")
-		return
-	case verdictDenied:
-		count(outcomeForbidden)
-		answerAccessDenied(w)
-		return
-	}
-
-	client := id.ClientID
-	if client == "" {
-		client = id.Subject
-	}
-	if lim := g.limits.take(policy, client, now); !lim.allowed {
-		if lim.exceeded == "quota" {
-			count(outcomeQuotaExceeded)
-		} else {
-			count(outcomeRateLimited)
-		}
-		answerLimited(w, &lim)
-		return
-	} else if lim.report {
-		setLimitHeaders(w.Header(), &lim)
-	}
-
-	count(outcomeForwarded)
-	start = time.Now()
-	rt.proxy.ServeHTTP(w, r.WithContext(&forwarding{Context: r.Context(), id: id, policy: policy}))
+	rt.proxy.ServeHTTP(w, r.WithContext(&forwarding{Context: r.Context(), id: d.id, policy: d.policy}))
 	rt.metrics.upstream.Observe(time.Since(start).Seconds())
 }
 
@@ -237,7 +146,7 @@ func (b *snapshotBuilder) reverseProxy(rt *route, target *url.URL) *httputil.Rev
 			}
 			rt.metrics.upstreamErrors.Inc()
 			b.log.Warn("upstream request failed", "api", rt.name, "error", err)
-			writeError(w, http.StatusBadGateway, "bad_gateway", "the upstream service did not answer")
+			(&refusal{status: http.StatusBadGateway, code: "bad_gateway", description: "the upstream service did not answer"}).write(w)
 		},
 	}
 }

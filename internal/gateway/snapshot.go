@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"encoding/json"
+	"errors"
 	"log/slog"
 	"net/http"
 	"net/http/httputil"
@@ -38,6 +39,8 @@ type route struct {
 }
 
 type forwardedClaim struct{ header, claim string }
+
+var errNoValidator = errors.New("no token validator")
 
 // lookup finds the route with the longest listen path that is path or a segment-wise prefix
 // of it ("/api" serves "/api" and "/api/x", never "/apiary"), trying each ancestor of path.

@@ -1,0 +1,74 @@
+package gateway
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/token"
+)
+
+// decision is what the checks found out about a request they let pass.
+type decision struct {
+	// route is set as soon as the request is routed, also when it is then refused, so the
+	// refusal is counted under its API.
+	route  *route
+	id     *token.Identity
+	policy *compiledPolicy
+	// limit is the rate limit or quota state to report in X-RateLimit-* (when limit.report).
+	limit limitResult
+}
+
+// check runs every check of the request path, in oauth2-proxy's order: path and headers,
+// route, token, policy, limits. It returns the decision, or why the request is refused.
+func (g *Gateway) check(r *http.Request, snap *snapshot) (d decision, ref *refusal) {
+	if reason, ok := checkRequestPath(r.URL); !ok {
+		return d, badRequest(reason)
+	}
+	if reason, ok := checkInboundHeaders(r.Header); !ok {
+		return d, badRequest(reason)
+	}
+	path := r.URL.Path
+	rt := snap.lookup(path)
+	if rt == nil {
+		return d, noRoute()
+	}
+	d.route = rt
+
+	bearer, present := bearerToken(r.Header.Get("Authorization"))
+	switch {
+	case !present:
+		return d, noToken()
+	case bearer == "":
+		return d, invalidToken("the bearer token is empty", "")
+	case rt.validator == nil:
+		return d, unavailable("token validation for this API is not available", rt.validatorErr.Error())
+	}
+	start := time.Now()
+	id, err := rt.validator.Validate(r.Context(), bearer)
+	g.metrics.validation.Observe(time.Since(start).Seconds())
+	if err != nil {
+		return d, refusalOfToken(err)
+	}
+	if id.Confirmation != nil {
+		// Bound to a key or a certificate (RFC 9449 §7.1, RFC 8705 §3): a Bearer
+		// presentation carries no proof of possession, so it may be a stolen token.
+		return d, invalidToken("the access token is bound to its holder (cnf) and cannot be used as a Bearer token", "cnf in a Bearer token")
+	}
+	d.id = id
+
+	now := g.now()
+	policy, verdict, missing := snap.policies.authorize(rt.id, id, r.Method, rt.relativePath(path), now)
+	if verdict != verdictAllowed {
+		return d, refusalOfVerdict(verdict, missing)
+	}
+	d.policy = policy
+
+	client := id.ClientID
+	if client == "" {
+		client = id.Subject
+	}
+	if d.limit = g.limits.take(policy, client, now); !d.limit.allowed {
+		return d, refusalOfLimit(d.limit)
+	}
+	return d, nil
+}

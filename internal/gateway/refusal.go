@@ -1,0 +1,192 @@
+package gateway
+
+import (
+	"encoding/json"
+	"errors"
+	"math"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/token"
+)
+
+// A refusal is every answer the data plane gives instead of forwarding a request: built
+// from a token error, a policy verdict or a limit result, then counted and written by
+// Gateway.refuse, the one place that does either. Bodies carry an RFC 6750 style error code
+// and a description safe to show a client; never why a signature or a lookup failed (that is
+// logReason, for the log only).
+type refusal struct {
+	outcome     outcome
+	status      int
+	code        string
+	description string
+	// challenge is the WWW-Authenticate value; empty for none.
+	challenge string
+	// retryAfter is sent as Retry-After (whole seconds, at least 1) when positive.
+	retryAfter time.Duration
+	// limit, when set, is sent as X-RateLimit-*.
+	limit *limitResult
+	// logReason says why, for the log; never sent.
+	logReason string
+}
+
+const realm = `Bearer realm="idpgate"`
+
+func badRequest(description string) *refusal {
+	return &refusal{outcome: outcomeBadRequest, status: http.StatusBadRequest, code: "invalid_request", description: description}
+}
+
+func noRoute() *refusal {
+	return &refusal{outcome: outcomeNoRoute, status: http.StatusNotFound, code: "not_found", description: "no API is served at this path"}
+}
+
+// noToken is RFC 6750 §3.1: a request without credentials gets the challenge but no error code.
+func noToken() *refusal {
+	return &refusal{outcome: outcomeUnauthorized, status: http.StatusUnauthorized, code: "invalid_request",
+		description: "a bearer token is required", challenge: realm}
+}
+
+func invalidToken(description, logReason string) *refusal {
+	return &refusal{outcome: outcomeUnauthorized, status: http.StatusUnauthorized, code: string(token.CodeInvalid),
+		description: description, logReason: logReason,
+		challenge: realm + `, error="invalid_token", error_description="` + quotable(description) + `"`}
+}
+
+func insufficientScope(scopes []string) *refusal {
+	challenge := realm + `, error="insufficient_scope"`
+	if len(scopes) > 0 {
+		challenge += `, scope="` + quotable(strings.Join(scopes, " ")) + `"`
+	}
+	return &refusal{outcome: outcomeForbidden, status: http.StatusForbidden, code: string(token.CodeInsufficientScope),
+		description: "the access token lacks a required scope", challenge: challenge}
+}
+
+func accessDenied() *refusal {
+	return &refusal{outcome: outcomeForbidden, status: http.StatusForbidden, code: "access_denied",
+		description: "no access policy grants this client this method and path"}
+}
+
+func unavailable(description, logReason string) *refusal {
+	return &refusal{outcome: outcomeUnavailable, status: http.StatusServiceUnavailable, code: string(token.CodeUnavailable),
+		description: description, retryAfter: 5 * time.Second, logReason: logReason}
+}
+
+// refusalOfToken turns a validator's error into the answer: a *token.Error by its code, any
+// other error as the issuer being unreachable.
+func refusalOfToken(err error) *refusal {
+	var te *token.Error
+	if !errors.As(err, &te) {
+		return unavailable("the token cannot be checked right now", err.Error())
+	}
+	switch te.Code {
+	case token.CodeInvalid:
+		description := te.Description
+		if description == "" {
+			description = "the access token is invalid"
+		}
+		return invalidToken(description, te.Reason)
+	case token.CodeInsufficientScope:
+		return insufficientScope(te.Scopes)
+	default:
+		return unavailable("the token cannot be checked right now", te.Error())
+	}
+}
+
+// refusalOfVerdict is the answer to a policy engine's refusal; missing are the scopes of the
+// closest grant (verdictScope).
+func refusalOfVerdict(v verdict, missing []string) *refusal {
+	switch v {
+	case verdictScope:
+		return insufficientScope(missing)
+	case verdictTooOld:
+		return invalidToken("the access token is older than the access policy allows", "max_token_age")
+	default:
+		return accessDenied()
+	}
+}
+
+func refusalOfLimit(res limitResult) *refusal {
+	r := &refusal{outcome: outcomeRateLimited, status: http.StatusTooManyRequests, code: "rate_limit_exceeded",
+		description: "rate limit exceeded", retryAfter: max(res.retryAfter, time.Second), limit: &res}
+	if res.exceeded == "quota" {
+		r.outcome, r.code, r.description = outcomeQuotaExceeded, "quota_exceeded", "quota exhausted"
+	}
+	return r
+}
+
+// refuse counts a refusal under its API (rt may be nil before routing), logs its reason and
+// writes it.
+func (g *Gateway) refuse(w http.ResponseWriter, rt *route, ref *refusal) {
+	api := ""
+	if rt != nil {
+		rt.metrics.outcomes[ref.outcome].Inc()
+		api = rt.name
+	} else {
+		g.metrics.requests.WithLabelValues("", outcomeNames[ref.outcome]).Inc()
+	}
+	switch {
+	case ref.status >= 500:
+		g.log.Warn("request refused", "api", api, "status", ref.status, "reason", ref.logReason)
+	case ref.logReason != "":
+		g.log.Debug("request refused", "api", api, "status", ref.status, "reason", ref.logReason)
+	}
+	ref.write(w)
+}
+
+// write sends the refusal: its headers, then a JSON errorBody.
+func (ref *refusal) write(w http.ResponseWriter) {
+	h := w.Header()
+	if ref.challenge != "" {
+		h.Set("WWW-Authenticate", ref.challenge)
+	}
+	if ref.limit != nil {
+		setLimitHeaders(h, ref.limit)
+	}
+	if ref.retryAfter > 0 {
+		h.Set("Retry-After", strconv.FormatInt(max(1, ceilSeconds(ref.retryAfter)), 10))
+	}
+	writeError(w, ref.status, ref.code, ref.description)
+}
+
+// errorBody is the JSON body of every refusal.
+type errorBody struct {
+	Error       string `json:"error"`
+	Description string `json:"error_description,omitempty"`
+}
+
+func writeError(w http.ResponseWriter, status int, code, description string) {
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	h.Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(errorBody{Error: code, Description: description})
+}
+
+// setLimitHeaders writes X-RateLimit-Limit/Remaining/Reset (Reset in seconds from now, as
+// GitHub and the IETF RateLimit draft do).
+func setLimitHeaders(h http.Header, res *limitResult) {
+	v := make([]string, 3) // one allocation for the three values
+	v[0] = strconv.FormatInt(res.limit, 10)
+	v[1] = strconv.FormatInt(res.remaining, 10)
+	v[2] = strconv.FormatInt(ceilSeconds(res.reset), 10)
+	h["X-Ratelimit-Limit"], h["X-Ratelimit-Remaining"], h["X-Ratelimit-Reset"] = v[0:1:1], v[1:2:2], v[2:3:3]
+}
+
+func ceilSeconds(d time.Duration) int64 {
+	if d <= 0 {
+		return 0
+	}
+	return int64(math.Ceil(d.Seconds()))
+}
+
+// quotable makes s safe inside an RFC 9110 quoted-string.
+func quotable(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r == '"' || r == '\\' || r < 0x20 || r == 0x7f {
+			return -1
+		}
+		return r
+	}, s)
+}
