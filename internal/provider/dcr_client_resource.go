@@ -21,6 +21,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/types"
 	"github.com/hashicorp/terraform-plugin-log/tflog"
 
+	"github.com/idpgate/terraform-provider-idpgate/internal/adminapi"
 	"github.com/idpgate/terraform-provider-idpgate/internal/dcr"
 )
 
@@ -299,7 +300,7 @@ func (r *dcrClientResource) ImportState(ctx context.Context, req resource.Import
 	if i := strings.LastIndex(req.ID, ","); i >= 0 {
 		uri, token = req.ID[:i], req.ID[i+1:]
 	}
-	if token == "" || checkAbsoluteURL(uri) != "" {
+	if token == "" || adminapi.CheckHTTPURL(uri) != nil {
 		resp.Diagnostics.AddError("Invalid import ID",
 			"Import a client by its RFC 7592 registration client URI and registration access token (both are in the "+
 				"identity provider's answer to the registration), either as\n"+

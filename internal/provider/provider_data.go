@@ -97,7 +97,7 @@ func maskCredentials(ctx context.Context, credentials ...string) context.Context
 
 func (s *idpSettings) validate() diagList {
 	var diags diagList
-	if s.Driver == "okta" && s.InitialAccessToken == "" {
+	if s.Driver == dcr.DriverOkta && s.InitialAccessToken == "" {
 		diags.AddAttributeError(path.Root("initial_access_token"), "Missing Okta API token",
 			"The okta driver manages clients with an Okta API token: set initial_access_token in the provider "+
 				"block or IDPGATE_INITIAL_ACCESS_TOKEN to a token created under Security > API > Tokens "+
