@@ -55,11 +55,16 @@ func checkClientsGoneAt(idp *mockidp.Server) func(*terraform.State) error {
 	}
 }
 
-// clientAttr reads one attribute of a resource from the state.
-func clientAttr(s *terraform.State, resourceName, attr string) (string, error) {
-	rs, ok := s.RootModule().Resources[resourceName]
+// stateAttr reads one attribute of a resource from Terraform's state; a resource or an
+// attribute that is missing or empty is an error.
+func stateAttr(st *terraform.State, resourceName, attr string) (string, error) {
+	rs, ok := st.RootModule().Resources[resourceName]
 	if !ok {
 		return "", fmt.Errorf("%s not in state", resourceName)
 	}
-	return rs.Primary.Attributes[attr], nil
+	v, ok := rs.Primary.Attributes[attr]
+	if !ok || v == "" {
+		return "", fmt.Errorf("%s has no %s in state", resourceName, attr)
+	}
+	return v, nil
 }

@@ -516,7 +516,7 @@ func TestAccAccessToken_echo(t *testing.T) {
 				if token == "" {
 					return fmt.Errorf("echo.test holds no access token")
 				}
-				clientID, _ := clientAttr(s, appAddr, "client_id")
+				clientID, _ := stateAttr(s, appAddr, "client_id")
 				if err := verifyAccessToken(idp, token, clientID, "orders:read"); err != nil {
 					return err
 				}

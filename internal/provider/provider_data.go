@@ -2,6 +2,7 @@ package provider
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"strings"
@@ -58,7 +59,7 @@ func (s *idpSettings) connect(issuer, driver setting, userAgent string) diagList
 	if err != nil {
 		// The schema validates the block; this catches values that came from the environment.
 		target := issuer
-		if strings.Contains(err.Error(), "driver") {
+		if errors.Is(err, dcr.ErrUnknownDriver) {
 			target = driver
 		}
 		diags.Append(attrError(target, "Invalid identity provider setting", err.Error()))

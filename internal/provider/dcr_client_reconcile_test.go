@@ -20,7 +20,7 @@ func dcrStringSet(t *testing.T, v ...string) types.Set {
 	return s
 }
 
-func TestDCRClientModel_reconcileAfterRead(t *testing.T) {
+func TestDCRClientReconcile_AfterRead(t *testing.T) {
 	ctx := context.Background()
 	prior := dcrClientModel{
 		ClientName:    types.StringValue("app"),
@@ -66,7 +66,7 @@ func TestDCRClientModel_reconcileAfterRead(t *testing.T) {
 	}
 }
 
-func TestDCRClientModel_reconcileAfterApplyKeepsPlanAndWarns(t *testing.T) {
+func TestDCRClientReconcile_AfterApplyKeepsPlanAndWarns(t *testing.T) {
 	plan := dcrClientModel{
 		ClientName:              types.StringValue("app"),
 		TokenEndpointAuthMethod: types.StringUnknown(),
@@ -86,17 +86,5 @@ func TestDCRClientModel_reconcileAfterApplyKeepsPlanAndWarns(t *testing.T) {
 	}
 	if next.TokenEndpointAuthMethod.ValueString() != "client_secret_basic" || !next.GrantTypes.Equal(dcrStringSet(t, "authorization_code")) {
 		t.Errorf("unknown planned values not taken from the IdP: %+v", next)
-	}
-}
-
-func TestDCRClientDiagnostics_attributeNamedIn(t *testing.T) {
-	for desc, want := range map[string]string{
-		"application_type: The 'client_credentials' grant type can only be used alone": "application_type",
-		"jwks_uri must be https":  "jwks_uri",
-		"something else entirely": "",
-	} {
-		if got := attributeNamedIn(desc); got != want {
-			t.Errorf("attributeNamedIn(%q) = %q, want %q", desc, got, want)
-		}
 	}
 }
