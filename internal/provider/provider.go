@@ -152,9 +152,9 @@ func (p *idpgateProvider) Configure(ctx context.Context, req provider.ConfigureR
 			data.unknown = true
 		}
 	}
-	if settings.initialAccessToken.value != "" {
-		ctx = tflog.MaskAllFieldValuesStrings(ctx, settings.initialAccessToken.value)
-	}
+	// No credential is masked here: a mask lives on one request's context, and nothing in
+	// Configure logs a value. Each resource masks the credentials it holds (maskCredentials)
+	// on the context of the call that could log them; TestAccSecretsNeverLogged checks it.
 
 	httpClient, diags := settings.httpClient()
 	resp.Diagnostics.Append(diags...)
