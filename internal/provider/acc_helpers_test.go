@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"testing"
 
+	"github.com/hashicorp/terraform-plugin-framework/attr"
+	"github.com/hashicorp/terraform-plugin-framework/types"
 	"github.com/hashicorp/terraform-plugin-testing/terraform"
 
 	"github.com/idpgate/terraform-provider-idpgate/internal/mockidp"
@@ -67,4 +69,13 @@ func stateAttr(st *terraform.State, resourceName, attr string) (string, error) {
 		return "", fmt.Errorf("%s has no %s in state", resourceName, attr)
 	}
 	return v, nil
+}
+
+// stringSet is a known set of strings.
+func stringSet(values ...string) types.Set {
+	elems := make([]attr.Value, len(values))
+	for i, v := range values {
+		elems[i] = types.StringValue(v)
+	}
+	return types.SetValueMust(types.StringType, elems)
 }
