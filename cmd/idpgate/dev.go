@@ -88,7 +88,11 @@ func runDevSandbox(ctx context.Context, cfg *devConfig, log *slog.Logger, out io
 		if err != nil {
 			return err
 		}
-		defer os.RemoveAll(dir)
+		defer func() {
+			if err := os.RemoveAll(dir); err != nil {
+				log.Warn("could not remove the sandbox's data directory", "dir", dir, "error", err)
+			}
+		}()
 		cfg.gateway.dataDir = dir
 	}
 
@@ -98,7 +102,7 @@ func runDevSandbox(ctx context.Context, cfg *devConfig, log *slog.Logger, out io
 	}
 	upstreamLn, err := net.Listen("tcp", cfg.upstreamListen)
 	if err != nil {
-		idpLn.Close()
+		_ = idpLn.Close() // best effort: the listener error is what the user needs
 		return fmt.Errorf("upstream listener: %w", err)
 	}
 	idp := startMockIdP(&mockIdPConfig{flavor: cfg.flavor, initialAccessToken: initialAccessToken, tokenTTL: 5 * time.Minute}, idpLn)
@@ -122,8 +126,7 @@ func runDevSandbox(ctx context.Context, cfg *devConfig, log *slog.Logger, out io
 	case addrs = <-ready:
 	case err := <-gatewayDone:
 		cancel()
-		<-sideDone
-		return fmt.Errorf("gateway: %w", err)
+		return errors.Join(fmt.Errorf("gateway: %w", err), <-sideDone)
 	}
 
 	env := map[string]string{
@@ -191,13 +194,14 @@ func writeFileAtomic(path string, data []byte) error {
 	if err != nil {
 		return err
 	}
+	// On failure the temporary file is removed as well as can be; the write's error is the one to report.
 	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		os.Remove(tmp.Name())
+		_ = tmp.Close()
+		_ = os.Remove(tmp.Name())
 		return err
 	}
 	if err := tmp.Close(); err != nil {
-		os.Remove(tmp.Name())
+		_ = os.Remove(tmp.Name())
 		return err
 	}
 	return os.Rename(tmp.Name(), path)

@@ -133,7 +133,7 @@ func serveUntilDone(ctx context.Context, log *slog.Logger, servers []*http.Serve
 	defer cancel()
 	for _, srv := range servers {
 		if err := srv.Shutdown(shutdownCtx); err != nil {
-			srv.Close()
+			_ = srv.Close() // grace is over: drop the connections still open
 		}
 	}
 	if serveErr != nil && !errors.Is(serveErr, http.ErrServerClosed) {

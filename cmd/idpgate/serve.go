@@ -100,7 +100,12 @@ func serve(ctx context.Context, cfg *serveConfig, log *slog.Logger, ready func(p
 	if err != nil {
 		return err
 	}
-	defer gw.Close()
+	defer func() {
+		// The store is flushed and unlocked here; a failure may have lost the last write.
+		if err := gw.Close(); err != nil {
+			log.Error("closing the gateway's store", "error", err)
+		}
+	}()
 
 	proxyLn, err := net.Listen("tcp", cfg.listen)
 	if err != nil {
@@ -108,7 +113,7 @@ func serve(ctx context.Context, cfg *serveConfig, log *slog.Logger, ready func(p
 	}
 	adminLn, err := net.Listen("tcp", cfg.adminListen)
 	if err != nil {
-		proxyLn.Close()
+		_ = proxyLn.Close() // best effort: the listener error is what the user needs
 		return fmt.Errorf("admin listener: %w", err)
 	}
 	errLog := slog.NewLogLogger(log.Handler(), slog.LevelWarn)
@@ -142,7 +147,7 @@ func serve(ctx context.Context, cfg *serveConfig, log *slog.Logger, ready func(p
 	for _, srv := range []*http.Server{proxySrv, adminSrv} {
 		if err := srv.Shutdown(shutdownCtx); err != nil {
 			shutdownErr = fmt.Errorf("requests still in flight after %s: %w", cfg.shutdownTimeout, err)
-			srv.Close()
+			_ = srv.Close() // grace is over: drop the connections still open
 		}
 	}
 	if serveErr != nil && !errors.Is(serveErr, http.ErrServerClosed) {

@@ -29,9 +29,12 @@ type Client struct {
 // NewClient returns a client for the admin API at baseURL (e.g. "http://127.0.0.1:8081").
 // httpClient may be nil, in which case a client with a 30s timeout is used.
 func NewClient(baseURL, token string, httpClient *http.Client) (*Client, error) {
+	if err := CheckHTTPURL(baseURL); err != nil {
+		return nil, fmt.Errorf("gateway URL: %w", err)
+	}
 	u, err := url.Parse(baseURL)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, fmt.Errorf("gateway URL %q must be an absolute http(s) URL such as http://127.0.0.1:8081", baseURL)
+	if err != nil {
+		return nil, fmt.Errorf("gateway URL: %w", err)
 	}
 	if token == "" {
 		return nil, errors.New("gateway admin token is empty")

@@ -36,8 +36,9 @@ type API struct {
 	Introspection *Introspection `json:"introspection,omitempty"`
 
 	// ForwardClaims maps an upstream request header to the token claim whose value it
-	// carries, in addition to the identity headers the gateway always sets
-	// (X-Idpgate-Subject, X-Idpgate-Client-Id, X-Idpgate-Scope).
+	// carries, in addition to the identity headers the gateway always sets (HeaderSubject,
+	// HeaderClientID, HeaderScope and HeaderPolicy: X-Idpgate-Subject, X-Idpgate-Client-Id,
+	// X-Idpgate-Scope, X-Idpgate-Policy). A header may not start with HeaderPrefix.
 	ForwardClaims map[string]string `json:"forward_claims,omitempty"`
 	// ForwardOverrideHeaders lets X-HTTP-Method-Override, X-HTTP-Method, X-Method-Override,
 	// X-Original-URL and X-Rewrite-URL reach the upstream. By default the gateway drops them:
@@ -55,15 +56,16 @@ type JWTValidation struct {
 	JWKSURI string `json:"jwks_uri"`
 	// Audiences: the token's aud must contain at least one of these. Empty means aud is not checked.
 	Audiences []string `json:"audiences,omitempty"`
-	// AllowedAlgorithms defaults to ["RS256"]. Only asymmetric JWS algorithms are accepted.
+	// AllowedAlgorithms defaults to DefaultAllowedAlgorithms (["RS256"]). Only the asymmetric
+	// JWS algorithms of AllowedAlgorithms are accepted.
 	AllowedAlgorithms []string `json:"allowed_algorithms,omitempty"`
-	// Leeway for exp/nbf/iat; defaults to 30s, at most 5m.
+	// Leeway for exp/nbf/iat; zero means DefaultLeeway (30s); at most MaxLeeway (5m).
 	Leeway Duration `json:"leeway,omitempty"`
-	// IdentityClaim defaults to "sub".
+	// IdentityClaim defaults to DefaultIdentityClaim ("sub").
 	IdentityClaim string `json:"identity_claim,omitempty"`
 	// ClientIDClaim: when empty, client_id, then cid, then azp is used.
 	ClientIDClaim string `json:"client_id_claim,omitempty"`
-	// PolicyClaim defaults to "pol"; its value (a string or an array of strings) names
+	// PolicyClaim defaults to DefaultPolicyClaim ("pol"); its value (a string or an array of strings) names
 	// policies by ID or name, as Tyk's "pol" claim does.
 	PolicyClaim string `json:"policy_claim,omitempty"`
 	// RequiredScopes must all be present in the token's scope (or scp) claim.
@@ -79,7 +81,7 @@ type Introspection struct {
 	ClientSecret    string `json:"client_secret,omitempty"`
 	ClientSecretSet bool   `json:"client_secret_set,omitempty"`
 	// CacheTTL bounds how long an "active" answer is reused (never past the token's exp);
-	// defaults to 60s; 0s disables the cache.
+	// nil means DefaultIntrospectionCacheTTL (60s); 0s disables the cache; at most MaxCacheTTL.
 	CacheTTL *Duration `json:"cache_ttl,omitempty"`
 	// Same meaning as in JWTValidation.
 	IdentityClaim  string   `json:"identity_claim,omitempty"`

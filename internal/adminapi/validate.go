@@ -2,7 +2,6 @@ package adminapi
 
 import (
 	"fmt"
-	"net/url"
 	"sort"
 	"strings"
 	"time"
@@ -11,14 +10,13 @@ import (
 // Bounds the gateway enforces on configuration values. The provider checks the same at plan
 // time by calling Validate.
 const (
-	MaxNameLength     = 200
-	MaxLeeway         = 5 * time.Minute
-	MaxCacheTTL       = 24 * time.Hour
-	MaxRateLimitPer   = 24 * time.Hour
-	MaxQuotaPer       = 366 * 24 * time.Hour
-	MaxTokenAgeBound  = 366 * 24 * time.Hour
-	maxListEntries    = 1000
-	reservedHeaderPfx = "X-Idpgate-"
+	MaxNameLength    = 200
+	MaxLeeway        = 5 * time.Minute
+	MaxCacheTTL      = 24 * time.Hour
+	MaxRateLimitPer  = 24 * time.Hour
+	MaxQuotaPer      = 366 * 24 * time.Hour
+	MaxTokenAgeBound = 366 * 24 * time.Hour
+	maxListEntries   = 1000
 )
 
 // AllowedAlgorithms are the JWS algorithms a protected API may accept: asymmetric ones only,
@@ -71,8 +69,8 @@ func (a *API) Validate() error {
 		if i > 0 && strings.EqualFold(headers[i-1], header) {
 			return FieldError(field, "%q and %q are the same header; keep one", headers[i-1], header)
 		}
-		if strings.HasPrefix(strings.ToLower(header), strings.ToLower(reservedHeaderPfx)) {
-			return FieldError(field, "headers starting with %s are set by the gateway itself", reservedHeaderPfx)
+		if strings.HasPrefix(strings.ToLower(header), strings.ToLower(HeaderPrefix)) {
+			return FieldError(field, "headers starting with %s are set by the gateway itself", HeaderPrefix)
 		}
 		if isRestrictedHeader(header) {
 			return FieldError(field, "%s cannot carry a claim: the gateway or HTTP itself owns it", header)
@@ -252,18 +250,8 @@ func NormalizeListenPath(p string) string {
 }
 
 func validateHTTPURL(field, raw string) error {
-	if raw == "" {
-		return FieldError(field, "must be set to an absolute http(s) URL")
-	}
-	u, err := url.Parse(raw)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return FieldError(field, "%q is not an absolute http(s) URL", raw)
-	}
-	if u.User != nil {
-		return FieldError(field, "must not carry credentials in the URL")
-	}
-	if u.Fragment != "" {
-		return FieldError(field, "must not have a fragment")
+	if err := CheckHTTPURL(raw); err != nil {
+		return FieldError(field, "%s", err.Error())
 	}
 	return nil
 }

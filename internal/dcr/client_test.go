@@ -491,8 +491,13 @@ func TestNew_rejectsBadConfig(t *testing.T) {
 		"issuer query":    {Issuer: "https://idp.example.com?x=1"},
 		"nothing":         {},
 	} {
-		if _, err := New(cfg); err == nil {
+		_, err := New(cfg)
+		if err == nil {
 			t.Errorf("%s: New accepted %+v", name, cfg)
+		}
+		// The provider blames idp_driver or issuer by this.
+		if got, want := errors.Is(err, ErrUnknownDriver), name == "unknown driver"; got != want {
+			t.Errorf("%s: errors.Is(%v, ErrUnknownDriver) = %v, want %v", name, err, got, want)
 		}
 	}
 }

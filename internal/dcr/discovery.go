@@ -87,7 +87,9 @@ func discoveryURLs(issuer string) []string {
 }
 
 // checkIssuer rejects what cannot be an issuer: RFC 8414 §2 wants an https URL (http is
-// accepted for loopback tests) without query or fragment.
+// accepted for loopback tests) without query or fragment. It is not adminapi.CheckHTTPURL,
+// the gateway contract's URL check, on purpose: an issuer must also have no query, and this
+// package speaks RFC 7591/8414 to an IdP and knows nothing of the gateway.
 func checkIssuer(issuer string) error {
 	u, err := url.Parse(issuer)
 	if err != nil {

@@ -45,7 +45,7 @@ func driverFor(name string) (driver, error) {
 	case DriverHydra:
 		return hydra{}, nil
 	}
-	return nil, fmt.Errorf("unknown identity provider driver %q; use one of %s", name, strings.Join(Drivers, ", "))
+	return nil, fmt.Errorf("%w %q; use one of %s", ErrUnknownDriver, name, strings.Join(Drivers, ", "))
 }
 
 // rfc7592 is plain RFC 7591 registration and RFC 7592 management, the generic driver and the

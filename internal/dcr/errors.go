@@ -13,6 +13,10 @@ import (
 // invalid_client). A 5xx never yields ErrNotFound.
 var ErrNotFound = errors.New("client not found at the identity provider")
 
+// ErrUnknownDriver means Config.Driver names no driver; New's other errors are about the
+// issuer or the registration endpoint.
+var ErrUnknownDriver = errors.New("unknown identity provider driver")
+
 // ErrOutcomeUnknown means a request was sent but its answer was lost (connection dropped,
 // timeout after the request was written, a gateway error). For a registration that means a
 // client may exist at the IdP that the caller does not know about; it is never re-sent.

@@ -87,8 +87,9 @@ func (s *Server) hitFault(r *http.Request) (Faults, bool) {
 		return f, false
 	}
 	p := r.URL.Path
+	// The prefix matches the path as requested, or below the issuer's base path.
 	if f.PathPrefix != "" && !strings.HasPrefix(p, f.PathPrefix) &&
-		!(base != "" && strings.HasPrefix(strings.TrimPrefix(p, base), f.PathPrefix)) {
+		(base == "" || !strings.HasPrefix(strings.TrimPrefix(p, base), f.PathPrefix)) {
 		return f, false
 	}
 	if f.Method != "" && !strings.EqualFold(f.Method, r.Method) {

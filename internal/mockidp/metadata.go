@@ -107,7 +107,8 @@ func (s *Server) validateMetadata(md map[string]any) *apiError {
 }
 
 // validateRedirectURIs: RFC 7591 §2 (required for redirection-based flows) and RFC 6749
-// §3.1.2 (absolute, no fragment).
+// §3.1.2 (absolute, no fragment). Any scheme is allowed (a native app's com.example.app:/cb),
+// so this is not adminapi.CheckHTTPURL's http(s)-only check.
 func validateRedirectURIs(md map[string]any, required bool) *apiError {
 	uris := stringList(md["redirect_uris"])
 	if required && len(uris) == 0 {

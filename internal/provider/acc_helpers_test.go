@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"testing"
 
+	"github.com/hashicorp/terraform-plugin-framework/attr"
+	"github.com/hashicorp/terraform-plugin-framework/types"
 	"github.com/hashicorp/terraform-plugin-testing/terraform"
 
 	"github.com/idpgate/terraform-provider-idpgate/internal/mockidp"
@@ -55,11 +57,25 @@ func checkClientsGoneAt(idp *mockidp.Server) func(*terraform.State) error {
 	}
 }
 
-// clientAttr reads one attribute of a resource from the state.
-func clientAttr(s *terraform.State, resourceName, attr string) (string, error) {
-	rs, ok := s.RootModule().Resources[resourceName]
+// stateAttr reads one attribute of a resource from Terraform's state; a resource or an
+// attribute that is missing or empty is an error.
+func stateAttr(st *terraform.State, resourceName, attr string) (string, error) {
+	rs, ok := st.RootModule().Resources[resourceName]
 	if !ok {
 		return "", fmt.Errorf("%s not in state", resourceName)
 	}
-	return rs.Primary.Attributes[attr], nil
+	v, ok := rs.Primary.Attributes[attr]
+	if !ok || v == "" {
+		return "", fmt.Errorf("%s has no %s in state", resourceName, attr)
+	}
+	return v, nil
+}
+
+// stringSet is a known set of strings.
+func stringSet(values ...string) types.Set {
+	elems := make([]attr.Value, len(values))
+	for i, v := range values {
+		elems[i] = types.StringValue(v)
+	}
+	return types.SetValueMust(types.StringType, elems)
 }

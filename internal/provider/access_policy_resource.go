@@ -277,15 +277,15 @@ type limitModel struct {
 func (m accessPolicyModel) toWire(ctx context.Context) (adminapi.Policy, diag.Diagnostics) {
 	var diags, d diag.Diagnostics
 	p := adminapi.Policy{Name: m.Name.ValueString(), AccessRights: []adminapi.AccessRight{}}
-	p.ClientIDs, d = wireStrings(ctx, m.ClientIDs)
+	p.ClientIDs, d = stringsToWire(ctx, m.ClientIDs)
 	diags.Append(d...)
 	for _, ar := range m.AccessRights {
 		w := adminapi.AccessRight{APIID: ar.APIID.ValueString()}
-		w.Methods, d = wireStrings(ctx, ar.Methods)
+		w.Methods, d = stringsToWire(ctx, ar.Methods)
 		diags.Append(d...)
-		w.Paths, d = wireStrings(ctx, ar.Paths)
+		w.Paths, d = stringsToWire(ctx, ar.Paths)
 		diags.Append(d...)
-		w.RequiredScopes, d = wireStrings(ctx, ar.RequiredScopes)
+		w.RequiredScopes, d = stringsToWire(ctx, ar.RequiredScopes)
 		diags.Append(d...)
 		p.AccessRights = append(p.AccessRights, w)
 	}
@@ -293,7 +293,7 @@ func (m accessPolicyModel) toWire(ctx context.Context) (adminapi.Policy, diag.Di
 	diags.Append(d...)
 	p.Quota, d = m.Quota.toWire()
 	diags.Append(d...)
-	p.MaxTokenAge, d = wireDuration(m.MaxTokenAge)
+	p.MaxTokenAge, d = durationToWire(m.MaxTokenAge)
 	diags.Append(d...)
 	return p, diags
 }
@@ -302,7 +302,7 @@ func (l *limitModel) toWire() (*adminapi.Limit, diag.Diagnostics) {
 	if l == nil {
 		return nil, nil
 	}
-	per, diags := wireDuration(l.Per)
+	per, diags := durationToWire(l.Per)
 	return &adminapi.Limit{Requests: l.Requests.ValueInt64(), Per: per}, diags
 }
 
@@ -315,7 +315,7 @@ func accessPolicyFromWire(p *adminapi.Policy, prior *accessPolicyModel) accessPo
 	m := accessPolicyModel{
 		ID:          types.StringValue(p.ID),
 		Name:        types.StringValue(p.Name),
-		ClientIDs:   wireStringSet(p.ClientIDs, prior.ClientIDs),
+		ClientIDs:   setFromWire(p.ClientIDs, prior.ClientIDs),
 		RateLimit:   limitFromWire(p.RateLimit, prior.RateLimit),
 		Quota:       limitFromWire(p.Quota, prior.Quota),
 		MaxTokenAge: durationFromWire(p.MaxTokenAge.D(), prior.MaxTokenAge, true),
@@ -327,9 +327,9 @@ func accessPolicyFromWire(p *adminapi.Policy, prior *accessPolicyModel) accessPo
 		}
 		m.AccessRights = append(m.AccessRights, accessRightModel{
 			APIID:          types.StringValue(ar.APIID),
-			Methods:        wireStringSet(ar.Methods, pr.Methods),
-			Paths:          wireStringSet(ar.Paths, pr.Paths),
-			RequiredScopes: wireStringSet(ar.RequiredScopes, pr.RequiredScopes),
+			Methods:        setFromWire(ar.Methods, pr.Methods),
+			Paths:          setFromWire(ar.Paths, pr.Paths),
+			RequiredScopes: setFromWire(ar.RequiredScopes, pr.RequiredScopes),
 		})
 	}
 	return m

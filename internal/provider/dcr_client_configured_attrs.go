@@ -19,8 +19,6 @@ import (
 // remembers which ones the user set at the last apply; ModifyPlan turns a removed one into
 // an update that lets the identity provider choose it again.
 
-var _ resource.ResourceWithModifyPlan = &dcrClientResource{}
-
 // configuredMetadataKey is the private state key: a JSON array of attribute names.
 const configuredMetadataKey = "configured_metadata"
 

@@ -71,8 +71,8 @@ func TestAccDCRClient_removedAttribute(t *testing.T) {
 								"client_name": "contacts-app"}),
 							checkStateTokenCurrent(idp),
 							func(s *terraform.State) error {
-								id, _ := clientAttr(s, appAddr, "client_id")
-								secret, _ := clientAttr(s, appAddr, "client_secret")
+								id, _ := stateAttr(s, appAddr, "client_id")
+								secret, _ := stateAttr(s, appAddr, "client_secret")
 								return checkTokenMints(idp, id, secret, "")
 							},
 						),
@@ -90,7 +90,7 @@ func TestAccDCRClient_removedAttribute(t *testing.T) {
 // checkNoContactsAtIdP: the IdP holds no contacts (absent or empty) for the state's client.
 func checkNoContactsAtIdP(idp *mockidp.Server) resource.TestCheckFunc {
 	return func(s *terraform.State) error {
-		id, _ := clientAttr(s, appAddr, "client_id")
+		id, _ := stateAttr(s, appAddr, "client_id")
 		rec, ok := idp.Client(id)
 		if !ok {
 			return fmt.Errorf("client %s not registered at the IdP", id)

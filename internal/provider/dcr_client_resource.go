@@ -21,6 +21,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/types"
 	"github.com/hashicorp/terraform-plugin-log/tflog"
 
+	"github.com/idpgate/terraform-provider-idpgate/internal/adminapi"
 	"github.com/idpgate/terraform-provider-idpgate/internal/dcr"
 )
 
@@ -29,6 +30,7 @@ var (
 	_ resource.ResourceWithConfigure      = &dcrClientResource{}
 	_ resource.ResourceWithImportState    = &dcrClientResource{}
 	_ resource.ResourceWithValidateConfig = &dcrClientResource{}
+	_ resource.ResourceWithModifyPlan     = &dcrClientResource{} // dcr_client_configured_attrs.go
 )
 
 // NewDCRClientResource is the idpgate_dcr_client resource: an OAuth 2.0 / OpenID Connect
@@ -299,7 +301,7 @@ func (r *dcrClientResource) ImportState(ctx context.Context, req resource.Import
 	if i := strings.LastIndex(req.ID, ","); i >= 0 {
 		uri, token = req.ID[:i], req.ID[i+1:]
 	}
-	if token == "" || checkAbsoluteURL(uri) != "" {
+	if token == "" || adminapi.CheckHTTPURL(uri) != nil {
 		resp.Diagnostics.AddError("Invalid import ID",
 			"Import a client by its RFC 7592 registration client URI and registration access token (both are in the "+
 				"identity provider's answer to the registration), either as\n"+
@@ -333,3 +335,35 @@ func sortedKeys[V any](m map[string]V) []string {
 	slices.Sort(keys)
 	return keys
 }
+
+// dcrClientModel is idpgate_dcr_client's state.
+type dcrClientModel struct {
+	ID                      types.String         `tfsdk:"id"`
+	ClientName              types.String         `tfsdk:"client_name"`
+	GrantTypes              types.Set            `tfsdk:"grant_types"`
+	ResponseTypes           types.Set            `tfsdk:"response_types"`
+	RedirectURIs            types.Set            `tfsdk:"redirect_uris"`
+	TokenEndpointAuthMethod types.String         `tfsdk:"token_endpoint_auth_method"`
+	Scope                   types.String         `tfsdk:"scope"`
+	ApplicationType         types.String         `tfsdk:"application_type"`
+	Contacts                types.Set            `tfsdk:"contacts"`
+	ClientURI               types.String         `tfsdk:"client_uri"`
+	LogoURI                 types.String         `tfsdk:"logo_uri"`
+	PolicyURI               types.String         `tfsdk:"policy_uri"`
+	TosURI                  types.String         `tfsdk:"tos_uri"`
+	JWKSURI                 types.String         `tfsdk:"jwks_uri"`
+	JWKS                    jsontypes.Normalized `tfsdk:"jwks"`
+	SoftwareStatement       types.String         `tfsdk:"software_statement"`
+	ExtraMetadata           jsontypes.Normalized `tfsdk:"extra_metadata"`
+	ClientID                types.String         `tfsdk:"client_id"`
+	ClientSecret            types.String         `tfsdk:"client_secret"`
+	ClientIDIssuedAt        types.Int64          `tfsdk:"client_id_issued_at"`
+	ClientSecretExpiresAt   types.Int64          `tfsdk:"client_secret_expires_at"`
+	RegistrationClientURI   types.String         `tfsdk:"registration_client_uri"`
+	RegistrationAccessToken types.String         `tfsdk:"registration_access_token"`
+}
+
+// dcrMetadataAttributes are the metadata fields that have their own attribute.
+var dcrMetadataAttributes = []string{"client_name", "grant_types", "response_types", "redirect_uris",
+	"token_endpoint_auth_method", "scope", "application_type", "contacts", "client_uri", "logo_uri", "policy_uri",
+	"tos_uri", "jwks_uri", "jwks", "software_statement"}

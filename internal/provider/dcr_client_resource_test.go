@@ -84,8 +84,8 @@ func TestAccDCRClient_lifecycle(t *testing.T) {
 							checkAtIdP(idp, map[string]any{"client_name": "orders-app", "scope": "orders:read",
 								"redirect_uris": []any{"https://app.example.com/cb"}}),
 							func(s *terraform.State) error {
-								id, _ := clientAttr(s, appAddr, "client_id")
-								secret, _ := clientAttr(s, appAddr, "client_secret")
+								id, _ := stateAttr(s, appAddr, "client_id")
+								secret, _ := stateAttr(s, appAddr, "client_secret")
 								return checkTokenMints(idp, id, secret, "orders:read")
 							},
 						),
@@ -134,7 +134,7 @@ func importID(flavor mockidp.Flavor) resource.ImportStateIdFunc {
 // checkAtIdP asks the mock IdP what it holds for the state's client.
 func checkAtIdP(idp *mockidp.Server, want map[string]any) resource.TestCheckFunc {
 	return func(s *terraform.State) error {
-		id, err := clientAttr(s, appAddr, "client_id")
+		id, err := stateAttr(s, appAddr, "client_id")
 		if err != nil {
 			return err
 		}
@@ -160,8 +160,8 @@ func checkAtIdP(idp *mockidp.Server, want map[string]any) resource.TestCheckFunc
 // valid; the stored one must still work, which the import step then proves).
 func checkStateTokenCurrent(idp *mockidp.Server) resource.TestCheckFunc {
 	return func(s *terraform.State) error {
-		id, _ := clientAttr(s, appAddr, "client_id")
-		rat, _ := clientAttr(s, appAddr, "registration_access_token")
+		id, _ := stateAttr(s, appAddr, "client_id")
+		rat, _ := stateAttr(s, appAddr, "registration_access_token")
 		rec, _ := idp.Client(id)
 		if idp.Flavor() == mockidp.FlavorHydra && rat != rec.RegistrationAccessToken {
 			return fmt.Errorf("state holds a stale registration access token")
@@ -191,7 +191,7 @@ func TestAccDCRClient_deletedOutOfBand(t *testing.T) {
 					{
 						Config: cfg,
 						Check: func(s *terraform.State) (err error) {
-							firstID, err = clientAttr(s, appAddr, "client_id")
+							firstID, err = stateAttr(s, appAddr, "client_id")
 							return err
 						},
 					},
@@ -206,7 +206,7 @@ func TestAccDCRClient_deletedOutOfBand(t *testing.T) {
 							PreApply: []plancheck.PlanCheck{plancheck.ExpectResourceAction(appAddr, plancheck.ResourceActionCreate)},
 						},
 						Check: func(s *terraform.State) error {
-							id, _ := clientAttr(s, appAddr, "client_id")
+							id, _ := stateAttr(s, appAddr, "client_id")
 							if id == firstID || id == "" {
 								return fmt.Errorf("client not registered again: %q", id)
 							}
@@ -452,7 +452,7 @@ resource "idpgate_dcr_client" "app" {
 			secrets = append(secrets, c.ClientSecret, c.RegistrationAccessToken)
 		}
 		var err error
-		currentToken, err = clientAttr(s, appAddr, "registration_access_token")
+		currentToken, err = stateAttr(s, appAddr, "registration_access_token")
 		return err
 	}
 	resource.Test(t, resource.TestCase{
@@ -469,7 +469,7 @@ resource "idpgate_dcr_client" "app" {
 				},
 				ResourceName:      appAddr,
 				ImportState:       true,
-				ImportStateIdFunc: func(s *terraform.State) (string, error) { return clientAttr(s, appAddr, "registration_client_uri") },
+				ImportStateIdFunc: func(s *terraform.State) (string, error) { return stateAttr(s, appAddr, "registration_client_uri") },
 				ImportStateCheck: func(states []*terraform.InstanceState) error {
 					if len(states) != 1 || states[0].Attributes["client_secret"] == "" {
 						return fmt.Errorf("import by URI + %s did not read the client: %v", importTokenEnv, states)

@@ -79,18 +79,9 @@ func tokenConfig(t *testing.T, clientID, secret string, scopes ...string) access
 		AuthMethod:    types.StringNull(),
 	}
 	if scopes != nil {
-		cfg.Scopes = tokenScopeSet(t, scopes...)
+		cfg.Scopes = stringSet(scopes...)
 	}
 	return cfg
-}
-
-func tokenScopeSet(t *testing.T, values ...string) types.Set {
-	t.Helper()
-	set, diags := types.SetValueFrom(context.Background(), types.StringType, values)
-	if diags.HasError() {
-		t.Fatal(diags)
-	}
-	return set
 }
 
 // TestAccessToken_authMethods obtains a token with each client authentication method, the
@@ -128,7 +119,7 @@ func TestAccessToken_authMethods(t *testing.T) {
 			if d.HasError() || expiresAt.Before(before.Add(299*time.Second)) || expiresAt.After(time.Now().Add(300*time.Second)) {
 				t.Errorf("expires_at = %s, want about now + 300s", got.ExpiresAt)
 			}
-			if !got.GrantedScopes.Equal(tokenScopeSet(t, "orders:read")) {
+			if !got.GrantedScopes.Equal(stringSet("orders:read")) {
 				t.Errorf("granted_scopes = %s, want [orders:read]", got.GrantedScopes)
 			}
 			if err := verifyAccessToken(idp, got.AccessToken.ValueString(), svc.ClientID, "orders:read"); err != nil {
@@ -161,13 +152,13 @@ func TestAccessToken_requestParameters(t *testing.T) {
 	cfg := tokenConfig(t, svc.ClientID, svc.ClientSecret)
 	cfg.TokenEndpoint = types.StringValue(idp.TokenEndpoint())
 	cfg.Audience = types.StringValue("https://orders.example.com")
-	cfg.Resources = tokenScopeSet(t, "https://b.example.com/", "https://a.example.com/")
+	cfg.Resources = stringSet("https://b.example.com/", "https://a.example.com/")
 	got, diags := tokenTestResource(t, idp, 0).open(context.Background(), cfg)
 	if diags.HasError() {
 		t.Fatalf("open: %v", diags)
 	}
 	// The mock grants the registered scope when none is requested, and says so.
-	if !got.GrantedScopes.Equal(tokenScopeSet(t, "orders:read")) {
+	if !got.GrantedScopes.Equal(stringSet("orders:read")) {
 		t.Errorf("granted_scopes = %s, want the registered [orders:read]", got.GrantedScopes)
 	}
 	for _, r := range idp.Requests() {
@@ -354,7 +345,7 @@ func TestAccessToken_answerForms(t *testing.T) {
 				got.ExpiresIn.IsNull() != got.ExpiresAt.IsNull() {
 				t.Errorf("expires_in = %s, expires_at = %s; want %d", got.ExpiresIn, got.ExpiresAt, tc.wantIn)
 			}
-			if !got.GrantedScopes.Equal(tokenScopeSet(t, tc.wantScopes...)) {
+			if !got.GrantedScopes.Equal(stringSet(tc.wantScopes...)) {
 				t.Errorf("granted_scopes = %s, want %v", got.GrantedScopes, tc.wantScopes)
 			}
 		})
@@ -516,7 +507,7 @@ func TestAccAccessToken_echo(t *testing.T) {
 				if token == "" {
 					return fmt.Errorf("echo.test holds no access token")
 				}
-				clientID, _ := clientAttr(s, appAddr, "client_id")
+				clientID, _ := stateAttr(s, appAddr, "client_id")
 				if err := verifyAccessToken(idp, token, clientID, "orders:read"); err != nil {
 					return err
 				}

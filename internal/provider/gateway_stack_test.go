@@ -194,7 +194,6 @@ func (s *gatewayStack) registerOutOfBand(t *testing.T, name string) (clientID, s
 	return out.ClientID, out.ClientSecret
 }
 
-// stateAttr reads one attribute of a resource from Terraform's state.
 // tokenFromState mints a token for the client that resource addr (an idpgate_dcr_client)
 // holds in state, with the credentials Terraform stored.
 func (s *gatewayStack) tokenFromState(st *terraform.State, addr string) (clientID, token string, err error) {
@@ -207,18 +206,6 @@ func (s *gatewayStack) tokenFromState(st *terraform.State, addr string) (clientI
 	}
 	token, err = s.fetchToken(clientID, secret)
 	return clientID, token, err
-}
-
-func stateAttr(st *terraform.State, resourceName, attr string) (string, error) {
-	rs, ok := st.RootModule().Resources[resourceName]
-	if !ok {
-		return "", fmt.Errorf("%s not in state", resourceName)
-	}
-	v, ok := rs.Primary.Attributes[attr]
-	if !ok || v == "" {
-		return "", fmt.Errorf("%s has no %s in state", resourceName, attr)
-	}
-	return v, nil
 }
 
 // checkNothingLeft is a CheckDestroy: the gateway holds no API and no policy, and the IdP

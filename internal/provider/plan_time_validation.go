@@ -5,6 +5,8 @@ import (
 
 	"github.com/hashicorp/terraform-plugin-framework/tfsdk"
 	"github.com/hashicorp/terraform-plugin-go/tftypes"
+
+	"github.com/idpgate/terraform-provider-idpgate/internal/adminapi"
 )
 
 // The gateway resources run the admin API's own Validate at plan time. A typical
@@ -27,7 +29,7 @@ var placeholderFor = map[string]string{
 	"per":                "1s",
 	"max_token_age":      "1s",
 	"methods":            "GET",
-	"allowed_algorithms": "RS256",
+	"allowed_algorithms": adminapi.DefaultAlgorithm,
 }
 
 // configWithPlaceholders returns the configuration with every unknown string and number

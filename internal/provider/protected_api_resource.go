@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"regexp"
+	"strings"
 
 	"github.com/hashicorp/terraform-plugin-framework-timetypes/timetypes"
 	"github.com/hashicorp/terraform-plugin-framework-validators/mapvalidator"
@@ -26,14 +27,12 @@ import (
 	"github.com/idpgate/terraform-provider-idpgate/internal/adminapi"
 )
 
-// Defaults the gateway applies when a field is omitted; the schema declares the same ones so
-// that what the gateway answers never differs from the plan.
-const (
-	defaultJWTAlgorithm  = "RS256"
-	defaultJWTLeeway     = "30s"
-	defaultIdentityClaim = "sub"
-	defaultPolicyClaim   = "pol"
-	defaultCacheTTL      = "60s"
+// The schema declares the defaults the gateway applies when a field is omitted (adminapi's),
+// so that what the gateway answers never differs from the plan. The durations are spelled
+// as the schema has always declared them.
+var (
+	defaultJWTLeeway = durationDefault(adminapi.DefaultLeeway)
+	defaultCacheTTL  = durationDefault(adminapi.DefaultIntrospectionCacheTTL)
 )
 
 var (
@@ -86,20 +85,20 @@ func protectedAPISchema() schema.Schema {
 			Validators:          []validator.Set{setvalidator.ValueStringsAre(stringvalidator.LengthAtLeast(1))},
 		},
 		"allowed_algorithms": schema.SetAttribute{
-			MarkdownDescription: "JWS algorithms accepted (asymmetric only). Default `[\"RS256\"]`.",
+			MarkdownDescription: fmt.Sprintf("JWS algorithms accepted (asymmetric only). Default `[%q]`.", adminapi.DefaultAlgorithm),
 			ElementType:         types.StringType,
 			Optional:            true,
 			Computed:            true,
 			Default: setdefault.StaticValue(types.SetValueMust(types.StringType,
-				[]attr.Value{types.StringValue(defaultJWTAlgorithm)})),
+				[]attr.Value{types.StringValue(adminapi.DefaultAlgorithm)})),
 			Validators: []validator.Set{
 				setvalidator.SizeAtLeast(1),
 				setvalidator.ValueStringsAre(stringvalidator.OneOf(adminapi.AllowedAlgorithms...)),
 			},
 		},
 		"leeway": schema.StringAttribute{
-			MarkdownDescription: "Clock skew tolerated on `exp`, `nbf` and `iat`, as a Go duration. Default `30s`, " +
-				"at most `5m`; it cannot be `0s`, which the gateway reads as the default.",
+			MarkdownDescription: fmt.Sprintf("Clock skew tolerated on `exp`, `nbf` and `iat`, as a Go duration. Default `%s`, "+
+				"at most `%s`; it cannot be `0s`, which the gateway reads as the default.", defaultJWTLeeway, durationText(adminapi.MaxLeeway)),
 			CustomType:    timetypes.GoDurationType{},
 			Optional:      true,
 			Computed:      true,
@@ -127,8 +126,8 @@ func protectedAPISchema() schema.Schema {
 			Validators: []validator.String{stringvalidator.LengthAtLeast(1)},
 		},
 		"cache_ttl": schema.StringAttribute{
-			MarkdownDescription: "How long an `active` answer is reused (never past the token's `exp`), as a Go " +
-				"duration. Default `60s`; `0s` disables the cache.",
+			MarkdownDescription: fmt.Sprintf("How long an `active` answer is reused (never past the token's `exp`), as a Go "+
+				"duration. Default `%s`, at most `%s`; `0s` disables the cache.", defaultCacheTTL, durationText(adminapi.MaxCacheTTL)),
 			CustomType:    timetypes.GoDurationType{},
 			Optional:      true,
 			Computed:      true,
@@ -188,7 +187,7 @@ func protectedAPISchema() schema.Schema {
 			},
 			"forward_claims": schema.MapAttribute{
 				MarkdownDescription: "Upstream request header => token claim whose value it carries, in addition to " +
-					"`X-Idpgate-Subject`, `X-Idpgate-Client-Id` and `X-Idpgate-Scope`, which are always set.",
+					identityHeadersText() + ", which are always set. A header may not start with `" + adminapi.HeaderPrefix + "`.",
 				ElementType: types.StringType,
 				Optional:    true,
 				Validators: []validator.Map{
@@ -210,15 +209,26 @@ func protectedAPISchema() schema.Schema {
 	}
 }
 
+// identityHeadersText names the headers the gateway always sets, for descriptions:
+// "`A`, `B`, `C` and `D`".
+func identityHeadersText() string {
+	names := adminapi.IdentityHeaders()
+	for i, h := range names {
+		names[i] = "`" + h + "`"
+	}
+	return strings.Join(names[:len(names)-1], ", ") + " and " + names[len(names)-1]
+}
+
 // claimAttributes are the identity and policy settings shared by jwt and introspection.
 func claimAttributes() map[string]schema.Attribute {
 	return map[string]schema.Attribute{
 		"identity_claim": schema.StringAttribute{
-			MarkdownDescription: "Claim that identifies the caller (forwarded as `X-Idpgate-Subject`). Default `sub`.",
-			Optional:            true,
-			Computed:            true,
-			Default:             stringdefault.StaticString(defaultIdentityClaim),
-			Validators:          []validator.String{stringvalidator.LengthAtLeast(1)},
+			MarkdownDescription: fmt.Sprintf("Claim that identifies the caller (forwarded as `%s`). Default `%s`.",
+				adminapi.HeaderSubject, adminapi.DefaultIdentityClaim),
+			Optional:   true,
+			Computed:   true,
+			Default:    stringdefault.StaticString(adminapi.DefaultIdentityClaim),
+			Validators: []validator.String{stringvalidator.LengthAtLeast(1)},
 		},
 		"client_id_claim": schema.StringAttribute{
 			MarkdownDescription: "Claim that carries the client id policies bind to. Unset: `client_id`, then `cid`, then `azp`.",
@@ -227,10 +237,10 @@ func claimAttributes() map[string]schema.Attribute {
 		},
 		"policy_claim": schema.StringAttribute{
 			MarkdownDescription: "Claim whose value (a string or a list) names access policies by id or name, as " +
-				"Tyk's `pol`. Default `pol`.",
+				"Tyk's `pol`. Default `" + adminapi.DefaultPolicyClaim + "`.",
 			Optional:   true,
 			Computed:   true,
-			Default:    stringdefault.StaticString(defaultPolicyClaim),
+			Default:    stringdefault.StaticString(adminapi.DefaultPolicyClaim),
 			Validators: []validator.String{stringvalidator.LengthAtLeast(1)},
 		},
 		"required_scopes": schema.SetAttribute{
@@ -429,18 +439,18 @@ func (m protectedAPIModel) toWire(ctx context.Context) (adminapi.API, diag.Diagn
 		w := &adminapi.JWTValidation{
 			Issuer:        j.Issuer.ValueString(),
 			JWKSURI:       j.JWKSURI.ValueString(),
-			IdentityClaim: wireOptionalString(j.IdentityClaim),
-			ClientIDClaim: wireOptionalString(j.ClientIDClaim),
-			PolicyClaim:   wireOptionalString(j.PolicyClaim),
+			IdentityClaim: stringToWire(j.IdentityClaim),
+			ClientIDClaim: stringToWire(j.ClientIDClaim),
+			PolicyClaim:   stringToWire(j.PolicyClaim),
 		}
 		var d diag.Diagnostics
-		w.Audiences, d = wireStrings(ctx, j.Audiences)
+		w.Audiences, d = stringsToWire(ctx, j.Audiences)
 		diags.Append(d...)
-		w.AllowedAlgorithms, d = wireStrings(ctx, j.AllowedAlgorithms)
+		w.AllowedAlgorithms, d = stringsToWire(ctx, j.AllowedAlgorithms)
 		diags.Append(d...)
-		w.RequiredScopes, d = wireStrings(ctx, j.RequiredScopes)
+		w.RequiredScopes, d = stringsToWire(ctx, j.RequiredScopes)
 		diags.Append(d...)
-		w.Leeway, d = wireDuration(j.Leeway)
+		w.Leeway, d = durationToWire(j.Leeway)
 		diags.Append(d...)
 		api.JWT = w
 	}
@@ -449,15 +459,15 @@ func (m protectedAPIModel) toWire(ctx context.Context) (adminapi.API, diag.Diagn
 			Endpoint:      in.Endpoint.ValueString(),
 			ClientID:      in.ClientID.ValueString(),
 			ClientSecret:  in.ClientSecret.ValueString(),
-			IdentityClaim: wireOptionalString(in.IdentityClaim),
-			ClientIDClaim: wireOptionalString(in.ClientIDClaim),
-			PolicyClaim:   wireOptionalString(in.PolicyClaim),
+			IdentityClaim: stringToWire(in.IdentityClaim),
+			ClientIDClaim: stringToWire(in.ClientIDClaim),
+			PolicyClaim:   stringToWire(in.PolicyClaim),
 		}
 		var d diag.Diagnostics
-		w.RequiredScopes, d = wireStrings(ctx, in.RequiredScopes)
+		w.RequiredScopes, d = stringsToWire(ctx, in.RequiredScopes)
 		diags.Append(d...)
 		if !in.CacheTTL.IsNull() && !in.CacheTTL.IsUnknown() {
-			ttl, d := wireDuration(in.CacheTTL)
+			ttl, d := durationToWire(in.CacheTTL)
 			diags.Append(d...)
 			w.CacheTTL = &ttl
 		}
@@ -479,7 +489,7 @@ func protectedAPIFromWire(api *adminapi.API, prior *protectedAPIModel) protected
 		ListenPath:             listenPathFromWire(api.ListenPath, prior.ListenPath),
 		UpstreamURL:            types.StringValue(api.UpstreamURL),
 		StripListenPath:        types.BoolValue(api.StripListenPath),
-		ForwardClaims:          wireStringMap(api.ForwardClaims, prior.ForwardClaims),
+		ForwardClaims:          mapFromWire(api.ForwardClaims, prior.ForwardClaims),
 		ForwardOverrideHeaders: types.BoolValue(api.ForwardOverrideHeaders),
 	}
 	if w := api.JWT; w != nil {
@@ -490,13 +500,13 @@ func protectedAPIFromWire(api *adminapi.API, prior *protectedAPIModel) protected
 		m.JWT = &jwtValidationModel{
 			Issuer:            types.StringValue(w.Issuer),
 			JWKSURI:           types.StringValue(w.JWKSURI),
-			Audiences:         wireStringSet(w.Audiences, p.Audiences),
-			AllowedAlgorithms: wireStringSet(orDefault(w.AllowedAlgorithms, defaultJWTAlgorithm), p.AllowedAlgorithms),
-			Leeway:            durationFromWire(orDefaultDuration(w.Leeway, defaultJWTLeeway), p.Leeway, false),
-			IdentityClaim:     types.StringValue(orDefaultString(w.IdentityClaim, defaultIdentityClaim)),
+			Audiences:         setFromWire(w.Audiences, p.Audiences),
+			AllowedAlgorithms: setFromWire(orDefault(w.AllowedAlgorithms, adminapi.DefaultAlgorithm), p.AllowedAlgorithms),
+			Leeway:            durationFromWire(orDefaultDuration(w.Leeway, adminapi.DefaultLeeway), p.Leeway, false),
+			IdentityClaim:     types.StringValue(orDefaultString(w.IdentityClaim, adminapi.DefaultIdentityClaim)),
 			ClientIDClaim:     stringFromWire(w.ClientIDClaim, p.ClientIDClaim),
-			PolicyClaim:       types.StringValue(orDefaultString(w.PolicyClaim, defaultPolicyClaim)),
-			RequiredScopes:    wireStringSet(w.RequiredScopes, p.RequiredScopes),
+			PolicyClaim:       types.StringValue(orDefaultString(w.PolicyClaim, adminapi.DefaultPolicyClaim)),
+			RequiredScopes:    setFromWire(w.RequiredScopes, p.RequiredScopes),
 		}
 	}
 	if w := api.Introspection; w != nil {
@@ -504,7 +514,7 @@ func protectedAPIFromWire(api *adminapi.API, prior *protectedAPIModel) protected
 		if p == nil {
 			p = &introspectionModel{ClientSecret: types.StringNull()}
 		}
-		ttl := orDefaultDuration(0, defaultCacheTTL)
+		ttl := adminapi.DefaultIntrospectionCacheTTL
 		if w.CacheTTL != nil {
 			ttl = w.CacheTTL.D()
 		}
@@ -513,10 +523,10 @@ func protectedAPIFromWire(api *adminapi.API, prior *protectedAPIModel) protected
 			ClientID:       types.StringValue(w.ClientID),
 			ClientSecret:   p.ClientSecret,
 			CacheTTL:       durationFromWire(ttl, p.CacheTTL, false),
-			IdentityClaim:  types.StringValue(orDefaultString(w.IdentityClaim, defaultIdentityClaim)),
+			IdentityClaim:  types.StringValue(orDefaultString(w.IdentityClaim, adminapi.DefaultIdentityClaim)),
 			ClientIDClaim:  stringFromWire(w.ClientIDClaim, p.ClientIDClaim),
-			PolicyClaim:    types.StringValue(orDefaultString(w.PolicyClaim, defaultPolicyClaim)),
-			RequiredScopes: wireStringSet(w.RequiredScopes, p.RequiredScopes),
+			PolicyClaim:    types.StringValue(orDefaultString(w.PolicyClaim, adminapi.DefaultPolicyClaim)),
+			RequiredScopes: setFromWire(w.RequiredScopes, p.RequiredScopes),
 		}
 	}
 	return m

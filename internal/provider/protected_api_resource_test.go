@@ -27,14 +27,6 @@ import (
 	"github.com/idpgate/terraform-provider-idpgate/internal/adminapi"
 )
 
-func stringSet(values ...string) types.Set {
-	elems := make([]attr.Value, len(values))
-	for i, v := range values {
-		elems[i] = types.StringValue(v)
-	}
-	return types.SetValueMust(types.StringType, elems)
-}
-
 func TestProtectedAPISchemaIsValid(t *testing.T) {
 	if diags := protectedAPISchema().ValidateImplementation(context.Background()); diags.HasError() {
 		t.Fatalf("schema: %v", diags)

@@ -7,7 +7,6 @@ import (
 	"context"
 	"crypto/x509"
 	"net/http"
-	"net/url"
 	"os"
 	"strconv"
 	"time"
@@ -26,10 +25,8 @@ import (
 	"github.com/hashicorp/terraform-plugin-log/tflog"
 
 	"github.com/idpgate/terraform-provider-idpgate/internal/adminapi"
+	"github.com/idpgate/terraform-provider-idpgate/internal/dcr"
 )
-
-// Drivers the provider knows; see internal/dcr for what each does differently.
-var idpDrivers = []string{"generic", "okta", "keycloak", "hydra"}
 
 const (
 	defaultMaxRetries     = 4
@@ -88,7 +85,7 @@ func (p *idpgateProvider) Schema(_ context.Context, _ provider.SchemaRequest, re
 				MarkdownDescription: "How to talk to the identity provider: `generic` (plain RFC 7591/7592, the default), " +
 					"`okta`, `keycloak` or `hydra`. Environment variable: `IDPGATE_IDP_DRIVER`.",
 				Optional:   true,
-				Validators: []validator.String{stringvalidator.OneOf(idpDrivers...)},
+				Validators: []validator.String{stringvalidator.OneOf(dcr.Drivers...)},
 			},
 			"initial_access_token": schema.StringAttribute{
 				MarkdownDescription: "Token that authorizes registration: an RFC 7591 initial access token (Keycloak, " +
@@ -155,9 +152,9 @@ func (p *idpgateProvider) Configure(ctx context.Context, req provider.ConfigureR
 			data.unknown = true
 		}
 	}
-	if settings.initialAccessToken.value != "" {
-		ctx = tflog.MaskAllFieldValuesStrings(ctx, settings.initialAccessToken.value)
-	}
+	// No credential is masked here: a mask lives on one request's context, and nothing in
+	// Configure logs a value. Each resource masks the credentials it holds (maskCredentials)
+	// on the context of the call that could log them; TestAccSecretsNeverLogged checks it.
 
 	httpClient, diags := settings.httpClient()
 	resp.Diagnostics.Append(diags...)
@@ -171,7 +168,7 @@ func (p *idpgateProvider) Configure(ctx context.Context, req provider.ConfigureR
 	if settings.issuer.value != "" || settings.registrationEndpoint.value != "" {
 		data.IdP = &idpSettings{
 			Issuer:               settings.issuer.value,
-			Driver:               settings.driver.valueOr("generic"),
+			Driver:               settings.driver.valueOr(dcr.DriverGeneric),
 			InitialAccessToken:   settings.initialAccessToken.value,
 			RegistrationEndpoint: settings.registrationEndpoint.value,
 			HTTPClient:           httpClient,
@@ -309,7 +306,8 @@ func (s resolvedSettings) httpClient() (*http.Client, diagList) {
 	return &http.Client{Transport: transport, Timeout: timeout}, diags
 }
 
-// absoluteURL checks that a string attribute is an absolute http(s) URL.
+// absoluteURL checks that a string attribute is an absolute http(s) URL, with the admin API's
+// own check (adminapi.CheckHTTPURL), so a URL the provider accepts is one the gateway accepts.
 func absoluteURL() validator.String { return absoluteURLValidator{} }
 
 type absoluteURLValidator struct{}
@@ -326,19 +324,7 @@ func (absoluteURLValidator) ValidateString(_ context.Context, req validator.Stri
 	if req.ConfigValue.IsNull() || req.ConfigValue.IsUnknown() {
 		return
 	}
-	if err := checkAbsoluteURL(req.ConfigValue.ValueString()); err != "" {
-		resp.Diagnostics.AddAttributeError(req.Path, "Invalid URL", err)
+	if err := adminapi.CheckHTTPURL(req.ConfigValue.ValueString()); err != nil {
+		resp.Diagnostics.AddAttributeError(req.Path, "Invalid URL", err.Error())
 	}
-}
-
-// checkAbsoluteURL returns what is wrong with raw, or "".
-func checkAbsoluteURL(raw string) string {
-	u, err := url.Parse(raw)
-	if err != nil {
-		return "\"" + raw + "\" is not a URL: " + err.Error()
-	}
-	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return "\"" + raw + "\" must be an absolute http or https URL, such as https://idp.example.com"
-	}
-	return ""
 }

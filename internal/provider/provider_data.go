@@ -2,6 +2,7 @@ package provider
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"strings"
@@ -58,7 +59,7 @@ func (s *idpSettings) connect(issuer, driver setting, userAgent string) diagList
 	if err != nil {
 		// The schema validates the block; this catches values that came from the environment.
 		target := issuer
-		if strings.Contains(err.Error(), "driver") {
+		if errors.Is(err, dcr.ErrUnknownDriver) {
 			target = driver
 		}
 		diags.Append(attrError(target, "Invalid identity provider setting", err.Error()))
@@ -97,7 +98,7 @@ func maskCredentials(ctx context.Context, credentials ...string) context.Context
 
 func (s *idpSettings) validate() diagList {
 	var diags diagList
-	if s.Driver == "okta" && s.InitialAccessToken == "" {
+	if s.Driver == dcr.DriverOkta && s.InitialAccessToken == "" {
 		diags.AddAttributeError(path.Root("initial_access_token"), "Missing Okta API token",
 			"The okta driver manages clients with an Okta API token: set initial_access_token in the provider "+
 				"block or IDPGATE_INITIAL_ACCESS_TOKEN to a token created under Security > API > Tokens "+

@@ -3,6 +3,8 @@ package provider
 import (
 	"context"
 	"sort"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/hashicorp/terraform-plugin-framework-timetypes/timetypes"
@@ -14,12 +16,13 @@ import (
 )
 
 // Conversions between Terraform values and the admin API's wire values, shared by the
-// gateway resources. The "prior" arguments carry what the plan or state held, so that an
+// gateway resources. Each name says the direction: xToWire reads a Terraform value for a
+// request body, xFromWire builds a Terraform value from the gateway's answer. The "prior" arguments carry what the plan or state held, so that an
 // answer meaning the same thing (an omitted empty list, "1m0s" for "60s") keeps the user's
 // spelling and never shows as a diff.
 
-// wireStrings reads a set or list of strings; null gives nil.
-func wireStrings(ctx context.Context, v interface {
+// stringsToWire reads a set or list of strings, sorted; null gives nil.
+func stringsToWire(ctx context.Context, v interface {
 	IsNull() bool
 	IsUnknown() bool
 	ElementsAs(context.Context, any, bool) diag.Diagnostics
@@ -33,9 +36,9 @@ func wireStrings(ctx context.Context, v interface {
 	return out, diags
 }
 
-// wireStringSet builds a set from the gateway's answer. An empty answer is null unless the
+// setFromWire builds a set of strings from the gateway's answer. An empty answer is null unless the
 // prior value was an empty set (the user wrote []), which the gateway cannot tell apart.
-func wireStringSet(values []string, prior types.Set) types.Set {
+func setFromWire(values []string, prior types.Set) types.Set {
 	if len(values) == 0 {
 		if !prior.IsNull() && !prior.IsUnknown() && len(prior.Elements()) == 0 {
 			return prior
@@ -49,8 +52,8 @@ func wireStringSet(values []string, prior types.Set) types.Set {
 	return types.SetValueMust(types.StringType, elems)
 }
 
-// wireStringMap builds a map from the gateway's answer, with the same rule for empty maps.
-func wireStringMap(values map[string]string, prior types.Map) types.Map {
+// mapFromWire builds a map of strings from the gateway's answer, with the same rule for empty maps.
+func mapFromWire(values map[string]string, prior types.Map) types.Map {
 	if len(values) == 0 {
 		if !prior.IsNull() && !prior.IsUnknown() && len(prior.Elements()) == 0 {
 			return prior
@@ -64,15 +67,15 @@ func wireStringMap(values map[string]string, prior types.Map) types.Map {
 	return types.MapValueMust(types.StringType, elems)
 }
 
-// wireOptionalString is "" for null.
-func wireOptionalString(v types.String) string {
+// stringToWire reads an optional string; null gives "".
+func stringToWire(v types.String) string {
 	if v.IsNull() || v.IsUnknown() {
 		return ""
 	}
 	return v.ValueString()
 }
 
-// stringFromWire is null for "" unless the prior value was "".
+// stringFromWire builds an optional string: "" gives null unless the prior value was "".
 func stringFromWire(s string, prior types.String) types.String {
 	if s == "" && (prior.IsNull() || prior.IsUnknown()) {
 		return types.StringNull()
@@ -80,8 +83,8 @@ func stringFromWire(s string, prior types.String) types.String {
 	return types.StringValue(s)
 }
 
-// wireDuration parses a known duration; null gives 0.
-func wireDuration(v timetypes.GoDuration) (adminapi.Duration, diag.Diagnostics) {
+// durationToWire reads a known duration; null gives 0.
+func durationToWire(v timetypes.GoDuration) (adminapi.Duration, diag.Diagnostics) {
 	if v.IsNull() || v.IsUnknown() {
 		return 0, nil
 	}
@@ -89,7 +92,7 @@ func wireDuration(v timetypes.GoDuration) (adminapi.Duration, diag.Diagnostics) 
 	return adminapi.Duration(d), diags
 }
 
-// durationFromWire keeps the prior spelling when it is the same length of time. zeroIsNull
+// durationFromWire builds a duration and keeps the prior spelling when it is the same length of time. zeroIsNull
 // says that the gateway omits a zero duration (meaning "not set").
 func durationFromWire(d time.Duration, prior timetypes.GoDuration, zeroIsNull bool) timetypes.GoDuration {
 	if !prior.IsNull() && !prior.IsUnknown() {
@@ -119,10 +122,27 @@ func orDefaultString(s, def string) string {
 	return s
 }
 
-func orDefaultDuration(d adminapi.Duration, def string) time.Duration {
+func orDefaultDuration(d adminapi.Duration, def time.Duration) time.Duration {
 	if d == 0 {
-		v, _ := time.ParseDuration(def)
-		return v
+		return def
 	}
 	return d.D()
+}
+
+// durationDefault spells a default duration in whole seconds ("60s", not Go's "1m0s"): the
+// spelling the schema has always declared, and so the one in existing state.
+func durationDefault(d time.Duration) string {
+	return strconv.FormatInt(int64(d/time.Second), 10) + "s"
+}
+
+// durationText spells a bound for a description: Go's form without zero units ("5m", "24h").
+func durationText(d time.Duration) string {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
 }

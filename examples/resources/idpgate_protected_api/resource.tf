@@ -14,7 +14,7 @@ resource "idpgate_protected_api" "orders" {
   }
 
   # Extra claims forwarded to the upstream as headers, besides X-Idpgate-Subject,
-  # X-Idpgate-Client-Id and X-Idpgate-Scope.
+  # X-Idpgate-Client-Id, X-Idpgate-Scope and X-Idpgate-Policy.
   forward_claims = {
     "X-Tenant" = "tenant"
   }

@@ -11,23 +11,14 @@ import (
 	"github.com/idpgate/terraform-provider-idpgate/internal/dcr"
 )
 
-func dcrStringSet(t *testing.T, v ...string) types.Set {
-	t.Helper()
-	s, d := types.SetValueFrom(context.Background(), types.StringType, v)
-	if d.HasError() {
-		t.Fatal(d)
-	}
-	return s
-}
-
-func TestDCRClientModel_reconcileAfterRead(t *testing.T) {
+func TestDCRClientReconcile_AfterRead(t *testing.T) {
 	ctx := context.Background()
 	prior := dcrClientModel{
 		ClientName:    types.StringValue("app"),
 		Scope:         types.StringValue("b a"),
-		GrantTypes:    dcrStringSet(t, "client_credentials"),
-		ResponseTypes: dcrStringSet(t),
-		RedirectURIs:  dcrStringSet(t, "https://a/cb"),
+		GrantTypes:    stringSet("client_credentials"),
+		ResponseTypes: stringSet(),
+		RedirectURIs:  stringSet("https://a/cb"),
 		LogoURI:       types.StringValue("https://a/logo.png"),
 		TosURI:        types.StringNull(),
 		ExtraMetadata: jsontypes.NewNormalizedValue(`{"x": [1, 2], "y": "keep"}`),
@@ -52,7 +43,7 @@ func TestDCRClientModel_reconcileAfterRead(t *testing.T) {
 		!next.GrantTypes.Equal(prior.GrantTypes) {
 		t.Errorf("equivalent or absent values not kept: %+v", next)
 	}
-	if !next.RedirectURIs.Equal(dcrStringSet(t, "https://b/cb")) {
+	if !next.RedirectURIs.Equal(stringSet("https://b/cb")) {
 		t.Errorf("drift hidden: redirect_uris = %v", next.RedirectURIs)
 	}
 	if next.TosURI.ValueString() != "https://a/tos" {
@@ -66,7 +57,7 @@ func TestDCRClientModel_reconcileAfterRead(t *testing.T) {
 	}
 }
 
-func TestDCRClientModel_reconcileAfterApplyKeepsPlanAndWarns(t *testing.T) {
+func TestDCRClientReconcile_AfterApplyKeepsPlanAndWarns(t *testing.T) {
 	plan := dcrClientModel{
 		ClientName:              types.StringValue("app"),
 		TokenEndpointAuthMethod: types.StringUnknown(),
@@ -84,19 +75,7 @@ func TestDCRClientModel_reconcileAfterApplyKeepsPlanAndWarns(t *testing.T) {
 	if diags.WarningsCount() != 1 {
 		t.Errorf("want one warning about scope, got %v", diags)
 	}
-	if next.TokenEndpointAuthMethod.ValueString() != "client_secret_basic" || !next.GrantTypes.Equal(dcrStringSet(t, "authorization_code")) {
+	if next.TokenEndpointAuthMethod.ValueString() != "client_secret_basic" || !next.GrantTypes.Equal(stringSet("authorization_code")) {
 		t.Errorf("unknown planned values not taken from the IdP: %+v", next)
-	}
-}
-
-func TestDCRClientDiagnostics_attributeNamedIn(t *testing.T) {
-	for desc, want := range map[string]string{
-		"application_type: The 'client_credentials' grant type can only be used alone": "application_type",
-		"jwks_uri must be https":  "jwks_uri",
-		"something else entirely": "",
-	} {
-		if got := attributeNamedIn(desc); got != want {
-			t.Errorf("attributeNamedIn(%q) = %q, want %q", desc, got, want)
-		}
 	}
 }

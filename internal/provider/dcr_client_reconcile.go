@@ -16,37 +16,8 @@ import (
 	"github.com/idpgate/terraform-provider-idpgate/internal/dcr"
 )
 
-// dcrClientModel is idpgate_dcr_client's state.
-type dcrClientModel struct {
-	ID                      types.String         `tfsdk:"id"`
-	ClientName              types.String         `tfsdk:"client_name"`
-	GrantTypes              types.Set            `tfsdk:"grant_types"`
-	ResponseTypes           types.Set            `tfsdk:"response_types"`
-	RedirectURIs            types.Set            `tfsdk:"redirect_uris"`
-	TokenEndpointAuthMethod types.String         `tfsdk:"token_endpoint_auth_method"`
-	Scope                   types.String         `tfsdk:"scope"`
-	ApplicationType         types.String         `tfsdk:"application_type"`
-	Contacts                types.Set            `tfsdk:"contacts"`
-	ClientURI               types.String         `tfsdk:"client_uri"`
-	LogoURI                 types.String         `tfsdk:"logo_uri"`
-	PolicyURI               types.String         `tfsdk:"policy_uri"`
-	TosURI                  types.String         `tfsdk:"tos_uri"`
-	JWKSURI                 types.String         `tfsdk:"jwks_uri"`
-	JWKS                    jsontypes.Normalized `tfsdk:"jwks"`
-	SoftwareStatement       types.String         `tfsdk:"software_statement"`
-	ExtraMetadata           jsontypes.Normalized `tfsdk:"extra_metadata"`
-	ClientID                types.String         `tfsdk:"client_id"`
-	ClientSecret            types.String         `tfsdk:"client_secret"`
-	ClientIDIssuedAt        types.Int64          `tfsdk:"client_id_issued_at"`
-	ClientSecretExpiresAt   types.Int64          `tfsdk:"client_secret_expires_at"`
-	RegistrationClientURI   types.String         `tfsdk:"registration_client_uri"`
-	RegistrationAccessToken types.String         `tfsdk:"registration_access_token"`
-}
-
-// dcrMetadataAttributes are the metadata fields that have their own attribute.
-var dcrMetadataAttributes = []string{"client_name", "grant_types", "response_types", "redirect_uris",
-	"token_endpoint_auth_method", "scope", "application_type", "contacts", "client_uri", "logo_uri", "policy_uri",
-	"tos_uri", "jwks_uri", "jwks", "software_statement"}
+// idpgate_dcr_client's model (dcrClientModel, in dcr_client_resource.go) to and from
+// internal/dcr's values: the metadata a plan asks for, and the state built from an answer.
 
 // metadata is the desired metadata: every value the plan knows. Values the user left to the
 // identity provider are unknown in a plan and not sent, so a full-replacement update lets the

@@ -1,0 +1,82 @@
+package adminapi
+
+import (
+	"fmt"
+	"net/url"
+	"time"
+)
+
+// This file is the gateway's contract in one place: what the gateway assumes when a field is
+// omitted, and the identity headers it sets on every proxied request. The gateway applies
+// these values and the provider declares them in its schema, so a plan never differs from
+// what the gateway answers. The bounds the gateway enforces are in validate.go.
+
+// Defaults the gateway applies when a field of a protected API is omitted.
+const (
+	// DefaultAlgorithm is the one JWS algorithm accepted when JWTValidation.AllowedAlgorithms
+	// is empty.
+	DefaultAlgorithm = "RS256"
+	// DefaultLeeway is the clock skew tolerated on exp, nbf and iat when JWTValidation.Leeway
+	// is zero.
+	DefaultLeeway = 30 * time.Second
+	// DefaultIdentityClaim is the claim that identifies the caller (forwarded as
+	// HeaderSubject) when IdentityClaim is empty.
+	DefaultIdentityClaim = "sub"
+	// DefaultPolicyClaim is the claim that names access policies when PolicyClaim is empty,
+	// as Tyk's "pol".
+	DefaultPolicyClaim = "pol"
+	// DefaultIntrospectionCacheTTL is how long an "active" introspection answer is reused
+	// (never past the token's exp) when Introspection.CacheTTL is nil.
+	DefaultIntrospectionCacheTTL = 60 * time.Second
+)
+
+// DefaultAllowedAlgorithms is JWTValidation.AllowedAlgorithms when it is empty. It returns a
+// new slice, so a caller may keep or change it.
+func DefaultAllowedAlgorithms() []string { return []string{DefaultAlgorithm} }
+
+// Identity headers the gateway sets on every request it forwards, after dropping every
+// incoming header whose name starts with HeaderPrefix or is a forward_claims header, compared
+// in any case and with "_" taken as "-", so an upstream can trust them. A forward_claims
+// header may not start with HeaderPrefix nor contain "_".
+const (
+	// HeaderPrefix starts every header the gateway owns.
+	HeaderPrefix = "X-Idpgate-"
+	// HeaderSubject carries the value of the identity claim.
+	HeaderSubject = HeaderPrefix + "Subject"
+	// HeaderClientID carries the client id the token was issued to.
+	HeaderClientID = HeaderPrefix + "Client-Id"
+	// HeaderScope carries the token's scopes, space-separated.
+	HeaderScope = HeaderPrefix + "Scope"
+	// HeaderPolicy carries the id of the access policy that granted the request.
+	HeaderPolicy = HeaderPrefix + "Policy"
+)
+
+// IdentityHeaders lists the headers the gateway always sets, in the order documentation
+// names them.
+func IdentityHeaders() []string {
+	return []string{HeaderSubject, HeaderClientID, HeaderScope, HeaderPolicy}
+}
+
+// CheckHTTPURL checks that raw is what every URL of the contract must be (an upstream, an
+// issuer, a JWKS URI, an introspection endpoint, the admin API's base URL): an absolute http
+// or https URL with a host, without credentials (they would end up in logs) and without a
+// fragment (never sent to a server). The error says what is wrong and quotes raw.
+func CheckHTTPURL(raw string) error {
+	if raw == "" {
+		return fmt.Errorf("must be set to an absolute http or https URL, such as https://idp.example.com")
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		return fmt.Errorf("%q is not a URL: %w", raw, err)
+	}
+	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return fmt.Errorf("%q must be an absolute http or https URL, such as https://idp.example.com", raw)
+	}
+	if u.User != nil {
+		return fmt.Errorf("%q must not carry credentials in the URL", u.Redacted())
+	}
+	if u.Fragment != "" {
+		return fmt.Errorf("%q must not have a fragment", raw)
+	}
+	return nil
+}
