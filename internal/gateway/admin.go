@@ -98,8 +98,8 @@ func (g *Gateway) answerAPI(w http.ResponseWriter, status int, api *adminapi.API
 		g.storeError(w, err)
 		return
 	}
-	if changed {
-		g.reload()
+	if changed && !g.applied(w) {
+		return
 	}
 	redact(api)
 	writeJSON(w, status, api)
@@ -154,8 +154,8 @@ func (g *Gateway) answerPolicy(w http.ResponseWriter, status int, p *adminapi.Po
 		g.storeError(w, err)
 		return
 	}
-	if changed {
-		g.reload()
+	if changed && !g.applied(w) {
+		return
 	}
 	writeJSON(w, status, p)
 }
@@ -165,8 +165,23 @@ func (g *Gateway) answerDelete(w http.ResponseWriter, err error) {
 		g.storeError(w, err)
 		return
 	}
-	g.reload()
+	if !g.applied(w) {
+		return
+	}
 	w.WriteHeader(http.StatusNoContent)
+}
+
+// applied rebuilds the snapshot after a stored change. When that fails, the change is in the
+// store but not served, and the caller is told so with a 500 instead of an acknowledgement
+// (reload has logged why); the next successful reload, after any change or a restart,
+// applies it.
+func (g *Gateway) applied(w http.ResponseWriter) bool {
+	if err := g.reload(); err != nil {
+		writeAdminError(w, &adminapi.Error{Status: http.StatusInternalServerError, Code: adminapi.CodeInternal,
+			Message: "the change is stored, but the gateway could not load its configuration and still serves the previous one; see its log"})
+		return false
+	}
+	return true
 }
 
 // storeError answers an *adminapi.Error (404, 409) as it is and anything else as a 500

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/idpgate/terraform-provider-idpgate/internal/adminapi"
+	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/token"
+	bolt "go.etcd.io/bbolt"
 )
 
 func TestAdminRequiresToken(t *testing.T) {
@@ -264,5 +266,46 @@ func assertAdminError(t *testing.T, err error, status int, field string) {
 	var e *adminapi.Error
 	if !errors.As(err, &e) || e.Status != status || e.Field != field {
 		t.Errorf("want HTTP %d on field %q, got %v", status, field, err)
+	}
+}
+
+// TestAdminWriteNotAppliedIsNotAcknowledged: when the snapshot cannot be rebuilt after a
+// stored change (here a stored row that no longer decodes), the caller gets a 500 that says
+// so, not a 201, and the gateway keeps serving the previous configuration; the next
+// successful reload applies the stored change.
+func TestAdminWriteNotAppliedIsNotAcknowledged(t *testing.T) {
+	h := newHarness(t)
+	up := newEchoUpstream(t)
+	a := h.createAPI(adminapi.API{Name: "a", ListenPath: "/a", UpstreamURL: up.URL})
+	h.createPolicy(adminapi.Policy{Name: "p", ClientIDs: []string{"app"}, AccessRights: grantAll(a)})
+	tok := h.fake.token("t", token.Identity{ClientID: "app"})
+
+	corrupt := func(v []byte) {
+		err := h.gw.store.db.Update(func(tx *bolt.Tx) error {
+			if v == nil {
+				return tx.Bucket(bucketPolicies).Delete([]byte("zz-corrupt"))
+			}
+			return tx.Bucket(bucketPolicies).Put([]byte("zz-corrupt"), v)
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	corrupt([]byte("{not json"))
+	_, err := h.admin.CreateAPI(context.Background(), adminapi.API{Name: "b", ListenPath: "/b", UpstreamURL: up.URL,
+		JWT: &adminapi.JWTValidation{Issuer: "https://idp.example", JWKSURI: "https://idp.example/jwks"}})
+	var ae *adminapi.Error
+	if !errors.As(err, &ae) || ae.Status != http.StatusInternalServerError || !strings.Contains(ae.Message, "stored") {
+		t.Fatalf("create with a broken store: %v, want a 500 saying the change is stored but not applied", err)
+	}
+	expect(t, h.do("GET", "/a", tok), http.StatusOK)       // the previous snapshot still serves
+	expect(t, h.do("GET", "/b", tok), http.StatusNotFound) // and does not have b yet
+
+	corrupt(nil)
+	h.createAPI(adminapi.API{Name: "c", ListenPath: "/c", UpstreamURL: up.URL})
+	if resp := h.do("GET", "/b", tok); resp.StatusCode == http.StatusNotFound {
+		t.Error("after a successful reload, the stored API b is still not served")
+	} else {
+		resp.Body.Close()
 	}
 }

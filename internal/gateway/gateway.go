@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	bolt "go.etcd.io/bbolt"
 
 	"github.com/idpgate/terraform-provider-idpgate/internal/adminapi"
 	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/token"
@@ -124,7 +123,7 @@ func newGateway(opts Options, m *metrics, src apiValidatorSource) (*Gateway, err
 	g.builder = &snapshotBuilder{validators: src, cache: routeValidators{}, transport: g.transport,
 		metrics: m, log: log, bufferPool: newBufferPool()}
 	if err := g.reload(); err != nil {
-		g.Close()
+		_ = g.Close() // the load error is the one to report
 		return nil, fmt.Errorf("loading configuration from the store: %w", err)
 	}
 
@@ -183,10 +182,5 @@ func (g *Gateway) ready() error {
 	if g.snap.Load() == nil {
 		return errors.New("no configuration snapshot loaded")
 	}
-	return g.store.db.View(func(tx *bolt.Tx) error {
-		if tx.Bucket(bucketAPIs) == nil {
-			return errors.New("store not initialised")
-		}
-		return nil
-	})
+	return g.store.ready()
 }

@@ -76,7 +76,7 @@ func TestNewWithRealValidators(t *testing.T) {
 	}
 	good := mint(map[string]any{"client_id": "app", "scope": "orders:read"})
 	e := decodeEcho(t, expect(t, get(good), http.StatusOK))
-	if e.Header[headerSubject][0] != "alice" || e.Header[headerClientID][0] != "app" {
+	if e.Header[adminapi.HeaderSubject][0] != "alice" || e.Header[adminapi.HeaderClientID][0] != "app" {
 		t.Errorf("identity headers: %v", e.Header)
 	}
 	expect(t, get(good), http.StatusOK) // the second time from the verified-token cache

@@ -6,6 +6,7 @@ import (
 	"net/http/httputil"
 	"strings"
 
+	"github.com/idpgate/terraform-provider-idpgate/internal/adminapi"
 	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/token"
 )
 
@@ -31,8 +32,6 @@ import (
 //     forward_override_headers;
 //   - the identity headers and forward_claims are set, and the Authorization header the
 //     gateway checked is forwarded (also when the client named it in Connection).
-
-const identityHeaderPrefix = "x-idpgate-"
 
 // overrideHeaders let a client ask some upstreams for another method or path than the request
 // line's, which is the one the policy checked.
@@ -93,7 +92,8 @@ func rewriteHeaders(pr *httputil.ProxyRequest, rt *route, fwd *forwarding) {
 
 // setsHeader reports whether name, in any spelling, is a header the gateway sets for rt.
 func (rt *route) setsHeader(name string) bool {
-	if len(name) >= len(identityHeaderPrefix) && sameHeaderName(name[:len(identityHeaderPrefix)], identityHeaderPrefix) {
+	const prefix = adminapi.HeaderPrefix
+	if len(name) >= len(prefix) && sameHeaderName(name[:len(prefix)], prefix) {
 		return true
 	}
 	for i := range rt.forward {

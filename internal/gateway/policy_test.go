@@ -40,7 +40,7 @@ func TestPathPatterns(t *testing.T) {
 }
 
 func TestMethodSet(t *testing.T) {
-	var get methodSet = methodBit("GET")
+	get := methodBit("GET")
 	if !get.allows(methodBit("GET")) || get.allows(methodBit("POST")) || get.allows(methodBit("PROPFIND")) {
 		t.Error("a GET-only set")
 	}

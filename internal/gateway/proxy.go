@@ -13,16 +13,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/idpgate/terraform-provider-idpgate/internal/adminapi"
 	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/token"
-)
-
-// Headers the gateway sets on every forwarded request; header_rules.go says how a client's
-// spellings of them are kept away from the upstream.
-const (
-	headerSubject  = "X-Idpgate-Subject"
-	headerClientID = "X-Idpgate-Client-Id"
-	headerScope    = "X-Idpgate-Scope"
-	headerPolicy   = "X-Idpgate-Policy"
 )
 
 // serveProxy is the data plane: the checks (check.go), then the upstream. The Authorization
@@ -59,7 +51,7 @@ func bearerToken(h string) (token string, present bool) {
 func setIdentityHeaders(h http.Header, rt *route, id *token.Identity, p *compiledPolicy) {
 	v := make([]string, 4) // one allocation for the four values
 	v[0], v[1], v[2], v[3] = headerSafe(id.Subject), headerSafe(id.ClientID), headerSafe(strings.Join(id.Scopes, " ")), p.id
-	h[headerSubject], h[headerClientID], h[headerScope], h[headerPolicy] = v[0:1:1], v[1:2:2], v[2:3:3], v[3:4:4]
+	h[adminapi.HeaderSubject], h[adminapi.HeaderClientID], h[adminapi.HeaderScope], h[adminapi.HeaderPolicy] = v[0:1:1], v[1:2:2], v[2:3:3], v[3:4:4]
 	for _, f := range rt.forward {
 		if v, ok := claimString(id.Claims[f.claim]); ok {
 			h[f.header] = []string{v}

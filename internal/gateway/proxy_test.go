@@ -173,7 +173,7 @@ func TestProxyPolicyBinding(t *testing.T) {
 			if tc.id.ClientID != "app" {
 				want = byClaim.ID
 			}
-			if got := e.Header[headerPolicy]; len(got) != 1 || got[0] != want {
+			if got := e.Header[adminapi.HeaderPolicy]; len(got) != 1 || got[0] != want {
 				t.Errorf("%s: policy header %v, want %s", tc.name, got, want)
 			}
 		}

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+	berrors "go.etcd.io/bbolt/errors"
 
 	"github.com/idpgate/terraform-provider-idpgate/internal/adminapi"
 )
@@ -44,7 +45,7 @@ func openStore(dir string, now func() time.Time) (*store, error) {
 	path := filepath.Join(dir, DBFileName)
 	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: storeLockTimeout})
 	if err != nil {
-		if errors.Is(err, bolt.ErrTimeout) {
+		if errors.Is(err, berrors.ErrTimeout) {
 			return nil, fmt.Errorf("opening %s: the file is locked by another idpgate process", path)
 		}
 		return nil, fmt.Errorf("opening %s: %w", path, err)
@@ -58,7 +59,7 @@ func openStore(dir string, now func() time.Time) (*store, error) {
 		return nil
 	})
 	if err != nil {
-		db.Close()
+		_ = db.Close() // the initialisation error is the one to report
 		return nil, fmt.Errorf("initialising %s: %w", path, err)
 	}
 	return &store{db: db, now: now}, nil
@@ -322,6 +323,16 @@ func readAll[T any](b *bolt.Bucket) ([]T, error) {
 		return nil
 	})
 	return out, err
+}
+
+// ready reports whether the store is open and initialised.
+func (s *store) ready() error {
+	return s.db.View(func(tx *bolt.Tx) error {
+		if tx.Bucket(bucketAPIs) == nil || tx.Bucket(bucketPolicies) == nil {
+			return errors.New("store not initialised")
+		}
+		return nil
+	})
 }
 
 // loadAll reads every API and policy in one consistent read transaction.

@@ -84,7 +84,7 @@ func drive(duration, warmup time.Duration, conns, rounds int, cpuprofile string)
 	if err := cmd.Start(); err != nil {
 		return err
 	}
-	defer func() { stdin.Close(); _ = cmd.Wait() }() // closing stdin stops the servers
+	defer func() { _ = stdin.Close(); _ = cmd.Wait() }() // closing stdin stops the servers
 	line, err := bufio.NewReader(stdout).ReadString('\n')
 	if err != nil {
 		return fmt.Errorf("server process: %w", err)
@@ -283,13 +283,13 @@ func serveAll(cpuprofile string) error {
 	if err != nil {
 		return err
 	}
-	defer os.RemoveAll(dir)
+	defer func() { _ = os.RemoveAll(dir) }() // a temporary directory; nothing to do if it stays
 	gw, err := gateway.New(gateway.Options{DataDir: dir, AdminToken: adminToken,
 		Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))})
 	if err != nil {
 		return err
 	}
-	defer gw.Close()
+	defer func() { _ = gw.Close() }() // the process ends with the run
 	admin, _ := adminapi.NewClient(listen(gw.AdminHandler()), adminToken, nil)
 	proxy := listen(gw.ProxyHandler())
 	ctx := context.Background()

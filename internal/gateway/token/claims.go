@@ -1,6 +1,10 @@
 package token
 
-import "strings"
+import (
+	"strings"
+
+	"github.com/idpgate/terraform-provider-idpgate/internal/adminapi"
+)
 
 // claimNames says which claims carry an API's identity fields.
 type claimNames struct {
@@ -13,10 +17,10 @@ type claimNames struct {
 func newClaimNames(identity, clientID, policy string) claimNames {
 	n := claimNames{identity: identity, clientID: clientID, policy: policy}
 	if n.identity == "" {
-		n.identity = defaultIdentityClaim
+		n.identity = adminapi.DefaultIdentityClaim
 	}
 	if n.policy == "" {
-		n.policy = defaultPolicyClaim
+		n.policy = adminapi.DefaultPolicyClaim
 	}
 	return n
 }

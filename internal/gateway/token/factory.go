@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"net/url"
 	"slices"
 	"strings"
 	"sync"
@@ -138,7 +137,7 @@ func (f *Factory) newJWTValidator(cfg adminapi.JWTValidation) (*jwtValidator, er
 	if err := checkURL(cfg.JWKSURI); err != nil {
 		return nil, fmt.Errorf("jwt.jwks_uri: %w", err)
 	}
-	algs := []jose.SignatureAlgorithm{defaultAlg}
+	algs := slices.Clone(defaultAlgs)
 	if len(cfg.AllowedAlgorithms) > 0 {
 		algs = algs[:0]
 		for _, name := range cfg.AllowedAlgorithms {
@@ -153,10 +152,10 @@ func (f *Factory) newJWTValidator(cfg adminapi.JWTValidation) (*jwtValidator, er
 	}
 	leeway := cfg.Leeway.D()
 	switch {
-	case leeway < 0 || leeway > maxLeeway:
-		return nil, fmt.Errorf("jwt.leeway: %s is outside 0s..%s", leeway, maxLeeway)
+	case leeway < 0 || leeway > adminapi.MaxLeeway:
+		return nil, fmt.Errorf("jwt.leeway: %s is outside 0s..%s", leeway, adminapi.MaxLeeway)
 	case leeway == 0:
-		leeway = defaultLeeway
+		leeway = adminapi.DefaultLeeway
 	}
 	v := &jwtValidator{
 		issuer:         cfg.Issuer,
@@ -190,12 +189,12 @@ func (f *Factory) newIntrospectionValidator(cfg adminapi.Introspection) (*intros
 	if cfg.ClientID == "" {
 		return nil, errors.New("introspection.client_id: required")
 	}
-	ttl := defaultIntrospectionCacheTTL
+	ttl := adminapi.DefaultIntrospectionCacheTTL
 	if cfg.CacheTTL != nil {
 		ttl = cfg.CacheTTL.D()
 	}
-	if ttl < 0 || ttl > maxIntrospectionCacheTTL {
-		return nil, fmt.Errorf("introspection.cache_ttl: %s is outside 0s..%s", ttl, maxIntrospectionCacheTTL)
+	if ttl < 0 || ttl > adminapi.MaxCacheTTL {
+		return nil, fmt.Errorf("introspection.cache_ttl: %s is outside 0s..%s", ttl, adminapi.MaxCacheTTL)
 	}
 	noRedirects := *f.client
 	noRedirects.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
@@ -246,15 +245,13 @@ func (f *Factory) jwksFor(uri string) *jwksCache {
 	return c
 }
 
+// checkURL is adminapi's URL rule, with "required" for an empty value as the factory's
+// callers expect.
 func checkURL(raw string) error {
 	if raw == "" {
 		return errors.New("required")
 	}
-	u, err := url.Parse(raw)
-	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-		return fmt.Errorf("%q is not an absolute http(s) URL", raw)
-	}
-	return nil
+	return adminapi.CheckHTTPURL(raw)
 }
 
 // fingerprint identifies a validator configuration in cache keys.

@@ -212,8 +212,8 @@ func validatorFor(t testing.TB, f *Factory, api adminapi.API) Validator {
 	return v
 }
 
-// wantCode fails unless err is a *Error with code.
-func wantCode(t testing.TB, err error, code Code) *Error {
+// refusalOf fails the test unless err is an *Error with code, and returns it.
+func refusalOf(t testing.TB, err error, code Code) *Error {
 	t.Helper()
 	var te *Error
 	if !errors.As(err, &te) {
@@ -223,6 +223,12 @@ func wantCode(t testing.TB, err error, code Code) *Error {
 		t.Fatalf("code = %q (reason %q), want %q", te.Code, te.Reason, code)
 	}
 	return te
+}
+
+// wantCode fails the test unless err is an *Error with code.
+func wantCode(t testing.TB, err error, code Code) {
+	t.Helper()
+	_ = refusalOf(t, err, code)
 }
 
 func mustValidate(t testing.TB, v Validator, token string) *Identity {

@@ -222,7 +222,7 @@ func TestIntrospectEndpointDownIsUnavailableAndNotCached(t *testing.T) {
 	f, _ := newTestFactory(t, clock)
 	v := validatorFor(t, f, introspectionAPI(srv.URL, time.Minute))
 	_, err := v.Validate(context.Background(), "opaque")
-	te := wantCode(t, err, CodeUnavailable)
+	te := refusalOf(t, err, CodeUnavailable)
 	if strings.Contains(te.Reason, introspectionSecret) || strings.Contains(te.Reason, "opaque") || strings.Contains(te.Description, "502") {
 		t.Errorf("error leaks the secret, the token or internals: %+v", te)
 	}
@@ -246,7 +246,7 @@ func TestIntrospectRequiredScopesAndGarbage(t *testing.T) {
 	api.Introspection.RequiredScopes = []string{"orders:admin"}
 	v := validatorFor(t, f, api)
 	_, err := v.Validate(context.Background(), "opaque")
-	if te := wantCode(t, err, CodeInsufficientScope); !slices.Equal(te.Scopes, []string{"orders:admin"}) {
+	if te := refusalOf(t, err, CodeInsufficientScope); !slices.Equal(te.Scopes, []string{"orders:admin"}) {
 		t.Errorf("scopes %q, want the API's required scopes", te.Scopes)
 	}
 

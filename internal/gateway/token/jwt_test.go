@@ -103,7 +103,7 @@ func TestJWTRequiredScopes(t *testing.T) {
 	tok := signJWT(t, key, validClaims(clock.Now()), nil)
 	for i := range 2 { // uncached, then cached: both refuse
 		_, err := v.Validate(context.Background(), tok)
-		te := wantCode(t, err, CodeInsufficientScope)
+		te := refusalOf(t, err, CodeInsufficientScope)
 		if !strings.Contains(te.Reason, "orders:admin") {
 			t.Errorf("attempt %d: reason %q does not name the missing scope", i, te.Reason)
 		}
@@ -226,7 +226,7 @@ func TestJWTCacheHitHonoursExp(t *testing.T) {
 	mustValidate(t, v, tok)
 	clock.Advance(61 * time.Second) // exp + 31s: beyond the 30s leeway
 	_, err := v.Validate(context.Background(), tok)
-	te := wantCode(t, err, CodeInvalid)
+	te := refusalOf(t, err, CodeInvalid)
 	if te.Description != "The access token expired." {
 		t.Errorf("description = %q", te.Description)
 	}

@@ -212,7 +212,7 @@ func runBattery(t *testing.T, mod func(*FactoryOptions)) {
 			if id != nil {
 				t.Fatalf("ACCEPTED: identity %+v", id)
 			}
-			te := wantCode(t, err, CodeInvalid)
+			te := refusalOf(t, err, CodeInvalid)
 			if te.Description != "The access token is invalid." && te.Description != "The access token expired." {
 				t.Errorf("description %q is not one of the generic ones", te.Description)
 			}
