@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/netip"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -17,8 +19,9 @@ import (
 
 // Behaviour worth knowing, decided here:
 //
-//   - Listeners: ProxyHandler reserves no path; /healthz, /readyz and /metrics are served by
-//     AdminHandler, unauthenticated; /v1/... needs the admin token.
+//   - Listeners: ProxyHandler reserves only the decision path (/_idpgate/decide and below);
+//     /healthz, /readyz and /metrics are served by AdminHandler, unauthenticated; /v1/...
+//     needs the admin token.
 //   - Upstream requests keep the client's Authorization header (as Tyk and Kong do by
 //     default) and always carry X-Idpgate-Subject, -Client-Id, -Scope and -Policy plus the
 //     API's forward_claims; header_rules.go says how a client's own spellings of them are
@@ -48,6 +51,12 @@ type Options struct {
 	// served at /metrics. A Registerer that is also a prometheus.Gatherer (such as
 	// *prometheus.Registry) is served at /metrics too.
 	Registerer prometheus.Registerer
+	// DecisionPath is where the proxy listener answers forward-auth requests (decision.go);
+	// empty means DefaultDecisionPath. It takes precedence over any API's listen path.
+	DecisionPath string
+	// TrustedProxies are the addresses whose X-Forwarded-* / X-Original-* headers a decision
+	// request may use to name the request it is about; nil means DefaultTrustedProxies.
+	TrustedProxies []netip.Prefix
 }
 
 // apiValidatorSource builds the token validator of one API; *token.Factory is one.
@@ -72,6 +81,9 @@ type Gateway struct {
 	reloadMu sync.Mutex // serializes snapshot builds; guards builder
 	builder  *snapshotBuilder
 
+	decisionPath   string
+	trustedProxies []netip.Prefix
+
 	proxyHandler http.Handler
 	adminHandler http.Handler
 	closeOnce    sync.Once
@@ -95,6 +107,9 @@ func New(opts Options) (*Gateway, error) {
 }
 
 func checkOptions(opts Options) error {
+	if p := opts.DecisionPath; p != "" && (!strings.HasPrefix(p, "/") || strings.HasSuffix(p, "/") || strings.ContainsAny(p, "?#%")) {
+		return fmt.Errorf("gateway: Options.DecisionPath %q must be a path such as %s, without a trailing /", p, DefaultDecisionPath)
+	}
 	if opts.DataDir == "" {
 		return errors.New("gateway: Options.DataDir is required")
 	}
@@ -127,7 +142,20 @@ func newGateway(opts Options, m *metrics, src apiValidatorSource) (*Gateway, err
 		return nil, fmt.Errorf("loading configuration from the store: %w", err)
 	}
 
-	g.proxyHandler = http.HandlerFunc(g.serveProxy)
+	g.decisionPath, g.trustedProxies = opts.DecisionPath, opts.TrustedProxies
+	if g.decisionPath == "" {
+		g.decisionPath = DefaultDecisionPath
+	}
+	if g.trustedProxies == nil {
+		g.trustedProxies = DefaultTrustedProxies
+	}
+	g.proxyHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if below, ok := g.decisionPathBelow(r.URL.EscapedPath()); ok {
+			g.serveDecision(w, r, below)
+			return
+		}
+		g.serveProxy(w, r)
+	})
 	admin := http.NewServeMux()
 	admin.Handle("/v1/", g.adminRoutes())
 	g.observabilityRoutes(admin)
@@ -138,8 +166,9 @@ func newGateway(opts Options, m *metrics, src apiValidatorSource) (*Gateway, err
 	return g, nil
 }
 
-// ProxyHandler is the data plane: every path is matched against the protected APIs' listen
-// paths. It reserves no path; health and metrics live on AdminHandler.
+// ProxyHandler is the data plane: the decision endpoint (DecisionPath and below it), and every
+// other path matched against the protected APIs' listen paths. Health and metrics live on
+// AdminHandler.
 func (g *Gateway) ProxyHandler() http.Handler { return g.proxyHandler }
 
 // AdminHandler serves the admin API (/v1/..., admin token required) and the unauthenticated

@@ -104,9 +104,12 @@ func newHarness(t testing.TB) *harness {
 	return newHarnessIn(t, t.TempDir(), newFakeValidators())
 }
 
-func newHarnessIn(t testing.TB, dir string, fake *fakeValidators) *harness {
+func newHarnessIn(t testing.TB, dir string, fake *fakeValidators, options ...func(*Options)) *harness {
 	t.Helper()
 	opts := Options{DataDir: dir, AdminToken: harnessAdminToken, Logger: slog.New(slog.DiscardHandler)}
+	for _, o := range options {
+		o(&opts)
+	}
 	m, _, err := newMetrics(nil)
 	if err != nil {
 		t.Fatal(err)

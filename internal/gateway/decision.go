@@ -1,0 +1,142 @@
+package gateway
+
+import (
+	"net/http"
+	"net/netip"
+	"net/url"
+	"strings"
+)
+
+// The decision endpoint (forward-auth): an edge proxy that already routes the traffic (nginx
+// auth_request, Traefik ForwardAuth, Envoy ext_authz, Caddy forward_auth) asks whether a
+// request may pass. The answer comes from the same check as the proxy path (check.go); it is
+// 200 with an empty body and the identity headers to copy upstream, or the refusal the proxy
+// would have written (401 with WWW-Authenticate, 403, 429 with Retry-After and
+// X-RateLimit-*). Nothing is proxied.
+//
+// The request decided on is read, in this order:
+//   - from a trusted proxy (Options.TrustedProxies): the method from X-Forwarded-Method or
+//     X-Original-Method, the URI from X-Forwarded-Uri or X-Original-URI (Traefik, Caddy and
+//     nginx's documented example);
+//   - otherwise, or when those are absent: the decision request's own method and the path
+//     below the decision prefix (Envoy ext_authz with path_prefix). From anyone else the
+//     forwarded headers are ignored, so they cannot change what is decided.
+//
+// A decision request that names no path is refused (403 invalid_request) rather than passed.
+
+// DefaultDecisionPath is where the decision endpoint is served on the proxy listener, when
+// Options.DecisionPath is empty. Users' proxy configurations name it; it does not change.
+const DefaultDecisionPath = "/_idpgate/decide"
+
+// DefaultTrustedProxies are the addresses whose forwarded headers a decision believes when
+// Options.TrustedProxies is nil: loopback only.
+var DefaultTrustedProxies = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")}
+
+// serveDecision answers a forward-auth request.
+func (g *Gateway) serveDecision(w http.ResponseWriter, r *http.Request, below string) {
+	orig, ref := g.decisionSubject(r, below)
+	if ref != nil {
+		g.refuse(w, nil, ref)
+		return
+	}
+	d, ref := g.check(orig, g.snap.Load())
+	if ref != nil {
+		g.refuse(w, d.route, ref)
+		return
+	}
+	h := w.Header()
+	if d.limit.report {
+		setLimitHeaders(h, &d.limit)
+	}
+	setIdentityHeaders(h, d.route, d.id, d.policy)
+	h.Set("Cache-Control", "no-store")
+	d.route.metrics.outcomes[outcomeForwarded].Inc()
+	w.WriteHeader(http.StatusOK)
+}
+
+// decisionSubject returns the request a decision is about: r with the method and URL of the
+// original request (see the comment at the top of the file). below is r's path after the
+// decision prefix.
+func (g *Gateway) decisionSubject(r *http.Request, below string) (*http.Request, *refusal) {
+	method, uri := r.Method, ""
+	if g.trustedProxy(r.RemoteAddr) {
+		if m := firstHeader(r.Header, "X-Forwarded-Method", "X-Original-Method"); m != "" {
+			method = m
+		}
+		uri = firstHeader(r.Header, "X-Forwarded-Uri", "X-Original-Uri")
+	}
+	if uri == "" && below != "" {
+		uri = below
+		if r.URL.RawQuery != "" {
+			uri += "?" + r.URL.RawQuery
+		}
+	}
+	if uri == "" {
+		return nil, &refusal{outcome: outcomeBadRequest, status: http.StatusForbidden, code: "invalid_request",
+			description: "the decision request names no request: send X-Forwarded-Method and X-Forwarded-Uri " +
+				"(or X-Original-Method and X-Original-URI) from a trusted proxy, or the path after " + g.decisionPath}
+	}
+	if !isToken(method) {
+		return nil, badRequest("the forwarded method is not an HTTP method")
+	}
+	u, err := url.ParseRequestURI(uri)
+	if err != nil || u.Host != "" || !strings.HasPrefix(u.Path, "/") {
+		return nil, badRequest("the forwarded URI must be an origin-form request target such as /orders/1?x=y")
+	}
+	orig := new(http.Request)
+	*orig = *r
+	orig.Method, orig.URL, orig.RequestURI = method, u, uri
+	return orig, nil
+}
+
+// decisionPathBelow reports whether path is the decision endpoint or below it, and returns
+// the part below it ("" for the endpoint itself).
+func (g *Gateway) decisionPathBelow(path string) (below string, ok bool) {
+	if !strings.HasPrefix(path, g.decisionPath) {
+		return "", false
+	}
+	rest := path[len(g.decisionPath):]
+	if rest != "" && rest[0] != '/' {
+		return "", false
+	}
+	return rest, true
+}
+
+// trustedProxy reports whether remoteAddr (ip:port) is in the trusted proxies.
+func (g *Gateway) trustedProxy(remoteAddr string) bool {
+	ap, err := netip.ParseAddrPort(remoteAddr)
+	if err != nil {
+		return false
+	}
+	ip := ap.Addr().Unmap()
+	for _, p := range g.trustedProxies {
+		if p.Contains(ip) {
+			return true
+		}
+	}
+	return false
+}
+
+func firstHeader(h http.Header, names ...string) string {
+	for _, n := range names {
+		if v := h.Get(n); v != "" {
+			return v
+		}
+	}
+	return ""
+}
+
+// isToken reports whether s is an RFC 9110 token, as a method must be.
+func isToken(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0 {
+			continue
+		}
+		return false
+	}
+	return true
+}

@@ -1,0 +1,171 @@
+package gateway
+
+import (
+	"fmt"
+	"io"
+	"net/http"
+	"net/netip"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/idpgate/terraform-provider-idpgate/internal/adminapi"
+	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/token"
+)
+
+// decisionGateway protects /orders (GET only, 2 requests a minute for client "app") with a
+// forwarded claim, and returns a token of "app" and one of "intruder".
+func decisionGateway(t *testing.T, options ...func(*Options)) (h *harness, app, intruder string) {
+	h = newHarnessIn(t, t.TempDir(), newFakeValidators(), options...)
+	up := newEchoUpstream(t)
+	api := h.createAPI(adminapi.API{Name: "orders", ListenPath: "/orders", UpstreamURL: up.URL,
+		ForwardClaims: map[string]string{"X-Tenant": "tenant"},
+		JWT:           &adminapi.JWTValidation{Issuer: "https://i", JWKSURI: "https://i/k", RequiredScopes: []string{"orders"}}})
+	h.createPolicy(adminapi.Policy{Name: "gold", ClientIDs: []string{"app"},
+		AccessRights: []adminapi.AccessRight{{APIID: api.ID, Methods: []string{"GET"}}},
+		RateLimit:    &adminapi.Limit{Requests: 2, Per: adminapi.Duration(time.Minute)}})
+	app = h.fake.token("app-token", token.Identity{Subject: "alice", ClientID: "app", Scopes: []string{"orders"},
+		Claims: map[string]any{"tenant": "acme"}})
+	intruder = h.fake.token("intruder-token", token.Identity{Subject: "mallory", ClientID: "intruder", Scopes: []string{"orders"}})
+	return h, app, intruder
+}
+
+// decide sends a decision request to path on the proxy listener with the given headers
+// (name, value pairs) and returns the answer with its body read.
+func (h *harness) decide(path, bearer string, hdr ...string) (*http.Response, string) {
+	h.t.Helper()
+	req, _ := http.NewRequest("GET", h.proxy.URL+path, nil)
+	if bearer != "" {
+		req.Header.Set("Authorization", "Bearer "+bearer)
+	}
+	for i := 0; i+1 < len(hdr); i += 2 {
+		req.Header.Set(hdr[i], hdr[i+1])
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	return resp, string(body)
+}
+
+func TestDecisionAnswers(t *testing.T) {
+	h, app, intruder := decisionGateway(t)
+	fwd := func(method, uri string) []string { return []string{"X-Forwarded-Method", method, "X-Forwarded-Uri", uri} }
+
+	resp, body := h.decide("/_idpgate/decide", app, fwd("GET", "/orders/1?x=1")...)
+	if resp.StatusCode != http.StatusOK || body != "" {
+		t.Fatalf("allowed: %d %q, want 200 and an empty body", resp.StatusCode, body)
+	}
+	for name, want := range map[string]string{adminapi.HeaderSubject: "alice", adminapi.HeaderClientID: "app",
+		adminapi.HeaderScope: "orders", "X-Tenant": "acme", "X-Ratelimit-Remaining": "1"} {
+		if got := resp.Header.Get(name); got != want {
+			t.Errorf("allowed: %s = %q, want %q", name, got, want)
+		}
+	}
+	if resp.Header.Get(adminapi.HeaderPolicy) == "" {
+		t.Error("allowed: no X-Idpgate-Policy")
+	}
+
+	resp, _ = h.decide("/_idpgate/decide", "", fwd("GET", "/orders/1")...)
+	if resp.StatusCode != http.StatusUnauthorized || resp.Header.Get("WWW-Authenticate") != realm {
+		t.Errorf("no token: %d, WWW-Authenticate %q", resp.StatusCode, resp.Header.Get("WWW-Authenticate"))
+	}
+	if resp, _ = h.decide("/_idpgate/decide", intruder, fwd("GET", "/orders/1")...); resp.StatusCode != http.StatusForbidden {
+		t.Errorf("another client: %d, want 403", resp.StatusCode)
+	}
+	if resp, _ = h.decide("/_idpgate/decide", app, fwd("DELETE", "/orders/1")...); resp.StatusCode != http.StatusForbidden {
+		t.Errorf("a method the policy does not grant: %d, want 403", resp.StatusCode)
+	}
+	resp, _ = h.decide("/_idpgate/decide", app, "X-Original-Method", "GET", "X-Original-URI", "/orders/2") // nginx's names
+	if resp.StatusCode != http.StatusOK {
+		t.Errorf("X-Original-URI: %d, want 200", resp.StatusCode)
+	}
+	resp, _ = h.decide("/_idpgate/decide", app, fwd("GET", "/orders/3")...)
+	if resp.StatusCode != http.StatusTooManyRequests || resp.Header.Get("Retry-After") == "" || resp.Header.Get("X-Ratelimit-Limit") != "2" {
+		t.Errorf("past the limit: %d, headers %v", resp.StatusCode, resp.Header)
+	}
+	if resp, body = h.decide("/_idpgate/decide", app, fwd("GET", "/unprotected")...); resp.StatusCode != http.StatusNotFound {
+		t.Errorf("a request no API serves: %d %s, want the proxy's 404", resp.StatusCode, body)
+	}
+	if resp, body = h.decide("/_idpgate/decide", app); resp.StatusCode != http.StatusForbidden || !strings.Contains(body, "names no request") {
+		t.Errorf("a decision request that names nothing: %d %s, want 403 saying so", resp.StatusCode, body)
+	}
+	if resp, _ = h.decide("/_idpgate/decide", app, fwd("GET", "http://evil/orders/1")...); resp.StatusCode != http.StatusBadRequest {
+		t.Errorf("an absolute forwarded URI: %d, want 400", resp.StatusCode)
+	}
+	if resp, _ = h.decide("/_idpgate/decide", app, fwd("GET", "/orders/../admin")...); resp.StatusCode != http.StatusBadRequest {
+		t.Errorf("a forwarded URI with dot segments: %d, want 400 (the path rules apply)", resp.StatusCode)
+	}
+	if !containsLine(h.metricsText(), `idpgate_requests_total{api="orders",outcome="forwarded"} 2`) {
+		t.Error("allowed decisions are not counted as the proxy's forwarded requests")
+	}
+}
+
+// TestDecisionForwardedHeadersFromUntrustedAddresses: when the caller is not a trusted proxy,
+// X-Forwarded-* and X-Original-* cannot change the method or the path decided on.
+func TestDecisionForwardedHeadersFromUntrustedAddresses(t *testing.T) {
+	h, app, _ := decisionGateway(t, func(o *Options) { o.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")} })
+	lie := []string{"X-Forwarded-Method", "GET", "X-Forwarded-Uri", "/orders/1", "X-Original-Method", "GET", "X-Original-URI", "/orders/1"}
+
+	if resp, body := h.decide("/_idpgate/decide", app, lie...); resp.StatusCode != http.StatusForbidden || !strings.Contains(body, "names no request") {
+		t.Errorf("forwarded headers alone from an untrusted address: %d %s, want 403", resp.StatusCode, body)
+	}
+	// Envoy's path_prefix form: the path below the prefix is the request line's own.
+	if resp, _ := h.decide("/_idpgate/decide/orders/1", app, lie...); resp.StatusCode != http.StatusOK {
+		t.Errorf("path below the prefix: %d, want 200", resp.StatusCode)
+	}
+	if resp, _ := h.decide("/_idpgate/decide/other/1", app, lie...); resp.StatusCode != http.StatusNotFound {
+		t.Errorf("the forwarded URI replaced the request's own path: %d, want 404 for /other/1", resp.StatusCode)
+	}
+	req, _ := http.NewRequest("DELETE", h.proxy.URL+"/_idpgate/decide/orders/1", nil)
+	req.Header.Set("Authorization", "Bearer "+app)
+	req.Header.Set("X-Forwarded-Method", "GET")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusForbidden {
+		t.Errorf("X-Forwarded-Method GET on a DELETE from an untrusted address: %d, want 403 (DELETE is not granted)", resp.StatusCode)
+	}
+}
+
+// TestDecisionAndProxyGiveTheSameVerdict sends the same requests through the proxy and as
+// decisions (both forms) and compares status, error code and challenge.
+func TestDecisionAndProxyGiveTheSameVerdict(t *testing.T) {
+	h, app, intruder := decisionGateway(t)
+	type verdict struct {
+		status    int
+		challenge string
+	}
+	cases := []struct{ method, path, bearer string }{
+		{"GET", "/orders/1", app}, {"GET", "/orders/1", ""}, {"GET", "/orders/1", "forged"},
+		{"GET", "/orders/1", intruder}, {"POST", "/orders/1", app}, {"GET", "/nowhere", app},
+		{"GET", "/orders/%2e%2e/x", app}, {"GET", "/orders/1", "idp-down"},
+	}
+	for i, c := range cases {
+		// A fresh client per case keeps the rate limit out of the comparison.
+		bearer := c.bearer
+		if bearer == app {
+			bearer = h.fake.token(fmt.Sprintf("app-%d", i), token.Identity{Subject: "alice", ClientID: fmt.Sprintf("app-%d", i),
+				Scopes: []string{"orders"}, Policies: []string{"gold"}})
+		}
+		var got []verdict
+		for _, send := range []func() *http.Response{
+			func() *http.Response { return h.do(c.method, c.path, bearer) },
+			func() *http.Response {
+				r, _ := h.decide("/_idpgate/decide", bearer, "X-Forwarded-Method", c.method, "X-Forwarded-Uri", c.path)
+				return r
+			},
+		} {
+			resp := send()
+			_ = resp.Body.Close()
+			got = append(got, verdict{resp.StatusCode, resp.Header.Get("WWW-Authenticate")})
+		}
+		if got[0] != got[1] {
+			t.Errorf("%s %s: proxy %+v, decision %+v", c.method, c.path, got[0], got[1])
+		}
+	}
+}
