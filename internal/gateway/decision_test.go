@@ -52,7 +52,9 @@ func (h *harness) decide(path, bearer string, hdr ...string) (*http.Response, st
 
 func TestDecisionAnswers(t *testing.T) {
 	h, app, intruder := decisionGateway(t)
-	fwd := func(method, uri string) []string { return []string{"X-Forwarded-Method", method, "X-Forwarded-Uri", uri} }
+	fwd := func(method, uri string) []string {
+		return []string{"X-Forwarded-Method", method, "X-Forwarded-Uri", uri}
+	}
 
 	resp, body := h.decide("/_idpgate/decide", app, fwd("GET", "/orders/1?x=1")...)
 	if resp.StatusCode != http.StatusOK || body != "" {
