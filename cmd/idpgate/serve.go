@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"os"
 	"os/signal"
 	"strings"
@@ -28,6 +29,8 @@ type serveConfig struct {
 	idleTimeout, shutdownTimeout time.Duration
 	logLevel                     slog.Level
 	adminToken                   string
+	decisionPath                 string
+	trustedProxies               prefixList
 }
 
 // defaultServeConfig is what `idpgate serve` runs with when no flag says otherwise.
@@ -36,6 +39,7 @@ func defaultServeConfig() serveConfig {
 		listen: "127.0.0.1:8080", adminListen: "127.0.0.1:8081", dataDir: "./idpgate-data",
 		readHeaderTimeout: 10 * time.Second, readTimeout: 60 * time.Second, writeTimeout: 60 * time.Second,
 		idleTimeout: 120 * time.Second, shutdownTimeout: 20 * time.Second, logLevel: slog.LevelInfo,
+		decisionPath: gateway.DefaultDecisionPath, trustedProxies: gateway.DefaultTrustedProxies,
 	}
 }
 
@@ -51,6 +55,8 @@ func parseServe(args []string, out io.Writer) (*serveConfig, error) {
 	fs.DurationVar(&cfg.writeTimeout, "write-timeout", cfg.writeTimeout, "longest time to write a response, upstream time included (0: no limit)")
 	fs.DurationVar(&cfg.idleTimeout, "idle-timeout", cfg.idleTimeout, "how long an idle keep-alive connection is kept open")
 	fs.DurationVar(&cfg.shutdownTimeout, "shutdown-timeout", cfg.shutdownTimeout, "on SIGTERM or SIGINT, how long in-flight requests may take to finish")
+	fs.StringVar(&cfg.decisionPath, "decision-path", cfg.decisionPath, "`path` of the forward-auth decision endpoint on the proxy listener (it and every path below it)")
+	fs.Var(&cfg.trustedProxies, "trusted-proxies", "comma-separated `CIDRs` of the edge proxies whose X-Forwarded-Method/-Uri and X-Original-Method/-URI a decision request may use")
 	fs.TextVar(&cfg.logLevel, "log-level", cfg.logLevel, "log `level`: debug, info, warn or error (logs are JSON on stderr)")
 	fs.Usage = func() {
 		out := fs.Output()
@@ -96,7 +102,8 @@ func serve(ctx context.Context, cfg *serveConfig, log *slog.Logger, ready func(p
 	if len(cfg.adminToken) < 16 {
 		log.Warn("the admin token is shorter than 16 characters; use a long random secret")
 	}
-	gw, err := gateway.New(gateway.Options{DataDir: cfg.dataDir, AdminToken: cfg.adminToken, Logger: log})
+	gw, err := gateway.New(gateway.Options{DataDir: cfg.dataDir, AdminToken: cfg.adminToken, Logger: log,
+		DecisionPath: cfg.decisionPath, TrustedProxies: cfg.trustedProxies})
 	if err != nil {
 		return err
 	}
@@ -157,5 +164,35 @@ func serve(ctx context.Context, cfg *serveConfig, log *slog.Logger, ready func(p
 		return shutdownErr
 	}
 	log.Info("stopped")
+	return nil
+}
+
+// prefixList is a comma-separated list of CIDRs on the command line.
+type prefixList []netip.Prefix
+
+func (l *prefixList) String() string {
+	if l == nil {
+		return ""
+	}
+	parts := make([]string, len(*l))
+	for i, p := range *l {
+		parts[i] = p.String()
+	}
+	return strings.Join(parts, ",")
+}
+
+func (l *prefixList) Set(s string) error {
+	var out prefixList
+	for part := range strings.SplitSeq(s, ",") {
+		if part = strings.TrimSpace(part); part == "" {
+			continue
+		}
+		p, err := netip.ParsePrefix(part)
+		if err != nil {
+			return fmt.Errorf("%q is not a CIDR such as 10.0.0.0/8 or 127.0.0.1/32", part)
+		}
+		out = append(out, p.Masked())
+	}
+	*l = out
 	return nil
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"flag"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -37,13 +38,31 @@ func TestServeRejectsBadFlags(t *testing.T) {
 	}
 }
 
+func TestServeTrustedProxiesFlag(t *testing.T) {
+	t.Setenv(adminTokenEnv, "serve-test-admin-token")
+	cfg, err := parseServe([]string{"--trusted-proxies", "10.0.0.0/8, 192.168.1.7/32,::1/128"}, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := cfg.trustedProxies.String(); got != "10.0.0.0/8,192.168.1.7/32,::1/128" {
+		t.Errorf("trusted proxies %s", got)
+	}
+	if cfg, _ := parseServe(nil, io.Discard); cfg.trustedProxies.String() != "127.0.0.0/8,::1/128" || cfg.decisionPath != "/_idpgate/decide" {
+		t.Errorf("defaults: %s, %s", cfg.trustedProxies.String(), cfg.decisionPath)
+	}
+	var out bytes.Buffer
+	if _, err := parseServe([]string{"--trusted-proxies", "10.0.0.1"}, &out); err == nil || !strings.Contains(out.String(), "is not a CIDR") {
+		t.Errorf("a bare address: %v, %q; want an error that says it is not a CIDR", err, out.String())
+	}
+}
+
 func TestServeHelpExplainsEveryFlag(t *testing.T) {
 	var out bytes.Buffer
 	if _, err := parseServe([]string{"--help"}, &out); !errors.Is(err, flag.ErrHelp) {
 		t.Fatalf("--help: %v", err)
 	}
 	for _, want := range []string{"-listen", "-admin-listen", "-data-dir", "-read-header-timeout", "-read-timeout",
-		"-write-timeout", "-idle-timeout", "-shutdown-timeout", "-log-level", adminTokenEnv} {
+		"-write-timeout", "-idle-timeout", "-shutdown-timeout", "-log-level", "-decision-path", "-trusted-proxies", adminTokenEnv} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("--help does not mention %s", want)
 		}
