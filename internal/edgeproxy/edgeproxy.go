@@ -1,0 +1,216 @@
+// Package edgeproxy runs a real nginx or Caddy on loopback as the edge proxy of a
+// forward-auth setup: in front of an upstream, asking idpgate's decision endpoint about every
+// request. The configurations are the ones the documentation shows (nginx.conf, Caddyfile in
+// this directory), with their example addresses replaced, so the tests and the benchmark
+// exercise exactly what users copy.
+//
+// Each server gets its own temporary directory and a free port on 127.0.0.1, and runs in the
+// foreground until Stop. The binaries come from Debian's packages (scripts/test-deps.sh).
+package edgeproxy
+
+import (
+	_ "embed"
+	"bytes"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+)
+
+//go:embed nginx.conf
+var nginxSite string
+
+//go:embed Caddyfile
+var caddySite string
+
+// The example addresses in the documented configurations.
+const (
+	exampleIdpgate  = "127.0.0.1:8080"
+	exampleUpstream = "127.0.0.1:9000"
+)
+
+// NginxSite and CaddySite are the documented configurations, for the docs' tests.
+func NginxSite() string { return nginxSite }
+func CaddySite() string { return caddySite }
+
+// Config says where the edge proxy finds idpgate and the upstream (host:port each).
+type Config struct {
+	Idpgate  string
+	Upstream string
+	// Dir holds the server's configuration, logs and temporary files; it must exist.
+	Dir string
+}
+
+// Server is a running edge proxy.
+type Server struct {
+	// URL is where clients reach it, http://127.0.0.1:port.
+	URL  string
+	cmd  *exec.Cmd
+	log  *syncBuffer
+	done chan struct{}
+	once sync.Once
+}
+
+// InstallHint is what a test prints when a server binary is missing.
+const InstallHint = "run `bash scripts/test-deps.sh` (it installs redis-server, nginx and caddy from Debian's packages)"
+
+// StartNginx runs nginx with the documented server block.
+func StartNginx(cfg Config) (*Server, error) {
+	bin, err := lookPath("nginx")
+	if err != nil {
+		return nil, err
+	}
+	port, err := freePort()
+	if err != nil {
+		return nil, err
+	}
+	site := replaceAddrs(nginxSite, cfg)
+	site = strings.Replace(site, "listen 80;", fmt.Sprintf("listen 127.0.0.1:%d;", port), 1)
+	tmp := filepath.Join(cfg.Dir, "tmp")
+	if err := os.MkdirAll(tmp, 0o700); err != nil {
+		return nil, err
+	}
+	// One process, in the foreground, with every path under Dir: nothing is shared with a
+	// system nginx, and no user switch happens when the tests run as root.
+	main := fmt.Sprintf(`daemon off;
+master_process off;
+worker_processes 1;
+pid %[1]s/nginx.pid;
+error_log stderr warn;
+events { worker_connections 1024; }
+http {
+    access_log off;
+    client_body_temp_path %[2]s/body;
+    proxy_temp_path %[2]s/proxy;
+    fastcgi_temp_path %[2]s/fastcgi;
+    uwsgi_temp_path %[2]s/uwsgi;
+    scgi_temp_path %[2]s/scgi;
+%[3]s
+}
+`, cfg.Dir, tmp, site)
+	conf := filepath.Join(cfg.Dir, "nginx.conf")
+	if err := os.WriteFile(conf, []byte(main), 0o600); err != nil {
+		return nil, err
+	}
+	return start(exec.Command(bin, "-e", "stderr", "-p", cfg.Dir, "-c", conf), port)
+}
+
+// StartCaddy runs Caddy with the documented Caddyfile.
+func StartCaddy(cfg Config) (*Server, error) {
+	bin, err := lookPath("caddy")
+	if err != nil {
+		return nil, err
+	}
+	port, err := freePort()
+	if err != nil {
+		return nil, err
+	}
+	site := replaceAddrs(caddySite, cfg)
+	site = strings.Replace(site, ":80 {", fmt.Sprintf("http://127.0.0.1:%d {", port), 1)
+	// No admin endpoint (it would take port 2019), no automatic HTTPS, no state outside Dir.
+	caddyfile := "{\n\tadmin off\n\tauto_https off\n}\n\n" + site
+	conf := filepath.Join(cfg.Dir, "Caddyfile")
+	if err := os.WriteFile(conf, []byte(caddyfile), 0o600); err != nil {
+		return nil, err
+	}
+	cmd := exec.Command(bin, "run", "--config", conf, "--adapter", "caddyfile")
+	cmd.Env = append(os.Environ(), "HOME="+cfg.Dir, "XDG_DATA_HOME="+cfg.Dir, "XDG_CONFIG_HOME="+cfg.Dir)
+	return start(cmd, port)
+}
+
+func replaceAddrs(site string, cfg Config) string {
+	return strings.NewReplacer(exampleIdpgate, cfg.Idpgate, exampleUpstream, cfg.Upstream).Replace(site)
+}
+
+// start runs cmd and waits until it accepts connections on port.
+func start(cmd *exec.Cmd, port int) (*Server, error) {
+	s := &Server{URL: fmt.Sprintf("http://127.0.0.1:%d", port), cmd: cmd, log: &syncBuffer{}, done: make(chan struct{})}
+	cmd.Stdout, cmd.Stderr = s.log, s.log
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("starting %s: %w", cmd.Path, err)
+	}
+	go func() { _ = cmd.Wait(); close(s.done) }()
+	addr := fmt.Sprintf("127.0.0.1:%d", port)
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		select {
+		case <-s.done:
+			return nil, fmt.Errorf("%s exited before listening: %s", filepath.Base(cmd.Path), s.log.String())
+		default:
+		}
+		if c, err := net.DialTimeout("tcp", addr, 200*time.Millisecond); err == nil {
+			_ = c.Close()
+			return s, nil
+		}
+		if time.Now().After(deadline) {
+			s.Stop()
+			return nil, fmt.Errorf("%s did not listen on %s within 15s: %s", filepath.Base(cmd.Path), addr, s.log.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// Stop ends the server and waits for it.
+func (s *Server) Stop() {
+	s.once.Do(func() {
+		_ = s.cmd.Process.Signal(os.Interrupt)
+		select {
+		case <-s.done:
+		case <-time.After(5 * time.Second):
+			_ = s.cmd.Process.Kill()
+			<-s.done
+		}
+	})
+}
+
+// Log is what the server wrote to stdout and stderr so far.
+func (s *Server) Log() string { return s.log.String() }
+
+func lookPath(name string) (string, error) {
+	if p, err := exec.LookPath(name); err == nil {
+		return p, nil
+	}
+	for _, dir := range []string{"/usr/sbin", "/usr/bin", "/usr/local/sbin"} {
+		p := filepath.Join(dir, name)
+		if fi, err := os.Stat(p); err == nil && !fi.IsDir() {
+			return p, nil
+		}
+	}
+	return "", fmt.Errorf("%s is not installed: %s", name, InstallHint)
+}
+
+func freePort() (int, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer func() { _ = ln.Close() }()
+	addr, ok := ln.Addr().(*net.TCPAddr)
+	if !ok {
+		return 0, errors.New("not a TCP listener")
+	}
+	return addr.Port, nil
+}
+
+// syncBuffer collects a child process's output while it runs.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.String()
+}
