@@ -9,8 +9,8 @@
 package edgeproxy
 
 import (
-	_ "embed"
 	"bytes"
+	_ "embed"
 	"errors"
 	"fmt"
 	"net"
