@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"fmt"
 	"net/http"
 	"net/netip"
 	"net/url"
@@ -15,12 +16,15 @@ import (
 // X-RateLimit-*). Nothing is proxied.
 //
 // The request decided on is read, in this order:
-//   - from a trusted proxy (Options.TrustedProxies): the method from X-Forwarded-Method or
-//     X-Original-Method, the URI from X-Forwarded-Uri or X-Original-URI (Traefik, Caddy and
-//     nginx's documented example);
-//   - otherwise, or when those are absent: the decision request's own method and the path
-//     below the decision prefix (Envoy ext_authz with path_prefix). From anyone else the
-//     forwarded headers are ignored, so they cannot change what is decided.
+//   - when the decision request's path goes on below the prefix (Envoy ext_authz with
+//     path_prefix): its own method and that path; the request line is the proxy's own;
+//   - otherwise, from a trusted proxy (Options.TrustedProxies): the method from
+//     X-Forwarded-Method or X-Original-Method, the URI from X-Forwarded-Uri or X-Original-URI
+//     (Traefik, Caddy and nginx's documented example). A proxy sets one pair and usually
+//     passes the client's other headers through, so a name sent twice, or both names with
+//     different values, is refused (400): a client cannot pick the path decided on.
+//   - From anyone else the forwarded headers are ignored, so they cannot change what is
+//     decided.
 //
 // A decision request that names no path is refused (403 invalid_request) rather than passed.
 
@@ -59,16 +63,22 @@ func (g *Gateway) serveDecision(w http.ResponseWriter, r *http.Request, below st
 // decision prefix.
 func (g *Gateway) decisionSubject(r *http.Request, below string) (*http.Request, *refusal) {
 	method, uri := r.Method, ""
-	if g.trustedProxy(r.RemoteAddr) {
-		if m := firstHeader(r.Header, "X-Forwarded-Method", "X-Original-Method"); m != "" {
-			method = m
-		}
-		uri = firstHeader(r.Header, "X-Forwarded-Uri", "X-Original-Uri")
-	}
-	if uri == "" && below != "" {
+	switch {
+	case below != "":
 		uri = below
 		if r.URL.RawQuery != "" {
 			uri += "?" + r.URL.RawQuery
+		}
+	case g.trustedProxy(r.RemoteAddr):
+		m, err := forwardedValue(r.Header, "X-Forwarded-Method", "X-Original-Method")
+		if err != nil {
+			return nil, badRequest(err.Error())
+		}
+		if m != "" {
+			method = m
+		}
+		if uri, err = forwardedValue(r.Header, "X-Forwarded-Uri", "X-Original-Uri"); err != nil {
+			return nil, badRequest(err.Error())
 		}
 	}
 	if uri == "" {
@@ -87,6 +97,23 @@ func (g *Gateway) decisionSubject(r *http.Request, below string) (*http.Request,
 	*orig = *r
 	orig.Method, orig.URL, orig.RequestURI = method, u, uri
 	return orig, nil
+}
+
+// forwardedValue is the one value the headers names carry between them: "" when none is
+// sent, an error when one is sent twice or two disagree.
+func forwardedValue(h http.Header, names ...string) (string, error) {
+	value := ""
+	for _, n := range names {
+		switch vs := h.Values(n); {
+		case len(vs) > 1:
+			return "", fmt.Errorf("%s is sent more than once", n)
+		case len(vs) == 1 && value != "" && vs[0] != value:
+			return "", fmt.Errorf("%s disagrees with %s", n, names[0])
+		case len(vs) == 1:
+			value = vs[0]
+		}
+	}
+	return value, nil
 }
 
 // decisionPathBelow reports whether path is the decision endpoint or below it, and returns
@@ -115,15 +142,6 @@ func (g *Gateway) trustedProxy(remoteAddr string) bool {
 		}
 	}
 	return false
-}
-
-func firstHeader(h http.Header, names ...string) string {
-	for _, n := range names {
-		if v := h.Get(n); v != "" {
-			return v
-		}
-	}
-	return ""
 }
 
 // isToken reports whether s is an RFC 9110 token, as a method must be.

@@ -171,3 +171,35 @@ func TestDecisionAndProxyGiveTheSameVerdict(t *testing.T) {
 		}
 	}
 }
+
+// TestDecisionClientCannotPickThePath: a trusted proxy sets one pair of forwarded headers and
+// passes the client's others through; a client's copy of the other name, or a second value,
+// must not decide the path. The path below the prefix, when there is one, is the proxy's own.
+func TestDecisionClientCannotPickThePath(t *testing.T) {
+	h, app, _ := decisionGateway(t)
+	for name, hdr := range map[string][]string{
+		"other name, other path":   {"X-Original-URI", "/orders/1", "X-Forwarded-Uri", "/nowhere"},
+		"other name, other method": {"X-Original-Method", "GET", "X-Forwarded-Method", "DELETE", "X-Original-URI", "/orders/1"},
+	} {
+		if resp, body := h.decide("/_idpgate/decide", app, hdr...); resp.StatusCode != http.StatusBadRequest || !strings.Contains(body, "disagrees") {
+			t.Errorf("%s: %d %s, want 400 saying the headers disagree", name, resp.StatusCode, body)
+		}
+	}
+	req, _ := http.NewRequest("GET", h.proxy.URL+"/_idpgate/decide", nil)
+	req.Header.Set("Authorization", "Bearer "+app)
+	req.Header["X-Forwarded-Uri"] = []string{"/orders/1", "/nowhere"}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusBadRequest {
+		t.Errorf("X-Forwarded-Uri twice: %d, want 400", resp.StatusCode)
+	}
+	if resp, _ := h.decide("/_idpgate/decide/nowhere", app, "X-Forwarded-Uri", "/orders/1"); resp.StatusCode != http.StatusNotFound {
+		t.Errorf("path below the prefix and X-Forwarded-Uri: %d, want the 404 of /nowhere (the request line wins)", resp.StatusCode)
+	}
+	if resp, _ := h.decide("/_idpgate/decide", app, "X-Original-URI", "/orders/1", "X-Forwarded-Uri", "/orders/1"); resp.StatusCode != http.StatusOK {
+		t.Errorf("both names with the same path: %d, want 200", resp.StatusCode)
+	}
+}
