@@ -19,8 +19,9 @@ import (
 //   - when the decision request's path goes on below the prefix (Envoy ext_authz with
 //     path_prefix): its own method and that path; the request line is the proxy's own;
 //   - otherwise, from a trusted proxy (Options.TrustedProxies): the method from
-//     X-Forwarded-Method or X-Original-Method, the URI from X-Forwarded-Uri or X-Original-URI
-//     (Traefik, Caddy and nginx's documented example). A proxy sets one pair and usually
+//     X-Forwarded-Method or X-Original-Method, the URI from X-Forwarded-Uri, X-Original-URI or
+//     the path and query of X-Original-URL (Traefik and Caddy, nginx's documented example,
+//     ingress-nginx). A proxy sets one pair and usually
 //     passes the client's other headers through, so a name sent twice, or both names with
 //     different values, is refused (400): a client cannot pick the path decided on.
 //   - From anyone else the forwarded headers are ignored, so they cannot change what is
@@ -77,7 +78,7 @@ func (g *Gateway) decisionSubject(r *http.Request, below string) (*http.Request,
 		if m != "" {
 			method = m
 		}
-		if uri, err = forwardedValue(r.Header, "X-Forwarded-Uri", "X-Original-Uri"); err != nil {
+		if uri, err = forwardedValue(r.Header, "X-Forwarded-Uri", "X-Original-Uri", "X-Original-Url"); err != nil {
 			return nil, badRequest(err.Error())
 		}
 	}
@@ -99,19 +100,27 @@ func (g *Gateway) decisionSubject(r *http.Request, below string) (*http.Request,
 	return orig, nil
 }
 
-// forwardedValue is the one value the headers names carry between them: "" when none is
-// sent, an error when one is sent twice or two disagree.
+// forwardedValue is the one value the headers names carry between them (X-Original-URL, an
+// absolute URL, stands for its path and query): "" when none is sent, an error when one is
+// sent twice or two disagree.
 func forwardedValue(h http.Header, names ...string) (string, error) {
-	value := ""
+	value, from := "", ""
 	for _, n := range names {
-		switch vs := h.Values(n); {
-		case len(vs) > 1:
-			return "", fmt.Errorf("%s is sent more than once", n)
-		case len(vs) == 1 && value != "" && vs[0] != value:
-			return "", fmt.Errorf("%s disagrees with %s", n, names[0])
-		case len(vs) == 1:
-			value = vs[0]
+		vs := h.Values(n)
+		if len(vs) == 0 {
+			continue
 		}
+		if len(vs) > 1 {
+			return "", fmt.Errorf("%s is sent more than once", n)
+		}
+		v := vs[0]
+		if u, err := url.Parse(v); n == "X-Original-Url" && err == nil && u.IsAbs() {
+			v = u.RequestURI()
+		}
+		if from != "" && v != value {
+			return "", fmt.Errorf("%s disagrees with %s", n, from)
+		}
+		value, from = v, n
 	}
 	return value, nil
 }

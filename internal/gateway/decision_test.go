@@ -84,6 +84,10 @@ func TestDecisionAnswers(t *testing.T) {
 	if resp.StatusCode != http.StatusOK {
 		t.Errorf("X-Original-URI: %d, want 200", resp.StatusCode)
 	}
+	resp, _ = h.decide("/_idpgate/decide", intruder, "X-Original-Method", "GET", "X-Original-URL", "https://shop.example/orders/2?x=1") // ingress-nginx
+	if resp.StatusCode != http.StatusForbidden {
+		t.Errorf("X-Original-URL: %d, want the intruder's 403", resp.StatusCode)
+	}
 	resp, _ = h.decide("/_idpgate/decide", app, fwd("GET", "/orders/3")...)
 	if resp.StatusCode != http.StatusTooManyRequests || resp.Header.Get("Retry-After") == "" || resp.Header.Get("X-Ratelimit-Limit") != "2" {
 		t.Errorf("past the limit: %d, headers %v", resp.StatusCode, resp.Header)
@@ -180,6 +184,7 @@ func TestDecisionClientCannotPickThePath(t *testing.T) {
 	for name, hdr := range map[string][]string{
 		"other name, other path":   {"X-Original-URI", "/orders/1", "X-Forwarded-Uri", "/nowhere"},
 		"other name, other method": {"X-Original-Method", "GET", "X-Forwarded-Method", "DELETE", "X-Original-URI", "/orders/1"},
+		"URL, other path":          {"X-Original-URL", "https://shop.example/orders/1", "X-Forwarded-Uri", "/nowhere"},
 	} {
 		if resp, body := h.decide("/_idpgate/decide", app, hdr...); resp.StatusCode != http.StatusBadRequest || !strings.Contains(body, "disagrees") {
 			t.Errorf("%s: %d %s, want 400 saying the headers disagree", name, resp.StatusCode, body)
