@@ -59,8 +59,24 @@ type Server struct {
 // InstallHint is what a test prints when a server binary is missing.
 const InstallHint = "run `bash scripts/test-deps.sh` (it installs redis-server, nginx and caddy from Debian's packages)"
 
+// passThroughSite is nginx proxying to the upstream the way the documented server block does,
+// without asking idpgate: the baseline `make bench` compares decisions against.
+const passThroughSite = `server {
+    listen 80;
+    location / {
+        proxy_pass http://127.0.0.1:9000;
+    }
+}
+`
+
 // StartNginx runs nginx with the documented server block.
-func StartNginx(cfg Config) (*Server, error) {
+func StartNginx(cfg Config) (*Server, error) { return startNginx(cfg, nginxSite) }
+
+// StartNginxPassThrough runs nginx in front of the upstream alone, configured as StartNginx's
+// but for the decisions.
+func StartNginxPassThrough(cfg Config) (*Server, error) { return startNginx(cfg, passThroughSite) }
+
+func startNginx(cfg Config, site string) (*Server, error) {
 	bin, err := lookPath("nginx")
 	if err != nil {
 		return nil, err
@@ -69,7 +85,7 @@ func StartNginx(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	site := replaceAddrs(nginxSite, cfg)
+	site = replaceAddrs(site, cfg)
 	site = strings.Replace(site, "listen 80;", fmt.Sprintf("listen 127.0.0.1:%d;", port), 1)
 	tmp := filepath.Join(cfg.Dir, "tmp")
 	if err := os.MkdirAll(tmp, 0o700); err != nil {

@@ -4,6 +4,9 @@
 //	bare       a bare httputil.ReverseProxy in front of it
 //	gw-jwt     the gateway with a valid RS256 token (JWKS from a local server)
 //	gw-intro   the gateway with an opaque token checked by RFC 7662 introspection (cached)
+//	nginx      nginx (Debian's package) in front of the upstream, alone
+//	nginx-decide  the same nginx asking the gateway's decision endpoint about every request
+//	           (the documented auth_request configuration, internal/edgeproxy)
 //
 // and prints requests/s, p50 and p99 for each and the gateway/bare-proxy ratios. The servers
 // run in a child process (this binary re-executed with -serve) so that the load generator's
@@ -36,6 +39,7 @@ import (
 	"github.com/go-jose/go-jose/v4/jwt"
 
 	"github.com/idpgate/terraform-provider-idpgate/internal/adminapi"
+	"github.com/idpgate/terraform-provider-idpgate/internal/edgeproxy"
 	"github.com/idpgate/terraform-provider-idpgate/internal/gateway"
 )
 
@@ -69,6 +73,7 @@ func main() {
 // targets is what the server process announces on stdout, one JSON line.
 type targets struct {
 	Upstream, Bare, BareTuned, GatewayJWT, GatewayIntro string
+	Nginx, NginxDecide                                  string
 	Token                                               string
 }
 
@@ -106,6 +111,8 @@ func drive(duration, warmup time.Duration, conns, rounds int, cpuprofile string)
 		{"bare-tuned", t.BareTuned + "/items/1", t.Token},
 		{"gw-jwt", t.GatewayJWT + "/items/1", t.Token},
 		{"gw-intro", t.GatewayIntro + "/items/1", opaqueTok},
+		{"nginx", t.Nginx + "/jwt/items/1", t.Token},
+		{"nginx-decide", t.NginxDecide + "/jwt/items/1", t.Token},
 	}
 	perRound := map[string][]result{}
 	for i := 0; i < max(1, rounds); i++ {
@@ -114,7 +121,7 @@ func drive(duration, warmup time.Duration, conns, rounds int, cpuprofile string)
 		}
 	}
 	results := map[string]result{}
-	fmt.Printf("%-11s %10s %9s %9s %8s   %s\n", "target", "req/s", "p50", "p99", "errors", "req/s per round")
+	fmt.Printf("%-13s %10s %9s %9s %8s   %s\n", "target", "req/s", "p50", "p99", "errors", "req/s per round")
 	for _, r := range runs {
 		res := median(perRound[r.name])
 		results[r.name] = res
@@ -122,7 +129,7 @@ func drive(duration, warmup time.Duration, conns, rounds int, cpuprofile string)
 		for _, x := range perRound[r.name] {
 			each = append(each, fmt.Sprintf("%.0f", x.rps))
 		}
-		fmt.Printf("%-11s %10.0f %9s %9s %8d   %s\n", r.name, res.rps, res.p50.Round(time.Microsecond),
+		fmt.Printf("%-13s %10.0f %9s %9s %8d   %s\n", r.name, res.rps, res.p50.Round(time.Microsecond),
 			res.p99.Round(time.Microsecond), res.errors, strings.Join(each, " "))
 	}
 	for _, base := range []string{"bare-proxy", "bare-tuned"} {
@@ -134,6 +141,9 @@ func drive(duration, warmup time.Duration, conns, rounds int, cpuprofile string)
 				name, base, tr, verdict(tr >= 0.85), lr, verdict(lr <= 1.25))
 		}
 	}
+	n, d := results["nginx"], results["nginx-decide"]
+	tr := d.rps / n.rps
+	fmt.Printf("nginx-decide / nginx: throughput %.2f (target >= 0.50) %s, p99 %.2fx\n", tr, verdict(tr >= 0.5), float64(d.p99)/float64(n.p99))
 	return nil
 }
 
@@ -316,7 +326,21 @@ func serveAll(cpuprofile string) error {
 		return err
 	}
 
-	out, _ := json.Marshal(targets{Upstream: upstream, Bare: bare, BareTuned: bareTuned, GatewayJWT: proxy + "/jwt", GatewayIntro: proxy + "/intro", Token: token})
+	// nginx, alone and asking the gateway, both proxying to the same upstream.
+	edge := edgeproxy.Config{Idpgate: strings.TrimPrefix(proxy, "http://"), Upstream: upURL.Host}
+	var nginx [2]*edgeproxy.Server
+	for i, start := range []func(edgeproxy.Config) (*edgeproxy.Server, error){edgeproxy.StartNginxPassThrough, edgeproxy.StartNginx} {
+		if edge.Dir, err = os.MkdirTemp(dir, "nginx-"); err != nil {
+			return err
+		}
+		if nginx[i], err = start(edge); err != nil {
+			return err
+		}
+		defer nginx[i].Stop()
+	}
+
+	out, _ := json.Marshal(targets{Upstream: upstream, Bare: bare, BareTuned: bareTuned, GatewayJWT: proxy + "/jwt", GatewayIntro: proxy + "/intro",
+		Nginx: nginx[0].URL, NginxDecide: nginx[1].URL, Token: token})
 	fmt.Println(string(out))
 	_, _ = io.Copy(io.Discard, os.Stdin) // run until the driver closes stdin
 	return nil
