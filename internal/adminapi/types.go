@@ -29,6 +29,11 @@ type API struct {
 	ID              string `json:"id,omitempty"`
 	Name            string `json:"name"`
 	ListenPath      string `json:"listen_path"`
+	// Hosts, when set, restrict the API to requests whose Host (or, for a decision from a
+	// trusted proxy, X-Forwarded-Host) is one of them, compared without case, port or a
+	// trailing dot. A request is matched first among the APIs naming its host, then among
+	// those naming none; within each, the longest listen path wins.
+	Hosts []string `json:"hosts,omitempty"`
 	UpstreamURL     string `json:"upstream_url"`
 	StripListenPath bool   `json:"strip_listen_path"`
 

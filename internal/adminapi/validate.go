@@ -38,6 +38,9 @@ func (a *API) Validate() error {
 	if err := validateHTTPURL("upstream_url", a.UpstreamURL); err != nil {
 		return err
 	}
+	if err := validateHosts("hosts", a.Hosts); err != nil {
+		return err
+	}
 	switch {
 	case a.JWT == nil && a.Introspection == nil:
 		return FieldError("jwt", "exactly one of jwt and introspection must be set; neither is")

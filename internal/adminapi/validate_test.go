@@ -148,3 +148,50 @@ func assertFieldError(t *testing.T, err error, field string) {
 		t.Errorf("want 400 invalid_field on %q, got %+v", field, e)
 	}
 }
+
+func TestHosts(t *testing.T) {
+	for _, tc := range []struct {
+		hosts []string
+		ok    bool
+	}{
+		{[]string{"api.example.com", "API.Example.org.", "10.0.0.1", "::1", "localhost"}, true},
+		{[]string{"https://api.example.com"}, false},
+		{[]string{"api.example.com:8443"}, true}, // the port is ignored, as in a Host header
+		{[]string{"*.example.com"}, false},
+		{[]string{"api.example.com/x"}, false},
+		{[]string{"-bad.example.com"}, false},
+		{[]string{"a.example.com", "A.EXAMPLE.COM"}, false},
+		{[]string{""}, false},
+	} {
+		a := validJWTAPI()
+		a.Hosts = tc.hosts
+		if err := a.Validate(); (err == nil) != tc.ok {
+			t.Errorf("hosts %q: %v, want ok=%v", tc.hosts, err, tc.ok)
+		}
+	}
+	if got := NormalizeHost("API.Example.COM.:8443"); got != "api.example.com" {
+		t.Errorf("NormalizeHost = %q", got)
+	}
+	if got := NormalizeHost("[::1]:80"); got != "::1" {
+		t.Errorf("NormalizeHost(IPv6) = %q", got)
+	}
+}
+
+func TestSharesRouteWith(t *testing.T) {
+	api := func(path string, hosts ...string) *API { return &API{ListenPath: path, Hosts: hosts} }
+	for _, tc := range []struct {
+		a, b  *API
+		share bool
+	}{
+		{api("/orders"), api("/orders/"), true},
+		{api("/orders"), api("/other"), false},
+		{api("/orders", "a.example"), api("/orders", "A.example."), true},
+		{api("/orders", "a.example", "b.example"), api("/orders", "b.example"), true},
+		{api("/orders", "a.example"), api("/orders", "b.example"), false},
+		{api("/orders", "a.example"), api("/orders"), false},
+	} {
+		if got := tc.a.SharesRouteWith(tc.b); got != tc.share {
+			t.Errorf("%s %v ~ %s %v: %v", tc.a.ListenPath, tc.a.Hosts, tc.b.ListenPath, tc.b.Hosts, got)
+		}
+	}
+}

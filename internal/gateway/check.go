@@ -28,7 +28,7 @@ func (g *Gateway) check(r *http.Request, snap *snapshot) (d decision, ref *refus
 		return d, badRequest(reason)
 	}
 	path := r.URL.Path
-	rt := snap.lookup(path)
+	rt := snap.lookup(r.Host, path)
 	if rt == nil {
 		return d, noRoute()
 	}

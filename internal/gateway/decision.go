@@ -21,7 +21,7 @@ import (
 //   - otherwise, from a trusted proxy (Options.TrustedProxies): the method from
 //     X-Forwarded-Method or X-Original-Method, the URI from X-Forwarded-Uri, X-Original-URI or
 //     the path and query of X-Original-URL (Traefik and Caddy, nginx's documented example,
-//     ingress-nginx). A proxy sets one pair and usually
+//     ingress-nginx), the host (for APIs that name hosts) from X-Forwarded-Host. A proxy sets one pair and usually
 //     passes the client's other headers through, so a name sent twice, or both names with
 //     different values, is refused (400): a client cannot pick the path decided on.
 //   - From anyone else the forwarded headers are ignored, so they cannot change what is
@@ -63,7 +63,7 @@ func (g *Gateway) serveDecision(w http.ResponseWriter, r *http.Request, below st
 // original request (see the comment at the top of the file). below is r's path after the
 // decision prefix.
 func (g *Gateway) decisionSubject(r *http.Request, below string) (*http.Request, *refusal) {
-	method, uri := r.Method, ""
+	method, uri, host := r.Method, "", ""
 	switch {
 	case below != "":
 		uri = below
@@ -79,6 +79,9 @@ func (g *Gateway) decisionSubject(r *http.Request, below string) (*http.Request,
 			method = m
 		}
 		if uri, err = forwardedValue(r.Header, "X-Forwarded-Uri", "X-Original-Uri", "X-Original-Url"); err != nil {
+			return nil, badRequest(err.Error())
+		}
+		if host, err = forwardedValue(r.Header, "X-Forwarded-Host"); err != nil {
 			return nil, badRequest(err.Error())
 		}
 	}
@@ -97,6 +100,9 @@ func (g *Gateway) decisionSubject(r *http.Request, below string) (*http.Request,
 	orig := new(http.Request)
 	*orig = *r
 	orig.Method, orig.URL, orig.RequestURI = method, u, uri
+	if host != "" {
+		orig.Host = host
+	}
 	return orig, nil
 }
 

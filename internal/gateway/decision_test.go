@@ -208,3 +208,36 @@ func TestDecisionClientCannotPickThePath(t *testing.T) {
 		t.Errorf("both names with the same path: %d, want 200", resp.StatusCode)
 	}
 }
+
+// TestDecisionMatchesHosts: a decision from a trusted proxy is matched by X-Forwarded-Host, as
+// the proxy path is by Host; from an untrusted address X-Forwarded-Host is ignored.
+func TestDecisionMatchesHosts(t *testing.T) {
+	for _, trusted := range []bool{true, false} {
+		var opts []func(*Options)
+		if !trusted {
+			opts = append(opts, func(o *Options) { o.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")} })
+		}
+		h := newHarnessIn(t, t.TempDir(), newFakeValidators(), opts...)
+		up := newEchoUpstream(t)
+		api := h.createAPI(adminapi.API{Name: "shop", ListenPath: "/", Hosts: []string{"shop.example"}, UpstreamURL: up.URL})
+		h.createPolicy(adminapi.Policy{Name: "p", ClientIDs: []string{"app"}, AccessRights: grantAll(api)})
+		tok := h.fake.token("t", token.Identity{ClientID: "app"})
+		resp, _ := h.decide("/_idpgate/decide/x", tok, "X-Forwarded-Host", "shop.example")
+		if want := http.StatusNotFound; resp.StatusCode != want { // the request line's Host is 127.0.0.1
+			t.Errorf("trusted=%v, Envoy form: %d, want %d", trusted, resp.StatusCode, want)
+		}
+		resp, _ = h.decide("/_idpgate/decide", tok, "X-Forwarded-Uri", "/x", "X-Forwarded-Host", "shop.example")
+		want := http.StatusOK
+		if !trusted {
+			want = http.StatusForbidden // forwarded headers ignored: the request names nothing
+		}
+		if resp.StatusCode != want {
+			t.Errorf("trusted=%v, X-Forwarded-Host shop.example: %d, want %d", trusted, resp.StatusCode, want)
+		}
+		if trusted {
+			if resp, _ = h.decide("/_idpgate/decide", tok, "X-Forwarded-Uri", "/x", "X-Forwarded-Host", "other.example"); resp.StatusCode != http.StatusNotFound {
+				t.Errorf("X-Forwarded-Host other.example: %d, want 404", resp.StatusCode)
+			}
+		}
+	}
+}

@@ -18,9 +18,15 @@ import (
 // compiled policies. Every store change builds a new one, and the proxy picks it up with one
 // atomic load per request, so an update never blocks or drops a request in flight.
 type snapshot struct {
-	routes   map[string]*route // by normalized listen path
+	// anyHost holds the APIs that name no hosts; byHost, per normalized host, those that
+	// name it.
+	anyHost  routeTable
+	byHost   map[string]routeTable
 	policies policyIndex
 }
+
+// routeTable is a set of routes by normalized listen path.
+type routeTable map[string]*route
 
 // route is one protected API as the request path needs it.
 type route struct {
@@ -42,12 +48,25 @@ type forwardedClaim struct{ header, claim string }
 
 var errNoValidator = errors.New("no token validator")
 
+// lookup finds the API of a request: among those naming its host, then among those naming
+// none, the one with the longest listen path that is path or a segment-wise prefix of it.
+func (s *snapshot) lookup(host, path string) *route {
+	if len(s.byHost) > 0 {
+		if t := s.byHost[adminapi.NormalizeHost(host)]; t != nil {
+			if r := t.lookup(path); r != nil {
+				return r
+			}
+		}
+	}
+	return s.anyHost.lookup(path)
+}
+
 // lookup finds the route with the longest listen path that is path or a segment-wise prefix
 // of it ("/api" serves "/api" and "/api/x", never "/apiary"), trying each ancestor of path.
-func (s *snapshot) lookup(path string) *route {
+func (t routeTable) lookup(path string) *route {
 	p := path
 	for {
-		if r := s.routes[p]; r != nil {
+		if r := t[p]; r != nil {
 			return r
 		}
 		if p == "/" || p == "" {
@@ -111,7 +130,7 @@ type snapshotBuilder struct {
 }
 
 func (b *snapshotBuilder) build(apis []adminapi.API, policies []adminapi.Policy) *snapshot {
-	s := &snapshot{routes: make(map[string]*route, len(apis)), policies: newPolicyIndex(policies)}
+	s := &snapshot{anyHost: make(routeTable, len(apis)), byHost: map[string]routeTable{}, policies: newPolicyIndex(policies)}
 	seen := make(map[string]bool, len(apis))
 	sort.Slice(apis, func(i, j int) bool { return apis[i].ID < apis[j].ID })
 	for _, api := range apis {
@@ -121,7 +140,16 @@ func (b *snapshotBuilder) build(apis []adminapi.API, policies []adminapi.Policy)
 			b.log.Error("protected API skipped: invalid stored configuration", "api", api.Name, "api_id", api.ID, "error", err)
 			continue
 		}
-		s.routes[r.listenPath] = r
+		if len(api.Hosts) == 0 {
+			s.anyHost[r.listenPath] = r
+		}
+		for _, h := range api.Hosts {
+			h = adminapi.NormalizeHost(h)
+			if s.byHost[h] == nil {
+				s.byHost[h] = routeTable{}
+			}
+			s.byHost[h][r.listenPath] = r
+		}
 	}
 	for id := range b.cache {
 		if !seen[id] {

@@ -181,7 +181,6 @@ func checkAPIUnique(b *bolt.Bucket, api adminapi.API) error {
 	if err != nil {
 		return err
 	}
-	lp := adminapi.NormalizeListenPath(api.ListenPath)
 	for _, o := range others {
 		if o.ID == api.ID {
 			continue
@@ -189,8 +188,12 @@ func checkAPIUnique(b *bolt.Bucket, api adminapi.API) error {
 		if o.Name == api.Name {
 			return conflict("name", "an API named %q already exists (%s)", api.Name, o.ID)
 		}
-		if adminapi.NormalizeListenPath(o.ListenPath) == lp {
-			return conflict("listen_path", "listen path %q is already used by API %q (%s)", api.ListenPath, o.Name, o.ID)
+		if o.SharesRouteWith(&api) {
+			if len(api.Hosts) == 0 {
+				return conflict("listen_path", "listen path %q is already used by API %q (%s)", api.ListenPath, o.Name, o.ID)
+			}
+			return conflict("hosts", "listen path %q on these hosts is already used by API %q (%s, hosts %s)",
+				api.ListenPath, o.Name, o.ID, strings.Join(o.Hosts, ", "))
 		}
 	}
 	return nil

@@ -162,6 +162,15 @@ func protectedAPISchema() schema.Schema {
 				Validators: []validator.String{stringvalidator.RegexMatches(listenPathPattern,
 					"must be an absolute path such as /orders/")},
 			},
+			"hosts": schema.SetAttribute{
+				MarkdownDescription: "Serve this API only for requests to these hosts (the `Host` header, or `X-Forwarded-Host` " +
+					"in a decision from a trusted proxy), compared without case or port, e.g. `[\"api.example.com\"]`. A request " +
+					"is matched first among the APIs naming its host, then among those naming none; within each, the longest " +
+					"`listen_path` wins. Unset: every host. Two APIs may share a `listen_path` when their hosts do not overlap.",
+				ElementType: types.StringType,
+				Optional:    true,
+				Validators:  []validator.Set{setvalidator.SizeAtLeast(1), setvalidator.ValueStringsAre(stringvalidator.LengthAtLeast(1))},
+			},
 			"upstream_url": schema.StringAttribute{
 				MarkdownDescription: "Where allowed requests are proxied to.",
 				Required:            true,
@@ -396,6 +405,7 @@ type protectedAPIModel struct {
 	Introspection          *introspectionModel `tfsdk:"introspection"`
 	ForwardClaims          types.Map           `tfsdk:"forward_claims"`
 	ForwardOverrideHeaders types.Bool          `tfsdk:"forward_override_headers"`
+	Hosts                  types.Set           `tfsdk:"hosts"`
 }
 
 type jwtValidationModel struct {
@@ -432,6 +442,9 @@ func (m protectedAPIModel) toWire(ctx context.Context) (adminapi.API, diag.Diagn
 		StripListenPath:        m.StripListenPath.ValueBool(),
 		ForwardOverrideHeaders: m.ForwardOverrideHeaders.ValueBool(),
 	}
+	var d diag.Diagnostics
+	api.Hosts, d = stringsToWire(ctx, m.Hosts)
+	diags.Append(d...)
 	if !m.ForwardClaims.IsNull() && !m.ForwardClaims.IsUnknown() {
 		diags.Append(m.ForwardClaims.ElementsAs(ctx, &api.ForwardClaims, false)...)
 	}
@@ -491,6 +504,7 @@ func protectedAPIFromWire(api *adminapi.API, prior *protectedAPIModel) protected
 		StripListenPath:        types.BoolValue(api.StripListenPath),
 		ForwardClaims:          mapFromWire(api.ForwardClaims, prior.ForwardClaims),
 		ForwardOverrideHeaders: types.BoolValue(api.ForwardOverrideHeaders),
+		Hosts:                  setFromWire(api.Hosts, prior.Hosts),
 	}
 	if w := api.JWT; w != nil {
 		p := prior.JWT

@@ -293,7 +293,7 @@ func TestAccProtectedAPI_lifecycle(t *testing.T) {
 				Config: strings.Replace(protectedAPIConfig(s, s.upstream.URL+"/v2", "2m",
 					`audiences = ["orders-api"]
     required_scopes = ["orders"]
-    client_id_claim = "azp"`), "  jwt = {", "  forward_override_headers = true\n\n  jwt = {", 1),
+    client_id_claim = "azp"`), "  jwt = {", "  forward_override_headers = true\n  hosts = [\"API.example.com\", \"orders.example.com\"]\n\n  jwt = {", 1),
 				ConfigPlanChecks: resource.ConfigPlanChecks{
 					PreApply:             []plancheck.PlanCheck{plancheck.ExpectResourceAction(name, plancheck.ResourceActionUpdate)},
 					PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
@@ -310,7 +310,7 @@ func TestAccProtectedAPI_lifecycle(t *testing.T) {
 					if err != nil {
 						return err
 					}
-					if api.UpstreamURL != s.upstream.URL+"/v2" || api.JWT.Leeway.D() != 2*time.Minute || !api.ForwardOverrideHeaders ||
+					if api.UpstreamURL != s.upstream.URL+"/v2" || api.JWT.Leeway.D() != 2*time.Minute || !api.ForwardOverrideHeaders || len(api.Hosts) != 2 ||
 						api.JWT.ClientIDClaim != "azp" || len(api.JWT.Audiences) != 1 || len(api.JWT.RequiredScopes) != 1 {
 						return fmt.Errorf("the gateway did not follow the update: %+v / %+v", api, api.JWT)
 					}
@@ -493,6 +493,8 @@ resource "idpgate_protected_api" "x" {
   }`), `(?s)jwt.jwks_uri.*must be an absolute http or https URL`},
 		"forwarding into a gateway header": {api(jwt + `
   forward_claims = { "X-Idpgate-Subject" = "email" }`), `(?s)Invalid forward_claims.X-Idpgate-Subject.*headers starting with X-Idpgate-`},
+		"a host with a scheme": {api(jwt + `
+  hosts = ["https://api.example.com"]`), `(?s)Invalid hosts.*is not a host name`},
 		"forwarding into a header spelled with _": {api(jwt + `
   forward_claims = { "X_Tenant" = "tid" }`), `(?s)Invalid forward_claims.X_Tenant.*use - instead`},
 		"leeway too long, other values unknown until apply": {provider + `
