@@ -51,7 +51,7 @@ func isHostname(s string) bool {
 		}
 		for i := 0; i < len(label); i++ {
 			c := label[i]
-			if !('a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '-') {
+			if ('a' > c || c > 'z') && ('0' > c || c > '9') && c != '-' {
 				return false
 			}
 		}

@@ -26,16 +26,16 @@ import "time"
 // Exactly one of JWT and Introspection is set.
 type API struct {
 	// ID is assigned by the gateway on create; it is ignored in POST and PUT bodies.
-	ID              string `json:"id,omitempty"`
-	Name            string `json:"name"`
-	ListenPath      string `json:"listen_path"`
+	ID         string `json:"id,omitempty"`
+	Name       string `json:"name"`
+	ListenPath string `json:"listen_path"`
 	// Hosts, when set, restrict the API to requests whose Host (or, for a decision from a
 	// trusted proxy, X-Forwarded-Host) is one of them, compared without case, port or a
 	// trailing dot. A request is matched first among the APIs naming its host, then among
 	// those naming none; within each, the longest listen path wins.
-	Hosts []string `json:"hosts,omitempty"`
-	UpstreamURL     string `json:"upstream_url"`
-	StripListenPath bool   `json:"strip_listen_path"`
+	Hosts           []string `json:"hosts,omitempty"`
+	UpstreamURL     string   `json:"upstream_url"`
+	StripListenPath bool     `json:"strip_listen_path"`
 
 	JWT           *JWTValidation `json:"jwt,omitempty"`
 	Introspection *Introspection `json:"introspection,omitempty"`
