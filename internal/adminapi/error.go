@@ -8,11 +8,12 @@ import (
 
 // Error codes carried in Error.Code.
 const (
-	CodeInvalidField = "invalid_field"
-	CodeUnauthorized = "unauthorized"
-	CodeNotFound     = "not_found"
-	CodeConflict     = "conflict"
-	CodeInternal     = "internal_error"
+	CodeInvalidField     = "invalid_field"
+	CodeUnauthorized     = "unauthorized"
+	CodeNotFound         = "not_found"
+	CodeMethodNotAllowed = "method_not_allowed"
+	CodeConflict         = "conflict"
+	CodeInternal         = "internal_error"
 )
 
 // Error is the body of every admin API error answer. The client returns it (with Status set

@@ -309,3 +309,39 @@ func TestAdminWriteNotAppliedIsNotAcknowledged(t *testing.T) {
 		resp.Body.Close()
 	}
 }
+
+func TestAdminWrongMethodIs405(t *testing.T) {
+	h := newHarness(t)
+	for _, tc := range []struct{ method, path, allow string }{
+		{"PATCH", "/v1/apis", "GET, HEAD, POST"},
+		{"DELETE", "/v1/apis", "GET, HEAD, POST"},
+		{"POST", "/v1/apis/api_x", "GET, HEAD, PUT, DELETE"},
+		{"PATCH", "/v1/policies/pol_x", "GET, HEAD, PUT, DELETE"},
+		{"PUT", "/v1/policies", "GET, HEAD, POST"},
+	} {
+		req, _ := http.NewRequest(tc.method, h.adminSrv.URL+tc.path, strings.NewReader("{}"))
+		req.Header.Set("Authorization", "Bearer "+harnessAdminToken)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body := expect(t, resp, http.StatusMethodNotAllowed)
+		var e adminapi.Error
+		if resp.Header.Get("Allow") != tc.allow || json.Unmarshal(body, &e) != nil || e.Code != adminapi.CodeMethodNotAllowed {
+			t.Errorf("%s %s: Allow %q, body %s", tc.method, tc.path, resp.Header.Get("Allow"), body)
+		}
+	}
+	// still 404 for an unknown path, and 401 before either without the token
+	req, _ := http.NewRequest("GET", h.adminSrv.URL+"/v1/nothing", nil)
+	req.Header.Set("Authorization", "Bearer "+harnessAdminToken)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	expect(t, resp, http.StatusNotFound)
+	req, _ = http.NewRequest("PATCH", h.adminSrv.URL+"/v1/apis", nil)
+	if resp, err = http.DefaultClient.Do(req); err != nil {
+		t.Fatal(err)
+	}
+	expect(t, resp, http.StatusUnauthorized)
+}

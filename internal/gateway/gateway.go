@@ -62,6 +62,8 @@ type Options struct {
 // apiValidatorSource builds the token validator of one API; *token.Factory is one.
 type apiValidatorSource interface {
 	ForAPI(api adminapi.API) (token.Validator, error)
+	// Retain lets the source drop what only APIs outside apis used (JWKS caches).
+	Retain(apis []adminapi.API)
 	Close()
 }
 

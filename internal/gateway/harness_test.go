@@ -50,6 +50,8 @@ func (f *fakeValidators) ForAPI(api adminapi.API) (token.Validator, error) {
 
 func (f *fakeValidators) Close() { f.closed.Store(true) }
 
+func (f *fakeValidators) Retain([]adminapi.API) {}
+
 // token registers a valid token for id; a zero ExpiresAt/IssuedAt is filled in.
 func (f *fakeValidators) token(tok string, id token.Identity) string {
 	if id.IssuedAt.IsZero() {

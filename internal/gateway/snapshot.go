@@ -156,6 +156,7 @@ func (b *snapshotBuilder) build(apis []adminapi.API, policies []adminapi.Policy)
 			delete(b.cache, id)
 		}
 	}
+	b.validators.Retain(apis)
 	return s
 }
 

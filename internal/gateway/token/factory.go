@@ -226,6 +226,32 @@ func (f *Factory) newIntrospectionValidator(cfg adminapi.Introspection) (*intros
 	return v, nil
 }
 
+// Retain drops the JWKS caches of every jwks_uri that none of apis uses any more, so that a
+// gateway whose APIs change over months does not keep (and refresh) keys nobody asks for.
+// Validators built earlier for a dropped URI keep working with the keys they hold.
+func (f *Factory) Retain(apis []adminapi.API) {
+	used := make(map[string]bool, len(apis))
+	for _, api := range apis {
+		if api.JWT != nil {
+			used[api.JWT.JWKSURI] = true
+		}
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for uri := range f.jwks {
+		if !used[uri] {
+			delete(f.jwks, uri)
+		}
+	}
+}
+
+// jwksCaches is how many jwks_uri caches the factory holds.
+func (f *Factory) jwksCaches() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return len(f.jwks)
+}
+
 // jwksFor returns the shared cache of one jwks_uri, creating it on first use.
 func (f *Factory) jwksFor(uri string) *jwksCache {
 	f.mu.Lock()

@@ -111,8 +111,8 @@ func (c *jwksCache) prefetch() {
 
 // verificationKeys returns the keys that may have signed a token whose header carries kid
 // and alg, and the document they come from. An unknown kid triggers one refetch (subject to
-// the rate limit). The error is invalid_token when no key matches, temporarily_unavailable
-// when none matches and the JWKS could not be fetched.
+// the rate limit). The error is invalid_token when no key matches (whether or not that refetch
+// succeeded), temporarily_unavailable when no document was ever fetched.
 func (c *jwksCache) verificationKeys(ctx context.Context, kid string, alg jose.SignatureAlgorithm) ([]jose.JSONWebKey, *jwksKeySet, *Error) {
 	set := c.keys.Load()
 	var fetchErr error
@@ -136,7 +136,11 @@ func (c *jwksCache) verificationKeys(ctx context.Context, kid string, alg jose.S
 		}
 	}
 	if fetchErr != nil {
-		return nil, nil, unavailable(fmt.Sprintf("no key for kid %q and jwks %s not available: %v", kid, redacted(c.uri), fetchErr))
+		// A decision, not an accident: with keys in hand, a kid they do not hold is refused
+		// as invalid_token even while the JWKS cannot be refreshed. Forged tokens with made-up
+		// kids then cannot make an API look unavailable, and the fetch failure is logged
+		// where it happens (fetchIfDue, at most once per refetch interval).
+		return nil, nil, invalid(fmt.Sprintf("no key for kid %q and the jwks %s could not be refreshed: %v", kid, redacted(c.uri), fetchErr))
 	}
 	return nil, nil, invalid(fmt.Sprintf("no key in the jwks for kid %q and alg %s", kid, alg))
 }

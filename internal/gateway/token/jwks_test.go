@@ -12,6 +12,7 @@ import (
 	"time"
 
 	jose "github.com/go-jose/go-jose/v4"
+	"github.com/idpgate/terraform-provider-idpgate/internal/adminapi"
 )
 
 func TestJWKSParseKeepsOnlyAsymmetricSigningKeys(t *testing.T) {
@@ -165,12 +166,19 @@ func TestJWKSOutageKeepsCachedKeys(t *testing.T) {
 	waitFor(t, "the failed refresh", func() bool { return counterValue(t, f.jwksFetches, "error") == 1 })
 	mustValidate(t, v, signJWT(t, keyA, validClaims(clock.Now()), nil))
 
-	// The IdP vanishes altogether; an unknown kid now cannot be resolved → 503, but tokens
-	// signed by the cached key still pass.
+	// The IdP vanishes altogether; an unknown kid now cannot be resolved → 401 (a forged kid
+	// must not make the API look unavailable; the failed refetch is logged and counted), but
+	// tokens signed by the cached key still pass.
 	srv.Close()
 	clock.Advance(time.Minute)
+	errorsBefore := counterValue(t, f.jwksFetches, "error")
 	_, err := v.Validate(context.Background(), signJWT(t, rsaKey(t, "b", "b"), validClaims(clock.Now()), nil))
-	wantCode(t, err, CodeUnavailable)
+	if te := refusalOf(t, err, CodeInvalid); !strings.Contains(te.Reason, "could not be refreshed") {
+		t.Errorf("reason %q does not say the JWKS could not be refreshed", te.Reason)
+	}
+	if counterValue(t, f.jwksFetches, "error") != errorsBefore+1 {
+		t.Error("the failed refetch for the unknown kid was not counted")
+	}
 	mustValidate(t, v, signJWT(t, keyA, validClaims(clock.Now()), nil))
 }
 
@@ -353,5 +361,29 @@ func TestJWKSColdStartConcurrentRequestsCauseOneFetch(t *testing.T) {
 	wg.Wait()
 	if ok.Load() != 200 || srv.hits.Load() != 1 {
 		t.Errorf("%d of 200 accepted with %d JWKS fetches; want 200 with 1", ok.Load(), srv.hits.Load())
+	}
+}
+
+// TestRetainDropsUnusedJWKSCaches: the caches of jwks_uris no API names any more go; the
+// others, and validators already built, stay.
+func TestRetainDropsUnusedJWKSCaches(t *testing.T) {
+	clock := newFakeClock()
+	key := rsaKey(t, "a", "a")
+	one, two := startJWKS(t, key), startJWKS(t, key)
+	f, _ := newTestFactory(t, clock)
+	apiOne, apiTwo := jwtAPI(one.URL), jwtAPI(two.URL)
+	v := validatorFor(t, f, apiOne)
+	validatorFor(t, f, apiTwo)
+	if n := f.jwksCaches(); n != 2 {
+		t.Fatalf("%d caches, want 2", n)
+	}
+	f.Retain([]adminapi.API{apiTwo, {Name: "introspected", Introspection: &adminapi.Introspection{Endpoint: one.URL}}})
+	if n := f.jwksCaches(); n != 1 {
+		t.Errorf("after Retain: %d caches, want 1 (only %s is used)", n, two.URL)
+	}
+	mustValidate(t, v, signJWT(t, key, validClaims(clock.Now()), nil)) // built before: still works
+	f.Retain(nil)
+	if n := f.jwksCaches(); n != 0 {
+		t.Errorf("after Retain(nil): %d caches", n)
 	}
 }
