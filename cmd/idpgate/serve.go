@@ -31,6 +31,7 @@ type serveConfig struct {
 	adminToken                   string
 	decisionPath                 string
 	trustedProxies               prefixList
+	accessLog                    string
 }
 
 // defaultServeConfig is what `idpgate serve` runs with when no flag says otherwise.
@@ -40,6 +41,7 @@ func defaultServeConfig() serveConfig {
 		readHeaderTimeout: 10 * time.Second, readTimeout: 60 * time.Second, writeTimeout: 60 * time.Second,
 		idleTimeout: 120 * time.Second, shutdownTimeout: 20 * time.Second, logLevel: slog.LevelInfo,
 		decisionPath: gateway.DefaultDecisionPath, trustedProxies: gateway.DefaultTrustedProxies,
+		accessLog: "stderr",
 	}
 }
 
@@ -57,6 +59,7 @@ func parseServe(args []string, out io.Writer) (*serveConfig, error) {
 	fs.DurationVar(&cfg.shutdownTimeout, "shutdown-timeout", cfg.shutdownTimeout, "on SIGTERM or SIGINT, how long in-flight requests may take to finish")
 	fs.StringVar(&cfg.decisionPath, "decision-path", cfg.decisionPath, "`path` of the forward-auth decision endpoint on the proxy listener (it and every path below it)")
 	fs.Var(&cfg.trustedProxies, "trusted-proxies", "comma-separated `CIDRs` of the edge proxies whose X-Forwarded-Method/-Uri and X-Original-Method/-URI a decision request may use")
+	fs.StringVar(&cfg.accessLog, "access-log", cfg.accessLog, "where the JSON access log goes: stderr, off, or a `file` (appended to)")
 	fs.TextVar(&cfg.logLevel, "log-level", cfg.logLevel, "log `level`: debug, info, warn or error (logs are JSON on stderr)")
 	fs.Usage = func() {
 		out := fs.Output()
@@ -102,8 +105,13 @@ func serve(ctx context.Context, cfg *serveConfig, log *slog.Logger, ready func(p
 	if len(cfg.adminToken) < 16 {
 		log.Warn("the admin token is shorter than 16 characters; use a long random secret")
 	}
+	accessLog, closeAccessLog, err := openAccessLog(cfg.accessLog)
+	if err != nil {
+		return err
+	}
+	defer closeAccessLog()
 	gw, err := gateway.New(gateway.Options{DataDir: cfg.dataDir, AdminToken: cfg.adminToken, Logger: log,
-		DecisionPath: cfg.decisionPath, TrustedProxies: cfg.trustedProxies})
+		DecisionPath: cfg.decisionPath, TrustedProxies: cfg.trustedProxies, AccessLog: accessLog})
 	if err != nil {
 		return err
 	}
@@ -195,4 +203,20 @@ func (l *prefixList) Set(s string) error {
 	}
 	*l = out
 	return nil
+}
+
+// openAccessLog turns the -access-log value into a writer: stderr, nothing (off), or a file
+// opened for appending, closed by the returned func.
+func openAccessLog(where string) (io.Writer, func(), error) {
+	switch where {
+	case "stderr":
+		return os.Stderr, func() {}, nil
+	case "off", "":
+		return nil, func() {}, nil
+	}
+	f, err := os.OpenFile(where, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o640)
+	if err != nil {
+		return nil, nil, fmt.Errorf("access log: %w", err)
+	}
+	return f, func() { _ = f.Close() }, nil // lines are written unbuffered; nothing is lost on close
 }

@@ -62,7 +62,7 @@ func TestServeHelpExplainsEveryFlag(t *testing.T) {
 		t.Fatalf("--help: %v", err)
 	}
 	for _, want := range []string{"-listen", "-admin-listen", "-data-dir", "-read-header-timeout", "-read-timeout",
-		"-write-timeout", "-idle-timeout", "-shutdown-timeout", "-log-level", "-decision-path", "-trusted-proxies", adminTokenEnv} {
+		"-write-timeout", "-idle-timeout", "-shutdown-timeout", "-log-level", "-decision-path", "-trusted-proxies", "-access-log", adminTokenEnv} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("--help does not mention %s", want)
 		}

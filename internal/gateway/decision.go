@@ -38,15 +38,20 @@ const DefaultDecisionPath = "/_idpgate/decide"
 var DefaultTrustedProxies = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")}
 
 // serveDecision answers a forward-auth request.
-func (g *Gateway) serveDecision(w http.ResponseWriter, r *http.Request, below string) {
+func (g *Gateway) serveDecision(w http.ResponseWriter, r *http.Request, below string, rec *accessRecord) {
+	rec.request(r)
+	if rec != nil {
+		rec.decision = true
+	}
 	orig, ref := g.decisionSubject(r, below)
 	if ref != nil {
-		g.refuse(w, nil, ref)
+		g.refuse(w, rec, &decision{}, ref)
 		return
 	}
+	rec.request(orig)
 	d, ref := g.check(orig, g.snap.Load())
 	if ref != nil {
-		g.refuse(w, d.route, ref)
+		g.refuse(w, rec, &d, ref)
 		return
 	}
 	h := w.Header()
@@ -56,6 +61,7 @@ func (g *Gateway) serveDecision(w http.ResponseWriter, r *http.Request, below st
 	setIdentityHeaders(h, d.route, d.id, d.policy)
 	h.Set("Cache-Control", "no-store")
 	d.route.metrics.outcomes[outcomeForwarded].Inc()
+	rec.decided(&d, outcomeForwarded)
 	w.WriteHeader(http.StatusOK)
 }
 

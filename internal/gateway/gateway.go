@@ -3,6 +3,7 @@ package gateway
 import (
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/netip"
@@ -54,6 +55,9 @@ type Options struct {
 	// DecisionPath is where the proxy listener answers forward-auth requests (decision.go);
 	// empty means DefaultDecisionPath. It takes precedence over any API's listen path.
 	DecisionPath string
+	// AccessLog receives one JSON line per proxy-listener request (accesslog.go); nil means
+	// no access log.
+	AccessLog io.Writer
 	// TrustedProxies are the addresses whose X-Forwarded-* / X-Original-* headers a decision
 	// request may use to name the request it is about; nil means DefaultTrustedProxies.
 	TrustedProxies []netip.Prefix
@@ -151,13 +155,17 @@ func newGateway(opts Options, m *metrics, src apiValidatorSource) (*Gateway, err
 	if g.trustedProxies == nil {
 		g.trustedProxies = DefaultTrustedProxies
 	}
-	g.proxyHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	serve := func(w http.ResponseWriter, r *http.Request, rec *accessRecord) {
 		if below, ok := g.decisionPathBelow(r.URL.EscapedPath()); ok {
-			g.serveDecision(w, r, below)
+			g.serveDecision(w, r, below, rec)
 			return
 		}
-		g.serveProxy(w, r)
-	})
+		g.serveProxy(w, r, rec)
+	}
+	g.proxyHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { serve(w, r, nil) })
+	if access := newAccessLog(opts.AccessLog); access != nil {
+		g.proxyHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { access.serve(w, r, serve) })
+	}
 	admin := http.NewServeMux()
 	admin.Handle("/v1/", g.adminRoutes())
 	g.observabilityRoutes(admin)

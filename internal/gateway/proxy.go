@@ -20,10 +20,11 @@ import (
 // serveProxy is the data plane: the checks (check.go), then the upstream. The Authorization
 // header is forwarded unchanged, so an upstream can check the token again if it wants to (as
 // Tyk and Kong do by default).
-func (g *Gateway) serveProxy(w http.ResponseWriter, r *http.Request) {
+func (g *Gateway) serveProxy(w http.ResponseWriter, r *http.Request, rec *accessRecord) {
+	rec.request(r)
 	d, ref := g.check(r, g.snap.Load())
 	if ref != nil {
-		g.refuse(w, d.route, ref)
+		g.refuse(w, rec, &d, ref)
 		return
 	}
 	if d.limit.report {
@@ -31,9 +32,14 @@ func (g *Gateway) serveProxy(w http.ResponseWriter, r *http.Request) {
 	}
 	rt := d.route
 	rt.metrics.outcomes[outcomeForwarded].Inc()
+	rec.decided(&d, outcomeForwarded)
 	start := time.Now()
 	rt.proxy.ServeHTTP(w, r.WithContext(&forwarding{Context: r.Context(), id: d.id, policy: d.policy}))
-	rt.metrics.upstream.Observe(time.Since(start).Seconds())
+	elapsed := time.Since(start)
+	rt.metrics.upstream.Observe(elapsed.Seconds())
+	if rec != nil {
+		rec.upstream = elapsed
+	}
 }
 
 // bearerToken extracts the token of an "Authorization: Bearer <token>" header (the scheme is

@@ -67,4 +67,9 @@ func BenchmarkProxyOverhead(b *testing.B) {
 	b.Run("bare", func(b *testing.B) { run(b, bare, "/items/1") })
 	b.Run("bare-pooled", func(b *testing.B) { run(b, barePooled, "/items/1") })
 	b.Run("gateway", func(b *testing.B) { run(b, h.gw.ProxyHandler(), "/bench/items/1") })
+	// The same gateway with its access log on (formatted, written to io.Discard): the
+	// difference to "gateway" is what a line costs.
+	access := newAccessLog(io.Discard)
+	logged := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { access.serve(w, r, h.gw.serveProxy) })
+	b.Run("gateway-accesslog", func(b *testing.B) { run(b, logged, "/bench/items/1") })
 }

@@ -116,10 +116,11 @@ func refusalOfLimit(res limitResult) *refusal {
 	return r
 }
 
-// refuse counts a refusal under its API (rt may be nil before routing), logs its reason and
-// writes it.
-func (g *Gateway) refuse(w http.ResponseWriter, rt *route, ref *refusal) {
-	api := ""
+// refuse counts a refusal under its API (d.route is nil before routing), logs its reason,
+// notes it for the access log and writes it.
+func (g *Gateway) refuse(w http.ResponseWriter, rec *accessRecord, d *decision, ref *refusal) {
+	rec.decided(d, ref.outcome)
+	rt, api := d.route, ""
 	if rt != nil {
 		rt.metrics.outcomes[ref.outcome].Inc()
 		api = rt.name

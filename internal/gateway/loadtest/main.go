@@ -4,6 +4,7 @@
 //	bare       a bare httputil.ReverseProxy in front of it
 //	gw-jwt     the gateway with a valid RS256 token (JWKS from a local server)
 //	gw-intro   the gateway with an opaque token checked by RFC 7662 introspection (cached)
+//	gw-jwt-log the same with the access log on, written to a file
 //	nginx      nginx (Debian's package) in front of the upstream, alone
 //	nginx-decide  the same nginx asking the gateway's decision endpoint about every request
 //	           (the documented auth_request configuration, internal/edgeproxy)
@@ -29,6 +30,7 @@ import (
 	"net/url"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"runtime"
 	"slices"
 	"strings"
@@ -73,6 +75,7 @@ func main() {
 // targets is what the server process announces on stdout, one JSON line.
 type targets struct {
 	Upstream, Bare, BareTuned, GatewayJWT, GatewayIntro string
+	GatewayJWTLogged                                    string
 	Nginx, NginxDecide                                  string
 	Token                                               string
 }
@@ -111,6 +114,7 @@ func drive(duration, warmup time.Duration, conns, rounds int, cpuprofile string)
 		{"bare-tuned", t.BareTuned + "/items/1", t.Token},
 		{"gw-jwt", t.GatewayJWT + "/items/1", t.Token},
 		{"gw-intro", t.GatewayIntro + "/items/1", opaqueTok},
+		{"gw-jwt-log", t.GatewayJWTLogged + "/items/1", t.Token},
 		{"nginx", t.Nginx + "/jwt/items/1", t.Token},
 		{"nginx-decide", t.NginxDecide + "/jwt/items/1", t.Token},
 	}
@@ -141,6 +145,9 @@ func drive(duration, warmup time.Duration, conns, rounds int, cpuprofile string)
 				name, base, tr, verdict(tr >= 0.85), lr, verdict(lr <= 1.25))
 		}
 	}
+	on, off := results["gw-jwt-log"], results["gw-jwt"]
+	lt := on.rps / off.rps
+	fmt.Printf("gw-jwt-log / gw-jwt: throughput %.2f (target >= 0.95) %s, p99 %.2fx\n", lt, verdict(lt >= 0.95), float64(on.p99)/float64(off.p99))
 	n, d := results["nginx"], results["nginx-decide"]
 	tr := d.rps / n.rps
 	fmt.Printf("nginx-decide / nginx: throughput %.2f (target >= 0.50) %s, p99 %.2fx\n", tr, verdict(tr >= 0.5), float64(d.p99)/float64(n.p99))
@@ -294,34 +301,17 @@ func serveAll(cpuprofile string) error {
 		return err
 	}
 	defer func() { _ = os.RemoveAll(dir) }() // a temporary directory; nothing to do if it stays
-	gw, err := gateway.New(gateway.Options{DataDir: dir, AdminToken: adminToken,
-		Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))})
+	proxy, err := benchGateway(filepath.Join(dir, "gw"), nil, upstream, idpURL)
 	if err != nil {
 		return err
 	}
-	defer func() { _ = gw.Close() }() // the process ends with the run
-	admin, _ := adminapi.NewClient(listen(gw.AdminHandler()), adminToken, nil)
-	proxy := listen(gw.ProxyHandler())
-	ctx := context.Background()
-	jwtAPI, err := admin.CreateAPI(ctx, adminapi.API{Name: "bench-jwt", ListenPath: "/jwt", UpstreamURL: upstream, StripListenPath: true,
-		JWT:           &adminapi.JWTValidation{Issuer: idpURL, JWKSURI: idpURL + "/jwks", Audiences: []string{"bench-api"}, RequiredScopes: []string{"items:read"}},
-		ForwardClaims: map[string]string{"X-Tenant": "tenant"}})
+	// The same gateway with its access log on, written to a file as in production.
+	accessLog, err := os.Create(filepath.Join(dir, "access.log"))
 	if err != nil {
 		return err
 	}
-	introAPI, err := admin.CreateAPI(ctx, adminapi.API{Name: "bench-intro", ListenPath: "/intro", UpstreamURL: upstream, StripListenPath: true,
-		Introspection: &adminapi.Introspection{Endpoint: idpURL + "/introspect", ClientID: "gateway", ClientSecret: "gateway-secret"}})
-	if err != nil {
-		return err
-	}
-	// A realistic policy: paths, methods, a rate limit and a quota far above the load.
-	_, err = admin.CreatePolicy(ctx, adminapi.Policy{Name: "bench", ClientIDs: []string{clientID},
-		AccessRights: []adminapi.AccessRight{
-			{APIID: jwtAPI.ID, Methods: []string{"GET"}, Paths: []string{"/items/*"}, RequiredScopes: []string{"items:read"}},
-			{APIID: introAPI.ID, Methods: []string{"GET"}, Paths: []string{"/items/**"}},
-		},
-		RateLimit: &adminapi.Limit{Requests: 10_000_000, Per: adminapi.Duration(time.Second)},
-		Quota:     &adminapi.Limit{Requests: 1_000_000_000, Per: adminapi.Duration(time.Hour)}})
+	defer func() { _ = accessLog.Close() }()
+	proxyLogged, err := benchGateway(filepath.Join(dir, "gw-logged"), accessLog, upstream, idpURL)
 	if err != nil {
 		return err
 	}
@@ -340,10 +330,49 @@ func serveAll(cpuprofile string) error {
 	}
 
 	out, _ := json.Marshal(targets{Upstream: upstream, Bare: bare, BareTuned: bareTuned, GatewayJWT: proxy + "/jwt", GatewayIntro: proxy + "/intro",
-		Nginx: nginx[0].URL, NginxDecide: nginx[1].URL, Token: token})
+		GatewayJWTLogged: proxyLogged + "/jwt",
+		Nginx:            nginx[0].URL, NginxDecide: nginx[1].URL, Token: token})
 	fmt.Println(string(out))
 	_, _ = io.Copy(io.Discard, os.Stdin) // run until the driver closes stdin
 	return nil
+}
+
+// benchGateway starts a gateway in dir with the bench APIs and policy and returns its proxy
+// listener's URL.
+func benchGateway(dir string, accessLog io.Writer, upstream, idpURL string) (string, error) {
+	gw, err := gateway.New(gateway.Options{DataDir: dir, AdminToken: adminToken, AccessLog: accessLog,
+		Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))})
+	if err != nil {
+		return "", err
+	}
+	// Not closed: the servers live until the process ends.
+	admin, _ := adminapi.NewClient(listen(gw.AdminHandler()), adminToken, nil)
+	proxy := listen(gw.ProxyHandler())
+	ctx := context.Background()
+	jwtAPI, err := admin.CreateAPI(ctx, adminapi.API{Name: "bench-jwt", ListenPath: "/jwt", UpstreamURL: upstream, StripListenPath: true,
+		JWT:           &adminapi.JWTValidation{Issuer: idpURL, JWKSURI: idpURL + "/jwks", Audiences: []string{"bench-api"}, RequiredScopes: []string{"items:read"}},
+		ForwardClaims: map[string]string{"X-Tenant": "tenant"}})
+	if err != nil {
+		return "", err
+	}
+	introAPI, err := admin.CreateAPI(ctx, adminapi.API{Name: "bench-intro", ListenPath: "/intro", UpstreamURL: upstream, StripListenPath: true,
+		Introspection: &adminapi.Introspection{Endpoint: idpURL + "/introspect", ClientID: "gateway", ClientSecret: "gateway-secret"}})
+	if err != nil {
+		return "", err
+	}
+	// A realistic policy: paths, methods, a rate limit and a quota far above the load.
+	_, err = admin.CreatePolicy(ctx, adminapi.Policy{Name: "bench", ClientIDs: []string{clientID},
+		AccessRights: []adminapi.AccessRight{
+			{APIID: jwtAPI.ID, Methods: []string{"GET"}, Paths: []string{"/items/*"}, RequiredScopes: []string{"items:read"}},
+			{APIID: introAPI.ID, Methods: []string{"GET"}, Paths: []string{"/items/**"}},
+		},
+		RateLimit: &adminapi.Limit{Requests: 10_000_000, Per: adminapi.Duration(time.Second)},
+		Quota:     &adminapi.Limit{Requests: 1_000_000_000, Per: adminapi.Duration(time.Hour)}})
+	if err != nil {
+		return "", err
+	}
+
+	return proxy, nil
 }
 
 func listen(h http.Handler) string {
