@@ -12,6 +12,7 @@ import (
 	"net/netip"
 	"os"
 	"os/signal"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -32,6 +33,8 @@ type serveConfig struct {
 	decisionPath                 string
 	trustedProxies               prefixList
 	accessLog                    string
+	failedAuthLimit              failedAuthLimitFlag
+	refusedTokenTTL              time.Duration
 }
 
 // defaultServeConfig is what `idpgate serve` runs with when no flag says otherwise.
@@ -41,7 +44,8 @@ func defaultServeConfig() serveConfig {
 		readHeaderTimeout: 10 * time.Second, readTimeout: 60 * time.Second, writeTimeout: 60 * time.Second,
 		idleTimeout: 120 * time.Second, shutdownTimeout: 20 * time.Second, logLevel: slog.LevelInfo,
 		decisionPath: gateway.DefaultDecisionPath, trustedProxies: gateway.DefaultTrustedProxies,
-		accessLog: "stderr",
+		accessLog: "stderr", failedAuthLimit: failedAuthLimitFlag(gateway.DefaultFailedAuthLimit),
+		refusedTokenTTL: 10 * time.Second,
 	}
 }
 
@@ -59,6 +63,8 @@ func parseServe(args []string, out io.Writer) (*serveConfig, error) {
 	fs.DurationVar(&cfg.shutdownTimeout, "shutdown-timeout", cfg.shutdownTimeout, "on SIGTERM or SIGINT, how long in-flight requests may take to finish")
 	fs.StringVar(&cfg.decisionPath, "decision-path", cfg.decisionPath, "`path` of the forward-auth decision endpoint on the proxy listener (it and every path below it)")
 	fs.Var(&cfg.trustedProxies, "trusted-proxies", "comma-separated `CIDRs` of the edge proxies whose X-Forwarded-Method/-Uri and X-Original-Method/-URI a decision request may use")
+	fs.Var(&cfg.failedAuthLimit, "failed-auth-limit", "refused tokens one client address may present, as `N/duration` (a bucket of N refilled at N per duration), before its requests get 429 without a token check; off to disable")
+	fs.DurationVar(&cfg.refusedTokenTTL, "refused-token-ttl", cfg.refusedTokenTTL, "how long a token the introspection endpoint called inactive is refused without asking again (0: ask every time)")
 	fs.StringVar(&cfg.accessLog, "access-log", cfg.accessLog, "where the JSON access log goes: stderr, off, or a `file` (appended to)")
 	fs.TextVar(&cfg.logLevel, "log-level", cfg.logLevel, "log `level`: debug, info, warn or error (logs are JSON on stderr)")
 	fs.Usage = func() {
@@ -111,7 +117,8 @@ func serve(ctx context.Context, cfg *serveConfig, log *slog.Logger, ready func(p
 	}
 	defer closeAccessLog()
 	gw, err := gateway.New(gateway.Options{DataDir: cfg.dataDir, AdminToken: cfg.adminToken, Logger: log,
-		DecisionPath: cfg.decisionPath, TrustedProxies: cfg.trustedProxies, AccessLog: accessLog})
+		DecisionPath: cfg.decisionPath, TrustedProxies: cfg.trustedProxies, AccessLog: accessLog,
+		FailedAuthLimit: gateway.FailedAuthLimit(cfg.failedAuthLimit), RefusedTokenTTL: refusedTTL(cfg.refusedTokenTTL)})
 	if err != nil {
 		return err
 	}
@@ -219,4 +226,37 @@ func openAccessLog(where string) (io.Writer, func(), error) {
 		return nil, nil, fmt.Errorf("access log: %w", err)
 	}
 	return f, func() { _ = f.Close() }, nil // lines are written unbuffered; nothing is lost on close
+}
+
+// refusedTTL maps the flag (0: off) to gateway.Options.RefusedTokenTTL (negative: off).
+func refusedTTL(d time.Duration) time.Duration {
+	if d <= 0 {
+		return -1
+	}
+	return d
+}
+
+// failedAuthLimitFlag is -failed-auth-limit: "N/duration" or "off".
+type failedAuthLimitFlag gateway.FailedAuthLimit
+
+func (f *failedAuthLimitFlag) String() string {
+	if f == nil || f.Burst < 0 {
+		return "off"
+	}
+	return fmt.Sprintf("%d/%s", f.Burst, f.Per)
+}
+
+func (f *failedAuthLimitFlag) Set(s string) error {
+	if s == "off" {
+		*f = failedAuthLimitFlag{Burst: -1}
+		return nil
+	}
+	n, per, ok := strings.Cut(s, "/")
+	burst, err := strconv.Atoi(n)
+	d, derr := time.ParseDuration(per)
+	if !ok || err != nil || derr != nil || burst < 1 || d <= 0 {
+		return fmt.Errorf("%q is not N/duration such as 50/1m, or off", s)
+	}
+	*f = failedAuthLimitFlag{Burst: burst, Per: d}
+	return nil
 }

@@ -56,13 +56,32 @@ func TestServeTrustedProxiesFlag(t *testing.T) {
 	}
 }
 
+func TestServeFailedAuthLimitFlag(t *testing.T) {
+	t.Setenv(adminTokenEnv, "serve-test-admin-token")
+	for arg, want := range map[string]string{"20/30s": "20/30s", "off": "off"} {
+		cfg, err := parseServe([]string{"--failed-auth-limit", arg}, io.Discard)
+		if err != nil || cfg.failedAuthLimit.String() != want {
+			t.Errorf("-failed-auth-limit %s: %v, %v", arg, cfg, err)
+		}
+	}
+	if cfg, _ := parseServe(nil, io.Discard); cfg.failedAuthLimit.String() != "50/1m0s" {
+		t.Errorf("default %s", cfg.failedAuthLimit.String())
+	}
+	for _, bad := range []string{"50", "0/1m", "x/1m", "5/never"} {
+		var out bytes.Buffer
+		if _, err := parseServe([]string{"--failed-auth-limit", bad}, &out); err == nil || !strings.Contains(out.String(), "N/duration") {
+			t.Errorf("-failed-auth-limit %s: %v %q", bad, err, out.String())
+		}
+	}
+}
+
 func TestServeHelpExplainsEveryFlag(t *testing.T) {
 	var out bytes.Buffer
 	if _, err := parseServe([]string{"--help"}, &out); !errors.Is(err, flag.ErrHelp) {
 		t.Fatalf("--help: %v", err)
 	}
 	for _, want := range []string{"-listen", "-admin-listen", "-data-dir", "-read-header-timeout", "-read-timeout",
-		"-write-timeout", "-idle-timeout", "-shutdown-timeout", "-log-level", "-decision-path", "-trusted-proxies", "-access-log", adminTokenEnv} {
+		"-write-timeout", "-idle-timeout", "-shutdown-timeout", "-log-level", "-decision-path", "-trusted-proxies", "-access-log", "-failed-auth-limit", "-refused-token-ttl", adminTokenEnv} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("--help does not mention %s", want)
 		}

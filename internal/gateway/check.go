@@ -19,7 +19,7 @@ type decision struct {
 }
 
 // check runs every check of the request path, in oauth2-proxy's order: path and headers,
-// route, token, policy, limits. It returns the decision, or why the request is refused.
+// route, the client address's refused tokens (auth_failures.go), token, policy, limits. It returns the decision, or why the request is refused.
 func (g *Gateway) check(r *http.Request, snap *snapshot) (d decision, ref *refusal) {
 	if reason, ok := checkRequestPath(r.URL); !ok {
 		return d, badRequest(reason)
@@ -43,31 +43,42 @@ func (g *Gateway) check(r *http.Request, snap *snapshot) (d decision, ref *refus
 	case rt.validator == nil:
 		return d, unavailable("token validation for this API is not available", rt.validatorErr.Error())
 	}
+	now := g.now()
+	client, counted := g.clientAddr(r)
+	if counted {
+		if wait, blocked := g.authFailures.blocked(client, now); blocked {
+			return d, authLimited(wait)
+		}
+	}
 	start := time.Now()
 	id, err := rt.validator.Validate(r.Context(), bearer)
 	g.metrics.validation.Observe(time.Since(start).Seconds())
-	if err != nil {
-		return d, refusalOfToken(err)
-	}
-	if id.Confirmation != nil {
+	if err == nil && id.Confirmation != nil {
 		// Bound to a key or a certificate (RFC 9449 §7.1, RFC 8705 §3): a Bearer
 		// presentation carries no proof of possession, so it may be a stolen token.
-		return d, invalidToken("the access token is bound to its holder (cnf) and cannot be used as a Bearer token", "cnf in a Bearer token")
+		err = &token.Error{Code: token.CodeInvalid, Reason: "cnf in a Bearer token",
+			Description: "the access token is bound to its holder (cnf) and cannot be used as a Bearer token"}
+	}
+	if err != nil {
+		ref := refusalOfToken(err)
+		if counted && ref.outcome == outcomeUnauthorized {
+			g.authFailures.failed(client, now)
+		}
+		return d, ref
 	}
 	d.id = id
 
-	now := g.now()
 	policy, verdict, missing := snap.policies.authorize(rt.id, id, r.Method, rt.relativePath(path), now)
 	if verdict != verdictAllowed {
 		return d, refusalOfVerdict(verdict, missing)
 	}
 	d.policy = policy
 
-	client := id.ClientID
-	if client == "" {
-		client = id.Subject
+	caller := id.ClientID
+	if caller == "" {
+		caller = id.Subject
 	}
-	if d.limit = g.limits.take(policy, client, now); !d.limit.allowed {
+	if d.limit = g.limits.take(policy, caller, now); !d.limit.allowed {
 		return d, refusalOfLimit(d.limit)
 	}
 	return d, nil

@@ -153,10 +153,10 @@ func (g *Gateway) decisionPathBelow(path string) (below string, ok bool) {
 // trustedProxy reports whether remoteAddr (ip:port) is in the trusted proxies.
 func (g *Gateway) trustedProxy(remoteAddr string) bool {
 	ap, err := netip.ParseAddrPort(remoteAddr)
-	if err != nil {
-		return false
-	}
-	ip := ap.Addr().Unmap()
+	return err == nil && g.trusted(ap.Addr().Unmap())
+}
+
+func (g *Gateway) trusted(ip netip.Addr) bool {
 	for _, p := range g.trustedProxies {
 		if p.Contains(ip) {
 			return true

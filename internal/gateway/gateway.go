@@ -55,6 +55,12 @@ type Options struct {
 	// DecisionPath is where the proxy listener answers forward-auth requests (decision.go);
 	// empty means DefaultDecisionPath. It takes precedence over any API's listen path.
 	DecisionPath string
+	// RefusedTokenTTL is how long an introspected token answered inactive or expired is
+	// refused without asking again; zero means 10s, negative turns it off.
+	RefusedTokenTTL time.Duration
+	// FailedAuthLimit bounds the refused tokens per client address (auth_failures.go); the
+	// zero value means DefaultFailedAuthLimit.
+	FailedAuthLimit FailedAuthLimit
 	// AccessLog receives one JSON line per proxy-listener request (accesslog.go); nil means
 	// no access log.
 	AccessLog io.Writer
@@ -89,6 +95,7 @@ type Gateway struct {
 
 	decisionPath   string
 	trustedProxies []netip.Prefix
+	authFailures   *failedAuthLimiter // nil when off
 
 	proxyHandler http.Handler
 	adminHandler http.Handler
@@ -149,6 +156,7 @@ func newGateway(opts Options, m *metrics, src apiValidatorSource) (*Gateway, err
 	}
 
 	g.decisionPath, g.trustedProxies = opts.DecisionPath, opts.TrustedProxies
+	g.authFailures = newFailedAuthLimiter(opts.FailedAuthLimit)
 	if g.decisionPath == "" {
 		g.decisionPath = DefaultDecisionPath
 	}

@@ -125,10 +125,14 @@ func newHarnessIn(t testing.TB, dir string, fake *fakeValidators, options ...fun
 
 // newRealHarness assembles the gateway as `idpgate serve` does (New, the real validator
 // factory, a registry of its own); h.fake is nil.
-func newRealHarness(t testing.TB) *harness {
+func newRealHarness(t testing.TB, options ...func(*Options)) *harness {
 	t.Helper()
-	gw, err := New(Options{DataDir: t.TempDir(), AdminToken: harnessAdminToken,
-		Logger: slog.New(slog.DiscardHandler), Registerer: prometheus.NewRegistry()})
+	opts := Options{DataDir: t.TempDir(), AdminToken: harnessAdminToken,
+		Logger: slog.New(slog.DiscardHandler), Registerer: prometheus.NewRegistry()}
+	for _, o := range options {
+		o(&opts)
+	}
+	gw, err := New(opts)
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}

@@ -19,11 +19,12 @@ const (
 	outcomeRateLimited
 	outcomeQuotaExceeded
 	outcomeUnavailable
+	outcomeAuthLimited // too many refused tokens from the client's address (auth_failures.go)
 	numOutcomes
 )
 
 var outcomeNames = [numOutcomes]string{"forwarded", "no_route", "bad_request", "unauthorized",
-	"forbidden", "rate_limited", "quota_exceeded", "unavailable"}
+	"forbidden", "rate_limited", "quota_exceeded", "unavailable", "auth_limited"}
 
 type metrics struct {
 	gatherer       prometheus.Gatherer // nil when the caller's Registerer cannot be gathered

@@ -107,6 +107,12 @@ func refusalOfVerdict(v verdict, missing []string) *refusal {
 	}
 }
 
+// authLimited refuses a request from an address that presented too many refused tokens.
+func authLimited(wait time.Duration) *refusal {
+	return &refusal{outcome: outcomeAuthLimited, status: http.StatusTooManyRequests, code: "too_many_failed_authentications",
+		description: "too many invalid tokens from this address; retry later", retryAfter: max(wait, time.Second)}
+}
+
 func refusalOfLimit(res limitResult) *refusal {
 	r := &refusal{outcome: outcomeRateLimited, status: http.StatusTooManyRequests, code: "rate_limit_exceeded",
 		description: "rate limit exceeded", retryAfter: max(res.retryAfter, time.Second), limit: &res}

@@ -16,5 +16,7 @@ func buildValidatorFactory(opts Options, reg prometheus.Registerer) (apiValidato
 		Registerer: reg,
 		Logger:     opts.Logger,
 		Now:        time.Now,
+		// RefusedTokenTTL: zero is the token package's default, negative turns it off.
+		RefusedTokenTTL: opts.RefusedTokenTTL,
 	}), nil
 }

@@ -40,21 +40,34 @@ type FactoryOptions struct {
 	// again (never past its exp); zero means 5m, negative disables the cache.
 	TokenCacheTTL time.Duration
 	// TokenCacheSize bounds the verified-token cache and, separately, the introspection
-	// cache (entries); zero means 16384.
+	// cache and the cache of refused introspected tokens (entries); zero means 16384.
 	TokenCacheSize int
+	// RefusedTokenTTL is how long a token the introspection endpoint called inactive (or
+	// whose answer had expired) is refused without asking again; zero means 10s, negative
+	// disables it.
+	RefusedTokenTTL time.Duration
 }
+
+// refusedTokenDefaultTTL is short: a token refused now will not become active (RFC 7662
+// tokens are not reactivated), but an IdP that answered wrongly should not be quoted long.
+const refusedTokenDefaultTTL = 10 * time.Second
 
 // Factory builds Validators for APIs and owns state that must outlive config snapshots:
 // JWKS caches keyed by jwks_uri, the verified-token cache, the introspection cache.
 // It is safe for concurrent use.
 type Factory struct {
-	client         *http.Client
-	log            *slog.Logger
-	now            func() time.Time
-	minRefetch     time.Duration
-	tokenCacheTTL  time.Duration
-	verified       *cache // nil when disabled
-	introspected   *cache
+	client        *http.Client
+	log           *slog.Logger
+	now           func() time.Time
+	minRefetch    time.Duration
+	tokenCacheTTL time.Duration
+	verified      *cache // nil when disabled
+	introspected  *cache
+	// refused holds introspected tokens answered inactive or expired, for refusedTTL; nil
+	// when disabled.
+	refused        *cache
+	refusedTTL     time.Duration
+	refusedHits    *prometheus.CounterVec
 	introspections singleflight.Group
 	jwksFetches    *prometheus.CounterVec
 	introspectReqs *prometheus.CounterVec
@@ -94,10 +107,20 @@ func NewFactory(opts FactoryOptions) *Factory {
 		f.verified = newCache(opts.TokenCacheSize)
 	}
 	f.introspected = newCache(opts.TokenCacheSize)
+	f.refusedTTL = opts.RefusedTokenTTL
+	if f.refusedTTL == 0 {
+		f.refusedTTL = refusedTokenDefaultTTL
+	}
+	if f.refusedTTL > 0 {
+		f.refused = newCache(opts.TokenCacheSize)
+	}
 	f.jwksFetches = counterVec(opts.Registerer, f.log, "idpgate_jwks_fetches_total",
 		"JWKS documents fetched from identity providers, by result.", "success", "error")
 	f.introspectReqs = counterVec(opts.Registerer, f.log, "idpgate_introspection_requests_total",
 		"RFC 7662 introspection requests sent, by result.", "active", "inactive", "error")
+	f.refusedHits = counterVec(opts.Registerer, f.log, "idpgate_introspection_refused_cache_total",
+		"Introspected tokens refused again from the cache of inactive or expired answers, without asking the IdP.",
+		"hit")
 	f.ctx, f.cancel = context.WithCancel(context.Background())
 	return f
 }
@@ -206,6 +229,9 @@ func (f *Factory) newIntrospectionValidator(cfg adminapi.Introspection) (*intros
 		requiredScopes: slices.Clip(slices.Clone(cfg.RequiredScopes)),
 		cacheTTL:       ttl,
 		group:          &f.introspections,
+		refused:        f.refused,
+		refusedTTL:     f.refusedTTL,
+		refusedHits:    f.refusedHits,
 		client:         &noRedirects,
 		requests:       f.introspectReqs,
 		baseCtx:        f.ctx,

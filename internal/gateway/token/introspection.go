@@ -35,7 +35,12 @@ type introspectionValidator struct {
 	requiredScopes []string
 	cacheTTL       time.Duration
 	// cache is nil when cache_ttl is 0.
-	cache       *cache
+	cache *cache
+	// refused remembers tokens answered inactive or expired for refusedTTL (nil: off), so a
+	// flood of one bad token costs one call per refusedTTL.
+	refused     *cache
+	refusedTTL  time.Duration
+	refusedHits *prometheus.CounterVec
 	group       *singleflight.Group
 	fingerprint [sha256.Size]byte
 	client      *http.Client
@@ -54,6 +59,8 @@ const (
 type introspectionOutcome struct {
 	identity *Identity
 	err      *Error
+	// final: the IdP called the token inactive or expired; asking again will not change it.
+	final bool
 }
 
 // Validate implements Validator.
@@ -68,14 +75,24 @@ func (v *introspectionValidator) Validate(ctx context.Context, token string) (*I
 			return checkScopes(id, v.requiredScopes)
 		}
 	}
+	if v.refused != nil {
+		if _, ok := v.refused.get(key, now, nil); ok {
+			v.refusedHits.WithLabelValues("hit").Inc()
+			return nil, invalid("introspection: token refused moments ago (cached)")
+		}
+	}
 	if !isB64Token(token) {
 		return nil, invalid("not an RFC 6750 b64token")
 	}
 	ch := v.group.DoChan(string(key[:]), func() (any, error) {
 		out := v.introspect(token)
-		if out.err == nil && v.cache != nil {
-			at := v.now()
+		at := v.now()
+		switch {
+		case out.err == nil && v.cache != nil:
 			v.cache.put(key, out.identity, cacheDeadline(at, v.cacheTTL, out.identity.ExpiresAt), nil, at)
+		case out.final && v.refused != nil:
+			until := at.Add(v.refusedTTL)
+			v.refused.put(key, &Identity{ExpiresAt: until}, until, nil, at) // no identity: a marker
 		}
 		return out, nil
 	})
@@ -100,14 +117,14 @@ func (v *introspectionValidator) introspect(token string) introspectionOutcome {
 	}
 	if active, _ := answer["active"].(bool); !active {
 		v.requests.WithLabelValues("inactive").Inc()
-		return introspectionOutcome{err: invalid("introspection: token not active")}
+		return introspectionOutcome{err: invalid("introspection: token not active"), final: true}
 	}
 	v.requests.WithLabelValues("active").Inc()
 	now := v.now()
 	id := identityFromClaims(answer, v.names)
 	if exp, ok := numericDate(answer["exp"]); ok {
 		if !now.Before(exp) {
-			return introspectionOutcome{err: expired()}
+			return introspectionOutcome{err: expired(), final: true}
 		}
 		id.ExpiresAt = exp
 	} else {

@@ -113,22 +113,49 @@ func TestIntrospectActiveTokenIdentity(t *testing.T) {
 	}
 }
 
-func TestIntrospectInactiveIsInvalidAndNotCached(t *testing.T) {
+// TestIntrospectInactiveIsRefusedAndRememberedBriefly: an inactive (or expired) answer is
+// remembered for RefusedTokenTTL, so repeating a bad token does not repeat the call; the
+// memory expires, and can be switched off.
+func TestIntrospectInactiveIsRefusedAndRememberedBriefly(t *testing.T) {
 	clock := newFakeClock()
 	srv := startIntrospection(t)
 	f, _ := newTestFactory(t, clock)
 	v := validatorFor(t, f, introspectionAPI(srv.URL, time.Minute))
-	for range 2 {
+	for range 3 {
 		_, err := v.Validate(context.Background(), "revoked")
 		wantCode(t, err, CodeInvalid)
 	}
-	if n := srv.hits.Load(); n != 2 {
-		t.Errorf("endpoint asked %d times, want 2 (inactive answers are not cached)", n)
+	if n := srv.hits.Load(); n != 1 {
+		t.Errorf("endpoint asked %d times for one inactive token, want 1", n)
 	}
-	// The IdP says active but exp has passed: refused anyway.
-	srv.answer("stale", activeAnswer(clock.Now(), -time.Second))
-	_, err := v.Validate(context.Background(), "stale")
+	if got := counterValue(t, f.refusedHits, "hit"); got != 2 {
+		t.Errorf("refused cache hits %v, want 2", got)
+	}
+	clock.Advance(refusedTokenDefaultTTL + time.Second)
+	_, err := v.Validate(context.Background(), "revoked")
 	wantCode(t, err, CodeInvalid)
+	if n := srv.hits.Load(); n != 2 {
+		t.Errorf("after the refused TTL the endpoint was asked %d times in all, want 2", n)
+	}
+	// The IdP says active but exp has passed: refused anyway, and remembered as well.
+	srv.answer("stale", activeAnswer(clock.Now(), -time.Second))
+	for range 2 {
+		_, err = v.Validate(context.Background(), "stale")
+		wantCode(t, err, CodeInvalid)
+	}
+	if n := srv.hits.Load(); n != 3 {
+		t.Errorf("endpoint asked %d times in all, want 3 (the expired answer is remembered)", n)
+	}
+
+	off, _ := newTestFactory(t, clock, func(o *FactoryOptions) { o.RefusedTokenTTL = -1 })
+	v = validatorFor(t, off, introspectionAPI(srv.URL, time.Minute))
+	for range 2 {
+		_, err := v.Validate(context.Background(), "revoked-too")
+		wantCode(t, err, CodeInvalid)
+	}
+	if n := srv.hits.Load(); n != 5 {
+		t.Errorf("with RefusedTokenTTL -1 the endpoint was asked %d times in all, want 5", n)
+	}
 }
 
 func TestIntrospectCacheBoundedByTTLAndExp(t *testing.T) {

@@ -108,8 +108,8 @@ func TestJWKSPrefetchedByForAPIAndSharedAcrossAPIs(t *testing.T) {
 	for _, fam := range families {
 		series += len(fam.GetMetric())
 	}
-	if err != nil || len(families) != 2 || series != 5 {
-		t.Errorf("registry holds %d families, %d series (%v); want 2 families (jwks, introspection), 5 series", len(families), series, err)
+	if err != nil || len(families) != 3 || series != 6 {
+		t.Errorf("registry holds %d families, %d series (%v); want 3 families (jwks, introspection, refused cache), 6 series", len(families), series, err)
 	}
 }
 

@@ -1,0 +1,133 @@
+package gateway
+
+import (
+	"net/http"
+	"net/netip"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/time/rate"
+)
+
+// FailedAuthLimit bounds the refused tokens one client address may present: a token bucket
+// of Burst failures, refilled at Burst per Per. Past it, the address's requests are refused
+// with 429 before any token is checked, so garbage cannot make the gateway call the IdP's
+// introspection endpoint (or verify signatures) as fast as it is sent. The zero value means
+// DefaultFailedAuthLimit; a negative Burst turns the limit off.
+type FailedAuthLimit struct {
+	Burst int
+	Per   time.Duration
+}
+
+// DefaultFailedAuthLimit: 50 refused tokens, then one every 1.2 s on average.
+var DefaultFailedAuthLimit = FailedAuthLimit{Burst: 50, Per: time.Minute}
+
+// maxTrackedAddresses bounds the limiter's memory. When it is full and no address can be
+// forgotten (an address whose bucket is full is the same as no entry), new addresses are
+// not tracked: the limit then fails open rather than growing without bound.
+const maxTrackedAddresses = 100_000
+
+// failedAuthLimiter counts refused tokens per client address.
+type failedAuthLimiter struct {
+	every rate.Limit
+	burst int
+
+	mu      sync.RWMutex
+	entries map[netip.Addr]*rate.Limiter
+}
+
+func newFailedAuthLimiter(cfg FailedAuthLimit) *failedAuthLimiter {
+	if cfg == (FailedAuthLimit{}) {
+		cfg = DefaultFailedAuthLimit
+	}
+	if cfg.Burst < 0 || cfg.Per <= 0 {
+		return nil
+	}
+	return &failedAuthLimiter{
+		every:   rate.Limit(float64(cfg.Burst) / cfg.Per.Seconds()),
+		burst:   cfg.Burst,
+		entries: map[netip.Addr]*rate.Limiter{},
+	}
+}
+
+// blocked reports whether addr has no failure left at now, and how long until it has one.
+func (l *failedAuthLimiter) blocked(addr netip.Addr, now time.Time) (time.Duration, bool) {
+	if l == nil {
+		return 0, false
+	}
+	l.mu.RLock()
+	lim := l.entries[addr]
+	l.mu.RUnlock()
+	if lim == nil {
+		return 0, false
+	}
+	tokens := lim.TokensAt(now)
+	if tokens >= 1 {
+		return 0, false
+	}
+	return time.Duration((1 - tokens) / float64(l.every) * float64(time.Second)), true
+}
+
+// failed counts one refused token of addr.
+func (l *failedAuthLimiter) failed(addr netip.Addr, now time.Time) {
+	if l == nil {
+		return
+	}
+	l.mu.RLock()
+	lim := l.entries[addr]
+	l.mu.RUnlock()
+	if lim == nil {
+		l.mu.Lock()
+		if lim = l.entries[addr]; lim == nil {
+			if len(l.entries) >= maxTrackedAddresses && !l.forgetFullLocked(now) {
+				l.mu.Unlock()
+				return
+			}
+			lim = rate.NewLimiter(l.every, l.burst)
+			l.entries[addr] = lim
+		}
+		l.mu.Unlock()
+	}
+	lim.AllowN(now, 1)
+}
+
+// forgetFullLocked drops the addresses whose bucket has refilled; it reports whether any went.
+func (l *failedAuthLimiter) forgetFullLocked(now time.Time) bool {
+	n := len(l.entries)
+	for a, lim := range l.entries {
+		if lim.TokensAt(now) >= float64(l.burst) {
+			delete(l.entries, a)
+		}
+	}
+	return len(l.entries) < n
+}
+
+// clientAddr is the address a request's failures are counted under: the peer's, or, when
+// the peer is a trusted proxy, the nearest address in X-Forwarded-For that is not one. ok is
+// false when a trusted proxy names no client (then clients cannot be told apart and the
+// limit does not apply, rather than let one client lock all of them out).
+func (g *Gateway) clientAddr(r *http.Request) (netip.Addr, bool) {
+	ap, err := netip.ParseAddrPort(r.RemoteAddr)
+	if err != nil {
+		return netip.Addr{}, false
+	}
+	addr := ap.Addr().Unmap()
+	if !g.trusted(addr) {
+		return addr, true
+	}
+	xff := r.Header.Values("X-Forwarded-For")
+	for i := len(xff) - 1; i >= 0; i-- {
+		hops := strings.Split(xff[i], ",")
+		for j := len(hops) - 1; j >= 0; j-- {
+			a, err := netip.ParseAddr(strings.TrimSpace(hops[j]))
+			if err != nil {
+				return netip.Addr{}, false
+			}
+			if a = a.Unmap(); !g.trusted(a) {
+				return a, true
+			}
+		}
+	}
+	return netip.Addr{}, false
+}
