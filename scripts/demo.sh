@@ -124,6 +124,19 @@ most=$(( 100 + (elapsed * 100 + 59) / 60 + 1 ))
 grep -i -q '^retry-after:' "$WORK/headers" || fail "the 429 carries no Retry-After"
 grep -i -E '^(retry-after|x-ratelimit-[a-z]+):' "$WORK/headers" | sed 's/^/    /'
 
+step "The gateway's access log (in idpgate dev's output)"
+requests=$((ok + 2 + 1 + 1)) # the allowed ones (the first GET among them), two 401s, the 403, the 429
+lines="$(grep -c '"msg":"access"' "$WORK/dev.log" || true)"
+[ "$lines" -eq "$requests" ] || fail "want $requests access log lines, one per request, got $lines"
+first="$(grep -m 1 '"msg":"access"' "$WORK/dev.log")"
+for field in api method path status outcome client_id subject policy upstream_ms duration_ms bytes; do
+  case "$first" in *"\"$field\":"*) ;; *) fail "the access log lines lack $field" ;; esac
+done
+grep -q -F "$TOKEN" "$WORK/dev.log" && fail "a token appears in idpgate dev's log"
+grep -q -F "${TOKEN%?}x" "$WORK/dev.log" && fail "the tampered token appears in idpgate dev's log"
+echo "    $lines lines, one per request, no token; the first:"
+echo "    $first"
+
 step "terraform destroy"
 tf destroy -auto-approve -input=false -no-color >"$WORK/destroy.log" 2>&1 || { cat "$WORK/destroy.log" >&2; fail "terraform destroy failed"; }
 grep -E '^Destroy complete' "$WORK/destroy.log"
