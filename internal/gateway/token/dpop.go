@@ -1,0 +1,218 @@
+package token
+
+import (
+	"crypto"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	jose "github.com/go-jose/go-jose/v4"
+)
+
+// A DPoP proof (RFC 9449) is checked as §4.3 says, in this order: one compact JWS of at most
+// 8 KiB; typ dpop+jwt; an asymmetric alg from the allow-list; a public jwk in the header,
+// which verifies the signature and whose SHA-256 thumbprint (RFC 7638) equals the token's
+// cnf.jkt; htm equal to the request's method; htu equal to the URL the client addressed,
+// without query and fragment, compared after RFC 3986 syntax normalisation; iat no older
+// than DPoPProofMaxAge and no later than DPoPProofMaxSkew; ath equal to the base64url
+// SHA-256 of the access token; and a jti not seen for this key within the proof's lifetime
+// (the replay cache). The proof's own kid, jku, x5u and x5c are never used.
+
+// DPoP proof bounds.
+const (
+	// DPoPProofMaxAge is how old a proof's iat may be; also how long its jti is remembered.
+	DPoPProofMaxAge = 60 * time.Second
+	// DPoPProofMaxSkew is how far in the future a proof's iat may be (clock skew).
+	DPoPProofMaxSkew = 5 * time.Second
+	// maxReplayEntries bounds the replay cache; when it is full of live entries, proofs are
+	// refused as unavailable rather than remembered less (which would allow replays).
+	maxReplayEntries = 1 << 20
+)
+
+// dpopAlgs are the algorithms a proof may use: asymmetric only (the key is in the proof).
+var dpopAlgs = []jose.SignatureAlgorithm{
+	jose.ES256, jose.ES384, jose.ES512, jose.EdDSA, jose.RS256, jose.RS384, jose.RS512,
+	jose.PS256, jose.PS384, jose.PS512,
+}
+
+// DPoPAlgorithms lists dpopAlgs for the algs parameter of a DPoP challenge.
+func DPoPAlgorithms() string {
+	names := make([]string, len(dpopAlgs))
+	for i, a := range dpopAlgs {
+		names[i] = string(a)
+	}
+	return strings.Join(names, " ")
+}
+
+// CodeInvalidDPoPProof is RFC 9449 §7.1's error for a missing or bad proof.
+const CodeInvalidDPoPProof Code = "invalid_dpop_proof"
+
+// DPoPRequest is what a proof is checked against.
+type DPoPRequest struct {
+	// Proof is the value of the request's one DPoP header.
+	Proof string
+	// Method is the HTTP method and URL the URL the client addressed (scheme, host, path;
+	// query and fragment are ignored).
+	Method, URL string
+	// AccessToken is the token presented with the proof.
+	AccessToken string
+	// JKT is the token's cnf.jkt.
+	JKT string
+}
+
+// DPoPChecker checks proofs and remembers their jti. Safe for concurrent use.
+type DPoPChecker struct {
+	now    func() time.Time
+	replay replayCache
+}
+
+// NewDPoPChecker returns a checker with an in-memory replay cache; now nil means time.Now.
+func NewDPoPChecker(now func() time.Time) *DPoPChecker {
+	if now == nil {
+		now = time.Now
+	}
+	return &DPoPChecker{now: now, replay: replayCache{seen: map[[sha256.Size]byte]time.Time{}}}
+}
+
+// Check returns nil when the proof is good, or an *Error with CodeInvalidDPoPProof (or
+// CodeUnavailable when the replay cache is full).
+func (c *DPoPChecker) Check(req DPoPRequest) *Error {
+	bad := func(reason string) *Error {
+		return &Error{Code: CodeInvalidDPoPProof, Description: "The DPoP proof is invalid.", Reason: "dpop: " + reason}
+	}
+	if len(req.Proof) == 0 || len(req.Proof) > maxTokenBytes || !compactIsCanonical(req.Proof) {
+		return bad("not one compact JWS of canonical base64url within 8 KiB")
+	}
+	jws, err := jose.ParseSigned(req.Proof, dpopAlgs)
+	if err != nil {
+		return bad("parse: " + err.Error())
+	}
+	if len(jws.Signatures) != 1 {
+		return bad("not exactly one signature")
+	}
+	h := jws.Signatures[0].Protected
+	if typ, _ := h.ExtraHeaders[jose.HeaderType].(string); typ != "dpop+jwt" {
+		return bad(fmt.Sprintf("typ %q is not dpop+jwt", typ))
+	}
+	jwk := h.JSONWebKey
+	if jwk == nil || !jwk.IsPublic() || !jwk.Valid() {
+		return bad("no public jwk in the header")
+	}
+	payload, err := jws.Verify(jwk)
+	if err != nil {
+		return bad("signature: " + err.Error())
+	}
+	thumb, err := jwk.Thumbprint(crypto.SHA256)
+	if err != nil || base64.RawURLEncoding.EncodeToString(thumb) != req.JKT {
+		return bad("the proof's key is not the one the token is bound to (cnf.jkt)")
+	}
+	var claims struct {
+		JTI string   `json:"jti"`
+		HTM string   `json:"htm"`
+		HTU string   `json:"htu"`
+		IAT *float64 `json:"iat"`
+		ATH string   `json:"ath"`
+	}
+	if err := json.Unmarshal(payload, &claims); err != nil {
+		return bad("claims: " + err.Error())
+	}
+	if claims.JTI == "" || len(claims.JTI) > 256 || claims.IAT == nil {
+		return bad("jti and iat are required")
+	}
+	if claims.HTM != req.Method {
+		return bad(fmt.Sprintf("htm %q is not the request's method %s", claims.HTM, req.Method))
+	}
+	if !sameHTU(claims.HTU, req.URL) {
+		return bad(fmt.Sprintf("htu %q is not the request's URL %s", claims.HTU, req.URL))
+	}
+	now := c.now()
+	iat := time.Unix(int64(*claims.IAT), 0)
+	if iat.Before(now.Add(-DPoPProofMaxAge)) || iat.After(now.Add(DPoPProofMaxSkew)) {
+		return bad(fmt.Sprintf("iat %s is outside -%s..+%s of now", iat.UTC().Format(time.RFC3339), DPoPProofMaxAge, DPoPProofMaxSkew))
+	}
+	ath := sha256.Sum256([]byte(req.AccessToken))
+	if claims.ATH != base64.RawURLEncoding.EncodeToString(ath[:]) {
+		return bad("ath is not the hash of the access token")
+	}
+	switch c.replay.firstUse(req.JKT+"\x00"+claims.JTI, iat.Add(DPoPProofMaxAge+DPoPProofMaxSkew), now) {
+	case replayed:
+		return bad("jti " + claims.JTI + " was used before")
+	case replayFull:
+		return unavailable("dpop: the replay cache is full")
+	}
+	return nil
+}
+
+// sameHTU compares a proof's htu with the request URL after RFC 3986 §6.2.2 and §6.2.3
+// normalisation (case of scheme and host, default port, percent-encoding case, empty path),
+// ignoring query and fragment (RFC 9449 §4.3 point 9).
+func sameHTU(htu, requestURL string) bool {
+	a, errA := normalizeHTU(htu)
+	b, errB := normalizeHTU(requestURL)
+	return errA == nil && errB == nil && a == b
+}
+
+func normalizeHTU(raw string) (string, error) {
+	u, err := url.Parse(raw)
+	if err != nil || !u.IsAbs() || u.Host == "" || u.User != nil {
+		return "", fmt.Errorf("not an absolute URL")
+	}
+	scheme, host := strings.ToLower(u.Scheme), strings.ToLower(u.Hostname())
+	if strings.Contains(host, ":") {
+		host = "[" + host + "]"
+	}
+	if port := u.Port(); port != "" && !(scheme == "https" && port == "443" || scheme == "http" && port == "80") {
+		host += ":" + port
+	}
+	path := u.EscapedPath()
+	if path == "" {
+		path = "/"
+	}
+	// Re-encode from the decoded path so %7e and ~, or %2f and %2F, compare alike.
+	if p, err := url.PathUnescape(path); err == nil {
+		path = (&url.URL{Path: p}).EscapedPath()
+	}
+	return scheme + "://" + host + path, nil
+}
+
+type replayResult int
+
+const (
+	firstUse replayResult = iota
+	replayed
+	replayFull
+)
+
+// replayCache remembers each (key, jti) until the proof could no longer be accepted anyway.
+type replayCache struct {
+	mu        sync.Mutex
+	seen      map[[sha256.Size]byte]time.Time
+	nextSweep time.Time
+}
+
+func (r *replayCache) firstUse(id string, until, now time.Time) replayResult {
+	k := sha256.Sum256([]byte(id))
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if exp, ok := r.seen[k]; ok && now.Before(exp) {
+		return replayed
+	}
+	if len(r.seen) >= maxReplayEntries || now.After(r.nextSweep) {
+		for key, exp := range r.seen {
+			if !now.Before(exp) {
+				delete(r.seen, key)
+			}
+		}
+		r.nextSweep = now.Add(DPoPProofMaxAge)
+		if len(r.seen) >= maxReplayEntries {
+			return replayFull
+		}
+	}
+	r.seen[k] = until
+	return firstUse
+}

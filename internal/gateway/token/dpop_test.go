@@ -1,0 +1,179 @@
+package token
+
+import (
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	jose "github.com/go-jose/go-jose/v4"
+)
+
+// dpopKey is a client's proof key and its RFC 7638 thumbprint (what cnf.jkt carries).
+type dpopKey struct {
+	priv *ecdsa.PrivateKey
+	jkt  string
+}
+
+func newDPoPKey(t testing.TB) dpopKey {
+	t.Helper()
+	priv, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	jwk := jose.JSONWebKey{Key: &priv.PublicKey}
+	thumb, err := jwk.Thumbprint(crypto.SHA256)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return dpopKey{priv: priv, jkt: base64.RawURLEncoding.EncodeToString(thumb)}
+}
+
+// proof signs claims (jti, htm, htu, iat, ath by default, overridden by over) with k.
+func (k dpopKey) proof(t testing.TB, method, u, accessToken string, iat time.Time, over map[string]any) string {
+	t.Helper()
+	ath := sha256.Sum256([]byte(accessToken))
+	claims := map[string]any{"jti": randomJTI(t), "htm": method, "htu": u, "iat": iat.Unix(),
+		"ath": base64.RawURLEncoding.EncodeToString(ath[:])}
+	for c, v := range over {
+		if v == nil {
+			delete(claims, c)
+		} else {
+			claims[c] = v
+		}
+	}
+	signer, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.ES256, Key: k.priv},
+		(&jose.SignerOptions{EmbedJWK: true}).WithType("dpop+jwt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	payload, _ := json.Marshal(claims)
+	jws, err := signer.Sign(payload)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := jws.CompactSerialize()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func randomJTI(t testing.TB) string {
+	b := make([]byte, 12)
+	if _, err := rand.Read(b); err != nil {
+		t.Fatal(err)
+	}
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+func TestDPoPProofChecks(t *testing.T) {
+	clock := newFakeClock()
+	c := NewDPoPChecker(clock.Now)
+	key, other := newDPoPKey(t), newDPoPKey(t)
+	const at, u = "the-access-token", "https://api.example.com/orders/1"
+	now := clock.Now()
+	check := func(proof, method, url string) *Error {
+		return c.Check(DPoPRequest{Proof: proof, Method: method, URL: url, AccessToken: at, JKT: key.jkt})
+	}
+	if err := check(key.proof(t, "GET", u, at, now, nil), "GET", u); err != nil {
+		t.Fatalf("a good proof: %v", err)
+	}
+	for name, u2 := range map[string]string{
+		"query and fragment ignored": "https://api.example.com/orders/1?x=1#f",
+		"scheme and host case":       "HTTPS://API.Example.com/orders/1",
+		"default port":               "https://api.example.com:443/orders/1",
+		"percent-encoding case":      "https://api.example.com/%6frders/1",
+	} {
+		if err := check(key.proof(t, "GET", u2, at, now, nil), "GET", u); err != nil {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+
+	replayed := key.proof(t, "GET", u, at, now, nil)
+	if err := check(replayed, "GET", u); err != nil {
+		t.Fatal(err)
+	}
+	hs := func() string { // HS256 with the jwk's coordinates as the secret
+		header, _ := json.Marshal(map[string]any{"typ": "dpop+jwt", "alg": "HS256", "jwk": jose.JSONWebKey{Key: &key.priv.PublicKey}})
+		payload, _ := json.Marshal(map[string]any{"jti": "x", "htm": "GET", "htu": u, "iat": now.Unix()})
+		in := base64.RawURLEncoding.EncodeToString(header) + "." + base64.RawURLEncoding.EncodeToString(payload)
+		m := hmac.New(sha256.New, key.priv.PublicKey.X.Bytes())
+		m.Write([]byte(in))
+		return in + "." + base64.RawURLEncoding.EncodeToString(m.Sum(nil))
+	}()
+	for name, tc := range map[string]struct{ proof, method, url, reason string }{
+		"replayed":           {replayed, "GET", u, "used before"},
+		"other key":          {other.proof(t, "GET", u, at, now, nil), "GET", u, "cnf.jkt"},
+		"other method":       {key.proof(t, "POST", u, at, now, nil), "GET", u, "htm"},
+		"other path":         {key.proof(t, "GET", "https://api.example.com/orders/2", at, now, nil), "GET", u, "htu"},
+		"other host":         {key.proof(t, "GET", "https://evil.example.com/orders/1", at, now, nil), "GET", u, "htu"},
+		"http for https":     {key.proof(t, "GET", "http://api.example.com/orders/1", at, now, nil), "GET", u, "htu"},
+		"stale iat":          {key.proof(t, "GET", u, at, now.Add(-DPoPProofMaxAge-time.Second), nil), "GET", u, "iat"},
+		"future iat":         {key.proof(t, "GET", u, at, now.Add(time.Minute), nil), "GET", u, "iat"},
+		"wrong ath":          {key.proof(t, "GET", u, "another-token", now, nil), "GET", u, "ath"},
+		"no ath":             {key.proof(t, "GET", u, at, now, map[string]any{"ath": nil}), "GET", u, "ath"},
+		"no jti":             {key.proof(t, "GET", u, at, now, map[string]any{"jti": nil}), "GET", u, "jti"},
+		"no iat":             {key.proof(t, "GET", u, at, now, map[string]any{"iat": nil}), "GET", u, "iat"},
+		"HS256 with the jwk": {hs, "GET", u, "parse"},
+		"garbage":            {"a.b.c", "GET", u, "compact"},
+		"empty":              {"", "GET", u, "compact"},
+		"padded":             {key.proof(t, "GET", u, at, now, nil) + "=", "GET", u, "compact"},
+	} {
+		err := check(tc.proof, tc.method, tc.url)
+		if err == nil || err.Code != CodeInvalidDPoPProof || !strings.Contains(err.Reason, tc.reason) {
+			t.Errorf("%s: %v, want invalid_dpop_proof about %s", name, err, tc.reason)
+		}
+	}
+
+	// a proof with the wrong typ, or a private key in the header
+	signer, _ := jose.NewSigner(jose.SigningKey{Algorithm: jose.ES256, Key: key.priv}, (&jose.SignerOptions{EmbedJWK: true}).WithType("JWT"))
+	payload, _ := json.Marshal(map[string]any{"jti": "y", "htm": "GET", "htu": u, "iat": now.Unix()})
+	jws, _ := signer.Sign(payload)
+	wrongTyp, _ := jws.CompactSerialize()
+	if err := check(wrongTyp, "GET", u); err == nil || !strings.Contains(err.Reason, "typ") {
+		t.Errorf("typ JWT: %v", err)
+	}
+
+	// once the proof is too old to be accepted, its jti is forgotten
+	clock.Advance(DPoPProofMaxAge + DPoPProofMaxSkew + time.Second)
+	if n := len(c.replay.seen); n == 0 {
+		t.Fatal("the replay cache is empty before the sweep")
+	}
+	c.Check(DPoPRequest{Proof: key.proof(t, "GET", u, at, clock.Now(), nil), Method: "GET", URL: u, AccessToken: at, JKT: key.jkt})
+	if n := len(c.replay.seen); n != 1 {
+		t.Errorf("after the proofs' lifetime the replay cache holds %d entries, want 1 (the newest)", n)
+	}
+}
+
+// FuzzDPoPProof: the proof parser never panics and accepts nothing but proofs signed by the
+// bound key for this request.
+//
+//	go test -fuzz FuzzDPoPProof -fuzztime 60s ./internal/gateway/token/
+func FuzzDPoPProof(f *testing.F) {
+	clock := newFakeClock()
+	key := newDPoPKey(f)
+	const at, u = "tok", "https://api.example.com/x"
+	good := key.proof(f, "GET", u, at, clock.Now(), map[string]any{"jti": "fixed"})
+	f.Add(good)
+	f.Add(strings.Replace(good, ".", "..", 1))
+	f.Add("eyJhbGciOiJub25lIiwidHlwIjoiZHBvcCtqd3QifQ.eyJqdGkiOiJ4In0.")
+	f.Add(`{"protected":"e30","payload":"e30","signature":""}`)
+	f.Fuzz(func(t *testing.T, proof string) {
+		c := NewDPoPChecker(clock.Now) // fresh replay cache: only replay is not under test here
+		err := c.Check(DPoPRequest{Proof: proof, Method: "GET", URL: u, AccessToken: at, JKT: key.jkt})
+		if err == nil && proof != good {
+			t.Fatalf("accepted a proof that is not the signed one: %q", proof)
+		}
+		if err != nil && err.Code != CodeInvalidDPoPProof {
+			t.Fatalf("error code %s", err.Code)
+		}
+	})
+}
