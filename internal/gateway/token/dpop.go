@@ -88,7 +88,7 @@ func (c *DPoPChecker) Check(req DPoPRequest) *Error {
 	if len(req.Proof) == 0 || len(req.Proof) > maxTokenBytes || !compactIsCanonical(req.Proof) {
 		return bad("not one compact JWS of canonical base64url within 8 KiB")
 	}
-	jws, err := jose.ParseSigned(req.Proof, dpopAlgs)
+	jws, err := jose.ParseSignedCompact(req.Proof, dpopAlgs)
 	if err != nil {
 		return bad("parse: " + err.Error())
 	}
@@ -166,7 +166,8 @@ func normalizeHTU(raw string) (string, error) {
 	if strings.Contains(host, ":") {
 		host = "[" + host + "]"
 	}
-	if port := u.Port(); port != "" && !(scheme == "https" && port == "443" || scheme == "http" && port == "80") {
+	defaultPort := scheme == "https" && u.Port() == "443" || scheme == "http" && u.Port() == "80"
+	if port := u.Port(); port != "" && !defaultPort {
 		host += ":" + port
 	}
 	path := u.EscapedPath()

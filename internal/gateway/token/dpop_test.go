@@ -105,7 +105,8 @@ func TestDPoPProofChecks(t *testing.T) {
 		header, _ := json.Marshal(map[string]any{"typ": "dpop+jwt", "alg": "HS256", "jwk": jose.JSONWebKey{Key: &key.priv.PublicKey}})
 		payload, _ := json.Marshal(map[string]any{"jti": "x", "htm": "GET", "htu": u, "iat": now.Unix()})
 		in := base64.RawURLEncoding.EncodeToString(header) + "." + base64.RawURLEncoding.EncodeToString(payload)
-		m := hmac.New(sha256.New, key.priv.PublicKey.X.Bytes())
+		pub, _ := key.priv.PublicKey.Bytes()
+		m := hmac.New(sha256.New, pub)
 		m.Write([]byte(in))
 		return in + "." + base64.RawURLEncoding.EncodeToString(m.Sum(nil))
 	}()
@@ -147,7 +148,9 @@ func TestDPoPProofChecks(t *testing.T) {
 	if n := len(c.replay.seen); n == 0 {
 		t.Fatal("the replay cache is empty before the sweep")
 	}
-	c.Check(DPoPRequest{Proof: key.proof(t, "GET", u, at, clock.Now(), nil), Method: "GET", URL: u, AccessToken: at, JKT: key.jkt})
+	if err := c.Check(DPoPRequest{Proof: key.proof(t, "GET", u, at, clock.Now(), nil), Method: "GET", URL: u, AccessToken: at, JKT: key.jkt}); err != nil {
+		t.Fatal(err)
+	}
 	if n := len(c.replay.seen); n != 1 {
 		t.Errorf("after the proofs' lifetime the replay cache holds %d entries, want 1 (the newest)", n)
 	}
