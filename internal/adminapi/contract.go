@@ -80,3 +80,12 @@ func CheckHTTPURL(raw string) error {
 	}
 	return nil
 }
+
+// Sender constraints a protected API may require (API.SenderConstraint).
+const (
+	SenderConstraintNone = "none"
+	SenderConstraintDPoP = "dpop"
+)
+
+// SenderConstraints lists the values API.SenderConstraint accepts besides "".
+var SenderConstraints = []string{SenderConstraintNone, SenderConstraintDPoP}

@@ -41,6 +41,9 @@ func (a *API) Validate() error {
 	if err := validateHosts("hosts", a.Hosts); err != nil {
 		return err
 	}
+	if a.SenderConstraint != "" && !contains(SenderConstraints, a.SenderConstraint) {
+		return FieldError("sender_constraint", "%q is not one of %s", a.SenderConstraint, strings.Join(SenderConstraints, ", "))
+	}
 	switch {
 	case a.JWT == nil && a.Introspection == nil:
 		return FieldError("jwt", "exactly one of jwt and introspection must be set; neither is")

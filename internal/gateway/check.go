@@ -19,7 +19,9 @@ type decision struct {
 }
 
 // check runs every check of the request path, in oauth2-proxy's order: path and headers,
-// route, the client address's refused tokens (auth_failures.go), token, policy, limits. It returns the decision, or why the request is refused.
+// route, the client address's refused tokens (auth_failures.go), token and its binding
+// (sender_constraint.go), policy, limits. It returns the decision, or why the request is
+// refused.
 func (g *Gateway) check(r *http.Request, snap *snapshot) (d decision, ref *refusal) {
 	if reason, ok := checkRequestPath(r.URL); !ok {
 		return d, badRequest(reason)
@@ -34,12 +36,12 @@ func (g *Gateway) check(r *http.Request, snap *snapshot) (d decision, ref *refus
 	}
 	d.route = rt
 
-	bearer, present := bearerToken(r.Header.Get("Authorization"))
+	scheme, tok, present := accessToken(r.Header.Get("Authorization"))
 	switch {
 	case !present:
-		return d, noToken()
-	case bearer == "":
-		return d, invalidToken("the bearer token is empty", "")
+		return d, noToken(rt)
+	case tok == "":
+		return d, invalidToken("the access token is empty", "")
 	case rt.validator == nil:
 		return d, unavailable("token validation for this API is not available", rt.validatorErr.Error())
 	}
@@ -51,16 +53,17 @@ func (g *Gateway) check(r *http.Request, snap *snapshot) (d decision, ref *refus
 		}
 	}
 	start := time.Now()
-	id, err := rt.validator.Validate(r.Context(), bearer)
+	id, err := rt.validator.Validate(r.Context(), tok)
 	g.metrics.validation.Observe(time.Since(start).Seconds())
-	if err == nil && id.Confirmation != nil {
-		// Bound to a key or a certificate (RFC 9449 §7.1, RFC 8705 §3): a Bearer
-		// presentation carries no proof of possession, so it may be a stolen token.
-		err = &token.Error{Code: token.CodeInvalid, Reason: "cnf in a Bearer token",
-			Description: "the access token is bound to its holder (cnf) and cannot be used as a Bearer token"}
-	}
 	if err != nil {
-		ref := refusalOfToken(err)
+		ref = refusalOfToken(err)
+		if scheme == schemeDPoP && ref.status == http.StatusUnauthorized {
+			ref.challenge = dpopChallenge(ref.code, ref.description)
+		}
+	} else {
+		ref = g.checkBinding(r, rt, scheme, tok, id) // sender_constraint.go
+	}
+	if ref != nil {
 		if counted && ref.outcome == outcomeUnauthorized {
 			g.authFailures.failed(client, now)
 		}

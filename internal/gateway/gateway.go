@@ -96,6 +96,7 @@ type Gateway struct {
 	decisionPath   string
 	trustedProxies []netip.Prefix
 	authFailures   *failedAuthLimiter // nil when off
+	dpop           *token.DPoPChecker
 
 	proxyHandler http.Handler
 	adminHandler http.Handler
@@ -157,6 +158,7 @@ func newGateway(opts Options, m *metrics, src apiValidatorSource) (*Gateway, err
 
 	g.decisionPath, g.trustedProxies = opts.DecisionPath, opts.TrustedProxies
 	g.authFailures = newFailedAuthLimiter(opts.FailedAuthLimit)
+	g.dpop = token.NewDPoPChecker(nil)
 	if g.decisionPath == "" {
 		g.decisionPath = DefaultDecisionPath
 	}

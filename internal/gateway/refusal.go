@@ -42,8 +42,13 @@ func noRoute() *refusal {
 	return &refusal{outcome: outcomeNoRoute, status: http.StatusNotFound, code: "not_found", description: "no API is served at this path"}
 }
 
-// noToken is RFC 6750 §3.1: a request without credentials gets the challenge but no error code.
-func noToken() *refusal {
+// noToken is RFC 6750 §3.1: a request without credentials gets the challenge but no error
+// code; an API that takes DPoP-bound tokens only challenges for DPoP (RFC 9449 §7.1).
+func noToken(rt *route) *refusal {
+	if rt.senderConstraint == senderConstraintDPoP {
+		return &refusal{outcome: outcomeUnauthorized, status: http.StatusUnauthorized, code: "invalid_request",
+			description: "a DPoP-bound access token and its proof are required", challenge: dpopChallenge("", "")}
+	}
 	return &refusal{outcome: outcomeUnauthorized, status: http.StatusUnauthorized, code: "invalid_request",
 		description: "a bearer token is required", challenge: realm}
 }

@@ -40,6 +40,8 @@ type route struct {
 	forward      []forwardedClaim
 	// forwardOverrides lets the method and URL override headers through (header_rules.go).
 	forwardOverrides bool
+	// senderConstraint is the API's sender_constraint (sender_constraint.go).
+	senderConstraint string
 	proxy            *httputil.ReverseProxy
 	metrics          routeMetrics
 }
@@ -170,6 +172,7 @@ func (b *snapshotBuilder) route(api adminapi.API) (*route, error) {
 		listenPath:       adminapi.NormalizeListenPath(api.ListenPath),
 		strip:            api.StripListenPath,
 		forwardOverrides: api.ForwardOverrideHeaders,
+		senderConstraint: api.SenderConstraint,
 		metrics:          b.metrics.forRoute(api.Name),
 	}
 	headers := make([]string, 0, len(api.ForwardClaims))

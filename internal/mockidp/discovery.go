@@ -1,6 +1,10 @@
 package mockidp
 
-import "net/http"
+import (
+	"net/http"
+
+	"github.com/go-jose/go-jose/v4"
+)
 
 const (
 	wellKnownOpenID = "/.well-known/openid-configuration"
@@ -24,6 +28,7 @@ func (s *Server) serveDiscovery(w http.ResponseWriter, r *http.Request) {
 		"subject_types_supported":                          []string{"public"},
 		"id_token_signing_alg_values_supported":            []string{"RS256"},
 		"token_endpoint_auth_methods_supported":            clientAuth,
+		"dpop_signing_alg_values_supported":                algNames(dpopAlgs),
 		"token_endpoint_auth_signing_alg_values_supported": []string{"RS256"},
 		"introspection_endpoint_auth_methods_supported":    clientAuth,
 		"revocation_endpoint_auth_methods_supported":       clientAuth,
@@ -31,4 +36,12 @@ func (s *Server) serveDiscovery(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Cache-Control", "max-age=60")
 	writeJSON(w, http.StatusOK, doc)
+}
+
+func algNames(algs []jose.SignatureAlgorithm) []string {
+	names := make([]string, len(algs))
+	for i, a := range algs {
+		names[i] = string(a)
+	}
+	return names
 }

@@ -71,6 +71,7 @@ type Server struct {
 	issuer      string
 	clients     map[string]*client
 	extraClaims map[string]map[string]any
+	dpopJTIs    map[string]bool // jtis of DPoP proofs seen at the token endpoint
 	revoked     map[string]bool // jti of every revoked token
 	deleted     map[string]bool // ids of clients deleted, whose tokens introspect inactive
 	requests    []*RecordedRequest
@@ -99,6 +100,7 @@ func New(opts Options) *Server {
 		keys:        newKeyRing(),
 		clients:     map[string]*client{},
 		extraClaims: map[string]map[string]any{},
+		dpopJTIs:    map[string]bool{},
 		revoked:     map[string]bool{},
 		deleted:     map[string]bool{},
 		closed:      make(chan struct{}),

@@ -40,6 +40,11 @@ func (s *Server) serveToken(w http.ResponseWriter, r *http.Request) {
 		writeOAuthError(w, http.StatusBadRequest, "unauthorized_client", "the client is not registered for the client_credentials grant")
 		return
 	}
+	jkt, dpopErr := s.dpopBinding(r)
+	if dpopErr != nil {
+		dpopErr.write(w)
+		return
+	}
 	registered, _ := caller.metadata["scope"].(string)
 	scope, ok := grantedScope(r.PostForm.Get("scope"), registered)
 	if !ok {
@@ -60,6 +65,9 @@ func (s *Server) serveToken(w http.ResponseWriter, r *http.Request) {
 	if scope != "" {
 		claims["scope"] = scope
 	}
+	if jkt != "" {
+		claims["cnf"] = map[string]any{"jkt": jkt}
+	}
 	s.mu.Lock()
 	maps.Copy(claims, deepCopy(s.extraClaims[caller.id]))
 	s.mu.Unlock()
@@ -71,7 +79,7 @@ func (s *Server) serveToken(w http.ResponseWriter, r *http.Request) {
 	}
 	body := map[string]any{
 		"access_token": token,
-		"token_type":   "Bearer",
+		"token_type":   tokenType(jkt),
 		"expires_in":   int64(s.opts.TokenTTL / time.Second),
 	}
 	if scope != "" {
@@ -183,4 +191,12 @@ func (s *Server) sign(claims map[string]any) (string, error) {
 		return "", err
 	}
 	return jwt.Signed(signer).Claims(claims).Serialize()
+}
+
+// tokenType is Bearer, or DPoP for a token bound to a proof's key (RFC 9449 §5).
+func tokenType(jkt string) string {
+	if jkt != "" {
+		return "DPoP"
+	}
+	return "Bearer"
 }

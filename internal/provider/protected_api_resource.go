@@ -204,6 +204,17 @@ func protectedAPISchema() schema.Schema {
 					mapvalidator.ValueStringsAre(stringvalidator.LengthAtLeast(1)),
 				},
 			},
+			"sender_constraint": schema.StringAttribute{
+				MarkdownDescription: "`none` (default) or `dpop`. With `dpop` the API accepts only access tokens bound to the " +
+					"client's key ([RFC 9449](https://www.rfc-editor.org/rfc/rfc9449)), each request carrying " +
+					"`Authorization: DPoP <token>` and a `DPoP` proof made for its method and URL, so a stolen token is " +
+					"useless without the key; plain Bearer tokens are refused. Whatever the setting, a token the identity " +
+					"provider bound to its holder (`cnf`) is checked against its binding and never accepted as Bearer.",
+				Optional:   true,
+				Computed:   true,
+				Default:    stringdefault.StaticString(adminapi.SenderConstraintNone),
+				Validators: []validator.String{stringvalidator.OneOf(adminapi.SenderConstraints...)},
+			},
 			"forward_override_headers": schema.BoolAttribute{
 				MarkdownDescription: "Let `X-HTTP-Method-Override`, `X-HTTP-Method`, `X-Method-Override`, `X-Original-URL` " +
 					"and `X-Rewrite-URL` reach the upstream. Default `false`: the gateway drops them, because the access " +
@@ -406,6 +417,7 @@ type protectedAPIModel struct {
 	ForwardClaims          types.Map           `tfsdk:"forward_claims"`
 	ForwardOverrideHeaders types.Bool          `tfsdk:"forward_override_headers"`
 	Hosts                  types.Set           `tfsdk:"hosts"`
+	SenderConstraint       types.String        `tfsdk:"sender_constraint"`
 }
 
 type jwtValidationModel struct {
@@ -441,6 +453,7 @@ func (m protectedAPIModel) toWire(ctx context.Context) (adminapi.API, diag.Diagn
 		UpstreamURL:            m.UpstreamURL.ValueString(),
 		StripListenPath:        m.StripListenPath.ValueBool(),
 		ForwardOverrideHeaders: m.ForwardOverrideHeaders.ValueBool(),
+		SenderConstraint:       m.SenderConstraint.ValueString(),
 	}
 	var d diag.Diagnostics
 	api.Hosts, d = stringsToWire(ctx, m.Hosts)
@@ -505,6 +518,7 @@ func protectedAPIFromWire(api *adminapi.API, prior *protectedAPIModel) protected
 		ForwardClaims:          mapFromWire(api.ForwardClaims, prior.ForwardClaims),
 		ForwardOverrideHeaders: types.BoolValue(api.ForwardOverrideHeaders),
 		Hosts:                  setFromWire(api.Hosts, prior.Hosts),
+		SenderConstraint:       types.StringValue(senderConstraintFromWire(api.SenderConstraint)),
 	}
 	if w := api.JWT; w != nil {
 		p := prior.JWT
@@ -554,4 +568,12 @@ func listenPathFromWire(wire string, prior types.String) types.String {
 		return prior
 	}
 	return types.StringValue(wire)
+}
+
+// senderConstraintFromWire spells the gateway's default ("") as the schema's default.
+func senderConstraintFromWire(v string) string {
+	if v == "" {
+		return adminapi.SenderConstraintNone
+	}
+	return v
 }

@@ -271,6 +271,7 @@ func TestAccProtectedAPI_lifecycle(t *testing.T) {
 					statecheck.ExpectKnownValue(name, tfjsonpath.New("jwt").AtMapKey("policy_claim"), knownvalue.StringExact("pol")),
 					statecheck.ExpectKnownValue(name, tfjsonpath.New("strip_listen_path"), knownvalue.Bool(false)),
 					statecheck.ExpectKnownValue(name, tfjsonpath.New("forward_override_headers"), knownvalue.Bool(false)),
+					statecheck.ExpectKnownValue(name, tfjsonpath.New("sender_constraint"), knownvalue.StringExact("none")),
 					statecheck.ExpectKnownValue(name, tfjsonpath.New("introspection"), knownvalue.Null()),
 					sameID.AddStateValue(name, tfjsonpath.New("id")),
 				},
@@ -293,7 +294,7 @@ func TestAccProtectedAPI_lifecycle(t *testing.T) {
 				Config: strings.Replace(protectedAPIConfig(s, s.upstream.URL+"/v2", "2m",
 					`audiences = ["orders-api"]
     required_scopes = ["orders"]
-    client_id_claim = "azp"`), "  jwt = {", "  forward_override_headers = true\n  hosts = [\"API.example.com\", \"orders.example.com\"]\n\n  jwt = {", 1),
+    client_id_claim = "azp"`), "  jwt = {", "  forward_override_headers = true\n  sender_constraint = \"dpop\"\n  hosts = [\"API.example.com\", \"orders.example.com\"]\n\n  jwt = {", 1),
 				ConfigPlanChecks: resource.ConfigPlanChecks{
 					PreApply:             []plancheck.PlanCheck{plancheck.ExpectResourceAction(name, plancheck.ResourceActionUpdate)},
 					PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
@@ -310,7 +311,7 @@ func TestAccProtectedAPI_lifecycle(t *testing.T) {
 					if err != nil {
 						return err
 					}
-					if api.UpstreamURL != s.upstream.URL+"/v2" || api.JWT.Leeway.D() != 2*time.Minute || !api.ForwardOverrideHeaders || len(api.Hosts) != 2 ||
+					if api.UpstreamURL != s.upstream.URL+"/v2" || api.JWT.Leeway.D() != 2*time.Minute || !api.ForwardOverrideHeaders || len(api.Hosts) != 2 || api.SenderConstraint != "dpop" ||
 						api.JWT.ClientIDClaim != "azp" || len(api.JWT.Audiences) != 1 || len(api.JWT.RequiredScopes) != 1 {
 						return fmt.Errorf("the gateway did not follow the update: %+v / %+v", api, api.JWT)
 					}

@@ -1,0 +1,174 @@
+package gateway
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	jose "github.com/go-jose/go-jose/v4"
+
+	"github.com/idpgate/terraform-provider-idpgate/internal/adminapi"
+	"github.com/idpgate/terraform-provider-idpgate/internal/mockidp"
+)
+
+// dpopClient holds a client's proof key.
+type dpopClient struct {
+	t    *testing.T
+	priv *ecdsa.PrivateKey
+}
+
+func newDPoPClient(t *testing.T) *dpopClient {
+	priv, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &dpopClient{t: t, priv: priv}
+}
+
+// proof is a DPoP proof for method and u; accessToken "" leaves out ath (token endpoint).
+func (c *dpopClient) proof(method, u, accessToken string, iat time.Time, jti string) string {
+	claims := map[string]any{"jti": jti, "htm": method, "htu": u, "iat": iat.Unix()}
+	if accessToken != "" {
+		h := sha256.Sum256([]byte(accessToken))
+		claims["ath"] = base64.RawURLEncoding.EncodeToString(h[:])
+	}
+	signer, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.ES256, Key: c.priv}, (&jose.SignerOptions{EmbedJWK: true}).WithType("dpop+jwt"))
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	payload, _ := json.Marshal(claims)
+	jws, err := signer.Sign(payload)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	s, _ := jws.CompactSerialize()
+	return s
+}
+
+// nextJTI is a fresh proof id.
+func nextJTI() string { return rand.Text() }
+
+// TestDPoPBoundTokens: the mock IdP binds a token to the client's key when the client sends a
+// proof to its token endpoint; the gateway (sender_constraint dpop, real validators) takes it
+// with a valid proof and refuses every way of presenting it without one.
+func TestDPoPBoundTokens(t *testing.T) {
+	idp := mockidp.NewTestServer(t, mockidp.Options{})
+	rec, err := idp.RegisterClient(map[string]any{"client_name": "app", "grant_types": []any{"client_credentials"},
+		"response_types": []any{}, "scope": "read", "dpop_bound_access_tokens": true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	client := newDPoPClient(t)
+	req, _ := http.NewRequest("POST", idp.TokenEndpoint(), strings.NewReader(url.Values{"grant_type": {"client_credentials"}}.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.SetBasicAuth(rec.ClientID, rec.ClientSecret)
+	req.Header.Set("DPoP", client.proof("POST", idp.TokenEndpoint(), "", time.Now(), nextJTI()))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tokenAnswer struct {
+		AccessToken string `json:"access_token"`
+		TokenType   string `json:"token_type"`
+	}
+	if err := json.Unmarshal(expect(t, resp, http.StatusOK), &tokenAnswer); err != nil || tokenAnswer.TokenType != "DPoP" {
+		t.Fatalf("token answer: %+v %v; want token_type DPoP", tokenAnswer, err)
+	}
+	at := tokenAnswer.AccessToken
+
+	h := newRealHarness(t)
+	up := newEchoUpstream(t)
+	api, err := h.admin.CreateAPI(context.Background(), adminapi.API{Name: "dpop", ListenPath: "/dpop", UpstreamURL: up.URL,
+		SenderConstraint: adminapi.SenderConstraintDPoP, JWT: &adminapi.JWTValidation{Issuer: idp.URL(), JWKSURI: idp.JWKSURI()}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.createPolicy(adminapi.Policy{Name: "p", ClientIDs: []string{rec.ClientID}, AccessRights: grantAll(api)})
+	target := h.proxy.URL + "/dpop/orders/1"
+	send := func(method, scheme, tok string, proofs ...string) *http.Response {
+		req, _ := http.NewRequest(method, target+"?page=2", nil)
+		if tok != "" {
+			req.Header.Set("Authorization", scheme+" "+tok)
+		}
+		for _, p := range proofs {
+			req.Header.Add("DPoP", p)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return resp
+	}
+	now := time.Now()
+	good := client.proof("GET", target, at, now, nextJTI())
+	expect(t, send("GET", "DPoP", at, good), http.StatusOK)
+
+	other := newDPoPClient(t)
+	for name, tc := range map[string]struct {
+		scheme string
+		proofs []string
+		code   string
+	}{
+		"replayed proof":         {"DPoP", []string{good}, "invalid_dpop_proof"},
+		"as Bearer":              {"Bearer", nil, "invalid_token"},
+		"as Bearer with a proof": {"Bearer", []string{client.proof("GET", target, at, now, nextJTI())}, "invalid_token"},
+		"no proof":               {"DPoP", nil, "invalid_dpop_proof"},
+		"two proofs":             {"DPoP", []string{client.proof("GET", target, at, now, nextJTI()), client.proof("GET", target, at, now, nextJTI())}, "invalid_dpop_proof"},
+		"another method":         {"DPoP", []string{client.proof("POST", target, at, now, nextJTI())}, "invalid_dpop_proof"},
+		"another URL":            {"DPoP", []string{client.proof("GET", h.proxy.URL+"/dpop/orders/2", at, now, nextJTI())}, "invalid_dpop_proof"},
+		"another key":            {"DPoP", []string{other.proof("GET", target, at, now, nextJTI())}, "invalid_dpop_proof"},
+		"stale iat":              {"DPoP", []string{client.proof("GET", target, at, now.Add(-2*time.Minute), nextJTI())}, "invalid_dpop_proof"},
+		"wrong ath":              {"DPoP", []string{client.proof("GET", target, at+"x", now, nextJTI())}, "invalid_dpop_proof"},
+	} {
+		resp := send("GET", tc.scheme, at, tc.proofs...)
+		expect(t, resp, http.StatusUnauthorized)
+		challenge := resp.Header.Get("WWW-Authenticate")
+		if !strings.HasPrefix(challenge, "DPoP algs=") || !strings.Contains(challenge, `error="`+tc.code+`"`) {
+			t.Errorf("%s: WWW-Authenticate %q, want a DPoP challenge with error=%q", name, challenge, tc.code)
+		}
+	}
+
+	// an unbound token of another client is refused by this API, with the DPoP challenge
+	plain, err := idp.RegisterClient(map[string]any{"client_name": "plain", "grant_types": []any{"client_credentials"}, "response_types": []any{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	unbound := idp.MintToken(map[string]any{"sub": plain.ClientID, "client_id": rec.ClientID, "aud": []string{"api://default"}})
+	resp = send("GET", "Bearer", unbound)
+	expect(t, resp, http.StatusUnauthorized)
+	if c := resp.Header.Get("WWW-Authenticate"); !strings.HasPrefix(c, "DPoP") {
+		t.Errorf("an unbound token at a DPoP-only API: WWW-Authenticate %q", c)
+	}
+	resp = send("GET", "", "")
+	expect(t, resp, http.StatusUnauthorized)
+	if c := resp.Header.Get("WWW-Authenticate"); !strings.HasPrefix(c, "DPoP algs=") {
+		t.Errorf("no token at a DPoP-only API: WWW-Authenticate %q", c)
+	}
+
+	// the mock IdP refuses a replayed or misaddressed proof at its token endpoint
+	for name, p := range map[string]string{
+		"wrong htu": client.proof("POST", idp.URL()+"/elsewhere", "", time.Now(), nextJTI()),
+		"wrong htm": client.proof("GET", idp.TokenEndpoint(), "", time.Now(), nextJTI()),
+	} {
+		req, _ := http.NewRequest("POST", idp.TokenEndpoint(), strings.NewReader("grant_type=client_credentials"))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.SetBasicAuth(rec.ClientID, rec.ClientSecret)
+		req.Header.Set("DPoP", p)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if body := expect(t, resp, http.StatusBadRequest); !strings.Contains(string(body), "invalid_dpop_proof") {
+			t.Errorf("mock token endpoint, %s: %s", name, body)
+		}
+	}
+}
