@@ -51,25 +51,49 @@ func newFailedAuthLimiter(cfg FailedAuthLimit) *failedAuthLimiter {
 	}
 }
 
-// blocked reports whether addr has no failure left at now, and how long until it has one.
-func (l *failedAuthLimiter) blocked(addr netip.Addr, now time.Time) (time.Duration, bool) {
+// authAttempt is one token check counted against an address: begun before the check (which
+// reserves one failure from a known address's bucket, so concurrent checks cannot overdraw
+// it) and ended after it (a token that passed gives the reservation back).
+type authAttempt struct {
+	l    *failedAuthLimiter
+	addr netip.Addr
+	res  *rate.Reservation
+}
+
+// begin starts a check for addr, or says how long addr must wait when it has no failure left.
+func (l *failedAuthLimiter) begin(addr netip.Addr, now time.Time) (authAttempt, time.Duration, bool) {
 	if l == nil {
-		return 0, false
+		return authAttempt{}, 0, true
 	}
 	l.mu.RLock()
 	lim := l.entries[addr]
 	l.mu.RUnlock()
 	if lim == nil {
-		return 0, false
+		return authAttempt{l: l, addr: addr}, 0, true
 	}
-	tokens := lim.TokensAt(now)
-	if tokens >= 1 {
-		return 0, false
+	if tokens := lim.TokensAt(now); tokens < 1 { // the common case under attack: no reservation
+		return authAttempt{}, time.Duration((1 - tokens) / float64(l.every) * float64(time.Second)), false
 	}
-	return time.Duration((1 - tokens) / float64(l.every) * float64(time.Second)), true
+	res := lim.ReserveN(now, 1)
+	if wait := res.DelayFrom(now); !res.OK() || wait > 0 {
+		res.CancelAt(now)
+		return authAttempt{}, wait, false
+	}
+	return authAttempt{l: l, addr: addr, res: res}, 0, true
 }
 
-// failed counts one refused token of addr.
+// end finishes the check: failed says whether the token was refused.
+func (a authAttempt) end(failed bool, now time.Time) {
+	switch {
+	case a.l == nil:
+	case a.res != nil && !failed:
+		a.res.CancelAt(now)
+	case a.res == nil && failed:
+		a.l.failed(a.addr, now)
+	}
+}
+
+// failed counts one refused token of an address not tracked yet.
 func (l *failedAuthLimiter) failed(addr netip.Addr, now time.Time) {
 	if l == nil {
 		return

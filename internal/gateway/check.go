@@ -46,9 +46,11 @@ func (g *Gateway) check(r *http.Request, snap *snapshot) (d decision, ref *refus
 		return d, unavailable("token validation for this API is not available", rt.validatorErr.Error())
 	}
 	now := g.now()
-	client, counted := g.clientAddr(r)
-	if counted {
-		if wait, blocked := g.authFailures.blocked(client, now); blocked {
+	var attempt authAttempt
+	if client, counted := g.clientAddr(r); counted {
+		var wait time.Duration
+		var ok bool
+		if attempt, wait, ok = g.authFailures.begin(client, now); !ok {
 			return d, authLimited(wait)
 		}
 	}
@@ -63,10 +65,8 @@ func (g *Gateway) check(r *http.Request, snap *snapshot) (d decision, ref *refus
 	} else {
 		ref = g.checkBinding(r, rt, scheme, tok, id) // sender_constraint.go
 	}
+	attempt.end(ref != nil && ref.outcome == outcomeUnauthorized, now)
 	if ref != nil {
-		if counted && ref.outcome == outcomeUnauthorized {
-			g.authFailures.failed(client, now)
-		}
 		return d, ref
 	}
 	d.id = id
