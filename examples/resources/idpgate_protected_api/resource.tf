@@ -35,6 +35,22 @@ resource "idpgate_protected_api" "billing" {
   }
 }
 
+# An API that accepts only DPoP-bound tokens (RFC 9449), served on its own host: a caller
+# proves with each request that it holds the key its token is bound to, so a token copied
+# from a log or a proxy is useless on its own.
+resource "idpgate_protected_api" "payments" {
+  name              = "payments"
+  hosts             = ["payments.example.com"]
+  listen_path       = "/"
+  upstream_url      = "http://payments.internal:8080"
+  sender_constraint = "dpop"
+
+  jwt = {
+    issuer   = "https://idp.example.com/realms/apps"
+    jwks_uri = "https://idp.example.com/realms/apps/protocol/openid-connect/certs"
+  }
+}
+
 variable "introspection_secret" {
   type      = string
   sensitive = true
