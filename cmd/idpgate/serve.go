@@ -31,6 +31,7 @@ type serveConfig struct {
 	adminToken                   string
 	decisionPath                 string
 	trustedProxies               prefixList
+	tls                          serveTLS
 }
 
 // defaultServeConfig is what `idpgate serve` runs with when no flag says otherwise.
@@ -57,6 +58,7 @@ func parseServe(args []string, out io.Writer) (*serveConfig, error) {
 	fs.DurationVar(&cfg.shutdownTimeout, "shutdown-timeout", cfg.shutdownTimeout, "on SIGTERM or SIGINT, how long in-flight requests may take to finish")
 	fs.StringVar(&cfg.decisionPath, "decision-path", cfg.decisionPath, "`path` of the forward-auth decision endpoint on the proxy listener (it and every path below it)")
 	fs.Var(&cfg.trustedProxies, "trusted-proxies", "comma-separated `CIDRs` of the edge proxies whose X-Forwarded-Method/-Uri and X-Original-Method/-URI a decision request may use")
+	cfg.tls.addFlags(fs)
 	fs.TextVar(&cfg.logLevel, "log-level", cfg.logLevel, "log `level`: debug, info, warn or error (logs are JSON on stderr)")
 	fs.Usage = func() {
 		out := fs.Output()
@@ -75,6 +77,9 @@ Flags:
 		fs.PrintDefaults()
 	}
 	if err := parseFlags(fs, args); err != nil {
+		return nil, err
+	}
+	if err := cfg.tls.check(); err != nil {
 		return nil, err
 	}
 	cfg.adminToken = os.Getenv(adminTokenEnv)
@@ -102,6 +107,10 @@ func serve(ctx context.Context, cfg *serveConfig, log *slog.Logger, ready func(p
 	if len(cfg.adminToken) < 16 {
 		log.Warn("the admin token is shorter than 16 characters; use a long random secret")
 	}
+	proxyTLS, adminTLS, err := cfg.tls.serverConfigs(log)
+	if err != nil {
+		return err
+	}
 	gw, err := gateway.New(gateway.Options{DataDir: cfg.dataDir, AdminToken: cfg.adminToken, Logger: log,
 		DecisionPath: cfg.decisionPath, TrustedProxies: cfg.trustedProxies})
 	if err != nil {
@@ -127,16 +136,19 @@ func serve(ctx context.Context, cfg *serveConfig, log *slog.Logger, ready func(p
 	proxySrv := &http.Server{
 		Handler: gw.ProxyHandler(), ReadHeaderTimeout: cfg.readHeaderTimeout, ReadTimeout: cfg.readTimeout,
 		WriteTimeout: cfg.writeTimeout, IdleTimeout: cfg.idleTimeout, MaxHeaderBytes: 64 << 10, ErrorLog: errLog,
+		TLSConfig: proxyTLS,
 	}
 	adminSrv := &http.Server{
 		Handler: gw.AdminHandler(), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
 		WriteTimeout: 30 * time.Second, IdleTimeout: cfg.idleTimeout, MaxHeaderBytes: 64 << 10, ErrorLog: errLog,
+		TLSConfig: adminTLS,
 	}
 	errs := make(chan error, 2)
-	go func() { errs <- proxySrv.Serve(proxyLn) }()
-	go func() { errs <- adminSrv.Serve(adminLn) }()
+	go func() { errs <- serveOn(proxySrv, proxyLn) }()
+	go func() { errs <- serveOn(adminSrv, adminLn) }()
 	log.Info("idpgate serving", "version", version, "proxy", proxyLn.Addr().String(),
-		"admin", adminLn.Addr().String(), "data_dir", cfg.dataDir)
+		"admin", adminLn.Addr().String(), "data_dir", cfg.dataDir,
+		"proxy_scheme", scheme(proxyTLS), "admin_scheme", scheme(adminTLS))
 	if ready != nil {
 		ready(proxyLn.Addr(), adminLn.Addr())
 	}
