@@ -166,6 +166,10 @@ func gatewayTLSProblem(err error) (summary, detail string, ok bool) {
 			"requires client certificates (idpgate serve --admin-client-ca), set gateway_client_cert and " +
 			"gateway_client_key (or IDPGATE_GATEWAY_CLIENT_CERT and IDPGATE_GATEWAY_CLIENT_KEY) to a certificate " +
 			"issued by that CA and its key.", true
+	case strings.Contains(err.Error(), "HTTP request to an HTTPS server"):
+		return "Gateway admin listener speaks HTTPS", "gateway_url (or IDPGATE_GATEWAY_URL) is http:// but the admin " +
+			"listener has a certificate: use https://, and set gateway_ca_bundle (or IDPGATE_GATEWAY_CA_BUNDLE) when " +
+			"its CA is not one the system trusts.", true
 	case strings.Contains(err.Error(), "server gave HTTP response to HTTPS client"):
 		return "Gateway admin listener speaks plain HTTP", "gateway_url (or IDPGATE_GATEWAY_URL) is https:// but the " +
 			"admin listener has no certificate: use http://, or start idpgate serve with --admin-tls-cert.", true

@@ -201,6 +201,9 @@ func TestProtectedAPIGatewayErrorDiagsTellWhatToChange(t *testing.T) {
 		{"client certificate required", errors.New(`Post "https://gw/v1/apis": remote error: tls: certificate required`), path.Empty(),
 			[]string{"refused the TLS handshake", "--admin-client-ca", "gateway_client_cert", "gateway_client_key",
 				"IDPGATE_GATEWAY_CLIENT_CERT", "certificate required"}},
+		{"http to a TLS listener", &adminapi.Error{Status: 400, Code: adminapi.CodeInternal,
+			Message: "Client sent an HTTP request to an HTTPS server."}, path.Empty(),
+			[]string{"speaks HTTPS", "use https://", "gateway_ca_bundle"}},
 		{"https to a plain listener", errors.New(`Post "https://gw/v1/apis": http: server gave HTTP response to HTTPS client`),
 			path.Empty(), []string{"plain HTTP", "use http://", "--admin-tls-cert"}},
 	}
