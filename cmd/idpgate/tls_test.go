@@ -11,6 +11,7 @@ import (
 	"math/big"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -20,6 +21,7 @@ import (
 	"time"
 
 	"github.com/idpgate/terraform-provider-idpgate/internal/adminapi"
+	"github.com/idpgate/terraform-provider-idpgate/internal/mockidp"
 	"github.com/idpgate/terraform-provider-idpgate/internal/testcerts"
 )
 
@@ -296,5 +298,45 @@ func TestServeRefusesCertificatesThatDoNotLoad(t *testing.T) {
 	cfg.tls.keyFile = filepath.Join(dir, "missing-key.pem")
 	if err := serve(t.Context(), cfg, slog.New(slog.DiscardHandler), nil); err == nil || !strings.Contains(err.Error(), "missing-key.pem") {
 		t.Errorf("a missing key file: %v", err)
+	}
+}
+
+// TestServeProxiesATokenOverHTTP2: the whole proxy path (token check, policy, upstream) works
+// for a client that speaks HTTP/2 over TLS, and the upstream gets the identity headers.
+func TestServeProxiesATokenOverHTTP2(t *testing.T) {
+	idp := mockidp.NewTestServer(t, mockidp.Options{Flavor: mockidp.FlavorGeneric})
+	subjects := make(chan string, 1)
+	upstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		subjects <- r.Header.Get("X-Idpgate-Subject")
+	}))
+	defer upstream.Close()
+	ca := testcerts.NewCA(t)
+	cfg := &serveConfig{}
+	cfg.tls.certFile, cfg.tls.keyFile = ca.Server(t).WriteFiles(t, t.TempDir())
+	proxy, admin := startServe(t, cfg)
+	client := httpsClient(t, ca, nil)
+
+	ac, err := adminapi.NewClient("https://"+admin, tlsTestAdminToken, client)
+	if err != nil {
+		t.Fatal(err)
+	}
+	api, err := ac.CreateAPI(t.Context(), adminapi.API{Name: "echo", ListenPath: "/echo/", UpstreamURL: upstream.URL,
+		JWT: &adminapi.JWTValidation{Issuer: idp.URL(), JWKSURI: idp.JWKSURI()}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ac.CreatePolicy(t.Context(), adminapi.Policy{Name: "app", ClientIDs: []string{"app"},
+		AccessRights: []adminapi.AccessRight{{APIID: api.ID}}}); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := get(client, "https://"+proxy+"/echo/items", idp.MintToken(map[string]any{"sub": "alice", "client_id": "app"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.StatusCode != http.StatusOK || resp.ProtoMajor != 2 {
+		t.Fatalf("through the proxy: %d over %s, want 200 over HTTP/2", resp.StatusCode, resp.Proto)
+	}
+	if got := <-subjects; got != "alice" {
+		t.Errorf("upstream saw subject %q, want alice", got)
 	}
 }
