@@ -13,6 +13,18 @@ import (
 	"github.com/idpgate/terraform-provider-idpgate/internal/tlsreload"
 )
 
+// newReloader loads the pair, checking the files at most once per interval (-1: on every
+// call), and returns the reloader and its log.
+func newReloader(t *testing.T, certFile, keyFile string, interval time.Duration) (*tlsreload.Reloader, *bytes.Buffer) {
+	t.Helper()
+	var logs bytes.Buffer
+	r, err := tlsreload.New(certFile, keyFile, tlsreload.Options{CheckInterval: interval, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r, &logs
+}
+
 func servedSerial(t *testing.T, r *tlsreload.Reloader) *big.Int {
 	t.Helper()
 	c, err := r.GetCertificate(nil)
@@ -26,11 +38,7 @@ func TestReloaderPicksUpReplacedFiles(t *testing.T) {
 	ca := testcerts.NewCA(t)
 	first, second := ca.Server(t), ca.Server(t)
 	certFile, keyFile := first.WriteFiles(t, t.TempDir())
-	var logs bytes.Buffer
-	r, err := tlsreload.New(certFile, keyFile, tlsreload.Options{CheckInterval: -1, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
-	if err != nil {
-		t.Fatal(err)
-	}
+	r, logs := newReloader(t, certFile, keyFile, -1)
 	if got := servedSerial(t, r); got.Cmp(first.Serial) != 0 {
 		t.Fatalf("serving serial %x, want the first %x", got, first.Serial)
 	}
@@ -48,11 +56,7 @@ func TestReloaderKeepsTheLastGoodPair(t *testing.T) {
 	ca := testcerts.NewCA(t)
 	good, other := ca.Server(t), ca.Server(t)
 	certFile, keyFile := good.WriteFiles(t, t.TempDir())
-	var logs bytes.Buffer
-	r, err := tlsreload.New(certFile, keyFile, tlsreload.Options{CheckInterval: -1, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
-	if err != nil {
-		t.Fatal(err)
-	}
+	r, logs := newReloader(t, certFile, keyFile, -1)
 	for _, c := range []struct {
 		name    string
 		replace func()
@@ -81,10 +85,7 @@ func TestReloaderLooksAtTheFilesAtMostOncePerInterval(t *testing.T) {
 	ca := testcerts.NewCA(t)
 	first, second := ca.Server(t), ca.Server(t)
 	certFile, keyFile := first.WriteFiles(t, t.TempDir())
-	r, err := tlsreload.New(certFile, keyFile, tlsreload.Options{CheckInterval: 300 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
+	r, _ := newReloader(t, certFile, keyFile, 300*time.Millisecond)
 	testcerts.WriteFile(t, certFile, second.CertPEM)
 	testcerts.WriteFile(t, keyFile, second.KeyPEM)
 	if got := servedSerial(t, r); got.Cmp(first.Serial) != 0 {
