@@ -1,17 +1,21 @@
 // Package tlsreload serves a certificate and key pair from files that may be replaced while
-// the process runs (certbot, cert-manager, a Kubernetes secret volume): the pair is read
-// again when either file's modification time or size changes, without a restart and without
-// touching the connections already open.
+// the process runs (certbot, cert-manager, a Kubernetes secret volume): the pair is loaded
+// again when either file's content changes, without a restart and without touching the
+// connections already open.
 //
-// The files are looked at from the TLS handshake itself (tls.Config.GetCertificate), at most
-// once per CheckInterval: no goroutine, no file-system watcher (inotify misses the symlink
-// swap of a Kubernetes volume; a stat does not). A replacement that does not load (a key
-// that does not match the certificate, a half-written file) is logged and the last good pair
-// is kept, so a bad renewal never takes the listener down; it is tried again when the files
-// change again.
+// The files are read from the TLS handshake itself (tls.Config.GetCertificate), at most once
+// per CheckInterval, and compared with what was last loaded: no goroutine, no file-system
+// watcher (inotify misses the symlink swap of a Kubernetes volume). Content, not modification
+// time and size, tells a change: file timestamps have the kernel tick's resolution, two
+// certificates of one key type often have the same size, and `cp -p` or rsync keep the old
+// time; reading a few kilobytes once a second costs nothing. A replacement that does not load
+// (a key that does not match the certificate, a half-written file) is logged and the last good
+// pair is kept, so a bad renewal never takes the listener down; it is tried again when the
+// files change again.
 package tlsreload
 
 import (
+	"bytes"
 	"crypto/tls"
 	"crypto/x509"
 	"fmt"
@@ -22,7 +26,7 @@ import (
 	"time"
 )
 
-// DefaultCheckInterval is how often, at most, the files are looked at.
+// DefaultCheckInterval is how often, at most, the files are read.
 const DefaultCheckInterval = time.Second
 
 // Reloader holds the current pair of one certificate and key file.
@@ -34,15 +38,15 @@ type Reloader struct {
 	cert      atomic.Pointer[tls.Certificate]
 	nextCheck atomic.Int64 // unix nanoseconds
 
-	mu      sync.Mutex // one handshake checks the files at a time; the others use the current pair
-	stamp   stamp      // of the files when last read, whether they loaded or not
-	lastErr string     // the last failure logged, not to repeat it every interval
+	mu              sync.Mutex // one handshake reads the files at a time; the others use the current pair
+	certPEM, keyPEM []byte     // the files' content when last read, whether it loaded or not
+	lastErr         string     // the last failure logged, not to repeat it every interval
 }
 
 // Options tune a Reloader; the zero value is fine.
 type Options struct {
-	// CheckInterval is how often, at most, the files are looked at (DefaultCheckInterval when
-	// zero; negative: on every handshake).
+	// CheckInterval is how often, at most, the files are read (DefaultCheckInterval when zero;
+	// negative: on every handshake).
 	CheckInterval time.Duration
 	// Logger receives a line for every reload and every replacement that does not load.
 	Logger *slog.Logger
@@ -58,22 +62,22 @@ func New(certFile, keyFile string, opts Options) (*Reloader, error) {
 	if r.log == nil {
 		r.log = slog.New(slog.DiscardHandler)
 	}
-	st, err := stampOf(certFile, keyFile)
+	certPEM, keyPEM, err := read(certFile, keyFile)
 	if err != nil {
 		return nil, err
 	}
-	cert, err := load(certFile, keyFile)
+	cert, err := load(certFile, keyFile, certPEM, keyPEM)
 	if err != nil {
 		return nil, err
 	}
-	r.stamp = st
+	r.certPEM, r.keyPEM = certPEM, keyPEM
 	r.cert.Store(cert)
 	r.nextCheck.Store(time.Now().Add(r.interval).UnixNano())
 	return r, nil
 }
 
-// GetCertificate is for tls.Config.GetCertificate: the current pair, after looking at the
-// files if CheckInterval has passed. It never fails once New has succeeded.
+// GetCertificate is for tls.Config.GetCertificate: the current pair, after reading the files
+// if CheckInterval has passed. It never fails once New has succeeded.
 func (r *Reloader) GetCertificate(*tls.ClientHelloInfo) (*tls.Certificate, error) {
 	if time.Now().UnixNano() >= r.nextCheck.Load() {
 		r.check()
@@ -87,20 +91,20 @@ func (r *Reloader) Certificate() *tls.Certificate { return r.cert.Load() }
 // check reloads the pair if the files changed since they were last read.
 func (r *Reloader) check() {
 	if !r.mu.TryLock() {
-		return // another handshake is looking; this one serves the current pair
+		return // another handshake is reading; this one serves the current pair
 	}
 	defer r.mu.Unlock()
 	r.nextCheck.Store(time.Now().Add(r.interval).UnixNano())
-	st, err := stampOf(r.certFile, r.keyFile)
+	certPEM, keyPEM, err := read(r.certFile, r.keyFile)
 	if err != nil {
 		r.fail(err)
 		return
 	}
-	if st == r.stamp {
+	if bytes.Equal(certPEM, r.certPEM) && bytes.Equal(keyPEM, r.keyPEM) {
 		return
 	}
-	r.stamp = st
-	cert, err := load(r.certFile, r.keyFile)
+	r.certPEM, r.keyPEM = certPEM, keyPEM
+	cert, err := load(r.certFile, r.keyFile, certPEM, keyPEM)
 	if err != nil {
 		r.fail(err)
 		return
@@ -119,33 +123,25 @@ func (r *Reloader) fail(err error) {
 	}
 }
 
-func load(certFile, keyFile string) (*tls.Certificate, error) {
-	cert, err := tls.LoadX509KeyPair(certFile, keyFile)
+func read(certFile, keyFile string) (certPEM, keyPEM []byte, err error) {
+	if certPEM, err = os.ReadFile(certFile); err != nil {
+		return nil, nil, fmt.Errorf("TLS certificate: %w", err)
+	}
+	if keyPEM, err = os.ReadFile(keyFile); err != nil {
+		return nil, nil, fmt.Errorf("TLS key: %w", err)
+	}
+	return certPEM, keyPEM, nil
+}
+
+func load(certFile, keyFile string, certPEM, keyPEM []byte) (*tls.Certificate, error) {
+	cert, err := tls.X509KeyPair(certPEM, keyPEM)
 	if err != nil {
 		return nil, fmt.Errorf("TLS certificate %s with key %s: %w", certFile, keyFile, err)
 	}
-	if cert.Leaf == nil { // set by LoadX509KeyPair since Go 1.23; kept for the log line
+	if cert.Leaf == nil { // set by X509KeyPair since Go 1.23; kept for the log line
 		if cert.Leaf, err = x509.ParseCertificate(cert.Certificate[0]); err != nil {
 			return nil, fmt.Errorf("TLS certificate %s: %w", certFile, err)
 		}
 	}
 	return &cert, nil
-}
-
-// stamp is what tells that a file changed: its modification time and size, for both files.
-type stamp struct {
-	certMod, keyMod   int64
-	certSize, keySize int64
-}
-
-func stampOf(certFile, keyFile string) (stamp, error) {
-	c, err := os.Stat(certFile)
-	if err != nil {
-		return stamp{}, fmt.Errorf("TLS certificate: %w", err)
-	}
-	k, err := os.Stat(keyFile)
-	if err != nil {
-		return stamp{}, fmt.Errorf("TLS key: %w", err)
-	}
-	return stamp{certMod: c.ModTime().UnixNano(), keyMod: k.ModTime().UnixNano(), certSize: c.Size(), keySize: k.Size()}, nil
 }

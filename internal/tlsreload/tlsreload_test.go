@@ -34,6 +34,8 @@ func servedSerial(t *testing.T, r *tlsreload.Reloader) *big.Int {
 	return c.Leaf.SerialNumber
 }
 
+// TestReloaderPicksUpReplacedFiles: new content is loaded even when the files keep their
+// modification time.
 func TestReloaderPicksUpReplacedFiles(t *testing.T) {
 	ca := testcerts.NewCA(t)
 	first, second := ca.Server(t), ca.Server(t)
@@ -42,8 +44,18 @@ func TestReloaderPicksUpReplacedFiles(t *testing.T) {
 	if got := servedSerial(t, r); got.Cmp(first.Serial) != 0 {
 		t.Fatalf("serving serial %x, want the first %x", got, first.Serial)
 	}
+	// Replaced as `cp -p` or rsync would: the new files keep the old modification time.
+	old, err := os.Stat(certFile)
+	if err != nil {
+		t.Fatal(err)
+	}
 	testcerts.WriteFile(t, certFile, second.CertPEM)
 	testcerts.WriteFile(t, keyFile, second.KeyPEM)
+	for _, f := range []string{certFile, keyFile} {
+		if err := os.Chtimes(f, old.ModTime(), old.ModTime()); err != nil {
+			t.Fatal(err)
+		}
+	}
 	if got := servedSerial(t, r); got.Cmp(second.Serial) != 0 {
 		t.Errorf("after replacing the files: serial %x, want the second %x", got, second.Serial)
 	}
