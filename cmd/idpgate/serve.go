@@ -35,6 +35,7 @@ type serveConfig struct {
 	accessLog                    string
 	failedAuthLimit              failedAuthLimitFlag
 	refusedTokenTTL              time.Duration
+	tls                          serveTLS
 }
 
 // defaultServeConfig is what `idpgate serve` runs with when no flag says otherwise.
@@ -66,6 +67,7 @@ func parseServe(args []string, out io.Writer) (*serveConfig, error) {
 	fs.Var(&cfg.failedAuthLimit, "failed-auth-limit", "refused tokens one client address may present, as `N/duration` (a bucket of N refilled at N per duration), before its requests get 429 without a token check; off to disable")
 	fs.DurationVar(&cfg.refusedTokenTTL, "refused-token-ttl", cfg.refusedTokenTTL, "how long a token the introspection endpoint called inactive is refused without asking again (0: ask every time)")
 	fs.StringVar(&cfg.accessLog, "access-log", cfg.accessLog, "where the JSON access log goes: stderr, off, or a `file` (appended to)")
+	cfg.tls.addFlags(fs)
 	fs.TextVar(&cfg.logLevel, "log-level", cfg.logLevel, "log `level`: debug, info, warn or error (logs are JSON on stderr)")
 	fs.Usage = func() {
 		out := fs.Output()
@@ -84,6 +86,9 @@ Flags:
 		fs.PrintDefaults()
 	}
 	if err := parseFlags(fs, args); err != nil {
+		return nil, err
+	}
+	if err := cfg.tls.check(); err != nil {
 		return nil, err
 	}
 	cfg.adminToken = os.Getenv(adminTokenEnv)
@@ -116,6 +121,10 @@ func serve(ctx context.Context, cfg *serveConfig, log *slog.Logger, ready func(p
 		return err
 	}
 	defer closeAccessLog()
+	proxyTLS, adminTLS, err := cfg.tls.serverConfigs(log)
+	if err != nil {
+		return err
+	}
 	gw, err := gateway.New(gateway.Options{DataDir: cfg.dataDir, AdminToken: cfg.adminToken, Logger: log,
 		DecisionPath: cfg.decisionPath, TrustedProxies: cfg.trustedProxies, AccessLog: accessLog,
 		FailedAuthLimit: gateway.FailedAuthLimit(cfg.failedAuthLimit), RefusedTokenTTL: refusedTTL(cfg.refusedTokenTTL)})
@@ -142,16 +151,19 @@ func serve(ctx context.Context, cfg *serveConfig, log *slog.Logger, ready func(p
 	proxySrv := &http.Server{
 		Handler: gw.ProxyHandler(), ReadHeaderTimeout: cfg.readHeaderTimeout, ReadTimeout: cfg.readTimeout,
 		WriteTimeout: cfg.writeTimeout, IdleTimeout: cfg.idleTimeout, MaxHeaderBytes: 64 << 10, ErrorLog: errLog,
+		TLSConfig: proxyTLS,
 	}
 	adminSrv := &http.Server{
 		Handler: gw.AdminHandler(), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
 		WriteTimeout: 30 * time.Second, IdleTimeout: cfg.idleTimeout, MaxHeaderBytes: 64 << 10, ErrorLog: errLog,
+		TLSConfig: adminTLS,
 	}
 	errs := make(chan error, 2)
-	go func() { errs <- proxySrv.Serve(proxyLn) }()
-	go func() { errs <- adminSrv.Serve(adminLn) }()
+	go func() { errs <- serveOn(proxySrv, proxyLn) }()
+	go func() { errs <- serveOn(adminSrv, adminLn) }()
 	log.Info("idpgate serving", "version", version, "proxy", proxyLn.Addr().String(),
-		"admin", adminLn.Addr().String(), "data_dir", cfg.dataDir)
+		"admin", adminLn.Addr().String(), "data_dir", cfg.dataDir,
+		"proxy_scheme", scheme(proxyTLS), "admin_scheme", scheme(adminTLS))
 	if ready != nil {
 		ready(proxyLn.Addr(), adminLn.Addr())
 	}

@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // maxResponseBytes bounds what the client reads from the gateway.
@@ -136,7 +137,7 @@ func (c *Client) do(ctx context.Context, method, path string, in, out any) error
 	if resp.StatusCode >= 300 {
 		apiErr := &Error{}
 		if json.Unmarshal(raw, apiErr) != nil || apiErr.Message == "" {
-			apiErr = &Error{Code: CodeInternal, Message: http.StatusText(resp.StatusCode)}
+			apiErr = &Error{Code: CodeInternal, Message: plainMessage(resp.StatusCode, raw)}
 		}
 		apiErr.Status = resp.StatusCode
 		return apiErr
@@ -148,4 +149,16 @@ func (c *Client) do(ctx context.Context, method, path string, in, out any) error
 		return fmt.Errorf("decoding gateway admin API answer to %s %s: %w", method, path, err)
 	}
 	return nil
+}
+
+// plainMessage is the message of an answer that is not the admin API's JSON: net/http's own
+// answer (e.g. "Client sent an HTTP request to an HTTPS server." when gateway_url says http://
+// to a TLS listener) or a proxy's. A short one-line text body is kept, so the user reads what
+// went wrong; anything else becomes the status text.
+func plainMessage(status int, body []byte) string {
+	text := strings.TrimSpace(string(body))
+	if text == "" || len(text) > 200 || strings.ContainsAny(text, "\n<{") || !utf8.ValidString(text) {
+		return http.StatusText(status)
+	}
+	return text
 }

@@ -2,6 +2,7 @@ package provider
 
 import (
 	"context"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"net/http"
@@ -23,6 +24,10 @@ import (
 func gatewayErrorDiags(ctx context.Context, s schema.Schema, action string, err error) diag.Diagnostics {
 	var diags diag.Diagnostics
 	var apiErr *adminapi.Error
+	if summary, detail, ok := gatewayTLSProblem(err); ok {
+		diags.AddError(summary, fmt.Sprintf("While %s, %s Underlying error: %v", action, detail, err))
+		return diags
+	}
 	if !errors.As(err, &apiErr) {
 		diags.AddError("Cannot reach the idpgate gateway",
 			fmt.Sprintf("While %s, the gateway's admin API did not answer. Check that gateway_url (or "+
@@ -140,4 +145,34 @@ func isMap(ctx context.Context, s schema.Schema, p path.Path) bool {
 	}
 	_, ok := a.(schema.MapAttribute)
 	return ok
+}
+
+// gatewayTLSProblem recognizes a failed TLS handshake with the admin listener and says which
+// provider setting fixes it.
+func gatewayTLSProblem(err error) (summary, detail string, ok bool) {
+	var unknownCA x509.UnknownAuthorityError
+	var hostname x509.HostnameError
+	switch {
+	case errors.As(err, &unknownCA):
+		return "Gateway certificate not trusted", "the gateway's admin listener presented a certificate signed by a CA " +
+			"the provider does not trust: set gateway_ca_bundle (or IDPGATE_GATEWAY_CA_BUNDLE) to the PEM text of the CA " +
+			"that issued it.", true
+	case errors.As(err, &hostname):
+		return "Gateway certificate does not match gateway_url", "the certificate of the gateway's admin listener is " +
+			"not valid for the host in gateway_url (or IDPGATE_GATEWAY_URL): use a name or address the certificate " +
+			"lists, or issue it for that host.", true
+	case strings.Contains(err.Error(), "remote error: tls:"):
+		return "Gateway refused the TLS handshake", "the gateway's admin listener refused the TLS handshake; when it " +
+			"requires client certificates (idpgate serve --admin-client-ca), set gateway_client_cert and " +
+			"gateway_client_key (or IDPGATE_GATEWAY_CLIENT_CERT and IDPGATE_GATEWAY_CLIENT_KEY) to a certificate " +
+			"issued by that CA and its key.", true
+	case strings.Contains(err.Error(), "HTTP request to an HTTPS server"):
+		return "Gateway admin listener speaks HTTPS", "gateway_url (or IDPGATE_GATEWAY_URL) is http:// but the admin " +
+			"listener has a certificate: use https://, and set gateway_ca_bundle (or IDPGATE_GATEWAY_CA_BUNDLE) when " +
+			"its CA is not one the system trusts.", true
+	case strings.Contains(err.Error(), "server gave HTTP response to HTTPS client"):
+		return "Gateway admin listener speaks plain HTTP", "gateway_url (or IDPGATE_GATEWAY_URL) is https:// but the " +
+			"admin listener has no certificate: use http://, or start idpgate serve with --admin-tls-cert.", true
+	}
+	return "", "", false
 }

@@ -3,6 +3,7 @@ package provider
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -35,9 +36,18 @@ type gatewayStack struct {
 	admin      *adminapi.Client
 	upstream   *recordingUpstream
 	http       *http.Client
+	// providerExtra is added to the provider block, e.g. gateway_ca_bundle.
+	providerExtra string
 }
 
 func startGatewayStack(t *testing.T) *gatewayStack {
+	t.Helper()
+	return startGatewayStackWithAdminTLS(t, nil, nil)
+}
+
+// startGatewayStackWithAdminTLS serves the admin listener over TLS with adminTLS (plain HTTP
+// when nil); the stack's own admin client, which the checks use, goes through adminHTTP.
+func startGatewayStackWithAdminTLS(t *testing.T, adminTLS *tls.Config, adminHTTP *http.Client) *gatewayStack {
 	t.Helper()
 	idp := mockidp.NewTestServer(t, mockidp.Options{Flavor: mockidp.FlavorGeneric})
 	const adminToken = "e2e-admin-token-0123456789"
@@ -47,14 +57,20 @@ func startGatewayStack(t *testing.T) *gatewayStack {
 		t.Fatalf("starting gateway: %v", err)
 	}
 	proxy := httptest.NewServer(gw.ProxyHandler())
-	adminSrv := httptest.NewServer(gw.AdminHandler())
+	adminSrv := httptest.NewUnstartedServer(gw.AdminHandler())
+	if adminTLS != nil {
+		adminSrv.TLS = adminTLS
+		adminSrv.StartTLS()
+	} else {
+		adminSrv.Start()
+	}
 	up := newRecordingUpstream(t)
 	t.Cleanup(func() {
 		proxy.Close()
 		adminSrv.Close()
 		_ = gw.Close()
 	})
-	admin, err := adminapi.NewClient(adminSrv.URL, adminToken, nil)
+	admin, err := adminapi.NewClient(adminSrv.URL, adminToken, adminHTTP)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -69,8 +85,9 @@ provider "idpgate" {
   issuer              = %q
   gateway_url         = %q
   gateway_admin_token = %q
+  %s
 }
-`, s.idp.URL(), s.adminURL, s.adminToken)
+`, s.idp.URL(), s.adminURL, s.adminToken, s.providerExtra)
 }
 
 // recordingUpstream answers 200 and remembers the requests that reached it.

@@ -2,9 +2,12 @@ package provider
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"regexp"
 	"strings"
 	"testing"
@@ -189,6 +192,20 @@ func TestProtectedAPIGatewayErrorDiagsTellWhatToChange(t *testing.T) {
 			[]string{"conflict", "name \"x\" is taken", "HTTP 409"}},
 		{"server", &adminapi.Error{Status: 500, Code: adminapi.CodeInternal, Message: "Internal Server Error"}, path.Empty(),
 			[]string{"Internal Server Error", "HTTP 500"}},
+		{"untrusted certificate", &url.Error{Op: "Post", URL: "https://gw", Err: &tls.CertificateVerificationError{
+			Err: x509.UnknownAuthorityError{}}}, path.Empty(),
+			[]string{"not trusted", "gateway_ca_bundle", "IDPGATE_GATEWAY_CA_BUNDLE", "certificate signed by unknown authority"}},
+		{"certificate for another host", &url.Error{Op: "Post", URL: "https://gw", Err: &tls.CertificateVerificationError{
+			Err: x509.HostnameError{Certificate: &x509.Certificate{}, Host: "gw"}}}, path.Empty(),
+			[]string{"does not match gateway_url", "IDPGATE_GATEWAY_URL"}},
+		{"client certificate required", errors.New(`Post "https://gw/v1/apis": remote error: tls: certificate required`), path.Empty(),
+			[]string{"refused the TLS handshake", "--admin-client-ca", "gateway_client_cert", "gateway_client_key",
+				"IDPGATE_GATEWAY_CLIENT_CERT", "certificate required"}},
+		{"http to a TLS listener", &adminapi.Error{Status: 400, Code: adminapi.CodeInternal,
+			Message: "Client sent an HTTP request to an HTTPS server."}, path.Empty(),
+			[]string{"speaks HTTPS", "use https://", "gateway_ca_bundle"}},
+		{"https to a plain listener", errors.New(`Post "https://gw/v1/apis": http: server gave HTTP response to HTTPS client`),
+			path.Empty(), []string{"plain HTTP", "use http://", "--admin-tls-cert"}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -5,6 +5,7 @@ package provider
 
 import (
 	"context"
+	"crypto/tls"
 	"crypto/x509"
 	"net/http"
 	"os"
@@ -61,6 +62,9 @@ type providerModel struct {
 	MaxRetries           types.Int64          `tfsdk:"max_retries"`
 	RequestTimeout       timetypes.GoDuration `tfsdk:"request_timeout"`
 	CABundle             types.String         `tfsdk:"ca_bundle"`
+	GatewayCABundle      types.String         `tfsdk:"gateway_ca_bundle"`
+	GatewayClientCert    types.String         `tfsdk:"gateway_client_cert"`
+	GatewayClientKey     types.String         `tfsdk:"gateway_client_key"`
 }
 
 func (p *idpgateProvider) Metadata(_ context.Context, _ provider.MetadataRequest, resp *provider.MetadataResponse) {
@@ -101,8 +105,9 @@ func (p *idpgateProvider) Schema(_ context.Context, _ provider.SchemaRequest, re
 				Validators: []validator.String{absoluteURL()},
 			},
 			"gateway_url": schema.StringAttribute{
-				MarkdownDescription: "Base URL of the idpgate gateway's admin API, e.g. `http://127.0.0.1:8081`. " +
-					"Environment variable: `IDPGATE_GATEWAY_URL`.",
+				MarkdownDescription: "Base URL of the idpgate gateway's admin API, e.g. `http://127.0.0.1:8081`, or " +
+					"`https://gateway.internal:8081` when the admin listener has a certificate (`idpgate serve --admin-tls-cert` " +
+					"or `--tls-cert`). Environment variable: `IDPGATE_GATEWAY_URL`.",
 				Optional:   true,
 				Validators: []validator.String{absoluteURL()},
 			},
@@ -129,6 +134,23 @@ func (p *idpgateProvider) Schema(_ context.Context, _ provider.SchemaRequest, re
 					"PEM text itself, e.g. `file(\"ca.pem\")`, not a path. Environment variable: `IDPGATE_CA_BUNDLE`.",
 				Optional: true,
 			},
+			"gateway_ca_bundle": schema.StringAttribute{
+				MarkdownDescription: "PEM certificates to trust, in addition to the system's and `ca_bundle`, for an `https://` " +
+					"`gateway_url`: the CA that issued the admin listener's certificate, as PEM text (e.g. `file(\"gateway-ca.pem\")`), " +
+					"not a path. Environment variable: `IDPGATE_GATEWAY_CA_BUNDLE`.",
+				Optional: true,
+			},
+			"gateway_client_cert": schema.StringAttribute{
+				MarkdownDescription: "PEM client certificate (chain included) presented to the gateway's admin listener, for a " +
+					"gateway started with `--admin-client-ca`; requires `gateway_client_key`. The admin token is still sent. " +
+					"Environment variable: `IDPGATE_GATEWAY_CLIENT_CERT`.",
+				Optional: true,
+			},
+			"gateway_client_key": schema.StringAttribute{
+				MarkdownDescription: "PEM private key of `gateway_client_cert`. Environment variable: `IDPGATE_GATEWAY_CLIENT_KEY`.",
+				Optional:            true,
+				Sensitive:           true,
+			},
 		},
 	}
 }
@@ -146,7 +168,8 @@ func (p *idpgateProvider) Configure(ctx context.Context, req provider.ConfigureR
 	data := &providerData{}
 	settings := resolveSettings(cfg)
 	for _, s := range []*setting{&settings.issuer, &settings.driver, &settings.initialAccessToken, &settings.registrationEndpoint,
-		&settings.gatewayURL, &settings.gatewayAdminToken, &settings.maxRetries, &settings.requestTimeout, &settings.caBundle} {
+		&settings.gatewayURL, &settings.gatewayAdminToken, &settings.maxRetries, &settings.requestTimeout, &settings.caBundle,
+		&settings.gatewayCABundle, &settings.gatewayClientCert, &settings.gatewayClientKey} {
 		if s.unknown {
 			tflog.Debug(ctx, "provider setting unknown until apply", map[string]any{"attribute": s.attribute})
 			data.unknown = true
@@ -157,6 +180,8 @@ func (p *idpgateProvider) Configure(ctx context.Context, req provider.ConfigureR
 	// on the context of the call that could log them; TestAccSecretsNeverLogged checks it.
 
 	httpClient, diags := settings.httpClient()
+	resp.Diagnostics.Append(diags...)
+	gatewayHTTPClient, diags := settings.gatewayHTTPClient(httpClient.Timeout)
 	resp.Diagnostics.Append(diags...)
 	maxRetries, diags := settings.retries()
 	resp.Diagnostics.Append(diags...)
@@ -186,7 +211,7 @@ func (p *idpgateProvider) Configure(ctx context.Context, req provider.ConfigureR
 				"gateway_url is set but no admin token is: set gateway_admin_token in the provider block or the "+
 					"IDPGATE_GATEWAY_ADMIN_TOKEN environment variable to the gateway's IDPGATE_ADMIN_TOKEN.")
 		} else if settings.gatewayAdminToken.value != "" {
-			client, err := adminapi.NewClient(settings.gatewayURL.value, settings.gatewayAdminToken.value, httpClient)
+			client, err := adminapi.NewClient(settings.gatewayURL.value, settings.gatewayAdminToken.value, gatewayHTTPClient)
 			if err != nil {
 				resp.Diagnostics.AddAttributeError(path.Root("gateway_url"), "Invalid gateway URL",
 					"Set gateway_url (or IDPGATE_GATEWAY_URL) to the gateway's admin address: "+err.Error())
@@ -234,6 +259,7 @@ type resolvedSettings struct {
 	issuer, driver, initialAccessToken, registrationEndpoint setting
 	gatewayURL, gatewayAdminToken                            setting
 	maxRetries, requestTimeout, caBundle                     setting
+	gatewayCABundle, gatewayClientCert, gatewayClientKey     setting
 }
 
 func resolveSettings(cfg providerModel) resolvedSettings {
@@ -262,6 +288,9 @@ func resolveSettings(cfg providerModel) resolvedSettings {
 		maxRetries:           retries,
 		requestTimeout:       str("request_timeout", "IDPGATE_REQUEST_TIMEOUT", cfg.RequestTimeout.StringValue),
 		caBundle:             str("ca_bundle", "IDPGATE_CA_BUNDLE", cfg.CABundle),
+		gatewayCABundle:      str("gateway_ca_bundle", "IDPGATE_GATEWAY_CA_BUNDLE", cfg.GatewayCABundle),
+		gatewayClientCert:    str("gateway_client_cert", "IDPGATE_GATEWAY_CLIENT_CERT", cfg.GatewayClientCert),
+		gatewayClientKey:     str("gateway_client_key", "IDPGATE_GATEWAY_CLIENT_KEY", cfg.GatewayClientKey),
 	}
 }
 
@@ -291,19 +320,71 @@ func (s resolvedSettings) httpClient() (*http.Client, diagList) {
 			timeout = d
 		}
 	}
-	transport := http.DefaultTransport.(*http.Transport).Clone()
-	if s.caBundle.value != "" {
-		pool, err := x509.SystemCertPool()
-		if err != nil || pool == nil {
-			pool = x509.NewCertPool()
+	transport := newTransport()
+	pool, poolDiags := trustPool(s.caBundle)
+	transport.TLSClientConfig.RootCAs = pool
+	return &http.Client{Transport: transport, Timeout: timeout}, append(diags, poolDiags...)
+}
+
+// gatewayHTTPClient builds the admin API's client: its own transport, trusting the system's
+// certificates, ca_bundle and gateway_ca_bundle, and presenting the client certificate when
+// one is set. Certificate and key go together; that is checked here, at plan time.
+func (s resolvedSettings) gatewayHTTPClient(timeout time.Duration) (*http.Client, diagList) {
+	transport := newTransport()
+	pool, diags := trustPool(s.caBundle, s.gatewayCABundle)
+	transport.TLSClientConfig.RootCAs = pool
+	cert, key := s.gatewayClientCert, s.gatewayClientKey
+	switch {
+	case cert.unknown || key.unknown:
+	case cert.value != "" && key.value == "":
+		diags = append(diags, attrError(key, "Missing gateway_client_key",
+			"must be set with gateway_client_cert: give the PEM private key of the client certificate"))
+	case cert.value == "" && key.value != "":
+		diags = append(diags, attrError(cert, "Missing gateway_client_cert",
+			"must be set with gateway_client_key: give the PEM client certificate"))
+	case cert.value != "":
+		pair, err := tls.X509KeyPair([]byte(cert.value), []byte(key.value))
+		if err != nil {
+			diags = append(diags, attrError(cert, "Invalid gateway_client_cert",
+				"and gateway_client_key (or IDPGATE_GATEWAY_CLIENT_KEY) must be a PEM certificate and its PEM private key "+
+					"(the text, e.g. file(\"client.pem\"), not a path): "+err.Error()))
 		}
-		if !pool.AppendCertsFromPEM([]byte(s.caBundle.value)) {
-			diags = append(diags, attrError(s.caBundle, "Invalid ca_bundle",
-				"contains no PEM certificate; give the PEM text (e.g. file(\"ca.pem\")), not a path"))
-		}
-		transport.TLSClientConfig.RootCAs = pool
+		transport.TLSClientConfig.Certificates = []tls.Certificate{pair}
 	}
 	return &http.Client{Transport: transport, Timeout: timeout}, diags
+}
+
+// newTransport is a transport of one provider instance, cloned from the default, never the
+// shared one.
+func newTransport() *http.Transport {
+	transport := http.DefaultTransport.(*http.Transport).Clone()
+	if transport.TLSClientConfig == nil {
+		transport.TLSClientConfig = &tls.Config{MinVersion: tls.VersionTLS12}
+	}
+	return transport
+}
+
+// trustPool is the system's certificates plus those of the bundles that are set; nil (the
+// system's alone) when none is.
+func trustPool(bundles ...setting) (*x509.CertPool, diagList) {
+	var pool *x509.CertPool
+	var diags diagList
+	for _, b := range bundles {
+		if b.value == "" {
+			continue
+		}
+		if pool == nil {
+			var err error
+			if pool, err = x509.SystemCertPool(); err != nil || pool == nil {
+				pool = x509.NewCertPool()
+			}
+		}
+		if !pool.AppendCertsFromPEM([]byte(b.value)) {
+			diags = append(diags, attrError(b, "Invalid "+b.attribute,
+				"contains no PEM certificate; give the PEM text (e.g. file(\"ca.pem\")), not a path"))
+		}
+	}
+	return pool, diags
 }
 
 // absoluteURL checks that a string attribute is an absolute http(s) URL, with the admin API's
