@@ -64,6 +64,9 @@ func (c *serveTLS) serverConfigs(log *slog.Logger) (proxy, admin *tls.Config, er
 			return nil, nil, err
 		}
 		proxy = serverTLSConfig(proxyCert)
+		// Ask for, but do not require or verify, a client certificate: a token bound to one
+		// (RFC 8705) is checked against its hash; clients without one are unaffected.
+		proxy.ClientAuth = tls.RequestClientCert
 		adminCert = proxyCert
 	}
 	if c.adminCertFile != "" {

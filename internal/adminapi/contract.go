@@ -84,8 +84,14 @@ func CheckHTTPURL(raw string) error {
 // Sender constraints a protected API may require (API.SenderConstraint).
 const (
 	SenderConstraintNone = "none"
+	// SenderConstraintDPoP: DPoP-bound tokens only (RFC 9449).
 	SenderConstraintDPoP = "dpop"
+	// SenderConstraintMTLS: certificate-bound tokens only (RFC 8705), over TLS with the
+	// client certificate they are bound to.
+	SenderConstraintMTLS = "mtls"
+	// SenderConstraintDPoPOrMTLS: tokens bound either way.
+	SenderConstraintDPoPOrMTLS = "dpop_or_mtls"
 )
 
 // SenderConstraints lists the values API.SenderConstraint accepts besides "".
-var SenderConstraints = []string{SenderConstraintNone, SenderConstraintDPoP}
+var SenderConstraints = []string{SenderConstraintNone, SenderConstraintDPoP, SenderConstraintMTLS, SenderConstraintDPoPOrMTLS}

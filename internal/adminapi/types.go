@@ -50,9 +50,10 @@ type API struct {
 	// the policy decided on the request's own method and path, and an upstream that obeys
 	// them would act on others.
 	ForwardOverrideHeaders bool `json:"forward_override_headers,omitempty"`
-	// SenderConstraint is SenderConstraintNone (the default, also "") or
-	// SenderConstraintDPoP: the API then accepts only DPoP-bound tokens with a valid proof
-	// (RFC 9449). Bound tokens are checked against their binding whatever this says.
+	// SenderConstraint is SenderConstraintNone (the default, also ""), or requires tokens
+	// bound to their holder: SenderConstraintDPoP (RFC 9449), SenderConstraintMTLS (RFC
+	// 8705), SenderConstraintDPoPOrMTLS. Bound tokens are checked against their binding
+	// whatever this says.
 	SenderConstraint string `json:"sender_constraint,omitempty"`
 
 	CreatedAt time.Time `json:"created_at,omitzero"`

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/idpgate/terraform-provider-idpgate/internal/adminapi"
 	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/token"
 )
 
@@ -45,7 +46,7 @@ func noRoute() *refusal {
 // noToken is RFC 6750 §3.1: a request without credentials gets the challenge but no error
 // code; an API that takes DPoP-bound tokens only challenges for DPoP (RFC 9449 §7.1).
 func noToken(rt *route) *refusal {
-	if rt.senderConstraint == senderConstraintDPoP {
+	if sc := rt.senderConstraint; sc == adminapi.SenderConstraintDPoP || sc == adminapi.SenderConstraintDPoPOrMTLS {
 		return &refusal{outcome: outcomeUnauthorized, status: http.StatusUnauthorized, code: "invalid_request",
 			description: "a DPoP-bound access token and its proof are required", challenge: dpopChallenge("", "")}
 	}

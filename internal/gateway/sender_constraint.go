@@ -1,6 +1,8 @@
 package gateway
 
 import (
+	"crypto/sha256"
+	"encoding/base64"
 	"net/http"
 	"strings"
 
@@ -10,21 +12,20 @@ import (
 
 // Sender-constrained tokens. A token whose claims (or introspection answer) carry cnf is
 // bound to its holder and is checked against that binding whatever the API says:
-//   - presented with the DPoP scheme (RFC 9449), its cnf.jkt must match the key of a valid
-//     proof in the request's one DPoP header, made for this method and URL (token.DPoPChecker);
-//   - presented as Bearer, it is refused (RFC 9449 §7.1, RFC 8705 §3): a stolen bound token
-//     must not work without the key;
-//   - certificate-bound tokens (cnf x5t#S256, RFC 8705) are refused until the gateway checks
-//     client certificates.
+//   - cnf.jkt (DPoP, RFC 9449): presented with the DPoP scheme, with a valid proof in the
+//     request's one DPoP header, made with that key for this method and URL
+//     (token.DPoPChecker); as Bearer it is refused (§7.1);
+//   - cnf x5t#S256 (RFC 8705): the client certificate of the request's TLS connection must
+//     hash to it (the proxy listener asks for certificates when it serves TLS); without one,
+//     or with another, the token is refused;
+//   - any other cnf is refused: the gateway cannot check it.
 //
-// An API with sender_constraint "dpop" also refuses unbound tokens. The upstream receives
-// the request's Authorization and DPoP headers unchanged, so it can check them again.
+// An API's sender_constraint also refuses tokens without the binding it names. The upstream
+// receives the request's Authorization and DPoP headers unchanged.
 
 const (
 	schemeBearer = "Bearer"
 	schemeDPoP   = "DPoP"
-
-	senderConstraintDPoP = adminapi.SenderConstraintDPoP
 )
 
 // accessToken reads "Authorization: Bearer <token>" or "Authorization: DPoP <token>" (the
@@ -47,22 +48,45 @@ func accessToken(h string) (scheme, tok string, present bool) {
 // the API's sender constraint.
 func (g *Gateway) checkBinding(r *http.Request, rt *route, scheme, tok string, id *token.Identity) *refusal {
 	jkt, _ := id.Confirmation["jkt"].(string)
-	if scheme == schemeBearer {
-		switch {
-		case id.Confirmation != nil:
-			description := "the access token is bound to its holder (cnf) and cannot be used as a Bearer token"
-			if jkt != "" {
-				return dpopRefusal(string(token.CodeInvalid), description+"; present it with the DPoP scheme and a proof")
-			}
-			return invalidToken(description, "cnf in a Bearer token")
-		case rt.senderConstraint == senderConstraintDPoP:
-			return dpopRefusal(string(token.CodeInvalid), "this API accepts DPoP-bound access tokens only")
-		}
-		return nil
-	}
-	if jkt == "" {
+	x5t, _ := id.Confirmation["x5t#S256"].(string)
+	switch {
+	case id.Confirmation != nil && jkt == "" && x5t == "":
+		return invalidToken("the access token is bound to its holder in a way the gateway cannot check (cnf)", "unknown cnf")
+	case scheme == schemeBearer && jkt != "":
+		return dpopRefusal(string(token.CodeInvalid), "the access token is bound to a DPoP key (cnf.jkt); present it with the DPoP scheme and a proof")
+	case scheme == schemeDPoP && jkt == "":
 		return dpopRefusal(string(token.CodeInvalid), "the access token is not bound to a DPoP key")
 	}
+	if !rt.accepts(jkt != "", x5t != "") {
+		if rt.senderConstraint == adminapi.SenderConstraintMTLS {
+			return invalidToken("this API accepts only access tokens bound to a client certificate", "unbound token")
+		}
+		return dpopRefusal(string(token.CodeInvalid), "this API accepts only access tokens bound to their holder")
+	}
+	if x5t != "" && !presentsCertificate(r, x5t) {
+		return invalidToken("the access token is bound to a client certificate (cnf x5t#S256) that this request did not present",
+			"x5t#S256 does not match the TLS client certificate")
+	}
+	if jkt != "" {
+		return g.checkDPoPProof(r, tok, jkt)
+	}
+	return nil
+}
+
+// accepts reports whether the API's sender_constraint lets a token with these bindings in.
+func (rt *route) accepts(dpop, mtls bool) bool {
+	switch rt.senderConstraint {
+	case adminapi.SenderConstraintDPoP:
+		return dpop
+	case adminapi.SenderConstraintMTLS:
+		return mtls
+	case adminapi.SenderConstraintDPoPOrMTLS:
+		return dpop || mtls
+	}
+	return true
+}
+
+func (g *Gateway) checkDPoPProof(r *http.Request, tok, jkt string) *refusal {
 	proofs := r.Header.Values("Dpop")
 	if len(proofs) != 1 {
 		return dpopRefusal(string(token.CodeInvalidDPoPProof), "send exactly one DPoP header with a proof for this request")
@@ -78,6 +102,16 @@ func (g *Gateway) checkBinding(r *http.Request, rt *route, scheme, tok string, i
 	default:
 		return refusalOfToken(err)
 	}
+}
+
+// presentsCertificate reports whether the request's TLS client certificate hashes to x5t
+// (base64url SHA-256 of its DER, RFC 8705 §3.1).
+func presentsCertificate(r *http.Request, x5t string) bool {
+	if r.TLS == nil || len(r.TLS.PeerCertificates) == 0 {
+		return false
+	}
+	sum := sha256.Sum256(r.TLS.PeerCertificates[0].Raw)
+	return base64.RawURLEncoding.EncodeToString(sum[:]) == x5t
 }
 
 // dpopRefusal is a 401 with the DPoP challenge (RFC 9449 §7.1).

@@ -205,11 +205,13 @@ func protectedAPISchema() schema.Schema {
 				},
 			},
 			"sender_constraint": schema.StringAttribute{
-				MarkdownDescription: "`none` (default) or `dpop`. With `dpop` the API accepts only access tokens bound to the " +
-					"client's key ([RFC 9449](https://www.rfc-editor.org/rfc/rfc9449)), each request carrying " +
-					"`Authorization: DPoP <token>` and a `DPoP` proof made for its method and URL, so a stolen token is " +
-					"useless without the key; plain Bearer tokens are refused. Whatever the setting, a token the identity " +
-					"provider bound to its holder (`cnf`) is checked against its binding and never accepted as Bearer.",
+				MarkdownDescription: "`none` (default), `dpop`, `mtls` or `dpop_or_mtls`: accept only access tokens bound to " +
+					"their holder, so that a stolen token is useless without the client's key. `dpop`: bound to a key " +
+					"([RFC 9449](https://www.rfc-editor.org/rfc/rfc9449)), each request carrying `Authorization: DPoP <token>` " +
+					"and a `DPoP` proof made for its method and URL. `mtls`: bound to a client certificate " +
+					"([RFC 8705](https://www.rfc-editor.org/rfc/rfc8705)), each request made over TLS to the gateway with that " +
+					"certificate (`idpgate serve -tls-cert`). Whatever the setting, a token the identity provider bound to " +
+					"its holder (`cnf`) is checked against its binding and never accepted as a plain Bearer token.",
 				Optional:   true,
 				Computed:   true,
 				Default:    stringdefault.StaticString(adminapi.SenderConstraintNone),

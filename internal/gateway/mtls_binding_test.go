@@ -1,0 +1,67 @@
+package gateway
+
+import (
+	"crypto/sha256"
+	"crypto/tls"
+	"encoding/base64"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/idpgate/terraform-provider-idpgate/internal/adminapi"
+	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/token"
+	"github.com/idpgate/terraform-provider-idpgate/internal/testcerts"
+)
+
+// TestCertificateBoundTokens (RFC 8705): over TLS, a token whose cnf x5t#S256 is the hash of
+// the client certificate the connection presented passes; another certificate, none, or a
+// plain connection do not; an API with sender_constraint mtls refuses unbound tokens.
+func TestCertificateBoundTokens(t *testing.T) {
+	ca := testcerts.NewCA(t)
+	alice, mallory := ca.Client(t, "alice"), ca.Client(t, "mallory")
+	h := newHarness(t)
+	up := newEchoUpstream(t)
+	bound := h.createAPI(adminapi.API{Name: "any", ListenPath: "/any", UpstreamURL: up.URL})
+	strict := h.createAPI(adminapi.API{Name: "strict", ListenPath: "/strict", UpstreamURL: up.URL, SenderConstraint: adminapi.SenderConstraintMTLS})
+	h.createPolicy(adminapi.Policy{Name: "p", ClientIDs: []string{"app"}, AccessRights: append(grantAll(bound), grantAll(strict)...)})
+	sum := sha256.Sum256(alice.TLS(t).Certificate[0]) // the leaf's DER
+	x5t := base64.RawURLEncoding.EncodeToString(sum[:])
+	boundTok := h.fake.token("bound", token.Identity{ClientID: "app", Confirmation: map[string]any{"x5t#S256": x5t}})
+	plainTok := h.fake.token("plain", token.Identity{ClientID: "app"})
+
+	srv := httptest.NewUnstartedServer(h.gw.ProxyHandler())
+	srv.TLS = &tls.Config{Certificates: []tls.Certificate{ca.Server(t).TLS(t)}, ClientAuth: tls.RequestClientCert}
+	srv.StartTLS()
+	defer srv.Close()
+	client := func(cert *testcerts.Pair) *http.Client {
+		cfg := &tls.Config{RootCAs: ca.Pool()}
+		if cert != nil {
+			cfg.Certificates = []tls.Certificate{cert.TLS(t)}
+		}
+		return &http.Client{Transport: &http.Transport{TLSClientConfig: cfg}}
+	}
+	get := func(c *http.Client, base, path, tok string) *http.Response {
+		req, _ := http.NewRequest("GET", base+path, nil)
+		req.Header.Set("Authorization", "Bearer "+tok)
+		resp, err := c.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return resp
+	}
+	tlsURL := strings.Replace(srv.URL, "127.0.0.1", "localhost", 1)
+
+	expect(t, get(client(&alice), tlsURL, "/any/x", boundTok), http.StatusOK)
+	expect(t, get(client(&alice), tlsURL, "/strict/x", boundTok), http.StatusOK)
+	for name, c := range map[string]*http.Client{"another certificate": client(&mallory), "no certificate": client(nil)} {
+		resp := get(c, tlsURL, "/any/x", boundTok)
+		expect(t, resp, http.StatusUnauthorized)
+		if ch := resp.Header.Get("WWW-Authenticate"); !strings.Contains(ch, "x5t#S256") {
+			t.Errorf("%s: WWW-Authenticate %q", name, ch)
+		}
+	}
+	expect(t, get(http.DefaultClient, h.proxy.URL, "/any/x", boundTok), http.StatusUnauthorized) // plain HTTP
+	expect(t, get(client(&alice), tlsURL, "/strict/x", plainTok), http.StatusUnauthorized)       // unbound at an mtls API
+	expect(t, get(client(&alice), tlsURL, "/any/x", plainTok), http.StatusOK)                    // unbound elsewhere is fine
+}
