@@ -137,6 +137,29 @@ func TestDPoPBoundTokens(t *testing.T) {
 		}
 	}
 
+	// the decision endpoint checks the proof against the forwarded request (htm, htu)
+	decide := func(proof string) int {
+		req, _ := http.NewRequest("GET", h.proxy.URL+"/_idpgate/decide", nil)
+		req.Header.Set("Authorization", "DPoP "+at)
+		req.Header.Set("DPoP", proof)
+		req.Header.Set("X-Forwarded-Method", "GET")
+		req.Header.Set("X-Forwarded-Uri", "/dpop/orders/1?page=2")
+		req.Header.Set("X-Forwarded-Host", strings.TrimPrefix(h.proxy.URL, "http://"))
+		req.Header.Set("X-Forwarded-Proto", "http")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if got := decide(client.proof("GET", target, at, time.Now(), nextJTI())); got != http.StatusOK {
+		t.Errorf("decision with a proof for the forwarded request: %d, want 200", got)
+	}
+	if got := decide(client.proof("GET", h.proxy.URL+"/_idpgate/decide", at, time.Now(), nextJTI())); got != http.StatusUnauthorized {
+		t.Errorf("decision with a proof for the decision URL itself: %d, want 401", got)
+	}
+
 	// an unbound token of another client is refused by this API, with the DPoP challenge
 	plain, err := idp.RegisterClient(map[string]any{"client_name": "plain", "grant_types": []any{"client_credentials"}, "response_types": []any{}})
 	if err != nil {
