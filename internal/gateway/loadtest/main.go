@@ -24,6 +24,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"net/http/httputil"
@@ -76,8 +77,11 @@ func main() {
 type targets struct {
 	Upstream, Bare, BareTuned, GatewayJWT, GatewayIntro string
 	GatewayJWTLogged                                    string
-	Nginx, NginxDecide                                  string
-	Token                                               string
+	// GatewayDPoP is an API with sender_constraint dpop; DPoPToken is bound to the key
+	// DPoPKey (PKCS #8, base64), which the driver signs each request's proof with.
+	GatewayDPoP, DPoPToken, DPoPKey string
+	Nginx, NginxDecide              string
+	Token                           string
 }
 
 func drive(duration, warmup time.Duration, conns, rounds int, cpuprofile string) error {
@@ -106,22 +110,28 @@ func drive(duration, warmup time.Duration, conns, rounds int, cpuprofile string)
 		conns, duration, warmup, rounds, runtime.GOMAXPROCS(0), runtime.NumCPU())
 	// Every target gets the same request, the JWT included (the bare proxies forward it as
 	// the gateway does), so the ratios compare the work done, not the bytes sent.
+	dpop, err := newDPoPSigner(t.DPoPKey, t.DPoPToken)
+	if err != nil {
+		return err
+	}
 	runs := []struct {
 		name, url, token string
+		prepare          func(*http.Request)
 	}{
-		{"upstream", t.Upstream + "/items/1", t.Token},
-		{"bare-proxy", t.Bare + "/items/1", t.Token},
-		{"bare-tuned", t.BareTuned + "/items/1", t.Token},
-		{"gw-jwt", t.GatewayJWT + "/items/1", t.Token},
-		{"gw-intro", t.GatewayIntro + "/items/1", opaqueTok},
-		{"gw-jwt-log", t.GatewayJWTLogged + "/items/1", t.Token},
-		{"nginx", t.Nginx + "/jwt/items/1", t.Token},
-		{"nginx-decide", t.NginxDecide + "/jwt/items/1", t.Token},
+		{"upstream", t.Upstream + "/items/1", t.Token, nil},
+		{"bare-proxy", t.Bare + "/items/1", t.Token, nil},
+		{"bare-tuned", t.BareTuned + "/items/1", t.Token, nil},
+		{"gw-jwt", t.GatewayJWT + "/items/1", t.Token, nil},
+		{"gw-intro", t.GatewayIntro + "/items/1", opaqueTok, nil},
+		{"gw-jwt-log", t.GatewayJWTLogged + "/items/1", t.Token, nil},
+		{"gw-dpop", t.GatewayDPoP + "/items/1", "", dpop.prepare},
+		{"nginx", t.Nginx + "/jwt/items/1", t.Token, nil},
+		{"nginx-decide", t.NginxDecide + "/jwt/items/1", t.Token, nil},
 	}
 	perRound := map[string][]result{}
 	for i := 0; i < max(1, rounds); i++ {
 		for _, r := range runs {
-			perRound[r.name] = append(perRound[r.name], load(r.url, r.token, conns, warmup, duration))
+			perRound[r.name] = append(perRound[r.name], load(r.url, r.token, r.prepare, conns, warmup, duration))
 		}
 	}
 	results := map[string]result{}
@@ -145,6 +155,10 @@ func drive(duration, warmup time.Duration, conns, rounds int, cpuprofile string)
 				name, base, tr, verdict(tr >= 0.85), lr, verdict(lr <= 1.25))
 		}
 	}
+	dp, bearer := results["gw-dpop"], results["gw-jwt"]
+	cost := bearer.rps / dp.rps
+	fmt.Printf("gw-dpop / gw-jwt: cost per request %.2fx (target <= 1.30) %s, p99 %.2fx (the driver signs each proof, ES256)\n",
+		cost, verdict(cost <= 1.3), float64(dp.p99)/float64(bearer.p99))
 	on, off := results["gw-jwt-log"], results["gw-jwt"]
 	lt := on.rps / off.rps
 	fmt.Printf("gw-jwt-log / gw-jwt: throughput %.2f (target >= 0.95) %s, p99 %.2fx\n", lt, verdict(lt >= 0.95), float64(on.p99)/float64(off.p99))
@@ -190,7 +204,9 @@ type result struct {
 
 // load runs conns workers, each on its own keep-alive connection, for warmup+duration and
 // reports the measured part.
-func load(target, token string, conns int, warmup, duration time.Duration) result {
+// prepare, when set, is called on the request before each send (a fresh DPoP proof); the
+// latency measured starts after it.
+func load(target, token string, prepare func(*http.Request), conns int, warmup, duration time.Duration) result {
 	tr := &http.Transport{MaxIdleConnsPerHost: conns, MaxConnsPerHost: conns, DisableCompression: true}
 	defer tr.CloseIdleConnections()
 	client := &http.Client{Transport: tr, Timeout: 10 * time.Second}
@@ -209,6 +225,9 @@ func load(target, token string, conns int, warmup, duration time.Duration) resul
 			}
 			samples := make([]time.Duration, 0, 1<<16)
 			for {
+				if prepare != nil {
+					prepare(req)
+				}
 				t0 := time.Now()
 				if t0.After(end) {
 					break
@@ -329,9 +348,13 @@ func serveAll(cpuprofile string) error {
 		defer nginx[i].Stop()
 	}
 
+	dpopKey, dpopToken, err := dpopClient(key, idpURL)
+	if err != nil {
+		return err
+	}
 	out, _ := json.Marshal(targets{Upstream: upstream, Bare: bare, BareTuned: bareTuned, GatewayJWT: proxy + "/jwt", GatewayIntro: proxy + "/intro",
-		GatewayJWTLogged: proxyLogged + "/jwt",
-		Nginx:            nginx[0].URL, NginxDecide: nginx[1].URL, Token: token})
+		GatewayJWTLogged: proxyLogged + "/jwt", GatewayDPoP: proxy + "/dpop", DPoPToken: dpopToken, DPoPKey: dpopKey,
+		Nginx: nginx[0].URL, NginxDecide: nginx[1].URL, Token: token})
 	fmt.Println(string(out))
 	_, _ = io.Copy(io.Discard, os.Stdin) // run until the driver closes stdin
 	return nil
@@ -360,11 +383,18 @@ func benchGateway(dir string, accessLog io.Writer, upstream, idpURL string) (str
 	if err != nil {
 		return "", err
 	}
+	dpopAPI, err := admin.CreateAPI(ctx, adminapi.API{Name: "bench-dpop", ListenPath: "/dpop", UpstreamURL: upstream, StripListenPath: true,
+		SenderConstraint: adminapi.SenderConstraintDPoP,
+		JWT:              &adminapi.JWTValidation{Issuer: idpURL, JWKSURI: idpURL + "/jwks", Audiences: []string{"bench-api"}, RequiredScopes: []string{"items:read"}}})
+	if err != nil {
+		return "", err
+	}
 	// A realistic policy: paths, methods, a rate limit and a quota far above the load.
 	_, err = admin.CreatePolicy(ctx, adminapi.Policy{Name: "bench", ClientIDs: []string{clientID},
 		AccessRights: []adminapi.AccessRight{
 			{APIID: jwtAPI.ID, Methods: []string{"GET"}, Paths: []string{"/items/*"}, RequiredScopes: []string{"items:read"}},
 			{APIID: introAPI.ID, Methods: []string{"GET"}, Paths: []string{"/items/**"}},
+			{APIID: dpopAPI.ID, Methods: []string{"GET"}, Paths: []string{"/items/*"}, RequiredScopes: []string{"items:read"}},
 		},
 		RateLimit: &adminapi.Limit{Requests: 10_000_000, Per: adminapi.Duration(time.Second)},
 		Quota:     &adminapi.Limit{Requests: 1_000_000_000, Per: adminapi.Duration(time.Hour)}})
@@ -385,18 +415,22 @@ func listen(h http.Handler) string {
 	return "http://" + ln.Addr().String()
 }
 
-func mint(key *rsa.PrivateKey, issuer string) (string, error) {
+func mint(key *rsa.PrivateKey, issuer string, extra ...map[string]any) (string, error) {
 	signer, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.RS256, Key: key},
 		(&jose.SignerOptions{}).WithType("at+jwt").WithHeader("kid", "k1"))
 	if err != nil {
 		return "", err
 	}
 	now := time.Now()
-	return jwt.Signed(signer).Claims(map[string]any{
+	claims := map[string]any{
 		"iss": issuer, "sub": "bench-user", "aud": "bench-api", "client_id": clientID, "scope": "items:read",
 		"tenant": "acme", "iat": now.Unix(), "nbf": now.Unix(), "exp": now.Add(time.Hour).Unix(),
 		"jti": strings.Repeat("j", 16),
-	}).Serialize()
+	}
+	for _, e := range extra {
+		maps.Copy(claims, e)
+	}
+	return jwt.Signed(signer).Claims(claims).Serialize()
 }
 
 // bufferPool is the ReverseProxy buffer pool both the gateway and bare-tuned use.
