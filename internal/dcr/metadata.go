@@ -28,7 +28,16 @@ type Metadata struct {
 	JWKS                    json.RawMessage
 	SoftwareStatement       string
 	ApplicationType         string
-	Extra                   map[string]json.RawMessage
+	// DPoPBoundAccessTokens asks for DPoP-bound access tokens only (RFC 9449 §5.2); nil is
+	// "not set".
+	DPoPBoundAccessTokens *bool
+	// TLSClientCertificateBoundAccessTokens asks for certificate-bound access tokens (RFC
+	// 8705 §3.4); nil is "not set".
+	TLSClientCertificateBoundAccessTokens *bool
+	// TLSClientAuthSubjectDN is the subject DN of the client's certificate for
+	// token_endpoint_auth_method tls_client_auth (RFC 8705 §2.1.2).
+	TLSClientAuthSubjectDN string
+	Extra                  map[string]json.RawMessage
 }
 
 // Registration is an IdP's answer about a client (RFC 7591 §3.2.1, RFC 7592 §3): the
@@ -60,6 +69,9 @@ const (
 	fieldJWKS                    = "jwks"
 	fieldSoftwareStatement       = "software_statement"
 	fieldApplicationType         = "application_type"
+	fieldDPoPBound               = "dpop_bound_access_tokens"
+	fieldTLSCertificateBound     = "tls_client_certificate_bound_access_tokens"
+	fieldTLSClientAuthSubjectDN  = "tls_client_auth_subject_dn"
 
 	fieldClientID                = "client_id"
 	fieldClientSecret            = "client_secret"
@@ -74,7 +86,7 @@ const (
 var ReservedFields = []string{
 	fieldRedirectURIs, fieldTokenEndpointAuthMethod, fieldGrantTypes, fieldResponseTypes, fieldClientName,
 	fieldClientURI, fieldLogoURI, fieldScope, fieldContacts, fieldTosURI, fieldPolicyURI, fieldJWKSURI, fieldJWKS,
-	fieldSoftwareStatement, fieldApplicationType,
+	fieldSoftwareStatement, fieldApplicationType, fieldDPoPBound, fieldTLSCertificateBound, fieldTLSClientAuthSubjectDN,
 	fieldClientID, fieldClientSecret, fieldClientIDIssuedAt, fieldClientSecretExpiresAt,
 	fieldRegistrationClientURI, fieldRegistrationAccessToken,
 }
@@ -141,6 +153,13 @@ func (m Metadata) wire() map[string]any {
 	}
 	setString(fieldSoftwareStatement, m.SoftwareStatement)
 	setString(fieldApplicationType, m.ApplicationType)
+	if m.DPoPBoundAccessTokens != nil {
+		out[fieldDPoPBound] = *m.DPoPBoundAccessTokens
+	}
+	if m.TLSClientCertificateBoundAccessTokens != nil {
+		out[fieldTLSCertificateBound] = *m.TLSClientCertificateBoundAccessTokens
+	}
+	setString(fieldTLSClientAuthSubjectDN, m.TLSClientAuthSubjectDN)
 	return out
 }
 
@@ -223,6 +242,21 @@ func decodeRegistration(body []byte) (Registration, error) {
 	}
 	str(fieldSoftwareStatement, &m.SoftwareStatement)
 	str(fieldApplicationType, &m.ApplicationType)
+	boolean := func(k string, dst **bool) {
+		if v, ok := raw[k]; ok {
+			delete(raw, k)
+			if !isNull(v) {
+				var b bool
+				if err := json.Unmarshal(v, &b); err != nil {
+					errs = append(errs, fmt.Errorf("%s: %w", k, err))
+				}
+				*dst = &b
+			}
+		}
+	}
+	boolean(fieldDPoPBound, &m.DPoPBoundAccessTokens)
+	boolean(fieldTLSCertificateBound, &m.TLSClientCertificateBoundAccessTokens)
+	str(fieldTLSClientAuthSubjectDN, &m.TLSClientAuthSubjectDN)
 	if len(raw) > 0 {
 		m.Extra = raw
 	}

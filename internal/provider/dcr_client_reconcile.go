@@ -54,7 +54,17 @@ func (m dcrClientModel) metadata(ctx context.Context) (dcr.Metadata, diag.Diagno
 		TosURI:                  str(m.TosURI),
 		JWKSURI:                 str(m.JWKSURI),
 		SoftwareStatement:       str(m.SoftwareStatement),
+		TLSClientAuthSubjectDN:  str(m.TLSClientAuthSubjectDN),
 	}
+	boolean := func(v types.Bool) *bool {
+		if v.IsNull() || v.IsUnknown() {
+			return nil
+		}
+		b := v.ValueBool()
+		return &b
+	}
+	md.DPoPBoundAccessTokens = boolean(m.DPoPBoundAccessTokens)
+	md.TLSClientCertificateBoundAccessTokens = boolean(m.TLSCertificateBound)
 	if s := str(m.JWKS.StringValue); s != "" {
 		md.JWKS = json.RawMessage(s)
 	}
@@ -125,6 +135,10 @@ func reconcile(ctx context.Context, prior dcrClientModel, reg dcr.Registration, 
 		ResponseTypes:           r.set("response_types", prior.ResponseTypes, md.ResponseTypes),
 		RedirectURIs:            r.set("redirect_uris", prior.RedirectURIs, md.RedirectURIs),
 		Contacts:                r.set("contacts", prior.Contacts, md.Contacts),
+		DPoPBoundAccessTokens:   r.boolean("dpop_bound_access_tokens", prior.DPoPBoundAccessTokens, md.DPoPBoundAccessTokens),
+		TLSCertificateBound: r.boolean("tls_client_certificate_bound_access_tokens", prior.TLSCertificateBound,
+			md.TLSClientCertificateBoundAccessTokens),
+		TLSClientAuthSubjectDN: r.str("tls_client_auth_subject_dn", prior.TLSClientAuthSubjectDN, md.TLSClientAuthSubjectDN, sameString),
 	}
 	jwks := r.str("jwks", prior.JWKS.StringValue, string(md.JWKS), sameJSON)
 	next.JWKS = jsontypes.Normalized{StringValue: jwks}
@@ -163,6 +177,19 @@ func (r *reconciler) str(attr string, prior types.String, got string, same func(
 		return prior
 	}
 	return optionalString(got)
+}
+
+// boolean is str for a flag the IdP may leave out (nil).
+func (r *reconciler) boolean(attr string, prior types.Bool, got *bool) types.Bool {
+	priorKnown := !prior.IsUnknown() && (r.mode == afterApply || !prior.IsNull())
+	if r.keepPrior(attr, priorKnown, got != nil, prior.IsNull() || got != nil && prior.ValueBool() == *got,
+		func() (string, string) { return fmt.Sprint(prior.ValueBool()), fmt.Sprint(*got) }) {
+		return prior
+	}
+	if got == nil {
+		return types.BoolNull()
+	}
+	return types.BoolValue(*got)
 }
 
 func (r *reconciler) set(attr string, prior types.Set, got []string) types.Set {

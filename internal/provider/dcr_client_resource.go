@@ -76,10 +76,23 @@ func (r *dcrClientResource) Schema(_ context.Context, _ resource.SchemaRequest, 
 			"scope":                      str("Space-separated scopes the client may request. Compared as a set: the order does not matter."),
 			"application_type":           str("OpenID Connect application type: `web` or `native` (Okta also `service`, `browser`)."),
 			"contacts":                   set("E-mail addresses of people responsible for the client."),
-			"client_uri":                 str("Home page of the client.", stringvalidator.LengthAtLeast(1)),
-			"logo_uri":                   str("Logo of the client.", stringvalidator.LengthAtLeast(1)),
-			"policy_uri":                 str("Privacy policy of the client.", stringvalidator.LengthAtLeast(1)),
-			"tos_uri":                    str("Terms of service of the client.", stringvalidator.LengthAtLeast(1)),
+			"dpop_bound_access_tokens": schema.BoolAttribute{
+				MarkdownDescription: "Ask for access tokens bound to the client's DPoP key only ([RFC 9449 §5.2](https://www.rfc-editor.org/rfc/rfc9449#section-5.2)): " +
+					"the client then sends a DPoP proof to the token endpoint and with every request. Pair it with an " +
+					"`idpgate_protected_api` whose `sender_constraint` is `dpop`.",
+				Optional: true, Computed: true,
+			},
+			"tls_client_certificate_bound_access_tokens": schema.BoolAttribute{
+				MarkdownDescription: "Ask for access tokens bound to the client's TLS certificate ([RFC 8705 §3.4](https://www.rfc-editor.org/rfc/rfc8705#section-3.4)). " +
+					"Pair it with an `idpgate_protected_api` whose `sender_constraint` is `mtls`.",
+				Optional: true, Computed: true,
+			},
+			"tls_client_auth_subject_dn": str("The subject DN of the client's certificate, for `token_endpoint_auth_method = \"tls_client_auth\"` ([RFC 8705 §2.1.2](https://www.rfc-editor.org/rfc/rfc8705#section-2.1.2)).",
+				stringvalidator.LengthAtLeast(1)),
+			"client_uri": str("Home page of the client.", stringvalidator.LengthAtLeast(1)),
+			"logo_uri":   str("Logo of the client.", stringvalidator.LengthAtLeast(1)),
+			"policy_uri": str("Privacy policy of the client.", stringvalidator.LengthAtLeast(1)),
+			"tos_uri":    str("Terms of service of the client.", stringvalidator.LengthAtLeast(1)),
 			"jwks_uri": str("URL of the client's JSON Web Key Set. Conflicts with `jwks`.",
 				stringvalidator.ConflictsWith(path.MatchRoot("jwks")), absoluteURL()),
 			"jwks": schema.StringAttribute{
@@ -346,6 +359,9 @@ type dcrClientModel struct {
 	TokenEndpointAuthMethod types.String         `tfsdk:"token_endpoint_auth_method"`
 	Scope                   types.String         `tfsdk:"scope"`
 	ApplicationType         types.String         `tfsdk:"application_type"`
+	DPoPBoundAccessTokens   types.Bool           `tfsdk:"dpop_bound_access_tokens"`
+	TLSCertificateBound     types.Bool           `tfsdk:"tls_client_certificate_bound_access_tokens"`
+	TLSClientAuthSubjectDN  types.String         `tfsdk:"tls_client_auth_subject_dn"`
 	Contacts                types.Set            `tfsdk:"contacts"`
 	ClientURI               types.String         `tfsdk:"client_uri"`
 	LogoURI                 types.String         `tfsdk:"logo_uri"`
@@ -366,4 +382,5 @@ type dcrClientModel struct {
 // dcrMetadataAttributes are the metadata fields that have their own attribute.
 var dcrMetadataAttributes = []string{"client_name", "grant_types", "response_types", "redirect_uris",
 	"token_endpoint_auth_method", "scope", "application_type", "contacts", "client_uri", "logo_uri", "policy_uri",
-	"tos_uri", "jwks_uri", "jwks", "software_statement"}
+	"tos_uri", "jwks_uri", "jwks", "software_statement", "dpop_bound_access_tokens",
+	"tls_client_certificate_bound_access_tokens", "tls_client_auth_subject_dn"}

@@ -423,6 +423,47 @@ resource "idpgate_dcr_client" "app" {
 	})
 }
 
+// TestAccDCRClient_senderConstrainedTokens: the RFC 9449 and RFC 8705 metadata reach the IdP,
+// plan no difference, change in place, and import.
+func TestAccDCRClient_senderConstrainedTokens(t *testing.T) {
+	t.Parallel()
+	idp := newAccIdP(t, mockidp.FlavorGeneric)
+	config := func(dpop bool) string {
+		return idpProviderBlock(idp, "") + fmt.Sprintf(`
+resource "idpgate_dcr_client" "app" {
+  client_name                                = "bound"
+  grant_types                                = ["client_credentials"]
+  token_endpoint_auth_method                 = "tls_client_auth"
+  tls_client_auth_subject_dn                 = "CN=bound,O=Example"
+  tls_client_certificate_bound_access_tokens = true
+  dpop_bound_access_tokens                   = %t
+}
+`, dpop)
+	}
+	resource.Test(t, resource.TestCase{
+		PreCheck:                 func() { testAccPreCheck(t) },
+		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+		CheckDestroy:             checkClientsGoneAt(idp),
+		Steps: []resource.TestStep{
+			{
+				Config: config(true),
+				ConfigPlanChecks: resource.ConfigPlanChecks{
+					PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
+				},
+				Check: checkAtIdP(idp, map[string]any{"dpop_bound_access_tokens": true,
+					"tls_client_certificate_bound_access_tokens": true, "tls_client_auth_subject_dn": "CN=bound,O=Example"}),
+			},
+			{
+				Config: config(false),
+				ConfigPlanChecks: resource.ConfigPlanChecks{
+					PreApply: []plancheck.PlanCheck{plancheck.ExpectResourceAction(appAddr, plancheck.ResourceActionUpdate)},
+				},
+				Check: checkAtIdP(idp, map[string]any{"dpop_bound_access_tokens": false}),
+			},
+		},
+	})
+}
+
 // TestAccDCRClient_noSecretsInTraceLog runs a full lifecycle with TF_LOG=TRACE and checks
 // that neither Terraform's log nor the provider's holds a client secret, a registration
 // access token or the initial access token. It cannot run in parallel (t.Setenv).
