@@ -1,9 +1,11 @@
 package gateway
 
 import (
+	"context"
 	"crypto/sha256"
 	"crypto/tls"
 	"encoding/base64"
+	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -11,6 +13,7 @@ import (
 
 	"github.com/idpgate/terraform-provider-idpgate/internal/adminapi"
 	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/token"
+	"github.com/idpgate/terraform-provider-idpgate/internal/mockidp"
 	"github.com/idpgate/terraform-provider-idpgate/internal/testcerts"
 )
 
@@ -64,4 +67,77 @@ func TestCertificateBoundTokens(t *testing.T) {
 	expect(t, get(http.DefaultClient, h.proxy.URL, "/any/x", boundTok), http.StatusUnauthorized) // plain HTTP
 	expect(t, get(client(&alice), tlsURL, "/strict/x", plainTok), http.StatusUnauthorized)       // unbound at an mtls API
 	expect(t, get(client(&alice), tlsURL, "/any/x", plainTok), http.StatusOK)                    // unbound elsewhere is fine
+}
+
+// TestCertificateBoundTokenFromTheMockIdP: the mock IdP, over TLS, binds the token of a
+// client registered with tls_client_certificate_bound_access_tokens to the certificate the
+// token request presented; the gateway (real validators, TLS proxy listener) takes it with
+// that certificate only.
+func TestCertificateBoundTokenFromTheMockIdP(t *testing.T) {
+	ca := testcerts.NewCA(t)
+	alice, mallory := ca.Client(t, "alice"), ca.Client(t, "mallory")
+	serverCert := ca.Server(t).TLS(t)
+	tlsServer := func(h http.Handler) *httptest.Server {
+		srv := httptest.NewUnstartedServer(h)
+		srv.TLS = &tls.Config{Certificates: []tls.Certificate{serverCert}, ClientAuth: tls.RequestClientCert}
+		srv.StartTLS()
+		t.Cleanup(srv.Close)
+		return srv
+	}
+	client := func(cert *testcerts.Pair) *http.Client {
+		cfg := &tls.Config{RootCAs: ca.Pool()}
+		if cert != nil {
+			cfg.Certificates = []tls.Certificate{cert.TLS(t)}
+		}
+		return &http.Client{Transport: &http.Transport{TLSClientConfig: cfg}}
+	}
+
+	idp := mockidp.New(mockidp.Options{})
+	idpSrv := tlsServer(idp)
+	idp.SetIssuer(idpSrv.URL)
+	rec, err := idp.RegisterClient(map[string]any{"client_name": "app", "grant_types": []any{"client_credentials"},
+		"response_types": []any{}, "tls_client_certificate_bound_access_tokens": true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	req, _ := http.NewRequest("POST", idp.TokenEndpoint(), strings.NewReader("grant_type=client_credentials"))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.SetBasicAuth(rec.ClientID, rec.ClientSecret)
+	resp, err := client(&alice).Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var answer struct {
+		AccessToken string `json:"access_token"`
+	}
+	if err := json.Unmarshal(expect(t, resp, http.StatusOK), &answer); err != nil {
+		t.Fatal(err)
+	}
+
+	h := newRealHarness(t, func(o *Options) {
+		o.HTTPClient = client(nil) // the IdP's JWKS is served over TLS by the test CA
+	})
+	up := newEchoUpstream(t)
+	api, err := h.admin.CreateAPI(context.Background(), adminapi.API{Name: "a", ListenPath: "/a", UpstreamURL: up.URL,
+		SenderConstraint: adminapi.SenderConstraintMTLS, JWT: &adminapi.JWTValidation{Issuer: idp.URL(), JWKSURI: idp.JWKSURI()}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.createPolicy(adminapi.Policy{Name: "p", ClientIDs: []string{rec.ClientID}, AccessRights: grantAll(api)})
+	proxy := strings.Replace(tlsServer(h.gw.ProxyHandler()).URL, "127.0.0.1", "localhost", 1)
+	for name, tc := range map[string]struct {
+		c    *http.Client
+		want int
+	}{"the bound certificate": {client(&alice), 200}, "another certificate": {client(&mallory), 401}, "no certificate": {client(nil), 401}} {
+		req, _ := http.NewRequest("GET", proxy+"/a/x", nil)
+		req.Header.Set("Authorization", "Bearer "+answer.AccessToken)
+		resp, err := tc.c.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != tc.want {
+			t.Errorf("%s: %d, want %d", name, resp.StatusCode, tc.want)
+		}
+	}
 }

@@ -6,7 +6,10 @@
 //     (also in the RFC 8414 form when the issuer has a path);
 //   - JWKS with RS256 keys; RotateKeys keeps the previous key published;
 //   - a token endpoint for the client_credentials grant (client_secret_basic or
-//     client_secret_post) minting RFC 9068 JWT access tokens (typ at+jwt);
+//     client_secret_post) minting RFC 9068 JWT access tokens (typ at+jwt), bound to the
+//     client's key when it sends a DPoP proof (RFC 9449, cnf.jkt, dpop.go) and to its TLS
+//     certificate when it is registered for that and the server runs with TLS (RFC 8705,
+//     cnf x5t#S256);
 //   - introspection (RFC 7662) and revocation (RFC 7009), both for registered clients;
 //   - dynamic client registration (RFC 7591/7592) in the flavour of a real IdP;
 //   - a log of every request (Requests) and deterministic fault injection (SetFaults).

@@ -1,6 +1,8 @@
 package mockidp
 
 import (
+	"crypto/sha256"
+	"encoding/base64"
 	"fmt"
 	"maps"
 	"net/http"
@@ -67,6 +69,14 @@ func (s *Server) serveToken(w http.ResponseWriter, r *http.Request) {
 	}
 	if jkt != "" {
 		claims["cnf"] = map[string]any{"jkt": jkt}
+	}
+	if x5t := certificateBinding(r, caller.metadata); x5t != "" {
+		cnf, _ := claims["cnf"].(map[string]any)
+		if cnf == nil {
+			cnf = map[string]any{}
+		}
+		cnf["x5t#S256"] = x5t
+		claims["cnf"] = cnf
 	}
 	s.mu.Lock()
 	maps.Copy(claims, deepCopy(s.extraClaims[caller.id]))
@@ -199,4 +209,18 @@ func tokenType(jkt string) string {
 		return "DPoP"
 	}
 	return "Bearer"
+}
+
+// certificateBinding is the x5t#S256 a token is bound to (RFC 8705 §3): the hash of the client
+// certificate of the token request's TLS connection, for a client registered with
+// tls_client_certificate_bound_access_tokens; "" otherwise.
+func certificateBinding(r *http.Request, metadata map[string]any) string {
+	if bound, _ := metadata["tls_client_certificate_bound_access_tokens"].(bool); !bound {
+		return ""
+	}
+	if r.TLS == nil || len(r.TLS.PeerCertificates) == 0 {
+		return ""
+	}
+	sum := sha256.Sum256(r.TLS.PeerCertificates[0].Raw)
+	return base64.RawURLEncoding.EncodeToString(sum[:])
 }
