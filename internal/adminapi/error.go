@@ -13,6 +13,8 @@ const (
 	CodeNotFound     = "not_found"
 	CodeConflict     = "conflict"
 	CodeInternal     = "internal_error"
+	// CodeUnavailable: the shared configuration store (Redis) is unreachable; nothing changed.
+	CodeUnavailable = "store_unavailable"
 )
 
 // Error is the body of every admin API error answer. The client returns it (with Status set
