@@ -172,13 +172,9 @@ func openStore(opts Options, log *slog.Logger) (*store.Store, error) {
 	if opts.RedisURL == "" {
 		return store.OpenBolt(opts.DataDir)
 	}
-	prefix := opts.RedisKeyPrefix
-	if prefix == "" {
-		prefix = store.DefaultKeyPrefix
-	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	return store.OpenRedis(ctx, store.RedisOptions{URL: opts.RedisURL, KeyPrefix: prefix, Logger: log})
+	return store.OpenRedis(ctx, store.RedisOptions{URL: opts.RedisURL, KeyPrefix: opts.RedisKeyPrefix, Logger: log})
 }
 
 // ProxyHandler is the data plane: every path is matched against the protected APIs' listen

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/url"
 	"sort"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -41,7 +42,8 @@ type RedisOptions struct {
 	// no master_name, the nodes of a Redis Cluster. Other query parameters are go-redis's
 	// (dial_timeout, read_timeout, pool_size, ...).
 	URL string
-	// KeyPrefix starts every key and channel name, so several gateways can share one Redis.
+	// KeyPrefix starts every key and channel name, so several gateways can share one Redis;
+	// "" means DefaultKeyPrefix.
 	KeyPrefix string
 	Logger    *slog.Logger
 }
@@ -122,6 +124,13 @@ func OpenRedis(ctx context.Context, o RedisOptions) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
+	if o.KeyPrefix == "" {
+		o.KeyPrefix = DefaultKeyPrefix
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	routeClientLog(o.Logger)
 	b := newRedisBackend(client, o.KeyPrefix, o.Logger)
 	if err := b.ready(ctx); err != nil {
 		_ = client.Close()
@@ -131,14 +140,25 @@ func OpenRedis(ctx context.Context, o RedisOptions) (*Store, error) {
 }
 
 func newRedisBackend(client redis.UniversalClient, prefix string, log *slog.Logger) *redisBackend {
-	if log == nil {
-		log = slog.Default()
-	}
 	b := &redisBackend{client: client, prefix: prefix, log: log,
 		apisKey: prefix + "{config}:apis", polsKey: prefix + "{config}:policies",
 		verKey: prefix + "{config}:version", channel: prefix + "config-changes"}
 	b.up.Store(true)
 	return b
+}
+
+// go-redis logs connection failures through one process-wide logger; they go to the first
+// store's slog logger at debug level (the store and the limiter log outages once, at warn).
+var clientLogOnce sync.Once
+
+type clientLog struct{ log *slog.Logger }
+
+func (l clientLog) Printf(ctx context.Context, format string, v ...any) {
+	l.log.DebugContext(ctx, "redis client: "+fmt.Sprintf(format, v...))
+}
+
+func routeClientLog(log *slog.Logger) {
+	clientLogOnce.Do(func() { redis.SetLogger(clientLog{log}) })
 }
 
 func (b *redisBackend) close() error { return b.client.Close() }
@@ -152,11 +172,17 @@ func (b *redisBackend) unavailable(err error) error {
 func (b *redisBackend) ready(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, time.Second)
 	defer cancel()
-	if err := b.client.Ping(ctx).Err(); err != nil {
-		return b.unavailable(err)
+	var err error
+	for range 3 { // connections pooled before a Redis restart fail once each
+		if err = b.client.Ping(ctx).Err(); err == nil {
+			b.up.Store(true)
+			return nil
+		}
+		if ctx.Err() != nil {
+			break
+		}
 	}
-	b.up.Store(true)
-	return nil
+	return b.unavailable(err)
 }
 
 // view reads both hashes and the version in one MULTI/EXEC: a consistent snapshot.
@@ -179,9 +205,14 @@ func (b *redisBackend) view(ctx context.Context, fn func(tx txn) error) error {
 // update runs fn under WATCH on the configuration keys, then applies its writes, INCRs the
 // version and publishes a change in one MULTI/EXEC. When another replica wrote in between,
 // EXEC fails and fn runs again on the new state, so the checks fn makes hold at commit.
+//
+// A connection error before EXEC was sent (a connection the pool kept across a Redis restart)
+// is retried: nothing was written. One while committing is not, since EXEC may have run.
 func (b *redisBackend) update(ctx context.Context, fn func(tx txn) error) error {
+	reconnects := 0
 	for range maxTxRetries {
 		var fnErr error
+		committing := false
 		err := b.client.Watch(ctx, func(rtx *redis.Tx) error {
 			apis, err := rtx.HGetAll(ctx, b.apisKey).Result()
 			if err != nil {
@@ -198,6 +229,7 @@ func (b *redisBackend) update(ctx context.Context, fn func(tx txn) error) error 
 			if len(t.ops) == 0 {
 				return nil
 			}
+			committing = true
 			_, err = rtx.TxPipelined(ctx, func(p redis.Pipeliner) error {
 				for _, op := range t.ops {
 					if op.value == nil {
@@ -217,6 +249,9 @@ func (b *redisBackend) update(ctx context.Context, fn func(tx txn) error) error 
 			return fnErr
 		case errors.Is(err, redis.TxFailedErr):
 			continue // another writer committed first: check again against its result
+		case err != nil && !committing && reconnects < 2 && ctx.Err() == nil:
+			reconnects++
+			continue
 		case err != nil:
 			return b.unavailable(err)
 		}
