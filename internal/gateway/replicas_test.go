@@ -123,14 +123,19 @@ func TestPolicyChangePropagates(t *testing.T) {
 		}
 		acked := time.Now()
 		var wg sync.WaitGroup
+		var failed atomic.Bool
 		for _, h := range reps[1:] {
 			wg.Go(func() {
-				if _, err := h.waitStatus("GET", "/a", tok, want, 5*time.Second); err != nil {
-					t.Error(err)
+				if _, err := h.waitStatus("GET", "/a", tok, want, 3*time.Second); err != nil {
+					t.Errorf("change %d: %v", i, err)
+					failed.Store(true)
 				}
 			})
 		}
 		wg.Wait()
+		if failed.Load() {
+			t.FailNow()
+		}
 		lat = append(lat, time.Since(acked))
 	}
 	slices.Sort(lat)
