@@ -2,8 +2,10 @@ package gateway
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -106,22 +108,91 @@ return finish({1, 0, limit, remaining, reset, 0})
 
 // redisLimiter counts in Redis, one script call per limited request, and falls back to
 // local (an in-memory limiter) or deny while Redis is unreachable.
+//
+// Calls are sent by a few sender goroutines, each taking every call waiting at that moment
+// into one pipeline: under load one round trip (and one pair of syscalls) carries many
+// requests' scripts, each still atomic on its own; an idle gateway sends each call alone,
+// without waiting for company.
 type redisLimiter struct {
 	client    redis.UniversalClient
 	prefix    string
 	fallback  Fallback
 	local     *limiter
+	calls     chan *limitCall
 	downUntil atomic.Int64 // unix ns: skip Redis until then
 	down      atomic.Bool
 	metrics   *metrics
 	log       *slog.Logger
+	pool      sync.Pool
+}
+
+const (
+	limitSenders    = 4
+	limitQueue      = 512
+	limitBatchLimit = 128
+)
+
+type limitCall struct {
+	key  string
+	args [4]any
+	res  []int64
+	err  error
+	done chan struct{}
 }
 
 func newRedisLimiter(client redis.UniversalClient, prefix string, fallback Fallback, m *metrics, log *slog.Logger) *redisLimiter {
 	if fallback == "" {
 		fallback = FallbackLocal
 	}
-	return &redisLimiter{client: client, prefix: prefix + "limit:", fallback: fallback, local: newLimiter(), metrics: m, log: log}
+	l := &redisLimiter{client: client, prefix: prefix + "limit:", fallback: fallback, local: newLimiter(),
+		calls: make(chan *limitCall, limitQueue), metrics: m, log: log}
+	l.pool.New = func() any { return &limitCall{done: make(chan struct{}, 1)} }
+	for range limitSenders {
+		go l.send() // they end with the process: a closed client fails their calls fast
+	}
+	return l
+}
+
+// send runs pipelines of the calls waiting in l.calls.
+func (l *redisLimiter) send() {
+	batch := make([]*limitCall, 0, limitBatchLimit)
+	cmds := make([]*redis.Cmd, 0, limitBatchLimit)
+	for c := range l.calls {
+		batch = append(batch[:0], c)
+	more:
+		for len(batch) < limitBatchLimit {
+			select {
+			case c := <-l.calls:
+				batch = append(batch, c)
+			default:
+				break more
+			}
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), redisLimitTimeout)
+		cmds = l.run(ctx, batch, cmds[:0], false)
+		if redis.HasErrorPrefix(cmds[0].Err(), "NOSCRIPT") { // Redis restarted: load it once
+			cmds = l.run(ctx, batch, cmds[:0], true)
+		}
+		cancel()
+		for i, c := range batch {
+			c.res, c.err = cmds[i].Int64Slice()
+			c.done <- struct{}{}
+		}
+	}
+}
+
+func (l *redisLimiter) run(ctx context.Context, batch []*limitCall, cmds []*redis.Cmd, load bool) []*redis.Cmd {
+	p := l.client.Pipeline()
+	for _, c := range batch {
+		keys := []string{c.key}
+		if load {
+			cmds = append(cmds, limitScript.Eval(ctx, p, keys, c.args[:]...))
+		} else {
+			cmds = append(cmds, limitScript.EvalSha(ctx, p, keys, c.args[:]...))
+		}
+	}
+	_, _ = p.Exec(ctx) // each command carries its own error
+	return cmds
 }
 
 func (l *redisLimiter) take(p *compiledPolicy, client string, now time.Time) limitResult {
@@ -131,20 +202,24 @@ func (l *redisLimiter) take(p *compiledPolicy, client string, now time.Time) lim
 	if now.UnixNano() < l.downUntil.Load() {
 		return l.withoutRedis(p, client, now)
 	}
-	var args [4]any
+	c := l.pool.Get().(*limitCall)
+	c.key = l.prefix + p.id + ":" + client
+	c.args = [4]any{int64(0), int64(0), int64(0), int64(0)}
 	if p.rateLimit != nil {
-		args[0], args[1] = p.rateLimit.Requests, p.rateLimit.Per.D().Microseconds()
-	} else {
-		args[0], args[1] = 0, 0
+		c.args[0], c.args[1] = p.rateLimit.Requests, p.rateLimit.Per.D().Microseconds()
 	}
 	if p.quota != nil {
-		args[2], args[3] = p.quota.Requests, p.quota.Per.D().Microseconds()
-	} else {
-		args[2], args[3] = 0, 0
+		c.args[2], c.args[3] = p.quota.Requests, p.quota.Per.D().Microseconds()
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), redisLimitTimeout)
-	v, err := limitScript.Run(ctx, l.client, []string{l.prefix + p.id + ":" + client}, args[:]...).Int64Slice()
-	cancel()
+	select {
+	case l.calls <- c:
+		<-c.done // the sender's context bounds the wait
+	default:
+		c.err = errors.New("too many limit checks waiting for Redis")
+	}
+	v, err := c.res, c.err
+	c.res, c.err = nil, nil
+	l.pool.Put(c)
 	if err != nil || len(v) != 6 {
 		l.downUntil.Store(now.Add(redisRetryAfter).UnixNano())
 		if !l.down.Swap(true) {

@@ -4,6 +4,9 @@
 //	bare       a bare httputil.ReverseProxy in front of it
 //	gw-jwt     the gateway with a valid RS256 token (JWKS from a local server)
 //	gw-intro   the gateway with an opaque token checked by RFC 7662 introspection (cached)
+//	gw-jwt-redis  gw-jwt on a gateway whose store and limits are in Redis (a redis-server
+//	           this starts on loopback, append-only file fsynced every second): one Lua
+//	           round trip per request for the rate limit and quota
 //
 // and prints requests/s, p50 and p99 for each and the gateway/bare-proxy ratios. The servers
 // run in a child process (this binary re-executed with -serve) so that the load generator's
@@ -16,6 +19,7 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -28,6 +32,7 @@ import (
 	"os/exec"
 	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -68,8 +73,8 @@ func main() {
 
 // targets is what the server process announces on stdout, one JSON line.
 type targets struct {
-	Upstream, Bare, BareTuned, GatewayJWT, GatewayIntro string
-	Token                                               string
+	Upstream, Bare, BareTuned, GatewayJWT, GatewayIntro, GatewayJWTRedis string
+	Token                                                                string
 }
 
 func drive(duration, warmup time.Duration, conns, rounds int, cpuprofile string) error {
@@ -105,6 +110,7 @@ func drive(duration, warmup time.Duration, conns, rounds int, cpuprofile string)
 		{"bare-proxy", t.Bare + "/items/1", t.Token},
 		{"bare-tuned", t.BareTuned + "/items/1", t.Token},
 		{"gw-jwt", t.GatewayJWT + "/items/1", t.Token},
+		{"gw-jwt-redis", t.GatewayJWTRedis + "/items/1", t.Token}, // next to gw-jwt: the machine's load drifts
 		{"gw-intro", t.GatewayIntro + "/items/1", opaqueTok},
 	}
 	perRound := map[string][]result{}
@@ -114,7 +120,7 @@ func drive(duration, warmup time.Duration, conns, rounds int, cpuprofile string)
 		}
 	}
 	results := map[string]result{}
-	fmt.Printf("%-11s %10s %9s %9s %8s   %s\n", "target", "req/s", "p50", "p99", "errors", "req/s per round")
+	fmt.Printf("%-12s %10s %9s %9s %8s   %s\n", "target", "req/s", "p50", "p99", "errors", "req/s per round")
 	for _, r := range runs {
 		res := median(perRound[r.name])
 		results[r.name] = res
@@ -122,7 +128,7 @@ func drive(duration, warmup time.Duration, conns, rounds int, cpuprofile string)
 		for _, x := range perRound[r.name] {
 			each = append(each, fmt.Sprintf("%.0f", x.rps))
 		}
-		fmt.Printf("%-11s %10.0f %9s %9s %8d   %s\n", r.name, res.rps, res.p50.Round(time.Microsecond),
+		fmt.Printf("%-12s %10.0f %9s %9s %8d   %s\n", r.name, res.rps, res.p50.Round(time.Microsecond),
 			res.p99.Round(time.Microsecond), res.errors, strings.Join(each, " "))
 	}
 	for _, base := range []string{"bare-proxy", "bare-tuned"} {
@@ -134,6 +140,10 @@ func drive(duration, warmup time.Duration, conns, rounds int, cpuprofile string)
 				name, base, tr, verdict(tr >= 0.85), lr, verdict(lr <= 1.25))
 		}
 	}
+	mem, red := results["gw-jwt"], results["gw-jwt-redis"]
+	tr, lr := red.rps/mem.rps, float64(red.p99)/float64(mem.p99)
+	fmt.Printf("gw-jwt-redis / gw-jwt (limits in Redis vs in memory): throughput %.2f (target >= 0.8) %s, p99 %.2fx (target <= 1.5x) %s\n",
+		tr, verdict(tr >= 0.8), lr, verdict(lr <= 1.5))
 	return nil
 }
 
@@ -284,12 +294,36 @@ func serveAll(cpuprofile string) error {
 		return err
 	}
 	defer func() { _ = os.RemoveAll(dir) }() // a temporary directory; nothing to do if it stays
-	gw, err := gateway.New(gateway.Options{DataDir: dir, AdminToken: adminToken,
-		Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))})
+	proxy, err := benchGateway(gateway.Options{DataDir: dir}, upstream, idpURL)
 	if err != nil {
 		return err
 	}
-	defer func() { _ = gw.Close() }() // the process ends with the run
+	redisURL, stopRedis, err := startRedis(dir)
+	if err != nil {
+		return err
+	}
+	defer stopRedis()
+	redisProxy, err := benchGateway(gateway.Options{RedisURL: redisURL}, upstream, idpURL)
+	if err != nil {
+		return err
+	}
+
+	out, _ := json.Marshal(targets{Upstream: upstream, Bare: bare, BareTuned: bareTuned, GatewayJWT: proxy + "/jwt",
+		GatewayIntro: proxy + "/intro", GatewayJWTRedis: redisProxy + "/jwt", Token: token})
+	fmt.Println(string(out))
+	_, _ = io.Copy(io.Discard, os.Stdin) // run until the driver closes stdin
+	return nil
+}
+
+// benchGateway starts a gateway on opts' store, configures the benchmark's APIs and policy
+// and returns its proxy URL. It runs until the process ends.
+func benchGateway(opts gateway.Options, upstream, idpURL string) (string, error) {
+	opts.AdminToken = adminToken
+	opts.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	gw, err := gateway.New(opts)
+	if err != nil {
+		return "", err
+	}
 	admin, _ := adminapi.NewClient(listen(gw.AdminHandler()), adminToken, nil)
 	proxy := listen(gw.ProxyHandler())
 	ctx := context.Background()
@@ -297,12 +331,12 @@ func serveAll(cpuprofile string) error {
 		JWT:           &adminapi.JWTValidation{Issuer: idpURL, JWKSURI: idpURL + "/jwks", Audiences: []string{"bench-api"}, RequiredScopes: []string{"items:read"}},
 		ForwardClaims: map[string]string{"X-Tenant": "tenant"}})
 	if err != nil {
-		return err
+		return "", err
 	}
 	introAPI, err := admin.CreateAPI(ctx, adminapi.API{Name: "bench-intro", ListenPath: "/intro", UpstreamURL: upstream, StripListenPath: true,
 		Introspection: &adminapi.Introspection{Endpoint: idpURL + "/introspect", ClientID: "gateway", ClientSecret: "gateway-secret"}})
 	if err != nil {
-		return err
+		return "", err
 	}
 	// A realistic policy: paths, methods, a rate limit and a quota far above the load.
 	_, err = admin.CreatePolicy(ctx, adminapi.Policy{Name: "bench", ClientIDs: []string{clientID},
@@ -312,14 +346,39 @@ func serveAll(cpuprofile string) error {
 		},
 		RateLimit: &adminapi.Limit{Requests: 10_000_000, Per: adminapi.Duration(time.Second)},
 		Quota:     &adminapi.Limit{Requests: 1_000_000_000, Per: adminapi.Duration(time.Hour)}})
-	if err != nil {
-		return err
-	}
+	return proxy, err
+}
 
-	out, _ := json.Marshal(targets{Upstream: upstream, Bare: bare, BareTuned: bareTuned, GatewayJWT: proxy + "/jwt", GatewayIntro: proxy + "/intro", Token: token})
-	fmt.Println(string(out))
-	_, _ = io.Copy(io.Discard, os.Stdin) // run until the driver closes stdin
-	return nil
+// startRedis runs redis-server on a free loopback port with its files under dir, as a
+// production node would be set up (append-only file, fsync every second).
+func startRedis(dir string) (url string, stop func(), err error) {
+	bin, err := exec.LookPath("redis-server")
+	if err != nil {
+		return "", nil, errors.New("redis-server is not installed: run `bash scripts/test-deps.sh`")
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", nil, err
+	}
+	port := strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
+	_ = ln.Close() // freed for redis-server
+	cmd := exec.Command(bin, "--bind", "127.0.0.1", "--port", port, "--dir", dir, "--save", "",
+		"--appendonly", "yes", "--appendfsync", "everysec", "--loglevel", "warning")
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		return "", nil, err
+	}
+	stop = func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		if c, err := net.Dial("tcp", "127.0.0.1:"+port); err == nil {
+			_ = c.Close()
+			return "redis://127.0.0.1:" + port + "/0", stop, nil
+		}
+		if time.Now().After(deadline) {
+			stop()
+			return "", nil, errors.New("redis-server did not start")
+		}
+	}
 }
 
 func listen(h http.Handler) string {
