@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"slices"
 	"strings"
 	"sync"
@@ -21,13 +22,21 @@ import (
 // Replica tests: several gateways (in-process, each with its own listeners, store connection
 // and limiter) on one real redis-server, as `idpgate serve --redis-url` runs them.
 
-func replicas(t *testing.T, url string, n int, fake *fakeValidators, opts ...func(*Options)) []*harness {
+// cluster is a redis-server, an upstream, and n replicas sharing one fake token validator.
+type cluster struct {
+	srv  *redistest.Server
+	fake *fakeValidators
+	up   *httptest.Server
+	reps []*harness
+}
+
+func newCluster(t *testing.T, n int, opts ...func(*Options)) *cluster {
 	t.Helper()
-	out := make([]*harness, n)
-	for i := range out {
-		out[i] = newRedisHarness(t, url, "", fake, opts...)
+	c := &cluster{srv: redistest.Start(t), fake: newFakeValidators(), up: newEchoUpstream(t)}
+	for range n {
+		c.reps = append(c.reps, newRedisHarness(t, c.srv.URL, "", c.fake, opts...))
 	}
-	return out
+	return c
 }
 
 // status sends one proxy request and returns its status, the body drained.
@@ -57,11 +66,9 @@ func (h *harness) waitStatus(method, path, tok string, want int, within time.Dur
 // TestReplicasAnswerAsOneNode: three replicas configured through one of them answer every
 // request (200, 401, 403, 404) exactly as a single bbolt node with the same configuration.
 func TestReplicasAnswerAsOneNode(t *testing.T) {
-	srv := redistest.Start(t)
-	fake := newFakeValidators()
-	up := newEchoUpstream(t)
+	c := newCluster(t, 3)
+	fake, up, reps := c.fake, c.up, c.reps
 	one := newHarnessIn(t, t.TempDir(), fake)
-	reps := replicas(t, srv.URL, 3, fake)
 	for _, h := range []*harness{one, reps[0]} { // reps[0] is the replica Terraform talks to
 		a := h.createAPI(adminapi.API{Name: "a", ListenPath: "/a", UpstreamURL: up.URL,
 			JWT: &adminapi.JWTValidation{Issuer: "https://idp.example", JWKSURI: "https://idp.example/jwks", RequiredScopes: []string{"read"}}})
@@ -102,10 +109,8 @@ func TestReplicasAnswerAsOneNode(t *testing.T) {
 // and C; the time from A's acknowledgement until both enforce it is measured, and its p99
 // must stay within 1 s.
 func TestPolicyChangePropagates(t *testing.T) {
-	srv := redistest.Start(t)
-	fake := newFakeValidators()
-	up := newEchoUpstream(t)
-	reps := replicas(t, srv.URL, 3, fake)
+	c := newCluster(t, 3)
+	fake, up, reps := c.fake, c.up, c.reps
 	a := reps[0].createAPI(adminapi.API{Name: "a", ListenPath: "/a", UpstreamURL: up.URL})
 	pol := reps[0].createPolicy(adminapi.Policy{Name: "p", ClientIDs: []string{"app"}, AccessRights: grantAll(a)})
 	tok := fake.token("t", token.Identity{ClientID: "app"})
@@ -174,10 +179,8 @@ func hammer(hs []*harness, path, tok string, clients, perClient int, pause time.
 // over the test's duration) plus at most 2, never about 3N; a quota lets through exactly
 // its count.
 func TestSharedRateLimit(t *testing.T) {
-	srv := redistest.Start(t)
-	fake := newFakeValidators()
-	up := newEchoUpstream(t)
-	reps := replicas(t, srv.URL, 3, fake)
+	c := newCluster(t, 3)
+	fake, up, reps := c.fake, c.up, c.reps
 	a := reps[0].createAPI(adminapi.API{Name: "a", ListenPath: "/a", UpstreamURL: up.URL})
 	const n = 60 // a token back every second
 	reps[0].createPolicy(adminapi.Policy{Name: "rate", ClientIDs: []string{"rated"}, AccessRights: grantAll(a),
@@ -257,10 +260,8 @@ func TestRedisLimitHeadersMatchMemory(t *testing.T) {
 // Redis then restarts from its append-only file: no acknowledged write is lost, the next
 // change propagates, and the store is reported up again.
 func TestRedisDownUnderLoad(t *testing.T) {
-	srv := redistest.Start(t)
-	fake := newFakeValidators()
-	up := newEchoUpstream(t)
-	reps := replicas(t, srv.URL, 3, fake)
+	c := newCluster(t, 3)
+	srv, fake, up, reps := c.srv, c.fake, c.up, c.reps
 	ctx := context.Background()
 	a := reps[0].createAPI(adminapi.API{Name: "a", ListenPath: "/a", UpstreamURL: up.URL})
 	reps[0].createPolicy(adminapi.Policy{Name: "p", ClientIDs: []string{"app"}, AccessRights: grantAll(a),
@@ -379,10 +380,8 @@ func TestRedisDownUnderLoad(t *testing.T) {
 // TestRedisDownDenyMode: with --redis-limits-fallback=deny, a request a limit applies to is
 // refused with 503 while Redis is away, and one without limits still passes.
 func TestRedisDownDenyMode(t *testing.T) {
-	srv := redistest.Start(t)
-	fake := newFakeValidators()
-	up := newEchoUpstream(t)
-	h := newRedisHarness(t, srv.URL, "", fake, func(o *Options) { o.LimitsFallback = FallbackDeny })
+	c := newCluster(t, 1, func(o *Options) { o.LimitsFallback = FallbackDeny })
+	srv, fake, up, h := c.srv, c.fake, c.up, c.reps[0]
 	a := h.createAPI(adminapi.API{Name: "a", ListenPath: "/a", UpstreamURL: up.URL})
 	h.createPolicy(adminapi.Policy{Name: "limited", ClientIDs: []string{"limited"}, AccessRights: grantAll(a),
 		RateLimit: &adminapi.Limit{Requests: 1000, Per: adminapi.Duration(time.Minute)}})
