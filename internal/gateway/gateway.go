@@ -194,6 +194,9 @@ func (g *Gateway) Close() error {
 			g.stopWatch()
 			g.watching.Wait()
 		}
+		if rl, ok := g.limits.(*redisLimiter); ok {
+			rl.close()
+		}
 		g.validators.Close()
 		g.transport.CloseIdleConnections()
 		err = g.store.Close()

@@ -119,6 +119,7 @@ type redisLimiter struct {
 	fallback  Fallback
 	local     *limiter
 	calls     chan *limitCall
+	stop      chan struct{} // closed by close: the senders return
 	downUntil atomic.Int64 // unix ns: skip Redis until then
 	down      atomic.Bool
 	metrics   *metrics
@@ -145,19 +146,28 @@ func newRedisLimiter(client redis.UniversalClient, prefix string, fallback Fallb
 		fallback = FallbackLocal
 	}
 	l := &redisLimiter{client: client, prefix: prefix + "limit:", fallback: fallback, local: newLimiter(),
-		calls: make(chan *limitCall, limitQueue), metrics: m, log: log}
+		calls: make(chan *limitCall, limitQueue), stop: make(chan struct{}), metrics: m, log: log}
 	l.pool.New = func() any { return &limitCall{done: make(chan struct{}, 1)} }
 	for range limitSenders {
-		go l.send() // they end with the process: a closed client fails their calls fast
+		go l.send()
 	}
 	return l
 }
+
+// close stops the senders; a take after it answers by the fallback.
+func (l *redisLimiter) close() { close(l.stop) }
 
 // send runs pipelines of the calls waiting in l.calls.
 func (l *redisLimiter) send() {
 	batch := make([]*limitCall, 0, limitBatchLimit)
 	cmds := make([]*redis.Cmd, 0, limitBatchLimit)
-	for c := range l.calls {
+	for {
+		var c *limitCall
+		select {
+		case c = <-l.calls:
+		case <-l.stop:
+			return
+		}
 		batch = append(batch[:0], c)
 	more:
 		for len(batch) < limitBatchLimit {
@@ -211,15 +221,22 @@ func (l *redisLimiter) take(p *compiledPolicy, client string, now time.Time) lim
 	if p.quota != nil {
 		c.args[2], c.args[3] = p.quota.Requests, p.quota.Per.D().Microseconds()
 	}
+	var v []int64
+	var err error
 	select {
 	case l.calls <- c:
-		<-c.done // the sender's context bounds the wait
+		select {
+		case <-c.done: // the sender's context bounds the wait
+			v, err = c.res, c.err
+			c.res, c.err = nil, nil
+			l.pool.Put(c)
+		case <-l.stop: // c may still be queued: not reused
+			err = errors.New("the gateway is closing")
+		}
 	default:
-		c.err = errors.New("too many limit checks waiting for Redis")
+		err = errors.New("too many limit checks waiting for Redis")
+		l.pool.Put(c)
 	}
-	v, err := c.res, c.err
-	c.res, c.err = nil, nil
-	l.pool.Put(c)
 	if err != nil || len(v) != 6 {
 		l.downUntil.Store(now.Add(redisRetryAfter).UnixNano())
 		if !l.down.Swap(true) {
