@@ -61,6 +61,11 @@ func OpenBolt(dir string) (*Store, error) {
 
 func (b *boltBackend) close() error { return b.db.Close() }
 
+// One process owns the file, so it is up while open, and nobody else changes it.
+func (b *boltBackend) up() bool                      { return true }
+func (b *boltBackend) shared() bool                  { return false }
+func (b *boltBackend) watch(context.Context, func()) {}
+
 func (b *boltBackend) view(_ context.Context, fn func(tx txn) error) error {
 	return b.db.View(func(tx *bolt.Tx) error { return fn(boltTxn{tx}) })
 }

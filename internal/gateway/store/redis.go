@@ -56,7 +56,7 @@ type redisBackend struct {
 	verKey   string
 	channel  string
 	log      *slog.Logger
-	up       atomic.Bool
+	isUp     atomic.Bool
 	loadedAt atomic.Int64 // the version the last view read
 }
 
@@ -143,7 +143,7 @@ func newRedisBackend(client redis.UniversalClient, prefix string, log *slog.Logg
 	b := &redisBackend{client: client, prefix: prefix, log: log,
 		apisKey: prefix + "{config}:apis", polsKey: prefix + "{config}:policies",
 		verKey: prefix + "{config}:version", channel: prefix + "config-changes"}
-	b.up.Store(true)
+	b.isUp.Store(true)
 	return b
 }
 
@@ -162,10 +162,12 @@ func routeClientLog(log *slog.Logger) {
 }
 
 func (b *redisBackend) close() error { return b.client.Close() }
+func (b *redisBackend) up() bool     { return b.isUp.Load() }
+func (b *redisBackend) shared() bool { return true }
 
 // unavailable records that Redis failed and wraps err as ErrUnavailable.
 func (b *redisBackend) unavailable(err error) error {
-	b.up.Store(false)
+	b.isUp.Store(false)
 	return fmt.Errorf("%w: %v", ErrUnavailable, err)
 }
 
@@ -175,7 +177,7 @@ func (b *redisBackend) ready(ctx context.Context) error {
 	var err error
 	for range 3 { // connections pooled before a Redis restart fail once each
 		if err = b.client.Ping(ctx).Err(); err == nil {
-			b.up.Store(true)
+			b.isUp.Store(true)
 			return nil
 		}
 		if ctx.Err() != nil {
@@ -196,7 +198,7 @@ func (b *redisBackend) view(ctx context.Context, fn func(tx txn) error) error {
 	if err != nil && !errors.Is(err, redis.Nil) {
 		return b.unavailable(err)
 	}
-	b.up.Store(true)
+	b.isUp.Store(true)
 	v, _ := ver.Int64() // absent: 0
 	b.loadedAt.Store(v)
 	return fn(&redisTxn{apiRaw: apis.Val(), polRaw: pols.Val(), ver: v})
@@ -255,7 +257,7 @@ func (b *redisBackend) update(ctx context.Context, fn func(tx txn) error) error 
 		case err != nil:
 			return b.unavailable(err)
 		}
-		b.up.Store(true)
+		b.isUp.Store(true)
 		return nil
 	}
 	return b.unavailable(errors.New("too many concurrent writers; try again"))
@@ -368,12 +370,12 @@ func (b *redisBackend) poll(ctx context.Context, notify func()) {
 		v, err := b.client.Get(pctx, b.verKey).Int64()
 		cancel()
 		if err != nil && !errors.Is(err, redis.Nil) {
-			if b.up.Swap(false) {
+			if b.isUp.Swap(false) {
 				b.log.Warn("configuration store (Redis) unreachable; serving the last loaded configuration", "error", err)
 			}
 			continue
 		}
-		if !b.up.Swap(true) {
+		if !b.isUp.Swap(true) {
 			b.log.Info("configuration store (Redis) reachable again")
 			notify()
 			continue

@@ -47,6 +47,11 @@ type backend interface {
 	update(ctx context.Context, fn func(tx txn) error) error
 	ready(ctx context.Context) error
 	close() error
+	// up reports whether the last contact succeeded; shared whether other processes use
+	// the same data; watch calls onChange after their changes until ctx is done.
+	up() bool
+	shared() bool
+	watch(ctx context.Context, onChange func())
 }
 
 // txn reads and writes inside one transaction. Lists are in id order.
@@ -351,15 +356,10 @@ func checkPolicyRefs(tx txn, p adminapi.Policy) error {
 
 // Shared reports whether several processes share the store (Redis): then an unreachable
 // store is an outage to ride out, not a broken process.
-func (s *Store) Shared() bool { _, ok := s.b.(*redisBackend); return ok }
+func (s *Store) Shared() bool { return s.b.shared() }
 
 // Up reports whether the last contact with the backend succeeded.
-func (s *Store) Up() bool {
-	if rb, ok := s.b.(*redisBackend); ok {
-		return rb.up.Load()
-	}
-	return true
-}
+func (s *Store) Up() bool { return s.b.up() }
 
 // Redis returns the client and key prefix of a Redis-backed store (for the shared limits),
 // or nil.
@@ -372,8 +372,4 @@ func (s *Store) Redis() (redis.UniversalClient, string) {
 
 // Watch calls onChange whenever another process may have changed the stored configuration,
 // until ctx is done. It returns at once for a store that no other process writes (bbolt).
-func (s *Store) Watch(ctx context.Context, onChange func()) {
-	if rb, ok := s.b.(*redisBackend); ok {
-		rb.watch(ctx, onChange)
-	}
-}
+func (s *Store) Watch(ctx context.Context, onChange func()) { s.b.watch(ctx, onChange) }
