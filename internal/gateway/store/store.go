@@ -127,6 +127,15 @@ func find[T any](all []T, id string, idOf func(T) string, kind string) (*T, erro
 	return nil, notFound(kind, id)
 }
 
+// lookup lists with list and finds id in the result.
+func lookup[T any](list func() ([]T, error), id string, idOf func(T) string, kind string) (*T, error) {
+	all, err := list()
+	if err != nil {
+		return nil, err
+	}
+	return find(all, id, idOf, kind)
+}
+
 func apiID(a adminapi.API) string       { return a.ID }
 func policyID(p adminapi.Policy) string { return p.ID }
 
@@ -142,13 +151,7 @@ func (s *Store) ListAPIs() ([]adminapi.API, error) {
 // GetAPI returns one API, or a 404 *adminapi.Error.
 func (s *Store) GetAPI(id string) (*adminapi.API, error) {
 	var out *adminapi.API
-	err := s.view(func(tx txn) error {
-		all, err := tx.apis()
-		if err == nil {
-			out, err = find(all, id, apiID, "API")
-		}
-		return err
-	})
+	err := s.view(func(tx txn) (err error) { out, err = lookup(tx.apis, id, apiID, "API"); return err })
 	return out, err
 }
 
@@ -175,11 +178,7 @@ func (s *Store) CreateAPI(api adminapi.API) (*adminapi.API, error) {
 // introspection client secret that the body leaves out is kept.
 func (s *Store) ReplaceAPI(id string, api adminapi.API) (*adminapi.API, error) {
 	err := s.update(func(tx txn) error {
-		all, err := tx.apis()
-		if err != nil {
-			return err
-		}
-		old, err := find(all, id, apiID, "API")
+		old, err := lookup(tx.apis, id, apiID, "API")
 		if err != nil {
 			return err
 		}
@@ -205,11 +204,7 @@ func (s *Store) ReplaceAPI(id string, api adminapi.API) (*adminapi.API, error) {
 // first since it references the API, and a dangling grant would be a silent hole.
 func (s *Store) DeleteAPI(id string) error {
 	return s.update(func(tx txn) error {
-		apis, err := tx.apis()
-		if err != nil {
-			return err
-		}
-		if _, err := find(apis, id, apiID, "API"); err != nil {
+		if _, err := lookup(tx.apis, id, apiID, "API"); err != nil {
 			return err
 		}
 		policies, err := tx.policies()
@@ -261,13 +256,7 @@ func (s *Store) ListPolicies() ([]adminapi.Policy, error) {
 // GetPolicy returns one policy, or a 404 *adminapi.Error.
 func (s *Store) GetPolicy(id string) (*adminapi.Policy, error) {
 	var out *adminapi.Policy
-	err := s.view(func(tx txn) error {
-		all, err := tx.policies()
-		if err == nil {
-			out, err = find(all, id, policyID, "policy")
-		}
-		return err
-	})
+	err := s.view(func(tx txn) (err error) { out, err = lookup(tx.policies, id, policyID, "policy"); return err })
 	return out, err
 }
 
@@ -293,11 +282,7 @@ func (s *Store) CreatePolicy(p adminapi.Policy) (*adminapi.Policy, error) {
 // ReplacePolicy is a PUT of the whole policy except its id and created_at.
 func (s *Store) ReplacePolicy(id string, p adminapi.Policy) (*adminapi.Policy, error) {
 	err := s.update(func(tx txn) error {
-		all, err := tx.policies()
-		if err != nil {
-			return err
-		}
-		old, err := find(all, id, policyID, "policy")
+		old, err := lookup(tx.policies, id, policyID, "policy")
 		if err != nil {
 			return err
 		}
@@ -319,11 +304,7 @@ func (s *Store) ReplacePolicy(id string, p adminapi.Policy) (*adminapi.Policy, e
 // DeletePolicy removes a policy, or answers a 404 *adminapi.Error.
 func (s *Store) DeletePolicy(id string) error {
 	return s.update(func(tx txn) error {
-		all, err := tx.policies()
-		if err != nil {
-			return err
-		}
-		if _, err := find(all, id, policyID, "policy"); err != nil {
+		if _, err := lookup(tx.policies, id, policyID, "policy"); err != nil {
 			return err
 		}
 		return tx.deletePolicy(id)
