@@ -120,7 +120,7 @@ type redisLimiter struct {
 	local     *limiter
 	calls     chan *limitCall
 	stop      chan struct{} // closed by close: the senders return
-	downUntil atomic.Int64 // unix ns: skip Redis until then
+	downUntil atomic.Int64  // unix ns: skip Redis until then
 	down      atomic.Bool
 	metrics   *metrics
 	log       *slog.Logger
