@@ -97,8 +97,8 @@ type Gateway struct {
 }
 
 // New opens the store (Redis when opts.RedisURL is set, else the bbolt file under
-// opts.DataDir), loads the first snapshot and returns a Gateway
-// ready to serve. Close releases the store.
+// opts.DataDir), loads the first snapshot and returns a Gateway ready to serve. Close
+// releases the store.
 func New(opts Options) (*Gateway, error) {
 	if err := checkOptions(opts); err != nil {
 		return nil, err

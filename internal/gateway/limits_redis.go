@@ -233,9 +233,9 @@ func (l *redisLimiter) take(p *compiledPolicy, client string, now time.Time) lim
 		case <-l.stop: // c may still be queued: not reused
 			err = errors.New("the gateway is closing")
 		}
-	default:
-		err = errors.New("too many limit checks waiting for Redis")
+	default: // more checks waiting than Redis takes in: this one alone goes to the fallback
 		l.pool.Put(c)
+		return l.withoutRedis(p, client, now)
 	}
 	if err != nil || len(v) != 6 {
 		l.downUntil.Store(now.Add(redisRetryAfter).UnixNano())
