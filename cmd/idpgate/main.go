@@ -3,6 +3,7 @@
 //	idpgate serve      the token-validating API gateway
 //	idpgate mock-idp   an OAuth 2.0 / OpenID Connect identity provider for tests and demos
 //	idpgate dev        the mock IdP and the gateway together, for trying the provider locally
+//	idpgate config     export or import the gateway's configuration store as JSON
 package main
 
 import (
@@ -57,6 +58,8 @@ func run(args []string, stderr io.Writer) int {
 		err = runMockIdP(args[1:])
 	case "dev":
 		err = runDev(args[1:])
+	case "config":
+		err = runConfig(args[1:], os.Stdout)
 	case "version", "--version", "-version":
 		fmt.Fprintf(os.Stdout, "idpgate %s (%s)\n", version, commit)
 		return 0
@@ -87,6 +90,7 @@ Commands:
   serve      run the token-validating API gateway (admin API + proxy)
   mock-idp   run a mock OAuth 2.0 / OpenID Connect identity provider
   dev        run the mock IdP and the gateway together for local trials
+  config     export | import: the configuration store (bbolt or Redis) as JSON
   version    print the version
 
 Run "idpgate <command> --help" for the flags of a command.

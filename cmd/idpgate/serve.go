@@ -20,11 +20,18 @@ import (
 	"github.com/idpgate/terraform-provider-idpgate/internal/gateway"
 )
 
-const adminTokenEnv = "IDPGATE_ADMIN_TOKEN"
+const (
+	adminTokenEnv     = "IDPGATE_ADMIN_TOKEN"
+	redisURLEnv       = "IDPGATE_REDIS_URL"
+	redisKeyPrefixEnv = "IDPGATE_REDIS_KEY_PREFIX"
+	redisFallbackEnv  = "IDPGATE_REDIS_LIMITS_FALLBACK"
+)
 
 // serveConfig is `idpgate serve`'s command line.
 type serveConfig struct {
 	listen, adminListen, dataDir string
+	storeFlags
+	limitsFallback               string
 	readHeaderTimeout            time.Duration
 	readTimeout, writeTimeout    time.Duration
 	idleTimeout, shutdownTimeout time.Duration
@@ -56,7 +63,10 @@ func parseServe(args []string, out io.Writer) (*serveConfig, error) {
 	fs.SetOutput(out)
 	fs.StringVar(&cfg.listen, "listen", cfg.listen, "`address` of the proxy (data plane) listener")
 	fs.StringVar(&cfg.adminListen, "admin-listen", cfg.adminListen, "`address` of the admin listener: admin API (/v1/...), /healthz, /readyz, /metrics")
-	fs.StringVar(&cfg.dataDir, "data-dir", cfg.dataDir, "`directory` of the configuration store ("+gateway.DBFileName+"), created if missing")
+	cfg.register(fs, &cfg.dataDir)
+	fs.StringVar(&cfg.limitsFallback, "redis-limits-fallback", envOr(redisFallbackEnv, string(gateway.FallbackLocal)),
+		"with --redis-url, what rate limits and quotas do while Redis is unreachable: local (each replica counts on its own, "+
+			"at the full limit) or deny (503) (env "+redisFallbackEnv+")")
 	fs.DurationVar(&cfg.readHeaderTimeout, "read-header-timeout", cfg.readHeaderTimeout, "longest time to read a request's headers")
 	fs.DurationVar(&cfg.readTimeout, "read-timeout", cfg.readTimeout, "longest time to read a whole request, body included (0: no limit)")
 	fs.DurationVar(&cfg.writeTimeout, "write-timeout", cfg.writeTimeout, "longest time to write a response, upstream time included (0: no limit)")
@@ -77,12 +87,17 @@ Runs the idpgate gateway: a reverse proxy that checks each request's bearer toke
 RFC 7662 introspection) and access policy before forwarding it, and an admin API through
 which the Terraform provider configures protected APIs and access policies.
 
+Several replicas share their configuration and limits through Redis (--redis-url); without
+it the configuration is a bbolt file under --data-dir, owned by one process.
+
 Environment:
   %s   required: the token every admin API call must present as
                         "Authorization: Bearer <token>". The gateway refuses to start without it.
+  %s, %s, %s
+                        defaults of the --redis-* flags
 
 Flags:
-`, adminTokenEnv)
+`, adminTokenEnv, redisURLEnv, redisKeyPrefixEnv, redisFallbackEnv)
 		fs.PrintDefaults()
 	}
 	if err := parseFlags(fs, args); err != nil {
@@ -90,6 +105,9 @@ Flags:
 	}
 	if err := cfg.tls.check(); err != nil {
 		return nil, err
+	}
+	if _, err := gateway.ParseFallback(cfg.limitsFallback); err != nil {
+		return nil, usageErrorf("--redis-limits-fallback: %v", err)
 	}
 	cfg.adminToken = os.Getenv(adminTokenEnv)
 	if strings.TrimSpace(cfg.adminToken) == "" {
@@ -125,7 +143,8 @@ func serve(ctx context.Context, cfg *serveConfig, log *slog.Logger, ready func(p
 	if err != nil {
 		return err
 	}
-	gw, err := gateway.New(gateway.Options{DataDir: cfg.dataDir, AdminToken: cfg.adminToken, Logger: log,
+	gw, err := gateway.New(gateway.Options{DataDir: cfg.dataDir, RedisURL: cfg.redisURL, RedisKeyPrefix: cfg.redisKeyPrefix,
+		LimitsFallback: gateway.Fallback(cfg.limitsFallback), AdminToken: cfg.adminToken, Logger: log,
 		DecisionPath: cfg.decisionPath, TrustedProxies: cfg.trustedProxies, AccessLog: accessLog,
 		FailedAuthLimit: gateway.FailedAuthLimit(cfg.failedAuthLimit), RefusedTokenTTL: refusedTTL(cfg.refusedTokenTTL)})
 	if err != nil {
@@ -162,7 +181,7 @@ func serve(ctx context.Context, cfg *serveConfig, log *slog.Logger, ready func(p
 	go func() { errs <- serveOn(proxySrv, proxyLn) }()
 	go func() { errs <- serveOn(adminSrv, adminLn) }()
 	log.Info("idpgate serving", "version", version, "proxy", proxyLn.Addr().String(),
-		"admin", adminLn.Addr().String(), "data_dir", cfg.dataDir,
+		"admin", adminLn.Addr().String(), "store", cfg.describe(cfg.dataDir),
 		"proxy_scheme", scheme(proxyTLS), "admin_scheme", scheme(adminTLS))
 	if ready != nil {
 		ready(proxyLn.Addr(), adminLn.Addr())

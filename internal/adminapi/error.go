@@ -14,6 +14,8 @@ const (
 	CodeMethodNotAllowed = "method_not_allowed"
 	CodeConflict         = "conflict"
 	CodeInternal         = "internal_error"
+	// CodeUnavailable: the shared configuration store (Redis) is unreachable; nothing changed.
+	CodeUnavailable = "store_unavailable"
 )
 
 // Error is the body of every admin API error answer. The client returns it (with Status set

@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/idpgate/terraform-provider-idpgate/internal/adminapi"
+	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/store"
 )
 
 // maxAdminBody bounds an admin request body; a policy or API is a few KiB at most.
@@ -67,7 +68,7 @@ func (g *Gateway) requireAdminToken(next http.Handler) http.Handler {
 }
 
 func (g *Gateway) listAPIs(w http.ResponseWriter, r *http.Request) {
-	apis, err := g.store.listAPIs()
+	apis, err := g.store.ListAPIs()
 	if err != nil {
 		g.internalError(w, err)
 		return
@@ -79,7 +80,7 @@ func (g *Gateway) listAPIs(w http.ResponseWriter, r *http.Request) {
 }
 
 func (g *Gateway) getAPI(w http.ResponseWriter, r *http.Request) {
-	api, err := g.store.getAPI(r.PathValue("id"))
+	api, err := g.store.GetAPI(r.PathValue("id"))
 	g.answerAPI(w, http.StatusOK, api, err, false)
 }
 
@@ -88,7 +89,7 @@ func (g *Gateway) createAPI(w http.ResponseWriter, r *http.Request) {
 	if !decodeBody(w, r, &in) || !valid(w, in.Validate()) {
 		return
 	}
-	api, err := g.store.createAPI(in)
+	api, err := g.store.CreateAPI(in)
 	g.answerAPI(w, http.StatusCreated, api, err, true)
 }
 
@@ -97,12 +98,12 @@ func (g *Gateway) replaceAPI(w http.ResponseWriter, r *http.Request) {
 	if !decodeBody(w, r, &in) || !valid(w, in.Validate()) {
 		return
 	}
-	api, err := g.store.replaceAPI(r.PathValue("id"), in)
+	api, err := g.store.ReplaceAPI(r.PathValue("id"), in)
 	g.answerAPI(w, http.StatusOK, api, err, true)
 }
 
 func (g *Gateway) deleteAPI(w http.ResponseWriter, r *http.Request) {
-	g.answerDelete(w, g.store.deleteAPI(r.PathValue("id")))
+	g.answerDelete(w, g.store.DeleteAPI(r.PathValue("id")))
 }
 
 func (g *Gateway) answerAPI(w http.ResponseWriter, status int, api *adminapi.API, err error, changed bool) {
@@ -126,7 +127,7 @@ func redact(api *adminapi.API) {
 }
 
 func (g *Gateway) listPolicies(w http.ResponseWriter, r *http.Request) {
-	ps, err := g.store.listPolicies()
+	ps, err := g.store.ListPolicies()
 	if err != nil {
 		g.internalError(w, err)
 		return
@@ -135,7 +136,7 @@ func (g *Gateway) listPolicies(w http.ResponseWriter, r *http.Request) {
 }
 
 func (g *Gateway) getPolicy(w http.ResponseWriter, r *http.Request) {
-	p, err := g.store.getPolicy(r.PathValue("id"))
+	p, err := g.store.GetPolicy(r.PathValue("id"))
 	g.answerPolicy(w, http.StatusOK, p, err, false)
 }
 
@@ -144,7 +145,7 @@ func (g *Gateway) createPolicy(w http.ResponseWriter, r *http.Request) {
 	if !decodeBody(w, r, &in) || !valid(w, in.Validate()) {
 		return
 	}
-	p, err := g.store.createPolicy(in)
+	p, err := g.store.CreatePolicy(in)
 	g.answerPolicy(w, http.StatusCreated, p, err, true)
 }
 
@@ -153,12 +154,12 @@ func (g *Gateway) replacePolicy(w http.ResponseWriter, r *http.Request) {
 	if !decodeBody(w, r, &in) || !valid(w, in.Validate()) {
 		return
 	}
-	p, err := g.store.replacePolicy(r.PathValue("id"), in)
+	p, err := g.store.ReplacePolicy(r.PathValue("id"), in)
 	g.answerPolicy(w, http.StatusOK, p, err, true)
 }
 
 func (g *Gateway) deletePolicy(w http.ResponseWriter, r *http.Request) {
-	g.answerDelete(w, g.store.deletePolicy(r.PathValue("id")))
+	g.answerDelete(w, g.store.DeletePolicy(r.PathValue("id")))
 }
 
 func (g *Gateway) answerPolicy(w http.ResponseWriter, status int, p *adminapi.Policy, err error, changed bool) {
@@ -207,7 +208,20 @@ func (g *Gateway) storeError(w http.ResponseWriter, err error) {
 	g.internalError(w, err)
 }
 
+// storeUnavailable is the answer to any admin call while the shared store (Redis) cannot be
+// reached: nothing was changed, and the caller (Terraform retries 5xx) may try again.
+func storeUnavailable(w http.ResponseWriter) {
+	w.Header().Set("Retry-After", "5")
+	writeAdminError(w, &adminapi.Error{Status: http.StatusServiceUnavailable, Code: adminapi.CodeUnavailable,
+		Message: "the configuration store (Redis) is unreachable; nothing was changed, try again once it is back"})
+}
+
 func (g *Gateway) internalError(w http.ResponseWriter, err error) {
+	if errors.Is(err, store.ErrUnavailable) {
+		g.log.Warn("admin API call refused: configuration store unreachable", "error", err)
+		storeUnavailable(w)
+		return
+	}
 	g.log.Error("admin API store failure", "error", err)
 	writeAdminError(w, &adminapi.Error{Status: http.StatusInternalServerError, Code: adminapi.CodeInternal, Message: "the gateway could not access its store"})
 }

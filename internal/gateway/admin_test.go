@@ -10,8 +10,9 @@ import (
 	"time"
 
 	"github.com/idpgate/terraform-provider-idpgate/internal/adminapi"
+	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/store"
 	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/token"
-	bolt "go.etcd.io/bbolt"
+	"github.com/idpgate/terraform-provider-idpgate/internal/redistest"
 )
 
 func TestAdminRequiresToken(t *testing.T) {
@@ -205,7 +206,7 @@ func TestAdminIntrospectionSecretIsWriteOnly(t *testing.T) {
 		t.Fatal(err)
 	}
 	check(upd, "PUT answer")
-	stored, _ := h.gw.store.getAPI(api.ID)
+	stored, _ := h.gw.store.GetAPI(api.ID)
 	if stored.Introspection.ClientSecret != "s3cret-value" {
 		t.Errorf("a PUT without client_secret must keep the stored one, have %q", stored.Introspection.ClientSecret)
 	}
@@ -270,23 +271,26 @@ func assertAdminError(t *testing.T, err error, status int, field string) {
 }
 
 // TestAdminWriteNotAppliedIsNotAcknowledged: when the snapshot cannot be rebuilt after a
-// stored change (here a stored row that no longer decodes), the caller gets a 500 that says
-// so, not a 201, and the gateway keeps serving the previous configuration; the next
-// successful reload applies the stored change.
+// stored change (here a stored row that no longer decodes, written into Redis behind the
+// gateway's back), the caller gets a 500 that says so, not a 201, and the gateway keeps
+// serving the previous configuration; the next successful reload applies the stored change.
 func TestAdminWriteNotAppliedIsNotAcknowledged(t *testing.T) {
-	h := newHarness(t)
+	srv := redistest.Start(t)
+	h := newRedisHarness(t, srv.URL, "", newFakeValidators())
+	rdb := srv.Client()
 	up := newEchoUpstream(t)
 	a := h.createAPI(adminapi.API{Name: "a", ListenPath: "/a", UpstreamURL: up.URL})
 	h.createPolicy(adminapi.Policy{Name: "p", ClientIDs: []string{"app"}, AccessRights: grantAll(a)})
 	tok := h.fake.token("t", token.Identity{ClientID: "app"})
 
 	corrupt := func(v []byte) {
-		err := h.gw.store.db.Update(func(tx *bolt.Tx) error {
-			if v == nil {
-				return tx.Bucket(bucketPolicies).Delete([]byte("zz-corrupt"))
-			}
-			return tx.Bucket(bucketPolicies).Put([]byte("zz-corrupt"), v)
-		})
+		key := store.DefaultKeyPrefix + "{config}:policies"
+		var err error
+		if v == nil {
+			err = rdb.HDel(context.Background(), key, "zz-corrupt").Err()
+		} else {
+			err = rdb.HSet(context.Background(), key, "zz-corrupt", v).Err()
+		}
 		if err != nil {
 			t.Fatal(err)
 		}

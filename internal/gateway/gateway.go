@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -15,6 +16,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/idpgate/terraform-provider-idpgate/internal/adminapi"
+	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/store"
 	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/token"
 )
 
@@ -29,8 +31,13 @@ import (
 //     kept away, and path_rules.go which request paths are refused.
 //   - A token with a cnf claim (bound to a DPoP key or a certificate) is refused as Bearer.
 //   - Rate limits (token bucket) and quotas (fixed window) count per client id (the subject
-//     when the token has none) and policy, in memory: a restart or another replica starts
-//     from zero.
+//     when the token has none) and policy: in memory with the bbolt store (a restart starts
+//     from zero), in Redis with the Redis store (limits_redis.go: shared by every replica).
+//   - With Redis, a replica that loses Redis keeps serving its last snapshot, /readyz stays
+//     200 with "status":"degraded" (taking every replica out of the load balancer at once
+//     would turn a Redis outage into a total one), admin calls answer 503, and limits follow
+//     Options.LimitsFallback. A change is picked up from pub/sub, or by the version poll
+//     within store.PollInterval.
 //   - Deleting an API that a policy still grants is refused with 409 naming the policies
 //     (Terraform destroys the policy first); a policy granting an unknown API is a 409 on
 //     access_rights[i].api_id.
@@ -39,8 +46,18 @@ import (
 
 // Options configure a Gateway.
 type Options struct {
-	// DataDir holds the bbolt store (DBFileName); created if missing.
+	// DataDir holds the bbolt store (store.DBFileName); created if missing. Unused with
+	// RedisURL.
 	DataDir string
+	// RedisURL, when set, makes Redis the store of record and the place where rate limits
+	// and quotas are counted, shared by every replica on the same Redis and key prefix
+	// (store.RedisOptions.URL says which URLs work).
+	RedisURL string
+	// RedisKeyPrefix starts every Redis key; "" means store.DefaultKeyPrefix.
+	RedisKeyPrefix string
+	// LimitsFallback is what rate limits and quotas do while Redis is unreachable:
+	// FallbackLocal (the default) or FallbackDeny.
+	LimitsFallback Fallback
 	// AdminToken authenticates every admin API call. Required.
 	AdminToken string
 	// Logger defaults to slog.Default().
@@ -81,9 +98,9 @@ type apiValidatorSource interface {
 type Gateway struct {
 	log        *slog.Logger
 	adminToken string
-	store      *store
+	store      *store.Store
 	metrics    *metrics
-	limits     *limiter
+	limits     limits
 	transport  *http.Transport
 	validators apiValidatorSource
 	now        func() time.Time
@@ -100,11 +117,14 @@ type Gateway struct {
 
 	proxyHandler http.Handler
 	adminHandler http.Handler
+	stopWatch    context.CancelFunc
+	watching     sync.WaitGroup
 	closeOnce    sync.Once
 }
 
-// New opens the store under opts.DataDir, loads the first snapshot and returns a Gateway
-// ready to serve. Close releases the store.
+// New opens the store (Redis when opts.RedisURL is set, else the bbolt file under
+// opts.DataDir), loads the first snapshot and returns a Gateway ready to serve. Close
+// releases the store.
 func New(opts Options) (*Gateway, error) {
 	if err := checkOptions(opts); err != nil {
 		return nil, err
@@ -124,8 +144,11 @@ func checkOptions(opts Options) error {
 	if p := opts.DecisionPath; p != "" && (!strings.HasPrefix(p, "/") || strings.HasSuffix(p, "/") || strings.ContainsAny(p, "?#%")) {
 		return fmt.Errorf("gateway: Options.DecisionPath %q must be a path such as %s, without a trailing /", p, DefaultDecisionPath)
 	}
-	if opts.DataDir == "" {
-		return errors.New("gateway: Options.DataDir is required")
+	if opts.DataDir == "" && opts.RedisURL == "" {
+		return errors.New("gateway: Options.DataDir or Options.RedisURL is required")
+	}
+	if _, err := ParseFallback(string(opts.LimitsFallback)); err != nil {
+		return fmt.Errorf("gateway: Options.LimitsFallback: %w", err)
 	}
 	if opts.AdminToken == "" {
 		return errors.New("gateway: Options.AdminToken is required")
@@ -139,15 +162,16 @@ func newGateway(opts Options, m *metrics, src apiValidatorSource) (*Gateway, err
 	if log == nil {
 		log = slog.Default()
 	}
-	st, err := openStore(opts.DataDir, time.Now)
+	st, err := openStore(opts, log)
 	if err != nil {
 		src.Close()
 		return nil, err
 	}
 	g := &Gateway{
 		log: log, adminToken: opts.AdminToken, store: st, metrics: m,
-		limits: newLimiter(), transport: newTransport(), validators: src, now: time.Now,
+		limits: newLimits(st, opts.LimitsFallback, m, log), transport: newTransport(), validators: src, now: time.Now,
 	}
+	m.watchStore(st)
 	m.requests.WithLabelValues("", outcomeNames[outcomeNoRoute]) // exported from the start, as 0
 	g.builder = &snapshotBuilder{validators: src, cache: routeValidators{}, transport: g.transport,
 		metrics: m, log: log, bufferPool: newBufferPool()}
@@ -183,7 +207,22 @@ func newGateway(opts Options, m *metrics, src apiValidatorSource) (*Gateway, err
 		writeAdminError(w, &adminapi.Error{Status: http.StatusNotFound, Code: adminapi.CodeNotFound, Message: "not found"})
 	})
 	g.adminHandler = admin
+
+	ctx, cancel := context.WithCancel(context.Background())
+	g.stopWatch = cancel
+	g.watching.Go(func() {
+		st.Watch(ctx, func() { _ = g.reload() }) // reload logs and counts its failures
+	})
 	return g, nil
+}
+
+func openStore(opts Options, log *slog.Logger) (*store.Store, error) {
+	if opts.RedisURL == "" {
+		return store.OpenBolt(opts.DataDir)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	return store.OpenRedis(ctx, store.RedisOptions{URL: opts.RedisURL, KeyPrefix: opts.RedisKeyPrefix, Logger: log})
 }
 
 // ProxyHandler is the data plane: the decision endpoint (DecisionPath and below it), and every
@@ -200,9 +239,16 @@ func (g *Gateway) AdminHandler() http.Handler { return g.adminHandler }
 func (g *Gateway) Close() error {
 	var err error
 	g.closeOnce.Do(func() {
+		if g.stopWatch != nil {
+			g.stopWatch()
+			g.watching.Wait()
+		}
+		if rl, ok := g.limits.(*redisLimiter); ok {
+			rl.close()
+		}
 		g.validators.Close()
 		g.transport.CloseIdleConnections()
-		err = g.store.close()
+		err = g.store.Close()
 	})
 	return err
 }
@@ -213,23 +259,31 @@ func (g *Gateway) Close() error {
 func (g *Gateway) reload() error {
 	g.reloadMu.Lock()
 	defer g.reloadMu.Unlock()
-	apis, policies, err := g.store.loadAll()
+	cfg, err := g.store.Load()
 	if err != nil {
 		g.metrics.reloads.WithLabelValues("error").Inc()
 		g.log.Error("reloading configuration failed; keeping the previous snapshot", "error", err)
 		return err
 	}
-	g.snap.Store(g.builder.build(apis, policies))
+	g.snap.Store(g.builder.build(cfg.APIs, cfg.Policies))
 	g.metrics.reloads.WithLabelValues("ok").Inc()
-	g.metrics.apis.Set(float64(len(apis)))
-	g.metrics.policies.Set(float64(len(policies)))
-	g.log.Info("configuration loaded", "apis", len(apis), "policies", len(policies))
+	g.metrics.apis.Set(float64(len(cfg.APIs)))
+	g.metrics.policies.Set(float64(len(cfg.Policies)))
+	g.log.Info("configuration loaded", "apis", len(cfg.APIs), "policies", len(cfg.Policies), "version", cfg.Version)
 	return nil
 }
 
-func (g *Gateway) ready() error {
+// ready reports whether the gateway can serve: nil, or degraded (a shared store that cannot
+// be reached while the last snapshot is served), or an error (not ready).
+func (g *Gateway) ready(ctx context.Context) (degraded string, err error) {
 	if g.snap.Load() == nil {
-		return errors.New("no configuration snapshot loaded")
+		return "", errors.New("no configuration snapshot loaded")
 	}
-	return g.store.ready()
+	if err := g.store.Ready(ctx); err != nil {
+		if g.store.Shared() {
+			return "configuration store (Redis) unreachable: serving the last loaded configuration; admin writes answer 503", nil
+		}
+		return "", err
+	}
+	return "", nil
 }

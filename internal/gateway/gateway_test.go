@@ -15,6 +15,7 @@ import (
 	"github.com/go-jose/go-jose/v4/jwt"
 
 	"github.com/idpgate/terraform-provider-idpgate/internal/adminapi"
+	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/store"
 )
 
 // TestNewWithRealValidators assembles the gateway the way `idpgate serve` and the provider's
@@ -107,7 +108,7 @@ func TestNewWithRealValidators(t *testing.T) {
 }
 
 func TestNewRequiresOptions(t *testing.T) {
-	if _, err := New(Options{AdminToken: "x"}); err == nil || !strings.Contains(err.Error(), "DataDir") {
+	if _, err := New(Options{AdminToken: "x"}); err == nil || !strings.Contains(err.Error(), "DataDir or Options.RedisURL") {
 		t.Errorf("missing DataDir: %v", err)
 	}
 	if _, err := New(Options{DataDir: t.TempDir()}); err == nil || !strings.Contains(err.Error(), "AdminToken") {
@@ -119,9 +120,9 @@ func TestNewRequiresOptions(t *testing.T) {
 // instead of corrupting the file.
 func TestStoreFileIsExclusive(t *testing.T) {
 	h := newHarness(t)
-	defer func(old time.Duration) { storeLockTimeout = old }(storeLockTimeout)
-	storeLockTimeout = 100 * time.Millisecond
-	_, err := openStore(h.dir, time.Now)
+	defer func(old time.Duration) { store.BoltLockTimeout = old }(store.BoltLockTimeout)
+	store.BoltLockTimeout = 100 * time.Millisecond
+	_, err := store.OpenBolt(h.dir)
 	if err == nil || !strings.Contains(err.Error(), "locked") {
 		t.Errorf("second open: %v", err)
 	}

@@ -123,6 +123,25 @@ func newHarnessIn(t testing.TB, dir string, fake *fakeValidators, options ...fun
 	return serveHarness(t, &harness{t: t, dir: dir, gw: gw, fake: fake})
 }
 
+// newRedisHarness is a gateway replica on the Redis at url (key prefix "" means the
+// default), with its own listeners; several share configuration and limits.
+func newRedisHarness(t testing.TB, url, prefix string, fake *fakeValidators, opts ...func(*Options)) *harness {
+	t.Helper()
+	o := Options{RedisURL: url, RedisKeyPrefix: prefix, AdminToken: harnessAdminToken, Logger: slog.New(slog.DiscardHandler)}
+	for _, f := range opts {
+		f(&o)
+	}
+	m, _, err := newMetrics(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gw, err := newGateway(o, m, fake)
+	if err != nil {
+		t.Fatalf("newGateway on Redis: %v", err)
+	}
+	return serveHarness(t, &harness{t: t, gw: gw, fake: fake})
+}
+
 // newRealHarness assembles the gateway as `idpgate serve` does (New, the real validator
 // factory, a registry of its own); h.fake is nil.
 func newRealHarness(t testing.TB, options ...func(*Options)) *harness {

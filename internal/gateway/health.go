@@ -10,15 +10,22 @@ import (
 // plane is reserved and neither needs the admin token (probes and scrapers have none).
 //
 //	/healthz  200 while the process serves HTTP (liveness)
-//	/readyz   200 once the store is open and a snapshot is loaded, else 503 (readiness)
+//	/readyz   200 once the store is open and a snapshot is loaded, else 503 (readiness);
+//	          200 with "status":"degraded" while a shared store (Redis) is unreachable and
+//	          the last snapshot is served (see gateway.go)
 //	/metrics  Prometheus text format
 func (g *Gateway) observabilityRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
-		if err := g.ready(); err != nil {
+		degraded, err := g.ready(r.Context())
+		switch {
+		case err != nil:
 			writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "not ready", "reason": err.Error()})
+			return
+		case degraded != "":
+			writeJSON(w, http.StatusOK, map[string]string{"status": "degraded", "reason": degraded})
 			return
 		}
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})

@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"hash/maphash"
+	"log/slog"
 	"math"
 	"sync"
 	"time"
@@ -9,14 +10,32 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/idpgate/terraform-provider-idpgate/internal/adminapi"
+	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/store"
 )
+
+// limits counts one request of client under policy p and says whether it may proceed: the
+// in-memory *limiter below, or the Redis-backed *redisLimiter (limits_redis.go) that every
+// replica on one Redis shares.
+type limits interface {
+	take(p *compiledPolicy, client string, now time.Time) limitResult
+}
+
+// newLimits picks the limiter that goes with the store: shared counters with a Redis store,
+// in-memory ones with the bbolt file.
+func newLimits(st *store.Store, fallback Fallback, m *metrics, log *slog.Logger) limits {
+	client, prefix := st.Redis()
+	if client == nil {
+		return newLimiter()
+	}
+	return newRedisLimiter(client, prefix, fallback, m, log)
+}
 
 // limiter enforces each policy's rate limit (a token bucket from x/time/rate: at most
 // Requests per Per on average, bursts up to Requests) and quota (a fixed window that renews
 // Per after its first request) per client and policy.
 //
 // State is in memory: a restart forgives every client, and replicas do not share counts
-// (that would be Redis's job, per DESIGN.md). Entries are sharded to keep lock contention
+// (redisLimiter does that). Entries are sharded to keep lock contention
 // off the hot path, and swept once idle.
 type limiter struct {
 	seed   maphash.Seed
@@ -50,7 +69,7 @@ type limiterEntry struct {
 // limitResult tells the caller whether to proceed and what to put in X-RateLimit-* headers.
 type limitResult struct {
 	allowed    bool
-	exceeded   string // "rate_limit" or "quota" when refused
+	exceeded   string // "rate_limit", "quota", or exceededUnavailable when refused
 	limit      int64
 	remaining  int64
 	reset      time.Duration // until the limit is fully available again

@@ -5,6 +5,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/store"
 )
 
 // outcome is what happened to a proxy request: the outcome label of idpgate_requests_total.
@@ -35,6 +37,8 @@ type metrics struct {
 	reloads        *prometheus.CounterVec
 	apis           prometheus.Gauge
 	policies       prometheus.Gauge
+	limitsFallback *prometheus.CounterVec
+	reg            prometheus.Registerer
 }
 
 // newMetrics registers the gateway's collectors with reg, or with a registry of its own
@@ -64,6 +68,9 @@ func newMetrics(reg prometheus.Registerer) (*metrics, prometheus.Registerer, err
 	m.reloads = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "idpgate_config_reloads_total", Help: "Config snapshots built from the store, by result.",
 	}, []string{"result"})
+	m.limitsFallback = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "idpgate_limits_fallback_total", Help: "Limit checks decided without Redis (unreachable), by fallback mode.",
+	}, []string{"mode"})
 	m.apis = prometheus.NewGauge(prometheus.GaugeOpts{Name: "idpgate_apis", Help: "Protected APIs in the current snapshot."})
 	m.policies = prometheus.NewGauge(prometheus.GaugeOpts{Name: "idpgate_policies", Help: "Access policies in the current snapshot."})
 
@@ -75,7 +82,24 @@ func newMetrics(reg prometheus.Registerer) (*metrics, prometheus.Registerer, err
 	m.reloads = register(reg, m.reloads, &err)
 	m.apis = register(reg, m.apis, &err)
 	m.policies = register(reg, m.policies, &err)
+	m.limitsFallback = register(reg, m.limitsFallback, &err)
+	m.reg = reg
 	return m, reg, err
+}
+
+// watchStore exports idpgate_store_up: 1 while the store answers, 0 while a shared store
+// (Redis) is unreachable and the last snapshot is served.
+func (m *metrics) watchStore(st *store.Store) {
+	up := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "idpgate_store_up", Help: "1 while the configuration store answers; 0 while Redis is unreachable (the last configuration is served).",
+	}, func() float64 {
+		if st.Up() {
+			return 1
+		}
+		return 0
+	})
+	var err error
+	register(m.reg, prometheus.Collector(up), &err) // a second gateway on one registry reports the first one's store
 }
 
 // register adds c to reg, reusing an identical collector that is already registered (two

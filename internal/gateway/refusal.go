@@ -120,6 +120,9 @@ func authLimited(wait time.Duration) *refusal {
 }
 
 func refusalOfLimit(res limitResult) *refusal {
+	if res.exceeded == exceededUnavailable {
+		return unavailable("limits cannot be checked right now", "Redis unreachable and --redis-limits-fallback=deny")
+	}
 	r := &refusal{outcome: outcomeRateLimited, status: http.StatusTooManyRequests, code: "rate_limit_exceeded",
 		description: "rate limit exceeded", retryAfter: max(res.retryAfter, time.Second), limit: &res}
 	if res.exceeded == "quota" {

@@ -5,6 +5,9 @@
 //	gw-jwt     the gateway with a valid RS256 token (JWKS from a local server)
 //	gw-intro   the gateway with an opaque token checked by RFC 7662 introspection (cached)
 //	gw-jwt-log the same with the access log on, written to a file
+//	gw-jwt-redis  gw-jwt on a gateway whose store and limits are in Redis (a redis-server
+//	           this starts on loopback, append-only file fsynced every second): one Lua
+//	           round trip per request for the rate limit and quota
 //	nginx      nginx (Debian's package) in front of the upstream, alone
 //	nginx-decide  the same nginx asking the gateway's decision endpoint about every request
 //	           (the documented auth_request configuration, internal/edgeproxy)
@@ -20,6 +23,7 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -34,6 +38,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -76,7 +81,7 @@ func main() {
 // targets is what the server process announces on stdout, one JSON line.
 type targets struct {
 	Upstream, Bare, BareTuned, GatewayJWT, GatewayIntro string
-	GatewayJWTLogged                                    string
+	GatewayJWTLogged, GatewayJWTRedis                   string
 	// GatewayDPoP is an API with sender_constraint dpop; DPoPToken is bound to the key
 	// DPoPKey (PKCS #8, base64), which the driver signs each request's proof with.
 	GatewayDPoP, DPoPToken, DPoPKey string
@@ -122,6 +127,7 @@ func drive(duration, warmup time.Duration, conns, rounds int, cpuprofile string)
 		{"bare-proxy", t.Bare + "/items/1", t.Token, nil},
 		{"bare-tuned", t.BareTuned + "/items/1", t.Token, nil},
 		{"gw-jwt", t.GatewayJWT + "/items/1", t.Token, nil},
+		{"gw-jwt-redis", t.GatewayJWTRedis + "/items/1", t.Token, nil}, // next to gw-jwt: the machine's load drifts
 		{"gw-intro", t.GatewayIntro + "/items/1", opaqueTok, nil},
 		{"gw-jwt-log", t.GatewayJWTLogged + "/items/1", t.Token, nil},
 		{"gw-dpop", t.GatewayDPoP + "/items/1", "", dpop.prepare},
@@ -155,6 +161,10 @@ func drive(duration, warmup time.Duration, conns, rounds int, cpuprofile string)
 				name, base, tr, verdict(tr >= 0.85), lr, verdict(lr <= 1.25))
 		}
 	}
+	mem, red := results["gw-jwt"], results["gw-jwt-redis"]
+	rt, rl := red.rps/mem.rps, float64(red.p99)/float64(mem.p99)
+	fmt.Printf("gw-jwt-redis / gw-jwt (limits in Redis vs in memory): throughput %.2f (target >= 0.8) %s, p99 %.2fx (target <= 1.5x) %s\n",
+		rt, verdict(rt >= 0.8), rl, verdict(rl <= 1.5))
 	dp, bearer := results["gw-dpop"], results["gw-jwt"]
 	cost := bearer.rps / dp.rps
 	fmt.Printf("gw-dpop / gw-jwt: cost per request %.2fx (target <= 1.30) %s, p99 %.2fx (the driver signs each proof, ES256)\n",
@@ -320,7 +330,16 @@ func serveAll(cpuprofile string) error {
 		return err
 	}
 	defer func() { _ = os.RemoveAll(dir) }() // a temporary directory; nothing to do if it stays
-	proxy, err := benchGateway(filepath.Join(dir, "gw"), nil, upstream, idpURL)
+	proxy, err := benchGateway(gateway.Options{DataDir: filepath.Join(dir, "gw")}, upstream, idpURL)
+	if err != nil {
+		return err
+	}
+	redisURL, stopRedis, err := startRedis(dir)
+	if err != nil {
+		return err
+	}
+	defer stopRedis()
+	redisProxy, err := benchGateway(gateway.Options{RedisURL: redisURL}, upstream, idpURL)
 	if err != nil {
 		return err
 	}
@@ -330,7 +349,7 @@ func serveAll(cpuprofile string) error {
 		return err
 	}
 	defer func() { _ = accessLog.Close() }()
-	proxyLogged, err := benchGateway(filepath.Join(dir, "gw-logged"), accessLog, upstream, idpURL)
+	proxyLogged, err := benchGateway(gateway.Options{DataDir: filepath.Join(dir, "gw-logged"), AccessLog: accessLog}, upstream, idpURL)
 	if err != nil {
 		return err
 	}
@@ -353,18 +372,19 @@ func serveAll(cpuprofile string) error {
 		return err
 	}
 	out, _ := json.Marshal(targets{Upstream: upstream, Bare: bare, BareTuned: bareTuned, GatewayJWT: proxy + "/jwt", GatewayIntro: proxy + "/intro",
-		GatewayJWTLogged: proxyLogged + "/jwt", GatewayDPoP: proxy + "/dpop", DPoPToken: dpopToken, DPoPKey: dpopKey,
+		GatewayJWTLogged: proxyLogged + "/jwt", GatewayJWTRedis: redisProxy + "/jwt", GatewayDPoP: proxy + "/dpop", DPoPToken: dpopToken, DPoPKey: dpopKey,
 		Nginx: nginx[0].URL, NginxDecide: nginx[1].URL, Token: token})
 	fmt.Println(string(out))
 	_, _ = io.Copy(io.Discard, os.Stdin) // run until the driver closes stdin
 	return nil
 }
 
-// benchGateway starts a gateway in dir with the bench APIs and policy and returns its proxy
-// listener's URL.
-func benchGateway(dir string, accessLog io.Writer, upstream, idpURL string) (string, error) {
-	gw, err := gateway.New(gateway.Options{DataDir: dir, AdminToken: adminToken, AccessLog: accessLog,
-		Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))})
+// benchGateway starts a gateway on opts' store with the bench APIs and policy and returns its
+// proxy listener's URL. It runs until the process ends.
+func benchGateway(opts gateway.Options, upstream, idpURL string) (string, error) {
+	opts.AdminToken = adminToken
+	opts.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	gw, err := gateway.New(opts)
 	if err != nil {
 		return "", err
 	}
@@ -444,3 +464,35 @@ func (p *bufferPool) Get() []byte {
 }
 
 func (p *bufferPool) Put(b []byte) { p.pool.Put(&b) }
+
+// startRedis runs redis-server on a free loopback port with its files under dir, as a
+// production node would be set up (append-only file, fsync every second).
+func startRedis(dir string) (url string, stop func(), err error) {
+	bin, err := exec.LookPath("redis-server")
+	if err != nil {
+		return "", nil, errors.New("redis-server is not installed: run `bash scripts/test-deps.sh`")
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", nil, err
+	}
+	port := strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
+	_ = ln.Close() // freed for redis-server
+	cmd := exec.Command(bin, "--bind", "127.0.0.1", "--port", port, "--dir", dir, "--save", "",
+		"--appendonly", "yes", "--appendfsync", "everysec", "--loglevel", "warning")
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		return "", nil, err
+	}
+	stop = func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		if c, err := net.Dial("tcp", "127.0.0.1:"+port); err == nil {
+			_ = c.Close()
+			return "redis://127.0.0.1:" + port + "/0", stop, nil
+		}
+		if time.Now().After(deadline) {
+			stop()
+			return "", nil, errors.New("redis-server did not start")
+		}
+	}
+}

@@ -1,0 +1,267 @@
+package gateway
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// Fallback is what limits do while Redis is unreachable.
+type Fallback string
+
+const (
+	// FallbackLocal counts in this replica's memory at the policy's full limit: traffic keeps
+	// flowing, and while Redis is away n replicas let a client through up to n times its
+	// limit (Kong's "local" policy has the same trade-off).
+	FallbackLocal Fallback = "local"
+	// FallbackDeny answers 503 to every request a limit applies to: no request is let
+	// through uncounted.
+	FallbackDeny Fallback = "deny"
+)
+
+// ParseFallback accepts "local", "deny" and "" (local).
+func ParseFallback(s string) (Fallback, error) {
+	switch Fallback(s) {
+	case "", FallbackLocal:
+		return FallbackLocal, nil
+	case FallbackDeny:
+		return FallbackDeny, nil
+	}
+	return "", fmt.Errorf("%q is not a limits fallback: use local or deny", s)
+}
+
+// exceededUnavailable in limitResult.exceeded: no verdict (Redis away, FallbackDeny).
+const exceededUnavailable = "unavailable"
+
+const (
+	// redisLimitTimeout bounds the one round trip a limited request makes to Redis.
+	redisLimitTimeout = 250 * time.Millisecond
+	// redisRetryAfter: after a failure, requests go to the fallback without trying Redis
+	// for this long, so an outage does not cost each of them a timeout.
+	redisRetryAfter = time.Second
+)
+
+// limitScript is the in-memory limiter's algorithm, run atomically in Redis on one hash per
+// policy and client, with Redis's clock (so replicas' clocks do not matter):
+//
+//   - rate limit: a token bucket of Requests tokens refilled at Requests per Per, as
+//     x/time/rate; a refused request takes no token. rc (its config) changing refills it.
+//   - quota: a fixed window of Requests that starts at its first request and renews Per
+//     later; qc changing starts a new window. A request the quota refuses still took its
+//     rate-limit token, as in memory.
+//
+// ARGV: rate requests, rate per (µs), quota requests, quota per (µs); 0 requests: none.
+// Returns {allowed, exceeded (0 none, 1 rate, 2 quota), limit, remaining, reset µs,
+// retry-after µs}. The key expires once its state equals a fresh one's.
+var limitScript = redis.NewScript(`
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local rreq, rper = tonumber(ARGV[1]), tonumber(ARGV[2])
+local qreq, qper = tonumber(ARGV[3]), tonumber(ARGV[4])
+local rcfg, qcfg = ARGV[1] .. '/' .. ARGV[2], ARGV[3] .. '/' .. ARGV[4]
+local s = redis.call('HMGET', KEYS[1], 'rc', 'tk', 'ts', 'qc', 'qs', 'qu')
+local limit, remaining, reset, ttl = 0, 0, 0, 0
+local function finish(res)
+  redis.call('PEXPIRE', KEYS[1], math.ceil(ttl / 1000) + 1000)
+  return res
+end
+if rreq > 0 then
+  local rate = rreq / rper
+  local tokens, ts = rreq, now
+  if s[1] == rcfg then
+    tokens, ts = tonumber(s[2]), tonumber(s[3])
+    if now > ts then tokens = math.min(rreq, tokens + (now - ts) * rate) end
+  end
+  if now > ts then ts = now end
+  ttl = rper
+  limit = rreq
+  if tokens < 1 then
+    redis.call('HSET', KEYS[1], 'rc', rcfg, 'tk', string.format('%.17g', tokens), 'ts', string.format('%.0f', ts))
+    return finish({0, 1, rreq, 0, math.ceil((rreq - tokens) / rate), math.ceil((1 - tokens) / rate)})
+  end
+  tokens = tokens - 1
+  remaining = math.floor(tokens)
+  reset = math.ceil((rreq - tokens) / rate)
+  redis.call('HSET', KEYS[1], 'rc', rcfg, 'tk', string.format('%.17g', tokens), 'ts', string.format('%.0f', ts))
+end
+if qreq > 0 then
+  local qs, qu = now, 0
+  if s[4] == qcfg and now - tonumber(s[5]) < qper then qs, qu = tonumber(s[5]), tonumber(s[6]) end
+  local renew = qs + qper - now
+  if renew > ttl then ttl = renew end
+  if qu >= qreq then
+    redis.call('HSET', KEYS[1], 'qc', qcfg, 'qs', string.format('%.0f', qs), 'qu', qu)
+    return finish({0, 2, qreq, 0, renew, renew})
+  end
+  qu = qu + 1
+  redis.call('HSET', KEYS[1], 'qc', qcfg, 'qs', string.format('%.0f', qs), 'qu', qu)
+  if rreq == 0 then limit, remaining, reset = qreq, qreq - qu, renew end
+end
+return finish({1, 0, limit, remaining, reset, 0})
+`)
+
+// redisLimiter counts in Redis, one script call per limited request, and falls back to
+// local (an in-memory limiter) or deny while Redis is unreachable.
+//
+// Calls are sent by a few sender goroutines, each taking every call waiting at that moment
+// into one pipeline: under load one round trip (and one pair of syscalls) carries many
+// requests' scripts, each still atomic on its own; an idle gateway sends each call alone,
+// without waiting for company.
+type redisLimiter struct {
+	client    redis.UniversalClient
+	prefix    string
+	fallback  Fallback
+	local     *limiter
+	calls     chan *limitCall
+	stop      chan struct{} // closed by close: the senders return
+	downUntil atomic.Int64  // unix ns: skip Redis until then
+	down      atomic.Bool
+	metrics   *metrics
+	log       *slog.Logger
+	pool      sync.Pool
+}
+
+const (
+	limitSenders    = 4
+	limitQueue      = 512
+	limitBatchLimit = 128
+)
+
+type limitCall struct {
+	key  string
+	args [4]any
+	res  []int64
+	err  error
+	done chan struct{}
+}
+
+func newRedisLimiter(client redis.UniversalClient, prefix string, fallback Fallback, m *metrics, log *slog.Logger) *redisLimiter {
+	if fallback == "" {
+		fallback = FallbackLocal
+	}
+	l := &redisLimiter{client: client, prefix: prefix + "limit:", fallback: fallback, local: newLimiter(),
+		calls: make(chan *limitCall, limitQueue), stop: make(chan struct{}), metrics: m, log: log}
+	l.pool.New = func() any { return &limitCall{done: make(chan struct{}, 1)} }
+	for range limitSenders {
+		go l.send()
+	}
+	return l
+}
+
+// close stops the senders; a take after it answers by the fallback.
+func (l *redisLimiter) close() { close(l.stop) }
+
+// send runs pipelines of the calls waiting in l.calls.
+func (l *redisLimiter) send() {
+	batch := make([]*limitCall, 0, limitBatchLimit)
+	cmds := make([]*redis.Cmd, 0, limitBatchLimit)
+	for {
+		var c *limitCall
+		select {
+		case c = <-l.calls:
+		case <-l.stop:
+			return
+		}
+		batch = append(batch[:0], c)
+	more:
+		for len(batch) < limitBatchLimit {
+			select {
+			case c := <-l.calls:
+				batch = append(batch, c)
+			default:
+				break more
+			}
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), redisLimitTimeout)
+		cmds = l.run(ctx, batch, cmds[:0], false)
+		if redis.HasErrorPrefix(cmds[0].Err(), "NOSCRIPT") { // Redis restarted: load it once
+			cmds = l.run(ctx, batch, cmds[:0], true)
+		}
+		cancel()
+		for i, c := range batch {
+			c.res, c.err = cmds[i].Int64Slice()
+			c.done <- struct{}{}
+		}
+	}
+}
+
+func (l *redisLimiter) run(ctx context.Context, batch []*limitCall, cmds []*redis.Cmd, load bool) []*redis.Cmd {
+	p := l.client.Pipeline()
+	for _, c := range batch {
+		keys := []string{c.key}
+		if load {
+			cmds = append(cmds, limitScript.Eval(ctx, p, keys, c.args[:]...))
+		} else {
+			cmds = append(cmds, limitScript.EvalSha(ctx, p, keys, c.args[:]...))
+		}
+	}
+	_, _ = p.Exec(ctx) // each command carries its own error
+	return cmds
+}
+
+func (l *redisLimiter) take(p *compiledPolicy, client string, now time.Time) limitResult {
+	if p.rateLimit == nil && p.quota == nil {
+		return limitResult{allowed: true}
+	}
+	if now.UnixNano() < l.downUntil.Load() {
+		return l.withoutRedis(p, client, now)
+	}
+	c := l.pool.Get().(*limitCall)
+	c.key = l.prefix + p.id + ":" + client
+	c.args = [4]any{int64(0), int64(0), int64(0), int64(0)}
+	if p.rateLimit != nil {
+		c.args[0], c.args[1] = p.rateLimit.Requests, p.rateLimit.Per.D().Microseconds()
+	}
+	if p.quota != nil {
+		c.args[2], c.args[3] = p.quota.Requests, p.quota.Per.D().Microseconds()
+	}
+	var v []int64
+	var err error
+	select {
+	case l.calls <- c:
+		select {
+		case <-c.done: // the sender's context bounds the wait
+			v, err = c.res, c.err
+			c.res, c.err = nil, nil
+			l.pool.Put(c)
+		case <-l.stop: // c may still be queued: not reused
+			err = errors.New("the gateway is closing")
+		}
+	default: // more checks waiting than Redis takes in: this one alone goes to the fallback
+		l.pool.Put(c)
+		return l.withoutRedis(p, client, now)
+	}
+	if err != nil || len(v) != 6 {
+		l.downUntil.Store(now.Add(redisRetryAfter).UnixNano())
+		if !l.down.Swap(true) {
+			l.log.Warn("Redis unreachable for limits; counting by the fallback", "fallback", string(l.fallback), "error", err)
+		}
+		return l.withoutRedis(p, client, now)
+	}
+	if l.down.Swap(false) {
+		l.log.Info("Redis reachable again for limits")
+	}
+	res := limitResult{allowed: v[0] == 1, limit: v[2], remaining: v[3], report: true,
+		reset: time.Duration(v[4]) * time.Microsecond, retryAfter: time.Duration(v[5]) * time.Microsecond}
+	switch v[1] {
+	case 1:
+		res.exceeded = "rate_limit"
+	case 2:
+		res.exceeded = "quota"
+	}
+	return res
+}
+
+func (l *redisLimiter) withoutRedis(p *compiledPolicy, client string, now time.Time) limitResult {
+	l.metrics.limitsFallback.WithLabelValues(string(l.fallback)).Inc()
+	if l.fallback == FallbackDeny {
+		return limitResult{exceeded: exceededUnavailable}
+	}
+	return l.local.take(p, client, now)
+}

@@ -1,0 +1,78 @@
+package store
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Export returns every API and policy as stored, introspection client secrets included:
+// the result is as sensitive as the store.
+func (s *Store) Export() (Config, error) { return s.Load() }
+
+// ErrNotEmpty is Import's refusal to overwrite a store that holds objects.
+var ErrNotEmpty = errors.New("the store already holds APIs or policies")
+
+// Import writes c into the store in one transaction, keeping ids and timestamps, so that
+// Terraform state written against the exported store still matches. A non-empty store is
+// refused with ErrNotEmpty unless replace is set; then everything in it is removed first.
+// Every object is validated and checked as an admin API write would be.
+func (s *Store) Import(c Config, replace bool) error {
+	for i := range c.APIs {
+		api := &c.APIs[i]
+		if api.ID == "" {
+			return fmt.Errorf("apis[%d]: id is empty", i)
+		}
+		if err := api.Validate(); err != nil {
+			return fmt.Errorf("apis[%d] (%s): %w", i, api.ID, err)
+		}
+	}
+	for i := range c.Policies {
+		p := &c.Policies[i]
+		if p.ID == "" {
+			return fmt.Errorf("policies[%d]: id is empty", i)
+		}
+		if err := p.Validate(); err != nil {
+			return fmt.Errorf("policies[%d] (%s): %w", i, p.ID, err)
+		}
+	}
+	return s.update(func(tx txn) error {
+		apis, err := tx.apis()
+		if err != nil {
+			return err
+		}
+		pols, err := tx.policies()
+		if err != nil {
+			return err
+		}
+		if len(apis)+len(pols) > 0 && !replace {
+			return fmt.Errorf("%w (%d APIs, %d policies)", ErrNotEmpty, len(apis), len(pols))
+		}
+		for _, p := range pols {
+			if err := tx.deletePolicy(p.ID); err != nil {
+				return err
+			}
+		}
+		for _, a := range apis {
+			if err := tx.deleteAPI(a.ID); err != nil {
+				return err
+			}
+		}
+		for i, api := range c.APIs {
+			if err := checkAPIUnique(tx, api); err != nil {
+				return fmt.Errorf("apis[%d] (%s): %w", i, api.ID, err)
+			}
+			if err := tx.putAPI(api); err != nil {
+				return err
+			}
+		}
+		for i, p := range c.Policies {
+			if err := checkPolicyRefs(tx, p); err != nil {
+				return fmt.Errorf("policies[%d] (%s): %w", i, p.ID, err)
+			}
+			if err := tx.putPolicy(p); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
