@@ -126,7 +126,12 @@ grep -i -E '^(retry-after|x-ratelimit-[a-z]+):' "$WORK/headers" | sed 's/^/    /
 
 step "The gateway's access log (in idpgate dev's output)"
 requests=$((ok + 2 + 1 + 1)) # the allowed ones (the first GET among them), two 401s, the 403, the 429
-lines="$(grep -c '"msg":"access"' "$WORK/dev.log" || true)"
+# The gateway writes its access log through a buffer flushed every 200 ms.
+for _ in 1 2 3 4 5 6 7 8 9 10; do
+  lines="$(grep -c '"msg":"access"' "$WORK/dev.log" || true)"
+  [ "$lines" -ge "$requests" ] && break
+  sleep 0.2
+done
 [ "$lines" -eq "$requests" ] || fail "want $requests access log lines, one per request, got $lines"
 first="$(grep -m 1 '"msg":"access"' "$WORK/dev.log")"
 for field in api method path status outcome client_id subject policy upstream_ms duration_ms bytes; do

@@ -1,12 +1,14 @@
 package gateway
 
 import (
-	"context"
+	"bufio"
+	"bytes"
 	"io"
-	"log/slog"
 	"net/http"
+	"strconv"
 	"sync"
 	"time"
+	"unicode/utf8"
 )
 
 // The access log: one JSON line per request on the proxy listener (proxied or decided),
@@ -20,19 +22,91 @@ import (
 // logged, so neither a token nor a claim the API does not forward can appear. A decision
 // logs the request it was about, with "decision":true.
 
-// accessLog writes the lines; nil means the access log is off.
+// accessLog writes the lines; nil means the access log is off. Lines are encoded by hand
+// into pooled buffers and written through a buffer flushed every accessLogFlushEvery (and
+// when it fills, and on Close), so a line costs no allocation beyond the request's and no
+// system call of its own: at most that long of lines is lost if the process is killed.
 type accessLog struct {
-	log     *slog.Logger
-	writers sync.Pool
+	mu      sync.Mutex
+	w       *bufio.Writer
+	stop    chan struct{}
+	stopped sync.WaitGroup
+	lines   sync.Pool // *[]byte
+	writers sync.Pool // *accessWriter
 }
+
+const (
+	accessLogFlushEvery = 200 * time.Millisecond
+	accessLogBuffer     = 64 << 10
+)
 
 func newAccessLog(w io.Writer) *accessLog {
 	if w == nil {
 		return nil
 	}
-	l := &accessLog{log: slog.New(slog.NewJSONHandler(w, nil))}
+	l := &accessLog{w: bufio.NewWriterSize(wholeLines{w}, accessLogBuffer), stop: make(chan struct{})}
+	l.lines.New = func() any { b := make([]byte, 0, 512); return &b }
 	l.writers.New = func() any { return new(accessWriter) }
+	l.stopped.Add(1)
+	go func() {
+		defer l.stopped.Done()
+		t := time.NewTicker(accessLogFlushEvery)
+		defer t.Stop()
+		for {
+			select {
+			case <-t.C:
+				l.flush()
+			case <-l.stop:
+				l.flush()
+				return
+			}
+		}
+	}()
 	return l
+}
+
+// wholeLines writes in pieces of whole lines of at most pipeAtomicWrite bytes (a longer line
+// alone): a write to a pipe (stderr under systemd or a container runtime) is atomic only up
+// to that size, and the gateway's other logs share the destination.
+type wholeLines struct{ w io.Writer }
+
+const pipeAtomicWrite = 4096
+
+func (wl wholeLines) Write(p []byte) (int, error) {
+	written := 0
+	for len(p) > 0 {
+		n := len(p)
+		if n > pipeAtomicWrite {
+			if i := bytes.LastIndexByte(p[:pipeAtomicWrite], '\n'); i >= 0 {
+				n = i + 1
+			} else if i := bytes.IndexByte(p, '\n'); i >= 0 {
+				n = i + 1
+			}
+		}
+		m, err := wl.w.Write(p[:n])
+		written += m
+		if err != nil {
+			return written, err
+		}
+		p = p[n:]
+	}
+	return written, nil
+}
+
+// flush writes out the buffered lines.
+func (l *accessLog) flush() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	_ = l.w.Flush() // nowhere to report a failing log destination but the log itself
+}
+
+// close stops the flusher after a last flush.
+func (l *accessLog) close() {
+	if l == nil {
+		return
+	}
+	close(l.stop)
+	l.stopped.Wait()
 }
 
 // accessRecord is what the checks found out about one request, for its log line. Its
@@ -101,25 +175,79 @@ func (l *accessLog) serve(w http.ResponseWriter, r *http.Request, next func(http
 	aw := l.writers.Get().(*accessWriter)
 	*aw = accessWriter{ResponseWriter: w, start: time.Now()}
 	next(aw, r, &aw.rec)
-	rec := &aw.rec
-	attrs := [...]slog.Attr{
-		slog.String("api", rec.api),
-		slog.String("method", rec.method),
-		slog.String("path", rec.path),
-		slog.Int("status", aw.status),
-		slog.String("outcome", rec.outcome),
-		slog.String("client_id", rec.client),
-		slog.String("subject", rec.subj),
-		slog.String("policy", rec.policy),
-		slog.Float64("upstream_ms", milliseconds(rec.upstream)),
-		slog.Float64("duration_ms", milliseconds(time.Since(aw.start))),
-		slog.Int64("bytes", aw.bytes),
-		slog.String("remote", r.RemoteAddr),
-		slog.Bool("decision", rec.decision),
-	}
-	l.log.LogAttrs(context.Background(), slog.LevelInfo, "access", attrs[:]...)
+	l.write(r, aw)
 	*aw = accessWriter{}
 	l.writers.Put(aw)
+}
+
+// write encodes the line of one finished request, in the JSON shape log/slog would give it.
+func (l *accessLog) write(r *http.Request, aw *accessWriter) {
+	rec := &aw.rec
+	bp := l.lines.Get().(*[]byte)
+	b := append((*bp)[:0], `{"time":"`...)
+	b = time.Now().UTC().AppendFormat(b, time.RFC3339Nano)
+	b = append(b, `","level":"INFO","msg":"access","api":`...)
+	b = appendJSONString(b, rec.api)
+	b = append(b, `,"method":`...)
+	b = appendJSONString(b, rec.method)
+	b = append(b, `,"path":`...)
+	b = appendJSONString(b, rec.path)
+	b = append(b, `,"status":`...)
+	b = strconv.AppendInt(b, int64(aw.status), 10)
+	b = append(b, `,"outcome":`...)
+	b = appendJSONString(b, rec.outcome)
+	b = append(b, `,"client_id":`...)
+	b = appendJSONString(b, rec.client)
+	b = append(b, `,"subject":`...)
+	b = appendJSONString(b, rec.subj)
+	b = append(b, `,"policy":`...)
+	b = appendJSONString(b, rec.policy)
+	b = append(b, `,"upstream_ms":`...)
+	b = strconv.AppendFloat(b, milliseconds(rec.upstream), 'f', -1, 64)
+	b = append(b, `,"duration_ms":`...)
+	b = strconv.AppendFloat(b, milliseconds(time.Since(aw.start)), 'f', -1, 64)
+	b = append(b, `,"bytes":`...)
+	b = strconv.AppendInt(b, aw.bytes, 10)
+	b = append(b, `,"remote":`...)
+	b = appendJSONString(b, r.RemoteAddr)
+	b = append(b, `,"decision":`...)
+	b = strconv.AppendBool(b, rec.decision)
+	b = append(b, "}\n"...)
+	l.mu.Lock()
+	_, _ = l.w.Write(b) // as flush: a failing destination has nowhere to be reported
+	l.mu.Unlock()
+	*bp = b
+	l.lines.Put(bp)
+}
+
+// appendJSONString appends s as a JSON string: quotes, backslashes and control characters
+// escaped, invalid UTF-8 replaced (a client chooses the path; the line must stay JSON).
+func appendJSONString(b []byte, s string) []byte {
+	const hex = "0123456789abcdef"
+	b = append(b, '"')
+	for i := 0; i < len(s); {
+		c := s[i]
+		switch {
+		case c == '"' || c == '\\':
+			b = append(b, '\\', c)
+			i++
+		case c < 0x20 || c == 0x7f:
+			b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
+			i++
+		case c < utf8.RuneSelf:
+			b = append(b, c)
+			i++
+		default:
+			r, size := utf8.DecodeRuneInString(s[i:])
+			if r == utf8.RuneError && size == 1 {
+				b = append(b, `\ufffd`...)
+			} else {
+				b = append(b, s[i:i+size]...)
+			}
+			i += size
+		}
+	}
+	return append(b, '"')
 }
 
 func milliseconds(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }

@@ -114,6 +114,7 @@ type Gateway struct {
 	trustedProxies []netip.Prefix
 	authFailures   *failedAuthLimiter // nil when off
 	dpop           *token.DPoPChecker
+	accessLog      *accessLog // nil when off
 
 	proxyHandler http.Handler
 	adminHandler http.Handler
@@ -197,8 +198,8 @@ func newGateway(opts Options, m *metrics, src apiValidatorSource) (*Gateway, err
 		g.serveProxy(w, r, rec)
 	}
 	g.proxyHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { serve(w, r, nil) })
-	if access := newAccessLog(opts.AccessLog); access != nil {
-		g.proxyHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { access.serve(w, r, serve) })
+	if g.accessLog = newAccessLog(opts.AccessLog); g.accessLog != nil {
+		g.proxyHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { g.accessLog.serve(w, r, serve) })
 	}
 	admin := http.NewServeMux()
 	admin.Handle("/v1/", g.adminRoutes())
@@ -248,6 +249,7 @@ func (g *Gateway) Close() error {
 		}
 		g.validators.Close()
 		g.transport.CloseIdleConnections()
+		g.accessLog.close()
 		err = g.store.Close()
 	})
 	return err

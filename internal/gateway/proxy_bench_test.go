@@ -70,6 +70,7 @@ func BenchmarkProxyOverhead(b *testing.B) {
 	// The same gateway with its access log on (formatted, written to io.Discard): the
 	// difference to "gateway" is what a line costs.
 	access := newAccessLog(io.Discard)
+	defer access.close()
 	logged := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { access.serve(w, r, h.gw.serveProxy) })
 	b.Run("gateway-accesslog", func(b *testing.B) { run(b, logged, "/bench/items/1") })
 }
