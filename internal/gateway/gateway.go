@@ -29,7 +29,10 @@ import (
 //     default) and always carry X-Idpgate-Subject, -Client-Id, -Scope and -Policy plus the
 //     API's forward_claims; header_rules.go says how a client's own spellings of them are
 //     kept away, and path_rules.go which request paths are refused.
-//   - A token with a cnf claim (bound to a DPoP key or a certificate) is refused as Bearer.
+//   - A token with a cnf claim is checked against its binding (sender_constraint.go): a DPoP
+//     proof for cnf.jkt, the TLS client certificate for cnf x5t#S256; never as plain Bearer.
+//   - Per client address, refused tokens are limited before any token check
+//     (auth_failures.go); the limiter and the DPoP replay cache are per replica, in memory.
 //   - Rate limits (token bucket) and quotas (fixed window) count per client id (the subject
 //     when the token has none) and policy: in memory with the bbolt store (a restart starts
 //     from zero), in Redis with the Redis store (limits_redis.go: shared by every replica).

@@ -15,9 +15,10 @@
 //	jwks.go           fetching, caching and refreshing one jwks_uri's keys
 //	introspection.go  opaque tokens, asked of an RFC 7662 endpoint
 //	cache.go          the verified-token cache shared by both kinds of validator
+//	dpop.go           DPoP proofs (RFC 9449 §4.3) and their replay cache
 //	remote.go         one GET or POST to the IdP: status, capped body, redacted URL in logs
 //	metrics.go        the Prometheus counters the factory registers
-//	defaults.go       defaults and bounds of the API settings (to move to internal/adminapi)
+//	defaults.go       the algorithm allow-list of internal/adminapi, as go-jose's type
 //
 // A JWT is checked in this order (jwt.go has the details): length and canonical compact
 // shape; the verified-token cache; the signature, with the API's algorithm allow-list and a
