@@ -58,7 +58,8 @@ type Options struct {
 	RedisURL string
 	// RedisKeyPrefix starts every Redis key; "" means store.DefaultKeyPrefix.
 	RedisKeyPrefix string
-	// LimitsFallback is what rate limits and quotas do while Redis is unreachable:
+	// LimitsFallback is what rate limits, quotas and the DPoP replay cache do while Redis is
+	// unreachable:
 	// FallbackLocal (the default) or FallbackDeny.
 	LimitsFallback Fallback
 	// AdminToken authenticates every admin API call. Required.
@@ -186,7 +187,8 @@ func newGateway(opts Options, m *metrics, src apiValidatorSource) (*Gateway, err
 
 	g.decisionPath, g.trustedProxies = opts.DecisionPath, opts.TrustedProxies
 	g.authFailures = newFailedAuthLimiter(opts.FailedAuthLimit)
-	g.dpop = token.NewDPoPChecker(nil)
+	rdb, prefix := st.Redis()
+	g.dpop = token.NewDPoPChecker(nil, newReplayStore(rdb, prefix, opts.LimitsFallback))
 	if g.decisionPath == "" {
 		g.decisionPath = DefaultDecisionPath
 	}

@@ -2,6 +2,8 @@ package gateway
 
 import (
 	"context"
+	"crypto"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
@@ -14,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	jose "github.com/go-jose/go-jose/v4"
 	"github.com/idpgate/terraform-provider-idpgate/internal/adminapi"
 	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/token"
 	"github.com/idpgate/terraform-provider-idpgate/internal/redistest"
@@ -411,4 +414,46 @@ func readyz(t *testing.T, h *harness, want int) string {
 		t.Fatal(err)
 	}
 	return string(expect(t, resp, want))
+}
+
+// TestDPoPReplayAcrossReplicas: replicas on one Redis share the DPoP replay cache, so a proof
+// used at one replica is refused at another (behind a load balancer they share a URL).
+func TestDPoPReplayAcrossReplicas(t *testing.T) {
+	c := newCluster(t, 2)
+	a, b := c.reps[0], c.reps[1]
+	api := a.createAPI(adminapi.API{Name: "dpop", ListenPath: "/dpop", UpstreamURL: c.up.URL, SenderConstraint: adminapi.SenderConstraintDPoP})
+	a.createPolicy(adminapi.Policy{Name: "p", ClientIDs: []string{"app"}, AccessRights: grantAll(api)})
+	client := newDPoPClient(t)
+	thumb, err := (&jose.JSONWebKey{Key: &client.priv.PublicKey}).Thumbprint(crypto.SHA256)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok := c.fake.token("bound", token.Identity{ClientID: "app", Confirmation: map[string]any{"jkt": base64.RawURLEncoding.EncodeToString(thumb)}})
+	host := strings.TrimPrefix(a.proxy.URL, "http://")
+	target := "http://" + host + "/dpop/x"
+	send := func(h *harness, proof string) int {
+		req, _ := http.NewRequest("GET", h.proxy.URL+"/dpop/x", nil)
+		req.Host = host // the one URL clients know, as behind a load balancer
+		req.Header.Set("Authorization", "DPoP "+tok)
+		req.Header.Set("DPoP", proof)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if _, err := b.waitStatus("GET", "/dpop/x", "", http.StatusUnauthorized, 5*time.Second); err != nil {
+		t.Fatal(err) // b knows the API (no token: 401, not 404)
+	}
+	proof := client.proof("GET", target, tok, time.Now(), nextJTI())
+	if got := send(a, proof); got != http.StatusOK {
+		t.Fatalf("a fresh proof at replica A: %d", got)
+	}
+	if got := send(b, proof); got != http.StatusUnauthorized {
+		t.Errorf("the same proof replayed at replica B: %d, want 401", got)
+	}
+	if got := send(b, client.proof("GET", target, tok, time.Now(), nextJTI())); got != http.StatusOK {
+		t.Errorf("a fresh proof at replica B: %d, want 200", got)
+	}
 }

@@ -91,7 +91,7 @@ func (g *Gateway) checkDPoPProof(r *http.Request, tok, jkt string) *refusal {
 	if len(proofs) != 1 {
 		return dpopRefusal(string(token.CodeInvalidDPoPProof), "send exactly one DPoP header with a proof for this request")
 	}
-	err := g.dpop.Check(token.DPoPRequest{Proof: proofs[0], Method: r.Method, URL: g.requestURL(r), AccessToken: tok, JKT: jkt})
+	err := g.dpop.Check(r.Context(), token.DPoPRequest{Proof: proofs[0], Method: r.Method, URL: g.requestURL(r), AccessToken: tok, JKT: jkt})
 	switch {
 	case err == nil:
 		return nil

@@ -1,10 +1,12 @@
 package token
 
 import (
+	"context"
 	"crypto"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/url"
 	"strings"
@@ -68,20 +70,31 @@ type DPoPRequest struct {
 // DPoPChecker checks proofs and remembers their jti. Safe for concurrent use.
 type DPoPChecker struct {
 	now    func() time.Time
-	replay replayCache
+	replay ReplayStore
 }
 
-// NewDPoPChecker returns a checker with an in-memory replay cache; now nil means time.Now.
-func NewDPoPChecker(now func() time.Time) *DPoPChecker {
+// ReplayStore remembers the proofs already used. FirstUse reports whether id is new and, if
+// so, remembers it until until; an error means it cannot tell (the proof is then refused as
+// temporarily unavailable).
+type ReplayStore interface {
+	FirstUse(ctx context.Context, id string, until, now time.Time) (bool, error)
+}
+
+// NewDPoPChecker returns a checker; now nil means time.Now, replay nil an in-memory replay
+// cache (NewMemoryReplayStore), which is per process.
+func NewDPoPChecker(now func() time.Time, replay ReplayStore) *DPoPChecker {
 	if now == nil {
 		now = time.Now
 	}
-	return &DPoPChecker{now: now, replay: replayCache{seen: map[[sha256.Size]byte]time.Time{}}}
+	if replay == nil {
+		replay = NewMemoryReplayStore()
+	}
+	return &DPoPChecker{now: now, replay: replay}
 }
 
 // Check returns nil when the proof is good, or an *Error with CodeInvalidDPoPProof (or
 // CodeUnavailable when the replay cache is full).
-func (c *DPoPChecker) Check(req DPoPRequest) *Error {
+func (c *DPoPChecker) Check(ctx context.Context, req DPoPRequest) *Error {
 	bad := func(reason string) *Error {
 		return &Error{Code: CodeInvalidDPoPProof, Description: "The DPoP proof is invalid.", Reason: "dpop: " + reason}
 	}
@@ -139,11 +152,12 @@ func (c *DPoPChecker) Check(req DPoPRequest) *Error {
 	if claims.ATH != base64.RawURLEncoding.EncodeToString(ath[:]) {
 		return bad("ath is not the hash of the access token")
 	}
-	switch c.replay.firstUse(req.JKT+"\x00"+claims.JTI, iat.Add(DPoPProofMaxAge+DPoPProofMaxSkew), now) {
-	case replayed:
+	first, err := c.replay.FirstUse(ctx, req.JKT+"\x00"+claims.JTI, iat.Add(DPoPProofMaxAge+DPoPProofMaxSkew), now)
+	switch {
+	case err != nil:
+		return unavailable("dpop: replay cache: " + err.Error())
+	case !first:
 		return bad("jti " + claims.JTI + " was used before")
-	case replayFull:
-		return unavailable("dpop: the replay cache is full")
 	}
 	return nil
 }
@@ -181,27 +195,29 @@ func normalizeHTU(raw string) (string, error) {
 	return scheme + "://" + host + path, nil
 }
 
-type replayResult int
-
-const (
-	firstUse replayResult = iota
-	replayed
-	replayFull
-)
-
-// replayCache remembers each (key, jti) until the proof could no longer be accepted anyway.
-type replayCache struct {
+// MemoryReplayStore remembers each (key, jti) in memory until the proof could no longer be
+// accepted anyway. When full of live entries it refuses rather than forgets (which would
+// allow replays).
+type MemoryReplayStore struct {
 	mu        sync.Mutex
 	seen      map[[sha256.Size]byte]time.Time
 	nextSweep time.Time
 }
 
-func (r *replayCache) firstUse(id string, until, now time.Time) replayResult {
+// NewMemoryReplayStore returns an empty in-memory replay store.
+func NewMemoryReplayStore() *MemoryReplayStore {
+	return &MemoryReplayStore{seen: map[[sha256.Size]byte]time.Time{}}
+}
+
+var errReplayCacheFull = errors.New("full")
+
+// FirstUse implements ReplayStore.
+func (r *MemoryReplayStore) FirstUse(_ context.Context, id string, until, now time.Time) (bool, error) {
 	k := sha256.Sum256([]byte(id))
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if exp, ok := r.seen[k]; ok && now.Before(exp) {
-		return replayed
+		return false, nil
 	}
 	if len(r.seen) >= maxReplayEntries || now.After(r.nextSweep) {
 		for key, exp := range r.seen {
@@ -211,9 +227,9 @@ func (r *replayCache) firstUse(id string, until, now time.Time) replayResult {
 		}
 		r.nextSweep = now.Add(DPoPProofMaxAge)
 		if len(r.seen) >= maxReplayEntries {
-			return replayFull
+			return false, errReplayCacheFull
 		}
 	}
 	r.seen[k] = until
-	return firstUse
+	return true, nil
 }

@@ -1,6 +1,7 @@
 package token
 
 import (
+	"context"
 	"crypto"
 	"crypto/ecdsa"
 	"crypto/elliptic"
@@ -76,12 +77,12 @@ func randomJTI(t testing.TB) string {
 
 func TestDPoPProofChecks(t *testing.T) {
 	clock := newFakeClock()
-	c := NewDPoPChecker(clock.Now)
+	c := NewDPoPChecker(clock.Now, nil)
 	key, other := newDPoPKey(t), newDPoPKey(t)
 	const at, u = "the-access-token", "https://api.example.com/orders/1"
 	now := clock.Now()
 	check := func(proof, method, url string) *Error {
-		return c.Check(DPoPRequest{Proof: proof, Method: method, URL: url, AccessToken: at, JKT: key.jkt})
+		return c.Check(context.Background(), DPoPRequest{Proof: proof, Method: method, URL: url, AccessToken: at, JKT: key.jkt})
 	}
 	if err := check(key.proof(t, "GET", u, at, now, nil), "GET", u); err != nil {
 		t.Fatalf("a good proof: %v", err)
@@ -145,13 +146,13 @@ func TestDPoPProofChecks(t *testing.T) {
 
 	// once the proof is too old to be accepted, its jti is forgotten
 	clock.Advance(DPoPProofMaxAge + DPoPProofMaxSkew + time.Second)
-	if n := len(c.replay.seen); n == 0 {
+	if n := len(c.replay.(*MemoryReplayStore).seen); n == 0 {
 		t.Fatal("the replay cache is empty before the sweep")
 	}
-	if err := c.Check(DPoPRequest{Proof: key.proof(t, "GET", u, at, clock.Now(), nil), Method: "GET", URL: u, AccessToken: at, JKT: key.jkt}); err != nil {
+	if err := c.Check(context.Background(), DPoPRequest{Proof: key.proof(t, "GET", u, at, clock.Now(), nil), Method: "GET", URL: u, AccessToken: at, JKT: key.jkt}); err != nil {
 		t.Fatal(err)
 	}
-	if n := len(c.replay.seen); n != 1 {
+	if n := len(c.replay.(*MemoryReplayStore).seen); n != 1 {
 		t.Errorf("after the proofs' lifetime the replay cache holds %d entries, want 1 (the newest)", n)
 	}
 }
@@ -170,8 +171,8 @@ func FuzzDPoPProof(f *testing.F) {
 	f.Add("eyJhbGciOiJub25lIiwidHlwIjoiZHBvcCtqd3QifQ.eyJqdGkiOiJ4In0.")
 	f.Add(`{"protected":"e30","payload":"e30","signature":""}`)
 	f.Fuzz(func(t *testing.T, proof string) {
-		c := NewDPoPChecker(clock.Now) // fresh replay cache: only replay is not under test here
-		err := c.Check(DPoPRequest{Proof: proof, Method: "GET", URL: u, AccessToken: at, JKT: key.jkt})
+		c := NewDPoPChecker(clock.Now, nil) // fresh replay cache: only replay is not under test here
+		err := c.Check(context.Background(), DPoPRequest{Proof: proof, Method: "GET", URL: u, AccessToken: at, JKT: key.jkt})
 		if err == nil && proof != good {
 			t.Fatalf("accepted a proof that is not the signed one: %q", proof)
 		}
@@ -191,11 +192,11 @@ func BenchmarkDPoPCheck(b *testing.B) {
 	for i := range proofs {
 		proofs[i] = key.proof(b, "GET", u, at, now, nil)
 	}
-	c := NewDPoPChecker(nil)
+	c := NewDPoPChecker(nil, nil)
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		if err := c.Check(DPoPRequest{Proof: proofs[i], Method: "GET", URL: u, AccessToken: at, JKT: key.jkt}); err != nil {
+		if err := c.Check(context.Background(), DPoPRequest{Proof: proofs[i], Method: "GET", URL: u, AccessToken: at, JKT: key.jkt}); err != nil {
 			b.Fatal(err)
 		}
 	}
