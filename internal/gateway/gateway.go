@@ -32,7 +32,8 @@ import (
 //   - A token with a cnf claim is checked against its binding (sender_constraint.go): a DPoP
 //     proof for cnf.jkt, the TLS client certificate for cnf x5t#S256; never as plain Bearer.
 //   - Per client address, refused tokens are limited before any token check
-//     (auth_failures.go); the limiter and the DPoP replay cache are per replica, in memory.
+//     (auth_failures.go), per replica and in memory. The DPoP replay cache is in Redis when
+//     the store is (dpop_replay_redis.go), so a proof is used once across replicas.
 //   - Rate limits (token bucket) and quotas (fixed window) count per client id (the subject
 //     when the token has none) and policy: in memory with the bbolt store (a restart starts
 //     from zero), in Redis with the Redis store (limits_redis.go: shared by every replica).
