@@ -42,6 +42,7 @@ type serveConfig struct {
 	accessLog                    string
 	failedAuthLimit              failedAuthLimitFlag
 	refusedTokenTTL              time.Duration
+	clientCertHeader             string
 	tls                          serveTLS
 }
 
@@ -76,6 +77,7 @@ func parseServe(args []string, out io.Writer) (*serveConfig, error) {
 	fs.Var(&cfg.trustedProxies, "trusted-proxies", "comma-separated `CIDRs` of the edge proxies whose X-Forwarded-Method/-Uri and X-Original-Method/-URI a decision request may use")
 	fs.Var(&cfg.failedAuthLimit, "failed-auth-limit", "refused tokens one client address may present, as `N/duration` (a bucket of N refilled at N per duration), before its requests get 429 without a token check; off to disable")
 	fs.DurationVar(&cfg.refusedTokenTTL, "refused-token-ttl", cfg.refusedTokenTTL, "how long a token the introspection endpoint called inactive is refused without asking again (0: ask every time)")
+	fs.StringVar(&cfg.clientCertHeader, "client-cert-header", "", "`header` in which a proxy in -trusted-proxies that terminates TLS passes the client certificate (nginx's $ssl_client_escaped_cert, Traefik's passTLSClientCert), for certificate-bound tokens")
 	fs.StringVar(&cfg.accessLog, "access-log", cfg.accessLog, "where the JSON access log goes: stderr, off, or a `file` (appended to)")
 	cfg.tls.addFlags(fs)
 	fs.TextVar(&cfg.logLevel, "log-level", cfg.logLevel, "log `level`: debug, info, warn or error (logs are JSON on stderr)")
@@ -146,7 +148,8 @@ func serve(ctx context.Context, cfg *serveConfig, log *slog.Logger, ready func(p
 	gw, err := gateway.New(gateway.Options{DataDir: cfg.dataDir, RedisURL: cfg.redisURL, RedisKeyPrefix: cfg.redisKeyPrefix,
 		LimitsFallback: gateway.Fallback(cfg.limitsFallback), AdminToken: cfg.adminToken, Logger: log,
 		DecisionPath: cfg.decisionPath, TrustedProxies: cfg.trustedProxies, AccessLog: accessLog,
-		FailedAuthLimit: gateway.FailedAuthLimit(cfg.failedAuthLimit), RefusedTokenTTL: refusedTTL(cfg.refusedTokenTTL)})
+		FailedAuthLimit: gateway.FailedAuthLimit(cfg.failedAuthLimit), RefusedTokenTTL: refusedTTL(cfg.refusedTokenTTL),
+		ClientCertHeader: cfg.clientCertHeader})
 	if err != nil {
 		return err
 	}

@@ -83,6 +83,10 @@ type Options struct {
 	// FailedAuthLimit bounds the refused tokens per client address (auth_failures.go); the
 	// zero value means DefaultFailedAuthLimit.
 	FailedAuthLimit FailedAuthLimit
+	// ClientCertHeader names the header in which a trusted proxy that terminates TLS passes
+	// the client's certificate (URL-escaped PEM as nginx's $ssl_client_escaped_cert, or
+	// base64 DER as Traefik's passTLSClientCert), for certificate-bound tokens; "" means none.
+	ClientCertHeader string
 	// AccessLog receives one JSON line per proxy-listener request (accesslog.go); nil means
 	// no access log.
 	AccessLog io.Writer
@@ -120,6 +124,8 @@ type Gateway struct {
 	authFailures   *failedAuthLimiter // nil when off
 	dpop           *token.DPoPChecker
 	accessLog      *accessLog // nil when off
+	// clientCertHeader is Options.ClientCertHeader, canonical.
+	clientCertHeader string
 
 	proxyHandler http.Handler
 	adminHandler http.Handler
@@ -188,6 +194,9 @@ func newGateway(opts Options, m *metrics, src apiValidatorSource) (*Gateway, err
 
 	g.decisionPath, g.trustedProxies = opts.DecisionPath, opts.TrustedProxies
 	g.authFailures = newFailedAuthLimiter(opts.FailedAuthLimit)
+	if opts.ClientCertHeader != "" {
+		g.clientCertHeader = http.CanonicalHeaderKey(opts.ClientCertHeader)
+	}
 	rdb, prefix := st.Redis()
 	g.dpop = token.NewDPoPChecker(nil, newReplayStore(rdb, prefix, opts.LimitsFallback))
 	if g.decisionPath == "" {

@@ -8,6 +8,8 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
+	"net/url"
 	"strings"
 	"testing"
 
@@ -138,6 +140,49 @@ func TestCertificateBoundTokenFromTheMockIdP(t *testing.T) {
 		resp.Body.Close()
 		if resp.StatusCode != tc.want {
 			t.Errorf("%s: %d, want %d", name, resp.StatusCode, tc.want)
+		}
+	}
+}
+
+// TestCertificateFromATrustedProxy: behind a proxy that terminates TLS, the client
+// certificate comes from Options.ClientCertHeader, in nginx's and Traefik's forms, and only
+// from a trusted proxy.
+func TestCertificateFromATrustedProxy(t *testing.T) {
+	ca := testcerts.NewCA(t)
+	alice, mallory := ca.Client(t, "alice"), ca.Client(t, "mallory")
+	aliceDER := alice.TLS(t).Certificate[0]
+	sum := sha256.Sum256(aliceDER)
+	for _, trusted := range []bool{true, false} {
+		prefixes := []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}
+		if !trusted {
+			prefixes = []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}
+		}
+		h := newHarnessIn(t, t.TempDir(), newFakeValidators(), func(o *Options) {
+			o.ClientCertHeader, o.TrustedProxies = "x-ssl-client-cert", prefixes
+		})
+		up := newEchoUpstream(t)
+		api := h.createAPI(adminapi.API{Name: "a", ListenPath: "/a", UpstreamURL: up.URL})
+		h.createPolicy(adminapi.Policy{Name: "p", ClientIDs: []string{"app"}, AccessRights: grantAll(api)})
+		tok := h.fake.token("bound", token.Identity{ClientID: "app",
+			Confirmation: map[string]any{"x5t#S256": base64.RawURLEncoding.EncodeToString(sum[:])}})
+		for name, tc := range map[string]struct {
+			value string
+			want  int
+		}{
+			"nginx's escaped PEM":  {url.QueryEscape(string(alice.CertPEM)), http.StatusOK},
+			"Traefik's base64 DER": {base64.StdEncoding.EncodeToString(aliceDER), http.StatusOK},
+			"another certificate":  {url.QueryEscape(string(mallory.CertPEM)), http.StatusUnauthorized},
+			"garbage":              {"not a certificate", http.StatusUnauthorized},
+		} {
+			want := tc.want
+			if !trusted {
+				want = http.StatusUnauthorized
+			}
+			resp := h.do("GET", "/a/x", tok, "X-SSL-Client-Cert", tc.value)
+			resp.Body.Close()
+			if resp.StatusCode != want {
+				t.Errorf("trusted=%v, %s: %d, want %d", trusted, name, resp.StatusCode, want)
+			}
 		}
 	}
 }

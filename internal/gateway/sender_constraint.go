@@ -2,8 +2,11 @@ package gateway
 
 import (
 	"crypto/sha256"
+	"crypto/x509"
 	"encoding/base64"
+	"encoding/pem"
 	"net/http"
+	"net/url"
 	"strings"
 
 	"github.com/idpgate/terraform-provider-idpgate/internal/adminapi"
@@ -15,8 +18,9 @@ import (
 //   - cnf.jkt (DPoP, RFC 9449): presented with the DPoP scheme, with a valid proof in the
 //     request's one DPoP header, made with that key for this method and URL
 //     (token.DPoPChecker); as Bearer it is refused (§7.1);
-//   - cnf x5t#S256 (RFC 8705): the client certificate of the request's TLS connection must
-//     hash to it (the proxy listener asks for certificates when it serves TLS); without one,
+//   - cnf x5t#S256 (RFC 8705): the client certificate of the request's TLS connection (the
+//     proxy listener asks for certificates when it serves TLS), or the one a trusted proxy
+//     that terminated TLS passes in Options.ClientCertHeader, must hash to it; without one,
 //     or with another, the token is refused;
 //   - any other cnf is refused: the gateway cannot check it.
 //
@@ -63,7 +67,7 @@ func (g *Gateway) checkBinding(r *http.Request, rt *route, scheme, tok string, i
 		}
 		return dpopRefusal(string(token.CodeInvalid), "this API accepts only access tokens bound to their holder")
 	}
-	if x5t != "" && !presentsCertificate(r, x5t) {
+	if x5t != "" && !g.presentsCertificate(r, x5t) {
 		return invalidToken("the access token is bound to a client certificate (cnf x5t#S256) that this request did not present",
 			"x5t#S256 does not match the TLS client certificate")
 	}
@@ -104,14 +108,54 @@ func (g *Gateway) checkDPoPProof(r *http.Request, tok, jkt string) *refusal {
 	}
 }
 
-// presentsCertificate reports whether the request's TLS client certificate hashes to x5t
-// (base64url SHA-256 of its DER, RFC 8705 §3.1).
-func presentsCertificate(r *http.Request, x5t string) bool {
-	if r.TLS == nil || len(r.TLS.PeerCertificates) == 0 {
+// presentsCertificate reports whether the client certificate of the request hashes to x5t
+// (base64url SHA-256 of its DER, RFC 8705 §3.1): the certificate of the request's own TLS
+// connection, or, from a trusted proxy that terminated TLS, the one in Options.ClientCertHeader.
+func (g *Gateway) presentsCertificate(r *http.Request, x5t string) bool {
+	der := g.clientCertificate(r)
+	if der == nil {
 		return false
 	}
-	sum := sha256.Sum256(r.TLS.PeerCertificates[0].Raw)
+	sum := sha256.Sum256(der)
 	return base64.RawURLEncoding.EncodeToString(sum[:]) == x5t
+}
+
+// clientCertificate is the DER of the request's client certificate, or nil. A header value
+// is URL-escaped PEM (nginx's $ssl_client_escaped_cert), PEM, or base64 DER with or without
+// URL escaping (Traefik's passTLSClientCert); it is read only from a trusted proxy.
+func (g *Gateway) clientCertificate(r *http.Request) []byte {
+	if r.TLS != nil && len(r.TLS.PeerCertificates) > 0 {
+		return r.TLS.PeerCertificates[0].Raw
+	}
+	if g.clientCertHeader == "" || !g.trustedProxy(r.RemoteAddr) {
+		return nil
+	}
+	values := r.Header.Values(g.clientCertHeader)
+	if len(values) != 1 {
+		return nil
+	}
+	raw := values[0]
+	// Escaped with %XX (nginx), with "+" for spaces (form encoding), or not at all.
+	forms := []string{raw}
+	if v, err := url.PathUnescape(raw); err == nil {
+		forms = append(forms, v)
+	}
+	if v, err := url.QueryUnescape(raw); err == nil {
+		forms = append(forms, v)
+	}
+	for _, v := range forms {
+		if block, _ := pem.Decode([]byte(v)); block != nil && block.Type == "CERTIFICATE" {
+			return block.Bytes
+		}
+		der, err := base64.StdEncoding.DecodeString(strings.Join(strings.Fields(v), ""))
+		if err != nil {
+			continue
+		}
+		if _, err := x509.ParseCertificate(der); err == nil {
+			return der
+		}
+	}
+	return nil
 }
 
 // dpopRefusal is a 401 with the DPoP challenge (RFC 9449 §7.1).
