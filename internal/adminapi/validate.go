@@ -66,7 +66,7 @@ func (a *API) Validate() error {
 	for i, header := range headers {
 		claim := a.ForwardClaims[header]
 		field := "forward_claims." + header
-		if !isToken(header) {
+		if !IsToken(header) {
 			return FieldError(field, "%q is not a valid HTTP header name", header)
 		}
 		if strings.Contains(header, "_") {
@@ -297,8 +297,9 @@ func hasControlOrSpace(s string) bool {
 	return strings.ContainsFunc(s, func(r rune) bool { return r <= 0x20 || r == 0x7f })
 }
 
-// isToken reports whether s is an RFC 9110 token, the syntax of a header name.
-func isToken(s string) bool {
+// IsToken reports whether s is an RFC 9110 token, the syntax of a header name and of a
+// method.
+func IsToken(s string) bool {
 	if s == "" {
 		return false
 	}

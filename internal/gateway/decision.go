@@ -6,6 +6,8 @@ import (
 	"net/netip"
 	"net/url"
 	"strings"
+
+	"github.com/idpgate/terraform-provider-idpgate/internal/adminapi"
 )
 
 // The decision endpoint (forward-auth): an edge proxy that already routes the traffic (nginx
@@ -96,7 +98,7 @@ func (g *Gateway) decisionSubject(r *http.Request, below string) (*http.Request,
 			description: "the decision request names no request: send X-Forwarded-Method and X-Forwarded-Uri " +
 				"(or X-Original-Method and X-Original-URI) from a trusted proxy, or the path after " + g.decisionPath}
 	}
-	if !isToken(method) {
+	if !adminapi.IsToken(method) {
 		return nil, badRequest("the forwarded method is not an HTTP method")
 	}
 	u, err := url.ParseRequestURI(uri)
@@ -126,8 +128,10 @@ func forwardedValue(h http.Header, names ...string) (string, error) {
 			return "", fmt.Errorf("%s is sent more than once", n)
 		}
 		v := vs[0]
-		if u, err := url.Parse(v); n == "X-Original-Url" && err == nil && u.IsAbs() {
-			v = u.RequestURI()
+		if n == "X-Original-Url" {
+			if u, err := url.Parse(v); err == nil && u.IsAbs() {
+				v = u.RequestURI()
+			}
 		}
 		if from != "" && v != value {
 			return "", fmt.Errorf("%s disagrees with %s", n, from)
@@ -163,19 +167,4 @@ func (g *Gateway) trusted(ip netip.Addr) bool {
 		}
 	}
 	return false
-}
-
-// isToken reports whether s is an RFC 9110 token, as a method must be.
-func isToken(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0 {
-			continue
-		}
-		return false
-	}
-	return true
 }

@@ -43,13 +43,15 @@ var dpopAlgs = []jose.SignatureAlgorithm{
 }
 
 // DPoPAlgorithms lists dpopAlgs for the algs parameter of a DPoP challenge.
-func DPoPAlgorithms() string {
+func DPoPAlgorithms() string { return dpopAlgNames }
+
+var dpopAlgNames = func() string {
 	names := make([]string, len(dpopAlgs))
 	for i, a := range dpopAlgs {
 		names[i] = string(a)
 	}
 	return strings.Join(names, " ")
-}
+}()
 
 // CodeInvalidDPoPProof is RFC 9449 §7.1's error for a missing or bad proof.
 const CodeInvalidDPoPProof Code = "invalid_dpop_proof"
