@@ -346,6 +346,17 @@ func TestRegister_neverResentAfterLostAnswer(t *testing.T) {
 		"timeout":            func(t *testing.T, w http.ResponseWriter) { time.Sleep(400 * time.Millisecond) },
 		"500":                func(t *testing.T, w http.ResponseWriter) { writeJSON(w, 500, map[string]any{"error": "server_error"}) },
 		"504":                func(t *testing.T, w http.ResponseWriter) { writeJSON(w, 504, nil) },
+		// A 2xx that does not say which client was created: one may exist, unknown to us.
+		"201 without client_id": func(t *testing.T, w http.ResponseWriter) {
+			writeJSON(w, 201, map[string]any{"client_name": "a", "client_secret": "s"})
+		},
+		"200 with an empty client_id": func(t *testing.T, w http.ResponseWriter) {
+			writeJSON(w, 200, map[string]any{"client_id": "", "client_name": "a"})
+		},
+		"201 not JSON": func(t *testing.T, w http.ResponseWriter) {
+			w.WriteHeader(201)
+			_, _ = w.Write([]byte("<html>created</html>"))
+		},
 	} {
 		t.Run(name, func(t *testing.T) {
 			f := newFakeIdP(t)
