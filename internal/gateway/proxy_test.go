@@ -111,6 +111,9 @@ func TestProxyTokenAnswers(t *testing.T) {
 	if errorCode(t, expect(t, resp, http.StatusServiceUnavailable)) != "temporarily_unavailable" {
 		t.Error("IdP outage must be a 503 temporarily_unavailable")
 	}
+	if got := resp.Header.Get("Retry-After"); got != "5" {
+		t.Errorf("IdP outage: Retry-After %q, want 5 (seconds): clients must be told when to come back", got)
+	}
 
 	text := h.metricsText()
 	for _, line := range []string{
