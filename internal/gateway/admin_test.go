@@ -270,10 +270,11 @@ func assertAdminError(t *testing.T, err error, status int, field string) {
 	}
 }
 
-// TestAdminWriteNotAppliedIsNotAcknowledged: when the snapshot cannot be rebuilt after a
-// stored change (here a stored row that no longer decodes, written into Redis behind the
-// gateway's back), the caller gets a 500 that says so, not a 201, and the gateway keeps
-// serving the previous configuration; the next successful reload applies the stored change.
+// TestAdminWriteNotAppliedIsNotAcknowledged: when the snapshot cannot be brought to a stored
+// change (here another writer committed a row that does not decode, so the write's change
+// is not the next one and the whole store must be read), the caller gets a 500 that says so,
+// not a 201, and the gateway keeps serving the previous configuration; the next successful
+// reload applies the stored change.
 func TestAdminWriteNotAppliedIsNotAcknowledged(t *testing.T) {
 	srv := redistest.Start(t)
 	h := newRedisHarness(t, srv.URL, "", newFakeValidators())
@@ -290,6 +291,9 @@ func TestAdminWriteNotAppliedIsNotAcknowledged(t *testing.T) {
 			err = rdb.HDel(context.Background(), key, "zz-corrupt").Err()
 		} else {
 			err = rdb.HSet(context.Background(), key, "zz-corrupt", v).Err()
+		}
+		if err == nil { // a committed write, unannounced: only a reload can bring it in
+			err = rdb.Incr(context.Background(), store.DefaultKeyPrefix+"{config}:version").Err()
 		}
 		if err != nil {
 			t.Fatal(err)
