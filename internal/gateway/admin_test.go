@@ -4,7 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -352,4 +354,45 @@ func TestAdminWrongMethodIs405(t *testing.T) {
 		t.Fatal(err)
 	}
 	expect(t, resp, http.StatusUnauthorized)
+}
+
+// TestAdminListPages: GET /v1/apis and /v1/policies answer limit objects at a time with
+// next_after, and refuse a limit out of bounds naming it; the client walks every page.
+func TestAdminListPages(t *testing.T) {
+	h := newHarness(t)
+	ctx := context.Background()
+	var ids []string
+	for i := range 5 {
+		a := h.createAPI(adminapi.API{Name: fmt.Sprint("a", i), ListenPath: fmt.Sprint("/a", i), UpstreamURL: "http://127.0.0.1:1"})
+		ids = append(ids, a.ID)
+		h.createPolicy(adminapi.Policy{Name: fmt.Sprint("p", i), AccessRights: grantAll(a)})
+	}
+	slices.Sort(ids)
+	page, err := h.admin.ListAPIsPage(ctx, "", 2)
+	if err != nil || len(page.APIs) != 2 || page.APIs[0].ID != ids[0] || page.NextAfter != ids[1] {
+		t.Fatalf("first page of 2: %+v, %v; want %v and next_after %s", page, err, ids[:2], ids[1])
+	}
+	page, err = h.admin.ListAPIsPage(ctx, ids[3], 2)
+	if err != nil || len(page.APIs) != 1 || page.APIs[0].ID != ids[4] || page.NextAfter != "" {
+		t.Errorf("last page: %+v, %v; want %s alone and no next_after", page, err, ids[4])
+	}
+	pols, err := h.admin.ListPoliciesPage(ctx, "", 3)
+	if err != nil || len(pols.Policies) != 3 || pols.NextAfter == "" {
+		t.Errorf("policies, first page of 3: %+v, %v", pols, err)
+	}
+	if all, err := h.admin.ListPolicies(ctx); err != nil || len(all) != 5 {
+		t.Errorf("ListPolicies: %d, %v; want all 5", len(all), err)
+	}
+	for _, limit := range []string{"0", "1001", "x"} {
+		req, _ := http.NewRequest("GET", h.adminSrv.URL+"/v1/apis?limit="+limit, nil)
+		req.Header.Set("Authorization", "Bearer "+harnessAdminToken)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var e adminapi.Error
+		if body := expect(t, resp, http.StatusBadRequest); json.Unmarshal(body, &e) != nil || e.Field != "limit" {
+			t.Errorf("limit=%s: %s, want a 400 naming limit", limit, body)
+		}
+	}
 }
