@@ -99,30 +99,44 @@ func TestAdminWritesApplyWithoutReload(t *testing.T) {
 
 // TestChangedSnapshotEqualsReload: after concurrent random writes (creates, replaces that
 // move routes, hosts, names and client ids, deletes), the snapshot the changes built is the
-// one a full reload of the store builds.
+// one a full reload of the store builds; on Redis, with the writes spread over two replicas,
+// each catching up with the other's from the change log.
 func TestChangedSnapshotEqualsReload(t *testing.T) {
 	srv := redistest.Start(t)
-	for name, newH := range map[string]func(t *testing.T) *harness{
-		"bolt":  func(t *testing.T) *harness { return newHarness(t) },
-		"redis": func(t *testing.T) *harness { return newRedisHarness(t, srv.URL, "eq:", newFakeValidators()) },
+	for name, newReplicas := range map[string]func(t *testing.T) []*harness{
+		"bolt": func(t *testing.T) []*harness { return []*harness{newHarness(t)} },
+		"redis": func(t *testing.T) []*harness {
+			return []*harness{newRedisHarness(t, srv.URL, "eq:", newFakeValidators()), newRedisHarness(t, srv.URL, "eq:", newFakeValidators())}
+		},
 	} {
 		t.Run(name, func(t *testing.T) {
-			h := newH(t)
+			hs := newReplicas(t)
 			const writers, each = 8, 40
 			var wg sync.WaitGroup
 			for w := range writers {
-				wg.Go(func() { randomWrites(t, h, rand.New(rand.NewPCG(uint64(w), 1)), each) })
+				wg.Go(func() { randomWrites(t, hs[w%len(hs)], rand.New(rand.NewPCG(uint64(w), 1)), each) })
 			}
 			wg.Wait()
-			changed := describeSnapshot(h.gw.snap.Load())
-			if err := h.gw.reload(); err != nil {
+			version, err := hs[0].gw.store.Version()
+			if err != nil {
 				t.Fatal(err)
 			}
-			if reloaded := describeSnapshot(h.gw.snap.Load()); changed != reloaded {
-				t.Errorf("the snapshot built by changes differs from a reload:\nchanged:  %s\nreloaded: %s", changed, reloaded)
-			}
-			if h.applied() == 0 {
-				t.Error("no change was applied without a reload")
+			for i, h := range hs {
+				for deadline := time.Now().Add(3 * time.Second); h.gw.servedVersion() != version; time.Sleep(10 * time.Millisecond) {
+					if time.Now().After(deadline) {
+						t.Fatalf("replica %d serves version %d, the store is at %d", i, h.gw.servedVersion(), version)
+					}
+				}
+				changed := describeSnapshot(h.gw.snap.Load())
+				if err := h.gw.reload(); err != nil {
+					t.Fatal(err)
+				}
+				if reloaded := describeSnapshot(h.gw.snap.Load()); changed != reloaded {
+					t.Errorf("replica %d: the snapshot built by changes differs from a reload:\nchanged:  %s\nreloaded: %s", i, changed, reloaded)
+				}
+				if h.applied() == 0 {
+					t.Errorf("replica %d applied no change without a reload", i)
+				}
 			}
 		})
 	}
@@ -228,24 +242,31 @@ func describeSnapshot(s *snapshot) string {
 	return fmt.Sprintf("version %d: %s", s.version, strings.Join(out, "; "))
 }
 
-// TestOwnWritesDoNotReloadOnRedis: a replica hears of its own writes (pub/sub, the version
-// poll) and does not reload for them; it does for another replica's.
-func TestOwnWritesDoNotReloadOnRedis(t *testing.T) {
+// TestRedisReplicasApplyChangesWithoutReload: a replica hears of its own writes (pub/sub,
+// the version poll) and does nothing for them; another replica's it applies from the change
+// log; neither reloads the configuration.
+func TestRedisReplicasApplyChangesWithoutReload(t *testing.T) {
 	srv := redistest.Start(t)
 	h := newRedisHarness(t, srv.URL, "own:", newFakeValidators())
 	other := newRedisHarness(t, srv.URL, "own:", newFakeValidators())
-	reloads := h.reloads()
+	reloads, otherReloads := h.reloads(), other.reloads()
 	for i := range 5 {
 		h.createAPI(adminapi.API{Name: fmt.Sprint("a", i), ListenPath: fmt.Sprint("/a", i), UpstreamURL: "http://127.0.0.1:1"})
 	}
 	time.Sleep(1500 * time.Millisecond) // the messages, and a version poll
-	if got := h.reloads(); got != reloads {
-		t.Errorf("%v reloads after the replica's own writes, want none", got-reloads)
-	}
-	other.createAPI(adminapi.API{Name: "b", ListenPath: "/b", UpstreamURL: "http://127.0.0.1:1"})
-	for deadline := time.Now().Add(3 * time.Second); h.gw.snap.Load().routes.byID.Len() != 6; time.Sleep(10 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatal("another replica's write was not loaded")
+	b := other.createAPI(adminapi.API{Name: "b", ListenPath: "/b", UpstreamURL: "http://127.0.0.1:1"})
+	for deadline := time.Now().Add(3 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		if _, ok := h.gw.snap.Load().routes.byID.Get(b.ID); ok && other.gw.snap.Load().routes.byID.Len() == 6 {
+			break
 		}
+		if time.Now().After(deadline) {
+			t.Fatal("a replica did not load the other's writes")
+		}
+	}
+	if got := h.reloads(); got != reloads {
+		t.Errorf("%v reloads of the replica that wrote 5 APIs and heard of 1, want none", got-reloads)
+	}
+	if got := other.reloads(); got != otherReloads {
+		t.Errorf("%v reloads of the replica that heard of 5 APIs and wrote 1, want none", got-otherReloads)
 	}
 }

@@ -1,7 +1,10 @@
 package gateway
 
 import (
+	"errors"
 	"time"
+
+	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/store"
 )
 
 // How an admin write reaches the snapshot. The store numbers every committed write (its
@@ -10,7 +13,8 @@ import (
 // store again. Writes commit together (the bbolt store's group commit) and their handlers
 // may arrive out of order, so a change that is not next waits, briefly, for the local
 // writes still on their way to fill the gap; a gap nobody here will fill (another replica
-// wrote, on Redis) is closed by loading the whole store, as a change notice is.
+// wrote, on Redis) is closed as a change notice is: with the objects the store's change log
+// says were written since (store.ChangesSince), else by loading the whole store.
 
 // localWriteWait bounds how long a change waits for the local writes before it.
 const localWriteWait = 250 * time.Millisecond
@@ -73,7 +77,8 @@ func (g *Gateway) catchUp() {
 }
 
 // advanceTo returns once the snapshot holds version v: by applying pending changes in
-// order, waiting up to localWriteWait for local writes to fill a gap, else by a reload.
+// order, waiting up to localWriteWait for local writes to fill a gap, else by catching up
+// with the store (catchUpLocked).
 // g.reloadMu is held (and released while waiting).
 func (g *Gateway) advanceTo(v int64) error {
 	deadline := time.Now().Add(localWriteWait)
@@ -97,7 +102,7 @@ func (g *Gateway) advanceTo(v int64) error {
 			continue
 		}
 		if g.inflight == 0 || !time.Now().Before(deadline) {
-			return g.reloadLocked()
+			return g.catchUpLocked(cur)
 		}
 		wake := g.wake
 		g.reloadMu.Unlock()
@@ -108,6 +113,40 @@ func (g *Gateway) advanceTo(v int64) error {
 		}
 		t.Stop()
 		g.reloadMu.Lock()
+	}
+}
+
+// catchUpLocked brings the snapshot to the store's current version: by applying the objects
+// the writes since cur changed, read from the store's change log (Redis), else by a reload.
+// g.reloadMu is held.
+func (g *Gateway) catchUpLocked(cur *snapshot) error {
+	v, changed, err := g.store.ChangesSince(cur.version)
+	if err != nil {
+		if !errors.Is(err, store.ErrNoChangeLog) {
+			g.log.Warn("reading the configuration's change log failed; reloading it all", "error", err)
+		}
+		return g.reloadLocked()
+	}
+	next := cur
+	for _, c := range changed {
+		next = g.builder.apply(next, configChange{version: v, apiID: c.APIID, api: c.API, policyID: c.PolicyID, policy: c.Policy})
+		g.metrics.changesApplied.Inc()
+	}
+	if next == cur { // no object changed: the version moved all the same
+		copied := *cur
+		copied.version, next = v, &copied
+	}
+	g.publish(next)
+	g.dropPending(v)
+	return nil
+}
+
+// dropPending forgets the pending changes a snapshot at version v holds; g.reloadMu is held.
+func (g *Gateway) dropPending(v int64) {
+	for pv := range g.pending {
+		if pv <= v {
+			delete(g.pending, pv)
+		}
 	}
 }
 
@@ -145,11 +184,7 @@ func (g *Gateway) reloadLocked() error {
 		prev = emptySnapshot()
 	}
 	g.publish(g.builder.build(cfg.Version, cfg.APIs, cfg.Policies, prev))
-	for v := range g.pending {
-		if v <= cfg.Version {
-			delete(g.pending, v)
-		}
-	}
+	g.dropPending(cfg.Version)
 	g.metrics.reloads.WithLabelValues("ok").Inc()
 	g.log.Info("configuration loaded", "apis", len(cfg.APIs), "policies", len(cfg.Policies), "version", cfg.Version)
 	return nil

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"path/filepath"
@@ -218,5 +219,41 @@ func TestGroupCommit(t *testing.T) {
 	}
 	if apis, _, _ := s.ListAPIs("", 0); len(apis) != n-1 {
 		t.Errorf("%d APIs stored, want %d", len(apis), n-1)
+	}
+}
+
+// TestChangesSince: the Redis change log gives the current state of each object written
+// since a version, and refuses (ErrNoChangeLog) what it cannot tell: an import or migration
+// that emptied tables, a version written without an entry, a bbolt store.
+func TestChangesSince(t *testing.T) {
+	srv := redistest.Start(t)
+	s := openRedisT(t, srv.URL, "log:")
+	start, err := s.Version() // the indexing on open emptied the tables
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := s.ChangesSince(start - 1); !errors.Is(err, ErrNoChangeLog) {
+		t.Errorf("since before the indexing: %v, want ErrNoChangeLog", err)
+	}
+	a, _, _ := s.CreateAPI(jwtAPI("a", "/a"))
+	p, _, _ := s.CreatePolicy(adminapi.Policy{Name: "p", AccessRights: grant(a.ID)})
+	if err := del(s.DeletePolicy(p.ID)); err != nil {
+		t.Fatal(err)
+	}
+	v, changed, err := s.ChangesSince(start)
+	if err != nil || v != start+3 || len(changed) != 2 {
+		t.Fatalf("since %d: version %d, %+v, %v; want version %d and 2 objects", start, v, changed, err, start+3)
+	}
+	if changed[0].APIID != a.ID || changed[0].API == nil || changed[0].API.Name != "a" || changed[1].PolicyID != p.ID || changed[1].Policy != nil {
+		t.Errorf("changes: %+v; want API a as stored and policy p deleted", changed)
+	}
+	if err := srv.Client().Incr(context.Background(), "log:{config}:version").Err(); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := s.ChangesSince(start); !errors.Is(err, ErrNoChangeLog) {
+		t.Errorf("with a version written without an entry: %v, want ErrNoChangeLog", err)
+	}
+	if _, _, err := openBoltT(t).ChangesSince(0); !errors.Is(err, ErrNoChangeLog) {
+		t.Errorf("bbolt: %v, want ErrNoChangeLog", err)
 	}
 }

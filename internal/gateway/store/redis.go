@@ -28,6 +28,7 @@ import (
 //	<prefix>{config}:grants         zset  API id \x00 policy id
 //	<prefix>{config}:meta           hash  schema -> the indexes' version
 //	<prefix>{config}:version        int   INCR'd by every committed write
+//	<prefix>{config}:changes        zset  the newest commits' changed objects (changelog.go)
 //	<prefix>config-changes      pub/sub channel; a message after every committed write
 const DefaultKeyPrefix = "idpgate:"
 
@@ -261,7 +262,7 @@ func (b *redisBackend) update(ctx context.Context, fn func(tx txn) error) (int64
 	reconnects := 0
 	for range maxTxRetries {
 		var fnErr error
-		var committed *redis.IntCmd
+		var committed *redis.Cmd
 		committing := false
 		err := b.client.Watch(ctx, func(rtx *redis.Tx) error {
 			t := &redisTxn{b: b, ctx: ctx, r: rtx, overlay: map[table]map[string][]byte{}, cleared: map[table]bool{}}
@@ -279,7 +280,7 @@ func (b *redisBackend) update(ctx context.Context, fn func(tx txn) error) (int64
 				for _, op := range t.ops {
 					op(p)
 				}
-				committed = p.Incr(ctx, b.verKey)
+				committed = commitScript.Eval(ctx, p, []string{b.verKey, b.changesKey()}, t.logEntry(), changeLogLength)
 				p.Publish(ctx, b.channel, "changed")
 				return nil
 			})
@@ -300,7 +301,11 @@ func (b *redisBackend) update(ctx context.Context, fn func(tx txn) error) (int64
 		if committed == nil {
 			return 0, nil
 		}
-		return committed.Val(), nil
+		v, err := committed.Int64()
+		if err != nil {
+			return 0, b.unavailable(err)
+		}
+		return v, nil
 	}
 	return 0, b.unavailable(errors.New("too many concurrent writers; try again"))
 }
