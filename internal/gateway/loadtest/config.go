@@ -34,20 +34,20 @@ import (
 //   - the writes per second of `writers` concurrent writers (Terraform's parallelism) beside
 //     one writer, on a small store;
 //   - the total fill time;
-//   - JWT-path throughput with one API and one policy, and with the full configuration;
-//   - the gateway's resident memory (VmRSS) and Go heap at both points.
+//   - JWT-path throughput with the full configuration against a second gateway (the same
+//     binary) that keeps one API and one policy, in alternating rounds, and the same pair
+//     before the fill, when both held one API (how far apart two equal gateways measure);
+//   - the gateways' resident memory (VmRSS) and Go heap.
 type configRun struct {
-	idpgate                   string
-	apis, policies, writers   int
-	conns, rounds             int
-	warmup, duration          time.Duration
-	gatewayPID                int
-	admin                     *adminapi.Client
-	proxy, adminURL, upstream string
-	idpURL                    string
-	benchAPI                  string
-	mu                        sync.Mutex
-	apiIDs                    []string // the APIs created, which the policies grant in turn
+	idpgate                 string
+	apis, policies, writers int
+	conns, rounds           int
+	warmup, duration        time.Duration
+	gw, ref                 *gatewayProc // filled; kept at one API and one policy
+	upstream, idpURL        string
+	benchAPI                string
+	mu                      sync.Mutex
+	apiIDs                  []string // the APIs created, which the policies grant in turn
 }
 
 // sampleWrites is how many sequential writes each latency sample takes.
@@ -80,28 +80,20 @@ func driveConfig(c *configRun) error {
 		return err
 	}
 	defer func() { _ = os.RemoveAll(dir) }() // a temporary directory; nothing to do if it stays
-	stop, err := c.startGateway(dir)
-	if err != nil {
+	if c.ref, _, err = c.benchGateway(dir); err != nil {
 		return err
 	}
-	defer stop()
-
-	ctx := context.Background()
-	api, err := c.admin.CreateAPI(ctx, c.apiSpec("bench", "/bench"))
-	if err != nil {
+	defer c.ref.stop()
+	if c.gw, c.benchAPI, err = c.benchGateway(dir); err != nil {
 		return err
 	}
-	c.benchAPI, c.apiIDs = api.ID, []string{api.ID}
-	if _, err := c.admin.CreatePolicy(ctx, c.policySpec("bench", clientID, api.ID)); err != nil {
-		return err
-	}
+	defer c.gw.stop()
+	c.apiIDs = []string{c.benchAPI}
 	fmt.Printf("config bench: idpgate serve (%s, bbolt), %d APIs and %d policies through the admin API, %d concurrent writers; "+
 		"load: %d connections, %s per round after %s warm-up, %d rounds (medians)\n",
 		c.idpgate, c.apis, c.policies, c.writers, c.conns, c.duration, c.warmup, c.rounds)
 
-	target := c.proxy + "/bench/items/1"
-	before := c.throughput(target, token)
-	memBefore := c.memory()
+	before, beforeRef := c.throughput(token)
 
 	fillStart := time.Now()
 	apis, pols := 1, 1 // the bench API and policy
@@ -125,8 +117,8 @@ func driveConfig(c *configRun) error {
 	}
 	fillTime := time.Since(fillStart)
 
-	after := c.throughput(target, token)
-	memAfter := c.memory()
+	after, afterRef := c.throughput(token)
+	memAfter, memRef := c.gw.memory(), c.ref.memory()
 
 	s, e := percentiles(startLat), percentiles(endLat)
 	fmt.Printf("%-34s %9s %9s\n", "admin write (sequential creates)", "p50", "p99")
@@ -138,13 +130,19 @@ func driveConfig(c *configRun) error {
 	fmt.Printf("fill: %d APIs + %d policies in %s (target < 60s) %s, %.0f writes/s\n",
 		apis, pols, fillTime.Round(10*time.Millisecond), verdict(fillTime < time.Minute), float64(apis+pols)/fillTime.Seconds())
 	fmt.Printf("%-34s %10s %9s %9s %8s\n", "JWT path", "req/s", "p50", "p99", "errors")
-	fmt.Printf("%-34s %10.0f %9s %9s %8d\n", "  1 API + 1 policy", before.rps, before.p50.Round(time.Microsecond), before.p99.Round(time.Microsecond), before.errors)
-	fmt.Printf("%-34s %10.0f %9s %9s %8d\n", fmt.Sprintf("  %d APIs + %d policies", apis, pols), after.rps, after.p50.Round(time.Microsecond), after.p99.Round(time.Microsecond), after.errors)
-	tr := after.rps / before.rps
-	fmt.Printf("throughput full/one: %.2f (target >= 0.9) %s\n", tr, verdict(tr >= 0.9))
-	fmt.Printf("memory: 1 API: RSS %.1f MiB, Go heap %.1f MiB; %d APIs + %d policies: RSS %.1f MiB, Go heap %.1f MiB (%.1f KiB per object)\n",
-		memBefore.rss, memBefore.heap, apis, pols, memAfter.rss, memAfter.heap, (memAfter.heap-memBefore.heap)*1024/float64(apis+pols))
-	if before.errors+after.errors > 0 {
+	row := func(name string, r result) {
+		fmt.Printf("%-34s %10.0f %9s %9s %8d\n", name, r.rps, r.p50.Round(time.Microsecond), r.p99.Round(time.Microsecond), r.errors)
+	}
+	row("  before the fill: gateway, 1 API", before)
+	row("  before the fill: reference, 1 API", beforeRef)
+	row(fmt.Sprintf("  gateway, %d APIs + %d policies", apis, pols), after)
+	row("  reference, 1 API + 1 policy", afterRef)
+	tr := after.rps / afterRef.rps
+	fmt.Printf("throughput full/one-API: %.2f (target >= 0.9) %s; before the fill, the two measured %.2f apart\n",
+		tr, verdict(tr >= 0.9), before.rps/beforeRef.rps)
+	fmt.Printf("memory: 1 API + 1 policy: RSS %.1f MiB, Go heap %.1f MiB; %d APIs + %d policies: RSS %.1f MiB, Go heap %.1f MiB (%.1f KiB of heap per object)\n",
+		memRef.rss, memRef.heap, apis, pols, memAfter.rss, memAfter.heap, (memAfter.heap-memRef.heap)*1024/float64(apis+pols))
+	if before.errors+after.errors+beforeRef.errors+afterRef.errors > 0 {
 		return errors.New("some requests failed")
 	}
 	return nil
@@ -165,7 +163,7 @@ func (c *configRun) policySpec(name, client, apiID string) adminapi.Policy {
 
 // createAPI and createPolicy create the n-th fill object; policies grant the APIs in turn.
 func (c *configRun) createAPI(ctx context.Context, n int) error {
-	api, err := c.admin.CreateAPI(ctx, c.apiSpec("svc-"+strconv.Itoa(n), "/svc-"+strconv.Itoa(n)))
+	api, err := c.gw.admin.CreateAPI(ctx, c.apiSpec("svc-"+strconv.Itoa(n), "/svc-"+strconv.Itoa(n)))
 	if err == nil {
 		c.mu.Lock()
 		c.apiIDs = append(c.apiIDs, api.ID)
@@ -178,7 +176,7 @@ func (c *configRun) createPolicy(ctx context.Context, n int) error {
 	c.mu.Lock()
 	apiID := c.apiIDs[n%len(c.apiIDs)]
 	c.mu.Unlock()
-	_, err := c.admin.CreatePolicy(ctx, c.policySpec("pol-"+strconv.Itoa(n), "client-"+strconv.Itoa(n), apiID))
+	_, err := c.gw.admin.CreatePolicy(ctx, c.policySpec("pol-"+strconv.Itoa(n), "client-"+strconv.Itoa(n), apiID))
 	return err
 }
 
@@ -235,20 +233,31 @@ func (c *configRun) fill(nAPIs, nPolicies int, apis, pols *int) error {
 	return nil
 }
 
-func (c *configRun) throughput(target, token string) result {
-	var rs []result
+// throughput measures the JWT path of the filled gateway and of the reference in
+// alternating rounds (the machine's load drifts) and returns their medians.
+func (c *configRun) throughput(token string) (gw, ref result) {
+	var gws, refs []result
 	for range max(1, c.rounds) {
-		rs = append(rs, load(target, token, nil, c.conns, c.warmup, c.duration))
+		gws = append(gws, load(c.gw.proxy+"/bench/items/1", token, nil, c.conns, c.warmup, c.duration))
+		refs = append(refs, load(c.ref.proxy+"/bench/items/1", token, nil, c.conns, c.warmup, c.duration))
 	}
-	return median(rs)
+	return median(gws), median(refs)
+}
+
+// gatewayProc is one `idpgate serve` process.
+type gatewayProc struct {
+	pid             int
+	proxy, adminURL string
+	admin           *adminapi.Client
+	stop            func()
 }
 
 type memFigures struct{ rss, heap float64 } // MiB
 
 // memory reads the gateway's VmRSS from /proc and its Go heap in use from /metrics.
-func (c *configRun) memory() memFigures {
+func (g *gatewayProc) memory() memFigures {
 	var m memFigures
-	if raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", c.gatewayPID)); err == nil {
+	if raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", g.pid)); err == nil {
 		for line := range strings.SplitSeq(string(raw), "\n") {
 			if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
 				kb, _ := strconv.ParseFloat(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 64)
@@ -256,7 +265,7 @@ func (c *configRun) memory() memFigures {
 			}
 		}
 	}
-	if resp, err := http.Get(c.adminURL + "/metrics"); err == nil {
+	if resp, err := http.Get(g.adminURL + "/metrics"); err == nil {
 		sc := bufio.NewScanner(resp.Body)
 		for sc.Scan() {
 			if v, ok := strings.CutPrefix(sc.Text(), "go_memstats_heap_inuse_bytes "); ok {
@@ -269,10 +278,32 @@ func (c *configRun) memory() memFigures {
 	return m
 }
 
-// startGateway runs `idpgate serve` on free loopback ports with its store under dir, and
-// returns once it is ready.
-func (c *configRun) startGateway(dir string) (stop func(), err error) {
+// benchGateway starts a gateway with the bench API and its policy, and returns the API's id.
+func (c *configRun) benchGateway(dir string) (*gatewayProc, string, error) {
+	g, err := c.startGateway(dir)
+	if err != nil {
+		return nil, "", err
+	}
+	ctx := context.Background()
+	api, err := g.admin.CreateAPI(ctx, c.apiSpec("bench", "/bench"))
+	if err == nil {
+		_, err = g.admin.CreatePolicy(ctx, c.policySpec("bench", clientID, api.ID))
+	}
+	if err != nil {
+		g.stop()
+		return nil, "", err
+	}
+	return g, api.ID, nil
+}
+
+// startGateway runs `idpgate serve` on free loopback ports with its store in a new
+// directory under dir, and returns once it is ready.
+func (c *configRun) startGateway(dir string) (*gatewayProc, error) {
 	proxyAddr, adminAddr := freeAddr(), freeAddr()
+	dir, err := os.MkdirTemp(dir, "gateway-")
+	if err != nil {
+		return nil, err
+	}
 	logFile, err := os.Create(filepath.Join(dir, "idpgate.log"))
 	if err != nil {
 		return nil, err
@@ -284,23 +315,23 @@ func (c *configRun) startGateway(dir string) (stop func(), err error) {
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("starting %s (build it with: go build -o bin/idpgate ./cmd/idpgate): %w", c.idpgate, err)
 	}
-	stop = func() {
+	g := &gatewayProc{pid: cmd.Process.Pid, proxy: "http://" + proxyAddr, adminURL: "http://" + adminAddr}
+	g.stop = func() {
 		_ = cmd.Process.Signal(os.Interrupt)
 		_ = cmd.Wait()
 		_ = logFile.Close()
 	}
-	c.gatewayPID, c.proxy, c.adminURL = cmd.Process.Pid, "http://"+proxyAddr, "http://"+adminAddr
 	tr := &http.Transport{MaxIdleConnsPerHost: 2 * c.writers}
-	c.admin, _ = adminapi.NewClient(c.adminURL, adminToken, &http.Client{Transport: tr, Timeout: 30 * time.Second})
+	g.admin, _ = adminapi.NewClient(g.adminURL, adminToken, &http.Client{Transport: tr, Timeout: 30 * time.Second})
 	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
-		if resp, err := http.Get(c.adminURL + "/readyz"); err == nil {
+		if resp, err := http.Get(g.adminURL + "/readyz"); err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
-				return stop, nil
+				return g, nil
 			}
 		}
 	}
-	stop()
+	g.stop()
 	log, _ := os.ReadFile(logFile.Name())
 	return nil, fmt.Errorf("idpgate serve was not ready within 10s; its log:\n%s", log)
 }
