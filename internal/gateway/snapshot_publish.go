@@ -34,7 +34,7 @@ func (g *Gateway) writeFinished(c configChange) error {
 	g.reloadMu.Lock()
 	defer g.reloadMu.Unlock()
 	g.inflight--
-	if c.version != 0 {
+	if c.version > g.snap.Load().version { // else a catch-up or reload brought it in already
 		g.pending[c.version] = c
 	}
 	g.wakeWaiters()

@@ -257,3 +257,36 @@ func TestChangesSince(t *testing.T) {
 		t.Errorf("bbolt: %v, want ErrNoChangeLog", err)
 	}
 }
+
+// TestRedisRefusalStraddlingACommitIsRetried: a write's reads are separate commands, so
+// another replica can commit between two of them (here: delete the API a route index entry
+// names). What fn concludes from such reads (a 409, or an index entry without its object) is
+// not answered: fn runs again on the new state.
+func TestRedisRefusalStraddlingACommitIsRetried(t *testing.T) {
+	srv := redistest.Start(t)
+	s1, s2 := openRedisT(t, srv.URL, "straddle:"), openRedisT(t, srv.URL, "straddle:")
+	a, _, err := s1.CreateAPI(jwtAPI("a", "/a"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	runs := 0
+	_, err = s1.update(func(tx txn) error {
+		runs++
+		owner, err := tx.get(tableAPIRoutes, routeKeys(a)[0])
+		if err != nil || owner == nil {
+			return err
+		}
+		if runs == 1 { // another replica commits between this transaction's reads
+			if err := del(s2.DeleteAPI(a.ID)); err != nil {
+				return err
+			}
+		}
+		if api, err := getJSON[adminapi.API](tx, tableAPIs, string(owner)); err != nil || api == nil {
+			return fmt.Errorf("the route index names %s, which is not stored (%v)", owner, err)
+		}
+		return conflict("listen_path", "taken by %s", owner)
+	})
+	if err != nil || runs != 2 {
+		t.Errorf("a write whose reads straddled a commit: %v after %d runs; want it run again and succeed", err, runs)
+	}
+}

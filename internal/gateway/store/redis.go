@@ -254,7 +254,8 @@ func (b *redisBackend) snapshot(ctx context.Context, fn func(tx txn) error) erro
 // update runs fn under WATCH on the version key, which every committed write increments,
 // then applies its writes, INCRs the version and publishes a change in one MULTI/EXEC. When
 // another replica wrote in between, EXEC fails and fn runs again on the new state, so the
-// checks fn makes hold at commit.
+// checks fn makes hold at commit. fn's reads are separate commands, so a refusal fn returns
+// is only answered when the version did not move while fn read; else fn runs again.
 //
 // A connection error before EXEC was sent (a connection the pool kept across a Redis restart)
 // is retried: nothing was written. One while committing is not, since EXEC may have run.
@@ -266,17 +267,27 @@ func (b *redisBackend) update(ctx context.Context, fn func(tx txn) error) (int64
 		committing := false
 		err := b.client.Watch(ctx, func(rtx *redis.Tx) error {
 			t := &redisTxn{b: b, ctx: ctx, r: rtx, overlay: map[table]map[string][]byte{}, cleared: map[table]bool{}}
+			before, err := t.version()
+			if err != nil {
+				return err
+			}
 			if err := fn(t); err != nil {
-				if !isRedisError(err) {
-					fnErr = err
+				if isRedisError(err) {
+					return err // Redis' fault: maybe retried below
 				}
-				return err // a read that failed is Redis' fault: maybe retried below
+				// fn's reads are not one snapshot: a refusal (a 409, an index entry
+				// whose object is gone) counts only if nobody committed meanwhile.
+				if after, verr := t.version(); verr != nil || after != before {
+					return redis.TxFailedErr
+				}
+				fnErr = err
+				return err
 			}
 			if len(t.ops) == 0 {
 				return nil
 			}
 			committing = true
-			_, err := rtx.TxPipelined(ctx, func(p redis.Pipeliner) error {
+			_, err = rtx.TxPipelined(ctx, func(p redis.Pipeliner) error {
 				for _, op := range t.ops {
 					op(p)
 				}
