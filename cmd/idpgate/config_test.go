@@ -23,12 +23,12 @@ func TestConfigExportBoltImportRedis(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	api, err := b.CreateAPI(adminapi.API{Name: "a", ListenPath: "/a", UpstreamURL: "http://127.0.0.1:1",
+	api, _, err := b.CreateAPI(adminapi.API{Name: "a", ListenPath: "/a", UpstreamURL: "http://127.0.0.1:1",
 		Introspection: &adminapi.Introspection{Endpoint: "https://idp.example/introspect", ClientID: "gw", ClientSecret: "intro-s3cret"}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := b.CreatePolicy(adminapi.Policy{Name: "p", ClientIDs: []string{"app"}, AccessRights: []adminapi.AccessRight{{APIID: api.ID}},
+	if _, _, err := b.CreatePolicy(adminapi.Policy{Name: "p", ClientIDs: []string{"app"}, AccessRights: []adminapi.AccessRight{{APIID: api.ID}},
 		Quota: &adminapi.Limit{Requests: 10, Per: adminapi.Duration(time.Hour)}}); err != nil {
 		t.Fatal(err)
 	}

@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -70,10 +71,40 @@ func (c *Client) DeleteAPI(ctx context.Context, id string) error {
 	return c.do(ctx, http.MethodDelete, "/v1/apis/"+url.PathEscape(id), nil, nil)
 }
 
-// ListAPIs lists every API.
+// ListAPIs lists every API, page by page.
 func (c *Client) ListAPIs(ctx context.Context) ([]API, error) {
+	var all []API
+	for after := ""; ; {
+		page, err := c.ListAPIsPage(ctx, after, MaxPageSize)
+		if err != nil {
+			return nil, err
+		}
+		all = append(all, page.APIs...)
+		if after = page.NextAfter; after == "" {
+			return all, nil
+		}
+	}
+}
+
+// ListAPIsPage reads one page of up to limit APIs whose ids sort after `after` ("" for the
+// first page; 0 for the gateway's default limit).
+func (c *Client) ListAPIsPage(ctx context.Context, after string, limit int) (*APIList, error) {
 	var out APIList
-	return out.APIs, c.do(ctx, http.MethodGet, "/v1/apis", nil, &out)
+	return &out, c.do(ctx, http.MethodGet, "/v1/apis"+pageQuery(after, limit), nil, &out)
+}
+
+func pageQuery(after string, limit int) string {
+	q := url.Values{}
+	if after != "" {
+		q.Set("after", after)
+	}
+	if limit > 0 {
+		q.Set("limit", strconv.Itoa(limit))
+	}
+	if len(q) == 0 {
+		return ""
+	}
+	return "?" + q.Encode()
 }
 
 // CreatePolicy creates an access policy; the answer carries its ID.
@@ -99,10 +130,25 @@ func (c *Client) DeletePolicy(ctx context.Context, id string) error {
 	return c.do(ctx, http.MethodDelete, "/v1/policies/"+url.PathEscape(id), nil, nil)
 }
 
-// ListPolicies lists every policy.
+// ListPolicies lists every policy, page by page.
 func (c *Client) ListPolicies(ctx context.Context) ([]Policy, error) {
+	var all []Policy
+	for after := ""; ; {
+		page, err := c.ListPoliciesPage(ctx, after, MaxPageSize)
+		if err != nil {
+			return nil, err
+		}
+		all = append(all, page.Policies...)
+		if after = page.NextAfter; after == "" {
+			return all, nil
+		}
+	}
+}
+
+// ListPoliciesPage reads one page of up to limit policies whose ids sort after `after`.
+func (c *Client) ListPoliciesPage(ctx context.Context, after string, limit int) (*PolicyList, error) {
 	var out PolicyList
-	return out.Policies, c.do(ctx, http.MethodGet, "/v1/policies", nil, &out)
+	return &out, c.do(ctx, http.MethodGet, "/v1/policies"+pageQuery(after, limit), nil, &out)
 }
 
 func (c *Client) do(ctx context.Context, method, path string, in, out any) error {
@@ -115,7 +161,9 @@ func (c *Client) do(ctx context.Context, method, path string, in, out any) error
 		body = bytes.NewReader(b)
 	}
 	u := *c.baseURL
+	path, query, _ := strings.Cut(path, "?")
 	u.Path += path
+	u.RawQuery = query
 	req, err := http.NewRequestWithContext(ctx, method, u.String(), body)
 	if err != nil {
 		return err

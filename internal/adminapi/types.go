@@ -4,16 +4,20 @@
 //
 // Routes (all JSON, all authenticated with "Authorization: Bearer <admin token>"):
 //
-//	GET    /v1/apis             -> APIList
+//	GET    /v1/apis             -> APIList (?limit=&after=: one page, see below)
 //	POST   /v1/apis             API (without id) -> 201 API
 //	GET    /v1/apis/{id}        -> API
 //	PUT    /v1/apis/{id}        API (full replacement) -> API
 //	DELETE /v1/apis/{id}        -> 204
-//	GET    /v1/policies         -> PolicyList
+//	GET    /v1/policies         -> PolicyList (?limit=&after=)
 //	POST   /v1/policies         Policy (without id) -> 201 Policy
 //	GET    /v1/policies/{id}    -> Policy
 //	PUT    /v1/policies/{id}    Policy (full replacement) -> Policy
 //	DELETE /v1/policies/{id}    -> 204
+//
+// Lists come in pages, in id order: ?limit=N (DefaultPageSize when absent, at most
+// MaxPageSize) objects whose id sorts after ?after=; NextAfter is the after of the next page,
+// empty on the last. Reading one object never needs a list: GET /v1/apis/{id}.
 //
 // Errors are an Error body with status 400 (a bad field, named in Error.Field), 401 (bad or
 // missing admin token), 404 (no such object), 409 (a name or listen path already taken, or a
@@ -100,9 +104,17 @@ type Introspection struct {
 	RequiredScopes []string `json:"required_scopes,omitempty"`
 }
 
-// APIList is the answer to GET /v1/apis.
+// Page sizes of the list routes.
+const (
+	DefaultPageSize = 100
+	MaxPageSize     = 1000
+)
+
+// APIList is the answer to GET /v1/apis: one page.
 type APIList struct {
 	APIs []API `json:"apis"`
+	// NextAfter is the ?after= of the next page; empty on the last page.
+	NextAfter string `json:"next_after,omitempty"`
 }
 
 // Policy grants the clients bound to it access to APIs, under limits. A request is allowed
@@ -144,7 +156,9 @@ type Limit struct {
 	Per      Duration `json:"per"`
 }
 
-// PolicyList is the answer to GET /v1/policies.
+// PolicyList is the answer to GET /v1/policies: one page.
 type PolicyList struct {
 	Policies []Policy `json:"policies"`
+	// NextAfter is the ?after= of the next page; empty on the last page.
+	NextAfter string `json:"next_after,omitempty"`
 }

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/idpgate/terraform-provider-idpgate/internal/adminapi"
@@ -68,7 +69,11 @@ func (g *Gateway) requireAdminToken(next http.Handler) http.Handler {
 }
 
 func (g *Gateway) listAPIs(w http.ResponseWriter, r *http.Request) {
-	apis, err := g.store.ListAPIs()
+	after, limit, ok := pageParams(w, r)
+	if !ok {
+		return
+	}
+	apis, next, err := g.store.ListAPIs(after, limit)
 	if err != nil {
 		g.internalError(w, err)
 		return
@@ -76,12 +81,28 @@ func (g *Gateway) listAPIs(w http.ResponseWriter, r *http.Request) {
 	for i := range apis {
 		redact(&apis[i])
 	}
-	writeJSON(w, http.StatusOK, adminapi.APIList{APIs: apis})
+	writeJSON(w, http.StatusOK, adminapi.APIList{APIs: apis, NextAfter: next})
+}
+
+// pageParams reads ?limit= (default adminapi.DefaultPageSize, at most adminapi.MaxPageSize)
+// and ?after= (the id the page starts after), or answers a 400 naming the bad one.
+func pageParams(w http.ResponseWriter, r *http.Request) (after string, limit int, ok bool) {
+	q := r.URL.Query()
+	limit = adminapi.DefaultPageSize
+	if raw := q.Get("limit"); raw != "" {
+		n, err := strconv.Atoi(raw)
+		if err != nil || n < 1 || n > adminapi.MaxPageSize {
+			writeAdminError(w, adminapi.FieldError("limit", "limit %q must be a whole number from 1 to %d", raw, adminapi.MaxPageSize))
+			return "", 0, false
+		}
+		limit = n
+	}
+	return q.Get("after"), limit, true
 }
 
 func (g *Gateway) getAPI(w http.ResponseWriter, r *http.Request) {
 	api, err := g.store.GetAPI(r.PathValue("id"))
-	g.answerAPI(w, http.StatusOK, api, err, false)
+	g.answerAPI(w, http.StatusOK, api, err, nil)
 }
 
 func (g *Gateway) createAPI(w http.ResponseWriter, r *http.Request) {
@@ -89,8 +110,13 @@ func (g *Gateway) createAPI(w http.ResponseWriter, r *http.Request) {
 	if !decodeBody(w, r, &in) || !valid(w, in.Validate()) {
 		return
 	}
-	api, err := g.store.CreateAPI(in)
-	g.answerAPI(w, http.StatusCreated, api, err, true)
+	var api *adminapi.API
+	err, applyErr := g.commit(func() (c configChange, err error) {
+		var v int64
+		api, v, err = g.store.CreateAPI(in)
+		return apiChange(v, api), err
+	})
+	g.answerAPI(w, http.StatusCreated, api, err, applyErr)
 }
 
 func (g *Gateway) replaceAPI(w http.ResponseWriter, r *http.Request) {
@@ -98,20 +124,41 @@ func (g *Gateway) replaceAPI(w http.ResponseWriter, r *http.Request) {
 	if !decodeBody(w, r, &in) || !valid(w, in.Validate()) {
 		return
 	}
-	api, err := g.store.ReplaceAPI(r.PathValue("id"), in)
-	g.answerAPI(w, http.StatusOK, api, err, true)
+	var api *adminapi.API
+	err, applyErr := g.commit(func() (c configChange, err error) {
+		var v int64
+		api, v, err = g.store.ReplaceAPI(r.PathValue("id"), in)
+		return apiChange(v, api), err
+	})
+	g.answerAPI(w, http.StatusOK, api, err, applyErr)
 }
 
 func (g *Gateway) deleteAPI(w http.ResponseWriter, r *http.Request) {
-	g.answerDelete(w, g.store.DeleteAPI(r.PathValue("id")))
+	id := r.PathValue("id")
+	err, applyErr := g.commit(func() (configChange, error) {
+		v, err := g.store.DeleteAPI(id)
+		return configChange{version: v, apiID: id}, err
+	})
+	g.answerDelete(w, err, applyErr)
 }
 
-func (g *Gateway) answerAPI(w http.ResponseWriter, status int, api *adminapi.API, err error, changed bool) {
+// apiChange is the change of a write that stored api (a copy: the answer is redacted).
+func apiChange(version int64, api *adminapi.API) configChange {
+	if api == nil {
+		return configChange{}
+	}
+	c := *api
+	return configChange{version: version, apiID: api.ID, api: &c}
+}
+
+// answerAPI answers a read or a write of an API: err is the store's, applyErr (writes) the
+// snapshot's.
+func (g *Gateway) answerAPI(w http.ResponseWriter, status int, api *adminapi.API, err, applyErr error) {
 	if err != nil {
 		g.storeError(w, err)
 		return
 	}
-	if changed && !g.applied(w) {
+	if !g.served(w, applyErr) {
 		return
 	}
 	redact(api)
@@ -119,25 +166,32 @@ func (g *Gateway) answerAPI(w http.ResponseWriter, status int, api *adminapi.API
 }
 
 // redact replaces the introspection client secret with client_secret_set: it is write-only.
+// The Introspection struct is copied, not changed: the snapshot may share it.
 func redact(api *adminapi.API) {
 	if api.Introspection != nil {
-		api.Introspection.ClientSecretSet = api.Introspection.ClientSecret != ""
-		api.Introspection.ClientSecret = ""
+		in := *api.Introspection
+		in.ClientSecretSet = in.ClientSecret != ""
+		in.ClientSecret = ""
+		api.Introspection = &in
 	}
 }
 
 func (g *Gateway) listPolicies(w http.ResponseWriter, r *http.Request) {
-	ps, err := g.store.ListPolicies()
+	after, limit, ok := pageParams(w, r)
+	if !ok {
+		return
+	}
+	ps, next, err := g.store.ListPolicies(after, limit)
 	if err != nil {
 		g.internalError(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, adminapi.PolicyList{Policies: ps})
+	writeJSON(w, http.StatusOK, adminapi.PolicyList{Policies: ps, NextAfter: next})
 }
 
 func (g *Gateway) getPolicy(w http.ResponseWriter, r *http.Request) {
 	p, err := g.store.GetPolicy(r.PathValue("id"))
-	g.answerPolicy(w, http.StatusOK, p, err, false)
+	g.answerPolicy(w, http.StatusOK, p, err, nil)
 }
 
 func (g *Gateway) createPolicy(w http.ResponseWriter, r *http.Request) {
@@ -145,8 +199,13 @@ func (g *Gateway) createPolicy(w http.ResponseWriter, r *http.Request) {
 	if !decodeBody(w, r, &in) || !valid(w, in.Validate()) {
 		return
 	}
-	p, err := g.store.CreatePolicy(in)
-	g.answerPolicy(w, http.StatusCreated, p, err, true)
+	var p *adminapi.Policy
+	err, applyErr := g.commit(func() (c configChange, err error) {
+		var v int64
+		p, v, err = g.store.CreatePolicy(in)
+		return policyChange(v, p), err
+	})
+	g.answerPolicy(w, http.StatusCreated, p, err, applyErr)
 }
 
 func (g *Gateway) replacePolicy(w http.ResponseWriter, r *http.Request) {
@@ -154,42 +213,59 @@ func (g *Gateway) replacePolicy(w http.ResponseWriter, r *http.Request) {
 	if !decodeBody(w, r, &in) || !valid(w, in.Validate()) {
 		return
 	}
-	p, err := g.store.ReplacePolicy(r.PathValue("id"), in)
-	g.answerPolicy(w, http.StatusOK, p, err, true)
+	var p *adminapi.Policy
+	err, applyErr := g.commit(func() (c configChange, err error) {
+		var v int64
+		p, v, err = g.store.ReplacePolicy(r.PathValue("id"), in)
+		return policyChange(v, p), err
+	})
+	g.answerPolicy(w, http.StatusOK, p, err, applyErr)
 }
 
 func (g *Gateway) deletePolicy(w http.ResponseWriter, r *http.Request) {
-	g.answerDelete(w, g.store.DeletePolicy(r.PathValue("id")))
+	id := r.PathValue("id")
+	err, applyErr := g.commit(func() (configChange, error) {
+		v, err := g.store.DeletePolicy(id)
+		return configChange{version: v, policyID: id}, err
+	})
+	g.answerDelete(w, err, applyErr)
 }
 
-func (g *Gateway) answerPolicy(w http.ResponseWriter, status int, p *adminapi.Policy, err error, changed bool) {
+func policyChange(version int64, p *adminapi.Policy) configChange {
+	if p == nil {
+		return configChange{}
+	}
+	return configChange{version: version, policyID: p.ID, policy: p}
+}
+
+func (g *Gateway) answerPolicy(w http.ResponseWriter, status int, p *adminapi.Policy, err, applyErr error) {
 	if err != nil {
 		g.storeError(w, err)
 		return
 	}
-	if changed && !g.applied(w) {
+	if !g.served(w, applyErr) {
 		return
 	}
 	writeJSON(w, status, p)
 }
 
-func (g *Gateway) answerDelete(w http.ResponseWriter, err error) {
+func (g *Gateway) answerDelete(w http.ResponseWriter, err, applyErr error) {
 	if err != nil {
 		g.storeError(w, err)
 		return
 	}
-	if !g.applied(w) {
+	if !g.served(w, applyErr) {
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)
 }
 
-// applied rebuilds the snapshot after a stored change. When that fails, the change is in the
-// store but not served, and the caller is told so with a 500 instead of an acknowledgement
-// (reload has logged why); the next successful reload, after any change or a restart,
-// applies it.
-func (g *Gateway) applied(w http.ResponseWriter) bool {
-	if err := g.reload(); err != nil {
+// served answers a write that is stored but that the gateway could not load (applyErr: a
+// reload failed; it has logged why) with a 500 instead of an acknowledgement, while the
+// previous snapshot keeps serving; the next successful reload, after any change or a
+// restart, applies it.
+func (g *Gateway) served(w http.ResponseWriter, applyErr error) bool {
+	if applyErr != nil {
 		writeAdminError(w, &adminapi.Error{Status: http.StatusInternalServerError, Code: adminapi.CodeInternal,
 			Message: "the change is stored, but the gateway could not load its configuration and still serves the previous one; see its log"})
 		return false

@@ -4,7 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -270,10 +272,11 @@ func assertAdminError(t *testing.T, err error, status int, field string) {
 	}
 }
 
-// TestAdminWriteNotAppliedIsNotAcknowledged: when the snapshot cannot be rebuilt after a
-// stored change (here a stored row that no longer decodes, written into Redis behind the
-// gateway's back), the caller gets a 500 that says so, not a 201, and the gateway keeps
-// serving the previous configuration; the next successful reload applies the stored change.
+// TestAdminWriteNotAppliedIsNotAcknowledged: when the snapshot cannot be brought to a stored
+// change (here another writer committed a row that does not decode, so the write's change
+// is not the next one and the whole store must be read), the caller gets a 500 that says so,
+// not a 201, and the gateway keeps serving the previous configuration; the next successful
+// reload applies the stored change.
 func TestAdminWriteNotAppliedIsNotAcknowledged(t *testing.T) {
 	srv := redistest.Start(t)
 	h := newRedisHarness(t, srv.URL, "", newFakeValidators())
@@ -290,6 +293,9 @@ func TestAdminWriteNotAppliedIsNotAcknowledged(t *testing.T) {
 			err = rdb.HDel(context.Background(), key, "zz-corrupt").Err()
 		} else {
 			err = rdb.HSet(context.Background(), key, "zz-corrupt", v).Err()
+		}
+		if err == nil { // a committed write, unannounced: only a reload can bring it in
+			err = rdb.Incr(context.Background(), store.DefaultKeyPrefix+"{config}:version").Err()
 		}
 		if err != nil {
 			t.Fatal(err)
@@ -348,4 +354,45 @@ func TestAdminWrongMethodIs405(t *testing.T) {
 		t.Fatal(err)
 	}
 	expect(t, resp, http.StatusUnauthorized)
+}
+
+// TestAdminListPages: GET /v1/apis and /v1/policies answer limit objects at a time with
+// next_after, and refuse a limit out of bounds naming it; the client walks every page.
+func TestAdminListPages(t *testing.T) {
+	h := newHarness(t)
+	ctx := context.Background()
+	var ids []string
+	for i := range 5 {
+		a := h.createAPI(adminapi.API{Name: fmt.Sprint("a", i), ListenPath: fmt.Sprint("/a", i), UpstreamURL: "http://127.0.0.1:1"})
+		ids = append(ids, a.ID)
+		h.createPolicy(adminapi.Policy{Name: fmt.Sprint("p", i), AccessRights: grantAll(a)})
+	}
+	slices.Sort(ids)
+	page, err := h.admin.ListAPIsPage(ctx, "", 2)
+	if err != nil || len(page.APIs) != 2 || page.APIs[0].ID != ids[0] || page.NextAfter != ids[1] {
+		t.Fatalf("first page of 2: %+v, %v; want %v and next_after %s", page, err, ids[:2], ids[1])
+	}
+	page, err = h.admin.ListAPIsPage(ctx, ids[3], 2)
+	if err != nil || len(page.APIs) != 1 || page.APIs[0].ID != ids[4] || page.NextAfter != "" {
+		t.Errorf("last page: %+v, %v; want %s alone and no next_after", page, err, ids[4])
+	}
+	pols, err := h.admin.ListPoliciesPage(ctx, "", 3)
+	if err != nil || len(pols.Policies) != 3 || pols.NextAfter == "" {
+		t.Errorf("policies, first page of 3: %+v, %v", pols, err)
+	}
+	if all, err := h.admin.ListPolicies(ctx); err != nil || len(all) != 5 {
+		t.Errorf("ListPolicies: %d, %v; want all 5", len(all), err)
+	}
+	for _, limit := range []string{"0", "1001", "x"} {
+		req, _ := http.NewRequest("GET", h.adminSrv.URL+"/v1/apis?limit="+limit, nil)
+		req.Header.Set("Authorization", "Bearer "+harnessAdminToken)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var e adminapi.Error
+		if body := expect(t, resp, http.StatusBadRequest); json.Unmarshal(body, &e) != nil || e.Field != "limit" {
+			t.Errorf("limit=%s: %s, want a 400 naming limit", limit, body)
+		}
+	}
 }

@@ -42,6 +42,10 @@ import (
 //     would turn a Redis outage into a total one), admin calls answer 503, and limits follow
 //     Options.LimitsFallback. A change is picked up from pub/sub, or by the version poll
 //     within store.PollInterval.
+//   - An admin write is answered once the snapshot serves it: its change is applied to the
+//     current snapshot (snapshot_change.go, snapshot_publish.go), not by reloading the store;
+//     the whole store is read at start, after another replica's change, and when a change
+//     cannot be put in order. A reload that fails turns the write's answer into a 500.
 //   - Deleting an API that a policy still grants is refused with 409 naming the policies
 //     (Terraform destroys the policy first); a policy granting an unknown API is a 409 on
 //     access_rights[i].api_id.
@@ -116,8 +120,13 @@ type Gateway struct {
 
 	snap atomic.Pointer[snapshot]
 
-	reloadMu sync.Mutex // serializes snapshot builds; guards builder
+	// reloadMu serializes snapshot changes and guards builder, pending, inflight and wake
+	// (snapshot_publish.go).
+	reloadMu sync.Mutex
 	builder  *snapshotBuilder
+	pending  map[int64]configChange // committed, not yet applied, by version
+	inflight int                    // store writes started whose change is not published yet
+	wake     chan struct{}          // closed when pending, inflight or the snapshot change
 
 	decisionPath   string
 	trustedProxies []netip.Prefix
@@ -185,8 +194,9 @@ func newGateway(opts Options, m *metrics, src apiValidatorSource) (*Gateway, err
 	}
 	m.watchStore(st)
 	m.requests.WithLabelValues("", outcomeNames[outcomeNoRoute]) // exported from the start, as 0
-	g.builder = &snapshotBuilder{validators: src, cache: routeValidators{}, transport: g.transport,
+	g.builder = &snapshotBuilder{validators: src, transport: g.transport,
 		metrics: m, log: log, bufferPool: newBufferPool()}
+	g.pending, g.wake = map[int64]configChange{}, make(chan struct{})
 	if err := g.reload(); err != nil {
 		_ = g.Close() // the load error is the one to report
 		return nil, fmt.Errorf("loading configuration from the store: %w", err)
@@ -227,7 +237,7 @@ func newGateway(opts Options, m *metrics, src apiValidatorSource) (*Gateway, err
 	ctx, cancel := context.WithCancel(context.Background())
 	g.stopWatch = cancel
 	g.watching.Go(func() {
-		st.Watch(ctx, func() { _ = g.reload() }) // reload logs and counts its failures
+		st.Watch(ctx, g.servedVersion, g.catchUp) // catchUp logs and counts its failures
 	})
 	return g, nil
 }
@@ -270,25 +280,8 @@ func (g *Gateway) Close() error {
 	return err
 }
 
-// reload builds a snapshot from the store's current contents and publishes it. Each build
-// reads the latest committed state, so after concurrent writes the last build wins with
-// all of them in it.
-func (g *Gateway) reload() error {
-	g.reloadMu.Lock()
-	defer g.reloadMu.Unlock()
-	cfg, err := g.store.Load()
-	if err != nil {
-		g.metrics.reloads.WithLabelValues("error").Inc()
-		g.log.Error("reloading configuration failed; keeping the previous snapshot", "error", err)
-		return err
-	}
-	g.snap.Store(g.builder.build(cfg.APIs, cfg.Policies))
-	g.metrics.reloads.WithLabelValues("ok").Inc()
-	g.metrics.apis.Set(float64(len(cfg.APIs)))
-	g.metrics.policies.Set(float64(len(cfg.Policies)))
-	g.log.Info("configuration loaded", "apis", len(cfg.APIs), "policies", len(cfg.Policies), "version", cfg.Version)
-	return nil
-}
+// servedVersion is the store version the current snapshot holds.
+func (g *Gateway) servedVersion() int64 { return g.snap.Load().version }
 
 // ready reports whether the gateway can serve: nil, or degraded (a shared store that cannot
 // be reached while the last snapshot is served), or an error (not ready).

@@ -35,6 +35,7 @@ type metrics struct {
 	upstream       *prometheus.HistogramVec
 	upstreamErrors *prometheus.CounterVec
 	reloads        *prometheus.CounterVec
+	changesApplied prometheus.Counter
 	apis           prometheus.Gauge
 	policies       prometheus.Gauge
 	limitsFallback *prometheus.CounterVec
@@ -68,6 +69,9 @@ func newMetrics(reg prometheus.Registerer) (*metrics, prometheus.Registerer, err
 	m.reloads = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "idpgate_config_reloads_total", Help: "Config snapshots built from the store, by result.",
 	}, []string{"result"})
+	m.changesApplied = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "idpgate_config_changes_applied_total", Help: "Admin writes applied to the current snapshot without reloading the store.",
+	})
 	m.limitsFallback = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "idpgate_limits_fallback_total", Help: "Limit checks decided without Redis (unreachable), by fallback mode.",
 	}, []string{"mode"})
@@ -80,6 +84,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, prometheus.Registerer, err
 	m.upstream = register(reg, m.upstream, &err)
 	m.upstreamErrors = register(reg, m.upstreamErrors, &err)
 	m.reloads = register(reg, m.reloads, &err)
+	m.changesApplied = register(reg, m.changesApplied, &err)
 	m.apis = register(reg, m.apis, &err)
 	m.policies = register(reg, m.policies, &err)
 	m.limitsFallback = register(reg, m.limitsFallback, &err)

@@ -1,8 +1,11 @@
 package gateway
 
 import (
+	"slices"
 	"strings"
 	"time"
+
+	"github.com/benbjohnson/immutable"
 
 	"github.com/idpgate/terraform-provider-idpgate/internal/adminapi"
 	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/token"
@@ -13,6 +16,7 @@ import (
 // built, so that deciding a request allocates nothing.
 type compiledPolicy struct {
 	id, name    string
+	clientIDs   []string           // sorted, distinct
 	grants      map[string][]grant // by API id
 	rateLimit   *adminapi.Limit
 	quota       *adminapi.Limit
@@ -28,6 +32,7 @@ type grant struct {
 func compilePolicy(p adminapi.Policy) *compiledPolicy {
 	cp := &compiledPolicy{
 		id: p.ID, name: p.Name,
+		clientIDs:   slices.Compact(slices.Sorted(slices.Values(p.ClientIDs))),
 		grants:      make(map[string][]grant, len(p.AccessRights)),
 		maxTokenAge: p.MaxTokenAge.D(),
 	}
@@ -157,26 +162,30 @@ const (
 	verdictTooOld          // the only granting policies refuse a token this old
 )
 
-// policyIndex finds the policies bound to a token: by client id, or named (by id or name)
-// in the API's policy claim.
+// policyIndex finds the policies bound to a token: by client id (each client's in policy
+// id order), or named (by id, else by name) in the API's policy claim. Its maps are
+// persistent, changed by with and without (snapshot_change.go).
 type policyIndex struct {
-	byClientID map[string][]*compiledPolicy
-	byRef      map[string]*compiledPolicy
+	byID       *immutable.Map[string, *compiledPolicy]
+	byName     *immutable.Map[string, *compiledPolicy]
+	byClientID *immutable.Map[string, []*compiledPolicy]
 }
 
-func newPolicyIndex(policies []adminapi.Policy) policyIndex {
-	idx := policyIndex{byClientID: map[string][]*compiledPolicy{}, byRef: map[string]*compiledPolicy{}}
-	for _, p := range policies { // in id order, so the first granting policy is deterministic
-		cp := compilePolicy(p)
-		for _, c := range p.ClientIDs {
-			idx.byClientID[c] = append(idx.byClientID[c], cp)
-		}
-		idx.byRef[p.ID] = cp
-		if _, taken := idx.byRef[p.Name]; !taken {
-			idx.byRef[p.Name] = cp
-		}
+func newPolicyIndex() policyIndex {
+	return policyIndex{
+		byID:       immutable.NewMap[string, *compiledPolicy](nil),
+		byName:     immutable.NewMap[string, *compiledPolicy](nil),
+		byClientID: immutable.NewMap[string, []*compiledPolicy](nil),
 	}
-	return idx
+}
+
+// byRef finds the policy a policy claim value names: by id, else by name.
+func (idx *policyIndex) byRef(ref string) *compiledPolicy {
+	if p, ok := idx.byID.Get(ref); ok {
+		return p
+	}
+	p, _ := idx.byName.Get(ref)
+	return p
 }
 
 // authorize returns the first policy bound to id that grants apiID, method and path, or a
@@ -207,14 +216,15 @@ func (idx *policyIndex) authorize(apiID string, id *token.Identity, method, path
 		return false
 	}
 	if id.ClientID != "" {
-		for _, p := range idx.byClientID[id.ClientID] {
+		bound, _ := idx.byClientID.Get(id.ClientID)
+		for _, p := range bound {
 			if try(p) {
 				return p, verdictAllowed, nil
 			}
 		}
 	}
 	for _, ref := range id.Policies {
-		if p := idx.byRef[ref]; p != nil && try(p) {
+		if p := idx.byRef(ref); p != nil && try(p) {
 			return p, verdictAllowed, nil
 		}
 	}

@@ -51,7 +51,7 @@ func TestMethodSet(t *testing.T) {
 }
 
 func TestAuthorizePrefersFirstGrantingPolicy(t *testing.T) {
-	idx := newPolicyIndex([]adminapi.Policy{
+	idx := policyIndexOf([]adminapi.Policy{
 		{ID: "pol_a", Name: "reader", ClientIDs: []string{"app"}, AccessRights: []adminapi.AccessRight{{APIID: "api1", Methods: []string{"GET"}}}},
 		{ID: "pol_b", Name: "writer", ClientIDs: []string{"app"}, AccessRights: []adminapi.AccessRight{{APIID: "api1", Methods: []string{"POST"}}}},
 	})
@@ -144,4 +144,12 @@ func TestLimiterRefillsAndSweeps(t *testing.T) {
 	if total != 0 {
 		t.Errorf("%d idle entries survived a sweep", total)
 	}
+}
+
+func policyIndexOf(policies []adminapi.Policy) policyIndex {
+	idx := newPolicyIndex()
+	for _, p := range policies {
+		idx = idx.with(compilePolicy(p))
+	}
+	return idx
 }

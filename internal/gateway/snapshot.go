@@ -10,33 +10,66 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/benbjohnson/immutable"
+
 	"github.com/idpgate/terraform-provider-idpgate/internal/adminapi"
 	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/token"
 )
 
 // snapshot is one immutable view of the configuration: the routes, their validators and the
-// compiled policies. Every store change builds a new one, and the proxy picks it up with one
-// atomic load per request, so an update never blocks or drops a request in flight.
+// compiled policies. The proxy picks it up with one atomic load per request, so an update
+// never blocks or drops a request in flight.
+//
+// Its maps are persistent (hash array mapped tries): a change makes a new snapshot that
+// shares everything it does not touch with the old one (snapshot_change.go), so an admin
+// write costs the same with one API or a thousand, and no configuration is copied per
+// request or per change.
 type snapshot struct {
+	// version is the store version the snapshot holds every write up to.
+	version  int64
+	routes   routeIndex
+	policies policyIndex
+	// jwksUsers counts the APIs using each jwks_uri, to drop a JWKS cache when none does.
+	jwksUsers *immutable.Map[string, int]
+}
+
+// routeIndex finds routes by host and listen path, and by API id for changes.
+type routeIndex struct {
+	byID *immutable.Map[string, *route]
 	// anyHost holds the APIs that name no hosts; byHost, per normalized host, those that
 	// name it.
-	anyHost  routeTable
-	byHost   map[string]routeTable
-	policies policyIndex
+	anyHost routeTable
+	byHost  *immutable.Map[string, routeTable]
 }
 
 // routeTable is a set of routes by normalized listen path.
-type routeTable map[string]*route
+type routeTable = *immutable.Map[string, *route]
+
+func newRouteTable() routeTable { return immutable.NewMap[string, *route](nil) }
+
+func emptySnapshot() *snapshot {
+	return &snapshot{
+		routes: routeIndex{byID: immutable.NewMap[string, *route](nil), anyHost: newRouteTable(),
+			byHost: immutable.NewMap[string, routeTable](nil)},
+		policies:  newPolicyIndex(),
+		jwksUsers: immutable.NewMap[string, int](nil),
+	}
+}
 
 // route is one protected API as the request path needs it.
 type route struct {
 	id, name   string
-	listenPath string // normalized
+	listenPath string   // normalized
+	hosts      []string // normalized; none: any host
 	strip      bool
 	// validator is nil when the API's token validation could not be built; then
-	// validatorErr is set and the API answers 503.
+	// validatorErr is set and the API answers 503. fingerprint identifies the token
+	// settings it was built from, so a change that keeps them keeps the validator (and its
+	// JWKS and token caches).
 	validator    token.Validator
 	validatorErr error
+	fingerprint  string
+	jwksURI      string
 	forward      []forwardedClaim
 	// forwardOverrides lets the method and URL override headers through (header_rules.go).
 	forwardOverrides bool
@@ -53,22 +86,22 @@ var errNoValidator = errors.New("no token validator")
 // lookup finds the API of a request: among those naming its host, then among those naming
 // none, the one with the longest listen path that is path or a segment-wise prefix of it.
 func (s *snapshot) lookup(host, path string) *route {
-	if len(s.byHost) > 0 {
-		if t := s.byHost[adminapi.NormalizeHost(host)]; t != nil {
-			if r := t.lookup(path); r != nil {
+	if s.routes.byHost.Len() > 0 {
+		if t, ok := s.routes.byHost.Get(adminapi.NormalizeHost(host)); ok {
+			if r := lookupPath(t, path); r != nil {
 				return r
 			}
 		}
 	}
-	return s.anyHost.lookup(path)
+	return lookupPath(s.routes.anyHost, path)
 }
 
-// lookup finds the route with the longest listen path that is path or a segment-wise prefix
-// of it ("/api" serves "/api" and "/api/x", never "/apiary"), trying each ancestor of path.
-func (t routeTable) lookup(path string) *route {
+// lookupPath finds the route with the longest listen path that is path or a segment-wise
+// prefix of it ("/api" serves "/api" and "/api/x", never "/apiary"), trying each ancestor.
+func lookupPath(t routeTable, path string) *route {
 	p := path
 	for {
-		if r := t[p]; r != nil {
+		if r, ok := t.Get(p); ok {
 			return r
 		}
 		if p == "/" || p == "" {
@@ -95,16 +128,6 @@ func (r *route) relativePath(path string) string {
 	return rel
 }
 
-// routeValidators keeps each API's validator across snapshots as long as its token settings
-// do not change, so JWKS and token caches survive unrelated edits.
-type routeValidators map[string]routeValidator
-
-type routeValidator struct {
-	fingerprint string
-	validator   token.Validator
-	err         error
-}
-
 func routeValidatorFingerprint(api adminapi.API) string {
 	b, _ := json.Marshal(struct {
 		J *adminapi.JWTValidation
@@ -124,45 +147,31 @@ func secretOf(api adminapi.API) string {
 // snapshotBuilder holds what building a snapshot needs besides the stored objects.
 type snapshotBuilder struct {
 	validators apiValidatorSource
-	cache      routeValidators
 	transport  http.RoundTripper
 	metrics    *metrics
 	log        *slog.Logger
 	bufferPool httputil.BufferPool
 }
 
-func (b *snapshotBuilder) build(apis []adminapi.API, policies []adminapi.Policy) *snapshot {
-	s := &snapshot{anyHost: make(routeTable, len(apis)), byHost: map[string]routeTable{}, policies: newPolicyIndex(policies)}
-	seen := make(map[string]bool, len(apis))
+// build makes a snapshot of every API and policy at version, reusing the validators of
+// prev's routes whose token settings are unchanged.
+func (b *snapshotBuilder) build(version int64, apis []adminapi.API, policies []adminapi.Policy, prev *snapshot) *snapshot {
+	s := emptySnapshot()
+	s.version = version
 	sort.Slice(apis, func(i, j int) bool { return apis[i].ID < apis[j].ID })
-	for _, api := range apis {
-		seen[api.ID] = true
-		r, err := b.route(api)
-		if err != nil { // the store validated it; a bad row must not take the others down
-			b.log.Error("protected API skipped: invalid stored configuration", "api", api.Name, "api_id", api.ID, "error", err)
-			continue
-		}
-		if len(api.Hosts) == 0 {
-			s.anyHost[r.listenPath] = r
-		}
-		for _, h := range api.Hosts {
-			h = adminapi.NormalizeHost(h)
-			if s.byHost[h] == nil {
-				s.byHost[h] = routeTable{}
-			}
-			s.byHost[h][r.listenPath] = r
-		}
+	for i := range apis {
+		old, _ := prev.routes.byID.Get(apis[i].ID)
+		s.addRoute(b, &apis[i], old)
 	}
-	for id := range b.cache {
-		if !seen[id] {
-			delete(b.cache, id)
-		}
+	sort.Slice(policies, func(i, j int) bool { return policies[i].ID < policies[j].ID })
+	for _, p := range policies {
+		s.policies = s.policies.with(compilePolicy(p))
 	}
 	b.validators.Retain(apis)
 	return s
 }
 
-func (b *snapshotBuilder) route(api adminapi.API) (*route, error) {
+func (b *snapshotBuilder) route(api *adminapi.API, old *route) (*route, error) {
 	target, err := url.Parse(api.UpstreamURL)
 	if err != nil {
 		return nil, err
@@ -175,6 +184,12 @@ func (b *snapshotBuilder) route(api adminapi.API) (*route, error) {
 		senderConstraint: api.SenderConstraint,
 		metrics:          b.metrics.forRoute(api.Name),
 	}
+	for _, h := range api.Hosts {
+		r.hosts = append(r.hosts, adminapi.NormalizeHost(h))
+	}
+	if api.JWT != nil {
+		r.jwksURI = api.JWT.JWKSURI
+	}
 	headers := make([]string, 0, len(api.ForwardClaims))
 	for h := range api.ForwardClaims {
 		headers = append(headers, h)
@@ -184,17 +199,15 @@ func (b *snapshotBuilder) route(api adminapi.API) (*route, error) {
 		r.forward = append(r.forward, forwardedClaim{header: http.CanonicalHeaderKey(h), claim: api.ForwardClaims[h]})
 	}
 
-	fp := routeValidatorFingerprint(api)
-	c, ok := b.cache[api.ID]
-	if !ok || c.fingerprint != fp {
-		v, err := b.validators.ForAPI(api)
-		if err != nil {
-			b.log.Error("token validation for API unavailable; it answers 503 until fixed", "api", api.Name, "api_id", api.ID, "error", err)
+	r.fingerprint = routeValidatorFingerprint(*api)
+	if old != nil && old.fingerprint == r.fingerprint {
+		r.validator, r.validatorErr = old.validator, old.validatorErr
+	} else {
+		r.validator, r.validatorErr = b.validators.ForAPI(*api)
+		if r.validatorErr != nil {
+			b.log.Error("token validation for API unavailable; it answers 503 until fixed", "api", api.Name, "api_id", api.ID, "error", r.validatorErr)
 		}
-		c = routeValidator{fingerprint: fp, validator: v, err: err}
-		b.cache[api.ID] = c
 	}
-	r.validator, r.validatorErr = c.validator, c.err
 	if r.validator == nil && r.validatorErr == nil {
 		r.validatorErr = errNoValidator
 	}

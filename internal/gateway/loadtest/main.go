@@ -1,4 +1,4 @@
-// Command loadtest is `make bench`: one run on loopback that measures, with the same load,
+// Command loadtest is `make bench` (and, with -config, `make bench-config`: config.go): one run on loopback that measures, with the same load,
 //
 //	upstream   a small fixed response, alone
 //	bare       a bare httputil.ReverseProxy in front of it
@@ -65,7 +65,21 @@ func main() {
 	only := flag.String("only", "", "comma-separated targets to run (default: all), e.g. gw-jwt,gw-dpop")
 	rounds := flag.Int("rounds", 3, "rounds over all targets, interleaved; the medians are reported (shared machines are noisy)")
 	cpuprofile := flag.String("cpuprofile", "", "with -serve: write a CPU profile of the servers here")
+	config := flag.Bool("config", false, "run the configuration-scale bench (config.go) instead")
+	idpgate := flag.String("idpgate", "bin/idpgate", "with -config: the idpgate binary to run")
+	apis := flag.Int("apis", 1000, "with -config: APIs to fill")
+	policies := flag.Int("policies", 10000, "with -config: policies to fill")
+	writers := flag.Int("writers", 10, "with -config: concurrent admin writers (Terraform's default parallelism)")
 	flag.Parse()
+	if *config {
+		err := driveConfig(&configRun{idpgate: *idpgate, apis: *apis, policies: *policies, writers: *writers,
+			conns: *conns, rounds: *rounds, warmup: *warmup, duration: *duration})
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "config bench:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if *serveMode {
 		if err := serveAll(*cpuprofile); err != nil {
 			fmt.Fprintln(os.Stderr, "loadtest servers:", err)

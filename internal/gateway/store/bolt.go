@@ -1,8 +1,9 @@
 package store
 
 import (
+	"bytes"
 	"context"
-	"encoding/json"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"os"
@@ -21,15 +22,21 @@ const DBFileName = "idpgate.db"
 // BoltLockTimeout is how long opening waits for another process's lock on the file.
 var BoltLockTimeout = 2 * time.Second
 
-var (
-	bucketAPIs     = []byte("apis")
-	bucketPolicies = []byte("policies")
-)
+// versionKey holds, in the meta bucket, the number of the last committed write (8 bytes,
+// big endian).
+var versionKey = []byte("version")
 
 // boltBackend keeps the objects in a bbolt file. bbolt fsyncs every committed transaction,
 // so a write the admin API acknowledged survives kill -9, and it serializes writers, so the
 // checks inside a write transaction cannot race. One process owns the file.
-type boltBackend struct{ db *bolt.DB }
+//
+// Writes go through one committer (groupcommit.go): the writes that arrive while a
+// transaction is being fsynced share the next one, so concurrent admin calls (Terraform's
+// parallelism) do not queue behind one fsync each.
+type boltBackend struct {
+	db      *bolt.DB
+	commits *groupCommitter
+}
 
 // OpenBolt opens (creating if missing) the store file under dir.
 func OpenBolt(dir string) (*Store, error) {
@@ -44,41 +51,65 @@ func OpenBolt(dir string) (*Store, error) {
 		}
 		return nil, fmt.Errorf("opening %s: %w", path, err)
 	}
-	err = db.Update(func(tx *bolt.Tx) error {
-		for _, b := range [][]byte{bucketAPIs, bucketPolicies} {
-			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	if err != nil {
+	if err := db.Update(initBolt); err != nil {
 		_ = db.Close() // the initialisation error is the one to report
 		return nil, fmt.Errorf("initialising %s: %w", path, err)
 	}
-	return newStore(&boltBackend{db: db}), nil
+	return newStore(&boltBackend{db: db, commits: newGroupCommitter(db)}), nil
 }
 
-func (b *boltBackend) close() error { return b.db.Close() }
+// initBolt creates the buckets, and indexes a file written before the indexes existed.
+func initBolt(tx *bolt.Tx) error {
+	for _, t := range tables {
+		if _, err := tx.CreateBucketIfNotExists([]byte(t)); err != nil {
+			return err
+		}
+	}
+	t := boltTxn{tx}
+	if ok, err := indexed(t); err != nil || ok {
+		return err
+	}
+	apis, _, err := page[adminapi.API](t, tableAPIs, "", 0)
+	if err != nil {
+		return err
+	}
+	pols, _, err := page[adminapi.Policy](t, tablePolicies, "", 0)
+	if err != nil {
+		return err
+	}
+	return replaceAll(t, apis, pols)
+}
+
+func (b *boltBackend) close() error {
+	b.commits.stop()
+	return b.db.Close()
+}
 
 // One process owns the file, so it is up while open, and nobody else changes it.
-func (b *boltBackend) up() bool                      { return true }
-func (b *boltBackend) shared() bool                  { return false }
-func (b *boltBackend) watch(context.Context, func()) {}
+func (b *boltBackend) up() bool                                    { return true }
+func (b *boltBackend) shared() bool                                { return false }
+func (b *boltBackend) watch(context.Context, func() int64, func()) {}
 
 func (b *boltBackend) view(_ context.Context, fn func(tx txn) error) error {
 	return b.db.View(func(tx *bolt.Tx) error { return fn(boltTxn{tx}) })
 }
 
-func (b *boltBackend) update(_ context.Context, fn func(tx txn) error) error {
-	return b.db.Update(func(tx *bolt.Tx) error { return fn(boltTxn{tx}) })
+// A bbolt read transaction is a consistent snapshot already.
+func (b *boltBackend) snapshot(ctx context.Context, fn func(tx txn) error) error {
+	return b.view(ctx, fn)
+}
+
+func (b *boltBackend) update(ctx context.Context, fn func(tx txn) error) (int64, error) {
+	return b.commits.do(ctx, fn)
 }
 
 // ready reports whether the file is open and initialised.
 func (b *boltBackend) ready(context.Context) error {
 	return b.db.View(func(tx *bolt.Tx) error {
-		if tx.Bucket(bucketAPIs) == nil || tx.Bucket(bucketPolicies) == nil {
-			return errors.New("store not initialised")
+		for _, t := range tables {
+			if tx.Bucket([]byte(t)) == nil {
+				return errors.New("store not initialised")
+			}
 		}
 		return nil
 	})
@@ -86,36 +117,50 @@ func (b *boltBackend) ready(context.Context) error {
 
 type boltTxn struct{ tx *bolt.Tx }
 
-func (t boltTxn) apis() ([]adminapi.API, error) {
-	return readAll[adminapi.API](t.tx.Bucket(bucketAPIs))
-}
-func (t boltTxn) policies() ([]adminapi.Policy, error) {
-	return readAll[adminapi.Policy](t.tx.Bucket(bucketPolicies))
-}
-func (t boltTxn) putAPI(api adminapi.API) error     { return put(t.tx.Bucket(bucketAPIs), api.ID, api) }
-func (t boltTxn) putPolicy(p adminapi.Policy) error { return put(t.tx.Bucket(bucketPolicies), p.ID, p) }
-func (t boltTxn) deleteAPI(id string) error         { return t.tx.Bucket(bucketAPIs).Delete([]byte(id)) }
-func (t boltTxn) deletePolicy(id string) error      { return t.tx.Bucket(bucketPolicies).Delete([]byte(id)) }
-func (t boltTxn) version() int64                    { return 0 }
+func (t boltTxn) bucket(name table) *bolt.Bucket { return t.tx.Bucket([]byte(name)) }
 
-func put(b *bolt.Bucket, id string, v any) error {
-	raw, err := json.Marshal(v)
-	if err != nil {
+func (t boltTxn) get(name table, key string) ([]byte, error) {
+	v := t.bucket(name).Get([]byte(key))
+	if v == nil {
+		return nil, nil
+	}
+	return bytes.Clone(v), nil // bbolt's slices are valid only during the transaction
+}
+
+func (t boltTxn) put(name table, key string, value []byte) error {
+	return t.bucket(name).Put([]byte(key), value)
+}
+
+func (t boltTxn) del(name table, key string) error { return t.bucket(name).Delete([]byte(key)) }
+
+func (t boltTxn) clear(name table) error {
+	if err := t.tx.DeleteBucket([]byte(name)); err != nil {
 		return err
 	}
-	return b.Put([]byte(id), raw)
+	_, err := t.tx.CreateBucket([]byte(name))
+	return err
 }
 
-// readAll returns every value, in key order (bbolt keeps keys sorted).
-func readAll[T any](b *bolt.Bucket) ([]T, error) {
-	out := []T{}
-	err := b.ForEach(func(k, raw []byte) error {
-		var v T
-		if err := json.Unmarshal(raw, &v); err != nil {
-			return fmt.Errorf("decoding stored object %s: %w", k, err)
+func (t boltTxn) scan(name table, from string, fn func(key string, value []byte) (bool, error)) error {
+	c := t.bucket(name).Cursor()
+	for k, v := c.Seek([]byte(from)); k != nil; k, v = c.Next() {
+		if more, err := fn(string(k), v); err != nil || !more {
+			return err
 		}
-		out = append(out, v)
-		return nil
-	})
-	return out, err
+	}
+	return nil
+}
+
+func (t boltTxn) version() (int64, error) { return readVersion(t.tx), nil }
+
+func readVersion(tx *bolt.Tx) int64 {
+	v := tx.Bucket([]byte(tableMeta)).Get(versionKey)
+	if len(v) != 8 {
+		return 0
+	}
+	return int64(binary.BigEndian.Uint64(v))
+}
+
+func writeVersion(tx *bolt.Tx, v int64) error {
+	return tx.Bucket([]byte(tableMeta)).Put(versionKey, binary.BigEndian.AppendUint64(nil, uint64(v)))
 }

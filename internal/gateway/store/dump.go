@@ -35,33 +35,28 @@ func (s *Store) Import(c Config, replace bool) error {
 			return fmt.Errorf("policies[%d] (%s): %w", i, p.ID, err)
 		}
 	}
-	return s.update(func(tx txn) error {
-		apis, err := tx.apis()
-		if err != nil {
-			return err
-		}
-		pols, err := tx.policies()
-		if err != nil {
-			return err
-		}
-		if len(apis)+len(pols) > 0 && !replace {
-			return fmt.Errorf("%w (%d APIs, %d policies)", ErrNotEmpty, len(apis), len(pols))
-		}
-		for _, p := range pols {
-			if err := tx.deletePolicy(p.ID); err != nil {
+	_, err := s.update(func(tx txn) error {
+		if !replace {
+			apis, err := count(tx, tableAPIs)
+			if err != nil {
 				return err
 			}
-		}
-		for _, a := range apis {
-			if err := tx.deleteAPI(a.ID); err != nil {
+			pols, err := count(tx, tablePolicies)
+			if err != nil {
 				return err
 			}
+			if apis+pols > 0 {
+				return fmt.Errorf("%w (%d APIs, %d policies)", ErrNotEmpty, apis, pols)
+			}
+		}
+		if err := replaceAll(tx, nil, nil); err != nil {
+			return err
 		}
 		for i, api := range c.APIs {
 			if err := checkAPIUnique(tx, api); err != nil {
 				return fmt.Errorf("apis[%d] (%s): %w", i, api.ID, err)
 			}
-			if err := tx.putAPI(api); err != nil {
+			if err := putAPI(tx, nil, api); err != nil {
 				return err
 			}
 		}
@@ -69,10 +64,17 @@ func (s *Store) Import(c Config, replace bool) error {
 			if err := checkPolicyRefs(tx, p); err != nil {
 				return fmt.Errorf("policies[%d] (%s): %w", i, p.ID, err)
 			}
-			if err := tx.putPolicy(p); err != nil {
+			if err := putPolicy(tx, nil, p); err != nil {
 				return err
 			}
 		}
 		return nil
 	})
+	return err
+}
+
+func count(tx txn, t table) (int, error) {
+	n := 0
+	err := tx.scan(t, "", func(string, []byte) (bool, error) { n++; return true, nil })
+	return n, err
 }

@@ -2,12 +2,12 @@ package store
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net/url"
-	"sort"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -20,9 +20,15 @@ import (
 // Redis keys, under the key prefix (default DefaultKeyPrefix). The configuration keys share
 // the hash tag {config} so that a transaction over them works on Redis Cluster too.
 //
-//	<prefix>{config}:apis       hash  API id    -> API JSON
-//	<prefix>{config}:policies   hash  policy id -> policy JSON
-//	<prefix>{config}:version    int   INCR'd by every committed write
+//	<prefix>{config}:apis           hash  API id    -> API JSON
+//	<prefix>{config}:apis:ids       zset  API ids (score 0: in byte order, for pages)
+//	<prefix>{config}:policies       hash  policy id -> policy JSON
+//	<prefix>{config}:policies:ids   zset  policy ids
+//	<prefix>{config}:api_names, api_routes, policy_names   hashes: the indexes (index.go)
+//	<prefix>{config}:grants         zset  API id \x00 policy id
+//	<prefix>{config}:meta           hash  schema -> the indexes' version
+//	<prefix>{config}:version        int   INCR'd by every committed write
+//	<prefix>{config}:changes        zset  the newest commits' changed objects (changelog.go)
 //	<prefix>config-changes      pub/sub channel; a message after every committed write
 const DefaultKeyPrefix = "idpgate:"
 
@@ -49,15 +55,12 @@ type RedisOptions struct {
 }
 
 type redisBackend struct {
-	client   redis.UniversalClient
-	prefix   string
-	apisKey  string
-	polsKey  string
-	verKey   string
-	channel  string
-	log      *slog.Logger
-	isUp     atomic.Bool
-	loadedAt atomic.Int64 // the version the last view read
+	client  redis.UniversalClient
+	prefix  string
+	verKey  string
+	channel string
+	log     *slog.Logger
+	isUp    atomic.Bool
 }
 
 // NewRedisClient builds the client RedisOptions.URL describes, with bounded timeouts where
@@ -136,12 +139,15 @@ func OpenRedis(ctx context.Context, o RedisOptions) (*Store, error) {
 		_ = client.Close()
 		return nil, err
 	}
+	if err := b.migrate(ctx); err != nil {
+		_ = client.Close()
+		return nil, fmt.Errorf("indexing the stored configuration: %w", err)
+	}
 	return newStore(b), nil
 }
 
 func newRedisBackend(client redis.UniversalClient, prefix string, log *slog.Logger) *redisBackend {
 	b := &redisBackend{client: client, prefix: prefix, log: log,
-		apisKey: prefix + "{config}:apis", polsKey: prefix + "{config}:policies",
 		verKey: prefix + "{config}:version", channel: prefix + "config-changes"}
 	b.isUp.Store(true)
 	return b
@@ -187,12 +193,54 @@ func (b *redisBackend) ready(ctx context.Context) error {
 	return b.unavailable(err)
 }
 
-// view reads both hashes and the version in one MULTI/EXEC: a consistent snapshot.
+// key is the Redis key of a table: a hash of key -> value, and for the ordered tables a
+// sorted set of the keys (all scored 0, so ordered by bytes) that scan pages through.
+// Grants carry no value: they are the sorted set alone.
+func (b *redisBackend) key(t table) string { return b.prefix + "{config}:" + string(t) }
+
+func (b *redisBackend) orderKey(t table) string {
+	switch t {
+	case tableAPIs, tablePolicies:
+		return b.key(t) + ":ids"
+	case tableGrants:
+		return b.key(t)
+	}
+	return ""
+}
+
+// view reads straight from Redis, one command per read.
 func (b *redisBackend) view(ctx context.Context, fn func(tx txn) error) error {
+	err := fn(&redisTxn{b: b, ctx: ctx, r: b.client})
+	if isRedisError(err) {
+		return b.unavailable(err)
+	}
+	b.isUp.Store(true)
+	return err
+}
+
+// redisFailure marks a failed Redis command in a transaction's error, from the answers
+// (a 404, a 409, a value that does not decode) that fn may return as well.
+type redisFailure struct{ err error }
+
+func (e *redisFailure) Error() string { return e.err.Error() }
+func (e *redisFailure) Unwrap() error { return e.err }
+
+func failed(err error) error {
+	if err == nil {
+		return nil
+	}
+	return &redisFailure{err}
+}
+
+// isRedisError reports whether err is a failure to talk to Redis.
+func isRedisError(err error) bool { return errors.As(err, new(*redisFailure)) }
+
+// snapshot reads both object hashes and the version in one MULTI/EXEC: a consistent view.
+func (b *redisBackend) snapshot(ctx context.Context, fn func(tx txn) error) error {
 	var apis, pols *redis.MapStringStringCmd
 	var ver *redis.StringCmd
 	_, err := b.client.TxPipelined(ctx, func(p redis.Pipeliner) error {
-		apis, pols, ver = p.HGetAll(ctx, b.apisKey), p.HGetAll(ctx, b.polsKey), p.Get(ctx, b.verKey)
+		apis, pols, ver = p.HGetAll(ctx, b.key(tableAPIs)), p.HGetAll(ctx, b.key(tablePolicies)), p.Get(ctx, b.verKey)
 		return nil
 	})
 	if err != nil && !errors.Is(err, redis.Nil) {
@@ -200,33 +248,40 @@ func (b *redisBackend) view(ctx context.Context, fn func(tx txn) error) error {
 	}
 	b.isUp.Store(true)
 	v, _ := ver.Int64() // absent: 0
-	b.loadedAt.Store(v)
-	return fn(&redisTxn{apiRaw: apis.Val(), polRaw: pols.Val(), ver: v})
+	return fn(&memTxn{tables: map[table]map[string]string{tableAPIs: apis.Val(), tablePolicies: pols.Val()}, ver: v})
 }
 
-// update runs fn under WATCH on the configuration keys, then applies its writes, INCRs the
-// version and publishes a change in one MULTI/EXEC. When another replica wrote in between,
-// EXEC fails and fn runs again on the new state, so the checks fn makes hold at commit.
+// update runs fn under WATCH on the version key, which every committed write increments,
+// then applies its writes, INCRs the version and publishes a change in one MULTI/EXEC. When
+// another replica wrote in between, EXEC fails and fn runs again on the new state, so the
+// checks fn makes hold at commit. fn's reads are separate commands, so a refusal fn returns
+// is only answered when the version did not move while fn read; else fn runs again.
 //
 // A connection error before EXEC was sent (a connection the pool kept across a Redis restart)
 // is retried: nothing was written. One while committing is not, since EXEC may have run.
-func (b *redisBackend) update(ctx context.Context, fn func(tx txn) error) error {
+func (b *redisBackend) update(ctx context.Context, fn func(tx txn) error) (int64, error) {
 	reconnects := 0
 	for range maxTxRetries {
 		var fnErr error
+		var committed *redis.Cmd
 		committing := false
 		err := b.client.Watch(ctx, func(rtx *redis.Tx) error {
-			apis, err := rtx.HGetAll(ctx, b.apisKey).Result()
+			t := &redisTxn{b: b, ctx: ctx, r: rtx, overlay: map[table]map[string][]byte{}, cleared: map[table]bool{}}
+			before, err := t.version()
 			if err != nil {
 				return err
 			}
-			pols, err := rtx.HGetAll(ctx, b.polsKey).Result()
-			if err != nil {
+			if err := fn(t); err != nil {
+				if isRedisError(err) {
+					return err // Redis' fault: maybe retried below
+				}
+				// fn's reads are not one snapshot: a refusal (a 409, an index entry
+				// whose object is gone) counts only if nobody committed meanwhile.
+				if after, verr := t.version(); verr != nil || after != before {
+					return redis.TxFailedErr
+				}
+				fnErr = err
 				return err
-			}
-			t := &redisTxn{apiRaw: apis, polRaw: pols}
-			if fnErr = fn(t); fnErr != nil {
-				return fnErr
 			}
 			if len(t.ops) == 0 {
 				return nil
@@ -234,104 +289,233 @@ func (b *redisBackend) update(ctx context.Context, fn func(tx txn) error) error 
 			committing = true
 			_, err = rtx.TxPipelined(ctx, func(p redis.Pipeliner) error {
 				for _, op := range t.ops {
-					if op.value == nil {
-						p.HDel(ctx, op.key(b), op.id)
-					} else {
-						p.HSet(ctx, op.key(b), op.id, op.value)
-					}
+					op(p)
 				}
-				p.Incr(ctx, b.verKey)
+				committed = commitScript.Eval(ctx, p, []string{b.verKey, b.changesKey()}, t.logEntry(), changeLogLength)
 				p.Publish(ctx, b.channel, "changed")
 				return nil
 			})
 			return err
-		}, b.apisKey, b.polsKey)
+		}, b.verKey)
 		switch {
 		case fnErr != nil:
-			return fnErr
+			return 0, fnErr
 		case errors.Is(err, redis.TxFailedErr):
 			continue // another writer committed first: check again against its result
 		case err != nil && !committing && reconnects < 2 && ctx.Err() == nil:
 			reconnects++
 			continue
 		case err != nil:
-			return b.unavailable(err)
+			return 0, b.unavailable(err)
 		}
 		b.isUp.Store(true)
-		return nil
-	}
-	return b.unavailable(errors.New("too many concurrent writers; try again"))
-}
-
-// redisTxn decodes the hashes it was given and records writes, which later reads see.
-type redisTxn struct {
-	apiRaw, polRaw map[string]string
-	ver            int64
-	ops            []redisOp
-}
-
-type redisOp struct {
-	policy bool
-	id     string
-	value  []byte // nil: delete
-}
-
-func (o redisOp) key(b *redisBackend) string {
-	if o.policy {
-		return b.polsKey
-	}
-	return b.apisKey
-}
-
-func decodeAll[T any](raw map[string]string) ([]T, error) {
-	ids := make([]string, 0, len(raw))
-	for id := range raw {
-		ids = append(ids, id)
-	}
-	sort.Strings(ids)
-	out := make([]T, 0, len(ids))
-	for _, id := range ids {
-		var v T
-		if err := json.Unmarshal([]byte(raw[id]), &v); err != nil {
-			return nil, fmt.Errorf("decoding stored object %s: %w", id, err)
+		if committed == nil {
+			return 0, nil
 		}
-		out = append(out, v)
+		v, err := committed.Int64()
+		if err != nil {
+			return 0, b.unavailable(err)
+		}
+		return v, nil
 	}
-	return out, nil
+	return 0, b.unavailable(errors.New("too many concurrent writers; try again"))
 }
 
-func (t *redisTxn) apis() ([]adminapi.API, error)        { return decodeAll[adminapi.API](t.apiRaw) }
-func (t *redisTxn) policies() ([]adminapi.Policy, error) { return decodeAll[adminapi.Policy](t.polRaw) }
-func (t *redisTxn) version() int64                       { return t.ver }
+// redisTxn reads from Redis (under WATCH in a write) and queues its writes, which its own
+// later gets see through overlay.
+type redisTxn struct {
+	b   *redisBackend
+	ctx context.Context
+	r   redis.Cmdable
+	// overlay holds what this transaction wrote (nil: deleted); cleared, the tables it emptied.
+	overlay map[table]map[string][]byte
+	cleared map[table]bool
+	ops     []func(p redis.Pipeliner)
+}
 
-func (t *redisTxn) write(policy bool, id string, v any) error {
-	m := t.apiRaw
-	if policy {
-		m = t.polRaw
+func (t *redisTxn) get(tb table, key string) ([]byte, error) {
+	if v, ok := t.overlay[tb][key]; ok {
+		return v, nil
 	}
-	if v == nil {
-		delete(m, id)
-		t.ops = append(t.ops, redisOp{policy: policy, id: id})
-		return nil
+	if t.cleared[tb] {
+		return nil, nil
 	}
-	raw, err := json.Marshal(v)
-	if err != nil {
-		return err
+	if tb == tableGrants {
+		err := t.r.ZScore(t.ctx, t.b.orderKey(tb), key).Err()
+		if errors.Is(err, redis.Nil) {
+			return nil, nil
+		}
+		return []byte{}, failed(err)
 	}
-	m[id] = string(raw)
-	t.ops = append(t.ops, redisOp{policy: policy, id: id, value: raw})
+	v, err := t.r.HGet(t.ctx, t.b.key(tb), key).Bytes()
+	if errors.Is(err, redis.Nil) {
+		return nil, nil
+	}
+	return v, failed(err)
+}
+
+func (t *redisTxn) record(tb table, key string, value []byte) {
+	if t.overlay[tb] == nil {
+		t.overlay[tb] = map[string][]byte{}
+	}
+	t.overlay[tb][key] = value
+}
+
+func (t *redisTxn) put(tb table, key string, value []byte) error {
+	t.record(tb, key, value)
+	hash, order := t.b.key(tb), t.b.orderKey(tb)
+	t.ops = append(t.ops, func(p redis.Pipeliner) {
+		if tb != tableGrants {
+			p.HSet(t.ctx, hash, key, value)
+		}
+		if order != "" {
+			p.ZAdd(t.ctx, order, redis.Z{Member: key})
+		}
+	})
 	return nil
 }
 
-func (t *redisTxn) putAPI(api adminapi.API) error     { return t.write(false, api.ID, api) }
-func (t *redisTxn) putPolicy(p adminapi.Policy) error { return t.write(true, p.ID, p) }
-func (t *redisTxn) deleteAPI(id string) error         { return t.write(false, id, nil) }
-func (t *redisTxn) deletePolicy(id string) error      { return t.write(true, id, nil) }
+func (t *redisTxn) del(tb table, key string) error {
+	t.record(tb, key, nil)
+	hash, order := t.b.key(tb), t.b.orderKey(tb)
+	t.ops = append(t.ops, func(p redis.Pipeliner) {
+		if tb != tableGrants {
+			p.HDel(t.ctx, hash, key)
+		}
+		if order != "" {
+			p.ZRem(t.ctx, order, key)
+		}
+	})
+	return nil
+}
 
-// watch calls onChange after every change another replica announces and whenever the stored
-// version differs from the one last loaded (a missed message, Redis back after an outage),
+func (t *redisTxn) clear(tb table) error {
+	delete(t.overlay, tb)
+	t.cleared[tb] = true
+	keys := []string{t.b.key(tb)}
+	if o := t.b.orderKey(tb); o != "" && o != keys[0] {
+		keys = append(keys, o)
+	}
+	t.ops = append(t.ops, func(p redis.Pipeliner) { p.Del(t.ctx, keys...) })
+	return nil
+}
+
+// scanBatch is how many keys one ZRANGE of a scan asks for.
+const scanBatch = 500
+
+func (t *redisTxn) scan(tb table, from string, fn func(key string, value []byte) (bool, error)) error {
+	order := t.b.orderKey(tb)
+	if order == "" {
+		return fmt.Errorf("table %s is not ordered", tb)
+	}
+	start := "[" + from
+	if from == "" {
+		start = "-"
+	}
+	for {
+		keys, err := t.r.ZRangeByLex(t.ctx, order, &redis.ZRangeBy{Min: start, Max: "+", Count: scanBatch}).Result()
+		if err != nil {
+			return failed(err)
+		}
+		if len(keys) == 0 {
+			return nil
+		}
+		values := make([]any, len(keys))
+		if tb != tableGrants {
+			if values, err = t.r.HMGet(t.ctx, t.b.key(tb), keys...).Result(); err != nil {
+				return failed(err)
+			}
+		}
+		for i, k := range keys {
+			v, _ := values[i].(string)
+			if values[i] == nil && tb != tableGrants {
+				continue // removed between the two reads
+			}
+			if more, err := fn(k, []byte(v)); err != nil || !more {
+				return err
+			}
+		}
+		if len(keys) < scanBatch {
+			return nil
+		}
+		start = "(" + keys[len(keys)-1]
+	}
+}
+
+func (t *redisTxn) version() (int64, error) {
+	v, err := t.r.Get(t.ctx, t.b.verKey).Int64()
+	if errors.Is(err, redis.Nil) {
+		return 0, nil
+	}
+	return v, failed(err)
+}
+
+// memTxn is a read-only view of tables read in one go (snapshot).
+type memTxn struct {
+	tables map[table]map[string]string
+	ver    int64
+}
+
+func (m *memTxn) get(tb table, key string) ([]byte, error) {
+	v, ok := m.tables[tb][key]
+	if !ok {
+		return nil, nil
+	}
+	return []byte(v), nil
+}
+
+var errReadOnly = errors.New("read-only view")
+
+func (m *memTxn) put(table, string, []byte) error { return errReadOnly }
+func (m *memTxn) del(table, string) error         { return errReadOnly }
+func (m *memTxn) clear(table) error               { return errReadOnly }
+func (m *memTxn) version() (int64, error)         { return m.ver, nil }
+
+func (m *memTxn) scan(tb table, from string, fn func(key string, value []byte) (bool, error)) error {
+	keys := slices.Sorted(maps.Keys(m.tables[tb]))
+	i, _ := slices.BinarySearch(keys, from)
+	for _, k := range keys[i:] {
+		if more, err := fn(k, []byte(m.tables[tb][k])); err != nil || !more {
+			return err
+		}
+	}
+	return nil
+}
+
+// migrate indexes a store written before the indexes existed: it rebuilds every table from
+// the object hashes, once (the schema marker is written with them).
+func (b *redisBackend) migrate(ctx context.Context) error {
+	_, err := b.update(ctx, func(tx txn) error {
+		if ok, err := indexed(tx); err != nil || ok {
+			return err
+		}
+		r := tx.(*redisTxn)
+		apis, err := r.r.HGetAll(ctx, b.key(tableAPIs)).Result()
+		if err != nil {
+			return failed(err)
+		}
+		pols, err := r.r.HGetAll(ctx, b.key(tablePolicies)).Result()
+		if err != nil {
+			return failed(err)
+		}
+		legacy := &memTxn{tables: map[table]map[string]string{tableAPIs: apis, tablePolicies: pols}}
+		as, _, err := page[adminapi.API](legacy, tableAPIs, "", 0)
+		if err != nil {
+			return err
+		}
+		ps, _, err := page[adminapi.Policy](legacy, tablePolicies, "", 0)
+		if err != nil {
+			return err
+		}
+		return replaceAll(tx, as, ps)
+	})
+	return err
+}
+
+// watch calls onChange after every change a replica announces and whenever the stored
+// version differs from the one served (a missed message, Redis back after an outage),
 // until ctx is done. Calls are serialized and coalesced.
-func (b *redisBackend) watch(ctx context.Context, onChange func()) {
+func (b *redisBackend) watch(ctx context.Context, served func() int64, onChange func()) {
 	kick := make(chan struct{}, 1)
 	notify := func() {
 		select {
@@ -346,7 +530,7 @@ func (b *redisBackend) watch(ctx context.Context, onChange func()) {
 			notify()
 		}
 	}()
-	go b.poll(ctx, notify)
+	go b.poll(ctx, served, notify)
 	for {
 		select {
 		case <-ctx.Done():
@@ -357,7 +541,7 @@ func (b *redisBackend) watch(ctx context.Context, onChange func()) {
 	}
 }
 
-func (b *redisBackend) poll(ctx context.Context, notify func()) {
+func (b *redisBackend) poll(ctx context.Context, served func() int64, notify func()) {
 	t := time.NewTicker(PollInterval)
 	defer t.Stop()
 	for {
@@ -380,7 +564,7 @@ func (b *redisBackend) poll(ctx context.Context, notify func()) {
 			notify()
 			continue
 		}
-		if v != b.loadedAt.Load() {
+		if v != served() {
 			notify()
 		}
 	}

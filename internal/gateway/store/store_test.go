@@ -64,45 +64,45 @@ func TestStoreChecks(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) {
 			s := open(t)
-			a, err := s.CreateAPI(jwtAPI("a", "/a"))
+			a, _, err := s.CreateAPI(jwtAPI("a", "/a"))
 			if err != nil {
 				t.Fatal(err)
 			}
-			_, err = s.CreateAPI(jwtAPI("a", "/other"))
+			_, _, err = s.CreateAPI(jwtAPI("a", "/other"))
 			wantStatus(t, "same name", err, http.StatusConflict, "name")
-			_, err = s.CreateAPI(jwtAPI("b", "/a/"))
+			_, _, err = s.CreateAPI(jwtAPI("b", "/a/"))
 			wantStatus(t, "same listen path, normalized", err, http.StatusConflict, "listen_path")
-			_, err = s.CreatePolicy(adminapi.Policy{Name: "p", AccessRights: grant(a.ID, "api_unknown")})
+			_, _, err = s.CreatePolicy(adminapi.Policy{Name: "p", AccessRights: grant(a.ID, "api_unknown")})
 			wantStatus(t, "grant of an unknown API", err, http.StatusConflict, "access_rights[1].api_id")
-			p, err := s.CreatePolicy(adminapi.Policy{Name: "p", AccessRights: grant(a.ID)})
+			p, _, err := s.CreatePolicy(adminapi.Policy{Name: "p", AccessRights: grant(a.ID)})
 			if err != nil {
 				t.Fatal(err)
 			}
-			_, err = s.CreatePolicy(adminapi.Policy{Name: "p"})
+			_, _, err = s.CreatePolicy(adminapi.Policy{Name: "p"})
 			wantStatus(t, "same policy name", err, http.StatusConflict, "name")
-			wantStatus(t, "delete a granted API", s.DeleteAPI(a.ID), http.StatusConflict, "")
-			wantStatus(t, "delete an unknown API", s.DeleteAPI("api_nope"), http.StatusNotFound, "")
+			wantStatus(t, "delete a granted API", del(s.DeleteAPI(a.ID)), http.StatusConflict, "")
+			wantStatus(t, "delete an unknown API", del(s.DeleteAPI("api_nope")), http.StatusNotFound, "")
 			_, err = s.GetPolicy("pol_nope")
 			wantStatus(t, "get an unknown policy", err, http.StatusNotFound, "")
 
 			in := jwtAPI("i", "/i")
 			in.JWT, in.Introspection = nil, &adminapi.Introspection{Endpoint: "https://idp.example/introspect", ClientID: "gw", ClientSecret: "s3cret"}
-			i, err := s.CreateAPI(in)
+			i, _, err := s.CreateAPI(in)
 			if err != nil {
 				t.Fatal(err)
 			}
 			in.Introspection.ClientSecret = ""
-			if _, err := s.ReplaceAPI(i.ID, in); err != nil {
+			if _, _, err := s.ReplaceAPI(i.ID, in); err != nil {
 				t.Fatal(err)
 			}
 			if got, _ := s.GetAPI(i.ID); got == nil || got.Introspection.ClientSecret != "s3cret" {
 				t.Errorf("a PUT without client_secret must keep the stored one: %+v", got)
 			}
 
-			if err := s.DeletePolicy(p.ID); err != nil {
+			if err := del(s.DeletePolicy(p.ID)); err != nil {
 				t.Fatal(err)
 			}
-			if err := s.DeleteAPI(a.ID); err != nil {
+			if err := del(s.DeleteAPI(a.ID)); err != nil {
 				t.Errorf("delete once no policy grants it: %v", err)
 			}
 			cfg, err := s.Load()
@@ -124,7 +124,7 @@ func TestRedisChecksHoldAcrossReplicas(t *testing.T) {
 	for i := range 16 {
 		s := []*Store{s1, s2}[i%2]
 		wg.Go(func() {
-			_, err := s.CreateAPI(jwtAPI("same", "/same"))
+			_, _, err := s.CreateAPI(jwtAPI("same", "/same"))
 			switch {
 			case err == nil:
 				wins.Add(1)
@@ -139,26 +139,26 @@ func TestRedisChecksHoldAcrossReplicas(t *testing.T) {
 	}
 
 	for round := range 20 {
-		a, err := s1.CreateAPI(jwtAPI("r", "/r"))
+		a, _, err := s1.CreateAPI(jwtAPI("r", "/r"))
 		if err != nil {
 			t.Fatal(err)
 		}
 		var delErr, polErr error
 		var p *adminapi.Policy
 		var wg sync.WaitGroup
-		wg.Go(func() { delErr = s1.DeleteAPI(a.ID) })
-		wg.Go(func() { p, polErr = s2.CreatePolicy(adminapi.Policy{Name: "g", AccessRights: grant(a.ID)}) })
+		wg.Go(func() { delErr = del(s1.DeleteAPI(a.ID)) })
+		wg.Go(func() { p, _, polErr = s2.CreatePolicy(adminapi.Policy{Name: "g", AccessRights: grant(a.ID)}) })
 		wg.Wait()
 		if delErr == nil && polErr == nil {
 			t.Fatalf("round %d: the API was deleted and a policy granting it was created", round)
 		}
 		if polErr == nil {
-			if err := s2.DeletePolicy(p.ID); err != nil {
+			if err := del(s2.DeletePolicy(p.ID)); err != nil {
 				t.Fatal(err)
 			}
 		}
 		if delErr != nil {
-			if err := s1.DeleteAPI(a.ID); err != nil {
+			if err := del(s1.DeleteAPI(a.ID)); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -170,11 +170,11 @@ func TestRedisChecksHoldAcrossReplicas(t *testing.T) {
 func TestRedisUnavailable(t *testing.T) {
 	srv := redistest.Start(t)
 	s := openRedisT(t, srv.URL, "")
-	if _, err := s.CreateAPI(jwtAPI("kept", "/kept")); err != nil {
+	if _, _, err := s.CreateAPI(jwtAPI("kept", "/kept")); err != nil {
 		t.Fatal(err)
 	}
 	srv.Stop()
-	if _, err := s.CreateAPI(jwtAPI("lost", "/lost")); !errors.Is(err, ErrUnavailable) {
+	if _, _, err := s.CreateAPI(jwtAPI("lost", "/lost")); !errors.Is(err, ErrUnavailable) {
 		t.Errorf("create with Redis down: %v, want ErrUnavailable", err)
 	}
 	if _, err := s.Load(); !errors.Is(err, ErrUnavailable) {
@@ -205,14 +205,20 @@ func TestWatchCatchesChanges(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() {
-		s2.Watch(ctx, func() { _, _ = s2.Load(); changed <- struct{}{} })
+		var served atomic.Int64
+		s2.Watch(ctx, served.Load, func() {
+			if cfg, err := s2.Load(); err == nil {
+				served.Store(cfg.Version)
+			}
+			changed <- struct{}{}
+		})
 		close(done)
 	}()
 	defer func() { cancel(); <-done }()
 	time.Sleep(100 * time.Millisecond) // subscribed
 
 	start := time.Now()
-	if _, err := s1.CreateAPI(jwtAPI("a", "/a")); err != nil {
+	if _, _, err := s1.CreateAPI(jwtAPI("a", "/a")); err != nil {
 		t.Fatal(err)
 	}
 	select {
@@ -239,16 +245,16 @@ func TestWatchCatchesChanges(t *testing.T) {
 func TestImportExport(t *testing.T) {
 	srv := redistest.Start(t)
 	b := openBoltT(t)
-	a, err := b.CreateAPI(jwtAPI("a", "/a"))
+	a, _, err := b.CreateAPI(jwtAPI("a", "/a"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	in := jwtAPI("i", "/i")
 	in.JWT, in.Introspection = nil, &adminapi.Introspection{Endpoint: "https://idp.example/introspect", ClientID: "gw", ClientSecret: "s3cret"}
-	if _, err := b.CreateAPI(in); err != nil {
+	if _, _, err := b.CreateAPI(in); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := b.CreatePolicy(adminapi.Policy{Name: "p", ClientIDs: []string{"app"}, AccessRights: grant(a.ID),
+	if _, _, err := b.CreatePolicy(adminapi.Policy{Name: "p", ClientIDs: []string{"app"}, AccessRights: grant(a.ID),
 		RateLimit: &adminapi.Limit{Requests: 5, Per: adminapi.Duration(time.Minute)}}); err != nil {
 		t.Fatal(err)
 	}
@@ -264,7 +270,7 @@ func TestImportExport(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got.Version = 0
+	got.Version, exp.Version = 0, 0
 	if !reflect.DeepEqual(got, exp) {
 		t.Errorf("round trip differs:\n got %+v\nwant %+v", got, exp)
 	}
@@ -286,3 +292,6 @@ func TestImportExport(t *testing.T) {
 		t.Errorf("a refused import changed the store: %d APIs", len(got.APIs))
 	}
 }
+
+// del drops the version a delete returns.
+func del(_ int64, err error) error { return err }

@@ -1,0 +1,272 @@
+package gateway
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/idpgate/terraform-provider-idpgate/internal/adminapi"
+	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/token"
+	"github.com/idpgate/terraform-provider-idpgate/internal/redistest"
+)
+
+// reloads is how many full reloads the gateway made; applied how many changes it applied to
+// its snapshot without one (from /metrics).
+func (h *harness) reloads() float64 { return h.metric(`idpgate_config_reloads_total{result="ok"}`) }
+func (h *harness) applied() float64 { return h.metric("idpgate_config_changes_applied_total") }
+
+func (h *harness) metric(name string) float64 {
+	h.t.Helper()
+	for line := range strings.SplitSeq(h.metricsText(), "\n") {
+		if v, ok := strings.CutPrefix(line, name+" "); ok {
+			f, err := strconv.ParseFloat(v, 64)
+			if err != nil {
+				h.t.Fatalf("%s: %v", line, err)
+			}
+			return f
+		}
+	}
+	return 0
+}
+
+// TestAdminWritesApplyWithoutReload: every kind of admin write is served as soon as it is
+// acknowledged, by changing the snapshot, never by reading the whole store again.
+func TestAdminWritesApplyWithoutReload(t *testing.T) {
+	h := newHarness(t)
+	up := newEchoUpstream(t)
+	ctx := context.Background()
+	tok := h.fake.token("t", token.Identity{ClientID: "app"})
+	reloads := h.reloads()
+
+	a := h.createAPI(adminapi.API{Name: "a", ListenPath: "/a", UpstreamURL: up.URL})
+	expect(t, h.do("GET", "/a/x", tok), http.StatusForbidden) // routed, no policy yet
+	p := h.createPolicy(adminapi.Policy{Name: "p", ClientIDs: []string{"app"},
+		AccessRights: []adminapi.AccessRight{{APIID: a.ID, Methods: []string{"GET"}}}})
+	expect(t, h.do("GET", "/a/x", tok), http.StatusOK)
+	expect(t, h.do("POST", "/a/x", tok), http.StatusForbidden)
+
+	p.AccessRights[0].Methods = []string{"POST"}
+	if _, err := h.admin.UpdatePolicy(ctx, p.ID, *p); err != nil {
+		t.Fatal(err)
+	}
+	expect(t, h.do("GET", "/a/x", tok), http.StatusForbidden)
+	expect(t, h.do("POST", "/a/x", tok), http.StatusOK)
+
+	a.ListenPath, a.Hosts = "/moved", []string{"api.example"}
+	if _, err := h.admin.UpdateAPI(ctx, a.ID, *a); err != nil {
+		t.Fatal(err)
+	}
+	expect(t, h.do("POST", "/a/x", tok), http.StatusNotFound)
+	expect(t, h.do("POST", "/moved/x", tok), http.StatusNotFound) // another host
+	expect(t, doHost(h, "POST", "/moved/x", "API.example:8080", tok), http.StatusOK)
+
+	// A policy bound by its name in the policy claim, renamed: the old name no longer binds.
+	byName := h.fake.token("n", token.Identity{Subject: "s", Policies: []string{"p"}})
+	expect(t, doHost(h, "POST", "/moved/x", "api.example", byName), http.StatusOK)
+	p.Name, p.ClientIDs = "renamed", []string{"other"}
+	if _, err := h.admin.UpdatePolicy(ctx, p.ID, *p); err != nil {
+		t.Fatal(err)
+	}
+	expect(t, doHost(h, "POST", "/moved/x", "api.example", byName), http.StatusForbidden)
+	expect(t, doHost(h, "POST", "/moved/x", "api.example", tok), http.StatusForbidden) // client id unbound
+
+	if err := h.admin.DeletePolicy(ctx, p.ID); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.admin.DeleteAPI(ctx, a.ID); err != nil {
+		t.Fatal(err)
+	}
+	expect(t, doHost(h, "POST", "/moved/x", "api.example", tok), http.StatusNotFound)
+
+	if got := h.reloads(); got != reloads {
+		t.Errorf("%v full reloads after admin writes, want none", got-reloads)
+	}
+	if got := h.applied(); got != 7 {
+		t.Errorf("%v changes applied to the snapshot, want the 7 writes", got)
+	}
+	if s := h.gw.snap.Load(); s.routes.byHost.Len()+s.routes.anyHost.Len()+s.routes.byID.Len()+s.policies.byName.Len()+
+		s.policies.byClientID.Len()+s.jwksUsers.Len() != 0 {
+		t.Errorf("the snapshot keeps entries of deleted objects: %s", describeSnapshot(s))
+	}
+}
+
+// TestChangedSnapshotEqualsReload: after concurrent random writes (creates, replaces that
+// move routes, hosts, names and client ids, deletes), the snapshot the changes built is the
+// one a full reload of the store builds; on Redis, with the writes spread over two replicas,
+// each catching up with the other's from the change log.
+func TestChangedSnapshotEqualsReload(t *testing.T) {
+	srv := redistest.Start(t)
+	for name, newReplicas := range map[string]func(t *testing.T) []*harness{
+		"bolt": func(t *testing.T) []*harness { return []*harness{newHarness(t)} },
+		"redis": func(t *testing.T) []*harness {
+			return []*harness{newRedisHarness(t, srv.URL, "eq:", newFakeValidators()), newRedisHarness(t, srv.URL, "eq:", newFakeValidators())}
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			hs := newReplicas(t)
+			const writers, each = 8, 40
+			var wg sync.WaitGroup
+			for w := range writers {
+				wg.Go(func() { randomWrites(t, hs[w%len(hs)], rand.New(rand.NewPCG(uint64(w), 1)), each) })
+			}
+			wg.Wait()
+			version, err := hs[0].gw.store.Version()
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i, h := range hs {
+				for deadline := time.Now().Add(3 * time.Second); h.gw.servedVersion() != version; time.Sleep(10 * time.Millisecond) {
+					if time.Now().After(deadline) {
+						t.Fatalf("replica %d serves version %d, the store is at %d", i, h.gw.servedVersion(), version)
+					}
+				}
+				changed := describeSnapshot(h.gw.snap.Load())
+				if err := h.gw.reload(); err != nil {
+					t.Fatal(err)
+				}
+				if reloaded := describeSnapshot(h.gw.snap.Load()); changed != reloaded {
+					t.Errorf("replica %d: the snapshot built by changes differs from a reload:\nchanged:  %s\nreloaded: %s", i, changed, reloaded)
+				}
+				if h.applied() == 0 {
+					t.Errorf("replica %d applied no change without a reload", i)
+				}
+			}
+		})
+	}
+}
+
+// randomWrites makes n random admin writes among a few names, paths, hosts and clients, so
+// that writers collide (409s are expected and ignored).
+func randomWrites(t *testing.T, h *harness, r *rand.Rand, n int) {
+	ctx := context.Background()
+	pick := func(s ...string) string { return s[r.IntN(len(s))] }
+	for range n {
+		apis, err := h.admin.ListAPIs(ctx)
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		pols, err := h.admin.ListPolicies(ctx)
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		api := adminapi.API{Name: pick("a", "b", "c", "d", "e"), ListenPath: pick("/x", "/y", "/z", "/x/y"), UpstreamURL: "http://127.0.0.1:1",
+			JWT: &adminapi.JWTValidation{Issuer: "https://idp.example", JWKSURI: pick("https://idp.example/jwks", "https://idp2.example/jwks")}}
+		if r.IntN(2) == 0 {
+			api.Hosts = []string{pick("h1.example", "h2.example"), "h3.example"}
+		}
+		pol := adminapi.Policy{Name: pick("p", "q", "r", "s"), ClientIDs: []string{pick("c1", "c2", "c3")}}
+		if len(apis) > 0 {
+			pol.AccessRights = []adminapi.AccessRight{{APIID: apis[r.IntN(len(apis))].ID}}
+		}
+		switch op := r.IntN(6); {
+		case op == 0 || len(apis) == 0:
+			_, err = h.admin.CreateAPI(ctx, api)
+		case op == 1:
+			_, err = h.admin.UpdateAPI(ctx, apis[r.IntN(len(apis))].ID, api)
+		case op == 2:
+			err = h.admin.DeleteAPI(ctx, apis[r.IntN(len(apis))].ID)
+		case op == 3 || len(pols) == 0:
+			_, err = h.admin.CreatePolicy(ctx, pol)
+		case op == 4:
+			_, err = h.admin.UpdatePolicy(ctx, pols[r.IntN(len(pols))].ID, pol)
+		default:
+			err = h.admin.DeletePolicy(ctx, pols[r.IntN(len(pols))].ID)
+		}
+		if ae, ok := err.(*adminapi.Error); err != nil && (!ok || ae.Status >= 500) {
+			t.Errorf("admin write: %v", err)
+		}
+	}
+}
+
+// doHost is h.do with a Host.
+func doHost(h *harness, method, path, host, tok string) *http.Response {
+	h.t.Helper()
+	req, _ := http.NewRequest(method, h.proxy.URL+path, nil)
+	req.Host = host
+	req.Header.Set("Authorization", "Bearer "+tok)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return resp
+}
+
+// describeSnapshot lists what a snapshot serves, in a stable order.
+func describeSnapshot(s *snapshot) string {
+	var out []string
+	table := func(prefix string, t routeTable) {
+		for it := t.Iterator(); !it.Done(); {
+			path, r, _ := it.Next()
+			out = append(out, fmt.Sprintf("%s%s=%s", prefix, path, r.id))
+		}
+	}
+	table("*", s.routes.anyHost)
+	for it := s.routes.byHost.Iterator(); !it.Done(); {
+		host, t, _ := it.Next()
+		table(host, t)
+	}
+	for it := s.routes.byID.Iterator(); !it.Done(); {
+		id, r, _ := it.Next()
+		out = append(out, fmt.Sprintf("api %s %s %s %v %s validator=%v", id, r.name, r.listenPath, r.hosts, r.jwksURI, r.validator != nil))
+	}
+	for it := s.policies.byID.Iterator(); !it.Done(); {
+		id, p, _ := it.Next()
+		out = append(out, fmt.Sprintf("policy %s %s %v %d", id, p.name, p.clientIDs, len(p.grants)))
+	}
+	for it := s.policies.byName.Iterator(); !it.Done(); {
+		name, p, _ := it.Next()
+		out = append(out, "name "+name+"="+p.id)
+	}
+	for it := s.policies.byClientID.Iterator(); !it.Done(); {
+		c, ps, _ := it.Next()
+		ids := make([]string, len(ps))
+		for i, p := range ps {
+			ids[i] = p.id
+		}
+		out = append(out, "client "+c+"="+strings.Join(ids, ","))
+	}
+	for it := s.jwksUsers.Iterator(); !it.Done(); {
+		uri, n, _ := it.Next()
+		out = append(out, fmt.Sprintf("jwks %s=%d", uri, n))
+	}
+	slices.Sort(out)
+	return fmt.Sprintf("version %d: %s", s.version, strings.Join(out, "; "))
+}
+
+// TestRedisReplicasApplyChangesWithoutReload: a replica hears of its own writes (pub/sub,
+// the version poll) and does nothing for them; another replica's it applies from the change
+// log; neither reloads the configuration.
+func TestRedisReplicasApplyChangesWithoutReload(t *testing.T) {
+	srv := redistest.Start(t)
+	h := newRedisHarness(t, srv.URL, "own:", newFakeValidators())
+	other := newRedisHarness(t, srv.URL, "own:", newFakeValidators())
+	reloads, otherReloads := h.reloads(), other.reloads()
+	for i := range 5 {
+		h.createAPI(adminapi.API{Name: fmt.Sprint("a", i), ListenPath: fmt.Sprint("/a", i), UpstreamURL: "http://127.0.0.1:1"})
+	}
+	time.Sleep(1500 * time.Millisecond) // the messages, and a version poll
+	b := other.createAPI(adminapi.API{Name: "b", ListenPath: "/b", UpstreamURL: "http://127.0.0.1:1"})
+	for deadline := time.Now().Add(3 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		if _, ok := h.gw.snap.Load().routes.byID.Get(b.ID); ok && other.gw.snap.Load().routes.byID.Len() == 6 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("a replica did not load the other's writes")
+		}
+	}
+	if got := h.reloads(); got != reloads {
+		t.Errorf("%v reloads of the replica that wrote 5 APIs and heard of 1, want none", got-reloads)
+	}
+	if got := other.reloads(); got != otherReloads {
+		t.Errorf("%v reloads of the replica that heard of 5 APIs and wrote 1, want none", got-otherReloads)
+	}
+}
