@@ -10,16 +10,18 @@ import (
 	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/token"
 )
 
-// Every admin write rebuilds the snapshot once, counted by idpgate_config_reloads_total, and
-// idpgate_apis / idpgate_policies follow the snapshot; a reload that cannot read the store
-// is counted as an error and leaves the previous snapshot serving.
+// Every admin write is applied to the snapshot in place, counted by
+// idpgate_config_changes_applied_total; full reloads (one at start) by
+// idpgate_config_reloads_total; idpgate_apis / idpgate_policies follow the snapshot; a reload
+// that cannot read the store is counted as an error and leaves the previous snapshot serving.
 func TestReloadAndConfigSizeMetrics(t *testing.T) {
 	h := newHarness(t)
 	up := newEchoUpstream(t)
-	wantMetrics := func(when string, reloadsOK, reloadsErr, apis, policies int) {
+	wantMetrics := func(when string, applied, reloadsOK, reloadsErr, apis, policies int) {
 		t.Helper()
 		text := h.metricsText()
 		for _, line := range []string{
+			fmt.Sprintf(`idpgate_config_changes_applied_total %d`, applied),
 			fmt.Sprintf(`idpgate_config_reloads_total{result="ok"} %d`, reloadsOK),
 			fmt.Sprintf(`idpgate_apis %d`, apis),
 			fmt.Sprintf(`idpgate_policies %d`, policies),
@@ -33,17 +35,17 @@ func TestReloadAndConfigSizeMetrics(t *testing.T) {
 			t.Errorf("%s: metrics lack %q", when, errLine)
 		}
 	}
-	wantMetrics("at start", 1, 0, 0, 0)
+	wantMetrics("at start", 0, 1, 0, 0, 0)
 
 	a := h.createAPI(adminapi.API{Name: "a", ListenPath: "/a", UpstreamURL: up.URL})
 	b := h.createAPI(adminapi.API{Name: "b", ListenPath: "/b", UpstreamURL: up.URL})
 	h.createPolicy(adminapi.Policy{Name: "p", ClientIDs: []string{"app"}, AccessRights: grantAll(a)})
-	wantMetrics("after three creations", 4, 0, 2, 1)
+	wantMetrics("after three creations", 3, 1, 0, 2, 1)
 
 	if err := h.admin.DeleteAPI(context.Background(), b.ID); err != nil {
 		t.Fatal(err)
 	}
-	wantMetrics("after a deletion", 5, 0, 1, 1)
+	wantMetrics("after a deletion", 4, 1, 0, 1, 1)
 
 	// The store becomes unreadable: the reload fails, is counted, and changes nothing.
 	if err := h.gw.store.Close(); err != nil {
@@ -52,6 +54,6 @@ func TestReloadAndConfigSizeMetrics(t *testing.T) {
 	if err := h.gw.reload(); err == nil {
 		t.Fatal("reload from a closed store succeeded")
 	}
-	wantMetrics("after a failed reload", 5, 1, 1, 1)
+	wantMetrics("after a failed reload", 4, 1, 1, 1, 1)
 	expect(t, h.do("GET", "/a", h.fake.token("t", token.Identity{ClientID: "app"})), http.StatusOK)
 }

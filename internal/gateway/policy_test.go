@@ -72,7 +72,7 @@ func TestAuthorizePrefersFirstGrantingPolicy(t *testing.T) {
 // ones its policy claim names, so a token cannot pick looser limits by naming a policy.
 func TestAuthorizeTriesClientBindingsBeforeThePolicyClaim(t *testing.T) {
 	grant := []adminapi.AccessRight{{APIID: "api1"}}
-	idx := newPolicyIndex([]adminapi.Policy{
+	idx := policyIndexOf([]adminapi.Policy{
 		{ID: "pol_a", Name: "unlimited", AccessRights: grant},
 		{ID: "pol_b", Name: "bound", ClientIDs: []string{"app"}, AccessRights: grant,
 			RateLimit: &adminapi.Limit{Requests: 1, Per: adminapi.Duration(time.Minute)}},
@@ -105,7 +105,7 @@ func TestPolicyClaimIDIsNotShadowedByAName(t *testing.T) {
 		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			idx := newPolicyIndex(tc.policies)
+			idx := policyIndexOf(tc.policies)
 			id := &token.Identity{Policies: []string{"pol_a"}}
 			if p, v, _ := idx.authorize("api1", id, "GET", "/", time.Now()); v != verdictAllowed || p.id != "pol_a" {
 				t.Errorf("api1: %+v (%v), want allowed by policy id pol_a", p, v)
