@@ -354,10 +354,16 @@ func (s resolvedSettings) gatewayHTTPClient(timeout time.Duration) (*http.Client
 	return &http.Client{Transport: transport, Timeout: timeout}, diags
 }
 
+// maxIdleConnsPerHost keeps a connection per concurrent call alive between calls. The
+// default, 2, closes the others after every answer when terraform works on 10 resources at
+// once (more with -parallelism): a new TCP (and TLS) handshake for most calls of an apply.
+const maxIdleConnsPerHost = 64
+
 // newTransport is a transport of one provider instance, cloned from the default, never the
 // shared one.
 func newTransport() *http.Transport {
 	transport := http.DefaultTransport.(*http.Transport).Clone()
+	transport.MaxIdleConnsPerHost = maxIdleConnsPerHost
 	if transport.TLSClientConfig == nil {
 		transport.TLSClientConfig = &tls.Config{MinVersion: tls.VersionTLS12}
 	}
