@@ -24,6 +24,9 @@ type options struct {
 	WorkDir string
 	// ProviderExtra is added to the idpgate provider block.
 	ProviderExtra string
+	// BeforeRoot, when set, is another checkout of the module (e.g. `git archive main`)
+	// whose provider is measured too, in the same run, against the same servers.
+	BeforeRoot string
 	// ProfileDir, when set, gets a CPU profile of every idpgate provider process and of the
 	// servers (servers.pprof).
 	ProfileDir string
@@ -54,6 +57,8 @@ type sample struct {
 // result holds every sample, per provider and phase.
 type result struct {
 	idpgate, noop map[phase][]sample
+	// before is the provider of options.BeforeRoot; nil without one.
+	before map[phase][]sample
 }
 
 // median is the median of one figure of a provider's samples for a phase.
@@ -70,9 +75,9 @@ func wall(s sample) time.Duration      { return s.wall }
 func cpu(s sample) time.Duration       { return s.cpu }
 func serverCPU(s sample) time.Duration { return s.serverCPU }
 
-// ratio is idpgate's median wall time over the do-nothing provider's, for one phase.
-func (r result) ratio(p phase) float64 {
-	return float64(median(r.idpgate[p], wall)) / float64(median(r.noop[p], wall))
+// ratio is a side's median wall time over the do-nothing provider's, for one phase.
+func (r result) ratio(side map[phase][]sample, p phase) float64 {
+	return float64(median(side[p], wall)) / float64(median(r.noop[p], wall))
 }
 
 // buildProviders builds idpgate's provider and the do-nothing one into dir.
@@ -81,12 +86,17 @@ func buildProviders(ctx context.Context, moduleRoot, dir string, profiled bool) 
 	if profiled {
 		idpgate = "./internal/providerbench/profiledprovider"
 	}
-	for pkg, bin := range map[string]string{idpgate: "terraform-provider-idpgate", "./internal/providerbench/noopprovider": "terraform-provider-noop"} {
-		cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-o", filepath.Join(dir, bin), pkg)
-		cmd.Dir = moduleRoot
-		if out, err := cmd.CombinedOutput(); err != nil {
-			return fmt.Errorf("go build %s: %w\n%s", pkg, err, out)
-		}
+	if err := goBuild(ctx, moduleRoot, idpgate, filepath.Join(dir, "terraform-provider-idpgate")); err != nil {
+		return err
+	}
+	return goBuild(ctx, moduleRoot, "./internal/providerbench/noopprovider", filepath.Join(dir, "terraform-provider-noop"))
+}
+
+func goBuild(ctx context.Context, moduleRoot, pkg, out string) error {
+	cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-o", out, pkg)
+	cmd.Dir = moduleRoot
+	if output, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("go build %s in %s: %w\n%s", pkg, moduleRoot, err, output)
 	}
 	return nil
 }
@@ -110,7 +120,7 @@ func run(ctx context.Context, opts options, progress func(string)) (result, erro
 	}
 	defer st.Close()
 
-	idp, err := newWorkspace(opts.WorkDir, "idpgate", binDir, idpgateConfig(opts.N, st, opts.ProviderExtra), opts.Parallelism)
+	idp, err := newWorkspace(opts.WorkDir, "idpgate", binDir, idpgateConfig("idpgate", opts.N, st, opts.ProviderExtra), opts.Parallelism)
 	if err != nil {
 		return res, err
 	}
@@ -126,14 +136,29 @@ func run(ctx context.Context, opts options, progress func(string)) (result, erro
 	if err != nil {
 		return res, err
 	}
+	type side struct {
+		name  string
+		ws    *workspace
+		times map[phase][]sample
+	}
+	sides := []side{{"noop", noop, res.noop}, {"idpgate", idp, res.idpgate}}
+	if opts.BeforeRoot != "" {
+		beforeBin := filepath.Join(opts.WorkDir, "bin-before")
+		progress("building the provider of " + opts.BeforeRoot)
+		if err := goBuild(ctx, opts.BeforeRoot, ".", filepath.Join(beforeBin, "terraform-provider-idpgate")); err != nil {
+			return res, err
+		}
+		ws, err := newWorkspace(opts.WorkDir, "before", beforeBin, idpgateConfig("before", opts.N, st, opts.ProviderExtra), opts.Parallelism)
+		if err != nil {
+			return res, err
+		}
+		res.before = map[phase][]sample{}
+		sides = append(sides, side{"before", ws, res.before})
+	}
 
 	for round := 1; round <= opts.Rounds; round++ {
 		for _, p := range phases {
-			for _, side := range []struct {
-				name  string
-				ws    *workspace
-				times map[phase][]sample
-			}{{"noop", noop, res.noop}, {"idpgate", idp, res.idpgate}} {
+			for _, side := range sides {
 				st.IdP.ResetRequests()
 				st.adminCalls.take()
 				before := ownCPU()

@@ -7,8 +7,9 @@ import (
 
 // idpgateConfig is n idpgate_dcr_client, n idpgate_protected_api and n
 // idpgate_access_policy, each policy binding its client to its API: the shape of an
-// environment provisioned from CI.
-func idpgateConfig(n int, st *stack, extraProvider string) string {
+// environment provisioned from CI. Names and paths start with prefix, so that two
+// workspaces can hold their resources at the same gateway at once.
+func idpgateConfig(prefix string, n int, st *stack, extraProvider string) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, `terraform {
   required_providers {
@@ -17,36 +18,36 @@ func idpgateConfig(n int, st *stack, extraProvider string) string {
 }
 
 provider "idpgate" {
-  issuer              = %q
-  gateway_url         = %q
-  gateway_admin_token = %q
-  %s
+  issuer              = %[2]q
+  gateway_url         = %[3]q
+  gateway_admin_token = %[4]q
+  %[5]s
 }
 
 resource "idpgate_dcr_client" "app" {
-  count                      = %d
-  client_name                = "bench-app-${count.index}"
+  count                      = %[6]d
+  client_name                = "%[1]s-app-${count.index}"
   grant_types                = ["client_credentials"]
   token_endpoint_auth_method = "client_secret_basic"
   scope                      = "orders"
 }
 
 resource "idpgate_protected_api" "api" {
-  count        = %d
-  name         = "bench-api-${count.index}"
-  listen_path  = "/bench-${count.index}/"
+  count        = %[6]d
+  name         = "%[1]s-api-${count.index}"
+  listen_path  = "/%[1]s-${count.index}/"
   upstream_url = "http://127.0.0.1:9"
 
   jwt = {
-    issuer          = %q
-    jwks_uri        = %q
+    issuer          = %[2]q
+    jwks_uri        = %[7]q
     required_scopes = ["orders"]
   }
 }
 
 resource "idpgate_access_policy" "grant" {
-  count      = %d
-  name       = "bench-grant-${count.index}"
+  count      = %[6]d
+  name       = "%[1]s-grant-${count.index}"
   client_ids = [idpgate_dcr_client.app[count.index].client_id]
 
   access_rights = [
@@ -61,7 +62,7 @@ resource "idpgate_access_policy" "grant" {
     per      = "60s"
   }
 }
-`, st.IdP.URL(), st.AdminURL, benchAdminToken, extraProvider, n, n, st.IdP.URL(), st.IdP.JWKSURI(), n)
+`, prefix, st.IdP.URL(), st.AdminURL, benchAdminToken, extraProvider, n, st.IdP.JWKSURI())
 	return b.String()
 }
 

@@ -26,6 +26,8 @@ func main() {
 	flag.IntVar(&opts.Parallelism, "parallelism", 0, "terraform -parallelism (0: Terraform's default, 10)")
 	flag.StringVar(&opts.ProviderExtra, "provider-extra", "", "HCL added to the idpgate provider block, e.g. 'max_requests_per_second = 50'")
 	flag.StringVar(&opts.ProfileDir, "cpuprofile", "", "`directory` for CPU profiles of each idpgate provider process and of the servers")
+	flag.StringVar(&opts.BeforeRoot, "before", "", "`directory` of another checkout of the module (e.g. git archive main | tar -x -C DIR) "+
+		"whose provider is measured too, in the same run")
 	keep := flag.Bool("keep", false, "keep the work directory (configs, state, binaries)")
 	flag.Parse()
 	if opts.N < 1 || opts.Rounds < 1 {
@@ -74,7 +76,14 @@ func benchmark(ctx context.Context, opts options, keep bool) error {
 	ms := func(d time.Duration) time.Duration { return d.Round(time.Millisecond) }
 	for _, p := range phases {
 		fmt.Printf("%-8s %12v %12v %7.2fx   %v / %v vs %v\n", p, ms(median(res.idpgate[p], wall)), ms(median(res.noop[p], wall)),
-			res.ratio(p), ms(median(res.idpgate[p], cpu)), ms(median(res.idpgate[p], serverCPU)), ms(median(res.noop[p], cpu)))
+			res.ratio(res.idpgate, p), ms(median(res.idpgate[p], cpu)), ms(median(res.idpgate[p], serverCPU)), ms(median(res.noop[p], cpu)))
+	}
+	if res.before != nil {
+		fmt.Printf("\nthe provider of %s, in the same run:\n", opts.BeforeRoot)
+		for _, p := range phases {
+			fmt.Printf("%-8s %12v %12v %7.2fx   %v / %v vs %v\n", p, ms(median(res.before[p], wall)), ms(median(res.noop[p], wall)),
+				res.ratio(res.before, p), ms(median(res.before[p], cpu)), ms(median(res.before[p], serverCPU)), ms(median(res.noop[p], cpu)))
+		}
 	}
 	fmt.Printf("plans empty after apply; nothing left at the IdP or the gateway after destroy; %v in all\n",
 		time.Since(started).Round(time.Second))

@@ -28,7 +28,7 @@ func newWorkspace(root, name, binDir, config string, parallelism int) (*workspac
 	if err := os.WriteFile(filepath.Join(dir, "main.tf"), []byte(config), 0o644); err != nil {
 		return nil, err
 	}
-	rc := filepath.Join(root, "terraformrc")
+	rc := filepath.Join(dir, "terraformrc")
 	if err := os.WriteFile(rc, []byte(fmt.Sprintf(`provider_installation {
   dev_overrides {
     "idpgate/idpgate" = %q
