@@ -101,7 +101,7 @@ func goBuild(ctx context.Context, moduleRoot, pkg, out string) error {
 	return nil
 }
 
-// run measures both providers, interleaved so that the machine's state affects both alike.
+// run measures the providers in turns, so that the machine's state affects them alike.
 // Each idpgate round checks what a user would: an empty refresh plan after apply, and
 // nothing left at the IdP or the gateway after destroy.
 func run(ctx context.Context, opts options, progress func(string)) (result, error) {
@@ -156,9 +156,11 @@ func run(ctx context.Context, opts options, progress func(string)) (result, erro
 		sides = append(sides, side{"before", ws, res.before})
 	}
 
+	// Each side runs its whole cycle before the next starts, so that the gateway holds only
+	// that side's objects (its writes cost more the more it holds).
 	for round := 1; round <= opts.Rounds; round++ {
-		for _, p := range phases {
-			for _, side := range sides {
+		for _, side := range sides {
+			for _, p := range phases {
 				st.IdP.ResetRequests()
 				st.adminCalls.take()
 				before := ownCPU()
@@ -175,9 +177,9 @@ func run(ctx context.Context, opts options, progress func(string)) (result, erro
 					round, side.name, p, 3*opts.N, ms(s.wall), ms(s.cpu), ms(s.serverCPU), s.idpRequests,
 					s.admin.reads, ms(s.admin.readTime), s.admin.writes, ms(s.admin.writeTime), ms(s.admin.writeBusy)))
 			}
-		}
-		if err := st.leftovers(ctx); err != nil {
-			return res, fmt.Errorf("round %d: %w", round, err)
+			if err := st.leftovers(ctx); err != nil {
+				return res, fmt.Errorf("round %d, %s: %w", round, side.name, err)
+			}
 		}
 	}
 	return res, nil
