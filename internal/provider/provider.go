@@ -367,7 +367,7 @@ func (s resolvedSettings) requestCap() (*dcr.RequestCap, diagList) {
 	var concurrent int64
 	if v := s.maxRequestsPerSecond.value; v != "" {
 		f, err := strconv.ParseFloat(v, 64)
-		if err != nil || f < minRequestsPerSecond || f > maxRequestsPerSecond {
+		if err != nil || !(f >= minRequestsPerSecond && f <= maxRequestsPerSecond) { // NaN too
 			diags = append(diags, attrError(s.maxRequestsPerSecond, "Invalid max_requests_per_second",
 				fmt.Sprintf("must be a number of requests a second between %.4g (one a minute) and %d, got %q",
 					float64(minRequestsPerSecond), maxRequestsPerSecond, v)))

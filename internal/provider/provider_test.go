@@ -92,6 +92,10 @@ func TestAccProvider_invalidEnvironment(t *testing.T) {
 			env:  map[string]string{"IDPGATE_ISSUER": "https://idp.example.com", "IDPGATE_MAX_REQUESTS_PER_SECOND": "fast"},
 			want: `(?s)max_requests_per_second \(or\s+IDPGATE_MAX_REQUESTS_PER_SECOND\).*between.*one a minute.*"fast"`,
 		},
+		"requests a second NaN": {
+			env:  map[string]string{"IDPGATE_ISSUER": "https://idp.example.com", "IDPGATE_MAX_REQUESTS_PER_SECOND": "NaN"},
+			want: `(?s)max_requests_per_second \(or\s+IDPGATE_MAX_REQUESTS_PER_SECOND\).*"NaN"`,
+		},
 		"concurrent requests negative": {
 			env:  map[string]string{"IDPGATE_ISSUER": "https://idp.example.com", "IDPGATE_MAX_CONCURRENT_REQUESTS": "-3"},
 			want: `(?s)max_concurrent_requests \(or\s+IDPGATE_MAX_CONCURRENT_REQUESTS\).*between 1 and 1000.*"-3"`,
