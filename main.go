@@ -5,6 +5,7 @@ import (
 	"context"
 	"flag"
 	"log"
+	"os"
 
 	"github.com/hashicorp/terraform-plugin-framework/providerserver"
 
@@ -21,6 +22,15 @@ func main() {
 	var debug bool
 	flag.BoolVar(&debug, "debug", false, "run the provider with support for debuggers like delve")
 	flag.Parse()
+	if !debug {
+		// Under terraform, log no finer than terraform keeps (see LogLevelsFromTerraform).
+		// With -debug the logs go to this process's own stderr, where a developer reads them.
+		for k, v := range provider.LogLevelsFromTerraform(os.Getenv) {
+			if err := os.Setenv(k, v); err != nil {
+				log.Fatal(err.Error())
+			}
+		}
+	}
 
 	err := providerserver.Serve(context.Background(), provider.New(version, commit), providerserver.ServeOpts{
 		Address: "registry.terraform.io/idpgate/idpgate",

@@ -77,6 +77,7 @@ type Server struct {
 	requests    []*RecordedRequest
 	faults      faultState
 	rateWindow  rateWindow
+	rateLimit   rateLimit
 }
 
 // New returns a Server. Call SetIssuer once the listener's URL is known; until then the
@@ -200,6 +201,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if s.flavor.rateLimitHeaders {
 		s.setRateLimitHeaders(rec)
+	}
+	if s.refuseOverRateLimit(rec) {
+		return
 	}
 	if s.injectFault(rec, r) {
 		return

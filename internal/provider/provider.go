@@ -7,12 +7,14 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"fmt"
 	"net/http"
 	"os"
 	"strconv"
 	"time"
 
 	"github.com/hashicorp/terraform-plugin-framework-timetypes/timetypes"
+	"github.com/hashicorp/terraform-plugin-framework-validators/float64validator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/int64validator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
 	"github.com/hashicorp/terraform-plugin-framework/datasource"
@@ -65,6 +67,8 @@ type providerModel struct {
 	GatewayCABundle      types.String         `tfsdk:"gateway_ca_bundle"`
 	GatewayClientCert    types.String         `tfsdk:"gateway_client_cert"`
 	GatewayClientKey     types.String         `tfsdk:"gateway_client_key"`
+	MaxRequestsPerSecond types.Float64        `tfsdk:"max_requests_per_second"`
+	MaxConcurrent        types.Int64          `tfsdk:"max_concurrent_requests"`
 }
 
 func (p *idpgateProvider) Metadata(_ context.Context, _ provider.MetadataRequest, resp *provider.MetadataResponse) {
@@ -123,6 +127,23 @@ func (p *idpgateProvider) Schema(_ context.Context, _ provider.SchemaRequest, re
 				Optional:   true,
 				Validators: []validator.Int64{int64validator.Between(0, 20)},
 			},
+			"max_requests_per_second": schema.Float64Attribute{
+				MarkdownDescription: "Most requests a second sent to the identity provider, shared by every resource, data " +
+					"source and ephemeral resource of this provider block; retries and discovery count too, and requests are " +
+					"spaced evenly, without bursts. Set it under the IdP's documented limit for its registration and token " +
+					"endpoints, so that an apply of hundreds of clients is not answered with 429s (which are still retried). " +
+					"Fractions are allowed (`0.5`: one request every two seconds). Default: no cap. " +
+					"Environment variable: `IDPGATE_MAX_REQUESTS_PER_SECOND`.",
+				Optional:   true,
+				Validators: []validator.Float64{float64validator.Between(minRequestsPerSecond, maxRequestsPerSecond)},
+			},
+			"max_concurrent_requests": schema.Int64Attribute{
+				MarkdownDescription: "Most requests in flight to the identity provider at once, shared like " +
+					"`max_requests_per_second`, for IdPs that limit concurrent calls. Default: no cap (terraform's " +
+					"`-parallelism`, 10, bounds it). Environment variable: `IDPGATE_MAX_CONCURRENT_REQUESTS`.",
+				Optional:   true,
+				Validators: []validator.Int64{int64validator.Between(1, maxConcurrentRequests)},
+			},
 			"request_timeout": schema.StringAttribute{
 				MarkdownDescription: "Timeout of one HTTP call, as a Go duration (default `30s`). " +
 					"Environment variable: `IDPGATE_REQUEST_TIMEOUT`.",
@@ -169,7 +190,8 @@ func (p *idpgateProvider) Configure(ctx context.Context, req provider.ConfigureR
 	settings := resolveSettings(cfg)
 	for _, s := range []*setting{&settings.issuer, &settings.driver, &settings.initialAccessToken, &settings.registrationEndpoint,
 		&settings.gatewayURL, &settings.gatewayAdminToken, &settings.maxRetries, &settings.requestTimeout, &settings.caBundle,
-		&settings.gatewayCABundle, &settings.gatewayClientCert, &settings.gatewayClientKey} {
+		&settings.gatewayCABundle, &settings.gatewayClientCert, &settings.gatewayClientKey, &settings.maxRequestsPerSecond,
+		&settings.maxConcurrent} {
 		if s.unknown {
 			tflog.Debug(ctx, "provider setting unknown until apply", map[string]any{"attribute": s.attribute})
 			data.unknown = true
@@ -185,8 +207,14 @@ func (p *idpgateProvider) Configure(ctx context.Context, req provider.ConfigureR
 	resp.Diagnostics.Append(diags...)
 	maxRetries, diags := settings.retries()
 	resp.Diagnostics.Append(diags...)
+	requestCap, diags := settings.requestCap()
+	resp.Diagnostics.Append(diags...)
 	if resp.Diagnostics.HasError() {
 		return
+	}
+	if requestCap != nil {
+		// Every call to the IdP, from every resource of this provider instance, waits its turn.
+		httpClient = requestCap.Client(httpClient.Transport, httpClient.Timeout)
 	}
 
 	data.HTTPClient, data.MaxRetries = httpClient, maxRetries
@@ -260,6 +288,7 @@ type resolvedSettings struct {
 	gatewayURL, gatewayAdminToken                            setting
 	maxRetries, requestTimeout, caBundle                     setting
 	gatewayCABundle, gatewayClientCert, gatewayClientKey     setting
+	maxRequestsPerSecond, maxConcurrent                      setting
 }
 
 func resolveSettings(cfg providerModel) resolvedSettings {
@@ -278,7 +307,23 @@ func resolveSettings(cfg providerModel) resolvedSettings {
 	} else if !retries.unknown {
 		retries.value = os.Getenv(retries.envVar)
 	}
+	perSecond := setting{attribute: "max_requests_per_second", envVar: "IDPGATE_MAX_REQUESTS_PER_SECOND",
+		unknown: cfg.MaxRequestsPerSecond.IsUnknown()}
+	if !cfg.MaxRequestsPerSecond.IsNull() && !cfg.MaxRequestsPerSecond.IsUnknown() {
+		perSecond.value = strconv.FormatFloat(cfg.MaxRequestsPerSecond.ValueFloat64(), 'g', -1, 64)
+	} else if !perSecond.unknown {
+		perSecond.value = os.Getenv(perSecond.envVar)
+	}
+	concurrent := setting{attribute: "max_concurrent_requests", envVar: "IDPGATE_MAX_CONCURRENT_REQUESTS",
+		unknown: cfg.MaxConcurrent.IsUnknown()}
+	if !cfg.MaxConcurrent.IsNull() && !cfg.MaxConcurrent.IsUnknown() {
+		concurrent.value = strconv.FormatInt(cfg.MaxConcurrent.ValueInt64(), 10)
+	} else if !concurrent.unknown {
+		concurrent.value = os.Getenv(concurrent.envVar)
+	}
 	return resolvedSettings{
+		maxRequestsPerSecond: perSecond,
+		maxConcurrent:        concurrent,
 		issuer:               str("issuer", "IDPGATE_ISSUER", cfg.Issuer),
 		driver:               str("idp_driver", "IDPGATE_IDP_DRIVER", cfg.IdPDriver),
 		initialAccessToken:   str("initial_access_token", "IDPGATE_INITIAL_ACCESS_TOKEN", cfg.InitialAccessToken),
@@ -304,6 +349,47 @@ func (s resolvedSettings) retries() (int, diagList) {
 			"must be a whole number between 0 and 20, got "+strconv.Quote(s.maxRetries.value))}
 	}
 	return n, nil
+}
+
+// Bounds of the request caps: below a request a minute and above ten thousand a second are
+// typing mistakes, not limits of an IdP.
+const (
+	minRequestsPerSecond  = 1.0 / 60
+	maxRequestsPerSecond  = 10000
+	maxConcurrentRequests = 1000
+)
+
+// requestCap is the cap on calls to the IdP that max_requests_per_second and
+// max_concurrent_requests ask for; nil when neither is set.
+func (s resolvedSettings) requestCap() (*dcr.RequestCap, diagList) {
+	var diags diagList
+	var perSecond float64
+	var concurrent int64
+	if v := s.maxRequestsPerSecond.value; v != "" {
+		f, err := strconv.ParseFloat(v, 64)
+		if err != nil || !(f >= minRequestsPerSecond && f <= maxRequestsPerSecond) { // NaN too
+			diags = append(diags, attrError(s.maxRequestsPerSecond, "Invalid max_requests_per_second",
+				fmt.Sprintf("must be a number of requests a second between %.4g (one a minute) and %d, got %q",
+					float64(minRequestsPerSecond), maxRequestsPerSecond, v)))
+		}
+		perSecond = f
+	}
+	if v := s.maxConcurrent.value; v != "" {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n < 1 || n > maxConcurrentRequests {
+			diags = append(diags, attrError(s.maxConcurrent, "Invalid max_concurrent_requests",
+				fmt.Sprintf("must be a whole number between 1 and %d, got %q", maxConcurrentRequests, v)))
+		}
+		concurrent = n
+	}
+	if diags.HasError() || (perSecond == 0 && concurrent == 0) {
+		return nil, diags
+	}
+	c, err := dcr.NewRequestCap(perSecond, int(concurrent))
+	if err != nil {
+		diags = append(diags, attrError(s.maxRequestsPerSecond, "Invalid request cap", err.Error()))
+	}
+	return c, diags
 }
 
 // httpClient builds the client shared by the IdP and gateway halves: its own transport
@@ -354,10 +440,16 @@ func (s resolvedSettings) gatewayHTTPClient(timeout time.Duration) (*http.Client
 	return &http.Client{Transport: transport, Timeout: timeout}, diags
 }
 
+// maxIdleConnsPerHost keeps a connection per concurrent call alive between calls. The
+// default, 2, closes the others after every answer when terraform works on 10 resources at
+// once (more with -parallelism): a new TCP (and TLS) handshake for most calls of an apply.
+const maxIdleConnsPerHost = 64
+
 // newTransport is a transport of one provider instance, cloned from the default, never the
 // shared one.
 func newTransport() *http.Transport {
 	transport := http.DefaultTransport.(*http.Transport).Clone()
+	transport.MaxIdleConnsPerHost = maxIdleConnsPerHost
 	if transport.TLSClientConfig == nil {
 		transport.TLSClientConfig = &tls.Config{MinVersion: tls.VersionTLS12}
 	}

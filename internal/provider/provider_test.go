@@ -45,6 +45,22 @@ data "idpgate_openid_configuration" "x" {}`,
 data "idpgate_openid_configuration" "x" {}`,
 			want: `must be an absolute http or https URL`,
 		},
+		"no requests a second": {
+			config: `provider "idpgate" {
+  issuer                  = "https://idp.example.com"
+  max_requests_per_second = 0
+}
+data "idpgate_openid_configuration" "x" {}`,
+			want: `(?s)max_requests_per_second.*value must be between 0.01`,
+		},
+		"no concurrent request": {
+			config: `provider "idpgate" {
+  issuer                  = "https://idp.example.com"
+  max_concurrent_requests = 0
+}
+data "idpgate_openid_configuration" "x" {}`,
+			want: `(?s)max_concurrent_requests.*value must be between 1 and 1000`,
+		},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -71,6 +87,18 @@ func TestAccProvider_invalidEnvironment(t *testing.T) {
 		"malformed issuer": {
 			env:  map[string]string{"IDPGATE_ISSUER": "idp.example.com"},
 			want: `(?s)issuer \(or IDPGATE_ISSUER\).*must\s+be\s+an\s+absolute\s+https`,
+		},
+		"requests a second not a number": {
+			env:  map[string]string{"IDPGATE_ISSUER": "https://idp.example.com", "IDPGATE_MAX_REQUESTS_PER_SECOND": "fast"},
+			want: `(?s)max_requests_per_second \(or\s+IDPGATE_MAX_REQUESTS_PER_SECOND\).*between.*one a minute.*"fast"`,
+		},
+		"requests a second NaN": {
+			env:  map[string]string{"IDPGATE_ISSUER": "https://idp.example.com", "IDPGATE_MAX_REQUESTS_PER_SECOND": "NaN"},
+			want: `(?s)max_requests_per_second \(or\s+IDPGATE_MAX_REQUESTS_PER_SECOND\).*"NaN"`,
+		},
+		"concurrent requests negative": {
+			env:  map[string]string{"IDPGATE_ISSUER": "https://idp.example.com", "IDPGATE_MAX_CONCURRENT_REQUESTS": "-3"},
+			want: `(?s)max_concurrent_requests \(or\s+IDPGATE_MAX_CONCURRENT_REQUESTS\).*between 1 and 1000.*"-3"`,
 		},
 	}
 	for name, tc := range cases {

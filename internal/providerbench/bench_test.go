@@ -1,0 +1,50 @@
+package main
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"testing"
+)
+
+// TestBenchProviderSmall runs make bench-provider's whole cycle at N=2, one round: both
+// providers built, applied, planned and destroyed through the terraform on PATH against the
+// mock IdP and the gateway. It checks the cycle, not the timings: each phase measured on both
+// sides, the idpgate side really talking to the IdP and the gateway, plans empty and nothing
+// left (run fails otherwise).
+func TestBenchProviderSmall(t *testing.T) {
+	if os.Getenv("TF_ACC") == "" {
+		t.Skip("drives terraform like the acceptance tests: set TF_ACC=1")
+	}
+	if _, err := exec.LookPath("terraform"); err != nil {
+		t.Fatalf("terraform must be on PATH: %v", err)
+	}
+	root, err := moduleRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n = 2
+	res, err := run(context.Background(), options{N: n, Rounds: 1, ModuleRoot: root, WorkDir: t.TempDir()},
+		func(s string) { t.Log(s) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range phases {
+		if len(res.idpgate[p]) != 1 || len(res.noop[p]) != 1 {
+			t.Fatalf("%s: %d idpgate and %d do-nothing samples, want 1 each", p, len(res.idpgate[p]), len(res.noop[p]))
+		}
+	}
+	apply, destroy := res.idpgate[phaseApply][0], res.idpgate[phaseDestroy][0]
+	// One discovery in each of the plan's and the apply's provider processes (never one per
+	// resource), and one registration per client.
+	if apply.idpRequests != n+2 {
+		t.Errorf("apply sent %d requests to the IdP, want %d", apply.idpRequests, n+2)
+	}
+	if apply.admin.writes != 2*n || destroy.admin.writes != 2*n {
+		t.Errorf("gateway writes: %d in apply, %d in destroy; want %d each (an API and a policy per client)",
+			apply.admin.writes, destroy.admin.writes, 2*n)
+	}
+	if res.noop[phaseApply][0].idpRequests != 0 || res.noop[phaseApply][0].admin.writes != 0 {
+		t.Error("the do-nothing provider's apply reached the IdP or the gateway")
+	}
+}
