@@ -13,6 +13,10 @@ const (
 
 // serveDiscovery answers both OpenID Connect Discovery and RFC 8414 with the same document.
 func (s *Server) serveDiscovery(w http.ResponseWriter, r *http.Request) {
+	if s.flavor.openIDDiscoveryOnly && r.URL.Path == wellKnownOAuth {
+		http.NotFound(w, r)
+		return
+	}
 	iss := s.issuerFor(r)
 	clientAuth := []string{"client_secret_basic", "client_secret_post"}
 	doc := map[string]any{
@@ -33,6 +37,9 @@ func (s *Server) serveDiscovery(w http.ResponseWriter, r *http.Request) {
 		"introspection_endpoint_auth_methods_supported":    clientAuth,
 		"revocation_endpoint_auth_methods_supported":       clientAuth,
 		"claims_supported":                                 []string{"iss", "sub", "aud", "exp", "iat", "jti", "client_id", "scope"},
+	}
+	for _, field := range s.flavor.discoveryOmits {
+		delete(doc, field)
 	}
 	w.Header().Set("Cache-Control", "max-age=60")
 	writeJSON(w, http.StatusOK, doc)

@@ -74,6 +74,11 @@ type flavorRules struct {
 
 	// rateLimitHeaders: every answer carries X-Rate-Limit-* (Okta).
 	rateLimitHeaders bool
+
+	// discoveryOmits are the discovery document's fields this IdP does not advertise.
+	discoveryOmits []string
+	// openIDDiscoveryOnly: no RFC 8414 /.well-known/oauth-authorization-server (404).
+	openIDDiscoveryOnly bool
 }
 
 func rulesFor(f Flavor) flavorRules {
