@@ -56,6 +56,8 @@ func (r *dcrClientResource) Schema(_ context.Context, _ resource.SchemaRequest, 
 			Validators: []validator.Set{setvalidator.ValueStringsAre(stringvalidator.LengthAtLeast(1))}}
 	}
 	keep := []planmodifier.String{stringplanmodifier.UseStateForUnknown()}
+	statementWO, statementWOVersion := writeOnlyAttributes("software_statement", "A software statement (RFC 7591 §2.3)",
+		"the identity provider")
 	resp.Schema = schema.Schema{
 		MarkdownDescription: "An OAuth 2.0 / OpenID Connect client registered at the identity provider through Dynamic " +
 			"Client Registration (RFC 7591) and managed through RFC 7592 (or Okta's client API with the `okta` driver). " +
@@ -103,10 +105,14 @@ func (r *dcrClientResource) Schema(_ context.Context, _ resource.SchemaRequest, 
 				Validators:          []validator.String{stringvalidator.ConflictsWith(path.MatchRoot("jwks_uri"))},
 			},
 			"software_statement": schema.StringAttribute{
-				MarkdownDescription: "A software statement (a signed JWT asserting client metadata, RFC 7591 §2.3).",
-				Optional:            true,
-				Sensitive:           true,
+				MarkdownDescription: "A software statement (a signed JWT asserting client metadata, RFC 7591 §2.3). " +
+					"Stored in the state; to keep it out, use `software_statement_wo`.",
+				Optional:   true,
+				Sensitive:  true,
+				Validators: []validator.String{stringvalidator.ConflictsWith(path.MatchRoot("software_statement_wo"))},
 			},
+			"software_statement_wo":         statementWO,
+			"software_statement_wo_version": statementWOVersion,
 			"extra_metadata": schema.StringAttribute{
 				MarkdownDescription: "Vendor-specific metadata as a JSON object, sent merged with the standard fields " +
 					"(e.g. `jsonencode({ post_logout_redirect_uris = [\"https://app/logout\"] })`). Only the keys given here " +
@@ -191,11 +197,17 @@ func (r *dcrClientResource) Create(ctx context.Context, req resource.CreateReque
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	ctx = maskCredentials(ctx, idp.InitialAccessToken, plan.SoftwareStatement.ValueString())
+	statementWO, _, diags := writeOnlyToSend(ctx, req.Config, path.Root("software_statement_wo"), true,
+		plan.SoftwareStatementWOVer, types.Int64Null())
+	resp.Diagnostics.Append(diags...)
+	ctx = maskCredentials(ctx, idp.InitialAccessToken, plan.SoftwareStatement.ValueString(), statementWO)
 	metadata, diags := plan.metadata(ctx)
 	resp.Diagnostics.Append(diags...)
 	if resp.Diagnostics.HasError() {
 		return
+	}
+	if statementWO != "" {
+		metadata.SoftwareStatement = statementWO
 	}
 
 	reg, err := idp.Client.Register(ctx, metadata)
@@ -256,12 +268,20 @@ func (r *dcrClientResource) Update(ctx context.Context, req resource.UpdateReque
 	if resp.Diagnostics.HasError() {
 		return
 	}
+	// The write-only statement goes out again only when its version moved: a PUT without it
+	// leaves the metadata it asserted to the attributes, as for any other update.
+	statementWO, _, diags := writeOnlyToSend(ctx, req.Config, path.Root("software_statement_wo"), false,
+		plan.SoftwareStatementWOVer, state.SoftwareStatementWOVer)
+	resp.Diagnostics.Append(diags...)
 	ctx = maskCredentials(ctx, idp.InitialAccessToken, state.ClientSecret.ValueString(),
-		state.RegistrationAccessToken.ValueString(), plan.SoftwareStatement.ValueString())
+		state.RegistrationAccessToken.ValueString(), plan.SoftwareStatement.ValueString(), statementWO)
 	metadata, diags := plan.metadata(ctx)
 	resp.Diagnostics.Append(diags...)
 	if resp.Diagnostics.HasError() {
 		return
+	}
+	if statementWO != "" {
+		metadata.SoftwareStatement = statementWO
 	}
 
 	reg, err := idp.Client.Update(ctx, state.registration(), metadata)
@@ -370,6 +390,8 @@ type dcrClientModel struct {
 	JWKSURI                 types.String         `tfsdk:"jwks_uri"`
 	JWKS                    jsontypes.Normalized `tfsdk:"jwks"`
 	SoftwareStatement       types.String         `tfsdk:"software_statement"`
+	SoftwareStatementWO     types.String         `tfsdk:"software_statement_wo"` // always null: write-only
+	SoftwareStatementWOVer  types.Int64          `tfsdk:"software_statement_wo_version"`
 	ExtraMetadata           jsontypes.Normalized `tfsdk:"extra_metadata"`
 	ClientID                types.String         `tfsdk:"client_id"`
 	ClientSecret            types.String         `tfsdk:"client_secret"`

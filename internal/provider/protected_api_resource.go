@@ -22,6 +22,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringdefault"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringplanmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
+	"github.com/hashicorp/terraform-plugin-framework/tfsdk"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 
 	"github.com/idpgate/terraform-provider-idpgate/internal/adminapi"
@@ -107,6 +108,8 @@ func protectedAPISchema() schema.Schema {
 			PlanModifiers: []planmodifier.String{keepEquivalentDuration()},
 		},
 	}
+	secretWO, secretWOVersion := writeOnlyAttributes("client_secret", "Secret of `client_id`",
+		"the gateway (which keeps it until the version changes)")
 	introspectionAttrs := map[string]schema.Attribute{
 		"endpoint": schema.StringAttribute{
 			MarkdownDescription: "The identity provider's RFC 7662 introspection endpoint.",
@@ -119,12 +122,16 @@ func protectedAPISchema() schema.Schema {
 			Validators:          []validator.String{stringvalidator.LengthAtLeast(1)},
 		},
 		"client_secret": schema.StringAttribute{
-			MarkdownDescription: "Secret of `client_id`. The gateway never returns it, so a change made outside " +
-				"Terraform cannot be detected, and an import leaves it unset until the next apply.",
-			Required:   true,
-			Sensitive:  true,
-			Validators: []validator.String{stringvalidator.LengthAtLeast(1)},
+			MarkdownDescription: "Secret of `client_id`, stored in the state; to keep it out, use `client_secret_wo`. " +
+				"Exactly one of the two is set. The gateway never returns it, so a change made outside Terraform " +
+				"cannot be detected, and an import leaves it unset until the next apply.",
+			Optional:  true,
+			Sensitive: true,
+			Validators: []validator.String{stringvalidator.LengthAtLeast(1),
+				stringvalidator.ExactlyOneOf(path.MatchRelative().AtParent().AtName("client_secret_wo"))},
 		},
+		"client_secret_wo":         secretWO,
+		"client_secret_wo_version": secretWOVersion,
 		"cache_ttl": schema.StringAttribute{
 			MarkdownDescription: fmt.Sprintf("How long an `active` answer is reused (never past the token's `exp`), as a Go "+
 				"duration. Default `%s`, at most `%s`; `0s` disables the cache.", defaultCacheTTL, durationText(adminapi.MaxCacheTTL)),
@@ -317,6 +324,7 @@ func (r *protectedAPIResource) Create(ctx context.Context, req resource.CreateRe
 	resp.Diagnostics.Append(diags...)
 	api, diags := plan.toWire(ctx)
 	resp.Diagnostics.Append(diags...)
+	resp.Diagnostics.Append(plan.addWriteOnlySecret(ctx, req.Config, &api, nil)...)
 	if resp.Diagnostics.HasError() {
 		return
 	}
@@ -358,6 +366,8 @@ func (r *protectedAPIResource) Read(ctx context.Context, req resource.ReadReques
 	// secret removed out of band is drift that the next apply repairs.
 	if next.Introspection != nil && api.Introspection != nil && !api.Introspection.ClientSecretSet {
 		next.Introspection.ClientSecret = types.StringNull()
+		// A write-only secret cannot be compared; forgetting its version makes the next plan send it again.
+		next.Introspection.SecretVersion = types.Int64Null()
 	}
 	resp.Diagnostics.Append(resp.State.Set(ctx, next)...)
 }
@@ -373,6 +383,7 @@ func (r *protectedAPIResource) Update(ctx context.Context, req resource.UpdateRe
 	resp.Diagnostics.Append(diags...)
 	api, diags := plan.toWire(ctx)
 	resp.Diagnostics.Append(diags...)
+	resp.Diagnostics.Append(plan.addWriteOnlySecret(ctx, req.Config, &api, &state)...)
 	if resp.Diagnostics.HasError() {
 		return
 	}
@@ -438,6 +449,8 @@ type introspectionModel struct {
 	Endpoint       types.String         `tfsdk:"endpoint"`
 	ClientID       types.String         `tfsdk:"client_id"`
 	ClientSecret   types.String         `tfsdk:"client_secret"`
+	ClientSecretWO types.String         `tfsdk:"client_secret_wo"` // always null: write-only
+	SecretVersion  types.Int64          `tfsdk:"client_secret_wo_version"`
 	CacheTTL       timetypes.GoDuration `tfsdk:"cache_ttl"`
 	IdentityClaim  types.String         `tfsdk:"identity_claim"`
 	ClientIDClaim  types.String         `tfsdk:"client_id_claim"`
@@ -504,6 +517,26 @@ func (m protectedAPIModel) toWire(ctx context.Context) (adminapi.API, diag.Diagn
 	return api, diags
 }
 
+// addWriteOnlySecret puts introspection.client_secret_wo into api when it is to be sent: on
+// create (state nil), and on update when client_secret_wo_version changed. Otherwise the
+// body carries no secret and the gateway keeps the one it holds.
+func (m protectedAPIModel) addWriteOnlySecret(ctx context.Context, config tfsdk.Config, api *adminapi.API,
+	state *protectedAPIModel) diag.Diagnostics {
+	if m.Introspection == nil || api.Introspection == nil {
+		return nil
+	}
+	stateVersion := types.Int64Null()
+	if state != nil && state.Introspection != nil {
+		stateVersion = state.Introspection.SecretVersion
+	}
+	secret, send, diags := writeOnlyToSend(ctx, config, path.Root("introspection").AtName("client_secret_wo"),
+		state == nil, m.Introspection.SecretVersion, stateVersion)
+	if send {
+		api.Introspection.ClientSecret = secret
+	}
+	return diags
+}
+
 // protectedAPIFromWire maps the gateway's answer to state. prior (the plan or the previous
 // state; its fields may be null after an import) supplies what the gateway does not return
 // or spells differently: the introspection secret, empty collections, duration spellings.
@@ -542,7 +575,7 @@ func protectedAPIFromWire(api *adminapi.API, prior *protectedAPIModel) protected
 	if w := api.Introspection; w != nil {
 		p := prior.Introspection
 		if p == nil {
-			p = &introspectionModel{ClientSecret: types.StringNull()}
+			p = &introspectionModel{ClientSecret: types.StringNull(), SecretVersion: types.Int64Null()}
 		}
 		ttl := adminapi.DefaultIntrospectionCacheTTL
 		if w.CacheTTL != nil {
@@ -552,6 +585,8 @@ func protectedAPIFromWire(api *adminapi.API, prior *protectedAPIModel) protected
 			Endpoint:       types.StringValue(w.Endpoint),
 			ClientID:       types.StringValue(w.ClientID),
 			ClientSecret:   p.ClientSecret,
+			ClientSecretWO: types.StringNull(),
+			SecretVersion:  p.SecretVersion,
 			CacheTTL:       durationFromWire(ttl, p.CacheTTL, false),
 			IdentityClaim:  types.StringValue(orDefaultString(w.IdentityClaim, adminapi.DefaultIdentityClaim)),
 			ClientIDClaim:  stringFromWire(w.ClientIDClaim, p.ClientIDClaim),
