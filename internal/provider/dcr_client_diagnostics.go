@@ -126,9 +126,9 @@ func idpNoAnswerDiag(action string, err error) diag.Diagnostic {
 				"message names.", action, err))
 	case errors.Is(err, dcr.ErrUnreachable), errors.Is(err, context.DeadlineExceeded):
 		return diag.NewErrorDiagnostic("Cannot reach the identity provider",
-			fmt.Sprintf("While %s, the identity provider did not answer. Check issuer (IDPGATE_ISSUER), "+
-				"registration_endpoint (IDPGATE_REGISTRATION_ENDPOINT), ca_bundle and request_timeout. Underlying error: %v",
-				action, err))
+			fmt.Sprintf("While %s, the identity provider did not answer (in time). Check issuer (IDPGATE_ISSUER), "+
+				"registration_endpoint (IDPGATE_REGISTRATION_ENDPOINT), ca_bundle, request_timeout and the resource's "+
+				"timeouts block. Underlying error: %v", action, err))
 	}
 	// Anything else came back from the IdP in a form the protocol does not allow (an answer
 	// that is not the JSON the RFC prescribes, a client without registration_client_uri).

@@ -123,6 +123,7 @@ func reconcile(ctx context.Context, prior dcrClientModel, reg dcr.Registration, 
 		SoftwareStatement:      prior.SoftwareStatement,
 		SoftwareStatementWO:    types.StringNull(),
 		SoftwareStatementWOVer: prior.SoftwareStatementWOVer,
+		Timeouts:               timeoutsOrNull(prior.Timeouts),
 
 		ClientName:              r.str("client_name", prior.ClientName, md.ClientName, sameString),
 		TokenEndpointAuthMethod: r.str("token_endpoint_auth_method", prior.TokenEndpointAuthMethod, md.TokenEndpointAuthMethod, sameString),

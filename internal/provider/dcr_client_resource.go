@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/hashicorp/terraform-plugin-framework-jsontypes/jsontypes"
+	"github.com/hashicorp/terraform-plugin-framework-timeouts/resource/timeouts"
 	"github.com/hashicorp/terraform-plugin-framework-validators/setvalidator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
 	"github.com/hashicorp/terraform-plugin-framework/path"
@@ -45,7 +46,7 @@ func (r *dcrClientResource) Metadata(_ context.Context, req resource.MetadataReq
 	resp.TypeName = req.ProviderTypeName + "_dcr_client"
 }
 
-func (r *dcrClientResource) Schema(_ context.Context, _ resource.SchemaRequest, resp *resource.SchemaResponse) {
+func (r *dcrClientResource) Schema(ctx context.Context, _ resource.SchemaRequest, resp *resource.SchemaResponse) {
 	// Metadata attributes are Optional+Computed: the IdP fills in what the user leaves out,
 	// and those values are stored without ever showing as a difference.
 	str := func(desc string, validators ...validator.String) schema.StringAttribute {
@@ -152,6 +153,7 @@ func (r *dcrClientResource) Schema(_ context.Context, _ resource.SchemaRequest, 
 				Sensitive: true,
 			},
 		},
+		Blocks: map[string]schema.Block{"timeouts": timeoutsBlock(ctx, idpOperationTimeout)},
 	}
 }
 
@@ -192,6 +194,9 @@ func (r *dcrClientResource) Create(ctx context.Context, req resource.CreateReque
 	if resp.Diagnostics.HasError() {
 		return
 	}
+	ctx, cancel, diags := withOperationTimeout(ctx, plan.Timeouts.Create, idpOperationTimeout)
+	defer cancel()
+	resp.Diagnostics.Append(diags...)
 	idp, diags := r.data.requireIdP("idpgate_dcr_client")
 	resp.Diagnostics.Append(diags...)
 	if resp.Diagnostics.HasError() {
@@ -230,6 +235,9 @@ func (r *dcrClientResource) Read(ctx context.Context, req resource.ReadRequest, 
 	if resp.Diagnostics.HasError() {
 		return
 	}
+	ctx, cancel, diags := withOperationTimeout(ctx, state.Timeouts.Read, idpOperationTimeout)
+	defer cancel()
+	resp.Diagnostics.Append(diags...)
 	idp, diags := r.data.requireIdP("idpgate_dcr_client")
 	resp.Diagnostics.Append(diags...)
 	if resp.Diagnostics.HasError() {
@@ -263,6 +271,9 @@ func (r *dcrClientResource) Update(ctx context.Context, req resource.UpdateReque
 	if resp.Diagnostics.HasError() {
 		return
 	}
+	ctx, cancel, diags := withOperationTimeout(ctx, plan.Timeouts.Update, idpOperationTimeout)
+	defer cancel()
+	resp.Diagnostics.Append(diags...)
 	idp, diags := r.data.requireIdP("idpgate_dcr_client")
 	resp.Diagnostics.Append(diags...)
 	if resp.Diagnostics.HasError() {
@@ -302,6 +313,9 @@ func (r *dcrClientResource) Delete(ctx context.Context, req resource.DeleteReque
 	if resp.Diagnostics.HasError() {
 		return
 	}
+	ctx, cancel, diags := withOperationTimeout(ctx, state.Timeouts.Delete, idpOperationTimeout)
+	defer cancel()
+	resp.Diagnostics.Append(diags...)
 	idp, diags := r.data.requireIdP("idpgate_dcr_client")
 	resp.Diagnostics.Append(diags...)
 	if resp.Diagnostics.HasError() {
@@ -371,6 +385,7 @@ func sortedKeys[V any](m map[string]V) []string {
 
 // dcrClientModel is idpgate_dcr_client's state.
 type dcrClientModel struct {
+	Timeouts                timeouts.Value       `tfsdk:"timeouts"`
 	ID                      types.String         `tfsdk:"id"`
 	ClientName              types.String         `tfsdk:"client_name"`
 	GrantTypes              types.Set            `tfsdk:"grant_types"`

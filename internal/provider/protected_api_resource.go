@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"strings"
 
+	"github.com/hashicorp/terraform-plugin-framework-timeouts/resource/timeouts"
 	"github.com/hashicorp/terraform-plugin-framework-timetypes/timetypes"
 	"github.com/hashicorp/terraform-plugin-framework-validators/mapvalidator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/resourcevalidator"
@@ -149,6 +150,7 @@ func protectedAPISchema() schema.Schema {
 	}
 
 	return schema.Schema{
+		Blocks: map[string]schema.Block{"timeouts": timeoutsBlock(context.Background(), gatewayOperationTimeout)},
 		MarkdownDescription: "An API behind the idpgate gateway: requests under `listen_path` carry a bearer token " +
 			"from the identity provider, which the gateway checks (with the issuer's JWKS, or by introspection) " +
 			"before proxying them to `upstream_url`. Which clients may call it is decided by `idpgate_access_policy`.",
@@ -320,6 +322,9 @@ func (r *protectedAPIResource) Create(ctx context.Context, req resource.CreateRe
 	if resp.Diagnostics.HasError() {
 		return
 	}
+	ctx, cancel, diags := withOperationTimeout(ctx, plan.Timeouts.Create, gatewayOperationTimeout)
+	defer cancel()
+	resp.Diagnostics.Append(diags...)
 	client, diags := r.data.requireGateway("idpgate_protected_api")
 	resp.Diagnostics.Append(diags...)
 	api, diags := plan.toWire(ctx)
@@ -343,6 +348,9 @@ func (r *protectedAPIResource) Read(ctx context.Context, req resource.ReadReques
 	if resp.Diagnostics.HasError() {
 		return
 	}
+	ctx, cancel, diags := withOperationTimeout(ctx, state.Timeouts.Read, gatewayOperationTimeout)
+	defer cancel()
+	resp.Diagnostics.Append(diags...)
 	client, diags := r.data.requireGateway("idpgate_protected_api")
 	resp.Diagnostics.Append(diags...)
 	if resp.Diagnostics.HasError() {
@@ -379,6 +387,9 @@ func (r *protectedAPIResource) Update(ctx context.Context, req resource.UpdateRe
 	if resp.Diagnostics.HasError() {
 		return
 	}
+	ctx, cancel, diags := withOperationTimeout(ctx, plan.Timeouts.Update, gatewayOperationTimeout)
+	defer cancel()
+	resp.Diagnostics.Append(diags...)
 	client, diags := r.data.requireGateway("idpgate_protected_api")
 	resp.Diagnostics.Append(diags...)
 	api, diags := plan.toWire(ctx)
@@ -402,6 +413,9 @@ func (r *protectedAPIResource) Delete(ctx context.Context, req resource.DeleteRe
 	if resp.Diagnostics.HasError() {
 		return
 	}
+	ctx, cancel, diags := withOperationTimeout(ctx, state.Timeouts.Delete, gatewayOperationTimeout)
+	defer cancel()
+	resp.Diagnostics.Append(diags...)
 	client, diags := r.data.requireGateway("idpgate_protected_api")
 	resp.Diagnostics.Append(diags...)
 	if resp.Diagnostics.HasError() {
@@ -420,6 +434,7 @@ func (r *protectedAPIResource) ImportState(ctx context.Context, req resource.Imp
 
 // protectedAPIModel is the resource's state.
 type protectedAPIModel struct {
+	Timeouts               timeouts.Value      `tfsdk:"timeouts"`
 	ID                     types.String        `tfsdk:"id"`
 	Name                   types.String        `tfsdk:"name"`
 	ListenPath             types.String        `tfsdk:"listen_path"`
@@ -554,6 +569,7 @@ func protectedAPIFromWire(api *adminapi.API, prior *protectedAPIModel) protected
 		ForwardOverrideHeaders: types.BoolValue(api.ForwardOverrideHeaders),
 		Hosts:                  setFromWire(api.Hosts, prior.Hosts),
 		SenderConstraint:       types.StringValue(senderConstraintFromWire(api.SenderConstraint)),
+		Timeouts:               timeoutsOrNull(prior.Timeouts),
 	}
 	if w := api.JWT; w != nil {
 		p := prior.JWT
