@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"time"
 
 	"github.com/hashicorp/terraform-plugin-framework-timeouts/resource/timeouts"
 	"github.com/hashicorp/terraform-plugin-framework-timetypes/timetypes"
@@ -100,12 +101,12 @@ func protectedAPISchema() schema.Schema {
 		},
 		"leeway": schema.StringAttribute{
 			MarkdownDescription: fmt.Sprintf("Clock skew tolerated on `exp`, `nbf` and `iat`, as a Go duration. Default `%s`, "+
-				"at most `%s`; it cannot be `0s`, which the gateway reads as the default.", defaultJWTLeeway, durationText(adminapi.MaxLeeway)),
+				"at most `%s`; `0s` tolerates no skew at all.", defaultJWTLeeway, durationText(adminapi.MaxLeeway)),
 			CustomType:    timetypes.GoDurationType{},
 			Optional:      true,
 			Computed:      true,
 			Default:       stringdefault.StaticString(defaultJWTLeeway),
-			Validators:    []validator.String{durationAtLeast(0, true)},
+			Validators:    []validator.String{durationAtLeast(0, false)},
 			PlanModifiers: []planmodifier.String{keepEquivalentDuration()},
 		},
 	}
@@ -506,8 +507,11 @@ func (m protectedAPIModel) toWire(ctx context.Context) (adminapi.API, diag.Diagn
 		diags.Append(d...)
 		w.RequiredScopes, d = stringsToWire(ctx, j.RequiredScopes)
 		diags.Append(d...)
-		w.Leeway, d = durationToWire(j.Leeway)
-		diags.Append(d...)
+		if !j.Leeway.IsNull() && !j.Leeway.IsUnknown() {
+			leeway, d := durationToWire(j.Leeway)
+			diags.Append(d...)
+			w.Leeway = &leeway
+		}
 		api.JWT = w
 	}
 	if in := m.Introspection; in != nil {
@@ -581,7 +585,7 @@ func protectedAPIFromWire(api *adminapi.API, prior *protectedAPIModel) protected
 			JWKSURI:           types.StringValue(w.JWKSURI),
 			Audiences:         setFromWire(w.Audiences, p.Audiences),
 			AllowedAlgorithms: setFromWire(orDefault(w.AllowedAlgorithms, adminapi.DefaultAlgorithm), p.AllowedAlgorithms),
-			Leeway:            durationFromWire(orDefaultDuration(w.Leeway, adminapi.DefaultLeeway), p.Leeway, false),
+			Leeway:            durationFromWire(leewayFromWire(w.Leeway), p.Leeway, false),
 			IdentityClaim:     types.StringValue(orDefaultString(w.IdentityClaim, adminapi.DefaultIdentityClaim)),
 			ClientIDClaim:     stringFromWire(w.ClientIDClaim, p.ClientIDClaim),
 			PolicyClaim:       types.StringValue(orDefaultString(w.PolicyClaim, adminapi.DefaultPolicyClaim)),
@@ -621,6 +625,14 @@ func listenPathFromWire(wire string, prior types.String) types.String {
 		return prior
 	}
 	return types.StringValue(wire)
+}
+
+// leewayFromWire reads the gateway's leeway: none given is the default, 0s is no leeway.
+func leewayFromWire(d *adminapi.Duration) time.Duration {
+	if d == nil {
+		return adminapi.DefaultLeeway
+	}
+	return d.D()
 }
 
 // senderConstraintFromWire spells the gateway's default ("") as the schema's default.
