@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
-# The servers the tests start on loopback (each with its own config and data dir), from
-# Debian's packages: installed here when missing, so the README's test command passes on a
-# fresh machine. Nothing is started: the packages' own services are kept from starting with
+# The servers the tests start on loopback (each with its own config and data dir): Ory Hydra
+# built from the Go module proxy, the others from Debian's packages, installed here when
+# missing, so the README's test command passes on a fresh machine. Nothing is started: the packages' own services are kept from starting with
 # a policy-rc.d for the duration of the install.
 set -euo pipefail
+
+# Ory Hydra v2.3.0, built from the Go module proxy once per machine (scripts/hydra.sh caches it).
+bash "$(dirname "$0")/hydra.sh" >/dev/null
 
 # command:package
 wanted=(redis-server:redis-server nginx:nginx caddy:caddy)

@@ -17,7 +17,7 @@ const (
 	// is empty.
 	DefaultAlgorithm = "RS256"
 	// DefaultLeeway is the clock skew tolerated on exp, nbf and iat when JWTValidation.Leeway
-	// is zero.
+	// is nil.
 	DefaultLeeway = 30 * time.Second
 	// DefaultIdentityClaim is the claim that identifies the caller (forwarded as
 	// HeaderSubject) when IdentityClaim is empty.

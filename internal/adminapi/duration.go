@@ -12,6 +12,12 @@ type Duration time.Duration
 // D returns the value as a time.Duration.
 func (d Duration) D() time.Duration { return time.Duration(d) }
 
+// DurationOf is d as an optional wire duration, for fields where nil means the default.
+func DurationOf(d time.Duration) *Duration {
+	w := Duration(d)
+	return &w
+}
+
 // String formats the duration the way time.Duration does.
 func (d Duration) String() string { return time.Duration(d).String() }
 

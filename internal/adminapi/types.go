@@ -73,8 +73,9 @@ type JWTValidation struct {
 	// AllowedAlgorithms defaults to DefaultAllowedAlgorithms (["RS256"]). Only the asymmetric
 	// JWS algorithms of AllowedAlgorithms are accepted.
 	AllowedAlgorithms []string `json:"allowed_algorithms,omitempty"`
-	// Leeway for exp/nbf/iat; zero means DefaultLeeway (30s); at most MaxLeeway (5m).
-	Leeway Duration `json:"leeway,omitempty"`
+	// Leeway for exp/nbf/iat; nil means DefaultLeeway (30s), 0s means none; at most MaxLeeway
+	// (5m). A pointer, so that the wire tells "unset" from zero.
+	Leeway *Duration `json:"leeway,omitempty"`
 	// IdentityClaim defaults to DefaultIdentityClaim ("sub").
 	IdentityClaim string `json:"identity_claim,omitempty"`
 	// ClientIDClaim: when empty, client_id, then cid, then azp is used.

@@ -104,8 +104,10 @@ func (j *JWTValidation) validate(prefix string) error {
 				"%q is not allowed; use one of %s", alg, strings.Join(AllowedAlgorithms, ", "))
 		}
 	}
-	if err := validateDuration(prefix+".leeway", j.Leeway.D(), 0, MaxLeeway); err != nil {
-		return err
+	if j.Leeway != nil {
+		if err := validateDuration(prefix+".leeway", j.Leeway.D(), 0, MaxLeeway); err != nil {
+			return err
+		}
 	}
 	return validateClaimSettings(prefix, j.IdentityClaim, j.ClientIDClaim, j.PolicyClaim, j.RequiredScopes)
 }

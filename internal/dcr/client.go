@@ -133,7 +133,9 @@ func (c *Client) Driver() string {
 }
 
 // RegistrationEndpoint is the configured endpoint, or the one the issuer's discovery document
-// advertises. A failed discovery is tried again on the next call.
+// advertises, or the driver's documented one when the document advertises none (Hydra
+// advertises its endpoint only when the operator configures it). A failed discovery is tried
+// again on the next call.
 func (c *Client) RegistrationEndpoint(ctx context.Context) (string, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -144,11 +146,19 @@ func (c *Client) RegistrationEndpoint(ctx context.Context) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	if doc.RegistrationEndpoint == "" {
-		return "", fmt.Errorf("the discovery document at %s advertises no registration_endpoint: the identity provider "+
-			"may not offer dynamic client registration, or it must be given explicitly", doc.DocumentURL)
+	endpoint := doc.RegistrationEndpoint
+	if endpoint == "" {
+		endpoint = c.drv.defaultRegistrationEndpoint(doc.Issuer)
 	}
-	c.endpoint = doc.RegistrationEndpoint
+	if endpoint != "" && doc.RegistrationEndpoint == "" {
+		c.cfg.Logger.debug(ctx, "discovery advertises no registration_endpoint; using the driver's documented one",
+			map[string]any{"document": doc.DocumentURL, "registration_endpoint": endpoint})
+	}
+	if endpoint == "" {
+		return "", fmt.Errorf("%w: the discovery document at %s has none, so the identity provider may not offer "+
+			"dynamic client registration, or offers it without advertising it", ErrNoRegistrationEndpoint, doc.DocumentURL)
+	}
+	c.endpoint = endpoint
 	return c.endpoint, nil
 }
 
@@ -310,8 +320,8 @@ func (c *Client) do(ctx context.Context, op, method, target, auth string, body m
 		if isOutcomeUnknown(err) {
 			return nil, fmt.Errorf("%s: %s %s: %w", op, method, target, err)
 		}
-		return nil, fmt.Errorf("%s: %s %s: the identity provider could not be reached (%d attempts): %w",
-			op, method, target, cs.attempts.Load(), err)
+		return nil, fmt.Errorf("%s: %s %s: %w (%d attempts): %w",
+			op, method, target, ErrUnreachable, cs.attempts.Load(), err)
 	}
 	defer resp.Body.Close()
 	answer, err := io.ReadAll(io.LimitReader(resp.Body, maxAnswerBytes))

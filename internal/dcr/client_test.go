@@ -443,6 +443,26 @@ func TestRegister_neverResentAfterLostAnswer(t *testing.T) {
 	}
 }
 
+// The caller's deadline (a resource's create timeout) running out after the POST was written
+// is a lost answer too, not an unreachable IdP.
+func TestRegister_callerDeadlineAfterSendingIsOutcomeUnknown(t *testing.T) {
+	f := newFakeIdP(t)
+	f.intercept = func(w http.ResponseWriter, r *http.Request, _ int) bool {
+		if r.Method == http.MethodPost {
+			<-r.Context().Done()
+			return true
+		}
+		return false
+	}
+	c := newTestClient(t, f, Config{RegistrationEndpoint: f.endpoint(), HTTPClient: &http.Client{Timeout: time.Minute}})
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	_, err := c.Register(ctx, Metadata{ClientName: "a"})
+	if !errors.Is(err, ErrOutcomeUnknown) || errors.Is(err, ErrUnreachable) {
+		t.Errorf("err = %v, want ErrOutcomeUnknown", err)
+	}
+}
+
 func TestRegister_retriedWhenNothingWasSent(t *testing.T) {
 	f := newFakeIdP(t)
 	endpoint := f.endpoint()

@@ -58,16 +58,16 @@ func (c *Client) Discover(ctx context.Context) (*ProviderMetadata, error) {
 		}
 		doc := &ProviderMetadata{DocumentURL: docURL, Raw: answer}
 		if err := json.Unmarshal(answer, doc); err != nil {
-			return nil, fmt.Errorf("discover: %s is not a discovery document: %w", docURL, err)
+			return nil, fmt.Errorf("discover: %w: %s is not a discovery document: %w", ErrDiscovery, docURL, err)
 		}
 		if strings.TrimSuffix(doc.Issuer, "/") != strings.TrimSuffix(c.cfg.Issuer, "/") {
-			return nil, fmt.Errorf("discover: the document at %s names issuer %q, not the configured %q: "+
-				"set the issuer exactly as the identity provider publishes it", docURL, doc.Issuer, c.cfg.Issuer)
+			return nil, fmt.Errorf("discover: %w: the document at %s names issuer %q, not the configured %q: "+
+				"set the issuer exactly as the identity provider publishes it", ErrDiscovery, docURL, doc.Issuer, c.cfg.Issuer)
 		}
 		return doc, nil
 	}
-	return nil, fmt.Errorf("discover: no discovery document found for issuer %s; tried %s",
-		c.cfg.Issuer, strings.Join(tried, ", "))
+	return nil, fmt.Errorf("discover: %w: no discovery document found for issuer %s; tried %s",
+		ErrDiscovery, c.cfg.Issuer, strings.Join(tried, ", "))
 }
 
 func discoveryURLs(issuer string) []string {

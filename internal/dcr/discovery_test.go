@@ -2,6 +2,7 @@ package dcr
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -65,17 +66,54 @@ func TestDiscover_rejectsForeignIssuer(t *testing.T) {
 	}
 }
 
-func TestDiscover_noRegistrationEndpoint(t *testing.T) {
-	var url string
+// silentIssuer serves a discovery document without registration_endpoint, as Ory Hydra does
+// by default (issuer path included, as a Hydra behind a path prefix has).
+func silentIssuer(t *testing.T) string {
+	t.Helper()
+	var issuer string
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, 200, map[string]any{"issuer": url})
+		writeJSON(w, 200, map[string]any{"issuer": issuer, "token_endpoint": issuer + "/oauth2/token"})
 	}))
-	defer srv.Close()
-	url = srv.URL
-	c, _ := New(Config{Issuer: url})
-	_, err := c.RegistrationEndpoint(context.Background())
-	if err == nil || !strings.Contains(err.Error(), "advertises no registration_endpoint") {
-		t.Errorf("err = %v", err)
+	t.Cleanup(srv.Close)
+	issuer = srv.URL + "/hydra/"
+	return issuer
+}
+
+func TestDiscover_noRegistrationEndpoint(t *testing.T) {
+	for _, driver := range []string{DriverGeneric, DriverOkta, DriverKeycloak} {
+		c, _ := New(Config{Issuer: silentIssuer(t), Driver: driver})
+		_, err := c.RegistrationEndpoint(context.Background())
+		if !errors.Is(err, ErrNoRegistrationEndpoint) || errors.Is(err, ErrUnreachable) || errors.Is(err, ErrDiscovery) {
+			t.Errorf("%s: err = %v", driver, err)
+		}
+	}
+}
+
+// Hydra advertises registration_endpoint only when its operator configures one; its driver
+// falls back to the documented {issuer}/oauth2/register.
+func TestDiscover_hydraFallsBackToDocumentedPath(t *testing.T) {
+	issuer := silentIssuer(t)
+	c, _ := New(Config{Issuer: issuer, Driver: DriverHydra})
+	ep, err := c.RegistrationEndpoint(context.Background())
+	if err != nil || ep != strings.TrimSuffix(issuer, "/")+"/oauth2/register" {
+		t.Errorf("endpoint = %q, %v", ep, err)
+	}
+}
+
+func TestDiscover_errorsSayWhatFailed(t *testing.T) {
+	closed := httptest.NewServer(http.NotFoundHandler())
+	closed.Close()
+	c, _ := New(Config{Issuer: closed.URL, MaxRetries: 0})
+	if _, err := c.Discover(context.Background()); !errors.Is(err, ErrUnreachable) || errors.Is(err, ErrDiscovery) {
+		t.Errorf("closed port: err = %v", err)
+	}
+	notJSON := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		_, _ = w.Write([]byte("<html>login</html>"))
+	}))
+	defer notJSON.Close()
+	c, _ = New(Config{Issuer: notJSON.URL})
+	if _, err := c.Discover(context.Background()); !errors.Is(err, ErrDiscovery) || errors.Is(err, ErrUnreachable) {
+		t.Errorf("not JSON: err = %v", err)
 	}
 }
 
@@ -84,7 +122,7 @@ func TestDiscover_nothingFound(t *testing.T) {
 	defer srv.Close()
 	c, _ := New(Config{Issuer: srv.URL})
 	_, err := c.Discover(context.Background())
-	if err == nil || !strings.Contains(err.Error(), "no discovery document found") || !strings.Contains(err.Error(), "HTTP 404") {
+	if !errors.Is(err, ErrDiscovery) || !strings.Contains(err.Error(), "no discovery document found") || !strings.Contains(err.Error(), "HTTP 404") {
 		t.Errorf("err = %v", err)
 	}
 }

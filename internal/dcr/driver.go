@@ -21,6 +21,9 @@ type driver interface {
 	updateBody(body map[string]any, m Metadata, r Registration)
 	// gone reports whether an error answer means the client no longer exists.
 	gone(e *Error) bool
+	// defaultRegistrationEndpoint is the IdP's documented registration endpoint for an issuer
+	// whose discovery document advertises none ("" when there is no such default).
+	defaultRegistrationEndpoint(issuer string) string
 }
 
 // Driver names.
@@ -89,6 +92,9 @@ func (rfc7592) updateBody(body map[string]any, _ Metadata, r Registration) {
 func (rfc7592) gone(e *Error) bool {
 	return e.StatusCode == 404 || e.StatusCode == 401
 }
+
+// defaultRegistrationEndpoint: RFC 7591 fixes no path, so nothing is guessed.
+func (rfc7592) defaultRegistrationEndpoint(string) string { return "" }
 
 func bearer(token string) string {
 	if token == "" {

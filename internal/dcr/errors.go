@@ -22,6 +22,23 @@ var ErrUnknownDriver = errors.New("unknown identity provider driver")
 // client may exist at the IdP that the caller does not know about; it is never re-sent.
 var ErrOutcomeUnknown = errors.New("the identity provider may have processed the request, but its answer was lost")
 
+// ErrUnreachable means no answer came from the identity provider at all: the connection was
+// refused, the name did not resolve, TLS failed, or every attempt timed out before a request
+// was written. Only this error means "check the address".
+var ErrUnreachable = errors.New("the identity provider could not be reached")
+
+// ErrDiscovery means the identity provider answered, but no usable discovery document was
+// found at the issuer: none at the well-known paths, one that is not JSON, or one naming
+// another issuer.
+var ErrDiscovery = errors.New("no usable discovery document at the issuer")
+
+// ErrNoRegistrationEndpoint means the discovery document advertises no registration_endpoint
+// and the driver knows no documented default: registration_endpoint must be given.
+var ErrNoRegistrationEndpoint = errors.New("the identity provider advertises no registration_endpoint")
+
+// ErrInvalidMetadata means the client metadata was refused before anything was sent.
+var ErrInvalidMetadata = errors.New("invalid client metadata")
+
 // Error is an answer of the identity provider that is not a success. Code and Description
 // are the RFC 7591 §3.2.2 / RFC 6749 error fields when the IdP sent them.
 type Error struct {

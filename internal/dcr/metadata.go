@@ -94,10 +94,10 @@ var ReservedFields = []string{
 // Validate reports input a registration must not carry.
 func (m Metadata) Validate() error {
 	if m.JWKSURI != "" && len(m.JWKS) > 0 {
-		return fmt.Errorf("jwks and jwks_uri are mutually exclusive (RFC 7591 §2)")
+		return fmt.Errorf("%w: jwks and jwks_uri are mutually exclusive (RFC 7591 §2)", ErrInvalidMetadata)
 	}
 	if len(m.JWKS) > 0 && !json.Valid(m.JWKS) {
-		return fmt.Errorf("jwks is not valid JSON")
+		return fmt.Errorf("%w: jwks is not valid JSON", ErrInvalidMetadata)
 	}
 	keys := make([]string, 0, len(m.Extra))
 	for k := range m.Extra {
@@ -106,10 +106,10 @@ func (m Metadata) Validate() error {
 	sort.Strings(keys)
 	for _, k := range keys {
 		if slices.Contains(ReservedFields, k) {
-			return fmt.Errorf("extra metadata must not set %q", k)
+			return fmt.Errorf("%w: extra metadata must not set %q", ErrInvalidMetadata, k)
 		}
 		if !json.Valid(m.Extra[k]) {
-			return fmt.Errorf("extra metadata %q is not valid JSON", k)
+			return fmt.Errorf("%w: extra metadata %q is not valid JSON", ErrInvalidMetadata, k)
 		}
 	}
 	return nil

@@ -58,9 +58,6 @@ type retryPolicy struct {
 }
 
 func (p retryPolicy) checkRetry(ctx context.Context, resp *http.Response, err error) (bool, error) {
-	if ctx.Err() != nil {
-		return false, ctx.Err()
-	}
 	cs := callStateFrom(ctx)
 	cs.attempts.Add(1)
 	if cs.writes.Load() > 1 {
@@ -73,6 +70,11 @@ func (p retryPolicy) checkRetry(ctx context.Context, resp *http.Response, err er
 				p.log.debug(ctx, "answer lost after the request was sent; not re-sending", map[string]any{"error": err.Error()})
 				return false, fmt.Errorf("%w: %w", ErrOutcomeUnknown, err)
 			}
+		}
+		// The operation's time is up (its timeouts block, or Terraform was interrupted); a
+		// request already written was classified above.
+		if ctx.Err() != nil {
+			return false, ctx.Err()
 		}
 		// The library's policy knows which transport errors are permanent (TLS, scheme...).
 		retry, _ := retryablehttp.DefaultRetryPolicy(ctx, nil, err)

@@ -14,6 +14,10 @@ const (
 
 // serveDiscovery answers both OpenID Connect Discovery and RFC 8414 with the same document.
 func (s *Server) serveDiscovery(w http.ResponseWriter, r *http.Request) {
+	if s.flavor.openIDDiscoveryOnly && r.URL.Path == wellKnownOAuth {
+		http.NotFound(w, r)
+		return
+	}
 	iss := s.issuerFor(r)
 	clientAuth := []string{"client_secret_basic", "client_secret_post"}
 	doc := map[string]any{
@@ -43,6 +47,9 @@ func (s *Server) serveDiscovery(w http.ResponseWriter, r *http.Request) {
 		doc["revocation_endpoint_auth_methods_supported"] = a.authMethods
 		doc["code_challenge_methods_supported"] = a.codeChallengeMethods
 		maps.Copy(doc, a.extra)
+	}
+	for _, field := range s.flavor.discoveryOmits {
+		delete(doc, field)
 	}
 	w.Header().Set("Cache-Control", "max-age=60")
 	writeJSON(w, http.StatusOK, doc)

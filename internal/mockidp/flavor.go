@@ -78,6 +78,10 @@ type flavorRules struct {
 	// advertised is what the flavour's IdP lists in its discovery document, from that IdP's
 	// documentation or source (cited in flavor_<name>.go); nil keeps the generic lists.
 	advertised *advertisedMetadata
+	// discoveryOmits are the discovery document's fields this IdP does not advertise.
+	discoveryOmits []string
+	// openIDDiscoveryOnly: no RFC 8414 /.well-known/oauth-authorization-server (404).
+	openIDDiscoveryOnly bool
 }
 
 // advertisedMetadata are the *_supported lists of a discovery document, and fields only

@@ -13,9 +13,19 @@ import (
 //     access token (the old one stops working) and does not answer the secret;
 //   - a GET answers neither client_secret nor the registration access token (Hydra only
 //     stores the token's signature).
+//
+// Its discovery document (oauth2/handler.go, discoverOidcConfiguration) is served at
+// /.well-known/openid-configuration only, and by default advertises neither
+// registration_endpoint (only when webfinger.oidc_discovery.client_registration_url is set)
+// nor introspection_endpoint (introspection lives on the admin port), nor DPoP or the
+// introspection/revocation auth methods: a client must know the paths.
 func hydraRules() flavorRules {
 	return flavorRules{
-		registrationPath: "/oauth2/register",
+		discoveryOmits: []string{"registration_endpoint", "introspection_endpoint",
+			"introspection_endpoint_auth_methods_supported", "revocation_endpoint_auth_methods_supported",
+			"dpop_signing_alg_values_supported", "token_endpoint_auth_signing_alg_values_supported"},
+		openIDDiscoveryOnly: true,
+		registrationPath:    "/oauth2/register",
 		paths: endpointPaths{
 			token:         "/oauth2/token",
 			jwks:          "/.well-known/jwks.json",

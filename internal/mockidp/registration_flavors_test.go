@@ -205,3 +205,28 @@ func TestServerDefaultsPerFlavor(t *testing.T) {
 		t.Fatalf("keycloak defaults: %s", r.raw)
 	}
 }
+
+// TestHydraDiscovery: like a default Ory Hydra v2.3.0, the hydra flavour advertises neither
+// its registration nor its introspection endpoint, and serves no RFC 8414 document, so the
+// provider cannot pass against the mock where it would fail against Hydra.
+func TestHydraDiscovery(t *testing.T) {
+	idp := mockidp.NewTestServer(t, mockidp.Options{Flavor: mockidp.FlavorHydra})
+	doc := call(t, http.MethodGet, idp.URL()+"/.well-known/openid-configuration", "", nil)
+	doc.expect(t, http.StatusOK, "")
+	for _, absent := range []string{"registration_endpoint", "introspection_endpoint"} {
+		if _, has := doc.body[absent]; has {
+			t.Errorf("discovery advertises %s: %s", absent, doc.raw)
+		}
+	}
+	if doc.str("token_endpoint") != idp.TokenEndpoint() || doc.str("jwks_uri") != idp.JWKSURI() {
+		t.Errorf("discovery: %s", doc.raw)
+	}
+	call(t, http.MethodGet, idp.URL()+"/.well-known/oauth-authorization-server", "", nil).expect(t, http.StatusNotFound, "")
+
+	// The other flavours keep advertising both.
+	generic := mockidp.NewTestServer(t, mockidp.Options{})
+	gdoc := call(t, http.MethodGet, generic.URL()+"/.well-known/openid-configuration", "", nil)
+	if gdoc.str("registration_endpoint") != generic.RegistrationEndpoint() || gdoc.str("introspection_endpoint") == "" {
+		t.Errorf("generic discovery: %s", gdoc.raw)
+	}
+}

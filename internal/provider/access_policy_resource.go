@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/hashicorp/terraform-plugin-framework-timeouts/resource/timeouts"
 	"github.com/hashicorp/terraform-plugin-framework-timetypes/timetypes"
 	"github.com/hashicorp/terraform-plugin-framework-validators/int64validator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/listvalidator"
@@ -72,6 +73,7 @@ func accessPolicySchema() schema.Schema {
 		}
 	}
 	return schema.Schema{
+		Blocks: map[string]schema.Block{"timeouts": timeoutsBlock(context.Background(), gatewayOperationTimeout)},
 		MarkdownDescription: "Grants clients access to protected APIs under limits. A request is allowed when some " +
 			"policy bound to its token — by the token's client id (`client_ids`), or named in the API's policy " +
 			"claim (Tyk's `pol`) by id or name — grants the API, the method and the path.",
@@ -163,6 +165,9 @@ func (r *accessPolicyResource) Create(ctx context.Context, req resource.CreateRe
 	if resp.Diagnostics.HasError() {
 		return
 	}
+	ctx, cancel, diags := withOperationTimeout(ctx, plan.Timeouts.Create, gatewayOperationTimeout)
+	defer cancel()
+	resp.Diagnostics.Append(diags...)
 	client, diags := r.data.requireGateway("idpgate_access_policy")
 	resp.Diagnostics.Append(diags...)
 	p, diags := plan.toWire(ctx)
@@ -185,6 +190,9 @@ func (r *accessPolicyResource) Read(ctx context.Context, req resource.ReadReques
 	if resp.Diagnostics.HasError() {
 		return
 	}
+	ctx, cancel, diags := withOperationTimeout(ctx, state.Timeouts.Read, gatewayOperationTimeout)
+	defer cancel()
+	resp.Diagnostics.Append(diags...)
 	client, diags := r.data.requireGateway("idpgate_access_policy")
 	resp.Diagnostics.Append(diags...)
 	if resp.Diagnostics.HasError() {
@@ -213,6 +221,9 @@ func (r *accessPolicyResource) Update(ctx context.Context, req resource.UpdateRe
 	if resp.Diagnostics.HasError() {
 		return
 	}
+	ctx, cancel, diags := withOperationTimeout(ctx, plan.Timeouts.Update, gatewayOperationTimeout)
+	defer cancel()
+	resp.Diagnostics.Append(diags...)
 	client, diags := r.data.requireGateway("idpgate_access_policy")
 	resp.Diagnostics.Append(diags...)
 	p, diags := plan.toWire(ctx)
@@ -235,6 +246,9 @@ func (r *accessPolicyResource) Delete(ctx context.Context, req resource.DeleteRe
 	if resp.Diagnostics.HasError() {
 		return
 	}
+	ctx, cancel, diags := withOperationTimeout(ctx, state.Timeouts.Delete, gatewayOperationTimeout)
+	defer cancel()
+	resp.Diagnostics.Append(diags...)
 	client, diags := r.data.requireGateway("idpgate_access_policy")
 	resp.Diagnostics.Append(diags...)
 	if resp.Diagnostics.HasError() {
@@ -253,6 +267,7 @@ func (r *accessPolicyResource) ImportState(ctx context.Context, req resource.Imp
 
 // accessPolicyModel is the resource's state.
 type accessPolicyModel struct {
+	Timeouts     timeouts.Value       `tfsdk:"timeouts"`
 	ID           types.String         `tfsdk:"id"`
 	Name         types.String         `tfsdk:"name"`
 	ClientIDs    types.Set            `tfsdk:"client_ids"`
@@ -319,6 +334,7 @@ func accessPolicyFromWire(p *adminapi.Policy, prior *accessPolicyModel) accessPo
 		RateLimit:   limitFromWire(p.RateLimit, prior.RateLimit),
 		Quota:       limitFromWire(p.Quota, prior.Quota),
 		MaxTokenAge: durationFromWire(p.MaxTokenAge.D(), prior.MaxTokenAge, true),
+		Timeouts:    timeoutsOrNull(prior.Timeouts),
 	}
 	for i, ar := range p.AccessRights {
 		var pr accessRightModel

@@ -1,6 +1,7 @@
 package provider
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -50,11 +51,7 @@ func idpErrorDiags(idp *idpSettings, action string, err error) diag.Diagnostics 
 					"keeps failing, check the identity provider. Underlying error: %v", action, err))
 			return diags
 		}
-		diags.AddError("Cannot reach the identity provider",
-			fmt.Sprintf("While %s, the identity provider did not answer. Check issuer (IDPGATE_ISSUER), "+
-				"registration_endpoint (IDPGATE_REGISTRATION_ENDPOINT), ca_bundle and request_timeout. Underlying error: %v",
-				action, err))
-		return diags
+		return append(diags, idpNoAnswerDiag(action, err))
 	}
 
 	idpSays := e.Code
@@ -78,6 +75,12 @@ func idpErrorDiags(idp *idpSettings, action string, err error) diag.Diagnostics 
 		diags.AddAttributeError(path.Root("initial_access_token"), "Identity provider refused the credentials",
 			fmt.Sprintf("While %s, the identity provider answered HTTP %d: %s. Check initial_access_token "+
 				"(IDPGATE_INITIAL_ACCESS_TOKEN): it must be %s.", action, e.StatusCode, idpSays, what))
+	case e.Op == "register" && (e.StatusCode == http.StatusNotFound || e.StatusCode == http.StatusMethodNotAllowed):
+		// Nothing at that URL takes registrations: the endpoint is wrong, not the client.
+		diags.AddAttributeError(path.Root("registration_endpoint"), "No registration endpoint at that URL",
+			fmt.Sprintf("While %s, %s answered HTTP %d: %s. Set registration_endpoint (IDPGATE_REGISTRATION_ENDPOINT) "+
+				"to the identity provider's dynamic client registration URL, check that dynamic registration is "+
+				"enabled there, and that idp_driver matches the identity provider.", action, e.URL, e.StatusCode, idpSays))
 	case e.StatusCode == http.StatusForbidden:
 		diags.AddAttributeError(path.Root("registration_access_token"), "Identity provider refused the registration access token",
 			fmt.Sprintf("While %s, the identity provider answered HTTP 403: %s. The stored registration access token "+
@@ -98,6 +101,41 @@ func idpErrorDiags(idp *idpSettings, action string, err error) diag.Diagnostics 
 				"the message says.", action, e.StatusCode, idpSays))
 	}
 	return diags
+}
+
+// idpNoAnswerDiag explains a failure that is not an error answer of the IdP. Only an IdP that
+// never answered is "unreachable"; one that answered without what registration needs is told
+// apart, so that the user looks at the right setting.
+func idpNoAnswerDiag(action string, err error) diag.Diagnostic {
+	switch {
+	case errors.Is(err, dcr.ErrNoRegistrationEndpoint):
+		return diag.NewAttributeErrorDiagnostic(path.Root("registration_endpoint"),
+			"Identity provider advertises no registration endpoint",
+			fmt.Sprintf("While %s: the identity provider's discovery document names no registration_endpoint, and "+
+				"the driver knows no documented default. Set registration_endpoint (IDPGATE_REGISTRATION_ENDPOINT) to "+
+				"the identity provider's dynamic client registration URL, and check that dynamic registration is "+
+				"enabled there; with Ory Hydra, set idp_driver = \"hydra\". Underlying error: %v", action, err))
+	case errors.Is(err, dcr.ErrDiscovery):
+		return diag.NewAttributeErrorDiagnostic(path.Root("issuer"), "Identity provider discovery failed",
+			fmt.Sprintf("While %s: the identity provider answered, but no usable discovery document was found for "+
+				"the issuer. Set issuer (IDPGATE_ISSUER) exactly as the identity provider publishes it, or give "+
+				"registration_endpoint (IDPGATE_REGISTRATION_ENDPOINT). Underlying error: %v", action, err))
+	case errors.Is(err, dcr.ErrInvalidMetadata):
+		return diag.NewErrorDiagnostic("Invalid client metadata",
+			fmt.Sprintf("While %s: %v. Nothing was sent to the identity provider; change the attribute the "+
+				"message names.", action, err))
+	case errors.Is(err, dcr.ErrUnreachable), errors.Is(err, context.DeadlineExceeded):
+		return diag.NewErrorDiagnostic("Cannot reach the identity provider",
+			fmt.Sprintf("While %s, the identity provider did not answer (in time). Check issuer (IDPGATE_ISSUER), "+
+				"registration_endpoint (IDPGATE_REGISTRATION_ENDPOINT), ca_bundle, request_timeout and the resource's "+
+				"timeouts block. Underlying error: %v", action, err))
+	}
+	// Anything else came back from the IdP in a form the protocol does not allow (an answer
+	// that is not the JSON the RFC prescribes, a client without registration_client_uri).
+	return diag.NewErrorDiagnostic("Unexpected answer from the identity provider",
+		fmt.Sprintf("While %s, the identity provider's answer could not be used. Check that idp_driver matches the "+
+			"identity provider and that registration_endpoint (IDPGATE_REGISTRATION_ENDPOINT) is its registration "+
+			"URL. Underlying error: %v", action, err))
 }
 
 // attributeNamedIn finds the metadata attribute an IdP's error description is about, e.g.

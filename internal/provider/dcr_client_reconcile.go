@@ -120,7 +120,10 @@ func reconcile(ctx context.Context, prior dcrClientModel, reg dcr.Registration, 
 		RegistrationClientURI:   optionalString(reg.RegistrationClientURI),
 		RegistrationAccessToken: optionalString(reg.RegistrationAccessToken),
 		// Never returned by most IdPs, and a signed statement has no "equivalent form".
-		SoftwareStatement: prior.SoftwareStatement,
+		SoftwareStatement:      prior.SoftwareStatement,
+		SoftwareStatementWO:    types.StringNull(),
+		SoftwareStatementWOVer: prior.SoftwareStatementWOVer,
+		Timeouts:               timeoutsOrNull(prior.Timeouts),
 
 		ClientName:              r.str("client_name", prior.ClientName, md.ClientName, sameString),
 		TokenEndpointAuthMethod: r.str("token_endpoint_auth_method", prior.TokenEndpointAuthMethod, md.TokenEndpointAuthMethod, sameString),

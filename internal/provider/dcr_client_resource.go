@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/hashicorp/terraform-plugin-framework-jsontypes/jsontypes"
+	"github.com/hashicorp/terraform-plugin-framework-timeouts/resource/timeouts"
 	"github.com/hashicorp/terraform-plugin-framework-validators/setvalidator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
 	"github.com/hashicorp/terraform-plugin-framework/path"
@@ -45,7 +46,7 @@ func (r *dcrClientResource) Metadata(_ context.Context, req resource.MetadataReq
 	resp.TypeName = req.ProviderTypeName + "_dcr_client"
 }
 
-func (r *dcrClientResource) Schema(_ context.Context, _ resource.SchemaRequest, resp *resource.SchemaResponse) {
+func (r *dcrClientResource) Schema(ctx context.Context, _ resource.SchemaRequest, resp *resource.SchemaResponse) {
 	// Metadata attributes are Optional+Computed: the IdP fills in what the user leaves out,
 	// and those values are stored without ever showing as a difference.
 	str := func(desc string, validators ...validator.String) schema.StringAttribute {
@@ -56,6 +57,8 @@ func (r *dcrClientResource) Schema(_ context.Context, _ resource.SchemaRequest, 
 			Validators: []validator.Set{setvalidator.ValueStringsAre(stringvalidator.LengthAtLeast(1))}}
 	}
 	keep := []planmodifier.String{stringplanmodifier.UseStateForUnknown()}
+	statementWO, statementWOVersion := writeOnlyAttributes("software_statement", "A software statement (RFC 7591 §2.3)",
+		"the identity provider")
 	resp.Schema = schema.Schema{
 		MarkdownDescription: "An OAuth 2.0 / OpenID Connect client registered at the identity provider through Dynamic " +
 			"Client Registration (RFC 7591) and managed through RFC 7592 (or Okta's client API with the `okta` driver). " +
@@ -103,10 +106,14 @@ func (r *dcrClientResource) Schema(_ context.Context, _ resource.SchemaRequest, 
 				Validators:          []validator.String{stringvalidator.ConflictsWith(path.MatchRoot("jwks_uri"))},
 			},
 			"software_statement": schema.StringAttribute{
-				MarkdownDescription: "A software statement (a signed JWT asserting client metadata, RFC 7591 §2.3).",
-				Optional:            true,
-				Sensitive:           true,
+				MarkdownDescription: "A software statement (a signed JWT asserting client metadata, RFC 7591 §2.3). " +
+					"Stored in the state; to keep it out, use `software_statement_wo`.",
+				Optional:   true,
+				Sensitive:  true,
+				Validators: []validator.String{stringvalidator.ConflictsWith(path.MatchRoot("software_statement_wo"))},
 			},
+			"software_statement_wo":         statementWO,
+			"software_statement_wo_version": statementWOVersion,
 			"extra_metadata": schema.StringAttribute{
 				MarkdownDescription: "Vendor-specific metadata as a JSON object, sent merged with the standard fields " +
 					"(e.g. `jsonencode({ post_logout_redirect_uris = [\"https://app/logout\"] })`). Only the keys given here " +
@@ -146,6 +153,7 @@ func (r *dcrClientResource) Schema(_ context.Context, _ resource.SchemaRequest, 
 				Sensitive: true,
 			},
 		},
+		Blocks: map[string]schema.Block{"timeouts": timeoutsBlock(ctx, idpOperationTimeout)},
 	}
 }
 
@@ -186,16 +194,25 @@ func (r *dcrClientResource) Create(ctx context.Context, req resource.CreateReque
 	if resp.Diagnostics.HasError() {
 		return
 	}
+	ctx, cancel, diags := withOperationTimeout(ctx, plan.Timeouts.Create, idpOperationTimeout)
+	defer cancel()
+	resp.Diagnostics.Append(diags...)
 	idp, diags := r.data.requireIdP("idpgate_dcr_client")
 	resp.Diagnostics.Append(diags...)
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	ctx = maskCredentials(ctx, idp.InitialAccessToken, plan.SoftwareStatement.ValueString())
+	statementWO, _, diags := writeOnlyToSend(ctx, req.Config, path.Root("software_statement_wo"), true,
+		plan.SoftwareStatementWOVer, types.Int64Null())
+	resp.Diagnostics.Append(diags...)
+	ctx = maskCredentials(ctx, idp.InitialAccessToken, plan.SoftwareStatement.ValueString(), statementWO)
 	metadata, diags := plan.metadata(ctx)
 	resp.Diagnostics.Append(diags...)
 	if resp.Diagnostics.HasError() {
 		return
+	}
+	if statementWO != "" {
+		metadata.SoftwareStatement = statementWO
 	}
 
 	reg, err := idp.Client.Register(ctx, metadata)
@@ -218,6 +235,9 @@ func (r *dcrClientResource) Read(ctx context.Context, req resource.ReadRequest, 
 	if resp.Diagnostics.HasError() {
 		return
 	}
+	ctx, cancel, diags := withOperationTimeout(ctx, state.Timeouts.Read, idpOperationTimeout)
+	defer cancel()
+	resp.Diagnostics.Append(diags...)
 	idp, diags := r.data.requireIdP("idpgate_dcr_client")
 	resp.Diagnostics.Append(diags...)
 	if resp.Diagnostics.HasError() {
@@ -251,17 +271,28 @@ func (r *dcrClientResource) Update(ctx context.Context, req resource.UpdateReque
 	if resp.Diagnostics.HasError() {
 		return
 	}
+	ctx, cancel, diags := withOperationTimeout(ctx, plan.Timeouts.Update, idpOperationTimeout)
+	defer cancel()
+	resp.Diagnostics.Append(diags...)
 	idp, diags := r.data.requireIdP("idpgate_dcr_client")
 	resp.Diagnostics.Append(diags...)
 	if resp.Diagnostics.HasError() {
 		return
 	}
+	// The write-only statement goes out again only when its version moved: a PUT without it
+	// leaves the metadata it asserted to the attributes, as for any other update.
+	statementWO, _, diags := writeOnlyToSend(ctx, req.Config, path.Root("software_statement_wo"), false,
+		plan.SoftwareStatementWOVer, state.SoftwareStatementWOVer)
+	resp.Diagnostics.Append(diags...)
 	ctx = maskCredentials(ctx, idp.InitialAccessToken, state.ClientSecret.ValueString(),
-		state.RegistrationAccessToken.ValueString(), plan.SoftwareStatement.ValueString())
+		state.RegistrationAccessToken.ValueString(), plan.SoftwareStatement.ValueString(), statementWO)
 	metadata, diags := plan.metadata(ctx)
 	resp.Diagnostics.Append(diags...)
 	if resp.Diagnostics.HasError() {
 		return
+	}
+	if statementWO != "" {
+		metadata.SoftwareStatement = statementWO
 	}
 
 	reg, err := idp.Client.Update(ctx, state.registration(), metadata)
@@ -282,6 +313,9 @@ func (r *dcrClientResource) Delete(ctx context.Context, req resource.DeleteReque
 	if resp.Diagnostics.HasError() {
 		return
 	}
+	ctx, cancel, diags := withOperationTimeout(ctx, state.Timeouts.Delete, idpOperationTimeout)
+	defer cancel()
+	resp.Diagnostics.Append(diags...)
 	idp, diags := r.data.requireIdP("idpgate_dcr_client")
 	resp.Diagnostics.Append(diags...)
 	if resp.Diagnostics.HasError() {
@@ -351,6 +385,7 @@ func sortedKeys[V any](m map[string]V) []string {
 
 // dcrClientModel is idpgate_dcr_client's state.
 type dcrClientModel struct {
+	Timeouts                timeouts.Value       `tfsdk:"timeouts"`
 	ID                      types.String         `tfsdk:"id"`
 	ClientName              types.String         `tfsdk:"client_name"`
 	GrantTypes              types.Set            `tfsdk:"grant_types"`
@@ -370,6 +405,8 @@ type dcrClientModel struct {
 	JWKSURI                 types.String         `tfsdk:"jwks_uri"`
 	JWKS                    jsontypes.Normalized `tfsdk:"jwks"`
 	SoftwareStatement       types.String         `tfsdk:"software_statement"`
+	SoftwareStatementWO     types.String         `tfsdk:"software_statement_wo"` // always null: write-only
+	SoftwareStatementWOVer  types.Int64          `tfsdk:"software_statement_wo_version"`
 	ExtraMetadata           jsontypes.Normalized `tfsdk:"extra_metadata"`
 	ClientID                types.String         `tfsdk:"client_id"`
 	ClientSecret            types.String         `tfsdk:"client_secret"`

@@ -108,6 +108,14 @@ resource "idpgate_protected_api" "orders" {
 		secrets["IdP's registration_access_token of "+c.ClientID] = c.RegistrationAccessToken
 	}
 
+	checkLogFreeOf(t, logFile, secrets, "registered client")
+}
+
+// checkLogFreeOf reads a provider log written with TF_LOG=JSON and fails for every line that
+// holds one of secrets. mustHold is a message of the provider's own that the log must carry,
+// or it proves nothing.
+func checkLogFreeOf(t *testing.T, logFile string, secrets map[string]string, mustHold string) {
+	t.Helper()
 	f, err := os.Open(logFile)
 	if err != nil {
 		t.Fatalf("no provider log: %v", err)
@@ -129,7 +137,7 @@ resource "idpgate_protected_api" "orders" {
 			continue
 		}
 		lines++
-		if strings.Contains(sc.Text(), "registered client") {
+		if strings.Contains(sc.Text(), mustHold) {
 			providerLines++
 		}
 		for what, secret := range secrets {

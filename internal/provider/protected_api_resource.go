@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"time"
 
+	"github.com/hashicorp/terraform-plugin-framework-timeouts/resource/timeouts"
 	"github.com/hashicorp/terraform-plugin-framework-timetypes/timetypes"
 	"github.com/hashicorp/terraform-plugin-framework-validators/mapvalidator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/resourcevalidator"
@@ -22,6 +24,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringdefault"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringplanmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
+	"github.com/hashicorp/terraform-plugin-framework/tfsdk"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 
 	"github.com/idpgate/terraform-provider-idpgate/internal/adminapi"
@@ -98,15 +101,17 @@ func protectedAPISchema() schema.Schema {
 		},
 		"leeway": schema.StringAttribute{
 			MarkdownDescription: fmt.Sprintf("Clock skew tolerated on `exp`, `nbf` and `iat`, as a Go duration. Default `%s`, "+
-				"at most `%s`; it cannot be `0s`, which the gateway reads as the default.", defaultJWTLeeway, durationText(adminapi.MaxLeeway)),
+				"at most `%s`; `0s` tolerates no skew at all.", defaultJWTLeeway, durationText(adminapi.MaxLeeway)),
 			CustomType:    timetypes.GoDurationType{},
 			Optional:      true,
 			Computed:      true,
 			Default:       stringdefault.StaticString(defaultJWTLeeway),
-			Validators:    []validator.String{durationAtLeast(0, true)},
+			Validators:    []validator.String{durationAtLeast(0, false)},
 			PlanModifiers: []planmodifier.String{keepEquivalentDuration()},
 		},
 	}
+	secretWO, secretWOVersion := writeOnlyAttributes("client_secret", "Secret of `client_id`",
+		"the gateway (which keeps it until the version changes)")
 	introspectionAttrs := map[string]schema.Attribute{
 		"endpoint": schema.StringAttribute{
 			MarkdownDescription: "The identity provider's RFC 7662 introspection endpoint.",
@@ -119,12 +124,16 @@ func protectedAPISchema() schema.Schema {
 			Validators:          []validator.String{stringvalidator.LengthAtLeast(1)},
 		},
 		"client_secret": schema.StringAttribute{
-			MarkdownDescription: "Secret of `client_id`. The gateway never returns it, so a change made outside " +
-				"Terraform cannot be detected, and an import leaves it unset until the next apply.",
-			Required:   true,
-			Sensitive:  true,
-			Validators: []validator.String{stringvalidator.LengthAtLeast(1)},
+			MarkdownDescription: "Secret of `client_id`, stored in the state; to keep it out, use `client_secret_wo`. " +
+				"Exactly one of the two is set. The gateway never returns it, so a change made outside Terraform " +
+				"cannot be detected, and an import leaves it unset until the next apply.",
+			Optional:  true,
+			Sensitive: true,
+			Validators: []validator.String{stringvalidator.LengthAtLeast(1),
+				stringvalidator.ExactlyOneOf(path.MatchRelative().AtParent().AtName("client_secret_wo"))},
 		},
+		"client_secret_wo":         secretWO,
+		"client_secret_wo_version": secretWOVersion,
 		"cache_ttl": schema.StringAttribute{
 			MarkdownDescription: fmt.Sprintf("How long an `active` answer is reused (never past the token's `exp`), as a Go "+
 				"duration. Default `%s`, at most `%s`; `0s` disables the cache.", defaultCacheTTL, durationText(adminapi.MaxCacheTTL)),
@@ -142,6 +151,7 @@ func protectedAPISchema() schema.Schema {
 	}
 
 	return schema.Schema{
+		Blocks: map[string]schema.Block{"timeouts": timeoutsBlock(context.Background(), gatewayOperationTimeout)},
 		MarkdownDescription: "An API behind the idpgate gateway: requests under `listen_path` carry a bearer token " +
 			"from the identity provider, which the gateway checks (with the issuer's JWKS, or by introspection) " +
 			"before proxying them to `upstream_url`. Which clients may call it is decided by `idpgate_access_policy`.",
@@ -313,10 +323,14 @@ func (r *protectedAPIResource) Create(ctx context.Context, req resource.CreateRe
 	if resp.Diagnostics.HasError() {
 		return
 	}
+	ctx, cancel, diags := withOperationTimeout(ctx, plan.Timeouts.Create, gatewayOperationTimeout)
+	defer cancel()
+	resp.Diagnostics.Append(diags...)
 	client, diags := r.data.requireGateway("idpgate_protected_api")
 	resp.Diagnostics.Append(diags...)
 	api, diags := plan.toWire(ctx)
 	resp.Diagnostics.Append(diags...)
+	resp.Diagnostics.Append(plan.addWriteOnlySecret(ctx, req.Config, &api, nil)...)
 	if resp.Diagnostics.HasError() {
 		return
 	}
@@ -335,6 +349,9 @@ func (r *protectedAPIResource) Read(ctx context.Context, req resource.ReadReques
 	if resp.Diagnostics.HasError() {
 		return
 	}
+	ctx, cancel, diags := withOperationTimeout(ctx, state.Timeouts.Read, gatewayOperationTimeout)
+	defer cancel()
+	resp.Diagnostics.Append(diags...)
 	client, diags := r.data.requireGateway("idpgate_protected_api")
 	resp.Diagnostics.Append(diags...)
 	if resp.Diagnostics.HasError() {
@@ -358,6 +375,8 @@ func (r *protectedAPIResource) Read(ctx context.Context, req resource.ReadReques
 	// secret removed out of band is drift that the next apply repairs.
 	if next.Introspection != nil && api.Introspection != nil && !api.Introspection.ClientSecretSet {
 		next.Introspection.ClientSecret = types.StringNull()
+		// A write-only secret cannot be compared; forgetting its version makes the next plan send it again.
+		next.Introspection.SecretVersion = types.Int64Null()
 	}
 	resp.Diagnostics.Append(resp.State.Set(ctx, next)...)
 }
@@ -369,10 +388,14 @@ func (r *protectedAPIResource) Update(ctx context.Context, req resource.UpdateRe
 	if resp.Diagnostics.HasError() {
 		return
 	}
+	ctx, cancel, diags := withOperationTimeout(ctx, plan.Timeouts.Update, gatewayOperationTimeout)
+	defer cancel()
+	resp.Diagnostics.Append(diags...)
 	client, diags := r.data.requireGateway("idpgate_protected_api")
 	resp.Diagnostics.Append(diags...)
 	api, diags := plan.toWire(ctx)
 	resp.Diagnostics.Append(diags...)
+	resp.Diagnostics.Append(plan.addWriteOnlySecret(ctx, req.Config, &api, &state)...)
 	if resp.Diagnostics.HasError() {
 		return
 	}
@@ -391,6 +414,9 @@ func (r *protectedAPIResource) Delete(ctx context.Context, req resource.DeleteRe
 	if resp.Diagnostics.HasError() {
 		return
 	}
+	ctx, cancel, diags := withOperationTimeout(ctx, state.Timeouts.Delete, gatewayOperationTimeout)
+	defer cancel()
+	resp.Diagnostics.Append(diags...)
 	client, diags := r.data.requireGateway("idpgate_protected_api")
 	resp.Diagnostics.Append(diags...)
 	if resp.Diagnostics.HasError() {
@@ -409,6 +435,7 @@ func (r *protectedAPIResource) ImportState(ctx context.Context, req resource.Imp
 
 // protectedAPIModel is the resource's state.
 type protectedAPIModel struct {
+	Timeouts               timeouts.Value      `tfsdk:"timeouts"`
 	ID                     types.String        `tfsdk:"id"`
 	Name                   types.String        `tfsdk:"name"`
 	ListenPath             types.String        `tfsdk:"listen_path"`
@@ -438,6 +465,8 @@ type introspectionModel struct {
 	Endpoint       types.String         `tfsdk:"endpoint"`
 	ClientID       types.String         `tfsdk:"client_id"`
 	ClientSecret   types.String         `tfsdk:"client_secret"`
+	ClientSecretWO types.String         `tfsdk:"client_secret_wo"` // always null: write-only
+	SecretVersion  types.Int64          `tfsdk:"client_secret_wo_version"`
 	CacheTTL       timetypes.GoDuration `tfsdk:"cache_ttl"`
 	IdentityClaim  types.String         `tfsdk:"identity_claim"`
 	ClientIDClaim  types.String         `tfsdk:"client_id_claim"`
@@ -478,8 +507,11 @@ func (m protectedAPIModel) toWire(ctx context.Context) (adminapi.API, diag.Diagn
 		diags.Append(d...)
 		w.RequiredScopes, d = stringsToWire(ctx, j.RequiredScopes)
 		diags.Append(d...)
-		w.Leeway, d = durationToWire(j.Leeway)
-		diags.Append(d...)
+		if !j.Leeway.IsNull() && !j.Leeway.IsUnknown() {
+			leeway, d := durationToWire(j.Leeway)
+			diags.Append(d...)
+			w.Leeway = &leeway
+		}
 		api.JWT = w
 	}
 	if in := m.Introspection; in != nil {
@@ -504,6 +536,26 @@ func (m protectedAPIModel) toWire(ctx context.Context) (adminapi.API, diag.Diagn
 	return api, diags
 }
 
+// addWriteOnlySecret puts introspection.client_secret_wo into api when it is to be sent: on
+// create (state nil), and on update when client_secret_wo_version changed. Otherwise the
+// body carries no secret and the gateway keeps the one it holds.
+func (m protectedAPIModel) addWriteOnlySecret(ctx context.Context, config tfsdk.Config, api *adminapi.API,
+	state *protectedAPIModel) diag.Diagnostics {
+	if m.Introspection == nil || api.Introspection == nil {
+		return nil
+	}
+	stateVersion := types.Int64Null()
+	if state != nil && state.Introspection != nil {
+		stateVersion = state.Introspection.SecretVersion
+	}
+	secret, send, diags := writeOnlyToSend(ctx, config, path.Root("introspection").AtName("client_secret_wo"),
+		state == nil, m.Introspection.SecretVersion, stateVersion)
+	if send {
+		api.Introspection.ClientSecret = secret
+	}
+	return diags
+}
+
 // protectedAPIFromWire maps the gateway's answer to state. prior (the plan or the previous
 // state; its fields may be null after an import) supplies what the gateway does not return
 // or spells differently: the introspection secret, empty collections, duration spellings.
@@ -521,6 +573,7 @@ func protectedAPIFromWire(api *adminapi.API, prior *protectedAPIModel) protected
 		ForwardOverrideHeaders: types.BoolValue(api.ForwardOverrideHeaders),
 		Hosts:                  setFromWire(api.Hosts, prior.Hosts),
 		SenderConstraint:       types.StringValue(senderConstraintFromWire(api.SenderConstraint)),
+		Timeouts:               timeoutsOrNull(prior.Timeouts),
 	}
 	if w := api.JWT; w != nil {
 		p := prior.JWT
@@ -532,7 +585,7 @@ func protectedAPIFromWire(api *adminapi.API, prior *protectedAPIModel) protected
 			JWKSURI:           types.StringValue(w.JWKSURI),
 			Audiences:         setFromWire(w.Audiences, p.Audiences),
 			AllowedAlgorithms: setFromWire(orDefault(w.AllowedAlgorithms, adminapi.DefaultAlgorithm), p.AllowedAlgorithms),
-			Leeway:            durationFromWire(orDefaultDuration(w.Leeway, adminapi.DefaultLeeway), p.Leeway, false),
+			Leeway:            durationFromWire(leewayFromWire(w.Leeway), p.Leeway, false),
 			IdentityClaim:     types.StringValue(orDefaultString(w.IdentityClaim, adminapi.DefaultIdentityClaim)),
 			ClientIDClaim:     stringFromWire(w.ClientIDClaim, p.ClientIDClaim),
 			PolicyClaim:       types.StringValue(orDefaultString(w.PolicyClaim, adminapi.DefaultPolicyClaim)),
@@ -542,7 +595,7 @@ func protectedAPIFromWire(api *adminapi.API, prior *protectedAPIModel) protected
 	if w := api.Introspection; w != nil {
 		p := prior.Introspection
 		if p == nil {
-			p = &introspectionModel{ClientSecret: types.StringNull()}
+			p = &introspectionModel{ClientSecret: types.StringNull(), SecretVersion: types.Int64Null()}
 		}
 		ttl := adminapi.DefaultIntrospectionCacheTTL
 		if w.CacheTTL != nil {
@@ -552,6 +605,8 @@ func protectedAPIFromWire(api *adminapi.API, prior *protectedAPIModel) protected
 			Endpoint:       types.StringValue(w.Endpoint),
 			ClientID:       types.StringValue(w.ClientID),
 			ClientSecret:   p.ClientSecret,
+			ClientSecretWO: types.StringNull(),
+			SecretVersion:  p.SecretVersion,
 			CacheTTL:       durationFromWire(ttl, p.CacheTTL, false),
 			IdentityClaim:  types.StringValue(orDefaultString(w.IdentityClaim, adminapi.DefaultIdentityClaim)),
 			ClientIDClaim:  stringFromWire(w.ClientIDClaim, p.ClientIDClaim),
@@ -570,6 +625,14 @@ func listenPathFromWire(wire string, prior types.String) types.String {
 		return prior
 	}
 	return types.StringValue(wire)
+}
+
+// leewayFromWire reads the gateway's leeway: none given is the default, 0s is no leeway.
+func leewayFromWire(d *adminapi.Duration) time.Duration {
+	if d == nil {
+		return adminapi.DefaultLeeway
+	}
+	return d.D()
 }
 
 // senderConstraintFromWire spells the gateway's default ("") as the schema's default.

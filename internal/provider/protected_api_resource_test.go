@@ -128,6 +128,11 @@ func TestProtectedAPIFromWireKeepsUserSpelling(t *testing.T) {
 
 // An answer that leaves a defaulted field out reads as the default the schema declares.
 func TestProtectedAPIFromWireFillsGatewayDefaults(t *testing.T) {
+	zero := protectedAPIFromWire(&adminapi.API{ID: "a", JWT: &adminapi.JWTValidation{Issuer: "https://i", JWKSURI: "https://i/k",
+		Leeway: adminapi.DurationOf(0)}}, nil)
+	if zero.JWT.Leeway.ValueString() != "0s" {
+		t.Errorf("a 0s leeway reads as %s", zero.JWT.Leeway)
+	}
 	m := protectedAPIFromWire(&adminapi.API{ID: "a", JWT: &adminapi.JWTValidation{Issuer: "https://i", JWKSURI: "https://i/k"}}, nil)
 	if m.JWT.Leeway.ValueString() != "30s" || m.JWT.IdentityClaim.ValueString() != "sub" ||
 		m.JWT.PolicyClaim.ValueString() != "pol" || !m.JWT.AllowedAlgorithms.Equal(stringSet("RS256")) {
@@ -551,4 +556,46 @@ resource "idpgate_protected_api" "x" {
 			})
 		})
 	}
+}
+
+// TestAccProtectedAPI_zeroLeeway: leeway = "0s" reaches the gateway as zero (not as "unset",
+// which would be the 30s default), reads back as "0s", and plans nothing after the apply.
+func TestAccProtectedAPI_zeroLeeway(t *testing.T) {
+	t.Parallel()
+	s := startGatewayStack(t)
+	resource.Test(t, resource.TestCase{
+		PreCheck:                 func() { testAccPreCheck(t) },
+		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+		CheckDestroy:             s.checkNothingLeft(),
+		Steps: []resource.TestStep{
+			{
+				Config: protectedAPIConfig(s, s.upstream.URL, "0s", ""),
+				ConfigPlanChecks: resource.ConfigPlanChecks{
+					PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
+				},
+				Check: resource.ComposeAggregateTestCheckFunc(
+					resource.TestCheckResourceAttr("idpgate_protected_api.orders", "jwt.leeway", "0s"),
+					func(st *terraform.State) error {
+						id, err := stateAttr(st, "idpgate_protected_api.orders", "id")
+						if err != nil {
+							return err
+						}
+						api, err := s.admin.GetAPI(context.Background(), id)
+						if err != nil {
+							return err
+						}
+						if api.JWT.Leeway == nil || api.JWT.Leeway.D() != 0 {
+							return fmt.Errorf("the gateway holds leeway %v, want 0s", api.JWT.Leeway)
+						}
+						return nil
+					},
+				),
+			},
+			{
+				ResourceName:      "idpgate_protected_api.orders",
+				ImportState:       true,
+				ImportStateVerify: true,
+			},
+		},
+	})
 }

@@ -106,7 +106,7 @@ func durationFromWire(d time.Duration, prior timetypes.GoDuration, zeroIsNull bo
 	return timetypes.NewGoDurationValueFromStringMust(d.String())
 }
 
-// orDefault, orDefaultString and orDefaultDuration read an answer that omits a defaulted
+// orDefault, orDefaultString (and leewayFromWire) read an answer that omits a defaulted
 // field as the default, so an older gateway that does not echo defaults causes no diff.
 func orDefault(values []string, def string) []string {
 	if len(values) == 0 {
@@ -120,13 +120,6 @@ func orDefaultString(s, def string) string {
 		return def
 	}
 	return s
-}
-
-func orDefaultDuration(d adminapi.Duration, def time.Duration) time.Duration {
-	if d == 0 {
-		return def
-	}
-	return d.D()
 }
 
 // durationDefault spells a default duration in whole seconds ("60s", not Go's "1m0s"): the

@@ -173,12 +173,12 @@ func (f *Factory) newJWTValidator(cfg adminapi.JWTValidation) (*jwtValidator, er
 			}
 		}
 	}
-	leeway := cfg.Leeway.D()
-	switch {
-	case leeway < 0 || leeway > adminapi.MaxLeeway:
+	leeway := adminapi.DefaultLeeway
+	if cfg.Leeway != nil {
+		leeway = cfg.Leeway.D() // 0s is no leeway at all
+	}
+	if leeway < 0 || leeway > adminapi.MaxLeeway {
 		return nil, fmt.Errorf("jwt.leeway: %s is outside 0s..%s", leeway, adminapi.MaxLeeway)
-	case leeway == 0:
-		leeway = adminapi.DefaultLeeway
 	}
 	v := &jwtValidator{
 		issuer:         cfg.Issuer,

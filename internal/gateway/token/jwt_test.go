@@ -204,10 +204,20 @@ func TestJWTLeeway(t *testing.T) {
 	}
 
 	api := jwtAPI(srv.URL)
-	api.JWT.Leeway = adminapi.Duration(time.Minute)
+	api.JWT.Leeway = adminapi.DurationOf(time.Minute)
 	claims := validClaims(now)
 	claims["exp"] = now.Add(-40 * time.Second).Unix()
 	mustValidate(t, validatorFor(t, f, api), signJWT(t, key, claims, nil))
+
+	// 0s is no leeway at all, not the default: a token expired a second ago is refused,
+	// which the default 30s would accept.
+	claims["exp"] = now.Add(-time.Second).Unix()
+	expired := signJWT(t, key, claims, nil)
+	mustValidate(t, validatorFor(t, f, jwtAPI(srv.URL)), expired)
+	api.JWT.Leeway = adminapi.DurationOf(0)
+	if _, err := validatorFor(t, f, api).Validate(context.Background(), expired); err == nil {
+		t.Error("leeway 0s accepted a token expired a second ago")
+	}
 }
 
 func TestJWTCacheHitHonoursExp(t *testing.T) {
@@ -302,8 +312,8 @@ func TestJWTCacheIsPerConfigurationField(t *testing.T) {
 		{
 			// nbf 90s ahead: inside a 2m leeway, outside a 1s one.
 			name: "leeway", key: rsa, claims: claimsWith(map[string]any{"nbf": clock.Now().Add(90 * time.Second).Unix()}),
-			cached: api(func(j *adminapi.JWTValidation) { j.Leeway = adminapi.Duration(2 * time.Minute) }),
-			fresh:  api(func(j *adminapi.JWTValidation) { j.Leeway = adminapi.Duration(time.Second) }),
+			cached: api(func(j *adminapi.JWTValidation) { j.Leeway = adminapi.DurationOf(2 * time.Minute) }),
+			fresh:  api(func(j *adminapi.JWTValidation) { j.Leeway = adminapi.DurationOf(time.Second) }),
 		},
 		{
 			name: "identity_claim", key: rsa, claims: claimsWith(map[string]any{"email": "ann@example.test"}),
@@ -392,8 +402,8 @@ func TestForAPIRejectsBadConfiguration(t *testing.T) {
 		{"no jwks", func(a *adminapi.API) { a.JWT.JWKSURI = "" }, "jwt.jwks_uri"},
 		{"relative jwks", func(a *adminapi.API) { a.JWT.JWKSURI = "/jwks" }, "jwt.jwks_uri"},
 		{"file jwks", func(a *adminapi.API) { a.JWT.JWKSURI = "file:///etc/jwks" }, "jwt.jwks_uri"},
-		{"leeway too long", func(a *adminapi.API) { a.JWT.Leeway = adminapi.Duration(10 * time.Minute) }, "jwt.leeway"},
-		{"negative leeway", func(a *adminapi.API) { a.JWT.Leeway = adminapi.Duration(-time.Second) }, "jwt.leeway"},
+		{"leeway too long", func(a *adminapi.API) { a.JWT.Leeway = adminapi.DurationOf(10 * time.Minute) }, "jwt.leeway"},
+		{"negative leeway", func(a *adminapi.API) { a.JWT.Leeway = adminapi.DurationOf(-time.Second) }, "jwt.leeway"},
 		{"both", func(a *adminapi.API) { a.Introspection = &adminapi.Introspection{} }, "introspection"},
 		{"neither", func(a *adminapi.API) { a.JWT = nil }, "jwt"},
 		{"introspection without client", func(a *adminapi.API) {
