@@ -7,9 +7,9 @@ import "strings"
 // are rejected ("it is not possible to set a client secret" through DCR).
 type hydra struct{ rfc7592 }
 
-func (hydra) updateBody(body map[string]any, _ Metadata, _ Registration) {
-	delete(body, fieldClientSecret)
-}
+// updateBody adds nothing: unlike RFC 7592 §2.2's rule (rfc7592.updateBody echoes the issued
+// secret), Hydra refuses an update that carries client_secret.
+func (hydra) updateBody(map[string]any, Metadata, Registration) {}
 
 // hydraRegistrationPath is where Hydra serves registration on its public port. Its discovery
 // document advertises registration_endpoint only when the operator sets
