@@ -3,7 +3,11 @@
 # Debian's packages: installed here when missing, so the README's test command passes on a
 # fresh machine. Nothing is started: the packages' own services are kept from starting with
 # a policy-rc.d for the duration of the install.
+# First it builds OpenTofu for the acceptance tests' second leg (scripts/tofu.sh: once per
+# machine, about 9 minutes on a cold module cache, then reused from its cache).
 set -euo pipefail
+
+bash "$(dirname "$0")/tofu.sh" >/dev/null
 
 # command:package
 wanted=(redis-server:redis-server nginx:nginx caddy:caddy)
