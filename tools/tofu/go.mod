@@ -1,3 +1,8 @@
+// OpenTofu, pinned for the tests and `make demo TF=tofu`: scripts/tofu.sh builds the tool
+// below and caches the binary. A module of its own, so that the provider's go.mod never sees
+// OpenTofu's dependencies. To move to another release: go get -tool
+// github.com/opentofu/opentofu/cmd/tofu@vX.Y.Z, copy the replace lines of its go.mod, go mod tidy.
+
 module github.com/idpgate/terraform-provider-idpgate/tools/tofu
 
 go 1.26.6
@@ -262,4 +267,5 @@ require (
 	sigs.k8s.io/yaml v1.6.0 // indirect
 )
 
+// As in OpenTofu's own go.mod: its fork of hcl.
 replace github.com/hashicorp/hcl/v2 v2.20.1 => github.com/opentofu/hcl/v2 v2.20.2-0.20251021132045-587d123c2828
