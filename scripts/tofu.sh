@@ -7,6 +7,10 @@
 # Prints that path on stdout (progress goes to stderr). Nothing is downloaded but Go modules.
 set -euo pipefail
 
+# One compound command, read whole before it runs: editing this file during the long build
+# cannot change what the running copy does next.
+{
+
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 MODULE="$ROOT/tools/tofu"
 version="$(awk '$1 == "github.com/opentofu/opentofu" { print $2 }' "$MODULE/go.mod")"
@@ -47,3 +51,5 @@ reports_version "$tmp" || {
 mv -f "$tmp" "$bin"
 echo "tofu.sh: built in $(( $(date +%s) - started ))s" >&2
 echo "$bin"
+exit 0
+}

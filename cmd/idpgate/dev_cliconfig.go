@@ -116,13 +116,14 @@ func printDevSteps(out io.Writer, envFile string, cli sandboxCLIConfig, provider
 	if envFile != "" {
 		load = fmt.Sprintf("Run `source %s` (or paste the lines above into a shell)", envFile)
 	}
+	fmt.Fprintf(out, "%s, then, in examples/quickstart:\n\n    terraform init && terraform apply\n\n"+
+		"or with OpenTofu: tofu init && tofu apply.\n", load)
 	if providerErr != nil {
-		fmt.Fprintf(out, "%s. TF_CLI_CONFIG_FILE is left alone, so `init` looks for the idpgate provider in a registry:\n%v\n\n", load, providerErr)
+		fmt.Fprintf(out, "TF_CLI_CONFIG_FILE is left alone, so init looks for the idpgate provider in a registry:\n%v\n", providerErr)
 	} else {
-		fmt.Fprintf(out, "%s. TF_CLI_CONFIG_FILE makes Terraform and OpenTofu use the provider in\n%s (dev_overrides: they warn about it).\n\n", load, cli.providerDir)
+		fmt.Fprintf(out, "TF_CLI_CONFIG_FILE makes both use the provider in %s\n(dev_overrides: they warn about it).\n", cli.providerDir)
 	}
-	fmt.Fprint(out, "Then, in examples/quickstart:\n\n    terraform init && terraform apply\n\n"+
-		"or with OpenTofu: tofu init && tofu apply. Ctrl-C stops everything.\n")
+	fmt.Fprint(out, "Ctrl-C stops everything.\n")
 }
 
 // devCLIConfig is a Terraform/OpenTofu CLI configuration that runs idpgate/idpgate from

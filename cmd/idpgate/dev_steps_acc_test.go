@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"os"
@@ -122,10 +121,11 @@ func cliUnderTest(t *testing.T) (path, name string) {
 	if err != nil {
 		t.Fatalf("%s version: %v", path, err)
 	}
+	// tofu may print CLI configuration warnings before its version line.
 	switch {
-	case bytes.HasPrefix(out, []byte("OpenTofu ")):
+	case regexp.MustCompile(`(?m)^OpenTofu v`).Match(out):
 		return path, "tofu"
-	case bytes.HasPrefix(out, []byte("Terraform ")):
+	case regexp.MustCompile(`(?m)^Terraform v`).Match(out):
 		return path, "terraform"
 	}
 	t.Fatalf("%s version printed %q; want Terraform or OpenTofu", path, out)

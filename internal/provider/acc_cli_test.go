@@ -50,19 +50,21 @@ var currentAccCLI = sync.OnceValues(func() (accCLI, error) {
 	return parseCLIVersion(path, out)
 })
 
-// parseCLIVersion reads the first line of `terraform version` or `tofu version`:
-// "Terraform v1.11.4" or "OpenTofu v1.12.6".
+// parseCLIVersion finds the line "Terraform v1.11.4" or "OpenTofu v1.12.6" in the output of
+// `terraform version` or `tofu version` (tofu may print CLI configuration warnings first).
 func parseCLIVersion(path string, out []byte) (accCLI, error) {
-	first, _, _ := strings.Cut(string(out), "\n")
-	name, v, ok := strings.Cut(strings.TrimSpace(first), " ")
-	if !ok || (name != "Terraform" && name != "OpenTofu") {
-		return accCLI{}, fmt.Errorf("%s version printed %q; want \"Terraform vX.Y.Z\" or \"OpenTofu vX.Y.Z\"", path, first)
+	for line := range strings.Lines(string(out)) {
+		name, v, _ := strings.Cut(strings.TrimSpace(line), " ")
+		if (name != "Terraform" && name != "OpenTofu") || !strings.HasPrefix(v, "v") {
+			continue
+		}
+		parsed, err := version.NewVersion(v)
+		if err != nil {
+			return accCLI{}, fmt.Errorf("%s version printed %q: %w", path, line, err)
+		}
+		return accCLI{path: path, name: name, version: parsed}, nil
 	}
-	parsed, err := version.NewVersion(v)
-	if err != nil {
-		return accCLI{}, fmt.Errorf("%s version printed %q: %w", path, first, err)
-	}
-	return accCLI{path: path, name: name, version: parsed}, nil
+	return accCLI{}, fmt.Errorf("%s version printed %q; want a line \"Terraform vX.Y.Z\" or \"OpenTofu vX.Y.Z\"", path, out)
 }
 
 // testAccPreCheck makes sure the acceptance tests can drive the tool they were given, and that
@@ -141,10 +143,11 @@ func TestParseCLIVersion(t *testing.T) {
 		wantName string
 		wantErr  bool
 	}{
-		"terraform": {out: "Terraform v1.11.4\non linux_amd64\n", wantName: "Terraform"},
-		"opentofu":  {out: "OpenTofu v1.12.6\non linux_amd64\n", wantName: "OpenTofu"},
-		"other":     {out: "Pulumi v3.0.0\n", wantErr: true},
-		"garbled":   {out: "OpenTofu version-one\n", wantErr: true},
+		"terraform":       {out: "Terraform v1.11.4\non linux_amd64\n", wantName: "Terraform"},
+		"opentofu":        {out: "OpenTofu v1.12.6\non linux_amd64\n", wantName: "OpenTofu"},
+		"after a warning": {out: "\nWarning: Unable to open CLI configuration file\n\nOpenTofu v1.12.6\n", wantName: "OpenTofu"},
+		"other":           {out: "Pulumi v3.0.0\n", wantErr: true},
+		"garbled":         {out: "OpenTofu v1.x\n", wantErr: true},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
