@@ -53,7 +53,8 @@ if ! command -v "$TF" >/dev/null; then
   TF="$(bash "$ROOT/scripts/tofu.sh")"
 fi
 command -v curl >/dev/null || fail "curl must be on PATH"
-TOOL="$("$TF" version 2>/dev/null | sed -n 1p)"
+# tofu prints CLI configuration warnings on stdout before its version line.
+TOOL="$("$TF" version 2>/dev/null | grep -E '^(Terraform|OpenTofu) v' | sed -n 1p || true)"
 echo "demo with $TOOL ($(command -v "$TF"))"
 
 step "Building the provider and idpgate"
