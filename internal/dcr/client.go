@@ -219,7 +219,9 @@ func (c *Client) isNew(r Registration) bool {
 
 // Update replaces a client's metadata with desired (RFC 7592 §2.2: full replacement, so
 // fields left out are reset by the IdP). The body carries client_id and never the fields
-// the IdP issues. The result keeps what the IdP did not repeat, as Read does.
+// the IdP issues: Metadata has no field for them, Validate keeps them out of Extra, and
+// decodeRegistration takes them out of an answer before the rest becomes Extra. The result
+// keeps what the IdP did not repeat, as Read does.
 func (c *Client) Update(ctx context.Context, prev Registration, desired Metadata) (Registration, error) {
 	if err := desired.Validate(); err != nil {
 		return Registration{}, err
@@ -231,10 +233,6 @@ func (c *Client) Update(ctx context.Context, prev Registration, desired Metadata
 	body := c.body(desired)
 	body[fieldClientID] = prev.ClientID
 	c.drv.updateBody(body, desired, prev)
-	for _, issued := range []string{fieldRegistrationAccessToken, fieldRegistrationClientURI,
-		fieldClientSecretExpiresAt, fieldClientIDIssuedAt} {
-		delete(body, issued)
-	}
 	answer, err := c.do(ctx, "update", http.MethodPut, target, c.drv.manageAuth(c.cfg.InitialAccessToken, prev), body, true)
 	if err != nil {
 		return Registration{}, err

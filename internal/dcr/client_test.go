@@ -67,6 +67,69 @@ func TestRegister_keycloakNeverSendsClientID(t *testing.T) {
 	}
 }
 
+// The fields an IdP issues never travel back to it, whatever the metadata came from: not in
+// a registration (Keycloak rejects client_id there, Hydra a client_secret), not in an update
+// (beyond client_id, and the secret RFC 7592 lets a generic client repeat). The metadata
+// here is decoded from a full answer, as the provider does after a read.
+func TestBodiesNeverCarryIssuedFields(t *testing.T) {
+	answer := []byte(`{"client_id":"old-id","client_secret":"old-secret","client_id_issued_at":1,
+		"client_secret_expires_at":0,"registration_client_uri":"https://idp/x","registration_access_token":"old-rat",
+		"client_name":"read back","redirect_uris":["https://a/cb"],"vendor_field":"kept"}`)
+	read, err := decodeRegistration(answer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	issued := []string{"client_secret", "client_id_issued_at", "client_secret_expires_at",
+		"registration_client_uri", "registration_access_token"}
+	for _, tc := range []struct {
+		driver       string
+		updateSecret bool // RFC 7592 §2.2: the current secret may be repeated
+	}{{DriverGeneric, true}, {DriverKeycloak, true}, {DriverHydra, false}} {
+		t.Run(tc.driver, func(t *testing.T) {
+			f := newFakeIdP(t)
+			c := newTestClient(t, f, Config{Driver: tc.driver, InitialAccessToken: "iat", RegistrationEndpoint: f.endpoint()})
+			ctx := context.Background()
+			reg, err := c.Register(ctx, read.Metadata)
+			if err != nil {
+				t.Fatal(err)
+			}
+			post := requestsOf(f, http.MethodPost)[0].Body
+			for _, field := range append([]string{"client_id"}, issued...) {
+				if v, has := post[field]; has {
+					t.Errorf("registration carries %s = %v", field, v)
+				}
+			}
+			if post["vendor_field"] != "kept" {
+				t.Errorf("registration lost the vendor field: %v", post)
+			}
+			if _, err := c.Update(ctx, reg, read.Metadata); err != nil {
+				t.Fatal(err)
+			}
+			put := requestsOf(f, http.MethodPut)[0].Body
+			if put["client_id"] != reg.ClientID {
+				t.Errorf("update carries client_id %v, want the registered %q", put["client_id"], reg.ClientID)
+			}
+			for _, field := range issued {
+				if field == "client_secret" && tc.updateSecret {
+					if put[field] != reg.ClientSecret {
+						t.Errorf("update carries client_secret %v, want the current one", put[field])
+					}
+					continue
+				}
+				if v, has := put[field]; has {
+					t.Errorf("update carries %s = %v", field, v)
+				}
+			}
+		})
+	}
+	for _, field := range append([]string{"client_id"}, issued...) {
+		m := Metadata{ClientName: "x", Extra: map[string]json.RawMessage{field: json.RawMessage(`"v"`)}}
+		if err := m.Validate(); err == nil || !strings.Contains(err.Error(), field) {
+			t.Errorf("extra metadata %s: Validate = %v, want an error naming it", field, err)
+		}
+	}
+}
+
 func TestUpdate_fullReplacementWithoutIssuedFields(t *testing.T) {
 	for _, tc := range []struct {
 		driver     string
@@ -346,6 +409,17 @@ func TestRegister_neverResentAfterLostAnswer(t *testing.T) {
 		"timeout":            func(t *testing.T, w http.ResponseWriter) { time.Sleep(400 * time.Millisecond) },
 		"500":                func(t *testing.T, w http.ResponseWriter) { writeJSON(w, 500, map[string]any{"error": "server_error"}) },
 		"504":                func(t *testing.T, w http.ResponseWriter) { writeJSON(w, 504, nil) },
+		// A 2xx that does not say which client was created: one may exist, unknown to us.
+		"201 without client_id": func(t *testing.T, w http.ResponseWriter) {
+			writeJSON(w, 201, map[string]any{"client_name": "a", "client_secret": "s"})
+		},
+		"200 with an empty client_id": func(t *testing.T, w http.ResponseWriter) {
+			writeJSON(w, 200, map[string]any{"client_id": "", "client_name": "a"})
+		},
+		"201 not JSON": func(t *testing.T, w http.ResponseWriter) {
+			w.WriteHeader(201)
+			_, _ = w.Write([]byte("<html>created</html>"))
+		},
 	} {
 		t.Run(name, func(t *testing.T) {
 			f := newFakeIdP(t)

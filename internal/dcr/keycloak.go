@@ -3,10 +3,7 @@ package dcr
 // keycloak is Keycloak's OIDC client registration service
 // ({issuer}/clients-registrations/openid-connect): registration authorized by an initial
 // access token, management by a registration access token that is rotated on every update
-// (the caller keeps the new one, see carriedFrom), and a client_id in a registration is
-// rejected because Keycloak assigns it.
+// (the caller keeps the new one, see carriedFrom). Keycloak rejects a client_id in a
+// registration because it assigns it; no body can carry one (Metadata has no field for it and
+// Validate keeps it out of Extra, see TestBodiesNeverCarryIssuedFields).
 type keycloak struct{ rfc7592 }
-
-func (keycloak) registerBody(body map[string]any, _ Metadata) {
-	delete(body, fieldClientID)
-}

@@ -68,6 +68,55 @@ func TestAuthorizePrefersFirstGrantingPolicy(t *testing.T) {
 	}
 }
 
+// The documented order: the policies bound to the token's client id are tried before the
+// ones its policy claim names, so a token cannot pick looser limits by naming a policy.
+func TestAuthorizeTriesClientBindingsBeforeThePolicyClaim(t *testing.T) {
+	grant := []adminapi.AccessRight{{APIID: "api1"}}
+	idx := newPolicyIndex([]adminapi.Policy{
+		{ID: "pol_a", Name: "unlimited", AccessRights: grant},
+		{ID: "pol_b", Name: "bound", ClientIDs: []string{"app"}, AccessRights: grant,
+			RateLimit: &adminapi.Limit{Requests: 1, Per: adminapi.Duration(time.Minute)}},
+	})
+	id := &token.Identity{ClientID: "app", Policies: []string{"unlimited"}}
+	if p, v, _ := idx.authorize("api1", id, "GET", "/", time.Now()); v != verdictAllowed || p.id != "pol_b" {
+		t.Errorf("decided by %+v (%v), want pol_b, the policy bound to the client id", p, v)
+	}
+	// The claim still counts when no bound policy grants the request.
+	id.ClientID = "other-app"
+	if p, v, _ := idx.authorize("api1", id, "GET", "/", time.Now()); v != verdictAllowed || p.id != "pol_a" {
+		t.Errorf("decided by %+v (%v), want pol_a, named by the policy claim", p, v)
+	}
+}
+
+// A policy claim value is a policy id or a name; when one policy's name equals another's
+// id, the id wins, whichever of the two sorts first.
+func TestPolicyClaimIDIsNotShadowedByAName(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		policies []adminapi.Policy
+	}{
+		{"name holder sorts later", []adminapi.Policy{
+			{ID: "pol_a", Name: "real", AccessRights: []adminapi.AccessRight{{APIID: "api1"}}},
+			{ID: "pol_z", Name: "pol_a", AccessRights: []adminapi.AccessRight{{APIID: "api2"}}},
+		}},
+		{"name holder sorts first", []adminapi.Policy{
+			{ID: "pol_0", Name: "pol_a", AccessRights: []adminapi.AccessRight{{APIID: "api2"}}},
+			{ID: "pol_a", Name: "real", AccessRights: []adminapi.AccessRight{{APIID: "api1"}}},
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			idx := newPolicyIndex(tc.policies)
+			id := &token.Identity{Policies: []string{"pol_a"}}
+			if p, v, _ := idx.authorize("api1", id, "GET", "/", time.Now()); v != verdictAllowed || p.id != "pol_a" {
+				t.Errorf("api1: %+v (%v), want allowed by policy id pol_a", p, v)
+			}
+			if _, v, _ := idx.authorize("api2", id, "GET", "/", time.Now()); v != verdictDenied {
+				t.Errorf("api2: %v, want denied: the claim names policy id pol_a, not the policy named pol_a", v)
+			}
+		})
+	}
+}
+
 func TestLimiterRefillsAndSweeps(t *testing.T) {
 	l := newLimiter()
 	p := compilePolicy(adminapi.Policy{ID: "pol", RateLimit: &adminapi.Limit{Requests: 2, Per: adminapi.Duration(time.Second)}})

@@ -111,6 +111,9 @@ func TestProxyTokenAnswers(t *testing.T) {
 	if errorCode(t, expect(t, resp, http.StatusServiceUnavailable)) != "temporarily_unavailable" {
 		t.Error("IdP outage must be a 503 temporarily_unavailable")
 	}
+	if got := resp.Header.Get("Retry-After"); got != "5" {
+		t.Errorf("IdP outage: Retry-After %q, want 5 (seconds): clients must be told when to come back", got)
+	}
 
 	text := h.metricsText()
 	for _, line := range []string{
@@ -275,6 +278,27 @@ func TestProxyRateLimit(t *testing.T) {
 		t.Fatal(err)
 	}
 	expect(t, h.do("GET", "/a", tok), http.StatusOK)
+}
+
+// A token without a client id (bound to its policy by the policy claim) is limited by its
+// subject: every token of one subject shares a budget, another subject has its own.
+func TestProxyRateLimitFallsBackToSubject(t *testing.T) {
+	h := newHarness(t)
+	up := newEchoUpstream(t)
+	api := h.createAPI(adminapi.API{Name: "a", ListenPath: "/a", UpstreamURL: up.URL})
+	h.createPolicy(adminapi.Policy{Name: "p", AccessRights: grantAll(api),
+		RateLimit: &adminapi.Limit{Requests: 2, Per: adminapi.Duration(time.Minute)}})
+	alice1 := h.fake.token("alice-1", token.Identity{Subject: "alice", Policies: []string{"p"}})
+	alice2 := h.fake.token("alice-2", token.Identity{Subject: "alice", Policies: []string{"p"}})
+	bob := h.fake.token("bob", token.Identity{Subject: "bob", Policies: []string{"p"}})
+	expect(t, h.do("GET", "/a", alice1), http.StatusOK)
+	expect(t, h.do("GET", "/a", alice2), http.StatusOK)
+	expect(t, h.do("GET", "/a", alice1), http.StatusTooManyRequests)
+	resp := h.do("GET", "/a", bob)
+	expect(t, resp, http.StatusOK)
+	if got := resp.Header.Get("X-RateLimit-Remaining"); got != "1" {
+		t.Errorf("bob's X-RateLimit-Remaining = %q, want 1: his budget is his own", got)
+	}
 }
 
 func TestProxyQuota(t *testing.T) {

@@ -1,6 +1,7 @@
 package mockidp
 
 import (
+	"maps"
 	"net/http"
 
 	"github.com/go-jose/go-jose/v4"
@@ -33,6 +34,15 @@ func (s *Server) serveDiscovery(w http.ResponseWriter, r *http.Request) {
 		"introspection_endpoint_auth_methods_supported":    clientAuth,
 		"revocation_endpoint_auth_methods_supported":       clientAuth,
 		"claims_supported":                                 []string{"iss", "sub", "aud", "exp", "iat", "jti", "client_id", "scope"},
+	}
+	if a := s.flavor.advertised; a != nil {
+		doc["grant_types_supported"] = a.grantTypes
+		doc["response_types_supported"] = a.responseTypes
+		doc["token_endpoint_auth_methods_supported"] = a.authMethods
+		doc["introspection_endpoint_auth_methods_supported"] = a.authMethods
+		doc["revocation_endpoint_auth_methods_supported"] = a.authMethods
+		doc["code_challenge_methods_supported"] = a.codeChallengeMethods
+		maps.Copy(doc, a.extra)
 	}
 	w.Header().Set("Cache-Control", "max-age=60")
 	writeJSON(w, http.StatusOK, doc)

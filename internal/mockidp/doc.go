@@ -25,4 +25,24 @@
 //
 // A client lives at {registration}/{client_id}. What each flavour does differently is
 // described in flavor_<name>.go; use the Server's endpoint methods rather than these paths.
+//
+// Discovery: the okta and keycloak flavours advertise the *_supported lists their IdPs
+// document (Okta's org authorization server; a Keycloak realm, per OIDCWellKnownProvider),
+// registration, introspection and revocation endpoints included, as both IdPs do. The
+// generic flavour is a plain RFC 8414 server with only what the mock implements.
+//
+// Where the mock differs from the IdP it imitates, on purpose:
+//
+//   - okta: the token endpoint grants client_credentials at the org's /oauth2/v1/token.
+//     Real Okta grants it, for scopes an API of yours may check, only at a custom
+//     authorization server ({org}/oauth2/{id}, issuer with that path), whose discovery names
+//     the org-level {org}/oauth2/v1/clients as registration_endpoint: outside the issuer. The
+//     mock keeps every endpoint under one issuer, and its discovery lists the org server's
+//     grant types (no client_credentials) as Okta's does.
+//   - okta, keycloak: discovery lists client authentication methods (private_key_jwt,
+//     client_secret_jwt, tls_client_auth, none) the mock's token endpoint does not accept:
+//     a client that picks one fails here, so the mock is stricter, not kinder.
+//   - every flavour advertises dpop_signing_alg_values_supported and binds tokens to a DPoP
+//     key; Okta does so, Keycloak only with its DPoP feature enabled.
+//   - hydra: its discovery is the concern of flavor_hydra.go.
 package mockidp

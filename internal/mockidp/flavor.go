@@ -74,6 +74,17 @@ type flavorRules struct {
 
 	// rateLimitHeaders: every answer carries X-Rate-Limit-* (Okta).
 	rateLimitHeaders bool
+
+	// advertised is what the flavour's IdP lists in its discovery document, from that IdP's
+	// documentation or source (cited in flavor_<name>.go); nil keeps the generic lists.
+	advertised *advertisedMetadata
+}
+
+// advertisedMetadata are the *_supported lists of a discovery document, and fields only
+// one IdP sends.
+type advertisedMetadata struct {
+	grantTypes, responseTypes, authMethods, codeChallengeMethods []string
+	extra                                                        map[string]any
 }
 
 func rulesFor(f Flavor) flavorRules {

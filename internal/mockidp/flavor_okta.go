@@ -14,9 +14,23 @@ import (
 //   - client_name is required; application_type defaults to "web", and a
 //     client_credentials-only client must be a "service" application (and a service
 //     application may only use client_credentials);
-//   - GET answers the client_secret; every answer carries X-Rate-Limit-* headers.
+//   - GET answers the client_secret; every answer carries X-Rate-Limit-* headers;
+//   - discovery is the org authorization server's, as Okta's API reference shows it
+//     (developer.okta.com, OAuth 2.0 > Org AS > "Retrieve the OpenID configuration"): no
+//     client_credentials among its grant types (see doc.go for why /token grants it anyway).
 func oktaRules() flavorRules {
 	return flavorRules{
+		advertised: &advertisedMetadata{
+			grantTypes: []string{"authorization_code", "implicit", "refresh_token", "password",
+				"urn:ietf:params:oauth:grant-type:device_code"},
+			responseTypes:        []string{"code", "id_token", "code id_token", "code token", "id_token token", "code id_token token"},
+			authMethods:          []string{"client_secret_basic", "client_secret_post", "client_secret_jwt", "private_key_jwt", "none"},
+			codeChallengeMethods: []string{"S256"},
+			extra: map[string]any{
+				"response_modes_supported": []string{"query", "fragment", "form_post", "okta_post_message"},
+				"scopes_supported":         []string{"openid", "email", "profile", "address", "phone", "offline_access", "groups"},
+			},
+		},
 		registrationPath: "/oauth2/v1/clients",
 		paths: endpointPaths{
 			token:         "/oauth2/v1/token",

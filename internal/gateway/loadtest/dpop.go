@@ -12,6 +12,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"sync/atomic"
 	"time"
 
 	"github.com/go-jose/go-jose/v4"
@@ -36,11 +37,30 @@ func dpopClient(idpKey *rsa.PrivateKey, issuer string) (key, token string, err e
 	return base64.StdEncoding.EncodeToString(der), token, err
 }
 
-// dpopSigner signs a fresh proof for each request, as a DPoP client does.
+// dpopSigner gives each request a fresh proof, as a DPoP client does. The proofs are signed
+// before the measured run (presign): a client signs on its own machine, and signing here, on
+// the cores the gateway is measured on, would charge the gateway for the client's work. A
+// request that finds the pool empty signs its proof itself, and the run reports how many did.
 type dpopSigner struct {
 	signer jose.Signer
 	token  string
 	ath    string
+
+	pool   []string
+	next   atomic.Int64
+	inline atomic.Int64
+}
+
+// presign fills the pool with n proofs for GET url, each with its own jti and the current iat
+// (the gateway accepts a proof for DPoPProofMaxAge, far longer than a run).
+func (d *dpopSigner) presign(n int, url string) {
+	req, _ := http.NewRequest(http.MethodGet, url, nil)
+	d.pool = make([]string, n)
+	for i := range d.pool {
+		d.pool[i] = d.sign(req)
+	}
+	d.next.Store(0)
+	d.inline.Store(0)
 }
 
 func newDPoPSigner(key, token string) (*dpopSigner, error) {
@@ -61,6 +81,18 @@ func newDPoPSigner(key, token string) (*dpopSigner, error) {
 }
 
 func (d *dpopSigner) prepare(req *http.Request) {
+	proof := ""
+	if i := d.next.Add(1) - 1; i < int64(len(d.pool)) {
+		proof = d.pool[i]
+	} else {
+		d.inline.Add(1)
+		proof = d.sign(req)
+	}
+	req.Header.Set("Authorization", "DPoP "+d.token)
+	req.Header.Set("DPoP", proof)
+}
+
+func (d *dpopSigner) sign(req *http.Request) string {
 	jti := make([]byte, 12)
 	_, _ = rand.Read(jti)
 	u := *req.URL
@@ -72,6 +104,5 @@ func (d *dpopSigner) prepare(req *http.Request) {
 		panic(fmt.Sprintf("signing a DPoP proof: %v", err))
 	}
 	proof, _ := jws.CompactSerialize()
-	req.Header.Set("Authorization", "DPoP "+d.token)
-	req.Header.Set("DPoP", proof)
+	return proof
 }

@@ -1,6 +1,7 @@
 package token
 
 import (
+	"bytes"
 	"context"
 	"crypto"
 	"crypto/sha256"
@@ -73,6 +74,7 @@ type DPoPRequest struct {
 type DPoPChecker struct {
 	now    func() time.Time
 	replay ReplayStore
+	keys   *proofKeys
 }
 
 // ReplayStore remembers the proofs already used. FirstUse reports whether id is new and, if
@@ -91,40 +93,38 @@ func NewDPoPChecker(now func() time.Time, replay ReplayStore) *DPoPChecker {
 	if replay == nil {
 		replay = NewMemoryReplayStore()
 	}
-	return &DPoPChecker{now: now, replay: replay}
+	return &DPoPChecker{now: now, replay: replay, keys: newProofKeys()}
 }
 
 // Check returns nil when the proof is good, or an *Error with CodeInvalidDPoPProof (or
 // CodeUnavailable when the replay cache is full).
 func (c *DPoPChecker) Check(ctx context.Context, req DPoPRequest) *Error {
-	bad := func(reason string) *Error {
-		return &Error{Code: CodeInvalidDPoPProof, Description: "The DPoP proof is invalid.", Reason: "dpop: " + reason}
-	}
 	if len(req.Proof) == 0 || len(req.Proof) > maxTokenBytes || !compactIsCanonical(req.Proof) {
-		return bad("not one compact JWS of canonical base64url within 8 KiB")
+		return badProof("not one compact JWS of canonical base64url within 8 KiB")
 	}
-	jws, err := jose.ParseSignedCompact(req.Proof, dpopAlgs)
-	if err != nil {
-		return bad("parse: " + err.Error())
-	}
-	if len(jws.Signatures) != 1 {
-		return bad("not exactly one signature")
-	}
-	h := jws.Signatures[0].Protected
-	if typ, _ := h.ExtraHeaders[jose.HeaderType].(string); typ != "dpop+jwt" {
-		return bad(fmt.Sprintf("typ %q is not dpop+jwt", typ))
-	}
-	jwk := h.JSONWebKey
-	if jwk == nil || !jwk.IsPublic() || !jwk.Valid() {
-		return bad("no public jwk in the header")
-	}
-	payload, err := jws.Verify(jwk)
-	if err != nil {
-		return bad("signature: " + err.Error())
-	}
-	thumb, err := jwk.Thumbprint(crypto.SHA256)
-	if err != nil || base64.RawURLEncoding.EncodeToString(thumb) != req.JKT {
-		return bad("the proof's key is not the one the token is bound to (cnf.jkt)")
+	header, rest, _ := strings.Cut(req.Proof, ".")
+	payloadSegment, signatureSegment, _ := strings.Cut(rest, ".")
+	var payload []byte
+	known, parsed := c.keys.get(header), (*proofKey)(nil)
+	if known != nil {
+		sig, err := base64.RawURLEncoding.DecodeString(signatureSegment)
+		if err != nil || !verifyWith(known.alg, known.key, req.Proof[:len(header)+1+len(payloadSegment)], sig) {
+			return badProof("signature: does not verify with the header's jwk")
+		}
+		if known.jkt != req.JKT {
+			return badProof("the proof's key is not the one the token is bound to (cnf.jkt)")
+		}
+		if payload, err = base64.RawURLEncoding.DecodeString(payloadSegment); err != nil {
+			return badProof("payload: " + err.Error())
+		}
+	} else {
+		var e *Error
+		if payload, parsed, e = parseProof(req.Proof, payloadSegment); e != nil {
+			return e
+		}
+		if parsed.jkt != req.JKT {
+			return badProof("the proof's key is not the one the token is bound to (cnf.jkt)")
+		}
 	}
 	var claims struct {
 		JTI string   `json:"jti"`
@@ -134,34 +134,75 @@ func (c *DPoPChecker) Check(ctx context.Context, req DPoPRequest) *Error {
 		ATH string   `json:"ath"`
 	}
 	if err := json.Unmarshal(payload, &claims); err != nil {
-		return bad("claims: " + err.Error())
+		return badProof("claims: " + err.Error())
 	}
 	if claims.JTI == "" || len(claims.JTI) > 256 || claims.IAT == nil {
-		return bad("jti and iat are required")
+		return badProof("jti and iat are required")
 	}
 	if claims.HTM != req.Method {
-		return bad(fmt.Sprintf("htm %q is not the request's method %s", claims.HTM, req.Method))
+		return badProof(fmt.Sprintf("htm %q is not the request's method %s", claims.HTM, req.Method))
 	}
 	if !sameHTU(claims.HTU, req.URL) {
-		return bad(fmt.Sprintf("htu %q is not the request's URL %s", claims.HTU, req.URL))
+		return badProof(fmt.Sprintf("htu %q is not the request's URL %s", claims.HTU, req.URL))
 	}
 	now := c.now()
 	iat := time.Unix(int64(*claims.IAT), 0)
 	if iat.Before(now.Add(-DPoPProofMaxAge)) || iat.After(now.Add(DPoPProofMaxSkew)) {
-		return bad(fmt.Sprintf("iat %s is outside -%s..+%s of now", iat.UTC().Format(time.RFC3339), DPoPProofMaxAge, DPoPProofMaxSkew))
+		return badProof(fmt.Sprintf("iat %s is outside -%s..+%s of now", iat.UTC().Format(time.RFC3339), DPoPProofMaxAge, DPoPProofMaxSkew))
 	}
 	ath := sha256.Sum256([]byte(req.AccessToken))
 	if claims.ATH != base64.RawURLEncoding.EncodeToString(ath[:]) {
-		return bad("ath is not the hash of the access token")
+		return badProof("ath is not the hash of the access token")
 	}
 	first, err := c.replay.FirstUse(ctx, req.JKT+"\x00"+claims.JTI, iat.Add(DPoPProofMaxAge+DPoPProofMaxSkew), now)
 	switch {
 	case err != nil:
 		return unavailable("dpop: replay cache: " + err.Error())
 	case !first:
-		return bad("jti " + claims.JTI + " was used before")
+		return badProof("jti " + claims.JTI + " was used before")
+	}
+	if parsed != nil {
+		c.keys.put(header, parsed)
 	}
 	return nil
+}
+
+func badProof(reason string) *Error {
+	return &Error{Code: CodeInvalidDPoPProof, Description: "The DPoP proof is invalid.", Reason: "dpop: " + reason}
+}
+
+// parseProof checks a proof whose header is not in the cache with go-jose: the header (typ,
+// allowed alg, a valid public jwk) and the signature. It returns the payload and what the
+// cache may remember of the header; the payload must be the plain base64url decoding of its
+// segment (no b64:false), so that cached headers' proofs are read the same way.
+func parseProof(proof, payloadSegment string) ([]byte, *proofKey, *Error) {
+	jws, err := jose.ParseSignedCompact(proof, dpopAlgs)
+	if err != nil {
+		return nil, nil, badProof("parse: " + err.Error())
+	}
+	if len(jws.Signatures) != 1 {
+		return nil, nil, badProof("not exactly one signature")
+	}
+	h := jws.Signatures[0].Protected
+	if typ, _ := h.ExtraHeaders[jose.HeaderType].(string); typ != "dpop+jwt" {
+		return nil, nil, badProof(fmt.Sprintf("typ %q is not dpop+jwt", typ))
+	}
+	jwk := h.JSONWebKey
+	if jwk == nil || !jwk.IsPublic() || !jwk.Valid() {
+		return nil, nil, badProof("no public jwk in the header")
+	}
+	payload, err := jws.Verify(jwk)
+	if err != nil {
+		return nil, nil, badProof("signature: " + err.Error())
+	}
+	if plain, err := base64.RawURLEncoding.DecodeString(payloadSegment); err != nil || !bytes.Equal(plain, payload) {
+		return nil, nil, badProof("the payload is not base64url-encoded JSON")
+	}
+	thumb, err := jwk.Thumbprint(crypto.SHA256)
+	if err != nil {
+		return nil, nil, badProof("thumbprint: " + err.Error())
+	}
+	return payload, &proofKey{alg: jose.SignatureAlgorithm(h.Algorithm), key: jwk.Key, jkt: base64.RawURLEncoding.EncodeToString(thumb)}, nil
 }
 
 // sameHTU compares a proof's htu with the request URL after RFC 3986 §6.2.2 and §6.2.3

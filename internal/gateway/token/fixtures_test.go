@@ -267,5 +267,5 @@ func waitFor(t testing.TB, what string, cond func() bool) {
 // a test that expects one token to trigger a refresh must start from an idle cache.
 func waitForIdleJWKS(t testing.TB, f *Factory, uri string) {
 	t.Helper()
-	waitFor(t, "background JWKS fetches to finish", func() bool { return !f.jwksFor(uri).refreshing.Load() })
+	waitFor(t, "background JWKS fetches to finish", func() bool { return f.jwksFor(uri).background.Load() == 0 })
 }

@@ -158,6 +158,27 @@ func TestIntrospectInactiveIsRefusedAndRememberedBriefly(t *testing.T) {
 	}
 }
 
+// An active answer whose nbf lies ahead is refused, and neither cached nor remembered as
+// refused: once nbf has passed, the same token is asked about again and accepted.
+func TestIntrospectNotYetValidIsRefusedUntilNbf(t *testing.T) {
+	clock := newFakeClock()
+	srv := startIntrospection(t)
+	answer := activeAnswer(clock.Now(), time.Hour)
+	answer["nbf"] = clock.Now().Add(2 * time.Second).Unix() // sooner than refusedTokenDefaultTTL
+	srv.answer("early", answer)
+	f, _ := newTestFactory(t, clock)
+	v := validatorFor(t, f, introspectionAPI(srv.URL, time.Minute))
+	_, err := v.Validate(context.Background(), "early")
+	if te := refusalOf(t, err, CodeInvalid); !strings.Contains(te.Reason, "nbf") {
+		t.Errorf("reason %q does not name nbf", te.Reason)
+	}
+	clock.Advance(3 * time.Second)
+	mustValidate(t, v, "early")
+	if n := srv.hits.Load(); n != 2 {
+		t.Errorf("endpoint asked %d times, want 2 (the early refusal must not be remembered)", n)
+	}
+}
+
 func TestIntrospectCacheBoundedByTTLAndExp(t *testing.T) {
 	clock := newFakeClock()
 	srv := startIntrospection(t)

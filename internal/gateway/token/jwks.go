@@ -42,10 +42,17 @@ type jwksCache struct {
 	uri string
 	jwksCacheDeps
 
-	keys       atomic.Pointer[jwksKeySet]
-	refreshAt  atomic.Int64 // Unix nanoseconds after which a background refresh is due
-	refreshing atomic.Bool
-	group      singleflight.Group
+	keys      atomic.Pointer[jwksKeySet]
+	refreshAt atomic.Int64 // Unix nanoseconds after which a background refresh is due
+	// background counts the goroutines started by prefetch and refreshInBackgroundIfDue that
+	// have not returned yet. Nothing decides on it (tests wait for it to reach 0): a flag that
+	// decided whether a refresh may start was cleared by its goroutine only after the fetch,
+	// so a refresh falling due in that gap lost and never ran.
+	background atomic.Int32
+	// attempts counts the fetches fetchIfDue started; a background refresh compares it to
+	// tell a fetch from a flight it joined that had found nothing due.
+	attempts atomic.Uint64
+	group    singleflight.Group
 
 	mu          sync.Mutex
 	lastAttempt time.Time
@@ -98,14 +105,27 @@ func newJWKSCache(uri string, d jwksCacheDeps) *jwksCache {
 // current returns the cached document, or nil before the first successful fetch.
 func (c *jwksCache) current() *jwksKeySet { return c.keys.Load() }
 
-// prefetch starts a fetch in the background when no key is known yet.
+// prefetch starts a fetch in the background when no key is known yet. It runs once per
+// config snapshot, not per request; concurrent prefetches join one fetch (singleflight).
 func (c *jwksCache) prefetch() {
-	if c.keys.Load() != nil || !c.refreshing.CompareAndSwap(false, true) {
+	if c.keys.Load() != nil {
 		return
 	}
+	c.inBackground()
+}
+
+// inBackground runs refresh on a goroutine of its own, under the Factory's context. Should
+// that refresh join a flight which had begun before and found nothing due (so fetched
+// nothing), it refreshes once more: that next flight begins after this call and decides anew.
+func (c *jwksCache) inBackground() {
+	attempts := c.attempts.Load()
+	c.background.Add(1)
 	go func() {
-		defer c.refreshing.Store(false)
+		defer c.background.Add(-1)
 		_, _ = c.refresh(c.baseCtx)
+		if c.attempts.Load() == attempts {
+			_, _ = c.refresh(c.baseCtx)
+		}
 	}()
 }
 
@@ -146,15 +166,16 @@ func (c *jwksCache) verificationKeys(ctx context.Context, kid string, alg jose.S
 }
 
 // refreshInBackgroundIfDue starts a background refresh once the document is older than
-// its max-age; requests keep using the current keys meanwhile.
+// its max-age; requests keep using the current keys meanwhile. The request that moves
+// refreshAt forward (one compare-and-swap) starts it, so of many concurrent requests exactly
+// one does, and no earlier fetch still finishing can make it lose: it joins that fetch or
+// starts its own. refreshAt is pushed a refetch interval ahead until the fetch sets it.
 func (c *jwksCache) refreshInBackgroundIfDue(now time.Time) {
-	if now.UnixNano() < c.refreshAt.Load() || !c.refreshing.CompareAndSwap(false, true) {
+	due := c.refreshAt.Load()
+	if now.UnixNano() < due || !c.refreshAt.CompareAndSwap(due, now.Add(c.minRefetch).UnixNano()) {
 		return
 	}
-	go func() {
-		defer c.refreshing.Store(false)
-		_, _ = c.refresh(c.baseCtx)
-	}()
+	c.inBackground()
 }
 
 // refresh joins the in-flight fetch or starts one if the rate limit allows, and returns the
@@ -183,6 +204,7 @@ func (c *jwksCache) fetchIfDue() jwksRefreshResult {
 		return jwksRefreshResult{set: c.keys.Load(), err: err}
 	}
 	c.lastAttempt = now
+	c.attempts.Add(1)
 	c.mu.Unlock()
 
 	set, maxAge, err := c.fetch()

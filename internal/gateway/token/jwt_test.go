@@ -3,6 +3,7 @@ package token
 import (
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"testing"
@@ -266,6 +267,97 @@ func TestJWTCacheIsPerConfiguration(t *testing.T) {
 	otherIssuer.JWT.Issuer = "https://other.example.test"
 	_, err = validatorFor(t, f, otherIssuer).Validate(context.Background(), tok)
 	wantCode(t, err, CodeInvalid)
+}
+
+// Each field of the JWT fingerprint decides acceptance or identity: a token verified and
+// cached under one API must be checked afresh by an API that differs in that field alone,
+// or it would pass a stricter check, or be mapped to another client (so another policy).
+func TestJWTCacheIsPerConfigurationField(t *testing.T) {
+	clock := newFakeClock()
+	rsa, ec := rsaKey(t, "a", "a"), loadKey(t, "ec_p256.pem", "ec", jose.ES256)
+	srv := startJWKS(t, rsa, ec)
+	api := func(mod func(*adminapi.JWTValidation)) adminapi.API {
+		a := jwtAPI(srv.URL)
+		mod(a.JWT)
+		return a
+	}
+	claimsWith := func(extra map[string]any) map[string]any {
+		c := validClaims(clock.Now())
+		maps.Copy(c, extra)
+		return c
+	}
+	for _, tc := range []struct {
+		name          string
+		key           *testKey
+		claims        map[string]any
+		cached, fresh adminapi.API
+		// check inspects what the second API answers; nil means it must refuse the token.
+		check func(t *testing.T, id *Identity, err error)
+	}{
+		{
+			name: "allowed_algorithms", key: ec, claims: validClaims(clock.Now()),
+			cached: api(func(j *adminapi.JWTValidation) { j.AllowedAlgorithms = []string{"RS256", "ES256"} }),
+			fresh:  api(func(j *adminapi.JWTValidation) { j.AllowedAlgorithms = []string{"RS256"} }),
+		},
+		{
+			// nbf 90s ahead: inside a 2m leeway, outside a 1s one.
+			name: "leeway", key: rsa, claims: claimsWith(map[string]any{"nbf": clock.Now().Add(90 * time.Second).Unix()}),
+			cached: api(func(j *adminapi.JWTValidation) { j.Leeway = adminapi.Duration(2 * time.Minute) }),
+			fresh:  api(func(j *adminapi.JWTValidation) { j.Leeway = adminapi.Duration(time.Second) }),
+		},
+		{
+			name: "identity_claim", key: rsa, claims: claimsWith(map[string]any{"email": "ann@example.test"}),
+			cached: api(func(*adminapi.JWTValidation) {}),
+			fresh:  api(func(j *adminapi.JWTValidation) { j.IdentityClaim = "email" }),
+			check: func(t *testing.T, id *Identity, err error) {
+				if err != nil || id.Subject != "ann@example.test" {
+					t.Errorf("subject = %q (err %v), want the email claim's ann@example.test", subjectOf(id), err)
+				}
+			},
+		},
+		{
+			name: "client_id_claim", key: rsa, claims: claimsWith(map[string]any{"appid": "app-2"}),
+			cached: api(func(*adminapi.JWTValidation) {}),
+			fresh:  api(func(j *adminapi.JWTValidation) { j.ClientIDClaim = "appid" }),
+			check: func(t *testing.T, id *Identity, err error) {
+				if err != nil || id.ClientID != "app-2" {
+					t.Errorf("client id = %v (err %v), want the appid claim's app-2", id, err)
+				}
+			},
+		},
+		{
+			name: "policy_claim", key: rsa, claims: claimsWith(map[string]any{"tier": "bronze"}),
+			cached: api(func(*adminapi.JWTValidation) {}),
+			fresh:  api(func(j *adminapi.JWTValidation) { j.PolicyClaim = "tier" }),
+			check: func(t *testing.T, id *Identity, err error) {
+				if err != nil || !slices.Equal(id.Policies, []string{"bronze"}) {
+					t.Errorf("policies = %v (err %v), want the tier claim's [bronze]", id, err)
+				}
+			},
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f, _ := newTestFactory(t, clock)
+			tok := signJWT(t, tc.key, tc.claims, nil)
+			mustValidate(t, validatorFor(t, f, tc.cached), tok)
+			if f.verified.count() != 1 {
+				t.Fatalf("cache holds %d entries after the first API, want 1", f.verified.count())
+			}
+			id, err := validatorFor(t, f, tc.fresh).Validate(context.Background(), tok)
+			if tc.check == nil {
+				wantCode(t, err, CodeInvalid)
+				return
+			}
+			tc.check(t, id, err)
+		})
+	}
+}
+
+func subjectOf(id *Identity) string {
+	if id == nil {
+		return ""
+	}
+	return id.Subject
 }
 
 func TestJWTCacheIsBounded(t *testing.T) {

@@ -1,0 +1,57 @@
+package gateway
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"testing"
+
+	"github.com/idpgate/terraform-provider-idpgate/internal/adminapi"
+	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/token"
+)
+
+// Every admin write rebuilds the snapshot once, counted by idpgate_config_reloads_total, and
+// idpgate_apis / idpgate_policies follow the snapshot; a reload that cannot read the store
+// is counted as an error and leaves the previous snapshot serving.
+func TestReloadAndConfigSizeMetrics(t *testing.T) {
+	h := newHarness(t)
+	up := newEchoUpstream(t)
+	wantMetrics := func(when string, reloadsOK, reloadsErr, apis, policies int) {
+		t.Helper()
+		text := h.metricsText()
+		for _, line := range []string{
+			fmt.Sprintf(`idpgate_config_reloads_total{result="ok"} %d`, reloadsOK),
+			fmt.Sprintf(`idpgate_apis %d`, apis),
+			fmt.Sprintf(`idpgate_policies %d`, policies),
+		} {
+			if !containsLine(text, line) {
+				t.Errorf("%s: metrics lack %q", when, line)
+			}
+		}
+		errLine := fmt.Sprintf(`idpgate_config_reloads_total{result="error"} %d`, reloadsErr)
+		if reloadsErr > 0 && !containsLine(text, errLine) {
+			t.Errorf("%s: metrics lack %q", when, errLine)
+		}
+	}
+	wantMetrics("at start", 1, 0, 0, 0)
+
+	a := h.createAPI(adminapi.API{Name: "a", ListenPath: "/a", UpstreamURL: up.URL})
+	b := h.createAPI(adminapi.API{Name: "b", ListenPath: "/b", UpstreamURL: up.URL})
+	h.createPolicy(adminapi.Policy{Name: "p", ClientIDs: []string{"app"}, AccessRights: grantAll(a)})
+	wantMetrics("after three creations", 4, 0, 2, 1)
+
+	if err := h.admin.DeleteAPI(context.Background(), b.ID); err != nil {
+		t.Fatal(err)
+	}
+	wantMetrics("after a deletion", 5, 0, 1, 1)
+
+	// The store becomes unreadable: the reload fails, is counted, and changes nothing.
+	if err := h.gw.store.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.gw.reload(); err == nil {
+		t.Fatal("reload from a closed store succeeded")
+	}
+	wantMetrics("after a failed reload", 5, 1, 1, 1)
+	expect(t, h.do("GET", "/a", h.fake.token("t", token.Identity{ClientID: "app"})), http.StatusOK)
+}
