@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # make demo: the whole idpgate flow on this machine, no IdP account and no registry needed.
+# TF names the tool: terraform (default) or tofu, on PATH or as a path (make demo TF=tofu).
 #   1. build the provider and the idpgate binary;
 #   2. start `idpgate dev` (mock IdP + gateway + echo upstream on 127.0.0.1, random ports);
-#   3. terraform apply examples/quickstart through a CLI config with dev_overrides;
+#   3. follow the steps it prints: source its env file (which points TF_CLI_CONFIG_FILE at
+#      its dev_overrides for this build), then init and apply examples/quickstart;
 #   4. mint a token for the registered client and call the protected API: 200, then 401
 #      without a token, then 429 past the policy's rate limit;
-#   5. terraform destroy and stop everything.
+#   5. destroy and stop everything.
 # Exits non-zero as soon as a step does not behave; cleans up its processes either way.
 set -euo pipefail
 
@@ -44,8 +46,16 @@ expect_status() {
   [ "$got" = "$want" ] || { cat "$WORK/body" >&2; fail "$what: want HTTP $want, got $got"; }
 }
 
-command -v terraform >/dev/null || fail "terraform must be on PATH"
+TF="${TF:-terraform}"
+if ! command -v "$TF" >/dev/null; then
+  # OpenTofu is built from source once per machine when it is not installed.
+  [ "$(basename "$TF")" = tofu ] || fail "$TF must be on PATH (or set TF=tofu, or TF=/path/to/terraform)"
+  TF="$(bash "$ROOT/scripts/tofu.sh")"
+fi
 command -v curl >/dev/null || fail "curl must be on PATH"
+# tofu prints CLI configuration warnings on stdout before its version line.
+TOOL="$("$TF" version 2>/dev/null | grep -E '^(Terraform|OpenTofu) v' | sed -n 1p || true)"
+echo "demo with $TOOL ($(command -v "$TF"))"
 
 step "Building the provider and idpgate"
 mkdir -p "$WORK/bin"
@@ -65,20 +75,18 @@ done
 . "$WORK/env"
 echo "    issuer $IDPGATE_ISSUER, gateway $IDPGATE_DEV_PROXY_URL (admin $IDPGATE_GATEWAY_URL)"
 
-step "terraform apply examples/quickstart (provider from this build, via dev_overrides)"
-cat >"$WORK/terraformrc" <<RC
-provider_installation {
-  dev_overrides {
-    "idpgate/idpgate" = "$WORK/bin"
-  }
-  direct {}
-}
-RC
-export TF_CLI_CONFIG_FILE="$WORK/terraformrc" TF_IN_AUTOMATION=1 CHECKPOINT_DISABLE=1
+name="$(basename "$TF")"
+step "$name init && $name apply in examples/quickstart, as idpgate dev says (provider from this build)"
+# The env file set TF_CLI_CONFIG_FILE; nothing else points the tool at the provider.
+[ -f "${TF_CLI_CONFIG_FILE:-}" ] || fail "idpgate dev exported no TF_CLI_CONFIG_FILE (did it find bin/terraform-provider-idpgate?)"
+grep -q -F "$name init && $name apply" "$WORK/dev.log" || fail "idpgate dev does not print the steps for $name"
+export TF_IN_AUTOMATION=1 CHECKPOINT_DISABLE=1
 mkdir -p "$WORK/tf"
 cp "$ROOT/examples/quickstart/main.tf" "$WORK/tf/"
-tf() { terraform -chdir="$WORK/tf" "$@"; }
-tf apply -auto-approve -input=false -no-color >"$WORK/apply.log" 2>&1 || { cat "$WORK/apply.log" >&2; fail "terraform apply failed"; }
+tf() { "$TF" -chdir="$WORK/tf" "$@"; }
+tf init -input=false -no-color >"$WORK/init.log" 2>&1 || { cat "$WORK/init.log" >&2; fail "$TF init failed"; }
+grep -E 'has been successfully initialized' "$WORK/init.log"
+tf apply -auto-approve -input=false -no-color >"$WORK/apply.log" 2>&1 || { cat "$WORK/apply.log" >&2; fail "$TF apply failed"; }
 grep -E '^Apply complete' "$WORK/apply.log"
 
 step "A second plan changes nothing"
@@ -142,8 +150,8 @@ grep -q -F "${TOKEN%?}x" "$WORK/dev.log" && fail "the tampered token appears in 
 echo "    $lines lines, one per request, no token; the first:"
 echo "    $first"
 
-step "terraform destroy"
-tf destroy -auto-approve -input=false -no-color >"$WORK/destroy.log" 2>&1 || { cat "$WORK/destroy.log" >&2; fail "terraform destroy failed"; }
+step "$name destroy"
+tf destroy -auto-approve -input=false -no-color >"$WORK/destroy.log" 2>&1 || { cat "$WORK/destroy.log" >&2; fail "$TF destroy failed"; }
 grep -E '^Destroy complete' "$WORK/destroy.log"
 remaining="$(curl -sS -H "Authorization: Bearer $IDPGATE_GATEWAY_ADMIN_TOKEN" "$IDPGATE_GATEWAY_URL/v1/apis")"
 [ "$remaining" = '{"apis":[]}' ] || fail "APIs left on the gateway after destroy: $remaining"

@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
-# The servers the tests start on loopback (each with its own config and data dir): Ory Hydra
-# built from the Go module proxy, the others from Debian's packages, installed here when
-# missing, so the README's test command passes on a fresh machine. Nothing is started: the packages' own services are kept from starting with
-# a policy-rc.d for the duration of the install.
+# What the tests need besides Go and terraform, so that the README's test command passes on a
+# fresh machine: Ory Hydra and OpenTofu built from the Go module proxy (scripts/hydra.sh and
+# scripts/tofu.sh: once per machine, then reused from their cache), and the servers the tests
+# start on loopback from Debian's packages, installed when missing. Nothing is started: the
+# packages' own services are kept from starting with a policy-rc.d during the install.
 set -euo pipefail
 
 # Ory Hydra v2.3.0, built from the Go module proxy once per machine (scripts/hydra.sh caches it).
 bash "$(dirname "$0")/hydra.sh" >/dev/null
+bash "$(dirname "$0")/tofu.sh" >/dev/null
 
 # command:package
 wanted=(redis-server:redis-server nginx:nginx caddy:caddy)

@@ -28,7 +28,10 @@ type devConfig struct {
 	idpListen, upstreamListen string
 	flavor                    mockidp.Flavor
 	envFile                   string
-	gateway                   serveConfig
+	// providerDir holds terraform-provider-idpgate for the CLI configuration's dev_overrides;
+	// empty: look beside idpgate, then in $GOBIN.
+	providerDir string
+	gateway     serveConfig
 }
 
 func parseDev(args []string, out io.Writer) (*devConfig, error) {
@@ -45,13 +48,16 @@ func parseDev(args []string, out io.Writer) (*devConfig, error) {
 	fs.StringVar(&flavor, "flavor", "generic", "which IdP the mock behaves like: generic, okta, keycloak or hydra")
 	fs.StringVar(&cfg.gateway.dataDir, "data-dir", "", "gateway store `directory` (default: a temporary one, removed on exit)")
 	fs.StringVar(&cfg.envFile, "env-file", "", "also write the environment to this `file`, once everything is ready")
+	fs.StringVar(&cfg.providerDir, "provider-dir", "", "`directory` of the terraform-provider-idpgate that Terraform and OpenTofu use (default: beside idpgate, else $GOBIN)")
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), `Usage: idpgate dev [flags]
 
 Runs a local sandbox on loopback: a mock identity provider, the idpgate gateway and an echo
 upstream that answers with the request it got (identity headers included). It prints the
-IDPGATE_* variables that point the Terraform provider at them; secrets are generated anew
-on each start. Use ":0" ports to let the system choose. Stop with Ctrl-C.
+IDPGATE_* variables that point the Terraform provider at them, and TF_CLI_CONFIG_FILE: a
+CLI configuration whose dev_overrides make Terraform and OpenTofu use the provider binary of
+this build (beside idpgate after "make build", in $GOBIN after "make install"). Secrets are
+generated anew on each start. Use ":0" ports to let the system choose. Stop with Ctrl-C.
 
 Flags:
 `)
@@ -83,18 +89,21 @@ func runDev(args []string) error {
 func runDevSandbox(ctx context.Context, cfg *devConfig, log *slog.Logger, out io.Writer) error {
 	cfg.gateway.adminToken = randomSecret()
 	initialAccessToken := randomSecret()
-	if cfg.gateway.dataDir == "" {
-		dir, err := os.MkdirTemp("", "idpgate-dev-")
-		if err != nil {
-			return err
-		}
-		defer func() {
-			if err := os.RemoveAll(dir); err != nil {
-				log.Warn("could not remove the sandbox's data directory", "dir", dir, "error", err)
-			}
-		}()
-		cfg.gateway.dataDir = dir
+	// The sandbox's own files (the CLI configuration, and the store unless --data-dir names one)
+	// live as long as the secrets in them.
+	sandboxDir, err := os.MkdirTemp("", "idpgate-dev-")
+	if err != nil {
+		return err
 	}
+	defer func() {
+		if err := os.RemoveAll(sandboxDir); err != nil {
+			log.Warn("could not remove the sandbox's directory", "dir", sandboxDir, "error", err)
+		}
+	}()
+	if cfg.gateway.dataDir == "" {
+		cfg.gateway.dataDir = sandboxDir
+	}
+	cliConfig, providerErr := writeSandboxCLIConfig(cfg.providerDir, sandboxDir)
 
 	idpLn, err := net.Listen("tcp", cfg.idpListen)
 	if err != nil {
@@ -141,10 +150,13 @@ func runDevSandbox(ctx context.Context, cfg *devConfig, log *slog.Logger, out io
 		"IDPGATE_DEV_TOKEN_URL":    idp.TokenEndpoint(),
 		"IDPGATE_DEV_UPSTREAM_URL": "http://" + upstreamLn.Addr().String(),
 	}
+	if providerErr == nil {
+		env["TF_CLI_CONFIG_FILE"] = cliConfig.path
+	}
 	text := formatEnv(env)
-	fmt.Fprintf(out, "idpgate dev: mock IdP (%s) at %s, gateway proxy at %s, admin API at %s, echo upstream at %s\n\n%s\n"+
-		"Paste the lines above into a shell, then `terraform apply` in examples/quickstart. Ctrl-C stops everything.\n",
+	fmt.Fprintf(out, "idpgate dev: mock IdP (%s) at %s, gateway proxy at %s, admin API at %s, echo upstream at %s\n\n%s\n",
 		cfg.flavor, idp.URL(), env["IDPGATE_DEV_PROXY_URL"], env["IDPGATE_GATEWAY_URL"], env["IDPGATE_DEV_UPSTREAM_URL"], text)
+	printDevSteps(out, cfg.envFile, cliConfig, providerErr)
 	var envErr error
 	if cfg.envFile != "" {
 		if envErr = writeFileAtomic(cfg.envFile, []byte(text)); envErr != nil {

@@ -56,8 +56,9 @@ func TestMockIdPFlags(t *testing.T) {
 // prints points at a working IdP, gateway and upstream, and that it stops cleanly.
 func TestDevSandbox(t *testing.T) {
 	envFile := filepath.Join(t.TempDir(), "env")
+	providerDir := fakeProviderDir(t)
 	cfg, err := parseDev([]string{"--idp-listen", "127.0.0.1:0", "--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0",
-		"--upstream-listen", "127.0.0.1:0", "--env-file", envFile}, io.Discard)
+		"--upstream-listen", "127.0.0.1:0", "--env-file", envFile, "--provider-dir", providerDir}, io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -69,7 +70,7 @@ func TestDevSandbox(t *testing.T) {
 
 	env := waitForEnvFile(t, envFile, done)
 	for _, name := range []string{"IDPGATE_ISSUER", "IDPGATE_IDP_DRIVER", "IDPGATE_INITIAL_ACCESS_TOKEN", "IDPGATE_GATEWAY_URL",
-		"IDPGATE_GATEWAY_ADMIN_TOKEN", "IDPGATE_DEV_PROXY_URL", "IDPGATE_DEV_TOKEN_URL", "TF_VAR_orders_upstream"} {
+		"IDPGATE_GATEWAY_ADMIN_TOKEN", "IDPGATE_DEV_PROXY_URL", "IDPGATE_DEV_TOKEN_URL", "TF_VAR_orders_upstream", "TF_CLI_CONFIG_FILE"} {
 		if env[name] == "" {
 			t.Errorf("environment lacks %s: %v", name, env)
 		}
@@ -124,6 +125,19 @@ func TestDevSandbox(t *testing.T) {
 	if !strings.Contains(out.String(), "export IDPGATE_ISSUER="+env["IDPGATE_ISSUER"]) {
 		t.Errorf("stdout does not show the environment:\n%s", out.String())
 	}
+	// The CLI configuration runs the provider found in --provider-dir.
+	cliConfig, err := os.ReadFile(env["TF_CLI_CONFIG_FILE"])
+	if err != nil {
+		t.Fatalf("TF_CLI_CONFIG_FILE: %v", err)
+	}
+	if want := `"idpgate/idpgate" = "` + filepath.ToSlash(providerDir) + `"`; !strings.Contains(string(cliConfig), want) {
+		t.Errorf("the CLI configuration lacks %s:\n%s", want, cliConfig)
+	}
+	for _, want := range []string{"source " + envFile, "terraform init && terraform apply", "tofu init && tofu apply", providerDir} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("stdout does not say %q:\n%s", want, out.String())
+		}
+	}
 	cancel()
 	select {
 	case err := <-done:
@@ -135,6 +149,9 @@ func TestDevSandbox(t *testing.T) {
 	}
 	if _, err := http.Get(env["IDPGATE_ISSUER"] + "/jwks"); err == nil {
 		t.Error("the mock IdP still answers after dev stopped")
+	}
+	if _, err := os.Stat(env["TF_CLI_CONFIG_FILE"]); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("the CLI configuration outlived dev: %v", err)
 	}
 }
 

@@ -488,7 +488,7 @@ func TestAccAccessToken_echo(t *testing.T) {
 	data := tfjsonpath.New("data")
 	resource.Test(t, resource.TestCase{
 		PreCheck:                 func() { testAccPreCheck(t) },
-		TerraformVersionChecks:   []tfversion.TerraformVersionCheck{tfversion.SkipBelow(tfversion.Version1_10_0)},
+		TerraformVersionChecks:   []tfversion.TerraformVersionCheck{ephemeralResources},
 		ProtoV6ProviderFactories: echoFactories,
 		CheckDestroy:             checkClientsGoneAt(idp),
 		Steps: []resource.TestStep{{
@@ -543,7 +543,7 @@ func TestAccAccessToken_wrongSecret(t *testing.T) {
 	idp := newAccIdP(t, mockidp.FlavorGeneric)
 	resource.Test(t, resource.TestCase{
 		PreCheck:                 func() { testAccPreCheck(t) },
-		TerraformVersionChecks:   []tfversion.TerraformVersionCheck{tfversion.SkipBelow(tfversion.Version1_10_0)},
+		TerraformVersionChecks:   []tfversion.TerraformVersionCheck{ephemeralResources},
 		ProtoV6ProviderFactories: echoFactories,
 		CheckDestroy:             checkClientsGoneAt(idp),
 		Steps: []resource.TestStep{

@@ -1,7 +1,6 @@
 package provider
 
 import (
-	"os/exec"
 	"regexp"
 	"testing"
 
@@ -14,15 +13,6 @@ import (
 // acceptance tests drive.
 var testAccProtoV6ProviderFactories = map[string]func() (tfprotov6.ProviderServer, error){
 	"idpgate": providerserver.NewProtocol6WithError(New("test", "none")()),
-}
-
-// testAccPreCheck makes sure the terraform binary comes from PATH: these machines cannot
-// download one.
-func testAccPreCheck(t *testing.T) {
-	t.Helper()
-	if _, err := exec.LookPath("terraform"); err != nil {
-		t.Fatalf("terraform must be on PATH for acceptance tests: %v", err)
-	}
 }
 
 func TestAccProvider_invalidSettings(t *testing.T) {
