@@ -7,6 +7,7 @@ import (
 	"crypto/elliptic"
 	"crypto/rsa"
 	"math/big"
+	"strings"
 	"sync"
 
 	jose "github.com/go-jose/go-jose/v4"
@@ -49,7 +50,7 @@ func (c *proofKeys) put(header string, k *proofKey) {
 	if len(c.m) >= maxProofKeys {
 		clear(c.m)
 	}
-	c.m[header] = k
+	c.m[strings.Clone(header)] = k // not a slice of the whole proof, which it would keep alive
 }
 
 // verifyWith reports whether sig is alg's signature of signingInput under key, with
