@@ -83,8 +83,13 @@ func verifyWith(alg jose.SignatureAlgorithm, key crypto.PublicKey, signingInput 
 		if !ok {
 			return false
 		}
-		hash := map[jose.SignatureAlgorithm]crypto.Hash{jose.RS256: crypto.SHA256, jose.PS256: crypto.SHA256,
-			jose.RS384: crypto.SHA384, jose.PS384: crypto.SHA384, jose.RS512: crypto.SHA512, jose.PS512: crypto.SHA512}[alg]
+		hash := crypto.SHA256
+		switch alg {
+		case jose.RS384, jose.PS384:
+			hash = crypto.SHA384
+		case jose.RS512, jose.PS512:
+			hash = crypto.SHA512
+		}
 		if alg == jose.RS256 || alg == jose.RS384 || alg == jose.RS512 {
 			return rsa.VerifyPKCS1v15(pub, hash, digest(hash, signingInput), sig) == nil
 		}

@@ -8,9 +8,7 @@ import (
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/rsa"
-	"crypto/sha256"
 	"encoding/base64"
-	"encoding/json"
 	"strings"
 	"testing"
 	"time"
@@ -58,22 +56,7 @@ func newAlgProofKey(t *testing.T, alg jose.SignatureAlgorithm) algProofKey {
 
 func (k algProofKey) proof(t *testing.T, method, u, accessToken string, iat time.Time) string {
 	t.Helper()
-	ath := sha256.Sum256([]byte(accessToken))
-	payload, _ := json.Marshal(map[string]any{"jti": randomJTI(t), "htm": method, "htu": u, "iat": iat.Unix(),
-		"ath": base64.RawURLEncoding.EncodeToString(ath[:])})
-	signer, err := jose.NewSigner(jose.SigningKey{Algorithm: k.alg, Key: k.priv}, (&jose.SignerOptions{EmbedJWK: true}).WithType("dpop+jwt"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	jws, err := signer.Sign(payload)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := jws.CompactSerialize()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return s
+	return signProof(t, k.alg, k.priv, proofClaims(t, method, u, accessToken, iat))
 }
 
 // The second proof with a header the checker has seen takes the cached path (verifyWith);

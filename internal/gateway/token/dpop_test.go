@@ -40,9 +40,7 @@ func newDPoPKey(t testing.TB) dpopKey {
 // proof signs claims (jti, htm, htu, iat, ath by default, overridden by over) with k.
 func (k dpopKey) proof(t testing.TB, method, u, accessToken string, iat time.Time, over map[string]any) string {
 	t.Helper()
-	ath := sha256.Sum256([]byte(accessToken))
-	claims := map[string]any{"jti": randomJTI(t), "htm": method, "htu": u, "iat": iat.Unix(),
-		"ath": base64.RawURLEncoding.EncodeToString(ath[:])}
+	claims := proofClaims(t, method, u, accessToken, iat)
 	for c, v := range over {
 		if v == nil {
 			delete(claims, c)
@@ -50,7 +48,20 @@ func (k dpopKey) proof(t testing.TB, method, u, accessToken string, iat time.Tim
 			claims[c] = v
 		}
 	}
-	signer, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.ES256, Key: k.priv},
+	return signProof(t, jose.ES256, k.priv, claims)
+}
+
+// proofClaims are a good proof's claims for this request, with a fresh jti.
+func proofClaims(t testing.TB, method, u, accessToken string, iat time.Time) map[string]any {
+	ath := sha256.Sum256([]byte(accessToken))
+	return map[string]any{"jti": randomJTI(t), "htm": method, "htu": u, "iat": iat.Unix(),
+		"ath": base64.RawURLEncoding.EncodeToString(ath[:])}
+}
+
+// signProof signs claims as a DPoP proof: typ dpop+jwt, the public key embedded as jwk.
+func signProof(t testing.TB, alg jose.SignatureAlgorithm, priv any, claims map[string]any) string {
+	t.Helper()
+	signer, err := jose.NewSigner(jose.SigningKey{Algorithm: alg, Key: priv},
 		(&jose.SignerOptions{EmbedJWK: true}).WithType("dpop+jwt"))
 	if err != nil {
 		t.Fatal(err)
