@@ -59,6 +59,9 @@ func (g *Gateway) commit(write func() (configChange, error)) (storeErr, applyErr
 // version poll (Redis): nothing when it is there already (this replica's own writes), else
 // the pending local changes or a reload.
 func (g *Gateway) catchUp() {
+	// Versions only move forward, so the store went back only if it is behind what was
+	// served before it was read; local writes applied since that read are not a step back.
+	served := g.snap.Load().version
 	v, err := g.store.Version()
 	if err != nil {
 		g.metrics.reloads.WithLabelValues("error").Inc()
@@ -68,9 +71,9 @@ func (g *Gateway) catchUp() {
 	g.reloadMu.Lock()
 	defer g.reloadMu.Unlock()
 	switch cur := g.snap.Load().version; {
-	case v == cur:
-	case v < cur: // the store went back (restored, or replaced): what it holds now counts
+	case v < served: // the store went back (restored, or replaced): what it holds now counts
 		_ = g.reloadLocked()
+	case v <= cur:
 	default:
 		_ = g.advanceTo(v)
 	}
