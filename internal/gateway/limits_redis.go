@@ -59,6 +59,11 @@ const (
 // ARGV: rate requests, rate per (µs), quota requests, quota per (µs); 0 requests: none.
 // Returns {allowed, exceeded (0 none, 1 rate, 2 quota), limit, remaining, reset µs,
 // retry-after µs}. The key expires once its state equals a fresh one's.
+//
+// A bucket's writes are kept out of the append-only file and the replicas (REPL_NONE): a
+// bucket refills within Per anyway, so a Redis restart or failover costs each client at most
+// one extra burst, while writing every request to the AOF cost Redis a third of its time per
+// call. A quota window can span days, so its writes (and the key's expiry) propagate.
 var limitScript = redis.NewScript(`
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
@@ -71,6 +76,7 @@ local function finish(res)
   redis.call('PEXPIRE', KEYS[1], math.ceil(ttl / 1000) + 1000)
   return res
 end
+redis.set_repl(redis.REPL_NONE)
 if rreq > 0 then
   local rate = rreq / rper
   local tokens, ts = rreq, now
@@ -91,6 +97,7 @@ if rreq > 0 then
   redis.call('HSET', KEYS[1], 'rc', rcfg, 'tk', string.format('%.17g', tokens), 'ts', string.format('%.0f', ts))
 end
 if qreq > 0 then
+  redis.set_repl(redis.REPL_ALL)
   local qs, qu = now, 0
   if s[4] == qcfg and now - tonumber(s[5]) < qper then qs, qu = tonumber(s[5]), tonumber(s[6]) end
   local renew = qs + qper - now
