@@ -31,6 +31,7 @@ func main() {
 			_ = f.Close()
 		}()
 	}
+	provider.SetGCPercentUnlessConfigured(os.Getenv)
 	for k, v := range provider.LogLevelsFromTerraform(os.Getenv) {
 		if err := os.Setenv(k, v); err != nil {
 			log.Fatal(err)
