@@ -57,6 +57,9 @@ type sample struct {
 // result holds every sample, per provider and phase.
 type result struct {
 	idpgate, noop map[phase][]sample
+	// schema is idpgate's schemas with no work (schemaprovider): the floor for resources of
+	// idpgate's shape.
+	schema map[phase][]sample
 	// before is the provider of options.BeforeRoot; nil without one.
 	before map[phase][]sample
 }
@@ -105,12 +108,12 @@ func goBuild(ctx context.Context, moduleRoot, pkg, out string) error {
 // Each idpgate round checks what a user would: an empty refresh plan after apply, and
 // nothing left at the IdP or the gateway after destroy.
 func run(ctx context.Context, opts options, progress func(string)) (result, error) {
-	res := result{idpgate: map[phase][]sample{}, noop: map[phase][]sample{}}
+	res := result{idpgate: map[phase][]sample{}, noop: map[phase][]sample{}, schema: map[phase][]sample{}}
 	binDir := filepath.Join(opts.WorkDir, "bin")
 	if err := os.MkdirAll(binDir, 0o755); err != nil {
 		return res, err
 	}
-	progress("building both providers")
+	progress("building the providers")
 	if err := buildProviders(ctx, opts.ModuleRoot, binDir, opts.ProfileDir != ""); err != nil {
 		return res, err
 	}
@@ -141,7 +144,15 @@ func run(ctx context.Context, opts options, progress func(string)) (result, erro
 		ws    *workspace
 		times map[phase][]sample
 	}
-	sides := []side{{"noop", noop, res.noop}, {"idpgate", idp, res.idpgate}}
+	schemaBin := filepath.Join(opts.WorkDir, "bin-schema")
+	if err := goBuild(ctx, opts.ModuleRoot, "./internal/providerbench/schemaprovider", filepath.Join(schemaBin, "terraform-provider-idpgate")); err != nil {
+		return res, err
+	}
+	schema, err := newWorkspace(opts.WorkDir, "schema", schemaBin, idpgateConfig("schema", opts.N, st, opts.ProviderExtra), opts.Parallelism)
+	if err != nil {
+		return res, err
+	}
+	sides := []side{{"noop", noop, res.noop}, {"schema", schema, res.schema}, {"idpgate", idp, res.idpgate}}
 	if opts.BeforeRoot != "" {
 		beforeBin := filepath.Join(opts.WorkDir, "bin-before")
 		progress("building the provider of " + opts.BeforeRoot)
@@ -172,7 +183,7 @@ func run(ctx context.Context, opts options, progress func(string)) (result, erro
 					admin: st.adminCalls.take()}
 				side.times[p] = append(side.times[p], s)
 				ms := func(d time.Duration) time.Duration { return d.Round(time.Millisecond) }
-				progress(fmt.Sprintf("round %d: %-7s %-8s %d resources %9v  CPU terraform+provider %v, servers %v; "+
+				progress(fmt.Sprintf("round %d: %-8s %-8s %d resources %9v  CPU terraform+provider %v, servers %v; "+
 					"IdP requests %d; gateway reads %d (%v), writes %d (%v, in flight for %v of the run)",
 					round, side.name, p, 3*opts.N, ms(s.wall), ms(s.cpu), ms(s.serverCPU), s.idpRequests,
 					s.admin.reads, ms(s.admin.readTime), s.admin.writes, ms(s.admin.writeTime), ms(s.admin.writeBusy)))

@@ -7,10 +7,10 @@ import (
 	"testing"
 )
 
-// TestBenchProviderSmall runs make bench-provider's whole cycle at N=2, one round: both
+// TestBenchProviderSmall runs make bench-provider's whole cycle at N=2, one round: the three
 // providers built, applied, planned and destroyed through the terraform on PATH against the
-// mock IdP and the gateway. It checks the cycle, not the timings: each phase measured on both
-// sides, the idpgate side really talking to the IdP and the gateway, plans empty and nothing
+// mock IdP and the gateway. It checks the cycle, not the timings: each phase measured on every
+// side, the idpgate side really talking to the IdP and the gateway, plans empty and nothing
 // left (run fails otherwise).
 func TestBenchProviderSmall(t *testing.T) {
 	if os.Getenv("TF_ACC") == "" {
@@ -30,8 +30,9 @@ func TestBenchProviderSmall(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, p := range phases {
-		if len(res.idpgate[p]) != 1 || len(res.noop[p]) != 1 {
-			t.Fatalf("%s: %d idpgate and %d do-nothing samples, want 1 each", p, len(res.idpgate[p]), len(res.noop[p]))
+		if len(res.idpgate[p]) != 1 || len(res.noop[p]) != 1 || len(res.schema[p]) != 1 {
+			t.Fatalf("%s: %d idpgate, %d do-nothing and %d schema-only samples, want 1 each", p,
+				len(res.idpgate[p]), len(res.noop[p]), len(res.schema[p]))
 		}
 	}
 	apply, destroy := res.idpgate[phaseApply][0], res.idpgate[phaseDestroy][0]
@@ -44,7 +45,9 @@ func TestBenchProviderSmall(t *testing.T) {
 		t.Errorf("gateway writes: %d in apply, %d in destroy; want %d each (an API and a policy per client)",
 			apply.admin.writes, destroy.admin.writes, 2*n)
 	}
-	if res.noop[phaseApply][0].idpRequests != 0 || res.noop[phaseApply][0].admin.writes != 0 {
-		t.Error("the do-nothing provider's apply reached the IdP or the gateway")
+	for name, side := range map[string]map[phase][]sample{"do-nothing": res.noop, "schema-only": res.schema} {
+		if side[phaseApply][0].idpRequests != 0 || side[phaseApply][0].admin.writes != 0 {
+			t.Errorf("the %s provider's apply reached the IdP or the gateway", name)
+		}
 	}
 }

@@ -2,7 +2,10 @@
 // terraform apply, a refresh plan and destroy of 3N idpgate resources (N idpgate_dcr_client
 // at the mock IdP, N idpgate_protected_api and N idpgate_access_policy at the gateway, both
 // on 127.0.0.1) against 3N resources of a framework provider that does nothing
-// (noopprovider), with the same Terraform and parallelism, and prints the three ratios. It
+// (noopprovider), with the same Terraform and parallelism, and prints the three ratios. A
+// third provider, schemaprovider, has idpgate's schemas and does no work: how it compares
+// with the do-nothing one is what Terraform and the framework cost for resources of
+// idpgate's shape, and how idpgate compares with it is what idpgate's own work costs. It
 // fails when a refresh plan is not empty or when anything is left at the IdP or the gateway
 // after destroy, so it doubles as the 1,000-resource run (-n 334). Not shipped.
 package main
@@ -77,6 +80,13 @@ func benchmark(ctx context.Context, opts options, keep bool) error {
 	for _, p := range phases {
 		fmt.Printf("%-8s %12v %12v %7.2fx   %v / %v vs %v\n", p, ms(median(res.idpgate[p], wall)), ms(median(res.noop[p], wall)),
 			res.ratio(res.idpgate, p), ms(median(res.idpgate[p], cpu)), ms(median(res.idpgate[p], serverCPU)), ms(median(res.noop[p], cpu)))
+	}
+	fmt.Printf("\nidpgate's schemas with no work behind them (schemaprovider: what Terraform and the framework cost for resources of this shape), same run:\n")
+	fmt.Printf("%-8s %12s %12s %8s %22s   %s\n", "phase", "schema-only", "do-nothing", "ratio", "idpgate / schema-only",
+		"CPU terraform+provider")
+	for _, p := range phases {
+		fmt.Printf("%-8s %12v %12v %7.2fx %21.2fx   %v\n", p, ms(median(res.schema[p], wall)), ms(median(res.noop[p], wall)),
+			res.ratio(res.schema, p), float64(median(res.idpgate[p], wall))/float64(median(res.schema[p], wall)), ms(median(res.schema[p], cpu)))
 	}
 	if res.before != nil {
 		fmt.Printf("\nthe provider of %s, in the same run:\n", opts.BeforeRoot)
