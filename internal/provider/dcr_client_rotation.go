@@ -32,7 +32,7 @@ func rotationTriggerAttribute() schema.StringAttribute {
 	return schema.StringAttribute{
 		MarkdownDescription: "Any value; changing it rotates the client secret (e.g. `time_rotating.secret.id`). " +
 			"Its first value, at creation or added later, and its removal rotate nothing. How the secret is " +
-			"rotated depends on `idp_driver`; see \"Secret rotation\" below.",
+			"rotated depends on `idp_driver`; see \"Secret rotation\" above.",
 		Optional: true,
 	}
 }
