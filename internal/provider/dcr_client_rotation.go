@@ -112,7 +112,10 @@ func (r *dcrClientResource) updateRotating(ctx context.Context, req resource.Upd
 		resp.Diagnostics.Append(rotationErrorDiags(idp, state.ClientID.ValueString(), err)...)
 	}
 	if rot.Registration.ClientID == "" {
-		return // nothing changed at the identity provider: the state stays as it was
+		// Nothing changed at the identity provider: the prior state, trigger included, stays,
+		// so the next apply retries (the response's state is the plan, unknowns and all).
+		resp.Diagnostics.Append(resp.State.Set(ctx, &state)...)
+		return
 	}
 	if rot.Replaced != "" {
 		tflog.Info(ctx, "rotated the client secret by replacing the client",

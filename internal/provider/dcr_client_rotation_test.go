@@ -2,7 +2,9 @@ package provider
 
 import (
 	"fmt"
+	"net/http"
 	"path/filepath"
+	"regexp"
 	"testing"
 
 	"github.com/hashicorp/terraform-plugin-testing/compare"
@@ -283,6 +285,46 @@ func TestAccHydra_secretRotation(t *testing.T) {
 					}
 					return nil
 				}),
+			},
+		},
+	})
+}
+
+// TestAccDCRClient_rotateOktaRetriesAfterFailure: when Okta refuses the new secret, the apply
+// fails, the state keeps the working secret and the previous trigger, and the next apply
+// rotates.
+func TestAccDCRClient_rotateOktaRetriesAfterFailure(t *testing.T) {
+	t.Parallel()
+	idp := newAccIdP(t, mockidp.FlavorOkta)
+	var seen secretsSeen
+	config := func(trigger string) string { return idpProviderBlock(idp, "") + rotatingClient(trigger, "") }
+	resource.Test(t, resource.TestCase{
+		PreCheck:                 func() { testAccPreCheck(t) },
+		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+		CheckDestroy:             checkClientsGoneAt(idp),
+		Steps: []resource.TestStep{
+			{Config: config("v1"), Check: seen.collect},
+			{
+				PreConfig: func() {
+					idp.SetFaults(mockidp.Faults{PathPrefix: "/api/v1/apps/", Method: http.MethodPost, Next: 1, Status: http.StatusBadRequest})
+				},
+				Config:      config("v2"),
+				ExpectError: regexp.MustCompile(`rotating the secret of client`),
+			},
+			{
+				PreConfig: func() { idp.SetFaults(mockidp.Faults{}) },
+				Config:    config("v2"),
+				ConfigPlanChecks: resource.ConfigPlanChecks{
+					PreApply:             []plancheck.PlanCheck{plancheck.ExpectResourceAction(appAddr, plancheck.ResourceActionUpdate)},
+					PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
+				},
+				Check: resource.ComposeTestCheckFunc(seen.collect, seen.mintsWith(idp, 0, true), seen.mintsWith(idp, 1, true),
+					func(*terraform.State) error {
+						if seen.secrets[0] == seen.secrets[1] || len(idp.ClientSecrets(seen.ids[1])) != 2 {
+							return fmt.Errorf("the retried rotation gave no new secret")
+						}
+						return nil
+					}),
 			},
 		},
 	})
