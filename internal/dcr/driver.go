@@ -21,6 +21,8 @@ type driver interface {
 	updateBody(body map[string]any, m Metadata, r Registration)
 	// gone reports whether an error answer means the client no longer exists.
 	gone(e *Error) bool
+	// secretRotation is how the IdP lets a client get a new secret (rotation.go).
+	secretRotation() SecretRotation
 	// defaultRegistrationEndpoint is the IdP's documented registration endpoint for an issuer
 	// whose discovery document advertises none ("" when there is no such default).
 	defaultRegistrationEndpoint(issuer string) string
@@ -92,6 +94,9 @@ func (rfc7592) updateBody(body map[string]any, _ Metadata, r Registration) {
 func (rfc7592) gone(e *Error) bool {
 	return e.StatusCode == 404 || e.StatusCode == 401
 }
+
+// secretRotation: RFC 7592 §2.2 lets the server answer an update with a new secret.
+func (rfc7592) secretRotation() SecretRotation { return RotateByUpdate }
 
 // defaultRegistrationEndpoint: RFC 7591 fixes no path, so nothing is guessed.
 func (rfc7592) defaultRegistrationEndpoint(string) string { return "" }

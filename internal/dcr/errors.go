@@ -93,6 +93,9 @@ type errorBody struct {
 	ErrorDescription string `json:"error_description"`
 	OktaCode         string `json:"errorCode"`
 	OktaSummary      string `json:"errorSummary"`
+	OktaCauses       []struct {
+		Summary string `json:"errorSummary"`
+	} `json:"errorCauses"`
 }
 
 // newError builds an Error from an answer body, keeping only the error fields: bodies of
@@ -104,6 +107,12 @@ func newError(op, method, url string, status int, body []byte) *Error {
 		e.Code, e.Description = eb.Error, eb.ErrorDescription
 		if e.Code == "" && eb.OktaCode != "" {
 			e.Code, e.Description = eb.OktaCode, eb.OktaSummary
+			// "Api validation failed: x" says little; the causes say why.
+			for _, cause := range eb.OktaCauses {
+				if cause.Summary != "" {
+					e.Description += "; " + cause.Summary
+				}
+			}
 		}
 	}
 	e.Description = truncate(e.Description, 500)

@@ -19,3 +19,7 @@ const hydraRegistrationPath = "/oauth2/register"
 func (hydra) defaultRegistrationEndpoint(issuer string) string {
 	return strings.TrimSuffix(issuer, "/") + hydraRegistrationPath
 }
+
+// secretRotation: Hydra keeps the secret on a DCR update and refuses one the client chooses
+// (client/handler.go, updateOidcDynamicClient), so a new secret means a new client.
+func (hydra) secretRotation() SecretRotation { return RotateByReplacement }

@@ -7,3 +7,7 @@ package dcr
 // registration because it assigns it; no body can carry one (Metadata has no field for it and
 // Validate keeps it out of Extra, see TestBodiesNeverCarryIssuedFields).
 type keycloak struct{ rfc7592 }
+
+// secretRotation: the registration API answers no new secret on update and has no call to
+// regenerate one (that is the admin API's, outside what an initial access token may do).
+func (keycloak) secretRotation() SecretRotation { return RotateByReplacement }

@@ -44,6 +44,9 @@ func (okta) gone(e *Error) bool {
 	return e.StatusCode == 404 || (e.StatusCode == 401 && e.Code == "invalid_client")
 }
 
+// secretRotation: Okta's client secrets API (okta_secrets.go).
+func (okta) secretRotation() SecretRotation { return RotateWithSecretsAPI }
+
 // defaultRegistrationEndpoint: Okta's discovery documents advertise the endpoint.
 func (okta) defaultRegistrationEndpoint(string) string { return "" }
 

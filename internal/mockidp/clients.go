@@ -17,6 +17,8 @@ type ClientRecord struct {
 	// RegistrationAccessToken is the token that currently manages the client (the newest one
 	// where the flavour rotates it); empty for okta, which manages clients with its API token.
 	RegistrationAccessToken string
+	// Secrets are the okta flavour's client secrets, oldest first (nil for other flavours).
+	Secrets []SecretRecord
 }
 
 // client is the server's state for one registered client.
@@ -30,6 +32,9 @@ type client struct {
 	// re-signs the token on every read, and the re-signed copy works alongside the old one
 	// until the next update replaces them all.
 	tokens []string
+	// secrets are the client secrets of the okta flavour's secrets API (okta_secrets.go),
+	// oldest first; secret is then the newest ACTIVE one. nil for the other flavours.
+	secrets []*clientSecret
 	// hiddenReads is how many more GETs answer 404 (the "404 right after create" fault).
 	hiddenReads int
 }
@@ -57,6 +62,7 @@ func (c *client) record() ClientRecord {
 		ClientSecret:            c.secret,
 		Metadata:                deepCopy(c.metadata),
 		RegistrationAccessToken: c.currentToken(),
+		Secrets:                 c.secretRecords(),
 	}
 }
 

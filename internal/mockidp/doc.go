@@ -11,6 +11,7 @@
 //     certificate when it is registered for that and the server runs with TLS (RFC 8705,
 //     cnf x5t#S256);
 //   - introspection (RFC 7662) and revocation (RFC 7009), both for registered clients;
+//   - okta: Okta's client secrets API, two secrets at once for rotation (okta_secrets.go);
 //   - dynamic client registration (RFC 7591/7592) in the flavour of a real IdP;
 //   - a log of every request (Requests) and deterministic fault injection (SetFaults).
 //
@@ -45,4 +46,15 @@
 //   - every flavour advertises dpop_signing_alg_values_supported and binds tokens to a DPoP
 //     key; Okta does so, Keycloak only with its DPoP feature enabled.
 //   - hydra: its discovery is the concern of flavor_hydra.go.
+//   - okta, client secrets API (okta_secrets.go, /api/v1/apps/{id}/credentials/secrets):
+//     Okta documents at most two secrets, creation answering the secret in clear, and delete
+//     only for an INACTIVE secret; the error texts are the mock's own in Okta's shape (400
+//     E0000001 with errorCauses, 404 E0000007). Three choices where Okta's documentation is
+//     silent, each the stricter one: list, get and lifecycle answers carry client_secret as
+//     an undisclosed hash (as Okta documents for API service integrations), never in clear;
+//     the only ACTIVE secret cannot be deactivated; and while a client has two secrets, the
+//     client API (/oauth2/v1/clients/{id}) answers neither, so a caller must keep the one it
+//     created. secret_hash is the mock's own (Okta does not document its algorithm).
+//   - generic: Options.RotateSecretOnUpdate issues a new secret in every update answer, as
+//     RFC 7592 §2.2 allows some servers to; off by default, as most servers keep the secret.
 package mockidp

@@ -72,6 +72,9 @@ type flavorRules struct {
 	// applicationTypes, when set, lists the application_type values the IdP accepts.
 	applicationTypes []string
 
+	// secretsAPI: Okta's client secrets API (okta_secrets.go), up to two secrets per client.
+	secretsAPI bool
+
 	// rateLimitHeaders: every answer carries X-Rate-Limit-* (Okta).
 	rateLimitHeaders bool
 

@@ -70,6 +70,7 @@ func oktaRules() flavorRules {
 		validate:         validateOktaMetadata,
 		applicationTypes: []string{"web", "native", "browser", "service"},
 		rateLimitHeaders: true,
+		secretsAPI:       true,
 	}
 }
 

@@ -10,6 +10,7 @@ import (
 type answer struct {
 	status int
 	body   map[string]any
+	list   []any // a JSON array answer, when set
 	err    *apiError
 }
 
@@ -17,6 +18,8 @@ func (a answer) write(w http.ResponseWriter) {
 	switch {
 	case a.err != nil:
 		a.err.write(w)
+	case a.list != nil:
+		writeJSON(w, a.status, a.list)
 	case a.body == nil:
 		w.WriteHeader(a.status)
 	default:
@@ -76,6 +79,9 @@ func (s *Server) createClient(md map[string]any, hiddenReads int) (*client, *api
 	c := &client{id: s.flavor.newClientID(), metadata: md, issuedAt: now, updatedAt: now, hiddenReads: hiddenReads}
 	if needsSecret(md) {
 		c.secret = randomSecret()
+	}
+	if s.flavor.secretsAPI {
+		c.resetSecrets(c.secret)
 	}
 	if !s.flavor.apiTokenManaged {
 		c.addToken(randomSecret())
@@ -189,8 +195,11 @@ func (s *Server) updateClient(r *http.Request, iss, id string, md map[string]any
 	switch {
 	case !needsSecret(md):
 		c.secret = ""
-	case c.secret == "":
+	case c.secret == "", s.opts.RotateSecretOnUpdate:
 		c.secret = randomSecret()
+	}
+	if s.flavor.secretsAPI && (c.secret == "" || len(c.secrets) == 0) {
+		c.resetSecrets(c.secret)
 	}
 	token := c.currentToken()
 	if s.flavor.rotateTokenOnUpdate {
@@ -254,7 +263,9 @@ func (s *Server) representation(iss string, c *client, withSecret, withRegistrat
 	out["client_id"] = c.id
 	out["client_id_issued_at"] = unixTime(c.issuedAt)
 	if c.secret != "" {
-		if withSecret {
+		// With two secrets Okta's documentation does not say which one a client answer
+		// shows; the mock shows none, so a caller must keep the one it has.
+		if withSecret && len(c.secrets) <= 1 {
 			out["client_secret"] = c.secret
 		}
 		out["client_secret_expires_at"] = 0

@@ -49,6 +49,10 @@ type Options struct {
 	TokenTTL time.Duration
 	// Audience is the aud of minted tokens; default ["api://default"].
 	Audience []string
+	// RotateSecretOnUpdate (generic flavour only) issues a new client secret in every RFC 7592
+	// update answer, as RFC 7592 §2.2 allows; the old one stops working. Off by default, as
+	// most servers keep the secret.
+	RotateSecretOnUpdate bool
 }
 
 // maxBodyBytes bounds every request body the server reads.
@@ -89,6 +93,9 @@ func New(opts Options) *Server {
 		panic("mockidp: " + err.Error())
 	}
 	opts.Flavor = flavor
+	if opts.RotateSecretOnUpdate && flavor != FlavorGeneric {
+		panic("mockidp: RotateSecretOnUpdate is an option of the generic flavour")
+	}
 	if opts.TokenTTL <= 0 {
 		opts.TokenTTL = 5 * time.Minute
 	}
@@ -266,6 +273,9 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("GET "+reg+"/{id}", s.serveReadClient)
 	mux.HandleFunc("PUT "+reg+"/{id}", s.serveUpdateClient)
 	mux.HandleFunc("DELETE "+reg+"/{id}", s.serveDeleteClient)
+	if s.flavor.secretsAPI {
+		s.oktaSecretRoutes(mux)
+	}
 	return mux
 }
 

@@ -147,7 +147,7 @@ func (s *Server) authenticateClient(r *http.Request) (authenticatedClient, *apiE
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	c, ok := s.clients[user]
-	if !ok || c.secret == "" || !secretEqual(pass, c.secret) {
+	if !ok || !c.acceptsSecret(pass) {
 		return authenticatedClient{}, invalid
 	}
 	return authenticatedClient{id: c.id, metadata: deepCopy(c.metadata)}, nil

@@ -84,6 +84,10 @@ func (r *dcrClientResource) ModifyPlan(ctx context.Context, req resource.ModifyP
 	if req.State.Raw.IsNull() || req.Plan.Raw.IsNull() {
 		return // create or destroy
 	}
+	r.planRotation(ctx, req, resp) // dcr_client_rotation.go
+	if resp.Diagnostics.HasError() {
+		return
+	}
 	removed, diags := removedMetadata(ctx, req.Config, req.Private)
 	resp.Diagnostics.Append(diags...)
 	if resp.Diagnostics.HasError() || len(removed) == 0 {

@@ -123,7 +123,9 @@ func reconcile(ctx context.Context, prior dcrClientModel, reg dcr.Registration, 
 		SoftwareStatement:      prior.SoftwareStatement,
 		SoftwareStatementWO:    types.StringNull(),
 		SoftwareStatementWOVer: prior.SoftwareStatementWOVer,
-		Timeouts:               timeoutsOrNull(prior.Timeouts),
+		// The user's own value; the identity provider never sees it.
+		ClientSecretRotationTrigger: prior.ClientSecretRotationTrigger,
+		Timeouts:                    timeoutsOrNull(prior.Timeouts),
 
 		ClientName:              r.str("client_name", prior.ClientName, md.ClientName, sameString),
 		TokenEndpointAuthMethod: r.str("token_endpoint_auth_method", prior.TokenEndpointAuthMethod, md.TokenEndpointAuthMethod, sameString),

@@ -112,6 +112,7 @@ func (r *dcrClientResource) Schema(ctx context.Context, _ resource.SchemaRequest
 				Sensitive:  true,
 				Validators: []validator.String{stringvalidator.ConflictsWith(path.MatchRoot("software_statement_wo"))},
 			},
+			rotationTriggerAttr:             rotationTriggerAttribute(),
 			"software_statement_wo":         statementWO,
 			"software_statement_wo_version": statementWOVersion,
 			"extra_metadata": schema.StringAttribute{
@@ -295,6 +296,10 @@ func (r *dcrClientResource) Update(ctx context.Context, req resource.UpdateReque
 		metadata.SoftwareStatement = statementWO
 	}
 
+	if rotationRequested(state.ClientSecretRotationTrigger, plan.ClientSecretRotationTrigger) {
+		r.updateRotating(ctx, req, resp, idp, state, plan, metadata)
+		return
+	}
 	reg, err := idp.Client.Update(ctx, state.registration(), metadata)
 	if err != nil {
 		resp.Diagnostics.Append(idpErrorDiags(idp, "updating client "+state.ClientID.ValueString(), err)...)
@@ -385,35 +390,36 @@ func sortedKeys[V any](m map[string]V) []string {
 
 // dcrClientModel is idpgate_dcr_client's state.
 type dcrClientModel struct {
-	Timeouts                timeouts.Value       `tfsdk:"timeouts"`
-	ID                      types.String         `tfsdk:"id"`
-	ClientName              types.String         `tfsdk:"client_name"`
-	GrantTypes              types.Set            `tfsdk:"grant_types"`
-	ResponseTypes           types.Set            `tfsdk:"response_types"`
-	RedirectURIs            types.Set            `tfsdk:"redirect_uris"`
-	TokenEndpointAuthMethod types.String         `tfsdk:"token_endpoint_auth_method"`
-	Scope                   types.String         `tfsdk:"scope"`
-	ApplicationType         types.String         `tfsdk:"application_type"`
-	DPoPBoundAccessTokens   types.Bool           `tfsdk:"dpop_bound_access_tokens"`
-	TLSCertificateBound     types.Bool           `tfsdk:"tls_client_certificate_bound_access_tokens"`
-	TLSClientAuthSubjectDN  types.String         `tfsdk:"tls_client_auth_subject_dn"`
-	Contacts                types.Set            `tfsdk:"contacts"`
-	ClientURI               types.String         `tfsdk:"client_uri"`
-	LogoURI                 types.String         `tfsdk:"logo_uri"`
-	PolicyURI               types.String         `tfsdk:"policy_uri"`
-	TosURI                  types.String         `tfsdk:"tos_uri"`
-	JWKSURI                 types.String         `tfsdk:"jwks_uri"`
-	JWKS                    jsontypes.Normalized `tfsdk:"jwks"`
-	SoftwareStatement       types.String         `tfsdk:"software_statement"`
-	SoftwareStatementWO     types.String         `tfsdk:"software_statement_wo"` // always null: write-only
-	SoftwareStatementWOVer  types.Int64          `tfsdk:"software_statement_wo_version"`
-	ExtraMetadata           jsontypes.Normalized `tfsdk:"extra_metadata"`
-	ClientID                types.String         `tfsdk:"client_id"`
-	ClientSecret            types.String         `tfsdk:"client_secret"`
-	ClientIDIssuedAt        types.Int64          `tfsdk:"client_id_issued_at"`
-	ClientSecretExpiresAt   types.Int64          `tfsdk:"client_secret_expires_at"`
-	RegistrationClientURI   types.String         `tfsdk:"registration_client_uri"`
-	RegistrationAccessToken types.String         `tfsdk:"registration_access_token"`
+	Timeouts                    timeouts.Value       `tfsdk:"timeouts"`
+	ID                          types.String         `tfsdk:"id"`
+	ClientName                  types.String         `tfsdk:"client_name"`
+	GrantTypes                  types.Set            `tfsdk:"grant_types"`
+	ResponseTypes               types.Set            `tfsdk:"response_types"`
+	RedirectURIs                types.Set            `tfsdk:"redirect_uris"`
+	TokenEndpointAuthMethod     types.String         `tfsdk:"token_endpoint_auth_method"`
+	Scope                       types.String         `tfsdk:"scope"`
+	ApplicationType             types.String         `tfsdk:"application_type"`
+	DPoPBoundAccessTokens       types.Bool           `tfsdk:"dpop_bound_access_tokens"`
+	TLSCertificateBound         types.Bool           `tfsdk:"tls_client_certificate_bound_access_tokens"`
+	TLSClientAuthSubjectDN      types.String         `tfsdk:"tls_client_auth_subject_dn"`
+	Contacts                    types.Set            `tfsdk:"contacts"`
+	ClientURI                   types.String         `tfsdk:"client_uri"`
+	LogoURI                     types.String         `tfsdk:"logo_uri"`
+	PolicyURI                   types.String         `tfsdk:"policy_uri"`
+	TosURI                      types.String         `tfsdk:"tos_uri"`
+	JWKSURI                     types.String         `tfsdk:"jwks_uri"`
+	JWKS                        jsontypes.Normalized `tfsdk:"jwks"`
+	SoftwareStatement           types.String         `tfsdk:"software_statement"`
+	SoftwareStatementWO         types.String         `tfsdk:"software_statement_wo"` // always null: write-only
+	SoftwareStatementWOVer      types.Int64          `tfsdk:"software_statement_wo_version"`
+	ExtraMetadata               jsontypes.Normalized `tfsdk:"extra_metadata"`
+	ClientSecretRotationTrigger types.String         `tfsdk:"client_secret_rotation_trigger"`
+	ClientID                    types.String         `tfsdk:"client_id"`
+	ClientSecret                types.String         `tfsdk:"client_secret"`
+	ClientIDIssuedAt            types.Int64          `tfsdk:"client_id_issued_at"`
+	ClientSecretExpiresAt       types.Int64          `tfsdk:"client_secret_expires_at"`
+	RegistrationClientURI       types.String         `tfsdk:"registration_client_uri"`
+	RegistrationAccessToken     types.String         `tfsdk:"registration_access_token"`
 }
 
 // dcrMetadataAttributes are the metadata fields that have their own attribute.
