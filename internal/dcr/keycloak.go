@@ -8,6 +8,8 @@ package dcr
 // Validate keeps it out of Extra, see TestBodiesNeverCarryIssuedFields).
 type keycloak struct{ rfc7592 }
 
-// secretRotation: the registration API answers no new secret on update and has no call to
-// regenerate one (that is the admin API's, outside what an initial access token may do).
+// secretRotation: Keycloak documents regenerating a secret only in its admin API
+// (POST /admin/realms/{realm}/clients/{id}/client-secret), outside what an initial access
+// token may do, and not as an effect of a registration update; so a rotation replaces the
+// client. (Keycloak's source was not checked for an undocumented way.)
 func (keycloak) secretRotation() SecretRotation { return RotateByReplacement }
