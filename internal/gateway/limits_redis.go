@@ -47,70 +47,67 @@ const (
 	redisRetryAfter = time.Second
 )
 
-// limitScript is the in-memory limiter's algorithm, run atomically in Redis on one hash per
-// policy and client, with Redis's clock (so replicas' clocks do not matter):
+// limitScript is the in-memory limiter's algorithm, run atomically in Redis with Redis's clock
+// (so replicas' clocks do not matter), on two keys per policy and client in one hash slot:
 //
-//   - rate limit: a token bucket of Requests tokens refilled at Requests per Per, as
-//     x/time/rate; a refused request takes no token. rc (its config) changing refills it.
-//   - quota: a fixed window of Requests that starts at its first request and renews Per
-//     later; qc changing starts a new window. A request the quota refuses still took its
-//     rate-limit token, as in memory.
+//   - KEYS[1], the rate limit: a token bucket of Requests tokens refilled at Requests per Per,
+//     as x/time/rate; a refused request takes no token. Its config changing refills it.
+//   - KEYS[2], the quota: a fixed window of Requests that starts at its first request and
+//     renews Per later; its config changing starts a new window. A request the quota refuses
+//     still took its rate-limit token, as in memory.
+//
+// Each is a string of four packed doubles (its requests, its per, then tokens and last
+// update, or window start and used), written with its expiry in one SET: a key expires once
+// its state equals a fresh one's. A bucket's writes stay out of the append-only file and the
+// Redis replicas (REPL_NONE): it refills within Per anyway, so a Redis restart or failover
+// costs each client at most one extra burst, while writing every request to the AOF cost
+// Redis a third of its time per call. A quota window can span days, so its writes propagate.
 //
 // ARGV: rate requests, rate per (µs), quota requests, quota per (µs); 0 requests: none.
 // Returns {allowed, exceeded (0 none, 1 rate, 2 quota), limit, remaining, reset µs,
-// retry-after µs}. The key expires once its state equals a fresh one's.
-//
-// A bucket's writes are kept out of the append-only file and the replicas (REPL_NONE): a
-// bucket refills within Per anyway, so a Redis restart or failover costs each client at most
-// one extra burst, while writing every request to the AOF cost Redis a third of its time per
-// call. A quota window can span days, so its writes (and the key's expiry) propagate.
+// retry-after µs}.
 var limitScript = redis.NewScript(`
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
 local rreq, rper = tonumber(ARGV[1]), tonumber(ARGV[2])
 local qreq, qper = tonumber(ARGV[3]), tonumber(ARGV[4])
-local rcfg, qcfg = ARGV[1] .. '/' .. ARGV[2], ARGV[3] .. '/' .. ARGV[4]
-local s = redis.call('HMGET', KEYS[1], 'rc', 'tk', 'ts', 'qc', 'qs', 'qu')
-local limit, remaining, reset, ttl = 0, 0, 0, 0
-local function finish(res)
-  redis.call('PEXPIRE', KEYS[1], math.ceil(ttl / 1000) + 1000)
-  return res
-end
-redis.set_repl(redis.REPL_NONE)
+local limit, remaining, reset = 0, 0, 0
 if rreq > 0 then
+  redis.set_repl(redis.REPL_NONE)
   local rate = rreq / rper
   local tokens, ts = rreq, now
-  if s[1] == rcfg then
-    tokens, ts = tonumber(s[2]), tonumber(s[3])
-    if now > ts then tokens = math.min(rreq, tokens + (now - ts) * rate) end
+  local s = redis.call('GET', KEYS[1])
+  if s then
+    local r, p, tk, t0 = struct.unpack('dddd', s)
+    if r == rreq and p == rper then
+      tokens, ts = tk, t0
+      if now > ts then tokens = math.min(rreq, tokens + (now - ts) * rate) end
+    end
   end
   if now > ts then ts = now end
-  ttl = rper
-  limit = rreq
-  if tokens < 1 then
-    redis.call('HSET', KEYS[1], 'rc', rcfg, 'tk', string.format('%.17g', tokens), 'ts', string.format('%.0f', ts))
-    return finish({0, 1, rreq, 0, math.ceil((rreq - tokens) / rate), math.ceil((1 - tokens) / rate)})
+  local allowed = tokens >= 1
+  if allowed then tokens = tokens - 1 end
+  redis.call('SET', KEYS[1], struct.pack('dddd', rreq, rper, tokens, ts), 'PX', math.ceil(rper / 1000) + 1000)
+  if not allowed then
+    return {0, 1, rreq, 0, math.ceil((rreq - tokens) / rate), math.ceil((1 - tokens) / rate)}
   end
-  tokens = tokens - 1
-  remaining = math.floor(tokens)
-  reset = math.ceil((rreq - tokens) / rate)
-  redis.call('HSET', KEYS[1], 'rc', rcfg, 'tk', string.format('%.17g', tokens), 'ts', string.format('%.0f', ts))
+  limit, remaining, reset = rreq, math.floor(tokens), math.ceil((rreq - tokens) / rate)
 end
 if qreq > 0 then
   redis.set_repl(redis.REPL_ALL)
   local qs, qu = now, 0
-  if s[4] == qcfg and now - tonumber(s[5]) < qper then qs, qu = tonumber(s[5]), tonumber(s[6]) end
-  local renew = qs + qper - now
-  if renew > ttl then ttl = renew end
-  if qu >= qreq then
-    redis.call('HSET', KEYS[1], 'qc', qcfg, 'qs', string.format('%.0f', qs), 'qu', qu)
-    return finish({0, 2, qreq, 0, renew, renew})
+  local s = redis.call('GET', KEYS[2])
+  if s then
+    local r, p, s0, u = struct.unpack('dddd', s)
+    if r == qreq and p == qper and now - s0 < qper then qs, qu = s0, u end
   end
+  local renew = qs + qper - now
+  if qu >= qreq then return {0, 2, qreq, 0, renew, renew} end
   qu = qu + 1
-  redis.call('HSET', KEYS[1], 'qc', qcfg, 'qs', string.format('%.0f', qs), 'qu', qu)
+  redis.call('SET', KEYS[2], struct.pack('dddd', qreq, qper, qs, qu), 'PX', math.ceil(renew / 1000) + 1000)
   if rreq == 0 then limit, remaining, reset = qreq, qreq - qu, renew end
 end
-return finish({1, 0, limit, remaining, reset, 0})
+return {1, 0, limit, remaining, reset, 0}
 `)
 
 // redisLimiter counts in Redis, one script call per limited request, and falls back to
@@ -141,7 +138,7 @@ const (
 )
 
 type limitCall struct {
-	key  string
+	keys [2]string // the bucket's and the quota window's
 	args [4]any
 	res  []int64
 	err  error
@@ -201,7 +198,7 @@ func (l *redisLimiter) send() {
 func (l *redisLimiter) run(ctx context.Context, batch []*limitCall, cmds []*redis.Cmd, load bool) []*redis.Cmd {
 	p := l.client.Pipeline()
 	for _, c := range batch {
-		keys := []string{c.key}
+		keys := c.keys[:]
 		if load {
 			cmds = append(cmds, limitScript.Eval(ctx, p, keys, c.args[:]...))
 		} else {
@@ -220,7 +217,9 @@ func (l *redisLimiter) take(p *compiledPolicy, client string, now time.Time) lim
 		return l.withoutRedis(p, client, now)
 	}
 	c := l.pool.Get().(*limitCall)
-	c.key = l.prefix + p.id + ":" + client
+	// One hash tag for both keys: a Redis Cluster keeps them in one slot, as a script needs.
+	base := l.prefix + "{" + p.id + ":" + client + "}"
+	c.keys = [2]string{base + ":r", base + ":q"}
 	c.args = [4]any{int64(0), int64(0), int64(0), int64(0)}
 	if p.rateLimit != nil {
 		c.args[0], c.args[1] = p.rateLimit.Requests, p.rateLimit.Per.D().Microseconds()
