@@ -22,7 +22,6 @@ func main() {
 	var debug bool
 	flag.BoolVar(&debug, "debug", false, "run the provider with support for debuggers like delve")
 	flag.Parse()
-	provider.SetGCPercentUnlessConfigured(os.Getenv)
 	if !debug {
 		// Under terraform, log no finer than terraform keeps (see LogLevelsFromTerraform).
 		// With -debug the logs go to this process's own stderr, where a developer reads them.

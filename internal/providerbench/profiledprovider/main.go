@@ -31,7 +31,6 @@ func main() {
 			_ = f.Close()
 		}()
 	}
-	provider.SetGCPercentUnlessConfigured(os.Getenv)
 	for k, v := range provider.LogLevelsFromTerraform(os.Getenv) {
 		if err := os.Setenv(k, v); err != nil {
 			log.Fatal(err)

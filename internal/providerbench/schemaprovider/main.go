@@ -2,7 +2,7 @@
 // schema and its three resources' schemas (attributes, plan modifiers, validators, defaults,
 // as the real provider declares them), with none of idpgate's work: no IdP, no gateway, no
 // resource-level plan or config checks; create and update store the plan with its unknown
-// values made up, read returns the state, delete forgets. It runs the same log and GC settings
+// values made up, read returns the state, delete forgets. It runs the same log settings
 // as the real provider. What a run of its resources costs is what Terraform and the framework
 // cost for resources of this shape, the floor of what idpgate's provider can reach. Not
 // shipped.
@@ -29,7 +29,6 @@ import (
 )
 
 func main() {
-	idpgate.SetGCPercentUnlessConfigured(os.Getenv)
 	for k, v := range idpgate.LogLevelsFromTerraform(os.Getenv) {
 		if err := os.Setenv(k, v); err != nil {
 			log.Fatal(err)
