@@ -111,19 +111,27 @@ func (c *jwksCache) prefetch() {
 	if c.keys.Load() != nil {
 		return
 	}
-	c.inBackground()
+	c.inBackground(c.keysUnknown)
 }
 
-// inBackground runs refresh on a goroutine of its own, under the Factory's context. Should
-// that refresh join a flight which had begun before and found nothing due (so fetched
-// nothing), it refreshes once more: that next flight begins after this call and decides anew.
-func (c *jwksCache) inBackground() {
+func (c *jwksCache) keysUnknown() bool { return c.keys.Load() == nil }
+
+// inBackground runs refresh on a goroutine of its own, under the Factory's context, while
+// needed() holds (nil: always). Should that refresh join a flight which had begun before and
+// found nothing due (so fetched nothing), it refreshes once more: that next flight begins
+// after this call and decides anew. needed() is asked again when the goroutine runs: a
+// prefetch scheduled late, after a request already fetched the keys, must not fetch a second
+// time once the refetch interval has passed.
+func (c *jwksCache) inBackground(needed func() bool) {
 	attempts := c.attempts.Load()
 	c.background.Add(1)
 	go func() {
 		defer c.background.Add(-1)
+		if needed != nil && !needed() {
+			return
+		}
 		_, _ = c.refresh(c.baseCtx)
-		if c.attempts.Load() == attempts {
+		if c.attempts.Load() == attempts && (needed == nil || needed()) {
 			_, _ = c.refresh(c.baseCtx)
 		}
 	}()
@@ -175,7 +183,7 @@ func (c *jwksCache) refreshInBackgroundIfDue(now time.Time) {
 	if now.UnixNano() < due || !c.refreshAt.CompareAndSwap(due, now.Add(c.minRefetch).UnixNano()) {
 		return
 	}
-	c.inBackground()
+	c.inBackground(nil)
 }
 
 // refresh joins the in-flight fetch or starts one if the rate limit allows, and returns the

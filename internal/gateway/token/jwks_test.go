@@ -306,6 +306,29 @@ func TestJWKSRefreshHonoursMaxAge(t *testing.T) {
 	waitFor(t, "the refresh after max-age", func() bool { return srv.hits.Load() == 2 })
 }
 
+// TestJWKSLatePrefetchDoesNotFetchAgain: a prefetch goroutine that runs only after a request
+// fetched the keys (a busy machine schedules it late) and after the refetch interval passed
+// fetches nothing: the keys it was started for are known. inBackground is called here as
+// prefetch calls it, at the moment such a late goroutine would run.
+func TestJWKSLatePrefetchDoesNotFetchAgain(t *testing.T) {
+	clock := newFakeClock()
+	keyA := rsaKey(t, "a", "a")
+	srv := startJWKS(t, keyA)
+	srv.set(func(s *jwksServer) { s.cacheControl = "max-age=120" })
+	f, _ := newTestFactory(t, clock, noTokenCache)
+	v := validatorFor(t, f, jwtAPI(srv.URL))
+	mustValidate(t, v, signJWT(t, keyA, validClaims(clock.Now()), nil))
+	waitForIdleJWKS(t, f, srv.URL)
+	c := f.jwksFor(srv.URL)
+	clock.Advance(time.Minute) // past the refetch interval, before max-age
+
+	c.inBackground(c.keysUnknown)
+	waitForIdleJWKS(t, f, srv.URL)
+	if n := srv.hits.Load(); n != 1 {
+		t.Fatalf("JWKS fetched %d times, want 1: the late prefetch fetched keys already known", n)
+	}
+}
+
 func TestJWKSCandidates(t *testing.T) {
 	keys := []*testKey{rsaKey(t, "a", "a"), rsaKey(t, "b", "b"), loadKey(t, "ec_p256.pem", "ec", jose.ES256)}
 	var doc jose.JSONWebKeySet
