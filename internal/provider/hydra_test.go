@@ -314,9 +314,10 @@ resource "idpgate_access_policy" "app" {
 		CheckDestroy:             checkHydraClientsGone(h),
 		Steps: []resource.TestStep{{
 			// A Hydra that never issued an access token publishes its access-token key only
-			// at the first issuance, and the gateway refetches a JWKS at most every 10s, so a
-			// token minted within 10s of the API's creation would be refused once. Any Hydra
-			// in service has issued tokens; this one does so first.
+			// at the first issuance. Any Hydra in service has issued tokens; this one does so
+			// first, so that the test checks the token path rather than the gateway's refetch
+			// timing (TestJWKSUnknownKidSoonAfterAnotherFetch covers a key published just
+			// after a fetch).
 			PreConfig: func() { hydraIssueOneToken(t, h) },
 			Config:    config,
 			ConfigPlanChecks: resource.ConfigPlanChecks{

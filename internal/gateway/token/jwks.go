@@ -31,8 +31,13 @@ import (
 //   - lazily: ForAPI starts a background prefetch, the first Validate waits for it if it is
 //     still in flight;
 //   - all fetches of one URI go through one singleflight call, and at most one fetch is
-//     started per minRefetch interval (10s by default) whatever triggers it: a thousand
-//     concurrent tokens with an unknown kid cause at most one request to the IdP;
+//     started per minRefetch interval (10s by default) for each of two triggers: a kid the
+//     keys lack, and everything else (the first fetch, a background refresh). A thousand
+//     concurrent tokens with an unknown kid cause at most one request to the IdP, forged
+//     kids at most one per interval; and a key the IdP published just after another fetch
+//     (Hydra publishes its first access-token key at its first issuance) is fetched for the
+//     first token that needs it, not an interval later. Any two fetches are at least
+//     jwksColdRetry apart;
 //   - the document is refreshed in the background once it is older than the IdP's
 //     Cache-Control max-age, clamped to [1m, 24h] (15m without one);
 //   - a failed fetch keeps the keys already known, so an IdP outage does not fail tokens
@@ -55,15 +60,18 @@ type jwksCache struct {
 	group    singleflight.Group
 
 	mu          sync.Mutex
-	lastAttempt time.Time
-	lastErr     error
+	lastAttempt time.Time // of any fetch
+	// lastKidAttempt is the last fetch started for a kid the keys lacked.
+	lastKidAttempt time.Time
+	lastErr        error
 }
 
 const (
 	jwksMaxBodyBytes      = 1 << 20
 	jwksFetchTimeout      = 10 * time.Second
 	jwksDefaultMinRefetch = 10 * time.Second
-	// jwksColdRetry bounds the wait between attempts while no key has ever been fetched.
+	// jwksColdRetry bounds the wait between attempts while no key has ever been fetched,
+	// and is the least time between any two fetches.
 	jwksColdRetry     = time.Second
 	jwksDefaultMaxAge = 15 * time.Minute
 	jwksMinMaxAge     = time.Minute
@@ -130,9 +138,9 @@ func (c *jwksCache) inBackground(needed func() bool) {
 		if needed != nil && !needed() {
 			return
 		}
-		_, _ = c.refresh(c.baseCtx)
+		_, _ = c.refresh(c.baseCtx, false)
 		if c.attempts.Load() == attempts && (needed == nil || needed()) {
-			_, _ = c.refresh(c.baseCtx)
+			_, _ = c.refresh(c.baseCtx, false)
 		}
 	}()
 }
@@ -145,7 +153,7 @@ func (c *jwksCache) verificationKeys(ctx context.Context, kid string, alg jose.S
 	set := c.keys.Load()
 	var fetchErr error
 	if set == nil {
-		set, fetchErr = c.refresh(ctx)
+		set, fetchErr = c.refresh(ctx, false)
 		if set == nil {
 			return nil, nil, unavailable(fmt.Sprintf("jwks %s not available: %v", redacted(c.uri), fetchErr))
 		}
@@ -157,7 +165,7 @@ func (c *jwksCache) verificationKeys(ctx context.Context, kid string, alg jose.S
 	} else if ambiguous {
 		return nil, nil, invalid("token has no kid and several keys match its alg")
 	}
-	set, fetchErr = c.refresh(ctx)
+	set, fetchErr = c.refresh(ctx, true)
 	if set != nil {
 		if keys, _ := set.candidates(kid, alg); len(keys) > 0 {
 			return keys, set, nil
@@ -186,10 +194,11 @@ func (c *jwksCache) refreshInBackgroundIfDue(now time.Time) {
 	c.inBackground(nil)
 }
 
-// refresh joins the in-flight fetch or starts one if the rate limit allows, and returns the
-// document known afterwards with the error of the latest attempt.
-func (c *jwksCache) refresh(ctx context.Context) (*jwksKeySet, error) {
-	ch := c.group.DoChan("jwks", func() (any, error) { return c.fetchIfDue(), nil })
+// refresh joins the in-flight fetch or starts one if the rate limit allows (forKid: the
+// caller holds a kid the keys lack), and returns the document known afterwards with the error
+// of the latest attempt.
+func (c *jwksCache) refresh(ctx context.Context, forKid bool) (*jwksKeySet, error) {
+	ch := c.group.DoChan("jwks", func() (any, error) { return c.fetchIfDue(forKid), nil })
 	select {
 	case r := <-ch:
 		res := r.Val.(jwksRefreshResult)
@@ -199,19 +208,29 @@ func (c *jwksCache) refresh(ctx context.Context) (*jwksKeySet, error) {
 	}
 }
 
-func (c *jwksCache) fetchIfDue() jwksRefreshResult {
+func (c *jwksCache) fetchIfDue(forKid bool) jwksRefreshResult {
 	now := c.now()
 	c.mu.Lock()
 	interval := c.minRefetch
 	if c.keys.Load() == nil {
 		interval = min(interval, jwksColdRetry)
 	}
-	if !c.lastAttempt.IsZero() && now.Sub(c.lastAttempt) < interval {
+	due := c.lastAttempt.IsZero() || now.Sub(c.lastAttempt) >= interval
+	if forKid && !due {
+		// The last fetch was not looking for this kid: the first unknown kid after it may
+		// fetch again, once per interval, at least jwksColdRetry after any fetch.
+		due = (c.lastKidAttempt.IsZero() || now.Sub(c.lastKidAttempt) >= c.minRefetch) &&
+			now.Sub(c.lastAttempt) >= jwksColdRetry
+	}
+	if !due {
 		err := c.lastErr
 		c.mu.Unlock()
 		return jwksRefreshResult{set: c.keys.Load(), err: err}
 	}
 	c.lastAttempt = now
+	if forKid {
+		c.lastKidAttempt = now
+	}
 	c.attempts.Add(1)
 	c.mu.Unlock()
 

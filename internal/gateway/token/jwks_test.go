@@ -212,6 +212,45 @@ func TestJWKSRotatedKeyPickedUpAfterRefetch(t *testing.T) {
 	}
 }
 
+// TestJWKSUnknownKidSoonAfterAnotherFetch: a key the IdP publishes just after the gateway's
+// fetch (Hydra publishes its first access-token key at its first issuance) is fetched for the
+// first token that needs it, a second later, not a refetch interval later; unknown kids stay
+// limited to one fetch per interval among themselves, and no two fetches are closer than a
+// second.
+func TestJWKSUnknownKidSoonAfterAnotherFetch(t *testing.T) {
+	clock := newFakeClock()
+	keyA, keyB, keyC := rsaKey(t, "a", "a"), rsaKey(t, "b", "b"), rsaKey(t, "c", "c")
+	srv := startJWKS(t, keyA)
+	f, _ := newTestFactory(t, clock)
+	v := validatorFor(t, f, jwtAPI(srv.URL))
+	mustValidate(t, v, signJWT(t, keyA, validClaims(clock.Now()), nil))
+	waitForIdleJWKS(t, f, srv.URL)
+	srv.setKeys(keyA, keyB) // published right after the gateway's fetch
+
+	clock.Advance(jwksColdRetry / 2)
+	_, err := v.Validate(context.Background(), signJWT(t, keyB, validClaims(clock.Now()), nil))
+	wantCode(t, err, CodeInvalid)
+	if n := srv.hits.Load(); n != 1 {
+		t.Fatalf("JWKS fetched %d times within a second of the last fetch, want 1", n)
+	}
+
+	clock.Advance(jwksColdRetry / 2)
+	mustValidate(t, v, signJWT(t, keyB, validClaims(clock.Now()), nil))
+	if n := srv.hits.Load(); n != 2 {
+		t.Fatalf("JWKS fetched %d times, want 2 (the first unknown kid a second after the last fetch refetches)", n)
+	}
+
+	srv.setKeys(keyA, keyB, keyC)
+	clock.Advance(2 * time.Second)
+	_, err = v.Validate(context.Background(), signJWT(t, keyC, validClaims(clock.Now()), nil))
+	wantCode(t, err, CodeInvalid)
+	if n := srv.hits.Load(); n != 2 {
+		t.Fatalf("JWKS fetched %d times: a second unknown kid within the refetch interval of the first fetched again", n)
+	}
+	clock.Advance(jwksDefaultMinRefetch)
+	mustValidate(t, v, signJWT(t, keyC, validClaims(clock.Now()), nil))
+}
+
 func TestJWKSKeyRemovalInvalidatesCachedTokens(t *testing.T) {
 	clock := newFakeClock()
 	keyA, keyB := rsaKey(t, "a", "a"), rsaKey(t, "b", "b")
