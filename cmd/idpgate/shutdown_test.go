@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"encoding/json"
 	"io"
 	"net"
@@ -16,6 +15,7 @@ import (
 	"time"
 
 	"github.com/idpgate/terraform-provider-idpgate/internal/adminapi"
+	"github.com/idpgate/terraform-provider-idpgate/internal/childproc"
 	"github.com/idpgate/terraform-provider-idpgate/internal/mockidp"
 )
 
@@ -112,7 +112,7 @@ func TestSIGTERMDrainsInFlightRequests(t *testing.T) {
 type serveProc struct {
 	cmd          *exec.Cmd
 	proxy, admin string
-	stderr       *lockedBuffer
+	stderr       *childproc.Output
 	done         chan error
 }
 
@@ -121,7 +121,7 @@ type serveProc struct {
 func startServeProcess(t *testing.T, args ...string) *serveProc {
 	t.Helper()
 	raw, _ := json.Marshal(args)
-	p := &serveProc{stderr: &lockedBuffer{}, done: make(chan error, 1)}
+	p := &serveProc{stderr: &childproc.Output{}, done: make(chan error, 1)}
 	p.cmd = exec.Command(os.Args[0], "-test.run=^TestServeHelperProcess$")
 	p.cmd.Env = append(os.Environ(), replicaHelperEnv+"="+string(raw), adminTokenEnv+"=shutdown-test-admin-token")
 	p.cmd.Stderr = p.stderr
@@ -159,22 +159,4 @@ func (p *serveProc) wait(d time.Duration) error {
 	case <-time.After(d):
 		return os.ErrDeadlineExceeded
 	}
-}
-
-// lockedBuffer collects a child's stderr while the test reads it.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }

@@ -9,9 +9,7 @@
 package edgeproxy
 
 import (
-	"bytes"
 	_ "embed"
-	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -20,6 +18,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/idpgate/terraform-provider-idpgate/internal/childproc"
 )
 
 //go:embed nginx.conf
@@ -51,7 +51,7 @@ type Server struct {
 	// URL is where clients reach it, http://127.0.0.1:port.
 	URL  string
 	cmd  *exec.Cmd
-	log  *syncBuffer
+	log  *childproc.Output
 	done chan struct{}
 	once sync.Once
 }
@@ -81,7 +81,7 @@ func startNginx(cfg Config, site string) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	port, err := freePort()
+	port, err := childproc.FreePort()
 	if err != nil {
 		return nil, err
 	}
@@ -122,7 +122,7 @@ func StartCaddy(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	port, err := freePort()
+	port, err := childproc.FreePort()
 	if err != nil {
 		return nil, err
 	}
@@ -145,7 +145,7 @@ func replaceAddrs(site string, cfg Config) string {
 
 // start runs cmd and waits until it accepts connections on port.
 func start(cmd *exec.Cmd, port int) (*Server, error) {
-	s := &Server{URL: fmt.Sprintf("http://127.0.0.1:%d", port), cmd: cmd, log: &syncBuffer{}, done: make(chan struct{})}
+	s := &Server{URL: fmt.Sprintf("http://127.0.0.1:%d", port), cmd: cmd, log: &childproc.Output{}, done: make(chan struct{})}
 	cmd.Stdout, cmd.Stderr = s.log, s.log
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("starting %s: %w", cmd.Path, err)
@@ -174,13 +174,7 @@ func start(cmd *exec.Cmd, port int) (*Server, error) {
 // Stop ends the server and waits for it.
 func (s *Server) Stop() {
 	s.once.Do(func() {
-		_ = s.cmd.Process.Signal(os.Interrupt)
-		select {
-		case <-s.done:
-		case <-time.After(5 * time.Second):
-			_ = s.cmd.Process.Kill()
-			<-s.done
-		}
+		childproc.Stop(s.cmd.Process, os.Interrupt, s.done, 5*time.Second)
 	})
 }
 
@@ -198,35 +192,4 @@ func lookPath(name string) (string, error) {
 		}
 	}
 	return "", fmt.Errorf("%s is not installed: %s", name, InstallHint)
-}
-
-func freePort() (int, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer func() { _ = ln.Close() }()
-	addr, ok := ln.Addr().(*net.TCPAddr)
-	if !ok {
-		return 0, errors.New("not a TCP listener")
-	}
-	return addr.Port, nil
-}
-
-// syncBuffer collects a child process's output while it runs.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
 }

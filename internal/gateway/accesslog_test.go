@@ -6,29 +6,17 @@ import (
 	"encoding/json"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/idpgate/terraform-provider-idpgate/internal/adminapi"
+	"github.com/idpgate/terraform-provider-idpgate/internal/childproc"
 	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/token"
 )
 
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) lines(t *testing.T) []map[string]any {
-	l.mu.Lock()
-	defer l.mu.Unlock()
+// accessLogLines decodes each line of an access log as JSON.
+func accessLogLines(t *testing.T, log []byte) []map[string]any {
 	var out []map[string]any
-	sc := bufio.NewScanner(bytes.NewReader(l.b.Bytes()))
+	sc := bufio.NewScanner(bytes.NewReader(log))
 	for sc.Scan() {
 		var m map[string]any
 		if err := json.Unmarshal(sc.Bytes(), &m); err != nil {
@@ -42,7 +30,7 @@ func (l *lockedBuffer) lines(t *testing.T) []map[string]any {
 // TestAccessLog: one line per request, proxied, refused or decided, with who called and what
 // they got; never the token, nor a query value.
 func TestAccessLog(t *testing.T) {
-	var buf lockedBuffer
+	var buf childproc.Output
 	h := newHarnessIn(t, t.TempDir(), newFakeValidators(), func(o *Options) { o.AccessLog = &buf })
 	up := newEchoUpstream(t)
 	api := h.createAPI(adminapi.API{Name: "orders", ListenPath: "/orders", UpstreamURL: up.URL})
@@ -59,7 +47,7 @@ func TestAccessLog(t *testing.T) {
 	}
 
 	h.gw.accessLog.flush()
-	lines := buf.lines(t)
+	lines := accessLogLines(t, buf.Bytes())
 	if len(lines) != 4 {
 		t.Fatalf("%d access log lines for 4 requests: %v", len(lines), lines)
 	}
@@ -88,9 +76,7 @@ func TestAccessLog(t *testing.T) {
 	if ms, _ := lines[0]["upstream_ms"].(float64); ms <= 0 {
 		t.Errorf("upstream_ms of the proxied request: %v", lines[0]["upstream_ms"])
 	}
-	buf.mu.Lock()
-	text := buf.b.String()
-	buf.mu.Unlock()
+	text := buf.String()
 	for _, secret := range []string{secretToken, "QUERYSECRET", "123-45-6789", "Bearer"} {
 		if strings.Contains(text, secret) {
 			t.Errorf("the access log contains %q:\n%s", secret, text)

@@ -6,20 +6,19 @@
 package hydratest
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/idpgate/terraform-provider-idpgate/internal/childproc"
 )
 
 // Version is the Hydra release scripts/hydra.sh builds.
@@ -38,7 +37,7 @@ type Server struct {
 	t    testing.TB
 	dir  string
 	cmd  *exec.Cmd
-	log  *lockedBuffer
+	log  *childproc.Output
 	done chan struct{}
 }
 
@@ -75,8 +74,8 @@ func toolsCache() string {
 // Start starts Hydra and waits until its admin API reports ready.
 func Start(t testing.TB) *Server {
 	t.Helper()
-	s := &Server{t: t, dir: t.TempDir(), log: &lockedBuffer{}}
-	public, admin := freePort(t), freePort(t)
+	s := &Server{t: t, dir: t.TempDir(), log: &childproc.Output{}}
+	public, admin := childproc.FreePortFor(t), childproc.FreePortFor(t)
 	s.Issuer = "http://127.0.0.1:" + strconv.Itoa(public)
 	s.AdminURL = "http://127.0.0.1:" + strconv.Itoa(admin)
 	// --dev allows the http issuer on loopback; everything else is a production setting.
@@ -212,40 +211,6 @@ func (s *Server) Stop() {
 	if s.cmd == nil || s.cmd.Process == nil {
 		return
 	}
-	_ = s.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-s.done:
-	case <-time.After(10 * time.Second):
-		_ = s.cmd.Process.Kill()
-		<-s.done
-	}
+	childproc.Stop(s.cmd.Process, syscall.SIGTERM, s.done, 10*time.Second)
 	s.cmd = nil
-}
-
-func freePort(t testing.TB) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = l.Close() }()
-	return l.Addr().(*net.TCPAddr).Port
-}
-
-// lockedBuffer is Hydra's output: written by exec's copying goroutine, read on failure.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }

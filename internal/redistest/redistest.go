@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/idpgate/terraform-provider-idpgate/internal/childproc"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -50,7 +51,7 @@ func Binary(t testing.TB) string {
 func Start(t testing.TB) *Server {
 	t.Helper()
 	s := &Server{t: t, bin: Binary(t), dir: t.TempDir()}
-	s.Addr = net.JoinHostPort("127.0.0.1", strconv.Itoa(freePort(t)))
+	s.Addr = net.JoinHostPort("127.0.0.1", strconv.Itoa(childproc.FreePortFor(t)))
 	s.URL = "redis://" + s.Addr + "/0"
 	_, port, _ := net.SplitHostPort(s.Addr)
 	s.conf = filepath.Join(s.dir, "redis.conf")
@@ -70,15 +71,6 @@ loglevel warning
 	s.start()
 	t.Cleanup(s.Stop)
 	return s
-}
-
-func freePort(t testing.TB) int {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = l.Close() }()
-	return l.Addr().(*net.TCPAddr).Port
 }
 
 func (s *Server) start() {
@@ -118,13 +110,7 @@ func (s *Server) Stop() {
 	if s.cmd == nil {
 		return
 	}
-	_ = s.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-s.done:
-	case <-time.After(10 * time.Second):
-		_ = s.cmd.Process.Kill()
-		<-s.done
-	}
+	childproc.Stop(s.cmd.Process, syscall.SIGTERM, s.done, 10*time.Second)
 	s.cmd = nil
 }
 
