@@ -50,6 +50,9 @@ func configExport(args []string, stdout io.Writer) error {
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
+	if err := sf.check(); err != nil {
+		return err
+	}
 	st, err := sf.open(*dataDir)
 	if err != nil {
 		return err
@@ -94,6 +97,9 @@ func configImport(args []string, stdout io.Writer) error {
 	in := fs.String("in", "-", "`file` to read; - is stdin")
 	replace := fs.Bool("replace", false, "remove every API and policy in the store first")
 	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if err := sf.check(); err != nil {
 		return err
 	}
 	var raw []byte

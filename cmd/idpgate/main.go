@@ -53,7 +53,7 @@ func run(args []string, stderr io.Writer) int {
 	var err error
 	switch args[0] {
 	case "serve":
-		err = runServe(args[1:])
+		err = runServe(args[1:], stderr)
 	case "mock-idp":
 		err = runMockIdP(args[1:])
 	case "dev":
@@ -64,6 +64,10 @@ func run(args []string, stderr io.Writer) int {
 		fmt.Fprintf(os.Stdout, "idpgate %s (%s)\n", version, commit)
 		return 0
 	case "help", "-h", "-help", "--help":
+		if len(args) > 1 && args[0] == "help" {
+			// `idpgate help serve` is `idpgate serve --help`.
+			return run([]string{args[1], "--help"}, stderr)
+		}
 		usage(os.Stdout)
 		return 0
 	default:
@@ -93,6 +97,6 @@ Commands:
   config     export | import: the configuration store (bbolt or Redis) as JSON
   version    print the version
 
-Run "idpgate <command> --help" for the flags of a command.
+Run "idpgate <command> --help" (or "idpgate help <command>") for the flags of a command.
 `)
 }

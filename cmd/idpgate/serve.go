@@ -25,6 +25,9 @@ const (
 	redisURLEnv       = "IDPGATE_REDIS_URL"
 	redisKeyPrefixEnv = "IDPGATE_REDIS_KEY_PREFIX"
 	redisFallbackEnv  = "IDPGATE_REDIS_LIMITS_FALLBACK"
+
+	// minAdminTokenLength is the shortest admin token serve accepts.
+	minAdminTokenLength = 16
 )
 
 // serveConfig is `idpgate serve`'s command line.
@@ -94,7 +97,8 @@ it the configuration is a bbolt file under --data-dir, owned by one process.
 
 Environment:
   %s   required: the token every admin API call must present as
-                        "Authorization: Bearer <token>". The gateway refuses to start without it.
+                        "Authorization: Bearer <token>". The gateway refuses to start without it,
+                        or with one shorter than 16 characters.
   %s, %s, %s
                         defaults of the --redis-* flags
 
@@ -111,16 +115,24 @@ Flags:
 	if _, err := gateway.ParseFallback(cfg.limitsFallback); err != nil {
 		return nil, usageErrorf("--redis-limits-fallback: %v", err)
 	}
+	if err := cfg.storeFlags.check(); err != nil {
+		return nil, err
+	}
 	cfg.adminToken = os.Getenv(adminTokenEnv)
 	if strings.TrimSpace(cfg.adminToken) == "" {
 		return nil, usageErrorf("%s is not set: set it to a long random secret (e.g. `openssl rand -hex 32`); "+
 			"every admin API call must present it as a bearer token", adminTokenEnv)
 	}
+	// A short token can be guessed through the admin API; refusing it costs a user one line.
+	if len(cfg.adminToken) < minAdminTokenLength {
+		return nil, usageErrorf("%s is %d characters long: use at least %d, a long random secret (e.g. `openssl rand -hex 32`)",
+			adminTokenEnv, len(cfg.adminToken), minAdminTokenLength)
+	}
 	return &cfg, nil
 }
 
-func runServe(args []string) error {
-	cfg, err := parseServe(args, os.Stderr)
+func runServe(args []string, stderr io.Writer) error {
+	cfg, err := parseServe(args, stderr)
 	if err != nil {
 		return err
 	}
@@ -133,9 +145,6 @@ func runServe(args []string) error {
 // serve runs the gateway until ctx is done, then drains in-flight requests for at most
 // cfg.shutdownTimeout. ready, when set, is told the bound addresses.
 func serve(ctx context.Context, cfg *serveConfig, log *slog.Logger, ready func(proxy, admin net.Addr)) error {
-	if len(cfg.adminToken) < 16 {
-		log.Warn("the admin token is shorter than 16 characters; use a long random secret")
-	}
 	accessLog, closeAccessLog, err := openAccessLog(cfg.accessLog)
 	if err != nil {
 		return err
@@ -150,6 +159,9 @@ func serve(ctx context.Context, cfg *serveConfig, log *slog.Logger, ready func(p
 		DecisionPath: cfg.decisionPath, TrustedProxies: cfg.trustedProxies, AccessLog: accessLog,
 		FailedAuthLimit: gateway.FailedAuthLimit(cfg.failedAuthLimit), RefusedTokenTTL: refusedTTL(cfg.refusedTokenTTL),
 		ClientCertHeader: cfg.clientCertHeader})
+	if errors.Is(err, gateway.ErrOpeningStore) {
+		return cfg.explainOpenError(cfg.dataDir, err)
+	}
 	if err != nil {
 		return err
 	}

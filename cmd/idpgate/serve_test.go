@@ -9,6 +9,8 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -131,5 +133,94 @@ func TestServeServesAndShutsDownGracefully(t *testing.T) {
 	}
 	if _, err := http.Get("http://" + a[0].String() + "/a"); err == nil {
 		t.Error("proxy still listening after shutdown")
+	}
+}
+
+// A newcomer's mistakes with `idpgate serve`: each message names the flag to change.
+func TestServeMistakesNameTheFlag(t *testing.T) {
+	notADir := filepath.Join(t.TempDir(), "file")
+	if err := os.WriteFile(notADir, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	closed, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	closedAddr := closed.Addr().String()
+	_ = closed.Close() // nothing answers there now
+
+	const token = "serve-test-admin-token"
+	for _, tc := range []struct {
+		name    string
+		token   string
+		args    []string
+		code    int
+		want    []string
+		mustNot []string
+	}{
+		{name: "data dir not writable", token: token, args: []string{"serve", "--data-dir", filepath.Join(notADir, "sub"),
+			"--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0"}, code: 1,
+			want: []string{"--data-dir", notADir, "writable directory"}},
+		{name: "redis url without a scheme", token: token, args: []string{"serve", "--redis-url", "localhost:6379"}, code: 2,
+			want: []string{"--redis-url", "no scheme", "redis://", "rediss://"}, mustNot: []string{"localhost"}},
+		{name: "redis url with a password and no scheme", token: token, args: []string{"serve", "--redis-url", "user:s3cretpw@host:6379"}, code: 2,
+			want: []string{"redis://"}, mustNot: []string{"s3cretpw"}},
+		{name: "redis url with another scheme", token: token, args: []string{"serve", "--redis-url", "http://host:6379"}, code: 2,
+			want: []string{"must start with redis://"}},
+		{name: "redis not answering", token: token, args: []string{"serve", "--redis-url", "redis://:s3cretpw@" + closedAddr,
+			"--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0"}, code: 1,
+			want: []string{"Redis at " + closedAddr, "--redis-url", "did not answer"}, mustNot: []string{"s3cretpw"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Setenv(adminTokenEnv, tc.token)
+			var stderr bytes.Buffer
+			if code := run(tc.args, &stderr); code != tc.code {
+				t.Errorf("exit status %d, want %d; stderr %q", code, tc.code, stderr.String())
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(stderr.String(), w) {
+					t.Errorf("message lacks %q: %q", w, stderr.String())
+				}
+			}
+			for _, w := range tc.mustNot {
+				if strings.Contains(stderr.String(), w) {
+					t.Errorf("message must not show %q: %q", w, stderr.String())
+				}
+			}
+		})
+	}
+}
+
+// parseServe, not run: a token wrongly accepted must fail the test, not start a gateway.
+func TestServeAdminTokenLength(t *testing.T) {
+	t.Setenv(adminTokenEnv, "fifteen-chars-x")
+	_, err := parseServe([]string{"--data-dir", t.TempDir()}, io.Discard)
+	if err == nil || !errors.As(err, new(*usageError)) {
+		t.Fatalf("a 15-character admin token: %v, want a usage error", err)
+	}
+	for _, w := range []string{adminTokenEnv, "15 characters", "at least 16"} {
+		if !strings.Contains(err.Error(), w) {
+			t.Errorf("message lacks %q: %q", w, err)
+		}
+	}
+	t.Setenv(adminTokenEnv, "sixteen-chars-xy")
+	if _, err := parseServe([]string{"--data-dir", t.TempDir()}, io.Discard); err != nil {
+		t.Errorf("a 16-character admin token: %v", err)
+	}
+}
+
+func TestHelpServePrintsServeFlags(t *testing.T) {
+	var stderr bytes.Buffer
+	if code := run([]string{"help", "serve"}, &stderr); code != 0 {
+		t.Errorf("exit status %d, want 0", code)
+	}
+	for _, w := range []string{"Usage: idpgate serve", "-redis-url", "-data-dir"} {
+		if !strings.Contains(stderr.String(), w) {
+			t.Errorf("`idpgate help serve` lacks %q: %q", w, stderr.String())
+		}
+	}
+	stderr.Reset()
+	if code := run([]string{"help", "nonesuch"}, &stderr); code != 2 {
+		t.Errorf("help for an unknown command: exit status %d, want 2", code)
 	}
 }

@@ -242,13 +242,22 @@ func newGateway(opts Options, m *metrics, src apiValidatorSource) (*Gateway, err
 	return g, nil
 }
 
-func openStore(opts Options, log *slog.Logger) (*store.Store, error) {
+// ErrOpeningStore wraps every error of opening the store, so a command can name the flag that
+// chose it.
+var ErrOpeningStore = errors.New("opening the configuration store")
+
+func openStore(opts Options, log *slog.Logger) (st *store.Store, err error) {
 	if opts.RedisURL == "" {
-		return store.OpenBolt(opts.DataDir)
+		st, err = store.OpenBolt(opts.DataDir)
+	} else {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		st, err = store.OpenRedis(ctx, store.RedisOptions{URL: opts.RedisURL, KeyPrefix: opts.RedisKeyPrefix, Logger: log})
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	return store.OpenRedis(ctx, store.RedisOptions{URL: opts.RedisURL, KeyPrefix: opts.RedisKeyPrefix, Logger: log})
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrOpeningStore, err)
+	}
+	return st, nil
 }
 
 // ProxyHandler is the data plane: the decision endpoint (DecisionPath and below it), and every
