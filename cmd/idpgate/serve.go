@@ -115,7 +115,7 @@ Flags:
 	if _, err := gateway.ParseFallback(cfg.limitsFallback); err != nil {
 		return nil, usageErrorf("--redis-limits-fallback: %v", err)
 	}
-	if err := cfg.storeFlags.check(); err != nil {
+	if err := cfg.check(); err != nil { // the store flags
 		return nil, err
 	}
 	cfg.adminToken = os.Getenv(adminTokenEnv)

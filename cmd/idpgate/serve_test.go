@@ -169,7 +169,7 @@ func TestServeMistakesNameTheFlag(t *testing.T) {
 			want: []string{"must start with redis://"}},
 		{name: "redis not answering", token: token, args: []string{"serve", "--redis-url", "redis://:s3cretpw@" + closedAddr,
 			"--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0"}, code: 1,
-			want: []string{"Redis at " + closedAddr, "--redis-url", "did not answer"}, mustNot: []string{"s3cretpw"}},
+			want: []string{"Redis server at " + closedAddr, "--redis-url", "did not answer"}, mustNot: []string{"s3cretpw"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Setenv(adminTokenEnv, tc.token)

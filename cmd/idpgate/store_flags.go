@@ -70,7 +70,7 @@ func (f *storeFlags) explainOpenError(dataDir string, err error) error {
 			"choose a writable directory with --data-dir (the default, ./idpgate-data, is relative to the working directory)", dataDir, err)
 	}
 	if errors.Is(err, store.ErrUnavailable) {
-		return fmt.Errorf("Redis at %s (--redis-url, %s) did not answer: %w; check that it runs and that the address, "+
+		return fmt.Errorf("the Redis server at %s (--redis-url, %s) did not answer: %w; check that it runs and that the address, "+
 			"user and password are right", f.redisAddress(), redisURLEnv, err)
 	}
 	return fmt.Errorf("--redis-url (%s): %w", redisURLEnv, err)
