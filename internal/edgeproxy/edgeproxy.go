@@ -1,8 +1,9 @@
 // Package edgeproxy runs a real nginx or Caddy on loopback as the edge proxy of a
 // forward-auth setup: in front of an upstream, asking idpgate's decision endpoint about every
 // request. The configurations are the ones the documentation shows (nginx.conf, Caddyfile in
-// this directory), with their example addresses replaced, so the tests and the benchmark
-// exercise exactly what users copy.
+// this directory), with their example addresses and host name replaced, so the tests and the
+// benchmark exercise exactly what users copy. The guide shows ingress-nginx.yaml, traefik.yml
+// and envoy.yaml from here too; no test can run those (edgeproxy_test.go checks what they say).
 //
 // Each server gets its own temporary directory and a free port on 127.0.0.1, and runs in the
 // foreground until Stop. The binaries come from Debian's packages (scripts/test-deps.sh).
@@ -28,10 +29,11 @@ var nginxSite string
 //go:embed Caddyfile
 var caddySite string
 
-// The example addresses in the documented configurations.
+// The example addresses and host name in the documented configurations.
 const (
 	exampleIdpgate  = "127.0.0.1:8080"
 	exampleUpstream = "127.0.0.1:9000"
+	exampleHost     = "api.example.com"
 )
 
 // NginxSite and CaddySite are the documented configurations, for the docs' tests.
@@ -42,6 +44,10 @@ func CaddySite() string { return caddySite }
 type Config struct {
 	Idpgate  string
 	Upstream string
+	// Host is the host name the documented server block (nginx server_name, Caddy site
+	// address) serves, in place of the example's api.example.com; requests naming another
+	// host are refused. Empty keeps api.example.com.
+	Host string
 	// Dir holds the server's configuration, logs and temporary files; it must exist.
 	Dir string
 }
@@ -61,10 +67,18 @@ const InstallHint = "run `bash scripts/test-deps.sh` (it installs redis-server, 
 
 // passThroughSite is nginx proxying to the upstream the way the documented server block does,
 // without asking idpgate: the baseline `make bench` compares decisions against.
-const passThroughSite = `server {
+const passThroughSite = `upstream orders {
+    server 127.0.0.1:9000;
+    keepalive 32;
+}
+
+server {
     listen 80;
     location / {
-        proxy_pass http://127.0.0.1:9000;
+        proxy_pass http://orders;
+        proxy_http_version 1.1;
+        proxy_set_header Connection "";
+        proxy_set_header Host $host;
     }
 }
 `
@@ -86,16 +100,21 @@ func startNginx(cfg Config, site string) (*Server, error) {
 		return nil, err
 	}
 	site = replaceAddrs(site, cfg)
-	site = strings.Replace(site, "listen 80;", fmt.Sprintf("listen 127.0.0.1:%d;", port), 1)
+	site = strings.ReplaceAll(site, "listen 80", fmt.Sprintf("listen 127.0.0.1:%d", port))
 	tmp := filepath.Join(cfg.Dir, "tmp")
 	if err := os.MkdirAll(tmp, 0o700); err != nil {
 		return nil, err
 	}
-	// One process, in the foreground, with every path under Dir: nothing is shared with a
-	// system nginx, and no user switch happens when the tests run as root.
+	// In the foreground, a worker per core as nginx's documentation advises for throughput,
+	// with every path under Dir: nothing is shared with a system nginx. Run as root (the
+	// tests in a container), the workers stay root rather than become nobody, who could not
+	// read Dir.
+	user := ""
+	if os.Geteuid() == 0 {
+		user = "user root;\n"
+	}
 	main := fmt.Sprintf(`daemon off;
-master_process off;
-worker_processes 1;
+%[4]sworker_processes auto;
 pid %[1]s/nginx.pid;
 error_log stderr warn;
 events { worker_connections 1024; }
@@ -108,7 +127,7 @@ http {
     scgi_temp_path %[2]s/scgi;
 %[3]s
 }
-`, cfg.Dir, tmp, site)
+`, cfg.Dir, tmp, site, user)
 	conf := filepath.Join(cfg.Dir, "nginx.conf")
 	if err := os.WriteFile(conf, []byte(main), 0o600); err != nil {
 		return nil, err
@@ -127,7 +146,7 @@ func StartCaddy(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	site := replaceAddrs(caddySite, cfg)
-	site = strings.Replace(site, ":80 {", fmt.Sprintf("http://127.0.0.1:%d {", port), 1)
+	site = strings.NewReplacer(":80 {", fmt.Sprintf(":%d {", port), "http://"+host(cfg)+" {", fmt.Sprintf("http://%s:%d {", host(cfg), port)).Replace(site)
 	// No admin endpoint (it would take port 2019), no automatic HTTPS, no state outside Dir.
 	caddyfile := "{\n\tadmin off\n\tauto_https off\n}\n\n" + site
 	conf := filepath.Join(cfg.Dir, "Caddyfile")
@@ -140,7 +159,14 @@ func StartCaddy(cfg Config) (*Server, error) {
 }
 
 func replaceAddrs(site string, cfg Config) string {
-	return strings.NewReplacer(exampleIdpgate, cfg.Idpgate, exampleUpstream, cfg.Upstream).Replace(site)
+	return strings.NewReplacer(exampleIdpgate, cfg.Idpgate, exampleUpstream, cfg.Upstream, exampleHost, host(cfg)).Replace(site)
+}
+
+func host(cfg Config) string {
+	if cfg.Host == "" {
+		return exampleHost
+	}
+	return cfg.Host
 }
 
 // start runs cmd and waits until it accepts connections on port.

@@ -406,7 +406,7 @@ func serveAll(cpuprofile string) error {
 	}
 
 	// nginx, alone and asking the gateway, both proxying to the same upstream.
-	edge := edgeproxy.Config{Idpgate: strings.TrimPrefix(proxy, "http://"), Upstream: upURL.Host}
+	edge := edgeproxy.Config{Idpgate: strings.TrimPrefix(proxy, "http://"), Upstream: upURL.Host, Host: "127.0.0.1"}
 	var nginx [2]*edgeproxy.Server
 	for i, start := range []func(edgeproxy.Config) (*edgeproxy.Server, error){edgeproxy.StartNginxPassThrough, edgeproxy.StartNginx} {
 		if edge.Dir, err = os.MkdirTemp(dir, "nginx-"); err != nil {
