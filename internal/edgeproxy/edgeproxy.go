@@ -50,11 +50,20 @@ type Config struct {
 	Host string
 	// Dir holds the server's configuration, logs and temporary files; it must exist.
 	Dir string
+	// TLS, when set, serves the documented blocks over TLS instead of plain HTTP.
+	TLS *TLS
+}
+
+// TLS is a server certificate for the edge. Clients are asked for a certificate that the edge
+// does not verify, as where certificate-bound tokens are used: the gateway checks the
+// certificate the edge passes it against the token's binding.
+type TLS struct {
+	CertFile, KeyFile string
 }
 
 // Server is a running edge proxy.
 type Server struct {
-	// URL is where clients reach it, http://127.0.0.1:port.
+	// URL is where clients reach it, http://127.0.0.1:port (https with Config.TLS).
 	URL  string
 	cmd  *exec.Cmd
 	log  *childproc.Output
@@ -100,7 +109,14 @@ func startNginx(cfg Config, site string) (*Server, error) {
 		return nil, err
 	}
 	site = replaceAddrs(site, cfg)
-	site = strings.ReplaceAll(site, "listen 80", fmt.Sprintf("listen 127.0.0.1:%d", port))
+	ssl, scheme := "", "http"
+	if cfg.TLS != nil {
+		ssl = fmt.Sprintf("    ssl_certificate %s;\n    ssl_certificate_key %s;\n    ssl_verify_client optional_no_ca;\n", cfg.TLS.CertFile, cfg.TLS.KeyFile)
+		site = strings.ReplaceAll(site, "listen 80", fmt.Sprintf("listen 127.0.0.1:%d ssl", port))
+		scheme = "https"
+	} else {
+		site = strings.ReplaceAll(site, "listen 80", fmt.Sprintf("listen 127.0.0.1:%d", port))
+	}
 	tmp := filepath.Join(cfg.Dir, "tmp")
 	if err := os.MkdirAll(tmp, 0o700); err != nil {
 		return nil, err
@@ -125,14 +141,14 @@ http {
     fastcgi_temp_path %[2]s/fastcgi;
     uwsgi_temp_path %[2]s/uwsgi;
     scgi_temp_path %[2]s/scgi;
-%[3]s
+%[5]s%[3]s
 }
-`, cfg.Dir, tmp, site, user)
+`, cfg.Dir, tmp, site, user, ssl)
 	conf := filepath.Join(cfg.Dir, "nginx.conf")
 	if err := os.WriteFile(conf, []byte(main), 0o600); err != nil {
 		return nil, err
 	}
-	return start(exec.Command(bin, "-e", "stderr", "-p", cfg.Dir, "-c", conf), port)
+	return start(exec.Command(bin, "-e", "stderr", "-p", cfg.Dir, "-c", conf), scheme, port)
 }
 
 // StartCaddy runs Caddy with the documented Caddyfile.
@@ -146,7 +162,13 @@ func StartCaddy(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	site := replaceAddrs(caddySite, cfg)
-	site = strings.NewReplacer(":80 {", fmt.Sprintf(":%d {", port), "http://"+host(cfg)+" {", fmt.Sprintf("http://%s:%d {", host(cfg), port)).Replace(site)
+	scheme, tls := "http", ""
+	if cfg.TLS != nil {
+		scheme = "https"
+		tls = fmt.Sprintf("\n\ttls %s %s {\n\t\tclient_auth {\n\t\t\tmode request\n\t\t}\n\t}", cfg.TLS.CertFile, cfg.TLS.KeyFile)
+	}
+	site = strings.NewReplacer(":80 {", fmt.Sprintf("%s://:%d {%s", scheme, port, tls),
+		"http://"+host(cfg)+" {", fmt.Sprintf("%s://%s:%d {%s", scheme, host(cfg), port, tls)).Replace(site)
 	// No admin endpoint (it would take port 2019), no automatic HTTPS, no state outside Dir.
 	caddyfile := "{\n\tadmin off\n\tauto_https off\n}\n\n" + site
 	conf := filepath.Join(cfg.Dir, "Caddyfile")
@@ -155,7 +177,7 @@ func StartCaddy(cfg Config) (*Server, error) {
 	}
 	cmd := exec.Command(bin, "run", "--config", conf, "--adapter", "caddyfile")
 	cmd.Env = append(os.Environ(), "HOME="+cfg.Dir, "XDG_DATA_HOME="+cfg.Dir, "XDG_CONFIG_HOME="+cfg.Dir)
-	return start(cmd, port)
+	return start(cmd, scheme, port)
 }
 
 func replaceAddrs(site string, cfg Config) string {
@@ -170,8 +192,8 @@ func host(cfg Config) string {
 }
 
 // start runs cmd and waits until it accepts connections on port.
-func start(cmd *exec.Cmd, port int) (*Server, error) {
-	s := &Server{URL: fmt.Sprintf("http://127.0.0.1:%d", port), cmd: cmd, log: &childproc.Output{}, done: make(chan struct{})}
+func start(cmd *exec.Cmd, scheme string, port int) (*Server, error) {
+	s := &Server{URL: fmt.Sprintf("%s://127.0.0.1:%d", scheme, port), cmd: cmd, log: &childproc.Output{}, done: make(chan struct{})}
 	cmd.Stdout, cmd.Stderr = s.log, s.log
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("starting %s: %w", cmd.Path, err)

@@ -8,6 +8,7 @@ import (
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/sha256"
+	"crypto/tls"
 	"encoding/base64"
 	"encoding/pem"
 	"fmt"
@@ -369,6 +370,61 @@ func TestClientCertHeaderFromClientNotBelieved(t *testing.T) {
 		resp.Body.Close()
 		if resp.StatusCode != http.StatusOK {
 			t.Errorf("control: the decision endpoint answered %d to a trusted proxy's X-Client-Cert, want 200", resp.StatusCode)
+		}
+	})
+}
+
+// TestClientCertThroughTLSEdge: over TLS, the edge passes the certificate of the connection
+// in X-Client-Cert as the guide shows, in the form its variable gives (nginx URL-escaped PEM,
+// Caddy base64 DER), and the gateway takes the certificate-bound token with that certificate
+// only: not with another, nor with none, whatever X-Client-Cert the client sends.
+func TestClientCertThroughTLSEdge(t *testing.T) {
+	ca := testcerts.NewCA(t)
+	alice, mallory := ca.Client(t, "alice"), ca.Client(t, "mallory")
+	block, _ := pem.Decode(alice.CertPEM)
+	sum := sha256.Sum256(block.Bytes)
+	forEdge(t, func(t *testing.T, start func(edgeproxy.Config) (*edgeproxy.Server, error)) {
+		s, up := newStack(t, func(o *gateway.Options) { o.ClientCertHeader = "X-Client-Cert" }), newUpstream(t)
+		s.grant(t, "app", s.api(t, up.URL))
+		certFile, keyFile := ca.Server(t).WriteFiles(t, t.TempDir())
+		// By name: Caddy refuses a Host other than the name the client asked TLS for (SNI),
+		// and a client sends no SNI for an address.
+		edge, err := start(edgeproxy.Config{Idpgate: s.proxy, Upstream: strings.TrimPrefix(up.URL, "http://"), Host: "localhost",
+			Dir: t.TempDir(), TLS: &edgeproxy.TLS{CertFile: certFile, KeyFile: keyFile}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() {
+			edge.Stop()
+			if t.Failed() {
+				t.Logf("edge proxy log:\n%s", edge.Log())
+			}
+		})
+		tok := s.token(t, "app", map[string]any{"cnf": map[string]any{"x5t#S256": base64.RawURLEncoding.EncodeToString(sum[:])}})
+		for _, c := range []struct {
+			name string
+			cert *testcerts.Pair
+			want int
+		}{{"alice's certificate", &alice, http.StatusOK}, {"mallory's certificate", &mallory, http.StatusUnauthorized}, {"no certificate", nil, http.StatusUnauthorized}} {
+			cfg := &tls.Config{RootCAs: ca.Pool()}
+			if c.cert != nil {
+				cfg.Certificates = []tls.Certificate{c.cert.TLS(t)}
+			}
+			client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: cfg}}
+			req, _ := http.NewRequest("GET", strings.Replace(edge.URL, "127.0.0.1", "localhost", 1)+"/orders/7", nil)
+			req.Header.Set("Authorization", "Bearer "+tok)
+			req.Header.Set("X-Client-Cert", url.PathEscape(string(alice.CertPEM)))
+			resp, err := client.Do(req)
+			if err != nil {
+				t.Fatalf("%s: %v", c.name, err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != c.want {
+				t.Errorf("%s (and alice's in X-Client-Cert): %d, want %d", c.name, resp.StatusCode, c.want)
+			}
+		}
+		if n := len(up.requests()); n != 1 {
+			t.Errorf("the upstream saw %d requests, want alice's only", n)
 		}
 	})
 }
