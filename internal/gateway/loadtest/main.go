@@ -413,14 +413,19 @@ func serveAll(cpuprofile string) error {
 		return err
 	}
 
-	// A decision endpoint that allows everything without a look, answering what the gateway's
-	// does for an allowed request: what asking at all costs nginx, whatever the answer costs.
+	// A decision endpoint that allows everything without a look, with the headers the
+	// gateway's answers for the bench API (identity, forward_claims, limits): what asking at
+	// all costs nginx, whatever the decision costs.
 	allow := listen(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
 		h.Set(adminapi.HeaderSubject, "bench-user")
 		h.Set(adminapi.HeaderClientID, clientID)
 		h.Set(adminapi.HeaderScope, "items:read")
 		h.Set(adminapi.HeaderPolicy, "bench")
+		h.Set("X-Tenant", "acme")
+		h.Set("X-Ratelimit-Limit", "10000000")
+		h.Set("X-Ratelimit-Remaining", "9999999")
+		h.Set("X-Ratelimit-Reset", "1")
 		h.Set("Cache-Control", "no-store")
 		w.WriteHeader(http.StatusOK)
 	}))
