@@ -257,6 +257,27 @@ func TestIdentityHeadersSurviveConnectionUpgrade(t *testing.T) {
 	checkIdentity(t, seen[0], "app")
 }
 
+// TestNoH2CUpgradeThroughCaddy: an h2c upgrade would turn the connection into a tunnel to
+// the upstream, whose later requests no decision sees (h2c smuggling). The gateway refuses
+// any upgrade but WebSocket it is asked about; Caddy's documented configuration does not even
+// pass one on: the request goes upstream as a plain request.
+func TestNoH2CUpgradeThroughCaddy(t *testing.T) {
+	t.Parallel()
+	s, up := newStack(t), newUpstream(t)
+	s.grant(t, "app", s.api(t, up.URL))
+	edge := startEdge(t, edgeproxy.StartCaddy, s, up.URL, "127.0.0.1")
+	status, body := send(t, edge, "GET", "/orders/7", "", map[string]string{"Authorization": "Bearer " + s.token(t, "app", nil),
+		"Connection": "Upgrade, HTTP2-Settings", "Upgrade": "h2c", "Http2-Settings": "AAMAAABkAARAAAAAAAIAAAAA"})
+	if status != http.StatusOK || body != "upstream ok" {
+		t.Errorf("h2c upgrade: %d %q, want the upstream's plain 200", status, body)
+	}
+	for _, h := range up.requests() {
+		if h.Get("Upgrade") != "" || h.Get("Connection") != "" {
+			t.Errorf("the upstream saw Upgrade %q, Connection %q, want neither", h.Get("Upgrade"), h.Get("Connection"))
+		}
+	}
+}
+
 func checkIdentity(t *testing.T, h http.Header, clientID string) {
 	t.Helper()
 	for _, name := range identityHeaders {
