@@ -1,8 +1,9 @@
 // Package edgeproxy runs a real nginx or Caddy on loopback as the edge proxy of a
 // forward-auth setup: in front of an upstream, asking idpgate's decision endpoint about every
 // request. The configurations are the ones the documentation shows (nginx.conf, Caddyfile in
-// this directory), with their example addresses replaced, so the tests and the benchmark
-// exercise exactly what users copy.
+// this directory), with their example addresses and host name replaced, so the tests and the
+// benchmark exercise exactly what users copy. The guide shows ingress-nginx.yaml, traefik.yml
+// and envoy.yaml from here too; no test can run those (edgeproxy_test.go checks what they say).
 //
 // Each server gets its own temporary directory and a free port on 127.0.0.1, and runs in the
 // foreground until Stop. The binaries come from Debian's packages (scripts/test-deps.sh).
@@ -28,10 +29,11 @@ var nginxSite string
 //go:embed Caddyfile
 var caddySite string
 
-// The example addresses in the documented configurations.
+// The example addresses and host name in the documented configurations.
 const (
 	exampleIdpgate  = "127.0.0.1:8080"
 	exampleUpstream = "127.0.0.1:9000"
+	exampleHost     = "api.example.com"
 )
 
 // NginxSite and CaddySite are the documented configurations, for the docs' tests.
@@ -42,13 +44,26 @@ func CaddySite() string { return caddySite }
 type Config struct {
 	Idpgate  string
 	Upstream string
+	// Host is the host name the documented server block (nginx server_name, Caddy site
+	// address) serves, in place of the example's api.example.com; requests naming another
+	// host are refused. Empty keeps api.example.com.
+	Host string
 	// Dir holds the server's configuration, logs and temporary files; it must exist.
 	Dir string
+	// TLS, when set, serves the documented blocks over TLS instead of plain HTTP.
+	TLS *TLS
+}
+
+// TLS is a server certificate for the edge. Clients are asked for a certificate that the edge
+// does not verify, as where certificate-bound tokens are used: the gateway checks the
+// certificate the edge passes it against the token's binding.
+type TLS struct {
+	CertFile, KeyFile string
 }
 
 // Server is a running edge proxy.
 type Server struct {
-	// URL is where clients reach it, http://127.0.0.1:port.
+	// URL is where clients reach it, http://127.0.0.1:port (https with Config.TLS).
 	URL  string
 	cmd  *exec.Cmd
 	log  *childproc.Output
@@ -61,10 +76,18 @@ const InstallHint = "run `bash scripts/test-deps.sh` (it installs redis-server, 
 
 // passThroughSite is nginx proxying to the upstream the way the documented server block does,
 // without asking idpgate: the baseline `make bench` compares decisions against.
-const passThroughSite = `server {
+const passThroughSite = `upstream orders {
+    server 127.0.0.1:9000;
+    keepalive 32;
+}
+
+server {
     listen 80;
     location / {
-        proxy_pass http://127.0.0.1:9000;
+        proxy_pass http://orders;
+        proxy_http_version 1.1;
+        proxy_set_header Connection "";
+        proxy_set_header Host $host;
     }
 }
 `
@@ -86,16 +109,28 @@ func startNginx(cfg Config, site string) (*Server, error) {
 		return nil, err
 	}
 	site = replaceAddrs(site, cfg)
-	site = strings.Replace(site, "listen 80;", fmt.Sprintf("listen 127.0.0.1:%d;", port), 1)
+	ssl, scheme := "", "http"
+	if cfg.TLS != nil {
+		ssl = fmt.Sprintf("    ssl_certificate %s;\n    ssl_certificate_key %s;\n    ssl_verify_client optional_no_ca;\n", cfg.TLS.CertFile, cfg.TLS.KeyFile)
+		site = strings.ReplaceAll(site, "listen 80", fmt.Sprintf("listen 127.0.0.1:%d ssl", port))
+		scheme = "https"
+	} else {
+		site = strings.ReplaceAll(site, "listen 80", fmt.Sprintf("listen 127.0.0.1:%d", port))
+	}
 	tmp := filepath.Join(cfg.Dir, "tmp")
 	if err := os.MkdirAll(tmp, 0o700); err != nil {
 		return nil, err
 	}
-	// One process, in the foreground, with every path under Dir: nothing is shared with a
-	// system nginx, and no user switch happens when the tests run as root.
+	// In the foreground, a worker per core as nginx's documentation advises for throughput,
+	// with every path under Dir: nothing is shared with a system nginx. Run as root (the
+	// tests in a container), the workers stay root rather than become nobody, who could not
+	// read Dir.
+	user := ""
+	if os.Geteuid() == 0 {
+		user = "user root;\n"
+	}
 	main := fmt.Sprintf(`daemon off;
-master_process off;
-worker_processes 1;
+%[4]sworker_processes auto;
 pid %[1]s/nginx.pid;
 error_log stderr warn;
 events { worker_connections 1024; }
@@ -106,14 +141,14 @@ http {
     fastcgi_temp_path %[2]s/fastcgi;
     uwsgi_temp_path %[2]s/uwsgi;
     scgi_temp_path %[2]s/scgi;
-%[3]s
+%[5]s%[3]s
 }
-`, cfg.Dir, tmp, site)
+`, cfg.Dir, tmp, site, user, ssl)
 	conf := filepath.Join(cfg.Dir, "nginx.conf")
 	if err := os.WriteFile(conf, []byte(main), 0o600); err != nil {
 		return nil, err
 	}
-	return start(exec.Command(bin, "-e", "stderr", "-p", cfg.Dir, "-c", conf), port)
+	return start(exec.Command(bin, "-e", "stderr", "-p", cfg.Dir, "-c", conf), scheme, port)
 }
 
 // StartCaddy runs Caddy with the documented Caddyfile.
@@ -127,7 +162,13 @@ func StartCaddy(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	site := replaceAddrs(caddySite, cfg)
-	site = strings.Replace(site, ":80 {", fmt.Sprintf("http://127.0.0.1:%d {", port), 1)
+	scheme, tls := "http", ""
+	if cfg.TLS != nil {
+		scheme = "https"
+		tls = fmt.Sprintf("\n\ttls %s %s {\n\t\tclient_auth {\n\t\t\tmode request\n\t\t}\n\t}", cfg.TLS.CertFile, cfg.TLS.KeyFile)
+	}
+	site = strings.NewReplacer(":80 {", fmt.Sprintf("%s://:%d {%s", scheme, port, tls),
+		"http://"+host(cfg)+" {", fmt.Sprintf("%s://%s:%d {%s", scheme, host(cfg), port, tls)).Replace(site)
 	// No admin endpoint (it would take port 2019), no automatic HTTPS, no state outside Dir.
 	caddyfile := "{\n\tadmin off\n\tauto_https off\n}\n\n" + site
 	conf := filepath.Join(cfg.Dir, "Caddyfile")
@@ -136,16 +177,23 @@ func StartCaddy(cfg Config) (*Server, error) {
 	}
 	cmd := exec.Command(bin, "run", "--config", conf, "--adapter", "caddyfile")
 	cmd.Env = append(os.Environ(), "HOME="+cfg.Dir, "XDG_DATA_HOME="+cfg.Dir, "XDG_CONFIG_HOME="+cfg.Dir)
-	return start(cmd, port)
+	return start(cmd, scheme, port)
 }
 
 func replaceAddrs(site string, cfg Config) string {
-	return strings.NewReplacer(exampleIdpgate, cfg.Idpgate, exampleUpstream, cfg.Upstream).Replace(site)
+	return strings.NewReplacer(exampleIdpgate, cfg.Idpgate, exampleUpstream, cfg.Upstream, exampleHost, host(cfg)).Replace(site)
+}
+
+func host(cfg Config) string {
+	if cfg.Host == "" {
+		return exampleHost
+	}
+	return cfg.Host
 }
 
 // start runs cmd and waits until it accepts connections on port.
-func start(cmd *exec.Cmd, port int) (*Server, error) {
-	s := &Server{URL: fmt.Sprintf("http://127.0.0.1:%d", port), cmd: cmd, log: &childproc.Output{}, done: make(chan struct{})}
+func start(cmd *exec.Cmd, scheme string, port int) (*Server, error) {
+	s := &Server{URL: fmt.Sprintf("%s://127.0.0.1:%d", scheme, port), cmd: cmd, log: &childproc.Output{}, done: make(chan struct{})}
 	cmd.Stdout, cmd.Stderr = s.log, s.log
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("starting %s: %w", cmd.Path, err)

@@ -27,7 +27,7 @@ func TestAccForwardAuth_caddy(t *testing.T) { testAccForwardAuth(t, edgeproxy.St
 func testAccForwardAuth(t *testing.T, start func(edgeproxy.Config) (*edgeproxy.Server, error)) {
 	t.Parallel()
 	s := startGatewayStack(t)
-	edge, err := start(edgeproxy.Config{Idpgate: hostOf(t, s.proxyURL), Upstream: hostOf(t, s.upstream.URL), Dir: t.TempDir()})
+	edge, err := start(edgeproxy.Config{Idpgate: hostOf(t, s.proxyURL), Upstream: hostOf(t, s.upstream.URL), Host: "127.0.0.1", Dir: t.TempDir()})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,6 +9,8 @@
 //	           this starts on loopback, append-only file fsynced every second): one Lua
 //	           round trip per request for the rate limit and quota
 //	nginx      nginx (Debian's package) in front of the upstream, alone
+//	nginx-allow   the documented auth_request configuration asking a Go handler that allows
+//	           everything without a look (the identity headers fixed): the floor of asking at all
 //	nginx-decide  the same nginx asking the gateway's decision endpoint about every request
 //	           (the documented auth_request configuration, internal/edgeproxy)
 //
@@ -100,7 +102,7 @@ type targets struct {
 	// GatewayDPoP is an API with sender_constraint dpop; DPoPToken is bound to the key
 	// DPoPKey (PKCS #8, base64), which the driver signs each request's proof with.
 	GatewayDPoP, DPoPToken, DPoPKey string
-	Nginx, NginxDecide              string
+	Nginx, NginxAllow, NginxDecide  string
 	Token                           string
 }
 
@@ -148,6 +150,7 @@ func drive(duration, warmup time.Duration, conns, rounds int, only, cpuprofile s
 		{"gw-jwt-log", t.GatewayJWTLogged + "/items/1", t.Token, nil},
 		{"gw-dpop", t.GatewayDPoP + "/items/1", "", dpop.prepare},
 		{"nginx", t.Nginx + "/jwt/items/1", t.Token, nil},
+		{"nginx-allow", t.NginxAllow + "/jwt/items/1", t.Token, nil},
 		{"nginx-decide", t.NginxDecide + "/jwt/items/1", t.Token, nil},
 	}
 	if only != "" {
@@ -225,6 +228,11 @@ func drive(duration, warmup time.Duration, conns, rounds int, only, cpuprofile s
 		n, d := results["nginx"], results["nginx-decide"]
 		tr := d.rps / n.rps
 		fmt.Printf("nginx-decide / nginx: throughput %.2f (target >= 0.50) %s, p99 %.2fx\n", tr, verdict(tr >= 0.5), float64(d.p99)/float64(n.p99))
+	}
+	if have("nginx", "nginx-allow", "nginx-decide") {
+		n, a, d := results["nginx"], results["nginx-allow"], results["nginx-decide"]
+		fmt.Printf("nginx-allow / nginx: throughput %.2f (the floor: a second request per request), nginx-decide / nginx-allow: %.2f (the gateway's checks)\n",
+			a.rps/n.rps, d.rps/a.rps)
 	}
 	return nil
 }
@@ -405,14 +413,35 @@ func serveAll(cpuprofile string) error {
 		return err
 	}
 
-	// nginx, alone and asking the gateway, both proxying to the same upstream.
-	edge := edgeproxy.Config{Idpgate: strings.TrimPrefix(proxy, "http://"), Upstream: upURL.Host}
-	var nginx [2]*edgeproxy.Server
-	for i, start := range []func(edgeproxy.Config) (*edgeproxy.Server, error){edgeproxy.StartNginxPassThrough, edgeproxy.StartNginx} {
+	// A decision endpoint that allows everything without a look, with the headers the
+	// gateway's answers for the bench API (identity, forward_claims, limits): what asking at
+	// all costs nginx, whatever the decision costs.
+	allow := listen(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set(adminapi.HeaderSubject, "bench-user")
+		h.Set(adminapi.HeaderClientID, clientID)
+		h.Set(adminapi.HeaderScope, "items:read")
+		h.Set(adminapi.HeaderPolicy, "bench")
+		h.Set("X-Tenant", "acme")
+		h.Set("X-Ratelimit-Limit", "10000000")
+		h.Set("X-Ratelimit-Remaining", "9999999")
+		h.Set("X-Ratelimit-Reset", "1")
+		h.Set("Cache-Control", "no-store")
+		w.WriteHeader(http.StatusOK)
+	}))
+
+	// nginx, alone, asking the allow-all endpoint and asking the gateway, all proxying to the
+	// same upstream; a worker per core each.
+	var nginx [3]*edgeproxy.Server
+	for i, run := range []struct {
+		start   func(edgeproxy.Config) (*edgeproxy.Server, error)
+		decider string
+	}{{edgeproxy.StartNginxPassThrough, proxy}, {edgeproxy.StartNginx, allow}, {edgeproxy.StartNginx, proxy}} {
+		edge := edgeproxy.Config{Idpgate: strings.TrimPrefix(run.decider, "http://"), Upstream: upURL.Host, Host: "127.0.0.1"}
 		if edge.Dir, err = os.MkdirTemp(dir, "nginx-"); err != nil {
 			return err
 		}
-		if nginx[i], err = start(edge); err != nil {
+		if nginx[i], err = run.start(edge); err != nil {
 			return err
 		}
 		defer nginx[i].Stop()
@@ -424,7 +453,7 @@ func serveAll(cpuprofile string) error {
 	}
 	out, _ := json.Marshal(targets{Upstream: upstream, Bare: bare, BareTuned: bareTuned, GatewayJWT: proxy + "/jwt", GatewayIntro: proxy + "/intro",
 		GatewayJWTLogged: proxyLogged + "/jwt", GatewayJWTRedis: redisProxy + "/jwt", GatewayDPoP: proxy + "/dpop", DPoPToken: dpopToken, DPoPKey: dpopKey,
-		Nginx: nginx[0].URL, NginxDecide: nginx[1].URL, Token: token})
+		Nginx: nginx[0].URL, NginxAllow: nginx[1].URL, NginxDecide: nginx[2].URL, Token: token})
 	fmt.Println(string(out))
 	_, _ = io.Copy(io.Discard, os.Stdin) // run until the driver closes stdin
 	return nil
