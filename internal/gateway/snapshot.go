@@ -29,6 +29,8 @@ type snapshot struct {
 	version  int64
 	routes   routeIndex
 	policies policyIndex
+	// resources finds the APIs with a resource by adminapi.ResourceKey (resource.go).
+	resources *immutable.Map[string, *route]
 	// jwksUsers counts the APIs using each jwks_uri, to drop a JWKS cache when none does.
 	jwksUsers *immutable.Map[string, int]
 }
@@ -52,6 +54,7 @@ func emptySnapshot() *snapshot {
 		routes: routeIndex{byID: immutable.NewMap[string, *route](nil), anyHost: newRouteTable(),
 			byHost: immutable.NewMap[string, routeTable](nil)},
 		policies:  newPolicyIndex(),
+		resources: immutable.NewMap[string, *route](nil),
 		jwksUsers: immutable.NewMap[string, int](nil),
 	}
 }
@@ -75,7 +78,9 @@ type route struct {
 	forwardOverrides bool
 	// senderConstraint is the API's sender_constraint (sender_constraint.go).
 	senderConstraint string
-	proxy            *httputil.ReverseProxy
+	// resource is the API's protected resource (resource.go); nil for none.
+	resource *routeResource
+	proxy    *httputil.ReverseProxy
 	metrics          routeMetrics
 }
 
@@ -133,7 +138,8 @@ func routeValidatorFingerprint(api adminapi.API) string {
 		J *adminapi.JWTValidation
 		I *adminapi.Introspection
 		S string
-	}{api.JWT, api.Introspection, secretOf(api)})
+		R string
+	}{api.JWT, api.Introspection, secretOf(api), api.ResourceAudience()})
 	return string(b)
 }
 
@@ -182,6 +188,7 @@ func (b *snapshotBuilder) route(api *adminapi.API, old *route) (*route, error) {
 		strip:            api.StripListenPath,
 		forwardOverrides: api.ForwardOverrideHeaders,
 		senderConstraint: api.SenderConstraint,
+		resource:         newRouteResource(api),
 		metrics:          b.metrics.forRoute(api.Name),
 	}
 	for _, h := range api.Hosts {

@@ -72,6 +72,9 @@ func (s *snapshot) addRoute(b *snapshotBuilder, api *adminapi.API, old *route) {
 		n, _ := s.jwksUsers.Get(r.jwksURI)
 		s.jwksUsers = s.jwksUsers.Set(r.jwksURI, n+1)
 	}
+	if r.resource != nil {
+		s.resources = s.resources.Set(r.resource.key, r)
+	}
 }
 
 // removeRoute takes r out of every table that still points to it.
@@ -93,6 +96,11 @@ func (s *snapshot) removeRoute(r *route) {
 			ri.byHost = ri.byHost.Delete(h)
 		} else {
 			ri.byHost = ri.byHost.Set(h, t)
+		}
+	}
+	if r.resource != nil {
+		if cur, _ := s.resources.Get(r.resource.key); cur == r {
+			s.resources = s.resources.Delete(r.resource.key)
 		}
 	}
 	if r.jwksURI != "" {

@@ -33,7 +33,9 @@ type introspectionValidator struct {
 	clientSecret   string
 	names          claimNames
 	requiredScopes []string
-	cacheTTL       time.Duration
+	// resource, when set, must be in the answer's aud (RFC 8707).
+	resource string
+	cacheTTL time.Duration
 	// cache is nil when cache_ttl is 0.
 	cache *cache
 	// refused remembers tokens answered inactive or expired for refusedTTL (nil: off), so a
@@ -137,7 +139,26 @@ func (v *introspectionValidator) introspect(token string) introspectionOutcome {
 	if iat, ok := numericDate(answer["iat"]); ok {
 		id.IssuedAt = iat
 	}
+	if v.resource != "" && !audienceContains(answer["aud"], v.resource) {
+		return introspectionOutcome{err: notForResource(), final: true}
+	}
 	return introspectionOutcome{identity: id}
+}
+
+// audienceContains reports whether aud (a string or an array of strings, RFC 7662 §2.2)
+// contains want.
+func audienceContains(aud any, want string) bool {
+	switch a := aud.(type) {
+	case string:
+		return a == want
+	case []any:
+		for _, e := range a {
+			if s, _ := e.(string); s == want {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // post sends the introspection request; the error never contains the token or the secret.
