@@ -81,7 +81,7 @@ type route struct {
 	// resource is the API's protected resource (resource.go); nil for none.
 	resource *routeResource
 	proxy    *httputil.ReverseProxy
-	metrics          routeMetrics
+	metrics  routeMetrics
 }
 
 type forwardedClaim struct{ header, claim string }
