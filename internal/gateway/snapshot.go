@@ -78,10 +78,9 @@ type route struct {
 	forwardOverrides bool
 	// senderConstraint is the API's sender_constraint (sender_constraint.go).
 	senderConstraint string
-	// resource is the API's protected resource (resource.go); nil for none.
-	resource *routeResource
-	proxy    *httputil.ReverseProxy
-	metrics  routeMetrics
+	resource         *routeResource // the API's protected resource (resource.go); nil for none
+	proxy            *httputil.ReverseProxy
+	metrics          routeMetrics
 }
 
 type forwardedClaim struct{ header, claim string }
