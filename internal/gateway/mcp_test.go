@@ -200,3 +200,36 @@ func TestMCPClientPerHost(t *testing.T) {
 		t.Error("a client reached localhost's private MCP server through 127.0.0.1")
 	}
 }
+
+// TestMCPClientScopesComeFromTheMetadata records what the SDK's client-credentials client
+// (v1.8.0) does with scopes, which the guide tells users: it asks for the metadata's
+// scopes_supported; when that token is refused with 403 insufficient_scope, the request
+// fails, and on the next 401 or 403 it asks for the scopes it holds and those the challenge
+// names. Its Connect sends a second request after the first fails (server/discover, then
+// initialize), so the session starts, at the cost of a second token and a failed request.
+func TestMCPClientScopesComeFromTheMetadata(t *testing.T) {
+	s := newMCPStack(t, mockidp.Options{}, "mcp:use mcp:other")
+	resource := s.h.proxy.URL + "/mcp"
+	s.protect(t, adminapi.API{Name: "mcp", ListenPath: "/mcp", Resource: resource, ScopesSupported: []string{"mcp:other"},
+		JWT: &adminapi.JWTValidation{Issuer: s.idp.URL(), JWKSURI: s.idp.JWKSURI(), RequiredScopes: []string{"mcp:use"}}})
+
+	res, err := mcptest.ListTools(mcpContext(t), resource, s.client(resource))
+	if err != nil {
+		t.Fatalf("%v (requests %q)", err, res.Requests)
+	}
+	tokens := s.idp.RequestsTo("POST", s.idp.TokenEndpoint())
+	if len(tokens) != 2 {
+		t.Fatalf("%d token requests, want 2: the metadata's scopes, then a step-up; update the guide", len(tokens))
+	}
+	first, _ := url.ParseQuery(string(tokens[0].Body))
+	second, _ := url.ParseQuery(string(tokens[1].Body))
+	if first.Get("scope") != "mcp:other" {
+		t.Errorf("first token for %q, want the metadata's scopes_supported", first.Get("scope"))
+	}
+	if got := strings.Fields(second.Get("scope")); !slices.Contains(got, "mcp:use") || !slices.Contains(got, "mcp:other") {
+		t.Errorf("second token for %q, want the challenged scope added to the held one", got)
+	}
+	if !strings.Contains(res.Scope, "mcp:use") {
+		t.Errorf("the MCP server saw scope %q", res.Scope)
+	}
+}

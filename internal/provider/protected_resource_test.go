@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	jose "github.com/go-jose/go-jose/v4"
+	"github.com/go-jose/go-jose/v4/jwt"
 	"github.com/hashicorp/terraform-plugin-testing/compare"
 	"github.com/hashicorp/terraform-plugin-testing/config"
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
@@ -337,4 +339,41 @@ func TestAccMCPServerGuide(t *testing.T) {
 			},
 		}},
 	})
+}
+
+// TestAccessToken_resourceInAudience: the token idpgate_access_token obtains with resources
+// carries them in aud (the mock honours RFC 8707), which is what an idpgate_protected_api with
+// that resource requires; an IdP that refuses the resources (invalid_target) is reported on
+// the attribute.
+func TestAccessToken_resourceInAudience(t *testing.T) {
+	t.Parallel()
+	idp := newAccIdP(t, mockidp.FlavorGeneric)
+	svc := registerServiceClient(t, idp, "mcp:tools")
+	cfg := tokenConfig(t, svc.ClientID, svc.ClientSecret)
+	cfg.Resources = stringSet("https://mcp.example.com/mcp")
+	got, diags := tokenTestResource(t, idp, 0).open(context.Background(), cfg)
+	if diags.HasError() {
+		t.Fatalf("open: %v", diags)
+	}
+	tok, err := jwt.ParseSigned(got.AccessToken.ValueString(), []jose.SignatureAlgorithm{jose.RS256})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var claims jwt.Claims
+	if err := tok.UnsafeClaimsWithoutVerification(&claims); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal([]string(claims.Audience), []string{"https://mcp.example.com/mcp"}) {
+		t.Errorf("aud %v, want the resource", claims.Audience)
+	}
+
+	var many []string
+	for i := range 11 {
+		many = append(many, fmt.Sprintf("https://r%d.example.com/", i))
+	}
+	cfg.Resources = stringSet(many...)
+	_, diags = tokenTestResource(t, idp, 0).open(context.Background(), cfg)
+	if !diags.HasError() || !strings.Contains(fmt.Sprint(diags), "invalid_target") || !strings.Contains(fmt.Sprint(diags), "resources") {
+		t.Errorf("an IdP's invalid_target: %v", diags)
+	}
 }
