@@ -156,8 +156,8 @@ func TestMCPTokenForAnotherResourceRefused(t *testing.T) {
 	}
 
 	// An IdP that puts the resource in aud by itself (an Okta custom authorization server
-	// whose audience is the resource; here a claim the mock adds for the client) serves the SDK's client as it
-	// is.
+	// whose audience is the resource; here a claim the mock adds for the client) serves the
+	// SDK's client as it is.
 	own := newMCPStack(t, mockidp.Options{}, "mcp:use")
 	ownResource := own.h.proxy.URL + "/mcp"
 	own.idp.SetExtraClaims(own.app.ClientID, map[string]any{"aud": []any{ownResource}})

@@ -130,7 +130,7 @@ func ListTools(ctx context.Context, endpoint string, opts ClientOptions) (*Resul
 	if err != nil {
 		return &Result{Requests: rec.seen()}, fmt.Errorf("connecting to %s: %w", endpoint, err)
 	}
-	defer session.Close()
+	defer func() { _ = session.Close() }()
 	res := &Result{}
 	list, err := session.ListTools(ctx, nil)
 	if err != nil {
