@@ -233,3 +233,44 @@ func TestMCPClientScopesComeFromTheMetadata(t *testing.T) {
 		t.Errorf("the MCP server saw scope %q", res.Scope)
 	}
 }
+
+// TestResourceAddedToAnAPIChecksAudienceAtOnce: a resource added to an API in place takes
+// effect on the next request, also for a token the gateway accepted (and cached) before.
+func TestResourceAddedToAnAPIChecksAudienceAtOnce(t *testing.T) {
+	s := newMCPStack(t, mockidp.Options{Audience: []string{"api://default"}}, "mcp:use")
+	api := s.protect(t, adminapi.API{Name: "mcp", ListenPath: "/mcp"})
+	form := url.Values{"grant_type": {"client_credentials"}}
+	req, _ := http.NewRequest("POST", s.idp.TokenEndpoint(), strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.SetBasicAuth(s.app.ClientID, s.app.ClientSecret)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tok struct {
+		AccessToken string `json:"access_token"`
+	}
+	if err := json.Unmarshal(expect(t, resp, http.StatusOK), &tok); err != nil {
+		t.Fatal(err)
+	}
+	call := func() int {
+		r, _ := http.NewRequest("GET", s.h.proxy.URL+"/mcp", nil)
+		r.Header.Set("Authorization", "Bearer "+tok.AccessToken)
+		resp, err := http.DefaultClient.Do(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if got := call(); got == http.StatusUnauthorized {
+		t.Fatalf("without a resource, the token is refused (%d)", got)
+	}
+	api.Resource = s.h.proxy.URL + "/mcp"
+	if _, err := s.h.admin.UpdateAPI(context.Background(), api.ID, *api); err != nil {
+		t.Fatal(err)
+	}
+	if got := call(); got != http.StatusUnauthorized {
+		t.Errorf("after the resource was added, a token without it in aud answered %d, want 401", got)
+	}
+}
