@@ -100,6 +100,22 @@ func (s *snapshot) scopesFor(rt *route) []string {
 	return slices.Compact(scopes)
 }
 
+// metadataOf is rt's metadata document as served from this snapshot: made once, as the
+// scopes read every policy, and the well-known path is open to anyone.
+func (s *snapshot) metadataOf(rt *route) ([]byte, error) {
+	if body, ok := s.metadata.Load(rt); ok {
+		return body.([]byte), nil
+	}
+	doc := rt.resource.doc
+	doc.ScopesSupported = s.scopesFor(rt)
+	body, err := json.Marshal(doc)
+	if err != nil {
+		return nil, err
+	}
+	s.metadata.Store(rt, body)
+	return body, nil
+}
+
 // wellKnownBelow reports whether path is the RFC 9728 well-known path or below it, and
 // returns the part below it.
 func wellKnownBelow(path string) (string, bool) {
@@ -144,9 +160,7 @@ func (g *Gateway) serveResourceMetadata(w http.ResponseWriter, r *http.Request, 
 		writeError(w, http.StatusMethodNotAllowed, "method_not_allowed", "the metadata is read with GET")
 		return
 	}
-	doc := rt.resource.doc
-	doc.ScopesSupported = snap.scopesFor(rt)
-	body, err := json.Marshal(doc)
+	body, err := snap.metadataOf(rt)
 	if err != nil {
 		writeError(w, http.StatusInternalServerError, "server_error", "")
 		return

@@ -146,7 +146,14 @@ func TestResourceMetadataOnTheWire(t *testing.T) {
 		t.Error("a browser-based client cannot read the metadata: no Access-Control-Allow-Origin")
 	}
 
-	// An explicit scopes_supported replaces the computed one; a policy change shows at once.
+	// A policy change shows at once, though the document was served (and kept) before it.
+	h.createPolicy(adminapi.Policy{Name: "q", AccessRights: []adminapi.AccessRight{{APIID: mcp.ID, RequiredScopes: []string{"mcp:extra"}}}})
+	doc = metadata(t, h.getAs("GET", "/.well-known/oauth-protected-resource/mcp", ""))
+	if got := strs(doc["scopes_supported"]); !slices.Equal(got, []string{"mcp:admin", "mcp:extra", "mcp:tools", "mcp:use"}) {
+		t.Errorf("after a policy change, scopes_supported %q", got)
+	}
+
+	// An explicit scopes_supported replaces the computed one.
 	mcp.ScopesSupported = []string{"mcp:use"}
 	if _, err := h.admin.UpdateAPI(context.Background(), mcp.ID, *mcp); err != nil {
 		t.Fatal(err)

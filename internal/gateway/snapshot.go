@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"sort"
 	"strings"
+	"sync"
 
 	"github.com/benbjohnson/immutable"
 
@@ -29,8 +30,10 @@ type snapshot struct {
 	version  int64
 	routes   routeIndex
 	policies policyIndex
-	// resources finds the APIs with a resource by adminapi.ResourceKey (resource.go).
+	// resources finds the APIs with a resource by adminapi.ResourceKey, and metadata holds
+	// their documents as served from this snapshot, made on first request (resource.go).
 	resources *immutable.Map[string, *route]
+	metadata  *sync.Map
 	// jwksUsers counts the APIs using each jwks_uri, to drop a JWKS cache when none does.
 	jwksUsers *immutable.Map[string, int]
 }
@@ -55,6 +58,7 @@ func emptySnapshot() *snapshot {
 			byHost: immutable.NewMap[string, routeTable](nil)},
 		policies:  newPolicyIndex(),
 		resources: immutable.NewMap[string, *route](nil),
+		metadata:  new(sync.Map),
 		jwksUsers: immutable.NewMap[string, int](nil),
 	}
 }

@@ -3,6 +3,7 @@ package gateway
 import (
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/idpgate/terraform-provider-idpgate/internal/adminapi"
 )
@@ -22,6 +23,7 @@ type configChange struct {
 func (b *snapshotBuilder) apply(s *snapshot, c configChange) *snapshot {
 	next := *s
 	next.version = c.version
+	next.metadata = new(sync.Map) // documents depend on APIs and policies alike
 	switch {
 	case c.apiID != "":
 		old, _ := next.routes.byID.Get(c.apiID)
