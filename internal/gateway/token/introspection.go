@@ -33,9 +33,8 @@ type introspectionValidator struct {
 	clientSecret   string
 	names          claimNames
 	requiredScopes []string
-	// resource, when set, must be in the answer's aud (RFC 8707).
-	resource string
-	cacheTTL time.Duration
+	resource       string // when set, the answer's aud must contain it (RFC 8707)
+	cacheTTL       time.Duration
 	// cache is nil when cache_ttl is 0.
 	cache *cache
 	// refused remembers tokens answered inactive or expired for refusedTTL (nil: off), so a

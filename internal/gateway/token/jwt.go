@@ -27,10 +27,9 @@ import (
 //     and its resource (if any, RFC 8707), nbf and iat honoured, all with the API's leeway;
 //  6. required scopes, checked on every request (hit or miss) → insufficient_scope.
 type jwtValidator struct {
-	issuer    string
-	audiences jwt.Audience
-	// resource, when set, must be in aud as well (RFC 8707).
-	resource       string
+	issuer         string
+	audiences      jwt.Audience
+	resource       string // when set, aud must contain it as well (RFC 8707)
 	algs           []jose.SignatureAlgorithm
 	leeway         time.Duration
 	names          claimNames
