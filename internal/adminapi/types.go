@@ -20,8 +20,8 @@
 // empty on the last. Reading one object never needs a list: GET /v1/apis/{id}.
 //
 // Errors are an Error body with status 400 (a bad field, named in Error.Field), 401 (bad or
-// missing admin token), 404 (no such object), 409 (a name or listen path already taken, or a
-// policy granting an API that does not exist) or 5xx.
+// missing admin token), 404 (no such object), 409 (a name, listen path or resource already
+// taken, or a policy granting an API that does not exist) or 5xx.
 package adminapi
 
 import "time"
@@ -59,6 +59,24 @@ type API struct {
 	// 8705), SenderConstraintDPoPOrMTLS. Bound tokens are checked against their binding
 	// whatever this says.
 	SenderConstraint string `json:"sender_constraint,omitempty"`
+
+	// Resource is the API's canonical URI, as OAuth clients name it (RFC 9728, RFC 8707), such
+	// as https://mcp.example.com/mcp: its path is ListenPath or below it, its host one of Hosts
+	// when they are set. resource.go says what it turns on. The other fields here apply only
+	// with a Resource.
+	Resource string `json:"resource,omitempty"`
+	// ResourceName and ResourceDocumentation (an URL) go into the metadata as they are.
+	ResourceName          string `json:"resource_name,omitempty"`
+	ResourceDocumentation string `json:"resource_documentation,omitempty"`
+	// ScopesSupported replaces the metadata's scopes_supported, which is otherwise the
+	// required scopes of the API and of every policy's access right to it.
+	ScopesSupported []string `json:"scopes_supported,omitempty"`
+	// AuthorizationServers are the metadata's authorization_servers (issuer URLs); empty
+	// means jwt.issuer. Required with introspection.
+	AuthorizationServers []string `json:"authorization_servers,omitempty"`
+	// RequireResourceAudience false accepts tokens without Resource in aud, for identity
+	// providers that cannot put it there; nil means true.
+	RequireResourceAudience *bool `json:"require_resource_audience,omitempty"`
 
 	CreatedAt time.Time `json:"created_at,omitzero"`
 	UpdatedAt time.Time `json:"updated_at,omitzero"`

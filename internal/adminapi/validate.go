@@ -58,6 +58,9 @@ func (a *API) Validate() error {
 			return err
 		}
 	}
+	if err := a.validateResource(); err != nil { // resource.go
+		return err
+	}
 	headers := make([]string, 0, len(a.ForwardClaims))
 	for header := range a.ForwardClaims {
 		headers = append(headers, header)

@@ -22,7 +22,8 @@ import (
 
 // Behaviour worth knowing, decided here:
 //
-//   - Listeners: ProxyHandler reserves only the decision path (/_idpgate/decide and below);
+//   - Listeners: ProxyHandler reserves the decision path (/_idpgate/decide and below) and
+//     RFC 9728's /.well-known/oauth-protected-resource and below (resource.go);
 //     /healthz, /readyz and /metrics are served by AdminHandler, unauthenticated; /v1/...
 //     needs the admin token.
 //   - Upstream requests keep the client's Authorization header (as Tyk and Kong do by
@@ -218,6 +219,10 @@ func newGateway(opts Options, m *metrics, src apiValidatorSource) (*Gateway, err
 	serve := func(w http.ResponseWriter, r *http.Request, rec *accessRecord) {
 		if below, ok := g.decisionPathBelow(r.URL.EscapedPath()); ok {
 			g.serveDecision(w, r, below, rec)
+			return
+		}
+		if below, ok := wellKnownBelow(r.URL.EscapedPath()); ok {
+			g.serveResourceMetadata(w, r, below, rec) // resource.go
 			return
 		}
 		g.serveProxy(w, r, rec)

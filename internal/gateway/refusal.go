@@ -148,6 +148,7 @@ func (g *Gateway) refuse(w http.ResponseWriter, rec *accessRecord, d *decision, 
 	case ref.logReason != "":
 		g.log.Debug("request refused", "api", api, "status", ref.status, "reason", ref.logReason)
 	}
+	ref.withResourceMetadata(rt) // resource.go
 	ref.write(w)
 }
 

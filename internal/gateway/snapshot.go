@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"sort"
 	"strings"
+	"sync"
 
 	"github.com/benbjohnson/immutable"
 
@@ -29,6 +30,10 @@ type snapshot struct {
 	version  int64
 	routes   routeIndex
 	policies policyIndex
+	// resources finds the APIs with a resource by adminapi.ResourceKey, and metadata holds
+	// their documents as served from this snapshot, made on first request (resource.go).
+	resources *immutable.Map[string, *route]
+	metadata  *sync.Map
 	// jwksUsers counts the APIs using each jwks_uri, to drop a JWKS cache when none does.
 	jwksUsers *immutable.Map[string, int]
 }
@@ -52,6 +57,8 @@ func emptySnapshot() *snapshot {
 		routes: routeIndex{byID: immutable.NewMap[string, *route](nil), anyHost: newRouteTable(),
 			byHost: immutable.NewMap[string, routeTable](nil)},
 		policies:  newPolicyIndex(),
+		resources: immutable.NewMap[string, *route](nil),
+		metadata:  new(sync.Map),
 		jwksUsers: immutable.NewMap[string, int](nil),
 	}
 }
@@ -75,6 +82,7 @@ type route struct {
 	forwardOverrides bool
 	// senderConstraint is the API's sender_constraint (sender_constraint.go).
 	senderConstraint string
+	resource         *routeResource // the API's protected resource (resource.go); nil for none
 	proxy            *httputil.ReverseProxy
 	metrics          routeMetrics
 }
@@ -133,7 +141,8 @@ func routeValidatorFingerprint(api adminapi.API) string {
 		J *adminapi.JWTValidation
 		I *adminapi.Introspection
 		S string
-	}{api.JWT, api.Introspection, secretOf(api)})
+		R string
+	}{api.JWT, api.Introspection, secretOf(api), api.ResourceAudience()})
 	return string(b)
 }
 
@@ -182,6 +191,7 @@ func (b *snapshotBuilder) route(api *adminapi.API, old *route) (*route, error) {
 		strip:            api.StripListenPath,
 		forwardOverrides: api.ForwardOverrideHeaders,
 		senderConstraint: api.SenderConstraint,
+		resource:         newRouteResource(api),
 		metrics:          b.metrics.forRoute(api.Name),
 	}
 	for _, h := range api.Hosts {

@@ -3,6 +3,7 @@ package gateway
 import (
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/idpgate/terraform-provider-idpgate/internal/adminapi"
 )
@@ -22,6 +23,7 @@ type configChange struct {
 func (b *snapshotBuilder) apply(s *snapshot, c configChange) *snapshot {
 	next := *s
 	next.version = c.version
+	next.metadata = new(sync.Map) // documents depend on APIs and policies alike
 	switch {
 	case c.apiID != "":
 		old, _ := next.routes.byID.Get(c.apiID)
@@ -72,6 +74,9 @@ func (s *snapshot) addRoute(b *snapshotBuilder, api *adminapi.API, old *route) {
 		n, _ := s.jwksUsers.Get(r.jwksURI)
 		s.jwksUsers = s.jwksUsers.Set(r.jwksURI, n+1)
 	}
+	if r.resource != nil {
+		s.resources = s.resources.Set(r.resource.key, r)
+	}
 }
 
 // removeRoute takes r out of every table that still points to it.
@@ -93,6 +98,11 @@ func (s *snapshot) removeRoute(r *route) {
 			ri.byHost = ri.byHost.Delete(h)
 		} else {
 			ri.byHost = ri.byHost.Set(h, t)
+		}
+	}
+	if r.resource != nil {
+		if cur, _ := s.resources.Get(r.resource.key); cur == r {
+			s.resources = s.resources.Delete(r.resource.key)
 		}
 	}
 	if r.jwksURI != "" {

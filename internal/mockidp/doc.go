@@ -9,7 +9,10 @@
 //     client_secret_post) minting RFC 9068 JWT access tokens (typ at+jwt), bound to the
 //     client's key when it sends a DPoP proof (RFC 9449, cnf.jkt, dpop.go) and to its TLS
 //     certificate when it is registered for that and the server runs with TLS (RFC 8705,
-//     cnf x5t#S256);
+//     cnf x5t#S256); with RFC 8707 resource parameters (absolute URIs without a fragment,
+//     else invalid_target) the token's aud is those resources instead of Options.Audience,
+//     and discovery says so (resource_indicators_supported, a name some servers use: RFC
+//     8707 registers none);
 //   - introspection (RFC 7662) and revocation (RFC 7009), both for registered clients;
 //   - okta: Okta's client secrets API, two secrets at once for rotation (okta_secrets.go);
 //   - dynamic client registration (RFC 7591/7592) in the flavour of a real IdP;

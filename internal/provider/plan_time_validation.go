@@ -30,6 +30,9 @@ var placeholderFor = map[string]string{
 	"max_token_age":      "1s",
 	"methods":            "GET",
 	"allowed_algorithms": adminapi.DefaultAlgorithm,
+	// protected resources (a resource itself: placeholderResource)
+	"resource_documentation": "https://placeholder.invalid",
+	"authorization_servers":  "https://placeholder.invalid",
 }
 
 // configWithPlaceholders returns the configuration with every unknown string and number

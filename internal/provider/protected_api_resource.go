@@ -9,6 +9,7 @@ import (
 
 	"github.com/hashicorp/terraform-plugin-framework-timeouts/resource/timeouts"
 	"github.com/hashicorp/terraform-plugin-framework-timetypes/timetypes"
+	"github.com/hashicorp/terraform-plugin-framework-validators/listvalidator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/mapvalidator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/resourcevalidator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/setvalidator"
@@ -227,6 +228,53 @@ func protectedAPISchema() schema.Schema {
 				Default:    stringdefault.StaticString(adminapi.SenderConstraintNone),
 				Validators: []validator.String{stringvalidator.OneOf(adminapi.SenderConstraints...)},
 			},
+			"resource": schema.StringAttribute{
+				MarkdownDescription: "The API's canonical URI, as OAuth clients name it " +
+					"([RFC 9728](https://www.rfc-editor.org/rfc/rfc9728), [RFC 8707](https://www.rfc-editor.org/rfc/rfc8707)), " +
+					"e.g. `https://mcp.example.com/mcp`: https (http only on a loopback host), no query or fragment, its path " +
+					"`listen_path` or below it, its host one of `hosts` when they are set. The gateway then serves the API's " +
+					"protected resource metadata without a token at `/.well-known/oauth-protected-resource` followed by the " +
+					"resource's path, on the resource's host; names that URL as `resource_metadata` in its 401 and " +
+					"`insufficient_scope` challenges; and accepts only tokens whose `aud` contains the resource (besides one of " +
+					"`audiences`), unless `require_resource_audience` is `false`. This is what Model Context Protocol clients " +
+					"look for. Two APIs cannot claim one resource.",
+				Optional:   true,
+				Validators: []validator.String{resourceURI()},
+			},
+			"resource_name": schema.StringAttribute{
+				MarkdownDescription: "Human-readable name of the resource, shown to users by clients (`resource_name` in the metadata).",
+				Optional:            true,
+				Validators:          []validator.String{stringvalidator.LengthBetween(1, adminapi.MaxNameLength)},
+			},
+			"resource_documentation": schema.StringAttribute{
+				MarkdownDescription: "URL of the resource's documentation for developers (`resource_documentation` in the metadata).",
+				Optional:            true,
+				Validators:          []validator.String{absoluteURL()},
+			},
+			"scopes_supported": schema.SetAttribute{
+				MarkdownDescription: "`scopes_supported` of the metadata. Unset: the `required_scopes` of the API and of every " +
+					"access policy's grant of it. MCP clients using client credentials request these scopes, so list the " +
+					"scopes a client needs and may be granted.",
+				ElementType: types.StringType,
+				Optional:    true,
+				Validators: []validator.Set{setvalidator.SizeAtLeast(1), setvalidator.ValueStringsAre(stringvalidator.RegexMatches(
+					scopeToken, "must be one scope: printable ASCII without spaces, quotes or backslashes"))},
+			},
+			"authorization_servers": schema.ListAttribute{
+				MarkdownDescription: "`authorization_servers` of the metadata: the issuer URLs of the identity providers whose " +
+					"tokens the API takes; clients use the first. Unset: `jwt.issuer`. Required with `introspection`.",
+				ElementType: types.StringType,
+				Optional:    true,
+				Validators:  []validator.List{listvalidator.SizeAtLeast(1), listvalidator.ValueStringsAre(absoluteURL())},
+			},
+			"require_resource_audience": schema.BoolAttribute{
+				MarkdownDescription: "Accept only tokens whose `aud` contains `resource`. Default `true`. Set `false` only for an " +
+					"identity provider that cannot put the resource in `aud` (see the guide *An MCP server behind your IdP*): " +
+					"then a token issued for another API of the same identity provider is accepted here too.",
+				Optional: true,
+				Computed: true,
+				Default:  booldefault.StaticBool(true),
+			},
 			"forward_override_headers": schema.BoolAttribute{
 				MarkdownDescription: "Let `X-HTTP-Method-Override`, `X-HTTP-Method`, `X-Method-Override`, `X-Original-URL` " +
 					"and `X-Rewrite-URL` reach the upstream. Default `false`: the gateway drops them, because the access " +
@@ -307,6 +355,9 @@ func (r *protectedAPIResource) ValidateConfig(ctx context.Context, req resource.
 	resp.Diagnostics.Append(diags...)
 	if diags.HasError() {
 		return
+	}
+	if resourceUnknown(ctx, req.Config) { // protected_resource.go
+		api.Resource = placeholderResource(&api)
 	}
 	resp.Diagnostics.Append(validationDiags(ctx, protectedAPISchema(), api.Validate())...)
 }
@@ -447,6 +498,17 @@ type protectedAPIModel struct {
 	ForwardOverrideHeaders types.Bool          `tfsdk:"forward_override_headers"`
 	Hosts                  types.Set           `tfsdk:"hosts"`
 	SenderConstraint       types.String        `tfsdk:"sender_constraint"`
+	protectedResourceModel
+}
+
+// protectedResourceModel is the RFC 9728 / RFC 8707 part of protectedAPIModel.
+type protectedResourceModel struct {
+	Resource                types.String `tfsdk:"resource"`
+	ResourceName            types.String `tfsdk:"resource_name"`
+	ResourceDocumentation   types.String `tfsdk:"resource_documentation"`
+	ScopesSupported         types.Set    `tfsdk:"scopes_supported"`
+	AuthorizationServers    types.List   `tfsdk:"authorization_servers"`
+	RequireResourceAudience types.Bool   `tfsdk:"require_resource_audience"`
 }
 
 type jwtValidationModel struct {
@@ -492,6 +554,7 @@ func (m protectedAPIModel) toWire(ctx context.Context) (adminapi.API, diag.Diagn
 	if !m.ForwardClaims.IsNull() && !m.ForwardClaims.IsUnknown() {
 		diags.Append(m.ForwardClaims.ElementsAs(ctx, &api.ForwardClaims, false)...)
 	}
+	diags.Append(m.protectedResourceModel.toWire(ctx, &api)...)
 	if j := m.JWT; j != nil {
 		w := &adminapi.JWTValidation{
 			Issuer:        j.Issuer.ValueString(),
@@ -574,6 +637,7 @@ func protectedAPIFromWire(api *adminapi.API, prior *protectedAPIModel) protected
 		Hosts:                  setFromWire(api.Hosts, prior.Hosts),
 		SenderConstraint:       types.StringValue(senderConstraintFromWire(api.SenderConstraint)),
 		Timeouts:               timeoutsOrNull(prior.Timeouts),
+		protectedResourceModel: protectedResourceFromWire(api, prior.protectedResourceModel),
 	}
 	if w := api.JWT; w != nil {
 		p := prior.JWT
