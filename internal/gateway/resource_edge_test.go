@@ -22,12 +22,14 @@ func TestResourceMetadataThroughEdgeProxies(t *testing.T) {
 		"nginx": {edgeproxy.StartNginx, []string{"127.0.0.1", "b.localhost"}},
 		"caddy": {edgeproxy.StartCaddy, []string{"127.0.0.1"}},
 	} {
-		start := tc.start
+		start, hosts := tc.start, tc.hosts
 		t.Run(name, func(t *testing.T) {
 			h := newHarness(t)
 			upstream := newEchoUpstream(t)
+			// The documented server block serves the hosts the APIs name (nginx's server_name
+			// takes several), and refuses the others.
 			edge, err := start(edgeproxy.Config{Idpgate: strings.TrimPrefix(h.proxy.URL, "http://"),
-				Upstream: strings.TrimPrefix(upstream.URL, "http://"), Dir: t.TempDir()})
+				Upstream: strings.TrimPrefix(upstream.URL, "http://"), Host: strings.Join(hosts, " "), Dir: t.TempDir()})
 			if err != nil {
 				t.Fatalf("starting %s: %v; %s", name, err, edgeproxy.InstallHint)
 			}
@@ -48,14 +50,14 @@ func TestResourceMetadataThroughEdgeProxies(t *testing.T) {
 				}
 				return resp
 			}
-			for _, host := range tc.hosts {
+			for _, host := range hosts {
 				resp := get(host, "/.well-known/oauth-protected-resource/mcp")
 				if doc := metadata(t, resp); doc["resource"] != "http://"+host+"/mcp" {
 					t.Errorf("%s: metadata of %v (edge log %s)", host, doc["resource"], edge.Log())
 				}
 			}
 			if name == "nginx" {
-				expect(t, get("c.localhost", "/.well-known/oauth-protected-resource/mcp"), http.StatusNotFound)
+				expect(t, get("c.localhost", "/.well-known/oauth-protected-resource/mcp"), http.StatusMisdirectedRequest)
 			}
 			resp := get("127.0.0.1", "/mcp")
 			expect(t, resp, http.StatusUnauthorized)
