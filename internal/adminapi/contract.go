@@ -30,6 +30,28 @@ const (
 	DefaultIntrospectionCacheTTL = 60 * time.Second
 )
 
+// Request targets the gateway refuses before any other work (no routing, no token check), on
+// the proxy listener and in the URI an edge proxy forwards to the decision endpoint.
+const (
+	// MaxRequestTargetBytes bounds a request target (path and query, as sent): a longer one is
+	// answered 414. nginx refuses a request line past its 8 KiB large_client_header_buffers
+	// with 414, Apache past LimitRequestLine (8190 bytes), and IIS a URL past 4096 bytes, so no
+	// client that works behind them needs more.
+	MaxRequestTargetBytes = 8 << 10
+	// MaxPathSegments bounds the "/"-separated segments of a request path: more are answered
+	// 400. It is IIS's (http.sys) UrlSegmentMaxCount default; listen paths and path patterns
+	// are far shorter.
+	MaxPathSegments = 255
+)
+
+// ReservedPathPrefix is the gateway's own part of the proxy listener's paths: the decision
+// endpoint (DefaultDecisionPath) lives under it, and no listen path may.
+const ReservedPathPrefix = "/_idpgate"
+
+// DefaultDecisionPath is where the gateway answers forward-auth requests unless told
+// otherwise (idpgate serve -decision-path).
+const DefaultDecisionPath = ReservedPathPrefix + "/decide"
+
 // DefaultAllowedAlgorithms is JWTValidation.AllowedAlgorithms when it is empty. It returns a
 // new slice, so a caller may keep or change it.
 func DefaultAllowedAlgorithms() []string { return []string{DefaultAlgorithm} }

@@ -216,6 +216,10 @@ func newGateway(opts Options, m *metrics, src apiValidatorSource) (*Gateway, err
 		g.trustedProxies = DefaultTrustedProxies
 	}
 	serve := func(w http.ResponseWriter, r *http.Request, rec *accessRecord) {
+		if ref := checkRequestTarget(requestTarget(r)); ref != nil {
+			g.refuseTarget(w, r, rec, ref)
+			return
+		}
 		if below, ok := g.decisionPathBelow(r.URL.EscapedPath()); ok {
 			g.serveDecision(w, r, below, rec)
 			return
@@ -241,6 +245,18 @@ func newGateway(opts Options, m *metrics, src apiValidatorSource) (*Gateway, err
 	})
 	return g, nil
 }
+
+// refuseTarget answers a request whose target checkRequestTarget refused, before any other
+// work; the access log keeps at most maxLoggedPath bytes of its path.
+func (g *Gateway) refuseTarget(w http.ResponseWriter, r *http.Request, rec *accessRecord, ref *refusal) {
+	rec.request(r)
+	if rec != nil && len(rec.path) > maxLoggedPath {
+		rec.path = rec.path[:maxLoggedPath]
+	}
+	g.refuse(w, rec, &decision{}, ref)
+}
+
+const maxLoggedPath = 1024
 
 func openStore(opts Options, log *slog.Logger) (*store.Store, error) {
 	if opts.RedisURL == "" {
