@@ -144,6 +144,66 @@ func TestAttackClientForwardedHeadersAreReplaced(t *testing.T) {
 	}
 }
 
+// Every client spelling of a forwarding header is dropped, as the identity headers are: a
+// WSGI, PHP or Rack upstream reads X_Forwarded_For as X-Forwarded-For, and many read
+// X-Real-IP as the client's address.
+func TestAttackForwardingHeadersInOtherSpellingsAreDropped(t *testing.T) {
+	h, _, tok, _ := batteryGateway(t)
+	var sent [][2]string
+	for _, n := range []string{"X-Forwarded-For", "X-Forwarded-Host", "X-Forwarded-Proto", "X-Forwarded-Port",
+		"X-Forwarded-Prefix", "X-Real-IP", "Forwarded"} {
+		for _, s := range spellings(n) {
+			sent = append(sent, [2]string{s, "10.6.6.6"})
+		}
+	}
+	e := decodeEcho(t, expect(t, h.rawHeaderRequest("/svc/public/x", tok, sent), http.StatusOK))
+	host := strings.TrimPrefix(h.proxy.URL, "http://")
+	for name, want := range map[string]string{"X-Forwarded-For": "127.0.0.1", "X-Forwarded-Host": host, "X-Forwarded-Proto": "http",
+		"X-Forwarded-Port": "", "X-Forwarded-Prefix": "", "X-Real-IP": "", "Forwarded": ""} {
+		got := upstreamValues(e, name)
+		if want == "" && len(got) != 0 || want != "" && (len(got) != 1 || got[0] != want) {
+			t.Errorf("the upstream saw %s (any spelling) = %q, want %q", name, got, want)
+		}
+	}
+}
+
+// POST /svc/public/x?_method=DELETE reaches Laravel, Symfony or Rails as a DELETE, which no
+// policy granted: the parameter is refused like the override headers are dropped, through the
+// proxy and by the decision endpoint, unless the API sets forward_override_headers.
+func TestAttackMethodOverrideParameterIsRefused(t *testing.T) {
+	h := newHarness(t)
+	up := newRecordingUpstream(t)
+	strict := h.createAPI(adminapi.API{Name: "strict", ListenPath: "/strict", UpstreamURL: up.URL})
+	lax := h.createAPI(adminapi.API{Name: "lax", ListenPath: "/lax", UpstreamURL: up.URL, ForwardOverrideHeaders: true})
+	h.createPolicy(adminapi.Policy{Name: "p", ClientIDs: []string{"app"}, AccessRights: []adminapi.AccessRight{
+		{APIID: strict.ID, Methods: []string{"POST"}}, {APIID: lax.ID, Methods: []string{"POST"}}}})
+	tok := h.fake.token("t", token.Identity{ClientID: "app"})
+	addr := strings.TrimPrefix(h.proxy.URL, "http://")
+	post := func(target string) (int, string) {
+		return rawExchange(t, addr, "POST "+target+" HTTP/1.1\r\nHost: gw\r\nAuthorization: Bearer "+tok+"\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+	}
+	for _, q := range []string{"_method=DELETE", "a=1&_METHOD=delete", "%5Fmethod=DELETE", "x=1;_method=PUT", "_method[]=DELETE"} {
+		if status, body := post("/strict/x?" + q); status != http.StatusBadRequest || !strings.Contains(body, "_method") {
+			t.Errorf("proxy, ?%s: %d %s; want 400 naming _method", q, status, body)
+		}
+		if status, body := decisionRaw(t, addr, DefaultDecisionPath, tok, "X-Forwarded-Method", "POST", "X-Forwarded-Uri", "/strict/x?"+q); status != http.StatusBadRequest {
+			t.Errorf("decision, ?%s: %d %s; want 400", q, status, body)
+		}
+	}
+	if got := up.received(); len(got) != 0 {
+		t.Errorf("the upstream received %q", got)
+	}
+	if status, body := post("/strict/x?method=DELETE&q=_method"); status != http.StatusOK {
+		t.Errorf("other parameters: %d %s; want 200", status, body)
+	}
+	if status, body := post("/lax/x?_method=DELETE"); status != http.StatusOK {
+		t.Errorf("forward_override_headers: %d %s; want 200", status, body)
+	}
+	if got := up.received(); len(got) != 2 || got[1] != "POST /lax/x?_method=DELETE" {
+		t.Errorf("the upstream received %q", got)
+	}
+}
+
 func TestAttackHostAndAbsoluteFormDoNotChooseTheAPI(t *testing.T) {
 	_, up, tok, addr := batteryGateway(t)
 	for name, raw := range map[string]string{

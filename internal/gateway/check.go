@@ -35,6 +35,10 @@ func (g *Gateway) check(r *http.Request, snap *snapshot) (d decision, ref *refus
 		return d, noRoute()
 	}
 	d.route = rt
+	if !rt.forwardOverrides && r.URL.RawQuery != "" && hasMethodOverrideParam(r.URL.RawQuery) {
+		return d, badRequest("the query parameter _method overrides the method the policy decides on; " +
+			"this API does not accept it (forward_override_headers)")
+	}
 
 	scheme, tok, present := accessToken(r.Header.Get("Authorization"))
 	switch {
