@@ -234,8 +234,17 @@ func validateListenPath(field, p string) error {
 	if strings.ContainsAny(p, "?#*%") || hasControlOrSpace(p) {
 		return FieldError(field, "%q must be a plain path (no query, fragment, wildcard, escape or spaces)", p)
 	}
+	if strings.Contains(p, "\\") {
+		return FieldError(field, "%q must not contain a backslash: the gateway refuses every request path that does", p)
+	}
 	if strings.Contains(p, "//") {
 		return FieldError(field, "%q must not contain empty segments", p)
+	}
+	if n := NormalizeListenPath(p); n == ReservedPathPrefix || strings.HasPrefix(n, ReservedPathPrefix+"/") {
+		return FieldError(field, "%q is under %s, which the gateway keeps for itself (the decision endpoint %s)", p, ReservedPathPrefix, DefaultDecisionPath)
+	}
+	if len(p) > MaxRequestTargetBytes || strings.Count(p, "/") > MaxPathSegments {
+		return FieldError(field, "%q is longer than any request the gateway accepts (%d bytes, %d segments)", p, MaxRequestTargetBytes, MaxPathSegments)
 	}
 	for _, s := range strings.Split(p[1:], "/") {
 		if s == "." || s == ".." {

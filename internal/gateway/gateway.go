@@ -97,6 +97,10 @@ type Options struct {
 	// TrustedProxies are the addresses whose X-Forwarded-* / X-Original-* headers a decision
 	// request may use to name the request it is about; nil means DefaultTrustedProxies.
 	TrustedProxies []netip.Prefix
+	// AllowLinkLocalTargets lets upstreams, JWKS URIs and introspection endpoints be at
+	// link-local addresses (targets.go); by default the admin API refuses them and the
+	// gateway never dials one.
+	AllowLinkLocalTargets bool
 }
 
 // apiValidatorSource builds the token validator of one API; *token.Factory is one.
@@ -129,6 +133,7 @@ type Gateway struct {
 	wake     chan struct{}          // closed when pending, inflight or the snapshot change
 
 	decisionPath   string
+	allowLinkLocal bool
 	trustedProxies []netip.Prefix
 	authFailures   *failedAuthLimiter // nil when off
 	dpop           *token.DPoPChecker
@@ -190,7 +195,8 @@ func newGateway(opts Options, m *metrics, src apiValidatorSource) (*Gateway, err
 	}
 	g := &Gateway{
 		log: log, adminToken: opts.AdminToken, store: st, metrics: m,
-		limits: newLimits(st, opts.LimitsFallback, m, log), transport: newTransport(), validators: src, now: time.Now,
+		limits: newLimits(st, opts.LimitsFallback, m, log), transport: newTransport(newDialer(opts.AllowLinkLocalTargets)),
+		validators: src, now: time.Now, allowLinkLocal: opts.AllowLinkLocalTargets,
 	}
 	m.watchStore(st)
 	m.requests.WithLabelValues("", outcomeNames[outcomeNoRoute]) // exported from the start, as 0

@@ -159,10 +159,10 @@ func stripPrefix(p, prefix string) string {
 
 // newTransport is the upstream transport shared by every route: keep-alive connections
 // enough for many concurrent clients per upstream, bounded dials and handshakes. The
-// environment's HTTP proxy is not used: upstream_url says where to go.
-func newTransport() *http.Transport {
+// environment's HTTP proxy is not used: upstream_url says where to go. dialer is newDialer's.
+func newTransport(dialer *net.Dialer) *http.Transport {
 	return &http.Transport{
-		DialContext:           (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		DialContext:           dialer.DialContext,
 		ForceAttemptHTTP2:     true,
 		MaxIdleConns:          1024,
 		MaxIdleConnsPerHost:   256,
