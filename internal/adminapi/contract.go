@@ -117,3 +117,25 @@ const (
 
 // SenderConstraints lists the values API.SenderConstraint accepts besides "".
 var SenderConstraints = []string{SenderConstraintNone, SenderConstraintDPoP, SenderConstraintMTLS, SenderConstraintDPoPOrMTLS}
+
+// Path normalizations a protected API may choose (API.PathNormalization), after Envoy's
+// path_with_escaped_slashes_action (REJECT_REQUEST, UNESCAPE_AND_FORWARD, KEEP_UNCHANGED),
+// applied to every spelling that an upstream may read as another path, escaped slashes being
+// only one. Whatever the choice, the gateway refuses "." and ".." segments, an encoded slash
+// or backslash, backslashes, control characters, invalid UTF-8 and double encoding.
+const (
+	// PathNormalizationReject refuses (400) a path with an empty segment ("//", also at the
+	// start), a ";" (raw or %3B) or a segment ending in "." or a space (raw, %2E, %20), or one
+	// that Unicode NFKC turns into such a path (%EF%BC%8F, the fullwidth solidus, is "/").
+	PathNormalizationReject = "reject_request"
+	// PathNormalizationNormalize decides on, and forwards, the path such an upstream reads:
+	// NFKC applied, slashes merged, ";" parameters and trailing dots and spaces cut from
+	// each segment (Envoy's merge_slashes and normalize_path, Tomcat's and IIS's readings).
+	PathNormalizationNormalize = "normalize_and_forward"
+	// PathNormalizationKeep decides on and forwards the path as sent: for an upstream that
+	// gives ";", "//" and trailing dots no meaning of their own.
+	PathNormalizationKeep = "keep_unchanged"
+)
+
+// PathNormalizations lists the values API.PathNormalization accepts besides "".
+var PathNormalizations = []string{PathNormalizationReject, PathNormalizationNormalize, PathNormalizationKeep}

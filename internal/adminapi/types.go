@@ -59,6 +59,17 @@ type API struct {
 	// 8705), SenderConstraintDPoPOrMTLS. Bound tokens are checked against their binding
 	// whatever this says.
 	SenderConstraint string `json:"sender_constraint,omitempty"`
+	// PathNormalization is what the gateway does with a request path that some upstream
+	// reads as another path (merged slashes, ";" parameters, trailing dots or spaces in a
+	// segment, their percent-encoded forms, Unicode forms NFKC folds to those):
+	// PathNormalizationReject (the default, also ""), PathNormalizationNormalize or
+	// PathNormalizationKeep. Named after Envoy's path_with_escaped_slashes_action.
+	PathNormalization string `json:"path_normalization,omitempty"`
+	// CaseInsensitivePaths says the upstream reads paths without regard to ASCII case (IIS,
+	// ASP.NET): the listen path (which must then be lower case) and the access rights' path
+	// patterns are matched against the lower-cased request path, and a request that another
+	// API would serve once lower-cased goes to that API or is refused.
+	CaseInsensitivePaths bool `json:"case_insensitive_paths,omitempty"`
 
 	CreatedAt time.Time `json:"created_at,omitzero"`
 	UpdatedAt time.Time `json:"updated_at,omitzero"`

@@ -44,6 +44,12 @@ func (a *API) Validate() error {
 	if a.SenderConstraint != "" && !contains(SenderConstraints, a.SenderConstraint) {
 		return FieldError("sender_constraint", "%q is not one of %s", a.SenderConstraint, strings.Join(SenderConstraints, ", "))
 	}
+	if a.PathNormalization != "" && !contains(PathNormalizations, a.PathNormalization) {
+		return FieldError("path_normalization", "%q is not one of %s", a.PathNormalization, strings.Join(PathNormalizations, ", "))
+	}
+	if a.CaseInsensitivePaths && strings.ToLower(a.ListenPath) != a.ListenPath {
+		return FieldError("listen_path", "%q must be lower case when case_insensitive_paths is set", a.ListenPath)
+	}
 	switch {
 	case a.JWT == nil && a.Introspection == nil:
 		return FieldError("jwt", "exactly one of jwt and introspection must be set; neither is")

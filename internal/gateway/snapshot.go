@@ -46,6 +46,8 @@ type routeIndex struct {
 	// snapshot copy is a copy of it.
 	depths   [adminapi.MaxPathSegments + 1]int32
 	maxDepth int
+	// caseInsensitive counts the routes with case_insensitive_paths (path_normalization.go).
+	caseInsensitive int
 }
 
 // listenPathDepth is the number of segments of a normalized listen path, at most
@@ -108,6 +110,11 @@ type route struct {
 	senderConstraint string
 	proxy            *httputil.ReverseProxy
 	metrics          routeMetrics
+
+	// pathNorm and caseInsensitive are the API's path_normalization and
+	// case_insensitive_paths (path_normalization.go).
+	pathNorm        pathMode
+	caseInsensitive bool
 }
 
 type forwardedClaim struct{ header, claim string }
@@ -225,6 +232,8 @@ func (b *snapshotBuilder) route(api *adminapi.API, old *route) (*route, error) {
 		strip:            api.StripListenPath,
 		forwardOverrides: api.ForwardOverrideHeaders,
 		senderConstraint: api.SenderConstraint,
+		pathNorm:         pathModeOf(api.PathNormalization),
+		caseInsensitive:  api.CaseInsensitivePaths,
 		metrics:          b.metrics.forRoute(api.Name),
 	}
 	for _, h := range api.Hosts {
