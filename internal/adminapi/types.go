@@ -50,9 +50,10 @@ type API struct {
 	// X-Idpgate-Scope, X-Idpgate-Policy). A header may not start with HeaderPrefix.
 	ForwardClaims map[string]string `json:"forward_claims,omitempty"`
 	// ForwardOverrideHeaders lets X-HTTP-Method-Override, X-HTTP-Method, X-Method-Override,
-	// X-Original-URL and X-Rewrite-URL reach the upstream. By default the gateway drops them:
-	// the policy decided on the request's own method and path, and an upstream that obeys
-	// them would act on others.
+	// X-Original-URL and X-Rewrite-URL reach the upstream, and requests with a _method query
+	// parameter (Laravel, Symfony, Rails) through. By default the gateway drops those headers
+	// and refuses the parameter (400): the policy decided on the request's own method and path,
+	// and an upstream that obeys them would act on others.
 	ForwardOverrideHeaders bool `json:"forward_override_headers,omitempty"`
 	// SenderConstraint is SenderConstraintNone (the default, also ""), or requires tokens
 	// bound to their holder: SenderConstraintDPoP (RFC 9449), SenderConstraintMTLS (RFC

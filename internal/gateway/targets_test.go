@@ -87,3 +87,23 @@ func TestListenPathBelowTheDecisionPathIsRefused(t *testing.T) {
 	h.createAPI(adminapi.API{Name: "auth", ListenPath: "/auth", UpstreamURL: "http://127.0.0.1:9000"})
 	h.createAPI(adminapi.API{Name: "decider", ListenPath: "/auth/deciders", UpstreamURL: "http://127.0.0.1:9000"})
 }
+
+// The token checks' own client (JWKS, introspection) dials through the same guard.
+func TestTokenChecksNeverDialLinkLocal(t *testing.T) {
+	for _, allow := range []bool{false, true} {
+		src, err := buildValidatorFactory(Options{AllowLinkLocalTargets: allow}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer src.Close()
+		v, err := src.ForAPI(adminapi.API{Name: "i", ListenPath: "/i", UpstreamURL: "http://127.0.0.1:1",
+			Introspection: &adminapi.Introspection{Endpoint: "http://[fe80::1]:1/introspect", ClientID: "gw", ClientSecret: "s"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = v.Validate(t.Context(), "opaque-token")
+		if refused := err != nil && strings.Contains(err.Error(), "link-local"); refused == allow {
+			t.Errorf("AllowLinkLocalTargets=%v: introspection answered %v", allow, err)
+		}
+	}
+}
