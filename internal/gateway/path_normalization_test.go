@@ -152,3 +152,31 @@ func TestAmbiguousSpellingsDoNotReachAnotherAPI(t *testing.T) {
 		}
 	})
 }
+
+// strip_listen_path cuts the listen path that routing matched: in another case for a
+// case-insensitive API, and from the normal form for normalize_and_forward.
+func TestStripListenPathAfterNormalizationAndCase(t *testing.T) {
+	h := newHarness(t)
+	up := newRecordingUpstream(t)
+	ci := h.createAPI(adminapi.API{Name: "ci", ListenPath: "/iis", UpstreamURL: up.URL, StripListenPath: true, CaseInsensitivePaths: true})
+	norm := h.createAPI(adminapi.API{Name: "norm", ListenPath: "/java/app", UpstreamURL: up.URL, StripListenPath: true,
+		PathNormalization: adminapi.PathNormalizationNormalize})
+	h.createPolicy(adminapi.Policy{Name: "p", ClientIDs: []string{"app"}, AccessRights: []adminapi.AccessRight{{APIID: ci.ID}, {APIID: norm.ID}}})
+	tok := h.fake.token("t", token.Identity{ClientID: "app"})
+	addr := strings.TrimPrefix(h.proxy.URL, "http://")
+	for target, want := range map[string]string{
+		"/IIS/Items/A%20B":                   "GET /Items/A%20B",
+		"/iis":                               "GET /",
+		"/java;jsessionid=1/app//items./x;v": "GET /items/x",
+		"/java/app/items%3bx/y":              "GET /items/y",
+	} {
+		before := len(up.received())
+		if status, body := rawExchange(t, addr, "GET "+target+" HTTP/1.1\r\nHost: gw\r\nAuthorization: Bearer "+tok+"\r\nConnection: close\r\n\r\n"); status != http.StatusOK {
+			t.Errorf("%s: %d %s", target, status, body)
+			continue
+		}
+		if got := up.received()[before:]; len(got) != 1 || got[0] != want {
+			t.Errorf("%s: the upstream received %q, want %q", target, got, want)
+		}
+	}
+}
