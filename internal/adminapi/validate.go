@@ -256,6 +256,9 @@ func validateListenPath(field, p string) error {
 		if s == "." || s == ".." {
 			return FieldError(field, "%q must not contain \".\" or \"..\" segments", p)
 		}
+		if strings.Contains(s, ";") || strings.HasSuffix(s, ".") {
+			return FieldError(field, "%q must not contain \";\" or a segment ending in \".\": upstreams read such paths as others (see path_normalization)", p)
+		}
 	}
 	return nil
 }

@@ -53,6 +53,8 @@ func TestAPIValidateNamesField(t *testing.T) {
 		{"path_normalization", func(a *API) { a.PathNormalization = "REJECT_REQUEST" }},
 		{"listen_path", func(a *API) { a.ListenPath = "/_idpgate/decide" }},
 		{"listen_path", func(a *API) { a.ListenPath = "/_idpgate/" }},
+		{"listen_path", func(a *API) { a.ListenPath = "/orders;v=1" }},
+		{"listen_path", func(a *API) { a.ListenPath = "/orders./x" }},
 		{"listen_path", func(a *API) { a.ListenPath = "/a" + strings.Repeat("/b", MaxPathSegments) }},
 		{"listen_path", func(a *API) { a.ListenPath = "/" + strings.Repeat("a", MaxRequestTargetBytes) }},
 		{"upstream_url", func(a *API) { a.UpstreamURL = "/relative" }},
