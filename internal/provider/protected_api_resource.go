@@ -167,14 +167,17 @@ func protectedAPISchema() schema.Schema {
 				Validators:          []validator.String{stringvalidator.LengthAtLeast(1)},
 			},
 			"listen_path": schema.StringAttribute{
-				MarkdownDescription: "Path prefix on the gateway, e.g. `/orders/`. The longest matching prefix wins.",
-				Required:            true,
+				MarkdownDescription: "Path prefix on the gateway, e.g. `/orders/`. The longest matching prefix wins. " +
+					"Not under `" + adminapi.ReservedPathPrefix + "` (the gateway's own, where the decision endpoint lives), " +
+					"without a backslash, a `;` or a segment ending in `.`.",
+				Required: true,
 				Validators: []validator.String{stringvalidator.RegexMatches(listenPathPattern,
 					"must be an absolute path such as /orders/")},
 			},
 			"hosts": schema.SetAttribute{
 				MarkdownDescription: "Serve this API only for requests to these hosts (the `Host` header, or `X-Forwarded-Host` " +
-					"in a decision from a trusted proxy), compared without case or port, e.g. `[\"api.example.com\"]`. A request " +
+					"in a decision from a trusted proxy), compared without case or port, e.g. `[\"api.example.com\"]` (name " +
+					"each without a port). A request " +
 					"is matched first among the APIs naming its host, then among those naming none; within each, the longest " +
 					"`listen_path` wins. Unset: every host. Two APIs may share a `listen_path` when their hosts do not overlap.",
 				ElementType: types.StringType,
