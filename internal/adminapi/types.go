@@ -50,15 +50,27 @@ type API struct {
 	// X-Idpgate-Scope, X-Idpgate-Policy). A header may not start with HeaderPrefix.
 	ForwardClaims map[string]string `json:"forward_claims,omitempty"`
 	// ForwardOverrideHeaders lets X-HTTP-Method-Override, X-HTTP-Method, X-Method-Override,
-	// X-Original-URL and X-Rewrite-URL reach the upstream. By default the gateway drops them:
-	// the policy decided on the request's own method and path, and an upstream that obeys
-	// them would act on others.
+	// X-Original-URL and X-Rewrite-URL reach the upstream, and requests with a _method query
+	// parameter (Laravel, Symfony, Rails) through. By default the gateway drops those headers
+	// and refuses the parameter (400): the policy decided on the request's own method and path,
+	// and an upstream that obeys them would act on others.
 	ForwardOverrideHeaders bool `json:"forward_override_headers,omitempty"`
 	// SenderConstraint is SenderConstraintNone (the default, also ""), or requires tokens
 	// bound to their holder: SenderConstraintDPoP (RFC 9449), SenderConstraintMTLS (RFC
 	// 8705), SenderConstraintDPoPOrMTLS. Bound tokens are checked against their binding
 	// whatever this says.
 	SenderConstraint string `json:"sender_constraint,omitempty"`
+	// PathNormalization is what the gateway does with a request path that some upstream
+	// reads as another path (merged slashes, ";" parameters, trailing dots or spaces in a
+	// segment, their percent-encoded forms, Unicode forms NFKC folds to those):
+	// PathNormalizationReject (the default, also ""), PathNormalizationNormalize or
+	// PathNormalizationKeep. Named after Envoy's path_with_escaped_slashes_action.
+	PathNormalization string `json:"path_normalization,omitempty"`
+	// CaseInsensitivePaths says the upstream reads paths without regard to ASCII case (IIS,
+	// ASP.NET): the listen path (which must then be lower case) and the access rights' path
+	// patterns are matched against the lower-cased request path, and a request that another
+	// API would serve once lower-cased goes to that API or is refused.
+	CaseInsensitivePaths bool `json:"case_insensitive_paths,omitempty"`
 
 	// Resource is the API's canonical URI, as OAuth clients name it (RFC 9728, RFC 8707), such
 	// as https://mcp.example.com/mcp: its path is ListenPath or below it, its host one of Hosts

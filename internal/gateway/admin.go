@@ -107,7 +107,7 @@ func (g *Gateway) getAPI(w http.ResponseWriter, r *http.Request) {
 
 func (g *Gateway) createAPI(w http.ResponseWriter, r *http.Request) {
 	var in adminapi.API
-	if !decodeBody(w, r, &in) || !valid(w, in.Validate()) {
+	if !decodeBody(w, r, &in) || !valid(w, in.Validate()) || !valid(w, g.checkAPIPlacement(&in)) {
 		return
 	}
 	var api *adminapi.API
@@ -121,7 +121,7 @@ func (g *Gateway) createAPI(w http.ResponseWriter, r *http.Request) {
 
 func (g *Gateway) replaceAPI(w http.ResponseWriter, r *http.Request) {
 	var in adminapi.API
-	if !decodeBody(w, r, &in) || !valid(w, in.Validate()) {
+	if !decodeBody(w, r, &in) || !valid(w, in.Validate()) || !valid(w, g.checkAPIPlacement(&in)) {
 		return
 	}
 	var api *adminapi.API

@@ -16,6 +16,9 @@ type decision struct {
 	policy *compiledPolicy
 	// limit is the rate limit or quota state to report in X-RateLimit-* (when limit.report).
 	limit limitResult
+	// forwardPath, when set, is the path to forward instead of the request's own: its normal
+	// form (path_normalization.go).
+	forwardPath string
 }
 
 // check runs every check of the request path, in oauth2-proxy's order: path and headers,
@@ -29,12 +32,18 @@ func (g *Gateway) check(r *http.Request, snap *snapshot) (d decision, ref *refus
 	if reason, ok := checkInboundHeaders(r.Header); !ok {
 		return d, badRequest(reason)
 	}
-	path := r.URL.Path
-	rt := snap.lookup(r.Host, path)
+	rt, path, forward, ref := snap.settlePath(r.Host, r.URL.Path, snap.lookup(r.Host, r.URL.Path))
+	if ref != nil {
+		return d, ref
+	}
 	if rt == nil {
 		return d, noRoute()
 	}
-	d.route = rt
+	d.route, d.forwardPath = rt, forward
+	if !rt.forwardOverrides && r.URL.RawQuery != "" && hasMethodOverrideParam(r.URL.RawQuery) {
+		return d, badRequest("the query parameter _method overrides the method the policy decides on; " +
+			"this API does not accept it (forward_override_headers)")
+	}
 
 	scheme, tok, present := accessToken(r.Header.Get("Authorization"))
 	switch {

@@ -98,6 +98,10 @@ type Options struct {
 	// TrustedProxies are the addresses whose X-Forwarded-* / X-Original-* headers a decision
 	// request may use to name the request it is about; nil means DefaultTrustedProxies.
 	TrustedProxies []netip.Prefix
+	// AllowLinkLocalTargets lets upstreams, JWKS URIs and introspection endpoints be at
+	// link-local addresses (targets.go); by default the admin API refuses them and the
+	// gateway never dials one.
+	AllowLinkLocalTargets bool
 }
 
 // apiValidatorSource builds the token validator of one API; *token.Factory is one.
@@ -130,6 +134,7 @@ type Gateway struct {
 	wake     chan struct{}          // closed when pending, inflight or the snapshot change
 
 	decisionPath   string
+	allowLinkLocal bool
 	trustedProxies []netip.Prefix
 	authFailures   *failedAuthLimiter // nil when off
 	dpop           *token.DPoPChecker
@@ -191,7 +196,8 @@ func newGateway(opts Options, m *metrics, src apiValidatorSource) (*Gateway, err
 	}
 	g := &Gateway{
 		log: log, adminToken: opts.AdminToken, store: st, metrics: m,
-		limits: newLimits(st, opts.LimitsFallback, m, log), transport: newTransport(), validators: src, now: time.Now,
+		limits: newLimits(st, opts.LimitsFallback, m, log), transport: newTransport(newDialer(opts.AllowLinkLocalTargets)),
+		validators: src, now: time.Now, allowLinkLocal: opts.AllowLinkLocalTargets,
 	}
 	m.watchStore(st)
 	m.requests.WithLabelValues("", outcomeNames[outcomeNoRoute]) // exported from the start, as 0
@@ -217,6 +223,10 @@ func newGateway(opts Options, m *metrics, src apiValidatorSource) (*Gateway, err
 		g.trustedProxies = DefaultTrustedProxies
 	}
 	serve := func(w http.ResponseWriter, r *http.Request, rec *accessRecord) {
+		if ref := checkRequestTarget(requestTarget(r)); ref != nil {
+			g.refuseTarget(w, r, rec, ref)
+			return
+		}
 		if below, ok := g.decisionPathBelow(r.URL.EscapedPath()); ok {
 			g.serveDecision(w, r, below, rec)
 			return
@@ -246,6 +256,18 @@ func newGateway(opts Options, m *metrics, src apiValidatorSource) (*Gateway, err
 	})
 	return g, nil
 }
+
+// refuseTarget answers a request whose target checkRequestTarget refused, before any other
+// work; the access log keeps at most maxLoggedPath bytes of its path.
+func (g *Gateway) refuseTarget(w http.ResponseWriter, r *http.Request, rec *accessRecord, ref *refusal) {
+	rec.request(r)
+	if rec != nil && len(rec.path) > maxLoggedPath {
+		rec.path = rec.path[:maxLoggedPath]
+	}
+	g.refuse(w, rec, &decision{}, ref)
+}
+
+const maxLoggedPath = 1024
 
 // ErrOpeningStore wraps every error of opening the store, so a command can name the flag that
 // chose it.

@@ -45,6 +45,39 @@ type routeIndex struct {
 	// name it.
 	anyHost routeTable
 	byHost  *immutable.Map[string, routeTable]
+	// depths counts the routes by the number of segments of their listen path ("/" has
+	// none), and maxDepth is the deepest with any: lookupPath tries no longer prefix, so a
+	// request path of any length costs a bounded number of map lookups. A value, so a
+	// snapshot copy is a copy of it.
+	depths   [adminapi.MaxPathSegments + 1]int32
+	maxDepth int
+	// caseInsensitive counts the routes with case_insensitive_paths (path_normalization.go).
+	caseInsensitive int
+}
+
+// listenPathDepth is the number of segments of a normalized listen path, at most
+// adminapi.MaxPathSegments (a deeper one can never match a request the gateway accepts).
+func listenPathDepth(p string) int {
+	return min(strings.Count(p, "/")-boolInt(p == "/"), adminapi.MaxPathSegments)
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// countDepth adds n (1 or -1) routes of listen path p to the depth counts.
+func (ri *routeIndex) countDepth(p string, n int32) {
+	ri.depths[listenPathDepth(p)] += n
+	ri.maxDepth = 0
+	for d := len(ri.depths) - 1; d > 0; d-- {
+		if ri.depths[d] > 0 {
+			ri.maxDepth = d
+			break
+		}
+	}
 }
 
 // routeTable is a set of routes by normalized listen path.
@@ -85,6 +118,11 @@ type route struct {
 	resource         *routeResource // the API's protected resource (resource.go); nil for none
 	proxy            *httputil.ReverseProxy
 	metrics          routeMetrics
+
+	// pathNorm and caseInsensitive are the API's path_normalization and
+	// case_insensitive_paths (path_normalization.go).
+	pathNorm        pathMode
+	caseInsensitive bool
 }
 
 type forwardedClaim struct{ header, claim string }
@@ -96,18 +134,30 @@ var errNoValidator = errors.New("no token validator")
 func (s *snapshot) lookup(host, path string) *route {
 	if s.routes.byHost.Len() > 0 {
 		if t, ok := s.routes.byHost.Get(adminapi.NormalizeHost(host)); ok {
-			if r := lookupPath(t, path); r != nil {
+			if r := lookupPath(t, path, s.routes.maxDepth); r != nil {
 				return r
 			}
 		}
 	}
-	return lookupPath(s.routes.anyHost, path)
+	return lookupPath(s.routes.anyHost, path, s.routes.maxDepth)
 }
 
 // lookupPath finds the route with the longest listen path that is path or a segment-wise
-// prefix of it ("/api" serves "/api" and "/api/x", never "/apiary"), trying each ancestor.
-func lookupPath(t routeTable, path string) *route {
+// prefix of it ("/api" serves "/api" and "/api/x", never "/apiary"), trying each ancestor of
+// at most maxDepth segments, the deepest listen path's: a map lookup hashes its key, so
+// trying every ancestor of a path of n segments would cost n times its length.
+func lookupPath(t routeTable, path string, maxDepth int) *route {
 	p := path
+	for i, depth := 0, 0; i < len(p); i++ {
+		if p[i] != '/' {
+			continue
+		}
+		if depth == maxDepth {
+			p = p[:max(i, 1)]
+			break
+		}
+		depth++
+	}
 	for {
 		if r, ok := t.Get(p); ok {
 			return r
@@ -192,6 +242,8 @@ func (b *snapshotBuilder) route(api *adminapi.API, old *route) (*route, error) {
 		forwardOverrides: api.ForwardOverrideHeaders,
 		senderConstraint: api.SenderConstraint,
 		resource:         newRouteResource(api),
+		pathNorm:         pathModeOf(api.PathNormalization),
+		caseInsensitive:  api.CaseInsensitivePaths,
 		metrics:          b.metrics.forRoute(api.Name),
 	}
 	for _, h := range api.Hosts {

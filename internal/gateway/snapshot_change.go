@@ -60,6 +60,10 @@ func (s *snapshot) addRoute(b *snapshotBuilder, api *adminapi.API, old *route) {
 	}
 	ri := &s.routes
 	ri.byID = ri.byID.Set(r.id, r)
+	ri.countDepth(r.listenPath, 1)
+	if r.caseInsensitive {
+		ri.caseInsensitive++
+	}
 	if len(r.hosts) == 0 {
 		ri.anyHost = ri.anyHost.Set(r.listenPath, r)
 	}
@@ -83,6 +87,10 @@ func (s *snapshot) addRoute(b *snapshotBuilder, api *adminapi.API, old *route) {
 func (s *snapshot) removeRoute(r *route) {
 	ri := &s.routes
 	ri.byID = ri.byID.Delete(r.id)
+	ri.countDepth(r.listenPath, -1)
+	if r.caseInsensitive {
+		ri.caseInsensitive--
+	}
 	if cur, _ := ri.anyHost.Get(r.listenPath); cur == r {
 		ri.anyHost = ri.anyHost.Delete(r.listenPath)
 	}

@@ -30,6 +30,7 @@ var placeholderFor = map[string]string{
 	"max_token_age":      "1s",
 	"methods":            "GET",
 	"allowed_algorithms": adminapi.DefaultAlgorithm,
+	"path_normalization": adminapi.PathNormalizationReject,
 	// protected resources (a resource itself: placeholderResource)
 	"resource_documentation": "https://placeholder.invalid",
 	"authorization_servers":  "https://placeholder.invalid",

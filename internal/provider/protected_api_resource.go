@@ -168,14 +168,17 @@ func protectedAPISchema() schema.Schema {
 				Validators:          []validator.String{stringvalidator.LengthAtLeast(1)},
 			},
 			"listen_path": schema.StringAttribute{
-				MarkdownDescription: "Path prefix on the gateway, e.g. `/orders/`. The longest matching prefix wins.",
-				Required:            true,
+				MarkdownDescription: "Path prefix on the gateway, e.g. `/orders/`. The longest matching prefix wins. " +
+					"Not under `" + adminapi.ReservedPathPrefix + "` (the gateway's own, where the decision endpoint lives), " +
+					"without a backslash, a `;` or a segment ending in `.`.",
+				Required: true,
 				Validators: []validator.String{stringvalidator.RegexMatches(listenPathPattern,
 					"must be an absolute path such as /orders/")},
 			},
 			"hosts": schema.SetAttribute{
 				MarkdownDescription: "Serve this API only for requests to these hosts (the `Host` header, or `X-Forwarded-Host` " +
-					"in a decision from a trusted proxy), compared without case or port, e.g. `[\"api.example.com\"]`. A request " +
+					"in a decision from a trusted proxy), compared without case or port, e.g. `[\"api.example.com\"]` (name " +
+					"each without a port). A request " +
 					"is matched first among the APIs naming its host, then among those naming none; within each, the longest " +
 					"`listen_path` wins. Unset: every host. Two APIs may share a `listen_path` when their hosts do not overlap.",
 				ElementType: types.StringType,
@@ -277,10 +280,40 @@ func protectedAPISchema() schema.Schema {
 			},
 			"forward_override_headers": schema.BoolAttribute{
 				MarkdownDescription: "Let `X-HTTP-Method-Override`, `X-HTTP-Method`, `X-Method-Override`, `X-Original-URL` " +
-					"and `X-Rewrite-URL` reach the upstream. Default `false`: the gateway drops them, because the access " +
+					"and `X-Rewrite-URL` reach the upstream, and requests with a `_method` query parameter through. " +
+					"Default `false`: the gateway drops those headers and refuses (400) a `_method` parameter (Laravel, " +
+					"Symfony and Rails read it as the method), because the access " +
 					"policy decided on the request's own method and path, and an upstream that obeys them would act on " +
 					"others (a `DELETE` through a `GET`-only grant). Turn it on only for an upstream that needs them and " +
-					"whose every method and path the policies grant alike.",
+					"whose every method and path the policies grant alike. A `_method` field in a form body is the " +
+					"upstream's to ignore: see the [upstream paths guide](../guides/upstream-paths.md).",
+				Optional: true,
+				Computed: true,
+				Default:  booldefault.StaticBool(false),
+			},
+			"path_normalization": schema.StringAttribute{
+				MarkdownDescription: "What the gateway does with a request path that some upstream reads as another path: " +
+					"an empty segment (`//`, also leading), a `;` (raw or `%3B`), a segment ending in `.` or a space " +
+					"(raw, `%2E`, `%20`), or a character that Unicode NFKC folds into one of those (`%EF%BC%8F`, the " +
+					"fullwidth solidus, is `/`). The path is looked up as sent and in its normal form, and the stricter " +
+					"of the two APIs found decides. `" + adminapi.PathNormalizationReject + "` (default): refuse it (400). `" +
+					adminapi.PathNormalizationNormalize + "`: decide on, and forward, the normal form (slashes merged, " +
+					"`;` parameters and trailing dots and spaces cut from each segment, NFKC applied), as Envoy's " +
+					"`merge_slashes` and `normalize_path` do. `" + adminapi.PathNormalizationKeep + "`: treat it as any " +
+					"other path, for an upstream that gives those spellings no meaning. The names follow Envoy's " +
+					"`path_with_escaped_slashes_action`. Which to choose per upstream: the " +
+					"[upstream paths guide](../guides/upstream-paths.md).",
+				Optional:   true,
+				Computed:   true,
+				Default:    stringdefault.StaticString(adminapi.PathNormalizationReject),
+				Validators: []validator.String{stringvalidator.OneOf(adminapi.PathNormalizations...)},
+			},
+			"case_insensitive_paths": schema.BoolAttribute{
+				MarkdownDescription: "The upstream reads paths without regard to case (IIS, ASP.NET): `listen_path` " +
+					"(then lower case) and the access rights' path patterns (write them in lower case) are matched " +
+					"against the lower-cased request path, which otherwise reaches the upstream as sent; a request " +
+					"whose lower-cased path is another API's goes to this one when it is the longer match, or is refused " +
+					"(400) when it reached this one. Default `false`.",
 				Optional: true,
 				Computed: true,
 				Default:  booldefault.StaticBool(false),
@@ -498,6 +531,8 @@ type protectedAPIModel struct {
 	ForwardOverrideHeaders types.Bool          `tfsdk:"forward_override_headers"`
 	Hosts                  types.Set           `tfsdk:"hosts"`
 	SenderConstraint       types.String        `tfsdk:"sender_constraint"`
+	PathNormalization      types.String        `tfsdk:"path_normalization"`
+	CaseInsensitivePaths   types.Bool          `tfsdk:"case_insensitive_paths"`
 	protectedResourceModel
 }
 
@@ -547,6 +582,8 @@ func (m protectedAPIModel) toWire(ctx context.Context) (adminapi.API, diag.Diagn
 		StripListenPath:        m.StripListenPath.ValueBool(),
 		ForwardOverrideHeaders: m.ForwardOverrideHeaders.ValueBool(),
 		SenderConstraint:       m.SenderConstraint.ValueString(),
+		PathNormalization:      m.PathNormalization.ValueString(),
+		CaseInsensitivePaths:   m.CaseInsensitivePaths.ValueBool(),
 	}
 	var d diag.Diagnostics
 	api.Hosts, d = stringsToWire(ctx, m.Hosts)
@@ -636,6 +673,8 @@ func protectedAPIFromWire(api *adminapi.API, prior *protectedAPIModel) protected
 		ForwardOverrideHeaders: types.BoolValue(api.ForwardOverrideHeaders),
 		Hosts:                  setFromWire(api.Hosts, prior.Hosts),
 		SenderConstraint:       types.StringValue(senderConstraintFromWire(api.SenderConstraint)),
+		PathNormalization:      types.StringValue(orDefaultString(api.PathNormalization, adminapi.PathNormalizationReject)),
+		CaseInsensitivePaths:   types.BoolValue(api.CaseInsensitivePaths),
 		Timeouts:               timeoutsOrNull(prior.Timeouts),
 		protectedResourceModel: protectedResourceFromWire(api, prior.protectedResourceModel),
 	}

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"slices"
 	"strings"
@@ -25,6 +26,9 @@ type FactoryOptions struct {
 	// HTTPClient fetches JWKS documents and calls introspection endpoints; nil means a client
 	// with its own transport and timeouts.
 	HTTPClient *http.Client
+	// DialContext, when HTTPClient is nil, opens the connections of the factory's own client
+	// (the gateway's refuses link-local addresses); nil means the default dialer's.
+	DialContext func(ctx context.Context, network, addr string) (net.Conn, error)
 	// Registerer receives idpgate_jwks_fetches_total{result} and
 	// idpgate_introspection_requests_total{result}; nil means not registered.
 	Registerer prometheus.Registerer
@@ -89,7 +93,7 @@ func NewFactory(opts FactoryOptions) *Factory {
 		jwks:          make(map[string]*jwksCache),
 	}
 	if f.client == nil {
-		f.client = defaultHTTPClient()
+		f.client = defaultHTTPClient(opts.DialContext)
 	}
 	if f.log == nil {
 		f.log = slog.New(slog.DiscardHandler)
@@ -322,8 +326,11 @@ func fingerprint(kind string, cfg any) [sha256.Size]byte {
 	return sha256.Sum256(append([]byte(kind+"\x00"), b...))
 }
 
-func defaultHTTPClient() *http.Client {
+func defaultHTTPClient(dial func(ctx context.Context, network, addr string) (net.Conn, error)) *http.Client {
 	t := http.DefaultTransport.(*http.Transport).Clone()
+	if dial != nil {
+		t.DialContext = dial
+	}
 	t.ResponseHeaderTimeout = 10 * time.Second
 	t.MaxIdleConnsPerHost = 32
 	return &http.Client{Transport: t, Timeout: 15 * time.Second}
