@@ -261,7 +261,7 @@ func (p *idpgateProvider) Resources(_ context.Context) []func() resource.Resourc
 }
 
 func (p *idpgateProvider) DataSources(_ context.Context) []func() datasource.DataSource {
-	return []func() datasource.DataSource{NewOpenIDConfigurationDataSource}
+	return []func() datasource.DataSource{NewOpenIDConfigurationDataSource, NewAccessDecisionDataSource}
 }
 
 func (p *idpgateProvider) EphemeralResources(_ context.Context) []func() ephemeral.EphemeralResource {
