@@ -10,10 +10,12 @@ run "billing_reads_orders" {
   }
 
   variables {
-    method    = "GET"
-    url       = "https://api.example.com/orders/items/42"
-    client_id = run.policy.billing_client_id
-    scopes    = ["orders:read"]
+    method             = "GET"
+    url                = "https://api.example.com/orders/items/42"
+    client_id          = run.policy.billing_client_id
+    scopes             = ["orders:read"]
+    expected_policy_id = run.policy.billing_policy_id
+    expected_api_id    = run.policy.orders_api_id
   }
 
   assert {
@@ -22,7 +24,7 @@ run "billing_reads_orders" {
   }
 
   assert {
-    condition     = data.idpgate_access_decision.this.policy_id == run.policy.billing_policy_id && data.idpgate_access_decision.this.api_id == run.policy.orders_api_id
+    condition     = data.idpgate_access_decision.this.policy_id == var.expected_policy_id && data.idpgate_access_decision.this.api_id == var.expected_api_id
     error_message = "billing's reads must be granted by its own policy on the orders API: ${data.idpgate_access_decision.this.reason}"
   }
 }

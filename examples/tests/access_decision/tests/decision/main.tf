@@ -26,6 +26,18 @@ variable "scopes" {
   default = null
 }
 
+# What the assertions compare with (run outputs go through variables: OpenTofu does not read
+# run.<name> inside an assert).
+variable "expected_policy_id" {
+  type    = string
+  default = null
+}
+
+variable "expected_api_id" {
+  type    = string
+  default = null
+}
+
 data "idpgate_access_decision" "this" {
   method    = var.method
   url       = var.url
