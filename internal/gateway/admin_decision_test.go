@@ -4,10 +4,13 @@ import (
 	"bytes"
 	"context"
 	"crypto"
+	"crypto/sha256"
+	"crypto/tls"
 	"encoding/base64"
 	"encoding/json"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -17,6 +20,7 @@ import (
 
 	"github.com/idpgate/terraform-provider-idpgate/internal/adminapi"
 	"github.com/idpgate/terraform-provider-idpgate/internal/mockidp"
+	"github.com/idpgate/terraform-provider-idpgate/internal/testcerts"
 )
 
 // decisionFixture: the real gateway (New, real validators) protecting three APIs with
@@ -313,4 +317,58 @@ func TestDecisionsBadInput(t *testing.T) {
 		t.Fatal(err)
 	}
 	expect(t, resp, http.StatusUnauthorized)
+}
+
+// TestDecisionsAgreeOnCertificateBoundTokens (RFC 8705): a certificate-bound token of the
+// mock IdP, decided with the certificate the request would present (or another, or none),
+// gets the verdict the proxy gives the same request over TLS.
+func TestDecisionsAgreeOnCertificateBoundTokens(t *testing.T) {
+	f := newDecisionFixture(t)
+	ca := testcerts.NewCA(t)
+	alice, mallory := ca.Client(t, "alice"), ca.Client(t, "mallory")
+	strict := f.h.createAPI(adminapi.API{Name: "strict", ListenPath: "/strict", UpstreamURL: newEchoUpstream(t).URL,
+		SenderConstraint: adminapi.SenderConstraintMTLS, JWT: &adminapi.JWTValidation{Issuer: f.idp.URL(), JWKSURI: f.idp.JWKSURI()}})
+	f.h.createPolicy(adminapi.Policy{Name: "tls", ClientIDs: []string{"tls-app"}, AccessRights: grantAll(strict)})
+	sum := sha256.Sum256(alice.TLS(t).Certificate[0])
+	bound := f.idp.MintToken(map[string]any{"client_id": "tls-app", "cnf": map[string]any{"x5t#S256": base64.RawURLEncoding.EncodeToString(sum[:])}})
+	plain := f.idp.MintToken(map[string]any{"client_id": "tls-app"})
+
+	srv := httptest.NewUnstartedServer(f.h.gw.ProxyHandler())
+	srv.TLS = &tls.Config{Certificates: []tls.Certificate{ca.Server(t).TLS(t)}, ClientAuth: tls.RequestClientCert}
+	srv.StartTLS()
+	defer srv.Close()
+	base := strings.Replace(srv.URL, "127.0.0.1", "localhost", 1)
+	for _, tc := range []struct {
+		name  string
+		cert  *testcerts.Pair
+		token string
+		want  int
+	}{
+		{"bound token, its certificate", &alice, bound, 200},
+		{"bound token, another certificate", &mallory, bound, 401},
+		{"bound token, no certificate", nil, bound, 401},
+		{"unbound token at an mtls API", &alice, plain, 401},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := &tls.Config{RootCAs: ca.Pool()}
+			in := adminapi.DecisionRequest{Request: adminapi.DecisionHTTPRequest{Method: "GET", URL: base + "/strict/x"},
+				Caller: adminapi.DecisionCaller{Token: tc.token}}
+			if tc.cert != nil {
+				cfg.Certificates = []tls.Certificate{tc.cert.TLS(t)}
+				in.Request.ClientCertificate = string(tc.cert.CertPEM)
+			}
+			d := f.decide(t, in)
+			req, _ := http.NewRequest("GET", base+"/strict/x", nil)
+			req.Header.Set("Authorization", "Bearer "+tc.token)
+			resp, err := (&http.Client{Transport: &http.Transport{TLSClientConfig: cfg}}).Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != tc.want || d.Status != resp.StatusCode || d.WWWAuthenticate != resp.Header.Get("WWW-Authenticate") {
+				t.Errorf("proxy %d %q; decision %d %q (%s); want %d", resp.StatusCode, resp.Header.Get("WWW-Authenticate"),
+					d.Status, d.WWWAuthenticate, d.Reason, tc.want)
+			}
+		})
+	}
 }
