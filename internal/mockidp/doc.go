@@ -30,9 +30,10 @@
 // A client lives at {registration}/{client_id}. What each flavour does differently is
 // described in flavor_<name>.go; use the Server's endpoint methods rather than these paths.
 //
-// Discovery: the okta and keycloak flavours advertise the *_supported lists their IdPs
-// document (Okta's org authorization server; a Keycloak realm, per OIDCWellKnownProvider),
-// registration, introspection and revocation endpoints included, as both IdPs do. The
+// Discovery: the okta, keycloak and hydra flavours advertise the *_supported lists their IdPs
+// document (Okta's org authorization server; a Keycloak realm, per OIDCWellKnownProvider;
+// Hydra v2.3.0's document as internal/hydratest serves it), registration, introspection and
+// revocation endpoints included where the IdP advertises them. The
 // generic flavour is a plain RFC 8414 server with only what the mock implements.
 //
 // Where the mock differs from the IdP it imitates, on purpose:

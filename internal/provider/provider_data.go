@@ -28,6 +28,9 @@ type providerData struct {
 	MaxRetries int
 	// unknown is set when some provider setting is only known at apply time.
 	unknown bool
+	// planChecks compares configurations with what the IdP advertises (plan_checks.go); nil
+	// when plan_checks is false.
+	planChecks *planChecks
 }
 
 // idpSettings is the IdP half of the provider configuration.
