@@ -59,6 +59,9 @@ type API struct {
 	// 8705), SenderConstraintDPoPOrMTLS. Bound tokens are checked against their binding
 	// whatever this says.
 	SenderConstraint string `json:"sender_constraint,omitempty"`
+	// Conditions are CEL expressions every request to the API must meet, after its token is
+	// checked and before any policy is consulted (conditions.go says what they can use).
+	Conditions []string `json:"conditions,omitempty"`
 
 	CreatedAt time.Time `json:"created_at,omitzero"`
 	UpdatedAt time.Time `json:"updated_at,omitzero"`
@@ -149,6 +152,9 @@ type AccessRight struct {
 	Paths []string `json:"paths,omitempty"`
 	// RequiredScopes must all be in the token's scopes for this grant to apply.
 	RequiredScopes []string `json:"required_scopes,omitempty"`
+	// Conditions are CEL expressions that must all be true for this grant to apply
+	// (conditions.go says what they can use).
+	Conditions []string `json:"conditions,omitempty"`
 }
 
 // Limit is a count over a period.

@@ -58,6 +58,9 @@ func (a *API) Validate() error {
 			return err
 		}
 	}
+	if _, err := CompileConditions("conditions", a.Conditions); err != nil {
+		return err
+	}
 	headers := make([]string, 0, len(a.ForwardClaims))
 	for header := range a.ForwardClaims {
 		headers = append(headers, header)
@@ -165,6 +168,9 @@ func (p *Policy) Validate() error {
 			}
 		}
 		if err := validateScopes(prefix+".required_scopes", ar.RequiredScopes); err != nil {
+			return err
+		}
+		if _, err := CompileConditions(prefix+".conditions", ar.Conditions); err != nil {
 			return err
 		}
 	}

@@ -71,7 +71,14 @@ func (g *Gateway) check(r *http.Request, snap *snapshot) (d decision, ref *refus
 	}
 	d.id = id
 
-	policy, verdict, missing := snap.policies.authorize(rt.id, id, r.Method, rt.relativePath(path), now)
+	cond := conditionSource{g: g, r: r, id: id, now: now, boundedClaims: rt.jwt}
+	if !cond.holds(&rt.conditions, nil) {
+		return d, conditionNotMet(nil, cond.failure)
+	}
+	policy, verdict, missing := snap.policies.authorize(rt.id, id, r.Method, rt.relativePath(path), now, &cond)
+	if verdict == verdictCondition {
+		return d, conditionNotMet(cond.failedPolicy, cond.failure)
+	}
 	if verdict != verdictAllowed {
 		return d, refusalOfVerdict(verdict, missing)
 	}

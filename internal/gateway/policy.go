@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"fmt"
 	"slices"
 	"strings"
 	"time"
@@ -21,12 +22,16 @@ type compiledPolicy struct {
 	rateLimit   *adminapi.Limit
 	quota       *adminapi.Limit
 	maxTokenAge time.Duration
+	// compileErr is set when some of its conditions no longer compile (they are then never
+	// met); the snapshot builder logs it.
+	compileErr error
 }
 
 type grant struct {
-	methods methodSet     // zero: every method
-	paths   []pathPattern // nil: every path
-	scopes  []string
+	methods    methodSet     // zero: every method
+	paths      []pathPattern // nil: every path
+	scopes     []string
+	conditions conditions
 }
 
 func compilePolicy(p adminapi.Policy) *compiledPolicy {
@@ -44,8 +49,12 @@ func compilePolicy(p adminapi.Policy) *compiledPolicy {
 		l := *p.Quota
 		cp.quota = &l
 	}
-	for _, ar := range p.AccessRights {
+	for i, ar := range p.AccessRights {
 		g := grant{scopes: ar.RequiredScopes}
+		var err error
+		if g.conditions, err = compileConditions(fmt.Sprintf("access_rights[%d].conditions", i), ar.Conditions); err != nil && cp.compileErr == nil {
+			cp.compileErr = err
+		}
 		for _, m := range ar.Methods {
 			g.methods |= methodBit(m)
 		}
@@ -156,10 +165,11 @@ func (g *grant) matches(method methodSet, path string) bool {
 type verdict int
 
 const (
-	verdictAllowed verdict = iota
-	verdictDenied          // no policy bound to the token grants this API, method and path
-	verdictScope           // a grant matched but the token lacks its required scopes
-	verdictTooOld          // the only granting policies refuse a token this old
+	verdictAllowed   verdict = iota
+	verdictDenied            // no policy bound to the token grants this API, method and path
+	verdictScope             // a grant matched but the token lacks its required scopes
+	verdictTooOld            // the only granting policies refuse a token this old
+	verdictCondition         // a grant matched but one of its conditions is not met
 )
 
 // policyIndex finds the policies bound to a token: by client id (each client's in policy
@@ -190,8 +200,10 @@ func (idx *policyIndex) byRef(ref string) *compiledPolicy {
 
 // authorize returns the first policy bound to id that grants apiID, method and path, or a
 // verdict explaining the refusal; for verdictScope it also returns the scopes that would
-// have satisfied the closest grant.
-func (idx *policyIndex) authorize(apiID string, id *token.Identity, method, path string, now time.Time) (*compiledPolicy, verdict, []string) {
+// have satisfied the closest grant. Grant conditions are evaluated with cond (nil: a grant
+// with conditions never applies), last, so that the cheaper checks go first; cond notes the
+// first one that failed.
+func (idx *policyIndex) authorize(apiID string, id *token.Identity, method, path string, now time.Time, cond *conditionSource) (*compiledPolicy, verdict, []string) {
 	m := methodBit(method)
 	best := verdictDenied
 	var missing []string
@@ -209,6 +221,12 @@ func (idx *policyIndex) authorize(apiID string, id *token.Identity, method, path
 			}
 			if p.maxTokenAge > 0 && (id.IssuedAt.IsZero() || now.Sub(id.IssuedAt) > p.maxTokenAge) {
 				best = verdictTooOld
+				continue
+			}
+			if !cond.holds(&g.conditions, p) {
+				if best != verdictTooOld {
+					best, missing = verdictCondition, nil
+				}
 				continue
 			}
 			return true
