@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"net/http"
+	"net/netip"
 	"reflect"
 	"strings"
 	"time"
@@ -163,10 +164,7 @@ func (in *conditionInput) ResolveName(name string) (any, bool) {
 		}
 		return in.headers, true
 	case adminapi.VarRequestRemoteIP:
-		if ip, ok := in.g.clientAddr(in.r); ok {
-			return types.String(ip.String()), true
-		}
-		return types.String(""), true
+		return types.String(in.g.remoteIP(in.r)), true
 	case adminapi.VarNow:
 		return types.Timestamp{Time: in.now}, true
 	}
@@ -174,6 +172,31 @@ func (in *conditionInput) ResolveName(name string) (any, bool) {
 }
 
 func (in *conditionInput) Parent() interpreter.Activation { return nil }
+
+// remoteIP is request.remote_ip: the client's address as the failed-authentication limit
+// counts it (clientAddr: the nearest address in X-Forwarded-For that is not a trusted
+// proxy), else, from a trusted peer, the first X-Forwarded-For address (every hop is
+// trusted) or the peer itself (it names no client: it is the client). "" when X-Forwarded-For
+// is malformed, which fails an address condition.
+func (g *Gateway) remoteIP(r *http.Request) string {
+	if a, ok := g.clientAddr(r); ok {
+		return a.String()
+	}
+	ap, err := netip.ParseAddrPort(r.RemoteAddr)
+	if err != nil {
+		return ""
+	}
+	xff := r.Header.Values("X-Forwarded-For")
+	if len(xff) == 0 {
+		return ap.Addr().Unmap().String()
+	}
+	first, _, _ := strings.Cut(xff[0], ",")
+	a, err := netip.ParseAddr(strings.TrimSpace(first))
+	if err != nil {
+		return ""
+	}
+	return a.Unmap().String()
+}
 
 // withinEstimate reports whether the request is within the sizes the conditions' static cost
 // estimate assumed (adminapi.EstimatedMax*): then the estimate bounds the cost of every

@@ -30,6 +30,7 @@ var placeholderFor = map[string]string{
 	"max_token_age":      "1s",
 	"methods":            "GET",
 	"allowed_algorithms": adminapi.DefaultAlgorithm,
+	"conditions":         "true",
 }
 
 // configWithPlaceholders returns the configuration with every unknown string and number

@@ -227,6 +227,8 @@ func protectedAPISchema() schema.Schema {
 				Default:    stringdefault.StaticString(adminapi.SenderConstraintNone),
 				Validators: []validator.String{stringvalidator.OneOf(adminapi.SenderConstraints...)},
 			},
+			"conditions": conditionsAttribute("Every request to this API, whatever policy grants it, must meet these " +
+				"(checked after the token, before the policies)."),
 			"forward_override_headers": schema.BoolAttribute{
 				MarkdownDescription: "Let `X-HTTP-Method-Override`, `X-HTTP-Method`, `X-Method-Override`, `X-Original-URL` " +
 					"and `X-Rewrite-URL` reach the upstream. Default `false`: the gateway drops them, because the access " +
@@ -447,6 +449,7 @@ type protectedAPIModel struct {
 	ForwardOverrideHeaders types.Bool          `tfsdk:"forward_override_headers"`
 	Hosts                  types.Set           `tfsdk:"hosts"`
 	SenderConstraint       types.String        `tfsdk:"sender_constraint"`
+	Conditions             types.List          `tfsdk:"conditions"`
 }
 
 type jwtValidationModel struct {
@@ -488,6 +491,8 @@ func (m protectedAPIModel) toWire(ctx context.Context) (adminapi.API, diag.Diagn
 	}
 	var d diag.Diagnostics
 	api.Hosts, d = stringsToWire(ctx, m.Hosts)
+	diags.Append(d...)
+	api.Conditions, d = listToWire(ctx, m.Conditions)
 	diags.Append(d...)
 	if !m.ForwardClaims.IsNull() && !m.ForwardClaims.IsUnknown() {
 		diags.Append(m.ForwardClaims.ElementsAs(ctx, &api.ForwardClaims, false)...)
@@ -573,6 +578,7 @@ func protectedAPIFromWire(api *adminapi.API, prior *protectedAPIModel) protected
 		ForwardOverrideHeaders: types.BoolValue(api.ForwardOverrideHeaders),
 		Hosts:                  setFromWire(api.Hosts, prior.Hosts),
 		SenderConstraint:       types.StringValue(senderConstraintFromWire(api.SenderConstraint)),
+		Conditions:             listFromWire(api.Conditions, prior.Conditions),
 		Timeouts:               timeoutsOrNull(prior.Timeouts),
 	}
 	if w := api.JWT; w != nil {
