@@ -62,6 +62,9 @@ type API struct {
 	// Conditions are CEL expressions every request to the API must meet, after its token is
 	// checked and before any policy is consulted (conditions.go says what they can use).
 	Conditions []string `json:"conditions,omitempty"`
+	// CORS, when set, lets browser applications on the allowed origins call the API
+	// (cors.go).
+	CORS *CORS `json:"cors,omitempty"`
 
 	CreatedAt time.Time `json:"created_at,omitzero"`
 	UpdatedAt time.Time `json:"updated_at,omitzero"`

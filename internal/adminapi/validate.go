@@ -61,6 +61,11 @@ func (a *API) Validate() error {
 	if _, err := CompileConditions("conditions", a.Conditions); err != nil {
 		return err
 	}
+	if a.CORS != nil {
+		if err := a.CORS.validate("cors"); err != nil {
+			return err
+		}
+	}
 	headers := make([]string, 0, len(a.ForwardClaims))
 	for header := range a.ForwardClaims {
 		headers = append(headers, header)

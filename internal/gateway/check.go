@@ -16,6 +16,9 @@ type decision struct {
 	policy *compiledPolicy
 	// limit is the rate limit or quota state to report in X-RateLimit-* (when limit.report).
 	limit limitResult
+	// preflight: the request is a CORS preflight to an API with CORS, answered by the
+	// gateway without any other check (cors.go).
+	preflight bool
 }
 
 // check runs every check of the request path, in oauth2-proxy's order: path and headers,
@@ -35,6 +38,10 @@ func (g *Gateway) check(r *http.Request, snap *snapshot) (d decision, ref *refus
 		return d, noRoute()
 	}
 	d.route = rt
+	if rt.cors != nil && isPreflight(r) {
+		d.preflight = true
+		return d, nil
+	}
 
 	scheme, tok, present := accessToken(r.Header.Get("Authorization"))
 	switch {

@@ -79,8 +79,10 @@ type route struct {
 	senderConstraint string
 	// conditions every request to the API must meet (conditions.go).
 	conditions conditions
-	proxy      *httputil.ReverseProxy
-	metrics    routeMetrics
+	// cors is nil for an API without CORS (cors.go).
+	cors    *corsPolicy
+	proxy   *httputil.ReverseProxy
+	metrics routeMetrics
 }
 
 type forwardedClaim struct{ header, claim string }
@@ -217,6 +219,8 @@ func (b *snapshotBuilder) route(api *adminapi.API, old *route) (*route, error) {
 		b.log.Error("the API's conditions do not compile; it refuses every request until they are fixed",
 			"api", api.Name, "api_id", api.ID, "error", err)
 	}
+
+	r.cors = compileCORS(api.CORS)
 
 	r.fingerprint = routeValidatorFingerprint(*api)
 	if old != nil && old.fingerprint == r.fingerprint {

@@ -106,7 +106,7 @@ func accessPolicySchema() schema.Schema {
 						"paths": stringSet("Path patterns below the API's listen path: `/items`, `/items/*` " +
 							"(one segment), `/items/**` (any depth). Unset: every path."),
 						"required_scopes": stringSet("Scopes the token must carry for this grant to apply."),
-						"conditions": conditionsAttribute("For this grant to apply, the request must also meet these"),
+						"conditions":      conditionsAttribute("For this grant to apply, the request must also meet these"),
 					},
 				},
 			},
