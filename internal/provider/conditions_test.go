@@ -106,6 +106,21 @@ resource "idpgate_access_policy" "x" {
 		"bad CIDR": {api(`["cidr(\"10.0.0.0/33\").containsIP(request.remote_ip)"]`), `(?s)Invalid conditions\[0\].*invalid cidr argument`},
 		"empty":    {api(`[""]`), `(?s)conditions\[0\].*string length must be between 1 and 2048`},
 		"too many": {api(`[` + strings.Repeat(`"true", `, adminapi.MaxConditions+1) + `]`), `(?s)conditions.*list must contain at most 16`},
+		"an origin with a path": {api(`[]
+  cors = { allowed_origins = ["https://app.example.com", "https://a.example/path"] }`),
+			`(?s)Invalid cors.allowed_origins.*"https://a.example/path" is not an origin.*without path`},
+		"any origin with credentials": {api(`[]
+  cors = {
+    allowed_origins   = ["*"]
+    allow_credentials = true
+  }`), `(?s)Invalid cors.allow_credentials.*cannot be true with the origin "\*"`},
+		"a wildcard inside a host": {api(`[]
+  cors = { allowed_origins = ["https://api.*.example.com"] }`), `(?s)Invalid cors.allowed_origins.*whole first label`},
+		"max age too long": {api(`[]
+  cors = {
+    allowed_origins = ["https://app.example.com"]
+    max_age         = "48h"
+  }`), `(?s)Invalid cors.max_age.*out of range`},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -152,6 +167,13 @@ resource "idpgate_protected_api" "orders" {
     "cidr(\"127.0.0.0/8\").containsIP(request.remote_ip)",
     "has(claims.acr) && claims.acr == '%s'",
   ]
+  cors = {
+    allowed_origins = ["https://app.example.com", "https://*.preview.example.com"]
+    allowed_methods = ["GET", "PUT"]
+    allowed_headers = ["Content-Type", "X-Tenant"]
+    exposed_headers = ["ETag"]
+    max_age         = "10m"
+  }
 }
 
 resource "idpgate_access_policy" "tenants" {
@@ -209,10 +231,24 @@ resource "idpgate_access_policy" "tenants" {
 							return fmt.Errorf("acr %s: %w", c.acr, err)
 						}
 					}
+					req, _ := http.NewRequest(http.MethodOptions, s.proxyURL+"/orders/1", nil)
+					req.Header.Set("Origin", "https://pr-7.preview.example.com")
+					req.Header.Set("Access-Control-Request-Method", "PUT")
+					req.Header.Set("Access-Control-Request-Headers", "authorization, x-tenant")
+					resp, err := http.DefaultClient.Do(req)
+					if err != nil {
+						return err
+					}
+					resp.Body.Close()
+					if resp.StatusCode != http.StatusNoContent || resp.Header.Get("Access-Control-Allow-Origin") != "https://pr-7.preview.example.com" ||
+						resp.Header.Get("Access-Control-Max-Age") != "600" {
+						return fmt.Errorf("preflight: %d %v", resp.StatusCode, resp.Header)
+					}
 					return nil
 				},
 			},
-			{ResourceName: "idpgate_protected_api.orders", ImportState: true, ImportStateVerify: true},
+			// The gateway spells max_age "10m0s".
+			{ResourceName: "idpgate_protected_api.orders", ImportState: true, ImportStateVerify: true, ImportStateVerifyIgnore: []string{"cors.max_age"}},
 			{ResourceName: "idpgate_access_policy.tenants", ImportState: true, ImportStateVerify: true},
 			{
 				Config: config("pwd"),

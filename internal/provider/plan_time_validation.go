@@ -31,6 +31,9 @@ var placeholderFor = map[string]string{
 	"methods":            "GET",
 	"allowed_algorithms": adminapi.DefaultAlgorithm,
 	"conditions":         "true",
+	"allowed_origins":    "https://placeholder.invalid",
+	"allowed_methods":    "GET",
+	"max_age":            "1s",
 }
 
 // configWithPlaceholders returns the configuration with every unknown string and number

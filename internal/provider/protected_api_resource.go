@@ -227,6 +227,7 @@ func protectedAPISchema() schema.Schema {
 				Default:    stringdefault.StaticString(adminapi.SenderConstraintNone),
 				Validators: []validator.String{stringvalidator.OneOf(adminapi.SenderConstraints...)},
 			},
+			"cors": corsAttribute(),
 			"conditions": conditionsAttribute("Every request to this API, whatever policy grants it, must meet these " +
 				"(checked after the token, before the policies)."),
 			"forward_override_headers": schema.BoolAttribute{
@@ -450,6 +451,7 @@ type protectedAPIModel struct {
 	Hosts                  types.Set           `tfsdk:"hosts"`
 	SenderConstraint       types.String        `tfsdk:"sender_constraint"`
 	Conditions             types.List          `tfsdk:"conditions"`
+	CORS                   *corsModel          `tfsdk:"cors"`
 }
 
 type jwtValidationModel struct {
@@ -493,6 +495,8 @@ func (m protectedAPIModel) toWire(ctx context.Context) (adminapi.API, diag.Diagn
 	api.Hosts, d = stringsToWire(ctx, m.Hosts)
 	diags.Append(d...)
 	api.Conditions, d = listToWire(ctx, m.Conditions)
+	diags.Append(d...)
+	api.CORS, d = m.CORS.toWire(ctx)
 	diags.Append(d...)
 	if !m.ForwardClaims.IsNull() && !m.ForwardClaims.IsUnknown() {
 		diags.Append(m.ForwardClaims.ElementsAs(ctx, &api.ForwardClaims, false)...)
@@ -579,6 +583,7 @@ func protectedAPIFromWire(api *adminapi.API, prior *protectedAPIModel) protected
 		Hosts:                  setFromWire(api.Hosts, prior.Hosts),
 		SenderConstraint:       types.StringValue(senderConstraintFromWire(api.SenderConstraint)),
 		Conditions:             listFromWire(api.Conditions, prior.Conditions),
+		CORS:                   corsFromWire(api.CORS, prior.CORS),
 		Timeouts:               timeoutsOrNull(prior.Timeouts),
 	}
 	if w := api.JWT; w != nil {
