@@ -91,19 +91,32 @@ func BenchmarkConditions(b *testing.B) {
 	withConditions.Conditions = []string{`claims.tenant == request.headers["x-tenant"]`, `cidr("192.0.2.0/24").containsIP(request.remote_ip)`}
 	grant.APIID = plain.ID
 	h.createPolicy(adminapi.Policy{Name: "p", ClientIDs: []string{"app"}, AccessRights: []adminapi.AccessRight{grant, withConditions}})
+	h.createAPI(adminapi.API{Name: "spa", ListenPath: "/spa", UpstreamURL: "http://upstream.internal",
+		CORS: &adminapi.CORS{AllowedOrigins: []string{"https://app.example.com"}, AllowedHeaders: []string{"Content-Type"}}})
 	tok := h.fake.token("tok", token.Identity{Subject: "u", ClientID: "app", Scopes: []string{"items:read"}, Claims: map[string]any{"tenant": "acme"}})
 	handler := h.gw.ProxyHandler()
-	for _, path := range []string{"/plain/items/1", "/cel/items/1"} {
-		b.Run(path[1:strings.IndexByte(path[1:], '/')+1], func(b *testing.B) {
+	// preflight: a CORS preflight the gateway answers itself, against plain, a proxied request.
+	for _, path := range []string{"/plain/items/1", "/cel/items/1", "/spa/items/1"} {
+		name, status := path[1:strings.IndexByte(path[1:], '/')+1], 200
+		if name == "spa" {
+			name, status = "preflight", http.StatusNoContent
+		}
+		b.Run(name, func(b *testing.B) {
 			req := httptest.NewRequest("GET", path, nil) // from 192.0.2.1
 			req.Header.Set("Authorization", "Bearer "+tok)
 			req.Header.Set("X-Tenant", "acme")
+			if status == http.StatusNoContent {
+				req = httptest.NewRequest("OPTIONS", path, nil)
+				req.Header.Set("Origin", "https://app.example.com")
+				req.Header.Set("Access-Control-Request-Method", "PUT")
+				req.Header.Set("Access-Control-Request-Headers", "authorization, content-type")
+			}
 			b.ReportAllocs()
 			b.RunParallel(func(pb *testing.PB) {
 				for pb.Next() {
 					w := httptest.NewRecorder()
 					handler.ServeHTTP(w, req.Clone(req.Context()))
-					if w.Code != 200 {
+					if w.Code != status {
 						b.Fatalf("status %d: %s", w.Code, w.Body)
 					}
 				}

@@ -6,6 +6,7 @@
 //	gw-intro   the gateway with an opaque token checked by RFC 7662 introspection (cached)
 //	gw-jwt-cel gw-jwt on an API whose access right has two CEL conditions (the tenant claim
 //	           against an X-Tenant header, the client address in a CIDR), the header sent
+//	gw-preflight  a CORS preflight to an API with cors, answered by the gateway itself (204)
 //	gw-jwt-log the same with the access log on, written to a file
 //	gw-jwt-redis  gw-jwt on a gateway whose store and limits are in Redis (a redis-server
 //	           this starts on loopback, append-only file fsynced every second): one Lua
@@ -52,6 +53,14 @@ import (
 	"github.com/idpgate/terraform-provider-idpgate/internal/edgeproxy"
 	"github.com/idpgate/terraform-provider-idpgate/internal/gateway"
 )
+
+// preflight makes gw-preflight's request a browser's CORS preflight.
+func preflight(r *http.Request) {
+	r.Method = http.MethodOptions
+	r.Header["Origin"] = []string{"https://app.example.com"}
+	r.Header["Access-Control-Request-Method"] = []string{"PUT"}
+	r.Header["Access-Control-Request-Headers"] = []string{"authorization, content-type"}
+}
 
 // tenantHeader is what gw-jwt-cel sends: the token's tenant claim, which its condition compares.
 var tenantHeader = []string{"acme"}
@@ -102,6 +111,7 @@ func main() {
 type targets struct {
 	Upstream, Bare, BareTuned, GatewayJWT, GatewayIntro string
 	GatewayJWTLogged, GatewayJWTRedis, GatewayJWTCEL    string
+	GatewayPreflight                                    string
 	// GatewayDPoP is an API with sender_constraint dpop; DPoPToken is bound to the key
 	// DPoPKey (PKCS #8, base64), which the driver signs each request's proof with.
 	GatewayDPoP, DPoPToken, DPoPKey string
@@ -149,7 +159,8 @@ func drive(duration, warmup time.Duration, conns, rounds int, only, cpuprofile s
 		{"bare-tuned", t.BareTuned + "/items/1", t.Token, nil},
 		{"gw-jwt", t.GatewayJWT + "/items/1", t.Token, nil},
 		{"gw-jwt-cel", t.GatewayJWTCEL + "/items/1", t.Token, func(r *http.Request) { r.Header["X-Tenant"] = tenantHeader }}, // next to gw-jwt
-		{"gw-jwt-redis", t.GatewayJWTRedis + "/items/1", t.Token, nil},                                                       // next to gw-jwt: the machine's load drifts
+		{"gw-preflight", t.GatewayPreflight + "/items/1", "", preflight},
+		{"gw-jwt-redis", t.GatewayJWTRedis + "/items/1", t.Token, nil}, // next to gw-jwt: the machine's load drifts
 		{"gw-intro", t.GatewayIntro + "/items/1", opaqueTok, nil},
 		{"gw-jwt-log", t.GatewayJWTLogged + "/items/1", t.Token, nil},
 		{"gw-dpop", t.GatewayDPoP + "/items/1", "", dpop.prepare},
@@ -215,6 +226,12 @@ func drive(duration, warmup time.Duration, conns, rounds int, only, cpuprofile s
 		ct := cel.rps / plain.rps
 		fmt.Printf("gw-jwt-cel / gw-jwt (two conditions vs none): throughput %.3f (target >= 0.95) %s, p99 %.2fx\n",
 			ct, verdict(ct >= 0.95), float64(cel.p99)/float64(plain.p99))
+	}
+	if have("gw-jwt", "gw-preflight") {
+		plain, pre := results["gw-jwt"], results["gw-preflight"]
+		pt := pre.rps / plain.rps
+		fmt.Printf("gw-preflight / gw-jwt (a preflight vs a proxied request): throughput %.2f (target >= 1.0) %s, p99 %.2fx\n",
+			pt, verdict(pt >= 1), float64(pre.p99)/float64(plain.p99))
 	}
 	if have("gw-jwt", "gw-jwt-redis") {
 		mem, red := results["gw-jwt"], results["gw-jwt-redis"]
@@ -306,7 +323,7 @@ func load(target, token string, prepare func(*http.Request), conns int, warmup, 
 					break
 				}
 				resp, err := client.Do(req)
-				ok := err == nil && resp.StatusCode == http.StatusOK
+				ok := err == nil && (resp.StatusCode == http.StatusOK || resp.StatusCode == http.StatusNoContent)
 				if err == nil {
 					_, _ = io.Copy(io.Discard, resp.Body)
 					resp.Body.Close()
@@ -435,7 +452,7 @@ func serveAll(cpuprofile string) error {
 		return err
 	}
 	out, _ := json.Marshal(targets{Upstream: upstream, Bare: bare, BareTuned: bareTuned, GatewayJWT: proxy + "/jwt", GatewayIntro: proxy + "/intro",
-		GatewayJWTCEL:    proxy + "/jwt-cel",
+		GatewayJWTCEL: proxy + "/jwt-cel", GatewayPreflight: proxy + "/spa",
 		GatewayJWTLogged: proxyLogged + "/jwt", GatewayJWTRedis: redisProxy + "/jwt", GatewayDPoP: proxy + "/dpop", DPoPToken: dpopToken, DPoPKey: dpopKey,
 		Nginx: nginx[0].URL, NginxDecide: nginx[1].URL, Token: token})
 	fmt.Println(string(out))
@@ -471,6 +488,11 @@ func benchGateway(opts gateway.Options, upstream, idpURL string) (string, error)
 		JWT:           &adminapi.JWTValidation{Issuer: idpURL, JWKSURI: idpURL + "/jwks", Audiences: []string{"bench-api"}, RequiredScopes: []string{"items:read"}},
 		ForwardClaims: map[string]string{"X-Tenant": "tenant"}})
 	if err != nil {
+		return "", err
+	}
+	if _, err := admin.CreateAPI(ctx, adminapi.API{Name: "bench-spa", ListenPath: "/spa", UpstreamURL: upstream, StripListenPath: true,
+		JWT:  &adminapi.JWTValidation{Issuer: idpURL, JWKSURI: idpURL + "/jwks", Audiences: []string{"bench-api"}},
+		CORS: &adminapi.CORS{AllowedOrigins: []string{"https://app.example.com"}, AllowedHeaders: []string{"Content-Type"}}}); err != nil {
 		return "", err
 	}
 	dpopAPI, err := admin.CreateAPI(ctx, adminapi.API{Name: "bench-dpop", ListenPath: "/dpop", UpstreamURL: upstream, StripListenPath: true,
