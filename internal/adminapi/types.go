@@ -90,6 +90,12 @@ type API struct {
 	// RequireResourceAudience false accepts tokens without Resource in aud, for identity
 	// providers that cannot put it there; nil means true.
 	RequireResourceAudience *bool `json:"require_resource_audience,omitempty"`
+	// Conditions are CEL expressions every request to the API must meet, after its token is
+	// checked and before any policy is consulted (conditions.go says what they can use).
+	Conditions []string `json:"conditions,omitempty"`
+	// CORS, when set, lets browser applications on the allowed origins call the API
+	// (cors.go).
+	CORS *CORS `json:"cors,omitempty"`
 
 	CreatedAt time.Time `json:"created_at,omitzero"`
 	UpdatedAt time.Time `json:"updated_at,omitzero"`
@@ -180,6 +186,9 @@ type AccessRight struct {
 	Paths []string `json:"paths,omitempty"`
 	// RequiredScopes must all be in the token's scopes for this grant to apply.
 	RequiredScopes []string `json:"required_scopes,omitempty"`
+	// Conditions are CEL expressions that must all be true for this grant to apply
+	// (conditions.go says what they can use).
+	Conditions []string `json:"conditions,omitempty"`
 }
 
 // Limit is a count over a period.

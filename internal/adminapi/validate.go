@@ -67,6 +67,14 @@ func (a *API) Validate() error {
 	if err := a.validateResource(); err != nil { // resource.go
 		return err
 	}
+	if _, err := CompileConditions("conditions", a.Conditions); err != nil {
+		return err
+	}
+	if a.CORS != nil {
+		if err := a.CORS.validate("cors"); err != nil {
+			return err
+		}
+	}
 	headers := make([]string, 0, len(a.ForwardClaims))
 	for header := range a.ForwardClaims {
 		headers = append(headers, header)
@@ -174,6 +182,9 @@ func (p *Policy) Validate() error {
 			}
 		}
 		if err := validateScopes(prefix+".required_scopes", ar.RequiredScopes); err != nil {
+			return err
+		}
+		if _, err := CompileConditions(prefix+".conditions", ar.Conditions); err != nil {
 			return err
 		}
 	}

@@ -151,7 +151,9 @@ func explain(r *http.Request, d *decision, ref *refusal, sim *simulation) *admin
 			out.Limits.Exceeded = d.limit.exceeded
 		}
 	}
-	// out.Condition: set here, from the refusal, once conditions (CEL) can refuse a request.
+	if ref != nil && ref.condition != nil {
+		out.Condition = decisionCondition(ref.condition)
+	}
 	out.Reason = reasonOf(r, d, ref, sim, out, method, rel)
 	return out
 }
@@ -226,6 +228,20 @@ func quoteOrNone(s string) string {
 	return fmt.Sprintf("%q", s)
 }
 
+// decisionCondition names the condition that refused a request: the API's, or an access
+// right's (its field is "access_rights[i].conditions"), by index; never the values it read.
+func decisionCondition(c *conditionRefusal) *adminapi.DecisionCondition {
+	dc := &adminapi.DecisionCondition{Index: c.index}
+	if c.policy != nil {
+		dc.PolicyID = c.policy.id
+		var right int
+		if _, err := fmt.Sscanf(c.field, "access_rights[%d].conditions", &right); err == nil {
+			dc.AccessRight = &right
+		}
+	}
+	return dc
+}
+
 // reason says what one policy's grants found.
 func (t *policyTry) reason(method, rel string, rt *route) string {
 	if len(t.grants) == 0 {
@@ -242,6 +258,8 @@ func (t *policyTry) reason(method, rel string, rt *route) string {
 			s = fmt.Sprintf("needs scopes %s", strings.Join(g.scopes, " "))
 		case grantTooOld:
 			s = fmt.Sprintf("the token is older than max_token_age %s", t.policy.maxTokenAge)
+		case grantCondition:
+			s = "a condition does not hold"
 		case grantNoMatch:
 			if !g.methods.allows(methodBit(method)) {
 				s = fmt.Sprintf("method %s is not one of %s", method, strings.Join(g.rawMethods, ", "))

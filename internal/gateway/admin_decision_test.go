@@ -372,3 +372,38 @@ func TestDecisionsAgreeOnCertificateBoundTokens(t *testing.T) {
 		})
 	}
 }
+
+// TestDecisionsNameTheFailingCondition: a decision refused by a condition names it: the
+// API's (no policy), or the access right's, by index, with the policy's reason saying so.
+func TestDecisionsNameTheFailingCondition(t *testing.T) {
+	f := newDecisionFixture(t)
+	tenant := f.h.createAPI(adminapi.API{Name: "tenant", ListenPath: "/tenant", UpstreamURL: "http://127.0.0.1:1",
+		JWT:        &adminapi.JWTValidation{Issuer: f.idp.URL(), JWKSURI: f.idp.JWKSURI()},
+		Conditions: []string{"true", "claims.tenant == request.headers['x-tenant']"}})
+	f.h.createPolicy(adminapi.Policy{Name: "tenanted", ClientIDs: []string{"tenanted"}, AccessRights: []adminapi.AccessRight{
+		{APIID: tenant.ID, Methods: []string{"POST"}},
+		{APIID: tenant.ID, Methods: []string{"GET"}, Conditions: []string{"'mfa' == claims.acr"}},
+	}})
+	ask := func(acr string, headers map[string]string) *adminapi.Decision {
+		return f.decide(t, adminapi.DecisionRequest{
+			Request: adminapi.DecisionHTTPRequest{Method: "GET", Path: "/tenant/x", Headers: headers},
+			Caller:  adminapi.DecisionCaller{ClientID: "tenanted", Claims: json.RawMessage(`{"tenant":"t1","acr":"` + acr + `"}`)},
+		})
+	}
+	d := ask("mfa", map[string]string{"X-Tenant": "t2"})
+	if d.Allowed || d.Status != http.StatusForbidden || d.Condition == nil || d.Condition.PolicyID != "" ||
+		d.Condition.AccessRight != nil || d.Condition.Index != 1 {
+		t.Errorf("API condition: %+v, condition %+v", d, d.Condition)
+	}
+	d = ask("pwd", map[string]string{"X-Tenant": "t1"})
+	if d.Allowed || d.Condition == nil || d.Condition.PolicyID == "" || d.Condition.AccessRight == nil ||
+		*d.Condition.AccessRight != 1 || d.Condition.Index != 0 {
+		t.Errorf("access right condition: %+v, condition %+v", d, d.Condition)
+	}
+	if len(d.Policies) != 1 || !strings.Contains(d.Policies[0].Reason, "access_rights[1]: a condition does not hold") {
+		t.Errorf("policy reasons: %+v", d.Policies)
+	}
+	if d = ask("mfa", map[string]string{"X-Tenant": "t1"}); !d.Allowed || d.Condition != nil {
+		t.Errorf("every condition holds: %+v", d)
+	}
+}

@@ -19,6 +19,9 @@ type decision struct {
 	// forwardPath, when set, is the path to forward instead of the request's own: its normal
 	// form (path_normalization.go).
 	forwardPath string
+	// preflight: the request is a CORS preflight to an API with CORS, answered by the
+	// gateway without any other check (cors.go).
+	preflight bool
 }
 
 // check runs every check of the request path, in oauth2-proxy's order: path and headers,
@@ -60,6 +63,10 @@ func (g *Gateway) checkRequest(r *http.Request, snap *snapshot, sim *simulation)
 	if !rt.forwardOverrides && r.URL.RawQuery != "" && hasMethodOverrideParam(r.URL.RawQuery) {
 		return d, badRequest("the query parameter _method overrides the method the policy decides on; " +
 			"this API does not accept it (forward_override_headers)")
+	}
+	if rt.cors != nil && isPreflight(r) {
+		d.preflight = true
+		return d, nil
 	}
 
 	scheme, tok, present := accessToken(r.Header.Get("Authorization"))
@@ -110,11 +117,18 @@ func (g *Gateway) checkRequest(r *http.Request, snap *snapshot, sim *simulation)
 	}
 	d.id = id
 
+	cond := conditionSource{g: g, r: r, id: id, now: now, boundedClaims: rt.jwt}
+	if !cond.holds(&rt.conditions, nil) {
+		return d, conditionNotMet(nil, cond.failure)
+	}
 	var trace *policyTrace
 	if sim != nil {
 		trace = &sim.trace
 	}
-	policy, verdict, missing := snap.policies.authorizeTraced(rt.id, id, r.Method, rt.relativePath(path), now, trace)
+	policy, verdict, missing := snap.policies.authorizeTraced(rt.id, id, r.Method, rt.relativePath(path), now, &cond, trace)
+	if verdict == verdictCondition {
+		return d, conditionNotMet(cond.failedPolicy, cond.failure)
+	}
 	if verdict != verdictAllowed {
 		return d, refusalOfVerdict(verdict, missing)
 	}

@@ -54,6 +54,15 @@ func (g *Gateway) serveDecision(w http.ResponseWriter, r *http.Request, below st
 	}
 	rec.request(orig)
 	d, ref := g.check(orig, g.snap.Load())
+	if d.route != nil && d.route.cors != nil {
+		// A preflight is recognised only from a trusted proxy's X-Forwarded-Method (or a path
+		// below the endpoint): from anyone else the method is the decision request's own.
+		if d.preflight {
+			g.answerPreflight(w, orig, rec, &d)
+			return
+		}
+		d.route.cors.decorate(w.Header(), orig.Header.Get("Origin"))
+	}
 	if ref != nil {
 		g.refuse(w, rec, &d, ref)
 		return

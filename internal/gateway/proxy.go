@@ -23,6 +23,13 @@ import (
 func (g *Gateway) serveProxy(w http.ResponseWriter, r *http.Request, rec *accessRecord) {
 	rec.request(r)
 	d, ref := g.check(r, g.snap.Load())
+	if d.route != nil && d.route.cors != nil {
+		if d.preflight {
+			g.answerPreflight(w, r, rec, &d)
+			return
+		}
+		d.route.cors.decorate(w.Header(), r.Header.Get("Origin"))
+	}
 	if ref != nil {
 		g.refuse(w, rec, &d, ref)
 		return
@@ -146,8 +153,9 @@ func (b *snapshotBuilder) reverseProxy(rt *route, target *url.URL) *httputil.Rev
 			pr.SetURL(target)
 			pr.SetXForwarded()
 		},
-		Transport:  b.transport,
-		BufferPool: b.bufferPool,
+		ModifyResponse: dropUpstreamCORS(rt),
+		Transport:      b.transport,
+		BufferPool:     b.bufferPool,
 		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
 			if errors.Is(err, context.Canceled) && r.Context().Err() != nil {
 				return // the client went away; nobody to answer
@@ -156,6 +164,23 @@ func (b *snapshotBuilder) reverseProxy(rt *route, target *url.URL) *httputil.Rev
 			b.log.Warn("upstream request failed", "api", rt.name, "error", err)
 			(&refusal{status: http.StatusBadGateway, code: "bad_gateway", description: "the upstream service did not answer"}).write(w)
 		},
+	}
+}
+
+// dropUpstreamCORS removes the upstream's Access-Control-* headers from the answers of an API
+// with CORS: the gateway sets them (cors.go), and a second Access-Control-Allow-Origin would
+// make the browser refuse the answer.
+func dropUpstreamCORS(rt *route) func(*http.Response) error {
+	if rt.cors == nil {
+		return nil
+	}
+	return func(resp *http.Response) error {
+		for name := range resp.Header {
+			if len(name) > 15 && strings.EqualFold(name[:15], "Access-Control-") {
+				delete(resp.Header, name)
+			}
+		}
+		return nil
 	}
 }
 

@@ -110,14 +110,20 @@ type route struct {
 	validatorErr error
 	fingerprint  string
 	jwksURI      string
-	forward      []forwardedClaim
+	// jwt: tokens are JWTs, whose claims are at most a token's size (conditions.go).
+	jwt     bool
+	forward []forwardedClaim
 	// forwardOverrides lets the method and URL override headers through (header_rules.go).
 	forwardOverrides bool
 	// senderConstraint is the API's sender_constraint (sender_constraint.go).
 	senderConstraint string
 	resource         *routeResource // the API's protected resource (resource.go); nil for none
-	proxy            *httputil.ReverseProxy
-	metrics          routeMetrics
+	// conditions every request to the API must meet (conditions.go).
+	conditions conditions
+	// cors is nil for an API without CORS (cors.go).
+	cors    *corsPolicy
+	proxy   *httputil.ReverseProxy
+	metrics routeMetrics
 
 	// pathNorm and caseInsensitive are the API's path_normalization and
 	// case_insensitive_paths (path_normalization.go).
@@ -212,6 +218,16 @@ type snapshotBuilder struct {
 	bufferPool httputil.BufferPool
 }
 
+// compilePolicy compiles p for the snapshot, logging conditions that no longer compile.
+func (b *snapshotBuilder) compilePolicy(p adminapi.Policy) *compiledPolicy {
+	cp := compilePolicy(p)
+	if cp.compileErr != nil {
+		b.log.Error("conditions of the access policy do not compile; the grants they guard apply to nobody until they are fixed",
+			"policy", p.Name, "policy_id", p.ID, "error", cp.compileErr)
+	}
+	return cp
+}
+
 // build makes a snapshot of every API and policy at version, reusing the validators of
 // prev's routes whose token settings are unchanged.
 func (b *snapshotBuilder) build(version int64, apis []adminapi.API, policies []adminapi.Policy, prev *snapshot) *snapshot {
@@ -224,7 +240,7 @@ func (b *snapshotBuilder) build(version int64, apis []adminapi.API, policies []a
 	}
 	sort.Slice(policies, func(i, j int) bool { return policies[i].ID < policies[j].ID })
 	for _, p := range policies {
-		s.policies = s.policies.with(compilePolicy(p))
+		s.policies = s.policies.with(b.compilePolicy(p))
 	}
 	b.validators.Retain(apis)
 	return s
@@ -250,7 +266,7 @@ func (b *snapshotBuilder) route(api *adminapi.API, old *route) (*route, error) {
 		r.hosts = append(r.hosts, adminapi.NormalizeHost(h))
 	}
 	if api.JWT != nil {
-		r.jwksURI = api.JWT.JWKSURI
+		r.jwksURI, r.jwt = api.JWT.JWKSURI, true
 	}
 	headers := make([]string, 0, len(api.ForwardClaims))
 	for h := range api.ForwardClaims {
@@ -260,6 +276,13 @@ func (b *snapshotBuilder) route(api *adminapi.API, old *route) (*route, error) {
 	for _, h := range headers {
 		r.forward = append(r.forward, forwardedClaim{header: http.CanonicalHeaderKey(h), claim: api.ForwardClaims[h]})
 	}
+
+	if r.conditions, err = compileConditions("conditions", api.Conditions); err != nil {
+		b.log.Error("the API's conditions do not compile; it refuses every request until they are fixed",
+			"api", api.Name, "api_id", api.ID, "error", err)
+	}
+
+	r.cors = compileCORS(api.CORS)
 
 	r.fingerprint = routeValidatorFingerprint(*api)
 	if old != nil && old.fingerprint == r.fingerprint {

@@ -43,7 +43,7 @@ func (b *snapshotBuilder) apply(s *snapshot, c configChange) *snapshot {
 			next.policies = next.policies.without(old)
 		}
 		if c.policy != nil {
-			next.policies = next.policies.with(compilePolicy(*c.policy))
+			next.policies = next.policies.with(b.compilePolicy(*c.policy))
 		}
 	}
 	return &next

@@ -34,6 +34,10 @@ var placeholderFor = map[string]string{
 	// protected resources (a resource itself: placeholderResource)
 	"resource_documentation": "https://placeholder.invalid",
 	"authorization_servers":  "https://placeholder.invalid",
+	"conditions":             "true",
+	"allowed_origins":        "https://placeholder.invalid",
+	"allowed_methods":        "GET",
+	"max_age":                "1s",
 }
 
 // configWithPlaceholders returns the configuration with every unknown string and number

@@ -278,6 +278,9 @@ func protectedAPISchema() schema.Schema {
 				Computed: true,
 				Default:  booldefault.StaticBool(true),
 			},
+			"cors": corsAttribute(),
+			"conditions": conditionsAttribute("Every request to this API, whatever policy grants it, must meet these " +
+				"(checked after the token, before the policies)."),
 			"forward_override_headers": schema.BoolAttribute{
 				MarkdownDescription: "Let `X-HTTP-Method-Override`, `X-HTTP-Method`, `X-Method-Override`, `X-Original-URL` " +
 					"and `X-Rewrite-URL` reach the upstream, and requests with a `_method` query parameter through. " +
@@ -533,6 +536,8 @@ type protectedAPIModel struct {
 	SenderConstraint       types.String        `tfsdk:"sender_constraint"`
 	PathNormalization      types.String        `tfsdk:"path_normalization"`
 	CaseInsensitivePaths   types.Bool          `tfsdk:"case_insensitive_paths"`
+	Conditions             types.List          `tfsdk:"conditions"`
+	CORS                   *corsModel          `tfsdk:"cors"`
 	protectedResourceModel
 }
 
@@ -587,6 +592,10 @@ func (m protectedAPIModel) toWire(ctx context.Context) (adminapi.API, diag.Diagn
 	}
 	var d diag.Diagnostics
 	api.Hosts, d = stringsToWire(ctx, m.Hosts)
+	diags.Append(d...)
+	api.Conditions, d = listToWire(ctx, m.Conditions)
+	diags.Append(d...)
+	api.CORS, d = m.CORS.toWire(ctx)
 	diags.Append(d...)
 	if !m.ForwardClaims.IsNull() && !m.ForwardClaims.IsUnknown() {
 		diags.Append(m.ForwardClaims.ElementsAs(ctx, &api.ForwardClaims, false)...)
@@ -675,6 +684,8 @@ func protectedAPIFromWire(api *adminapi.API, prior *protectedAPIModel) protected
 		SenderConstraint:       types.StringValue(senderConstraintFromWire(api.SenderConstraint)),
 		PathNormalization:      types.StringValue(orDefaultString(api.PathNormalization, adminapi.PathNormalizationReject)),
 		CaseInsensitivePaths:   types.BoolValue(api.CaseInsensitivePaths),
+		Conditions:             listFromWire(api.Conditions, prior.Conditions),
+		CORS:                   corsFromWire(api.CORS, prior.CORS),
 		Timeouts:               timeoutsOrNull(prior.Timeouts),
 		protectedResourceModel: protectedResourceFromWire(api, prior.protectedResourceModel),
 	}
