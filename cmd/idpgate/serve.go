@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/idpgate/terraform-provider-idpgate/internal/gateway"
+	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/tracing"
 )
 
 const (
@@ -25,6 +26,7 @@ const (
 	redisURLEnv       = "IDPGATE_REDIS_URL"
 	redisKeyPrefixEnv = "IDPGATE_REDIS_KEY_PREFIX"
 	redisFallbackEnv  = "IDPGATE_REDIS_LIMITS_FALLBACK"
+	tracingEnv        = "IDPGATE_TRACING"
 )
 
 // serveConfig is `idpgate serve`'s command line.
@@ -43,6 +45,7 @@ type serveConfig struct {
 	failedAuthLimit              failedAuthLimitFlag
 	refusedTokenTTL              time.Duration
 	clientCertHeader             string
+	tracing                      bool
 	tls                          serveTLS
 }
 
@@ -79,6 +82,13 @@ func parseServe(args []string, out io.Writer) (*serveConfig, error) {
 	fs.DurationVar(&cfg.refusedTokenTTL, "refused-token-ttl", cfg.refusedTokenTTL, "how long a token the introspection endpoint called inactive is refused without asking again (0: ask every time)")
 	fs.StringVar(&cfg.clientCertHeader, "client-cert-header", "", "`header` in which a proxy in -trusted-proxies that terminates TLS passes the client certificate (nginx's $ssl_client_escaped_cert, Traefik's passTLSClientCert), for certificate-bound tokens")
 	fs.StringVar(&cfg.accessLog, "access-log", cfg.accessLog, "where the JSON access log goes: stderr, off, or a `file` (appended to)")
+	tracingDefault, err := strconv.ParseBool(envOr(tracingEnv, "false"))
+	if err != nil {
+		return nil, usageErrorf("%s=%q: true or false", tracingEnv, os.Getenv(tracingEnv))
+	}
+	fs.BoolVar(&cfg.tracing, "tracing", tracingDefault, "export OpenTelemetry traces (OTLP) as the standard OTEL_* variables say: "+
+		"OTEL_EXPORTER_OTLP_ENDPOINT, OTEL_EXPORTER_OTLP_PROTOCOL (http/protobuf or grpc), OTEL_TRACES_SAMPLER(_ARG), "+
+		"OTEL_SERVICE_NAME, OTEL_RESOURCE_ATTRIBUTES (env "+tracingEnv+")")
 	cfg.tls.addFlags(fs)
 	fs.TextVar(&cfg.logLevel, "log-level", cfg.logLevel, "log `level`: debug, info, warn or error (logs are JSON on stderr)")
 	fs.Usage = func() {
@@ -97,9 +107,11 @@ Environment:
                         "Authorization: Bearer <token>". The gateway refuses to start without it.
   %s, %s, %s
                         defaults of the --redis-* flags
+  %s       default of --tracing; with tracing on, the OTEL_* variables
+                        configure the exporter, the sampler and the resource
 
 Flags:
-`, adminTokenEnv, redisURLEnv, redisKeyPrefixEnv, redisFallbackEnv)
+`, adminTokenEnv, redisURLEnv, redisKeyPrefixEnv, redisFallbackEnv, tracingEnv)
 		fs.PrintDefaults()
 	}
 	if err := parseFlags(fs, args); err != nil {
@@ -145,11 +157,23 @@ func serve(ctx context.Context, cfg *serveConfig, log *slog.Logger, ready func(p
 	if err != nil {
 		return err
 	}
+	var tp *tracing.Provider
+	if cfg.tracing {
+		if tp, err = tracing.New(ctx, tracing.Options{ServiceVersion: version, Logger: log}); err != nil {
+			return fmt.Errorf("tracing: %w", err)
+		}
+		defer func() {
+			// After the gateway closed: the last requests' spans are exported, for a few seconds at most.
+			if err := tp.Shutdown(context.Background()); err != nil {
+				log.Warn("tracing: the last spans were not exported", "error", err)
+			}
+		}()
+	}
 	gw, err := gateway.New(gateway.Options{DataDir: cfg.dataDir, RedisURL: cfg.redisURL, RedisKeyPrefix: cfg.redisKeyPrefix,
 		LimitsFallback: gateway.Fallback(cfg.limitsFallback), AdminToken: cfg.adminToken, Logger: log,
 		DecisionPath: cfg.decisionPath, TrustedProxies: cfg.trustedProxies, AccessLog: accessLog,
 		FailedAuthLimit: gateway.FailedAuthLimit(cfg.failedAuthLimit), RefusedTokenTTL: refusedTTL(cfg.refusedTokenTTL),
-		ClientCertHeader: cfg.clientCertHeader})
+		ClientCertHeader: cfg.clientCertHeader, Tracing: tp})
 	if err != nil {
 		return err
 	}
@@ -185,7 +209,7 @@ func serve(ctx context.Context, cfg *serveConfig, log *slog.Logger, ready func(p
 	go func() { errs <- serveOn(adminSrv, adminLn) }()
 	log.Info("idpgate serving", "version", version, "proxy", proxyLn.Addr().String(),
 		"admin", adminLn.Addr().String(), "store", cfg.describe(cfg.dataDir),
-		"proxy_scheme", scheme(proxyTLS), "admin_scheme", scheme(adminTLS))
+		"proxy_scheme", scheme(proxyTLS), "admin_scheme", scheme(adminTLS), "tracing", cfg.tracing)
 	if ready != nil {
 		ready(proxyLn.Addr(), adminLn.Addr())
 	}

@@ -55,8 +55,10 @@ func (g *Gateway) check(r *http.Request, snap *snapshot) (d decision, ref *refus
 		}
 	}
 	start := time.Now()
-	id, err := rt.validator.Validate(r.Context(), tok)
+	ctx, span := g.tracer.Start(r.Context(), "token check") // tracing_wiring.go
+	id, err := rt.validator.Validate(ctx, tok)
 	g.metrics.validation.Observe(time.Since(start).Seconds())
+	endTokenSpan(span, err)
 	if err != nil {
 		ref = refusalOfToken(err)
 		if scheme == schemeDPoP && ref.status == http.StatusUnauthorized {
@@ -81,7 +83,10 @@ func (g *Gateway) check(r *http.Request, snap *snapshot) (d decision, ref *refus
 	if caller == "" {
 		caller = id.Subject
 	}
-	if d.limit = g.limits.take(policy, caller, now); !d.limit.allowed {
+	span = g.startLimitSpan(r.Context())
+	d.limit = g.limits.take(policy, caller, now)
+	endLimitSpan(span, &d.limit)
+	if !d.limit.allowed {
 		return d, refusalOfLimit(d.limit)
 	}
 	return d, nil

@@ -69,7 +69,7 @@ func BenchmarkProxyOverhead(b *testing.B) {
 	b.Run("gateway", func(b *testing.B) { run(b, h.gw.ProxyHandler(), "/bench/items/1") })
 	// The same gateway with its access log on (formatted, written to io.Discard): the
 	// difference to "gateway" is what a line costs.
-	access := newAccessLog(io.Discard)
+	access := newAccessLog(io.Discard, nil)
 	defer access.close()
 	logged := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { access.serve(w, r, h.gw.serveProxy) })
 	b.Run("gateway-accesslog", func(b *testing.B) { run(b, logged, "/bench/items/1") })

@@ -72,7 +72,10 @@ func (g *Gateway) checkBinding(r *http.Request, rt *route, scheme, tok string, i
 			"x5t#S256 does not match the TLS client certificate")
 	}
 	if jkt != "" {
-		return g.checkDPoPProof(r, tok, jkt)
+		_, span := g.tracer.Start(r.Context(), "dpop check")
+		ref := g.checkDPoPProof(r, tok, jkt)
+		endCheckSpan(span, ref)
+		return ref
 	}
 	return nil
 }
