@@ -113,8 +113,8 @@ func endTokenSpan(span trace.Span, err error) {
 
 // startLimitSpan starts the "rate limit" span, saying where limits are counted.
 func (g *Gateway) startLimitSpan(ctx context.Context) trace.Span {
-	if !g.tracer.On() {
-		return noSpan
+	if !g.tracer.On() || !trace.SpanFromContext(ctx).IsRecording() {
+		return noSpan // before building the options, which allocate
 	}
 	attrs := attrStoreMemory
 	if _, redis := g.limits.(*redisLimiter); redis {

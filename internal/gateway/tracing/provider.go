@@ -204,6 +204,9 @@ func (p *Provider) Collectors() []prometheus.Collector {
 	return []prometheus.Collector{p.dropped, p.exported}
 }
 
+// ForceFlush exports what is queued now (tests).
+func (p *Provider) ForceFlush(ctx context.Context) error { return p.tp.ForceFlush(ctx) }
+
 // Shutdown exports what is queued, within ctx's deadline or shutdownTimeout, and stops.
 func (p *Provider) Shutdown(ctx context.Context) error {
 	if _, ok := ctx.Deadline(); !ok {
@@ -242,6 +245,9 @@ type countingExporter struct {
 }
 
 func (e *countingExporter) ExportSpans(ctx context.Context, spans []sdktrace.ReadOnlySpan) error {
+	for i, s := range spans {
+		spans[i] = withoutQuery(s)
+	}
 	err := e.SpanExporter.ExportSpans(ctx, spans)
 	e.p.queued.Add(-int64(len(spans)))
 	if err != nil {
@@ -264,3 +270,39 @@ func (p *Provider) logFailure(err error, spans int) {
 	p.log.Warn("trace export failed; spans dropped (counted in idpgate_trace_spans_dropped_total; logged at most once a minute)",
 		"spans", spans, "error", err)
 }
+
+// withoutQuery is s without the query of the URLs its attributes carry: otelhttp records
+// url.full with the query, and a query may carry anything (the access log leaves it out
+// too). Other attributes are left as they are.
+func withoutQuery(s sdktrace.ReadOnlySpan) sdktrace.ReadOnlySpan {
+	attrs := s.Attributes()
+	var out []attribute.KeyValue
+	for i, kv := range attrs {
+		redacted, ok := kv, false
+		switch kv.Key {
+		case "url.full", "http.url":
+			if v := kv.Value.AsString(); strings.ContainsAny(v, "?#") {
+				redacted, ok = attribute.String(string(kv.Key), v[:strings.IndexAny(v, "?#")]), true
+			}
+		case "url.query":
+			redacted, ok = attribute.String("url.query", "REDACTED"), true
+		}
+		if ok && out == nil {
+			out = append(make([]attribute.KeyValue, 0, len(attrs)), attrs[:i]...)
+		}
+		if out != nil {
+			out = append(out, redacted)
+		}
+	}
+	if out == nil {
+		return s
+	}
+	return redactedSpan{ReadOnlySpan: s, attrs: out}
+}
+
+type redactedSpan struct {
+	sdktrace.ReadOnlySpan
+	attrs []attribute.KeyValue
+}
+
+func (r redactedSpan) Attributes() []attribute.KeyValue { return r.attrs }
