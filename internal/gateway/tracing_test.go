@@ -3,8 +3,9 @@ package gateway
 import (
 	"bytes"
 	"context"
+	"crypto"
+	"encoding/base64"
 	"encoding/json"
-	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -12,7 +13,9 @@ import (
 	"testing"
 	"time"
 
+	jose "github.com/go-jose/go-jose/v4"
 	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	"go.opentelemetry.io/otel/trace"
@@ -341,4 +344,40 @@ func TestTracingCheckAllocatesNothingWhenOffOrUnsampled(t *testing.T) {
 	}
 }
 
-var _ = fmt.Sprint
+func TestTracingDPoPCheckSpan(t *testing.T) {
+	tg := newTracedGateway(t, sdktrace.AlwaysSample(), true)
+	client := newDPoPClient(t)
+	thumb, err := (&jose.JSONWebKey{Key: &client.priv.PublicKey}).Thumbprint(crypto.SHA256)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bound := tg.fake.token("bound-token-value", token.Identity{ClientID: "app", Scopes: []string{"shop"},
+		Confirmation: map[string]any{"jkt": base64.RawURLEncoding.EncodeToString(thumb)}})
+	target := tg.proxy.URL + "/shop/orders/1"
+	proof := client.proof("GET", target, bound, time.Now(), nextJTI())
+	for i, want := range []int{200, 401} { // the second sends the same proof again: replayed
+		req, _ := http.NewRequest("GET", target, nil)
+		req.Header.Set("Authorization", "DPoP "+bound)
+		req.Header.Set("DPoP", proof)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != want {
+			t.Fatalf("request %d: %d, want %d", i, resp.StatusCode, want)
+		}
+	}
+	var checks []tracetest.SpanStub
+	for _, s := range tg.flushed(t) {
+		if s.Name == "dpop check" {
+			checks = append(checks, s)
+		}
+	}
+	if len(checks) != 2 {
+		t.Fatalf("%d dpop check spans, want 2", len(checks))
+	}
+	if checks[0].Status.Code == codes.Error || checks[1].Status.Code != codes.Error || checks[1].Status.Description != "invalid_dpop_proof" {
+		t.Errorf("dpop check statuses %+v, %+v: want ok, then invalid_dpop_proof", checks[0].Status, checks[1].Status)
+	}
+}

@@ -5,6 +5,10 @@
 //	gw-jwt     the gateway with a valid RS256 token (JWKS from a local server)
 //	gw-intro   the gateway with an opaque token checked by RFC 7662 introspection (cached)
 //	gw-jwt-log the same with the access log on, written to a file
+//	gw-jwt-trace, gw-jwt-trace1  gw-jwt with OpenTelemetry tracing on (-tracing), every
+//	           request sampled / 1% of them (parentbased_traceidratio 0.01), spans exported
+//	           over OTLP/HTTP to a sink in the server process that reads and discards them;
+//	           gw-jwt is the same gateway with tracing off (the default)
 //	gw-jwt-redis  gw-jwt on a gateway whose store and limits are in Redis (a redis-server
 //	           this starts on loopback, append-only file fsynced every second): one Lua
 //	           round trip per request for the rate limit and quota
@@ -45,10 +49,13 @@ import (
 
 	"github.com/go-jose/go-jose/v4"
 	"github.com/go-jose/go-jose/v4/jwt"
+	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 
 	"github.com/idpgate/terraform-provider-idpgate/internal/adminapi"
 	"github.com/idpgate/terraform-provider-idpgate/internal/edgeproxy"
 	"github.com/idpgate/terraform-provider-idpgate/internal/gateway"
+	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/tracing"
 )
 
 const (
@@ -97,6 +104,7 @@ func main() {
 type targets struct {
 	Upstream, Bare, BareTuned, GatewayJWT, GatewayIntro string
 	GatewayJWTLogged, GatewayJWTRedis                   string
+	GatewayJWTTraced, GatewayJWTTraced1                 string
 	// GatewayDPoP is an API with sender_constraint dpop; DPoPToken is bound to the key
 	// DPoPKey (PKCS #8, base64), which the driver signs each request's proof with.
 	GatewayDPoP, DPoPToken, DPoPKey string
@@ -143,6 +151,8 @@ func drive(duration, warmup time.Duration, conns, rounds int, only, cpuprofile s
 		{"bare-proxy", t.Bare + "/items/1", t.Token, nil},
 		{"bare-tuned", t.BareTuned + "/items/1", t.Token, nil},
 		{"gw-jwt", t.GatewayJWT + "/items/1", t.Token, nil},
+		{"gw-jwt-trace", t.GatewayJWTTraced + "/items/1", t.Token, nil}, // next to gw-jwt: the machine's load drifts
+		{"gw-jwt-trace1", t.GatewayJWTTraced1 + "/items/1", t.Token, nil},
 		{"gw-jwt-redis", t.GatewayJWTRedis + "/items/1", t.Token, nil}, // next to gw-jwt: the machine's load drifts
 		{"gw-intro", t.GatewayIntro + "/items/1", opaqueTok, nil},
 		{"gw-jwt-log", t.GatewayJWTLogged + "/items/1", t.Token, nil},
@@ -220,6 +230,18 @@ func drive(duration, warmup time.Duration, conns, rounds int, only, cpuprofile s
 		on, off := results["gw-jwt-log"], results["gw-jwt"]
 		lt := on.rps / off.rps
 		fmt.Printf("gw-jwt-log / gw-jwt: throughput %.2f (target >= 0.95) %s, p99 %.2fx\n", lt, verdict(lt >= 0.95), float64(on.p99)/float64(off.p99))
+	}
+	for _, tr := range []struct {
+		name, what string
+		target     float64
+	}{{"gw-jwt-trace", "tracing on, every request sampled", 0.85}, {"gw-jwt-trace1", "tracing on, 1% sampled", 0.95}} {
+		if !have("gw-jwt", tr.name) {
+			continue
+		}
+		on, off := results[tr.name], results["gw-jwt"]
+		r := on.rps / off.rps
+		fmt.Printf("%s / gw-jwt (%s vs off): throughput %.2f (target >= %.2f) %s, p99 %.2fx\n",
+			tr.name, tr.what, r, tr.target, verdict(r >= tr.target), float64(on.p99)/float64(off.p99))
 	}
 	if have("nginx", "nginx-decide") {
 		n, d := results["nginx"], results["nginx-decide"]
@@ -405,6 +427,27 @@ func serveAll(cpuprofile string) error {
 		return err
 	}
 
+	// The same gateway with tracing on, exporting to an OTLP/HTTP sink: every request
+	// sampled, and 1% of them.
+	sink := listen(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		w.Header().Set("Content-Type", "application/x-protobuf")
+	}))
+	var traced [2]string
+	for i, sampler := range []sdktrace.Sampler{sdktrace.AlwaysSample(), sdktrace.ParentBased(sdktrace.TraceIDRatioBased(0.01))} {
+		exp, err := otlptracehttp.New(context.Background(), otlptracehttp.WithEndpointURL(sink+"/v1/traces"))
+		if err != nil {
+			return err
+		}
+		tp, err := tracing.New(context.Background(), tracing.Options{Exporter: exp, Sampler: sampler})
+		if err != nil {
+			return err
+		}
+		if traced[i], err = benchGateway(gateway.Options{DataDir: filepath.Join(dir, fmt.Sprintf("gw-traced-%d", i)), Tracing: tp}, upstream, idpURL); err != nil {
+			return err
+		}
+	}
+
 	// nginx, alone and asking the gateway, both proxying to the same upstream.
 	edge := edgeproxy.Config{Idpgate: strings.TrimPrefix(proxy, "http://"), Upstream: upURL.Host}
 	var nginx [2]*edgeproxy.Server
@@ -423,7 +466,8 @@ func serveAll(cpuprofile string) error {
 		return err
 	}
 	out, _ := json.Marshal(targets{Upstream: upstream, Bare: bare, BareTuned: bareTuned, GatewayJWT: proxy + "/jwt", GatewayIntro: proxy + "/intro",
-		GatewayJWTLogged: proxyLogged + "/jwt", GatewayJWTRedis: redisProxy + "/jwt", GatewayDPoP: proxy + "/dpop", DPoPToken: dpopToken, DPoPKey: dpopKey,
+		GatewayJWTLogged: proxyLogged + "/jwt", GatewayJWTRedis: redisProxy + "/jwt",
+		GatewayJWTTraced: traced[0] + "/jwt", GatewayJWTTraced1: traced[1] + "/jwt", GatewayDPoP: proxy + "/dpop", DPoPToken: dpopToken, DPoPKey: dpopKey,
 		Nginx: nginx[0].URL, NginxDecide: nginx[1].URL, Token: token})
 	fmt.Println(string(out))
 	_, _ = io.Copy(io.Discard, os.Stdin) // run until the driver closes stdin
