@@ -390,3 +390,36 @@ func adminGet(t *testing.T, url string) string {
 	b, _ := io.ReadAll(resp.Body)
 	return string(b)
 }
+
+// Tracing is off unless -tracing or IDPGATE_TRACING turns it on; the flag wins.
+func TestServeTracingFlag(t *testing.T) {
+	t.Setenv(adminTokenEnv, "a-long-enough-admin-token")
+	for _, tc := range []struct {
+		env  string
+		args []string
+		want bool
+	}{
+		{"", nil, false},
+		{"", []string{"-tracing"}, true},
+		{"true", nil, true},
+		{"1", []string{"-tracing=false"}, false},
+	} {
+		t.Setenv(tracingEnv, tc.env)
+		cfg, err := parseServe(tc.args, io.Discard)
+		if err != nil || cfg.tracing != tc.want {
+			t.Errorf("%s=%q %v: tracing %v (%v), want %v", tracingEnv, tc.env, tc.args, cfg != nil && cfg.tracing, err, tc.want)
+		}
+	}
+	t.Setenv(tracingEnv, "maybe")
+	if _, err := parseServe(nil, io.Discard); err == nil || !strings.Contains(err.Error(), tracingEnv) {
+		t.Errorf("%s=maybe: %v, want an error naming it", tracingEnv, err)
+	}
+	// A setting the exporter cannot honour stops serve at start, naming the variable.
+	t.Setenv(tracingEnv, "")
+	t.Setenv("OTEL_EXPORTER_OTLP_PROTOCOL", "http/json")
+	cfg := &serveConfig{listen: "127.0.0.1:0", adminListen: "127.0.0.1:0", dataDir: t.TempDir(), accessLog: "off",
+		adminToken: "a-long-enough-admin-token", tracing: true}
+	if err := serve(context.Background(), cfg, slog.New(slog.DiscardHandler), nil); err == nil || !strings.Contains(err.Error(), "OTEL_EXPORTER_OTLP_PROTOCOL") {
+		t.Errorf("serve with OTEL_EXPORTER_OTLP_PROTOCOL=http/json: %v", err)
+	}
+}
