@@ -23,6 +23,7 @@ import (
 	"github.com/idpgate/terraform-provider-idpgate/internal/adminapi"
 	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/token"
 	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/tracing"
+	"github.com/idpgate/terraform-provider-idpgate/internal/redistest"
 )
 
 const (
@@ -160,14 +161,16 @@ func TestTracingSpanTreeOfAProxiedRequest(t *testing.T) {
 			t.Errorf("server span %s = %v, want %v", k, got, want)
 		}
 	}
-	for _, name := range []string{"token check", "rate limit", "upstream GET"} {
+	for _, name := range []string{"token check", "upstream GET"} {
 		child := spanNamed(t, spans, name)
 		if child.Parent.SpanID() != server.SpanContext.SpanID() || child.SpanContext.TraceID() != server.SpanContext.TraceID() {
 			t.Errorf("span %q is not a child of the server span", name)
 		}
 	}
-	if got := attrs(spanNamed(t, spans, "rate limit"))["idpgate.limits.store"].AsString(); got != "memory" {
-		t.Errorf("rate limit span: idpgate.limits.store = %q", got)
+	for _, s := range spans {
+		if s.Name == "rate limit" {
+			t.Error("a rate limit span for limits counted in memory")
+		}
 	}
 	upstreamSpan := spanNamed(t, spans, "upstream GET")
 	if upstreamSpan.SpanKind != trace.SpanKindClient {
@@ -379,5 +382,35 @@ func TestTracingDPoPCheckSpan(t *testing.T) {
 	}
 	if checks[0].Status.Code == codes.Error || checks[1].Status.Code != codes.Error || checks[1].Status.Description != "invalid_dpop_proof" {
 		t.Errorf("dpop check statuses %+v, %+v: want ok, then invalid_dpop_proof", checks[0].Status, checks[1].Status)
+	}
+}
+
+// With limits in Redis, the call to Redis has its span in the request's trace.
+func TestTracingRedisLimitSpan(t *testing.T) {
+	srv := redistest.Start(t)
+	spans := tracetest.NewInMemoryExporter()
+	p, err := tracing.New(context.Background(), tracing.Options{Exporter: spans, Sampler: sdktrace.AlwaysSample()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = p.Shutdown(context.Background()) })
+	h := newRedisHarness(t, srv.URL, "trace:", newFakeValidators(), func(o *Options) { o.Tracing = p })
+	up := newEchoUpstream(t)
+	api := h.createAPI(adminapi.API{Name: "shop", ListenPath: "/shop", UpstreamURL: up.URL})
+	h.createPolicy(adminapi.Policy{Name: "p", ClientIDs: []string{"app"}, AccessRights: grantAll(api),
+		RateLimit: &adminapi.Limit{Requests: 100, Per: adminapi.Duration(time.Minute)}})
+	tok := h.fake.token("tok", token.Identity{ClientID: "app"})
+	resp := h.do("GET", "/shop/x", tok)
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("status %d", resp.StatusCode)
+	}
+	if err := p.ForceFlush(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	got := spans.GetSpans()
+	server, limit := spanNamed(t, got, "shop"), spanNamed(t, got, "rate limit")
+	if limit.Parent.SpanID() != server.SpanContext.SpanID() || attrs(limit)["idpgate.limits.store"].AsString() != "redis" {
+		t.Errorf("rate limit span %+v: want a child of the server span, store redis", limit)
 	}
 }
