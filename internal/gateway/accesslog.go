@@ -194,8 +194,7 @@ func (l *accessLog) serve(w http.ResponseWriter, r *http.Request, next func(http
 	aw := l.writers.Get().(*accessWriter)
 	*aw = accessWriter{ResponseWriter: w, start: time.Now()}
 	if l.tracer.On() {
-		ctx, span := l.tracer.StartServer(r, serverSpanName, serverSpanAttributes(r))
-		r, aw.rec.span = r.WithContext(ctx), span
+		r, aw.rec.span = l.startServerSpan(r) // tracing_wiring.go
 	}
 	next(aw, r, &aw.rec)
 	if aw.rec.span != nil {

@@ -45,12 +45,14 @@ func newTracer(opts Options) *tracing.Tracer {
 	return tracing.NewTracer(opts.Tracing.TracerProvider())
 }
 
-// serverSpanAttributes are the request's own, known before any check.
-func serverSpanAttributes(r *http.Request) trace.SpanStartOption {
-	return trace.WithAttributes(
-		attribute.String("http.request.method", r.Method),
-		attribute.String("url.path", r.URL.EscapedPath()),
-	)
+// startServerSpan starts the request's server span with the request's own attributes, set
+// only when it records (a request that is not sampled costs no attribute).
+func (l *accessLog) startServerSpan(r *http.Request) (*http.Request, trace.Span) {
+	ctx, span := l.tracer.StartServer(r, serverSpanName)
+	if span.IsRecording() {
+		span.SetAttributes(attribute.String("http.request.method", r.Method), attribute.String("url.path", r.URL.EscapedPath()))
+	}
+	return r.WithContext(ctx), span
 }
 
 // traceDecided names the server span after the API and records what the checks decided.

@@ -34,6 +34,8 @@ func NewTracer(tp trace.TracerProvider) *Tracer {
 // On reports whether tracing is on.
 func (t *Tracer) On() bool { return t != nil }
 
+var serverKind = trace.WithSpanKind(trace.SpanKindServer)
+
 // noSpan is what the Start methods return when they start nothing; ending it does nothing.
 var noSpan trace.Span = noop.Span{}
 
@@ -41,7 +43,7 @@ var noSpan trace.Span = noop.Span{}
 // client's W3C trace context when its traceparent is well formed, else the root of a new
 // trace (W3C Trace Context §4.3: a vendor that cannot parse traceparent restarts the trace,
 // and then ignores tracestate).
-func (t *Tracer) StartServer(r *http.Request, name string, attrs ...trace.SpanStartOption) (context.Context, trace.Span) {
+func (t *Tracer) StartServer(r *http.Request, name string) (context.Context, trace.Span) {
 	if t == nil {
 		return r.Context(), noSpan
 	}
@@ -49,7 +51,7 @@ func (t *Tracer) StartServer(r *http.Request, name string, attrs ...trace.SpanSt
 	if _, present := r.Header["Traceparent"]; present && !MalformedTraceparent(r.Header) {
 		ctx = t.prop.Extract(ctx, propagation.HeaderCarrier(r.Header))
 	}
-	return t.tracer.Start(ctx, name, append(attrs, trace.WithSpanKind(trace.SpanKindServer))...)
+	return t.tracer.Start(ctx, name, serverKind)
 }
 
 // Start starts a child of the span in ctx; nothing when tracing is off or that span is not
