@@ -176,14 +176,14 @@ func drive(duration, warmup time.Duration, conns, rounds int, only, cpuprofile s
 				}
 				dpop.presign(n, r.url)
 			}
-			perRound[r.name] = append(perRound[r.name], load(r.url, r.token, r.prepare, conns, warmup, duration))
+			perRound[r.name] = append(perRound[r.name], load(r.url, r.token, r.prepare, conns, warmup, duration, cmd.Process.Pid))
 			if r.name == "gw-dpop" {
 				inlineProofs += dpop.inline.Load()
 			}
 		}
 	}
 	results := map[string]result{}
-	fmt.Printf("%-13s %10s %9s %9s %8s   %s\n", "target", "req/s", "p50", "p99", "errors", "req/s per round")
+	fmt.Printf("%-13s %10s %9s %9s %8s %9s   %s\n", "target", "req/s", "p50", "p99", "errors", "cpu/req", "req/s per round")
 	for _, r := range runs {
 		res := median(perRound[r.name])
 		results[r.name] = res
@@ -191,8 +191,8 @@ func drive(duration, warmup time.Duration, conns, rounds int, only, cpuprofile s
 		for _, x := range perRound[r.name] {
 			each = append(each, fmt.Sprintf("%.0f", x.rps))
 		}
-		fmt.Printf("%-13s %10.0f %9s %9s %8d   %s\n", r.name, res.rps, res.p50.Round(time.Microsecond),
-			res.p99.Round(time.Microsecond), res.errors, strings.Join(each, " "))
+		fmt.Printf("%-13s %10.0f %9s %9s %8d %9s   %s\n", r.name, res.rps, res.p50.Round(time.Microsecond),
+			res.p99.Round(time.Microsecond), res.errors, res.cpu.Round(100*time.Nanosecond), strings.Join(each, " "))
 	}
 	// have says whether every named target ran (-only may leave some out).
 	have := func(names ...string) bool {
@@ -240,8 +240,8 @@ func drive(duration, warmup time.Duration, conns, rounds int, only, cpuprofile s
 		}
 		on, off := results[tr.name], results["gw-jwt"]
 		r := on.rps / off.rps
-		fmt.Printf("%s / gw-jwt (%s vs off): throughput %.2f (target >= %.2f) %s, p99 %.2fx\n",
-			tr.name, tr.what, r, tr.target, verdict(r >= tr.target), float64(on.p99)/float64(off.p99))
+		fmt.Printf("%s / gw-jwt (%s vs off): throughput %.2f (target >= %.2f) %s, p99 %.2fx, server CPU per request %.2fx\n",
+			tr.name, tr.what, r, tr.target, verdict(r >= tr.target), float64(on.p99)/float64(off.p99), float64(on.cpu)/float64(off.cpu))
 	}
 	if have("nginx", "nginx-decide") {
 		n, d := results["nginx"], results["nginx-decide"]
@@ -272,6 +272,7 @@ func median(rs []result) result {
 		rps: pick(func(r result) float64 { return r.rps }),
 		p50: time.Duration(pick(func(r result) float64 { return float64(r.p50) })),
 		p99: time.Duration(pick(func(r result) float64 { return float64(r.p99) })),
+		cpu: time.Duration(pick(func(r result) float64 { return float64(r.cpu) })),
 	}
 	for _, r := range rs {
 		out.errors += r.errors
@@ -283,13 +284,36 @@ type result struct {
 	rps      float64
 	p50, p99 time.Duration
 	errors   int
+	// cpu is the server process's CPU time (user + system) per measured request; zero where
+	// /proc cannot tell. On a shared machine it varies far less than req/s.
+	cpu time.Duration
+}
+
+// processCPU is the CPU time pid has used so far (Linux /proc; ok false elsewhere).
+func processCPU(pid int) (time.Duration, bool) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, false
+	}
+	// Fields after the command name, which is in parentheses and may hold spaces.
+	f := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+1:]))
+	if len(f) < 13 {
+		return 0, false
+	}
+	utime, err1 := strconv.ParseInt(f[11], 10, 64)
+	stime, err2 := strconv.ParseInt(f[12], 10, 64)
+	if err1 != nil || err2 != nil {
+		return 0, false
+	}
+	const ticksPerSecond = 100 // USER_HZ, 100 on every Linux this runs on
+	return time.Duration(utime+stime) * time.Second / ticksPerSecond, true
 }
 
 // load runs conns workers, each on its own keep-alive connection, for warmup+duration and
 // reports the measured part.
 // prepare, when set, is called on the request before each send (a fresh DPoP proof); the
 // latency measured starts after it.
-func load(target, token string, prepare func(*http.Request), conns int, warmup, duration time.Duration) result {
+func load(target, token string, prepare func(*http.Request), conns int, warmup, duration time.Duration, serverPID int) result {
 	tr := &http.Transport{MaxIdleConnsPerHost: conns, MaxConnsPerHost: conns, DisableCompression: true}
 	defer tr.CloseIdleConnections()
 	client := &http.Client{Transport: tr, Timeout: 10 * time.Second}
@@ -298,6 +322,12 @@ func load(target, token string, prepare func(*http.Request), conns int, warmup, 
 	lat := make([][]time.Duration, conns)
 	errs := make([]int, conns)
 	var wg sync.WaitGroup
+	cpuStart := make(chan time.Duration, 1)
+	go func() {
+		time.Sleep(time.Until(measureFrom))
+		c, _ := processCPU(serverPID)
+		cpuStart <- c
+	}()
 	for w := 0; w < conns; w++ {
 		wg.Add(1)
 		go func() {
@@ -334,6 +364,8 @@ func load(target, token string, prepare func(*http.Request), conns int, warmup, 
 		}()
 	}
 	wg.Wait()
+	cpuEnd, cpuOK := processCPU(serverPID)
+	cpuUsed := cpuEnd - <-cpuStart
 	var all []time.Duration
 	res := result{}
 	for w := range lat {
@@ -345,6 +377,9 @@ func load(target, token string, prepare func(*http.Request), conns int, warmup, 
 	}
 	slices.Sort(all)
 	res.rps = float64(len(all)) / duration.Seconds()
+	if cpuOK {
+		res.cpu = cpuUsed / time.Duration(len(all))
+	}
 	res.p50 = all[len(all)*50/100]
 	res.p99 = all[len(all)*99/100]
 	return res
