@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/url"
 	"os"
 	"strconv"
 	"strings"
@@ -271,9 +272,9 @@ func (p *Provider) logFailure(err error, spans int) {
 		"spans", spans, "error", err)
 }
 
-// withoutQuery is s without the query of the URLs its attributes carry: otelhttp records
-// url.full with the query, and a query may carry anything (the access log leaves it out
-// too). Other attributes are left as they are.
+// withoutQuery is s without the query (and any user info) of the URLs its attributes carry:
+// otelhttp records url.full with the query, and a query may carry anything (the access log
+// leaves it out too). Other attributes are left as they are.
 func withoutQuery(s sdktrace.ReadOnlySpan) sdktrace.ReadOnlySpan {
 	attrs := s.Attributes()
 	var out []attribute.KeyValue
@@ -281,8 +282,8 @@ func withoutQuery(s sdktrace.ReadOnlySpan) sdktrace.ReadOnlySpan {
 		redacted, ok := kv, false
 		switch kv.Key {
 		case "url.full", "http.url":
-			if v := kv.Value.AsString(); strings.ContainsAny(v, "?#") {
-				redacted, ok = attribute.String(string(kv.Key), v[:strings.IndexAny(v, "?#")]), true
+			if v := kv.Value.AsString(); strings.ContainsAny(v, "?#@") {
+				redacted, ok = attribute.String(string(kv.Key), bareURL(v)), true
 			}
 		case "url.query":
 			redacted, ok = attribute.String("url.query", "REDACTED"), true
@@ -306,3 +307,13 @@ type redactedSpan struct {
 }
 
 func (r redactedSpan) Attributes() []attribute.KeyValue { return r.attrs }
+
+// bareURL is raw without user info, query and fragment ("" when it does not parse).
+func bareURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return ""
+	}
+	u.User, u.RawQuery, u.ForceQuery, u.Fragment, u.RawFragment = nil, "", false, "", ""
+	return u.String()
+}

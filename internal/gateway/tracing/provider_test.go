@@ -186,3 +186,16 @@ func TestNilTracerAllocatesNothing(t *testing.T) {
 		t.Errorf("%v allocations per request with tracing off, want 0", n)
 	}
 }
+
+func TestBareURL(t *testing.T) {
+	for in, want := range map[string]string{
+		"http://idp.example/jwks?key=secret#frag":    "http://idp.example/jwks",
+		"https://user:pass@idp.example/introspect":   "https://idp.example/introspect",
+		"https://REDACTED:REDACTED@idp.example/x?y=": "https://idp.example/x",
+		"http://%zz": "",
+	} {
+		if got := bareURL(in); got != want {
+			t.Errorf("bareURL(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
