@@ -145,7 +145,7 @@ func TestNewRefusesSettingsItCannotHonour(t *testing.T) {
 	})
 }
 
-// The sampler, the service name and the grpc exporter come from the environment.
+// The grpc exporter and the sampler come from the environment.
 func TestNewReadsTheEnvironment(t *testing.T) {
 	t.Setenv("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc")
 	t.Setenv("OTEL_EXPORTER_OTLP_ENDPOINT", "http://127.0.0.1:1")
@@ -162,11 +162,8 @@ func TestNewReadsTheEnvironment(t *testing.T) {
 		t.Error("OTEL_TRACES_SAMPLER=always_off: the span records")
 	}
 	span.End()
-	ro, ok := span.(sdktrace.ReadOnlySpan)
-	if !ok {
-		return // a non-recording span has no resource to look at
-	}
-	t.Errorf("unexpected recording span %v", ro.Name())
+	// service.name and OTEL_RESOURCE_ATTRIBUTES reach a real collector in
+	// cmd/idpgate's TestServeExportsTracesToACollector.
 }
 
 // Tracing off, the tracer does nothing and allocates nothing on the request path.
