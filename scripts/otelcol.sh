@@ -3,8 +3,8 @@
 # and the contrib file exporter (tools/otelcol, a module of its own, every collector module at
 # one release), built from the Go module proxy once per machine and cached; prints the
 # binary's path on stdout (progress on stderr). The tests find it there, or at
-# $IDPGATE_OTELCOL_BIN. A cold build takes about 90 s of CPU (two minutes and more of wall
-# time on two busy cores).
+# $IDPGATE_OTELCOL_BIN. A cold build (empty build cache) takes about 3 minutes of CPU: about
+# 2 minutes of wall time on two idle cores, much more on busy ones.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
