@@ -9,6 +9,8 @@ set -euo pipefail
 # Ory Hydra v2.3.0, built from the Go module proxy once per machine (scripts/hydra.sh caches it).
 bash "$(dirname "$0")/hydra.sh" >/dev/null
 bash "$(dirname "$0")/tofu.sh" >/dev/null
+# The OpenTelemetry Collector the tracing tests export to (scripts/otelcol.sh caches it).
+bash "$(dirname "$0")/otelcol.sh" >/dev/null
 
 # command:package (chromium: the browser tests of CORS, internal/gateway/cors_browser_test.go)
 wanted=(redis-server:redis-server nginx:nginx caddy:caddy chromium:chromium)

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/idpgate/terraform-provider-idpgate/internal/gateway"
+	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/tracing"
 )
 
 const (
@@ -25,6 +26,7 @@ const (
 	redisURLEnv       = "IDPGATE_REDIS_URL"
 	redisKeyPrefixEnv = "IDPGATE_REDIS_KEY_PREFIX"
 	redisFallbackEnv  = "IDPGATE_REDIS_LIMITS_FALLBACK"
+	tracingEnv        = "IDPGATE_TRACING"
 
 	// minAdminTokenLength is the shortest admin token serve accepts.
 	minAdminTokenLength = 16
@@ -47,6 +49,7 @@ type serveConfig struct {
 	refusedTokenTTL              time.Duration
 	clientCertHeader             string
 	allowLinkLocalTargets        bool
+	tracing                      bool
 	tls                          serveTLS
 }
 
@@ -84,6 +87,13 @@ func parseServe(args []string, out io.Writer) (*serveConfig, error) {
 	fs.StringVar(&cfg.clientCertHeader, "client-cert-header", "", "`header` in which a proxy in -trusted-proxies that terminates TLS passes the client certificate (nginx's $ssl_client_escaped_cert, Traefik's passTLSClientCert), for certificate-bound tokens")
 	fs.BoolVar(&cfg.allowLinkLocalTargets, "allow-link-local-targets", false, "let upstreams, JWKS URIs and introspection endpoints be at link-local addresses (169.254.0.0/16, fe80::/10, where clouds serve instance metadata); refused by default, in the admin API and when dialling")
 	fs.StringVar(&cfg.accessLog, "access-log", cfg.accessLog, "where the JSON access log goes: stderr, off, or a `file` (appended to)")
+	tracingDefault, err := strconv.ParseBool(envOr(tracingEnv, "false"))
+	if err != nil {
+		return nil, usageErrorf("%s=%q: true or false", tracingEnv, os.Getenv(tracingEnv))
+	}
+	fs.BoolVar(&cfg.tracing, "tracing", tracingDefault, "export OpenTelemetry traces (OTLP) as the standard OTEL_* variables say: "+
+		"OTEL_EXPORTER_OTLP_ENDPOINT, OTEL_EXPORTER_OTLP_PROTOCOL (http/protobuf or grpc), OTEL_TRACES_SAMPLER(_ARG), "+
+		"OTEL_SERVICE_NAME, OTEL_RESOURCE_ATTRIBUTES (env "+tracingEnv+")")
 	cfg.tls.addFlags(fs)
 	fs.TextVar(&cfg.logLevel, "log-level", cfg.logLevel, "log `level`: debug, info, warn or error (logs are JSON on stderr)")
 	fs.Usage = func() {
@@ -103,9 +113,11 @@ Environment:
                         or with one shorter than 16 characters.
   %s, %s, %s
                         defaults of the --redis-* flags
+  %s       default of --tracing; with tracing on, the OTEL_* variables
+                        configure the exporter, the sampler and the resource
 
 Flags:
-`, adminTokenEnv, redisURLEnv, redisKeyPrefixEnv, redisFallbackEnv)
+`, adminTokenEnv, redisURLEnv, redisKeyPrefixEnv, redisFallbackEnv, tracingEnv)
 		fs.PrintDefaults()
 	}
 	if err := parseFlags(fs, args); err != nil {
@@ -156,11 +168,23 @@ func serve(ctx context.Context, cfg *serveConfig, log *slog.Logger, ready func(p
 	if err != nil {
 		return err
 	}
+	var tp *tracing.Provider
+	if cfg.tracing {
+		if tp, err = tracing.New(ctx, tracing.Options{ServiceVersion: version, Logger: log}); err != nil {
+			return fmt.Errorf("tracing: %w", err)
+		}
+		defer func() {
+			// After the gateway closed: the last requests' spans are exported, for a few seconds at most.
+			if err := tp.Shutdown(context.Background()); err != nil {
+				log.Warn("tracing: the last spans were not exported", "error", err)
+			}
+		}()
+	}
 	gw, err := gateway.New(gateway.Options{DataDir: cfg.dataDir, RedisURL: cfg.redisURL, RedisKeyPrefix: cfg.redisKeyPrefix,
 		LimitsFallback: gateway.Fallback(cfg.limitsFallback), AdminToken: cfg.adminToken, Logger: log,
 		DecisionPath: cfg.decisionPath, TrustedProxies: cfg.trustedProxies, AccessLog: accessLog,
 		FailedAuthLimit: gateway.FailedAuthLimit(cfg.failedAuthLimit), RefusedTokenTTL: refusedTTL(cfg.refusedTokenTTL),
-		ClientCertHeader: cfg.clientCertHeader, AllowLinkLocalTargets: cfg.allowLinkLocalTargets})
+		ClientCertHeader: cfg.clientCertHeader, AllowLinkLocalTargets: cfg.allowLinkLocalTargets, Tracing: tp})
 	if errors.Is(err, gateway.ErrOpeningStore) {
 		return cfg.explainOpenError(cfg.dataDir, err)
 	}
@@ -199,7 +223,7 @@ func serve(ctx context.Context, cfg *serveConfig, log *slog.Logger, ready func(p
 	go func() { errs <- serveOn(adminSrv, adminLn) }()
 	log.Info("idpgate serving", "version", version, "proxy", proxyLn.Addr().String(),
 		"admin", adminLn.Addr().String(), "store", cfg.describe(cfg.dataDir),
-		"proxy_scheme", scheme(proxyTLS), "admin_scheme", scheme(adminTLS))
+		"proxy_scheme", scheme(proxyTLS), "admin_scheme", scheme(adminTLS), "tracing", cfg.tracing)
 	if ready != nil {
 		ready(proxyLn.Addr(), adminLn.Addr())
 	}

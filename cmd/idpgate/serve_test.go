@@ -94,7 +94,8 @@ func TestServeHelpExplainsEveryFlag(t *testing.T) {
 	}
 	for _, want := range []string{"-listen", "-admin-listen", "-data-dir", "-read-header-timeout", "-read-timeout",
 		"-write-timeout", "-idle-timeout", "-shutdown-timeout", "-log-level", "-decision-path", "-trusted-proxies", "-access-log", "-failed-auth-limit", "-refused-token-ttl", "-client-cert-header", "-allow-link-local-targets", adminTokenEnv,
-		"-redis-url", "-redis-key-prefix", "-redis-limits-fallback", redisURLEnv, redisKeyPrefixEnv, redisFallbackEnv} {
+		"-redis-url", "-redis-key-prefix", "-redis-limits-fallback", redisURLEnv, redisKeyPrefixEnv, redisFallbackEnv,
+		"-tracing", tracingEnv, "OTEL_EXPORTER_OTLP_ENDPOINT"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("--help does not mention %s", want)
 		}

@@ -3,12 +3,17 @@ package gateway
 import (
 	"bufio"
 	"bytes"
+	"encoding/hex"
 	"io"
 	"net/http"
 	"strconv"
 	"sync"
 	"time"
 	"unicode/utf8"
+
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/tracing"
 )
 
 // The access log: one JSON line per request on the proxy listener (proxied or decided),
@@ -20,9 +25,12 @@ import (
 //
 // The path is logged without its query (whose values may carry anything); no header is
 // logged, so neither a token nor a claim the API does not forward can appear. A decision
-// logs the request it was about, with "decision":true.
+// logs the request it was about, with "decision":true. With tracing on, the line ends with
+// the request's "trace_id" and "span_id" (its server span; tracing_wiring.go) and
+// "trace_sampled" (false: the trace id was passed upstream but no span was exported).
 
-// accessLog writes the lines; nil means the access log is off. Lines are encoded by hand
+// accessLog writes the lines; nil means the access log and tracing are off. With tracing
+// on, it also starts and ends each request's server span, and w is nil when only tracing is. Lines are encoded by hand
 // into pooled buffers and written through a buffer flushed every accessLogFlushEvery (and
 // when it fills, and on Close), so a line costs no allocation beyond the request's and no
 // system call of its own: at most that long of lines is lost if the process is killed.
@@ -33,6 +41,7 @@ type accessLog struct {
 	stopped sync.WaitGroup
 	lines   sync.Pool // *[]byte
 	writers sync.Pool // *accessWriter
+	tracer  *tracing.Tracer
 }
 
 const (
@@ -40,13 +49,17 @@ const (
 	accessLogBuffer     = 64 << 10
 )
 
-func newAccessLog(w io.Writer) *accessLog {
-	if w == nil {
+func newAccessLog(w io.Writer, tracer *tracing.Tracer) *accessLog {
+	if w == nil && !tracer.On() {
 		return nil
 	}
-	l := &accessLog{w: bufio.NewWriterSize(wholeLines{w}, accessLogBuffer), stop: make(chan struct{})}
-	l.lines.New = func() any { b := make([]byte, 0, 512); return &b }
+	l := &accessLog{tracer: tracer, stop: make(chan struct{})}
 	l.writers.New = func() any { return new(accessWriter) }
+	if w == nil {
+		return l // spans only: no line, no flusher
+	}
+	l.w = bufio.NewWriterSize(wholeLines{w}, accessLogBuffer)
+	l.lines.New = func() any { b := make([]byte, 0, 512); return &b }
 	l.stopped.Add(1)
 	go func() {
 		defer l.stopped.Done()
@@ -95,6 +108,9 @@ func (wl wholeLines) Write(p []byte) (int, error) {
 
 // flush writes out the buffered lines.
 func (l *accessLog) flush() {
+	if l.w == nil {
+		return
+	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	_ = l.w.Flush() // nowhere to report a failing log destination but the log itself
@@ -117,6 +133,8 @@ type accessRecord struct {
 	api, outcome         string
 	client, subj, policy string
 	upstream             time.Duration
+	// span is the request's server span; nil when tracing is off.
+	span trace.Span
 }
 
 func (rec *accessRecord) request(r *http.Request) {
@@ -140,6 +158,7 @@ func (rec *accessRecord) decided(d *decision, o outcome) {
 	if d.policy != nil {
 		rec.policy = d.policy.id
 	}
+	rec.traceDecided(d, o)
 }
 
 // accessWriter records the status and size of the answer; it unwraps to the server's writer,
@@ -174,8 +193,16 @@ func (w *accessWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 func (l *accessLog) serve(w http.ResponseWriter, r *http.Request, next func(http.ResponseWriter, *http.Request, *accessRecord)) {
 	aw := l.writers.Get().(*accessWriter)
 	*aw = accessWriter{ResponseWriter: w, start: time.Now()}
+	if l.tracer.On() {
+		r, aw.rec.span = l.startServerSpan(r) // tracing_wiring.go
+	}
 	next(aw, r, &aw.rec)
-	l.write(r, aw)
+	if aw.rec.span != nil {
+		endServerSpan(aw.rec.span, aw.status)
+	}
+	if l.w != nil {
+		l.write(r, aw)
+	}
 	*aw = accessWriter{}
 	l.writers.Put(aw)
 }
@@ -212,6 +239,17 @@ func (l *accessLog) write(r *http.Request, aw *accessWriter) {
 	b = appendJSONString(b, r.RemoteAddr)
 	b = append(b, `,"decision":`...)
 	b = strconv.AppendBool(b, rec.decision)
+	if rec.span != nil {
+		if sc := rec.span.SpanContext(); sc.IsValid() {
+			tid, sid := sc.TraceID(), sc.SpanID()
+			b = append(b, `,"trace_id":"`...)
+			b = hex.AppendEncode(b, tid[:])
+			b = append(b, `","span_id":"`...)
+			b = hex.AppendEncode(b, sid[:])
+			b = append(b, `","trace_sampled":`...)
+			b = strconv.AppendBool(b, sc.IsSampled())
+		}
+	}
 	b = append(b, "}\n"...)
 	l.mu.Lock()
 	_, _ = l.w.Write(b) // as flush: a failing destination has nowhere to be reported

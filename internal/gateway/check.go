@@ -100,8 +100,10 @@ func (g *Gateway) checkRequest(r *http.Request, snap *snapshot, sim *simulation)
 		id, err = rt.validator.Validate(r.Context(), tok)
 	default:
 		start := time.Now()
-		id, err = rt.validator.Validate(r.Context(), tok)
+		ctx, span := g.tracer.Start(r.Context(), "token check") // tracing_wiring.go
+		id, err = rt.validator.Validate(ctx, tok)
 		g.metrics.validation.Observe(time.Since(start).Seconds())
+		endTokenSpan(span, err)
 	}
 	if err != nil {
 		ref = refusalOfToken(err)
@@ -141,7 +143,9 @@ func (g *Gateway) checkRequest(r *http.Request, snap *snapshot, sim *simulation)
 	if sim != nil {
 		d.limit = g.limits.peek(policy, caller, now)
 	} else {
+		span := g.startLimitSpan(r.Context())
 		d.limit = g.limits.take(policy, caller, now)
+		endLimitSpan(span, &d.limit)
 	}
 	if !d.limit.allowed {
 		return d, refusalOfLimit(d.limit)

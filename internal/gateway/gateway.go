@@ -18,6 +18,7 @@ import (
 	"github.com/idpgate/terraform-provider-idpgate/internal/adminapi"
 	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/store"
 	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/token"
+	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/tracing"
 )
 
 // Behaviour worth knowing, decided here:
@@ -102,6 +103,11 @@ type Options struct {
 	// link-local addresses (targets.go); by default the admin API refuses them and the
 	// gateway never dials one.
 	AllowLinkLocalTargets bool
+	// Tracing, when set, turns OpenTelemetry tracing on (tracing.go): spans for each request
+	// on the proxy listener, W3C trace context to the upstream and the IdP, trace_id in the
+	// access log. nil is tracing off. Its metrics join the gateway's registry; the caller
+	// shuts it down after Close.
+	Tracing *tracing.Provider
 }
 
 // apiValidatorSource builds the token validator of one API; *token.Factory is one.
@@ -138,7 +144,8 @@ type Gateway struct {
 	trustedProxies []netip.Prefix
 	authFailures   *failedAuthLimiter // nil when off
 	dpop           *token.DPoPChecker
-	accessLog      *accessLog // nil when off
+	accessLog      *accessLog      // nil when off (neither an access log nor tracing)
+	tracer         *tracing.Tracer // nil when tracing is off
 	// clientCertHeader is Options.ClientCertHeader, canonical.
 	clientCertHeader string
 
@@ -159,6 +166,14 @@ func New(opts Options) (*Gateway, error) {
 	m, reg, err := newMetrics(opts.Registerer)
 	if err != nil {
 		return nil, fmt.Errorf("registering metrics: %w", err)
+	}
+	if opts.Tracing != nil {
+		for _, c := range opts.Tracing.Collectors() {
+			register(reg, c, &err)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("registering metrics: %w", err)
+		}
 	}
 	src, err := buildValidatorFactory(opts, reg)
 	if err != nil {
@@ -198,10 +213,11 @@ func newGateway(opts Options, m *metrics, src apiValidatorSource) (*Gateway, err
 		log: log, adminToken: opts.AdminToken, store: st, metrics: m,
 		limits: newLimits(st, opts.LimitsFallback, m, log), transport: newTransport(newDialer(opts.AllowLinkLocalTargets)),
 		validators: src, now: time.Now, allowLinkLocal: opts.AllowLinkLocalTargets,
+		tracer: newTracer(opts),
 	}
 	m.watchStore(st)
 	m.requests.WithLabelValues("", outcomeNames[outcomeNoRoute]) // exported from the start, as 0
-	g.builder = &snapshotBuilder{validators: src, transport: g.transport,
+	g.builder = &snapshotBuilder{validators: src, transport: g.tracer.Transport(g.transport), tracer: g.tracer,
 		metrics: m, log: log, bufferPool: newBufferPool()}
 	g.pending, g.wake = map[int64]configChange{}, make(chan struct{})
 	if err := g.reload(); err != nil {
@@ -238,7 +254,7 @@ func newGateway(opts Options, m *metrics, src apiValidatorSource) (*Gateway, err
 		g.serveProxy(w, r, rec)
 	}
 	g.proxyHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { serve(w, r, nil) })
-	if g.accessLog = newAccessLog(opts.AccessLog); g.accessLog != nil {
+	if g.accessLog = newAccessLog(opts.AccessLog, g.tracer); g.accessLog != nil {
 		g.proxyHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { g.accessLog.serve(w, r, serve) })
 	}
 	admin := http.NewServeMux()

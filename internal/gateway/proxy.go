@@ -141,6 +141,7 @@ func (b *snapshotBuilder) reverseProxy(rt *route, target *url.URL) *httputil.Rev
 	return &httputil.ReverseProxy{
 		Rewrite: func(pr *httputil.ProxyRequest) {
 			rewriteHeaders(pr, rt, forwardingFrom(pr.In.Context()))
+			b.tracer.Outbound(pr.In.Context(), pr.Out.Header) // W3C trace context (tracing.go)
 			if strip {
 				u := pr.Out.URL
 				u.Path = stripPrefix(u.Path, len(listenPath))

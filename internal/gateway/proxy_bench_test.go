@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"bytes"
+	"context"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -11,8 +12,11 @@ import (
 	"testing"
 	"time"
 
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+
 	"github.com/idpgate/terraform-provider-idpgate/internal/adminapi"
 	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/token"
+	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/tracing"
 )
 
 // fixedUpstream answers every round trip from memory, so the benchmark measures the proxy
@@ -39,15 +43,7 @@ func BenchmarkProxyOverhead(b *testing.B) {
 
 	h := newHarness(b)
 	h.gw.builder.transport = up
-	api := h.createAPI(adminapi.API{Name: "bench", ListenPath: "/bench", UpstreamURL: target.String(), StripListenPath: true,
-		ForwardClaims: map[string]string{"X-Tenant": "tenant"}})
-	_, err := h.admin.CreatePolicy(b.Context(), adminapi.Policy{Name: "p", ClientIDs: []string{"app"},
-		AccessRights: []adminapi.AccessRight{{APIID: api.ID, Methods: []string{"GET"}, Paths: []string{"/items/*"}}},
-		RateLimit:    &adminapi.Limit{Requests: 1 << 40, Per: adminapi.Duration(time.Second)},
-		Quota:        &adminapi.Limit{Requests: 1 << 40, Per: adminapi.Duration(time.Hour)}})
-	if err != nil {
-		b.Fatal(err)
-	}
+	setupBench(b, h, target)
 	tok := h.fake.token("tok", token.Identity{Subject: "u", ClientID: "app", Scopes: []string{"items:read"}, Claims: map[string]any{"tenant": "acme"}})
 
 	run := func(b *testing.B, handler http.Handler, path string) {
@@ -70,10 +66,42 @@ func BenchmarkProxyOverhead(b *testing.B) {
 	b.Run("gateway", func(b *testing.B) { run(b, h.gw.ProxyHandler(), "/bench/items/1") })
 	// The same gateway with its access log on (formatted, written to io.Discard): the
 	// difference to "gateway" is what a line costs.
-	access := newAccessLog(io.Discard)
+	access := newAccessLog(io.Discard, nil)
 	defer access.close()
 	logged := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { access.serve(w, r, h.gw.serveProxy) })
 	b.Run("gateway-accesslog", func(b *testing.B) { run(b, logged, "/bench/items/1") })
+	// With tracing on, spans exported to a discarding exporter: every request sampled, and 1%.
+	for _, tc := range []struct {
+		name    string
+		sampler sdktrace.Sampler
+	}{{"gateway-traced", sdktrace.AlwaysSample()}, {"gateway-traced-1pct", sdktrace.TraceIDRatioBased(0.01)}} {
+		tp, err := tracing.New(b.Context(), tracing.Options{Exporter: discardExporter{}, Sampler: tc.sampler})
+		if err != nil {
+			b.Fatal(err)
+		}
+		th := newHarnessIn(b, b.TempDir(), h.fake, func(o *Options) { o.Tracing = tp })
+		th.gw.builder.transport = th.gw.tracer.Transport(up)
+		setupBench(b, th, target)
+		b.Run(tc.name, func(b *testing.B) { run(b, th.gw.ProxyHandler(), "/bench/items/1") })
+		_ = tp.Shutdown(context.Background())
+	}
+}
+
+type discardExporter struct{}
+
+func (discardExporter) ExportSpans(context.Context, []sdktrace.ReadOnlySpan) error { return nil }
+func (discardExporter) Shutdown(context.Context) error                             { return nil }
+
+func setupBench(b *testing.B, h *harness, target *url.URL) {
+	api := h.createAPI(adminapi.API{Name: "bench", ListenPath: "/bench", UpstreamURL: target.String(), StripListenPath: true,
+		ForwardClaims: map[string]string{"X-Tenant": "tenant"}})
+	_, err := h.admin.CreatePolicy(b.Context(), adminapi.Policy{Name: "p", ClientIDs: []string{"app"},
+		AccessRights: []adminapi.AccessRight{{APIID: api.ID, Methods: []string{"GET"}, Paths: []string{"/items/*"}}},
+		RateLimit:    &adminapi.Limit{Requests: 1 << 40, Per: adminapi.Duration(time.Second)},
+		Quota:        &adminapi.Limit{Requests: 1 << 40, Per: adminapi.Duration(time.Hour)}})
+	if err != nil {
+		b.Fatal(err)
+	}
 }
 
 // BenchmarkConditions runs the same request through the same policy, once on an API whose

@@ -76,7 +76,10 @@ func (g *Gateway) checkBinding(r *http.Request, rt *route, scheme, tok string, i
 			"x5t#S256 does not match the TLS client certificate")
 	}
 	if jkt != "" {
-		return g.checkDPoPProof(r, tok, jkt, sim != nil)
+		_, span := g.tracer.Start(r.Context(), "dpop check")
+		ref := g.checkDPoPProof(r, tok, jkt, sim != nil)
+		endCheckSpan(span, ref)
+		return ref
 	}
 	return nil
 }

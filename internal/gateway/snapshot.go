@@ -15,6 +15,7 @@ import (
 
 	"github.com/idpgate/terraform-provider-idpgate/internal/adminapi"
 	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/token"
+	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/tracing"
 )
 
 // snapshot is one immutable view of the configuration: the routes, their validators and the
@@ -213,6 +214,7 @@ func secretOf(api adminapi.API) string {
 type snapshotBuilder struct {
 	validators apiValidatorSource
 	transport  http.RoundTripper
+	tracer     *tracing.Tracer // nil when tracing is off
 	metrics    *metrics
 	log        *slog.Logger
 	bufferPool httputil.BufferPool

@@ -20,5 +20,6 @@ func buildValidatorFactory(opts Options, reg prometheus.Registerer) (apiValidato
 		Now:         time.Now,
 		// RefusedTokenTTL: zero is the token package's default, negative turns it off.
 		RefusedTokenTTL: opts.RefusedTokenTTL,
+		Tracer:          newTracer(opts),
 	}), nil
 }

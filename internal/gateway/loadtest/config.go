@@ -238,8 +238,8 @@ func (c *configRun) fill(nAPIs, nPolicies int, apis, pols *int) error {
 func (c *configRun) throughput(token string) (gw, ref result) {
 	var gws, refs []result
 	for range max(1, c.rounds) {
-		gws = append(gws, load(c.gw.proxy+"/bench/items/1", token, nil, c.conns, c.warmup, c.duration))
-		refs = append(refs, load(c.ref.proxy+"/bench/items/1", token, nil, c.conns, c.warmup, c.duration))
+		gws = append(gws, load(c.gw.proxy+"/bench/items/1", token, nil, c.conns, c.warmup, c.duration, 0))
+		refs = append(refs, load(c.ref.proxy+"/bench/items/1", token, nil, c.conns, c.warmup, c.duration, 0))
 	}
 	return median(gws), median(refs)
 }

@@ -8,6 +8,10 @@
 //	           against an X-Tenant header, the client address in a CIDR), the header sent
 //	gw-preflight  a CORS preflight to an API with cors, answered by the gateway itself (204)
 //	gw-jwt-log the same with the access log on, written to a file
+//	gw-jwt-trace, gw-jwt-trace1  gw-jwt with OpenTelemetry tracing on (-tracing), every
+//	           request sampled / 1% of them (parentbased_traceidratio 0.01), spans exported
+//	           over OTLP/HTTP to a sink in the server process that reads and discards them;
+//	           gw-jwt is the same gateway with tracing off (the default)
 //	gw-jwt-redis  gw-jwt on a gateway whose store and limits are in Redis (a redis-server
 //	           this starts on loopback, append-only file fsynced every second): one Lua
 //	           round trip per request for the rate limit and quota
@@ -50,10 +54,13 @@ import (
 
 	"github.com/go-jose/go-jose/v4"
 	"github.com/go-jose/go-jose/v4/jwt"
+	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 
 	"github.com/idpgate/terraform-provider-idpgate/internal/adminapi"
 	"github.com/idpgate/terraform-provider-idpgate/internal/edgeproxy"
 	"github.com/idpgate/terraform-provider-idpgate/internal/gateway"
+	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/tracing"
 )
 
 // preflight makes gw-preflight's request a browser's CORS preflight.
@@ -114,6 +121,7 @@ type targets struct {
 	Upstream, Bare, BareTuned, GatewayJWT, GatewayIntro string
 	GatewayJWTLogged, GatewayJWTRedis, GatewayJWTCEL    string
 	GatewayPreflight                                    string
+	GatewayJWTTraced, GatewayJWTTraced1                 string
 	// GatewayDPoP is an API with sender_constraint dpop; DPoPToken is bound to the key
 	// DPoPKey (PKCS #8, base64), which the driver signs each request's proof with.
 	GatewayDPoP, DPoPToken, DPoPKey string
@@ -162,6 +170,8 @@ func drive(duration, warmup time.Duration, conns, rounds int, only, cpuprofile s
 		{"gw-jwt", t.GatewayJWT + "/items/1", t.Token, nil},
 		{"gw-jwt-cel", t.GatewayJWTCEL + "/items/1", t.Token, func(r *http.Request) { r.Header["X-Tenant"] = tenantHeader }}, // next to gw-jwt
 		{"gw-preflight", t.GatewayPreflight + "/items/1", "", preflight},
+		{"gw-jwt-trace", t.GatewayJWTTraced + "/items/1", t.Token, nil}, // next to gw-jwt: the machine's load drifts
+		{"gw-jwt-trace1", t.GatewayJWTTraced1 + "/items/1", t.Token, nil},
 		{"gw-jwt-redis", t.GatewayJWTRedis + "/items/1", t.Token, nil}, // next to gw-jwt: the machine's load drifts
 		{"gw-intro", t.GatewayIntro + "/items/1", opaqueTok, nil},
 		{"gw-jwt-log", t.GatewayJWTLogged + "/items/1", t.Token, nil},
@@ -186,14 +196,14 @@ func drive(duration, warmup time.Duration, conns, rounds int, only, cpuprofile s
 				}
 				dpop.presign(n, r.url)
 			}
-			perRound[r.name] = append(perRound[r.name], load(r.url, r.token, r.prepare, conns, warmup, duration))
+			perRound[r.name] = append(perRound[r.name], load(r.url, r.token, r.prepare, conns, warmup, duration, cmd.Process.Pid))
 			if r.name == "gw-dpop" {
 				inlineProofs += dpop.inline.Load()
 			}
 		}
 	}
 	results := map[string]result{}
-	fmt.Printf("%-13s %10s %9s %9s %8s   %s\n", "target", "req/s", "p50", "p99", "errors", "req/s per round")
+	fmt.Printf("%-13s %10s %9s %9s %8s %9s   %s\n", "target", "req/s", "p50", "p99", "errors", "cpu/req", "req/s per round")
 	for _, r := range runs {
 		res := median(perRound[r.name])
 		results[r.name] = res
@@ -201,8 +211,8 @@ func drive(duration, warmup time.Duration, conns, rounds int, only, cpuprofile s
 		for _, x := range perRound[r.name] {
 			each = append(each, fmt.Sprintf("%.0f", x.rps))
 		}
-		fmt.Printf("%-13s %10.0f %9s %9s %8d   %s\n", r.name, res.rps, res.p50.Round(time.Microsecond),
-			res.p99.Round(time.Microsecond), res.errors, strings.Join(each, " "))
+		fmt.Printf("%-13s %10.0f %9s %9s %8d %9s   %s\n", r.name, res.rps, res.p50.Round(time.Microsecond),
+			res.p99.Round(time.Microsecond), res.errors, res.cpu.Round(100*time.Nanosecond), strings.Join(each, " "))
 	}
 	// have says whether every named target ran (-only may leave some out).
 	have := func(names ...string) bool {
@@ -253,6 +263,18 @@ func drive(duration, warmup time.Duration, conns, rounds int, only, cpuprofile s
 		lt := on.rps / off.rps
 		fmt.Printf("gw-jwt-log / gw-jwt: throughput %.2f (target >= 0.95) %s, p99 %.2fx\n", lt, verdict(lt >= 0.95), float64(on.p99)/float64(off.p99))
 	}
+	for _, tr := range []struct {
+		name, what string
+		target     float64
+	}{{"gw-jwt-trace", "tracing on, every request sampled", 0.85}, {"gw-jwt-trace1", "tracing on, 1% sampled", 0.95}} {
+		if !have("gw-jwt", tr.name) {
+			continue
+		}
+		on, off := results[tr.name], results["gw-jwt"]
+		r := on.rps / off.rps
+		fmt.Printf("%s / gw-jwt (%s vs off): throughput %.2f (target >= %.2f) %s, p99 %.2fx, server CPU per request %.2fx\n",
+			tr.name, tr.what, r, tr.target, verdict(r >= tr.target), float64(on.p99)/float64(off.p99), float64(on.cpu)/float64(off.cpu))
+	}
 	if have("nginx", "nginx-decide") {
 		n, d := results["nginx"], results["nginx-decide"]
 		tr := d.rps / n.rps
@@ -287,6 +309,7 @@ func median(rs []result) result {
 		rps: pick(func(r result) float64 { return r.rps }),
 		p50: time.Duration(pick(func(r result) float64 { return float64(r.p50) })),
 		p99: time.Duration(pick(func(r result) float64 { return float64(r.p99) })),
+		cpu: time.Duration(pick(func(r result) float64 { return float64(r.cpu) })),
 	}
 	for _, r := range rs {
 		out.errors += r.errors
@@ -298,13 +321,36 @@ type result struct {
 	rps      float64
 	p50, p99 time.Duration
 	errors   int
+	// cpu is the server process's CPU time (user + system) per measured request; zero where
+	// /proc cannot tell. On a shared machine it varies far less than req/s.
+	cpu time.Duration
+}
+
+// processCPU is the CPU time pid has used so far (Linux /proc; ok false elsewhere).
+func processCPU(pid int) (time.Duration, bool) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, false
+	}
+	// Fields after the command name, which is in parentheses and may hold spaces.
+	f := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+1:]))
+	if len(f) < 13 {
+		return 0, false
+	}
+	utime, err1 := strconv.ParseInt(f[11], 10, 64)
+	stime, err2 := strconv.ParseInt(f[12], 10, 64)
+	if err1 != nil || err2 != nil {
+		return 0, false
+	}
+	const ticksPerSecond = 100 // USER_HZ, 100 on every Linux this runs on
+	return time.Duration(utime+stime) * time.Second / ticksPerSecond, true
 }
 
 // load runs conns workers, each on its own keep-alive connection, for warmup+duration and
 // reports the measured part.
 // prepare, when set, is called on the request before each send (a fresh DPoP proof); the
 // latency measured starts after it.
-func load(target, token string, prepare func(*http.Request), conns int, warmup, duration time.Duration) result {
+func load(target, token string, prepare func(*http.Request), conns int, warmup, duration time.Duration, serverPID int) result {
 	tr := &http.Transport{MaxIdleConnsPerHost: conns, MaxConnsPerHost: conns, DisableCompression: true}
 	defer tr.CloseIdleConnections()
 	client := &http.Client{Transport: tr, Timeout: 10 * time.Second}
@@ -313,6 +359,12 @@ func load(target, token string, prepare func(*http.Request), conns int, warmup, 
 	lat := make([][]time.Duration, conns)
 	errs := make([]int, conns)
 	var wg sync.WaitGroup
+	cpuStart := make(chan time.Duration, 1)
+	go func() {
+		time.Sleep(time.Until(measureFrom))
+		c, _ := processCPU(serverPID)
+		cpuStart <- c
+	}()
 	for w := 0; w < conns; w++ {
 		wg.Add(1)
 		go func() {
@@ -349,6 +401,8 @@ func load(target, token string, prepare func(*http.Request), conns int, warmup, 
 		}()
 	}
 	wg.Wait()
+	cpuEnd, cpuOK := processCPU(serverPID)
+	cpuUsed := cpuEnd - <-cpuStart
 	var all []time.Duration
 	res := result{}
 	for w := range lat {
@@ -360,6 +414,9 @@ func load(target, token string, prepare func(*http.Request), conns int, warmup, 
 	}
 	slices.Sort(all)
 	res.rps = float64(len(all)) / duration.Seconds()
+	if cpuOK {
+		res.cpu = cpuUsed / time.Duration(len(all))
+	}
 	res.p50 = all[len(all)*50/100]
 	res.p99 = all[len(all)*99/100]
 	return res
@@ -442,6 +499,27 @@ func serveAll(cpuprofile string) error {
 		return err
 	}
 
+	// The same gateway with tracing on, exporting to an OTLP/HTTP sink: every request
+	// sampled, and 1% of them.
+	sink := listen(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		w.Header().Set("Content-Type", "application/x-protobuf")
+	}))
+	var traced [2]string
+	for i, sampler := range []sdktrace.Sampler{sdktrace.AlwaysSample(), sdktrace.ParentBased(sdktrace.TraceIDRatioBased(0.01))} {
+		exp, err := otlptracehttp.New(context.Background(), otlptracehttp.WithEndpointURL(sink+"/v1/traces"))
+		if err != nil {
+			return err
+		}
+		tp, err := tracing.New(context.Background(), tracing.Options{Exporter: exp, Sampler: sampler})
+		if err != nil {
+			return err
+		}
+		if traced[i], err = benchGateway(gateway.Options{DataDir: filepath.Join(dir, fmt.Sprintf("gw-traced-%d", i)), Tracing: tp}, upstream, idpURL); err != nil {
+			return err
+		}
+	}
+
 	// A decision endpoint that allows everything without a look, with the headers the
 	// gateway's answers for the bench API (identity, forward_claims, limits): what asking at
 	// all costs nginx, whatever the decision costs.
@@ -482,7 +560,8 @@ func serveAll(cpuprofile string) error {
 	}
 	out, _ := json.Marshal(targets{Upstream: upstream, Bare: bare, BareTuned: bareTuned, GatewayJWT: proxy + "/jwt", GatewayIntro: proxy + "/intro",
 		GatewayJWTCEL: proxy + "/jwt-cel", GatewayPreflight: proxy + "/spa",
-		GatewayJWTLogged: proxyLogged + "/jwt", GatewayJWTRedis: redisProxy + "/jwt", GatewayDPoP: proxy + "/dpop", DPoPToken: dpopToken, DPoPKey: dpopKey,
+		GatewayJWTLogged: proxyLogged + "/jwt", GatewayJWTRedis: redisProxy + "/jwt",
+		GatewayJWTTraced: traced[0] + "/jwt", GatewayJWTTraced1: traced[1] + "/jwt", GatewayDPoP: proxy + "/dpop", DPoPToken: dpopToken, DPoPKey: dpopKey,
 		Nginx: nginx[0].URL, NginxAllow: nginx[1].URL, NginxDecide: nginx[2].URL, Token: token})
 	fmt.Println(string(out))
 	_, _ = io.Copy(io.Discard, os.Stdin) // run until the driver closes stdin

@@ -19,6 +19,7 @@ import (
 	"golang.org/x/sync/singleflight"
 
 	"github.com/idpgate/terraform-provider-idpgate/internal/adminapi"
+	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/tracing"
 )
 
 // FactoryOptions configures a Factory. Every field is optional.
@@ -50,6 +51,9 @@ type FactoryOptions struct {
 	// whose answer had expired) is refused without asking again; zero means 10s, negative
 	// disables it.
 	RefusedTokenTTL time.Duration
+	// Tracer, when set, traces JWKS fetches and introspection calls and passes their W3C
+	// trace context to the IdP (tracing.go); nil is tracing off.
+	Tracer *tracing.Tracer
 }
 
 // refusedTokenDefaultTTL is short: a token refused now will not become active (RFC 7662
@@ -77,6 +81,7 @@ type Factory struct {
 	introspectReqs *prometheus.CounterVec
 	ctx            context.Context
 	cancel         context.CancelFunc
+	tracer         *tracing.Tracer
 
 	mu   sync.Mutex
 	jwks map[string]*jwksCache
@@ -91,10 +96,12 @@ func NewFactory(opts FactoryOptions) *Factory {
 		minRefetch:    opts.JWKSMinRefetchInterval,
 		tokenCacheTTL: opts.TokenCacheTTL,
 		jwks:          make(map[string]*jwksCache),
+		tracer:        opts.Tracer,
 	}
 	if f.client == nil {
 		f.client = defaultHTTPClient(opts.DialContext)
 	}
+	f.client = f.tracedClient(f.client)
 	if f.log == nil {
 		f.log = slog.New(slog.DiscardHandler)
 	}
@@ -247,6 +254,7 @@ func (f *Factory) newIntrospectionValidator(cfg adminapi.Introspection, resource
 		baseCtx:        f.ctx,
 		now:            f.now,
 		log:            f.log,
+		tracer:         f.tracer,
 	}
 	if ttl > 0 {
 		v.cache = f.introspected
@@ -302,6 +310,7 @@ func (f *Factory) jwksFor(uri string) *jwksCache {
 			fetches:    f.jwksFetches,
 			minRefetch: f.minRefetch,
 			baseCtx:    f.ctx,
+			tracer:     f.tracer,
 		})
 		f.jwks[uri] = c
 	}

@@ -12,7 +12,10 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"go.opentelemetry.io/otel/trace"
 	"golang.org/x/sync/singleflight"
+
+	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/tracing"
 )
 
 // An introspectionValidator asks an RFC 7662 endpoint about each token:
@@ -49,6 +52,7 @@ type introspectionValidator struct {
 	baseCtx     context.Context
 	now         func() time.Time
 	log         *slog.Logger
+	tracer      *tracing.Tracer // nil: tracing off
 }
 
 const (
@@ -73,11 +77,13 @@ func (v *introspectionValidator) Validate(ctx context.Context, token string) (*I
 	key := cacheKeyFor(&v.fingerprint, token)
 	if v.cache != nil {
 		if id, ok := v.cache.get(key, now, nil); ok {
+			traceCache(ctx, attrsCacheHit)
 			return checkScopes(id, v.requiredScopes)
 		}
 	}
 	if v.refused != nil {
 		if _, ok := v.refused.get(key, now, nil); ok {
+			traceCache(ctx, attrsCacheRefused)
 			v.refusedHits.WithLabelValues("hit").Inc()
 			return nil, invalid("introspection: token refused moments ago (cached)")
 		}
@@ -85,8 +91,10 @@ func (v *introspectionValidator) Validate(ctx context.Context, token string) (*I
 	if !isB64Token(token) {
 		return nil, invalid("not an RFC 6750 b64token")
 	}
+	traceCache(ctx, attrsCacheMiss)
+	parent := trace.SpanContextFromContext(ctx) // the call's span is the first caller's child
 	ch := v.group.DoChan(string(key[:]), func() (any, error) {
-		out := v.introspect(token)
+		out := v.introspect(token, parent)
 		at := v.now()
 		switch {
 		case out.err == nil && v.cache != nil:
@@ -109,8 +117,8 @@ func (v *introspectionValidator) Validate(ctx context.Context, token string) (*I
 	}
 }
 
-func (v *introspectionValidator) introspect(token string) introspectionOutcome {
-	answer, err := v.post(token)
+func (v *introspectionValidator) introspect(token string, parent trace.SpanContext) introspectionOutcome {
+	answer, err := v.post(token, parent)
 	if err != nil {
 		v.requests.WithLabelValues("error").Inc()
 		v.log.Warn("introspection failed", "endpoint", redacted(v.endpoint), "error", err)
@@ -161,9 +169,11 @@ func audienceContains(aud any, want string) bool {
 }
 
 // post sends the introspection request; the error never contains the token or the secret.
-func (v *introspectionValidator) post(token string) (map[string]any, error) {
+func (v *introspectionValidator) post(token string, parent trace.SpanContext) (answer map[string]any, err error) {
 	ctx, cancel := context.WithTimeout(v.baseCtx, introspectionTimeout)
 	defer cancel()
+	ctx, span := v.tracer.StartDetached(ctx, parent, "introspection")
+	defer func() { endSpan(span, err) }()
 	form := url.Values{"token": {token}, "token_type_hint": {"access_token"}}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, v.endpoint, strings.NewReader(form.Encode()))
 	if err != nil {
@@ -176,7 +186,6 @@ func (v *introspectionValidator) post(token string) (map[string]any, error) {
 	if err != nil {
 		return nil, err
 	}
-	var answer map[string]any
 	if err := json.Unmarshal(body, &answer); err != nil || answer == nil {
 		return nil, fmt.Errorf("answer is not a JSON object")
 	}

@@ -20,7 +20,10 @@ import (
 
 	jose "github.com/go-jose/go-jose/v4"
 	"github.com/prometheus/client_golang/prometheus"
+	"go.opentelemetry.io/otel/trace"
 	"golang.org/x/sync/singleflight"
+
+	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/tracing"
 )
 
 // A jwksCache holds the signing keys published at one jwks_uri. It is shared by every API
@@ -104,6 +107,7 @@ type jwksCacheDeps struct {
 	// baseCtx is cancelled by Factory.Close; fetches never run under a request's
 	// context, so one impatient client cannot fail a fetch others are waiting for.
 	baseCtx context.Context
+	tracer  *tracing.Tracer // nil: tracing off
 }
 
 func newJWKSCache(uri string, d jwksCacheDeps) *jwksCache {
@@ -198,7 +202,8 @@ func (c *jwksCache) refreshInBackgroundIfDue(now time.Time) {
 // caller holds a kid the keys lack), and returns the document known afterwards with the error
 // of the latest attempt.
 func (c *jwksCache) refresh(ctx context.Context, forKid bool) (*jwksKeySet, error) {
-	ch := c.group.DoChan("jwks", func() (any, error) { return c.fetchIfDue(forKid), nil })
+	parent := trace.SpanContextFromContext(ctx) // the fetch's span is the first caller's child
+	ch := c.group.DoChan("jwks", func() (any, error) { return c.fetchIfDue(forKid, parent), nil })
 	select {
 	case r := <-ch:
 		res := r.Val.(jwksRefreshResult)
@@ -208,7 +213,7 @@ func (c *jwksCache) refresh(ctx context.Context, forKid bool) (*jwksKeySet, erro
 	}
 }
 
-func (c *jwksCache) fetchIfDue(forKid bool) jwksRefreshResult {
+func (c *jwksCache) fetchIfDue(forKid bool, parent trace.SpanContext) jwksRefreshResult {
 	now := c.now()
 	c.mu.Lock()
 	interval := c.minRefetch
@@ -234,7 +239,7 @@ func (c *jwksCache) fetchIfDue(forKid bool) jwksRefreshResult {
 	c.attempts.Add(1)
 	c.mu.Unlock()
 
-	set, maxAge, err := c.fetch()
+	set, maxAge, err := c.fetch(parent)
 
 	c.mu.Lock()
 	c.lastErr = err
@@ -256,9 +261,11 @@ func (c *jwksCache) fetchIfDue(forKid bool) jwksRefreshResult {
 	return jwksRefreshResult{set: set}
 }
 
-func (c *jwksCache) fetch() (*jwksKeySet, time.Duration, error) {
+func (c *jwksCache) fetch(parent trace.SpanContext) (set *jwksKeySet, maxAge time.Duration, err error) {
 	ctx, cancel := context.WithTimeout(c.baseCtx, jwksFetchTimeout)
 	defer cancel()
+	ctx, span := c.tracer.StartDetached(ctx, parent, "jwks fetch")
+	defer func() { endSpan(span, err) }()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.uri, nil)
 	if err != nil {
 		return nil, 0, err

@@ -53,8 +53,10 @@ func (v *jwtValidator) Validate(ctx context.Context, token string) (*Identity, e
 		key = cacheKeyFor(&v.fingerprint, token)
 		if id, ok := v.cache.get(key, now, v.keys.current()); ok {
 			v.keys.refreshInBackgroundIfDue(now)
+			traceCache(ctx, attrsCacheHit)
 			return checkScopes(id, v.requiredScopes)
 		}
+		traceCache(ctx, attrsCacheMiss)
 	}
 	id, set, terr := v.verify(ctx, token, now)
 	if terr != nil {
