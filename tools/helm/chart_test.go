@@ -137,7 +137,7 @@ func newObject(apiVersion, kind string) (any, error) {
 // decodeStrict decodes one manifest: YAML to JSON, then Kubernetes' own strict decoder
 // (case-sensitive field names, unknown and duplicate fields refused).
 func decodeStrict(doc []byte) (object, error) {
-	js, err := yaml.YAMLToJSON(doc)
+	js, err := yaml.YAMLToJSONStrict(doc) // a key given twice fails too
 	if err != nil {
 		return object{}, err
 	}
@@ -365,7 +365,7 @@ func checkManifests(t *testing.T, v ciValues, version string, objs []object) {
 		}
 		sm := kinds["ServiceMonitor"][0].value.(*monitoringv1.ServiceMonitor)
 		if sm.Spec.Selector.MatchLabels["app.kubernetes.io/component"] != "admin" || len(sm.Spec.Endpoints) != 1 ||
-			sm.Spec.Endpoints[0].Port != "admin" || ptrValue(sm.Spec.Endpoints[0].Path) != "/metrics" {
+			sm.Spec.Endpoints[0].Port != "admin" || sm.Spec.Endpoints[0].Path != "/metrics" {
 			t.Errorf("ServiceMonitor does not scrape /metrics on the admin Service: %+v", sm.Spec)
 		}
 	}
