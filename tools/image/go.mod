@@ -1,3 +1,7 @@
+// The image builder behind `make image` (scripts/image.sh builds it once per machine and per
+// source): ko's builder as a library and go-containerregistry, and the image's checks
+// (image_test.go). A module of its own, so that the provider's go.mod never sees them.
+
 module github.com/idpgate/terraform-provider-idpgate/tools/image
 
 go 1.26.6
@@ -5,6 +9,7 @@ go 1.26.6
 require (
 	github.com/google/go-containerregistry v0.22.1
 	github.com/google/ko v0.19.1
+	sigs.k8s.io/yaml v1.6.0
 )
 
 require (
@@ -83,6 +88,7 @@ require (
 	go.opentelemetry.io/otel v1.44.0 // indirect
 	go.opentelemetry.io/otel/metric v1.44.0 // indirect
 	go.opentelemetry.io/otel/trace v1.44.0 // indirect
+	go.yaml.in/yaml/v2 v2.4.4 // indirect
 	go.yaml.in/yaml/v3 v3.0.4 // indirect
 	golang.org/x/crypto v0.55.0 // indirect
 	golang.org/x/mod v0.39.0 // indirect
