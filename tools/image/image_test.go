@@ -438,6 +438,11 @@ func TestImageBinaryServesTheChartsRedisArgs(t *testing.T) {
 	if !strings.Contains(stdout.String(), `"/no-such-api"`) {
 		t.Errorf("no access log line on stdout: %q", stdout.String())
 	}
+	// It ran on the test's Redis, as the Secret's URL says, not on a bbolt file of its own.
+	wantStore := fmt.Sprintf(`"store":"redis %s prefix idpgate:"`, redisURL)
+	if !strings.Contains(stderr.String(), wantStore) {
+		t.Errorf("the start line does not name the store %s: %q", wantStore, stderr.String())
+	}
 }
 
 // TestImageIsReproducible builds the image again from the same tree, commit and time into a
