@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # What the tests need besides Go and terraform, so that the README's test command passes on a
-# fresh machine: Ory Hydra and OpenTofu built from the Go module proxy (scripts/hydra.sh and
-# scripts/tofu.sh: once per machine, then reused from their cache), and the servers the tests
+# fresh machine: Ory Hydra, OpenTofu and Helm built from the Go module proxy (scripts/hydra.sh,
+# scripts/tofu.sh and scripts/helm.sh: once per machine, then reused from their cache), and the servers the tests
 # start on loopback from Debian's packages, installed when missing. Nothing is started: the
 # packages' own services are kept from starting with a policy-rc.d during the install.
 set -euo pipefail
@@ -11,6 +11,8 @@ bash "$(dirname "$0")/hydra.sh" >/dev/null
 bash "$(dirname "$0")/tofu.sh" >/dev/null
 # The OpenTelemetry Collector the tracing tests export to (scripts/otelcol.sh caches it).
 bash "$(dirname "$0")/otelcol.sh" >/dev/null
+# Helm v4, for make chart-check and make image-check (scripts/helm.sh caches it).
+bash "$(dirname "$0")/helm.sh" >/dev/null
 
 # command:package (chromium: the browser tests of CORS, internal/gateway/cors_browser_test.go)
 wanted=(redis-server:redis-server nginx:nginx caddy:caddy chromium:chromium)

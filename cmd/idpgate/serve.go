@@ -213,8 +213,12 @@ func serve(ctx context.Context, cfg *serveConfig, log *slog.Logger, ready func(p
 		WriteTimeout: cfg.writeTimeout, IdleTimeout: cfg.idleTimeout, MaxHeaderBytes: 64 << 10, ErrorLog: errLog,
 		TLSConfig: proxyTLS,
 	}
+	adminHandler := gw.AdminHandler()
+	if cfg.tls.adminClientCA != "" {
+		adminHandler = requireClientCert(adminHandler)
+	}
 	adminSrv := &http.Server{
-		Handler: gw.AdminHandler(), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
+		Handler: adminHandler, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
 		WriteTimeout: 30 * time.Second, IdleTimeout: cfg.idleTimeout, MaxHeaderBytes: 64 << 10, ErrorLog: errLog,
 		TLSConfig: adminTLS,
 	}

@@ -3,6 +3,7 @@ package main
 import (
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"log/slog"
@@ -10,6 +11,7 @@ import (
 	"net/http"
 	"os"
 
+	"github.com/idpgate/terraform-provider-idpgate/internal/adminapi"
 	"github.com/idpgate/terraform-provider-idpgate/internal/tlsreload"
 )
 
@@ -37,7 +39,8 @@ func (c *serveTLS) addFlags(fs *flag.FlagSet) {
 		"when unset and --tls-cert is set, the admin listener serves the proxy's certificate ("+adminTLSCertEnv+")")
 	fs.StringVar(&c.adminKeyFile, "admin-tls-key", os.Getenv(adminTLSKeyEnv), "PEM private key `file` of --admin-tls-cert ("+adminTLSKeyEnv+")")
 	fs.StringVar(&c.adminClientCA, "admin-client-ca", os.Getenv(adminClientCAEnv), "PEM CA certificates `file`: the admin listener then "+
-		"requires a client certificate issued by one of them, in addition to the admin token ("+adminClientCAEnv+")")
+		"requires a client certificate issued by one of them, in addition to the admin token, on every path but /healthz and /readyz, "+
+		"which probes reach without one ("+adminClientCAEnv+")")
 }
 
 // check refuses the combinations that cannot be served.
@@ -87,9 +90,32 @@ func (c *serveTLS) serverConfigs(log *slog.Logger) (proxy, admin *tls.Config, er
 		if !pool.AppendCertsFromPEM(pem) {
 			return nil, nil, fmt.Errorf("--admin-client-ca: %s holds no PEM certificate", c.adminClientCA)
 		}
-		admin.ClientCAs, admin.ClientAuth = pool, tls.RequireAndVerifyClientCert
+		// A certificate that is given is verified in the handshake; one that is missing is
+		// refused by requireClientCert on every path but the probes': a kubelet presents none.
+		admin.ClientCAs, admin.ClientAuth = pool, tls.VerifyClientCertIfGiven
 	}
 	return proxy, admin, nil
+}
+
+// probePaths are the admin listener's paths that answer without a client certificate under
+// --admin-client-ca: a kubelet's or a load balancer's health probe has none. Exact paths, no
+// prefix: anything else, /metrics included, needs a verified certificate.
+var probePaths = map[string]bool{"/healthz": true, "/readyz": true}
+
+// requireClientCert answers 401 to a request on the admin listener that presented no
+// certificate verified against --admin-client-ca, unless it asks for a probe path.
+func requireClientCert(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if probePaths[r.URL.Path] || (r.TLS != nil && len(r.TLS.VerifiedChains) > 0) {
+			next.ServeHTTP(w, r)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Cache-Control", "no-store")
+		w.WriteHeader(http.StatusUnauthorized)
+		_ = json.NewEncoder(w).Encode(&adminapi.Error{Code: "client_certificate_required",
+			Message: "the admin listener requires a client certificate issued by a CA of --admin-client-ca"})
+	})
 }
 
 // serverTLSConfig is Go's defaults from TLS 1.2 up, the certificate from the reloader, and
@@ -111,7 +137,7 @@ func scheme(c *tls.Config) string {
 	if c == nil {
 		return "http"
 	}
-	if c.ClientAuth == tls.RequireAndVerifyClientCert {
+	if c.ClientAuth == tls.VerifyClientCertIfGiven {
 		return "https+client-cert"
 	}
 	return "https"

@@ -138,15 +138,26 @@ func TestServeAdminClientCertificate(t *testing.T) {
 	proxy, admin := startServe(t, cfg)
 
 	operator, stranger := ca.Client(t, "terraform"), otherCA.Client(t, "stranger")
-	for name, c := range map[string]*http.Client{
-		"no client certificate":         httpsClient(t, ca, nil),
-		"a certificate from another CA": httpsClient(t, ca, &stranger),
+	if resp, err := get(httpsClient(t, ca, &stranger), "https://"+admin+"/readyz", tlsTestAdminToken); err == nil {
+		t.Errorf("a certificate from another CA: admin listener answered %d, want a refused handshake", resp.StatusCode)
+	}
+	// A kubelet's probe presents no certificate: /healthz and /readyz answer it, and nothing
+	// else does, whatever the token, nor a path that only starts like a probe's.
+	noCert := httpsClient(t, ca, nil)
+	for path, want := range map[string]int{
+		"/healthz": http.StatusOK, "/readyz": http.StatusOK,
+		"/v1/apis": http.StatusUnauthorized, "/metrics": http.StatusUnauthorized,
+		"/readyz/": http.StatusUnauthorized, "/healthz/../v1/apis": http.StatusUnauthorized,
 	} {
-		if resp, err := get(c, "https://"+admin+"/readyz", tlsTestAdminToken); err == nil {
-			t.Errorf("%s: admin listener answered %d, want a refused handshake", name, resp.StatusCode)
+		resp, err := get(noCert, "https://"+admin+path, tlsTestAdminToken)
+		if err != nil || resp.StatusCode != want {
+			t.Errorf("no client certificate, GET %s: %v, %v; want %d", path, resp, err, want)
 		}
 	}
 	withCert := httpsClient(t, ca, &operator)
+	if resp, err := get(withCert, "https://"+admin+"/metrics", ""); err != nil || resp.StatusCode != http.StatusOK {
+		t.Errorf("client certificate, /metrics: %v, %v; want 200", resp, err)
+	}
 	if resp, err := get(withCert, "https://"+admin+"/v1/apis", ""); err != nil || resp.StatusCode != http.StatusUnauthorized {
 		t.Errorf("client certificate without the admin token: %v, %v; want 401", resp, err)
 	}
