@@ -13,7 +13,6 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/hashicorp/terraform-plugin-framework-timetypes/timetypes"
 	"github.com/hashicorp/terraform-plugin-framework-validators/float64validator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/int64validator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
@@ -62,7 +61,7 @@ type providerModel struct {
 	GatewayURL           types.String         `tfsdk:"gateway_url"`
 	GatewayAdminToken    types.String         `tfsdk:"gateway_admin_token"`
 	MaxRetries           types.Int64          `tfsdk:"max_retries"`
-	RequestTimeout       timetypes.GoDuration `tfsdk:"request_timeout"`
+	RequestTimeout       checkedDurationValue `tfsdk:"request_timeout"`
 	CABundle             types.String         `tfsdk:"ca_bundle"`
 	GatewayCABundle      types.String         `tfsdk:"gateway_ca_bundle"`
 	GatewayClientCert    types.String         `tfsdk:"gateway_client_cert"`
@@ -148,7 +147,7 @@ func (p *idpgateProvider) Schema(_ context.Context, _ provider.SchemaRequest, re
 				MarkdownDescription: "Timeout of one HTTP call, as a Go duration (default `30s`). " +
 					"Environment variable: `IDPGATE_REQUEST_TIMEOUT`.",
 				Optional:   true,
-				CustomType: timetypes.GoDurationType{},
+				CustomType: checkedDurationType{},
 			},
 			"ca_bundle": schema.StringAttribute{
 				MarkdownDescription: "PEM certificates to trust, in addition to the system's, for the IdP and the gateway: the " +
