@@ -142,3 +142,40 @@ resource "idpgate_access_policy" "x" {
 		})
 	}
 }
+
+// TestAccPlanDiagnostics_issuerSameFromBlockOrEnvironment: a mistyped issuer gets the same
+// single message whether it is in the provider block or in IDPGATE_ISSUER, and it says
+// http or https, as both are accepted. Not parallel: it sets the environment.
+func TestAccPlanDiagnostics_issuerSameFromBlockOrEnvironment(t *testing.T) {
+	config := func(issuer string) string {
+		return fmt.Sprintf(`
+provider "idpgate" {
+  gateway_url         = %q
+  gateway_admin_token = "unused"
+%s}
+
+resource "idpgate_access_policy" "x" {
+  name          = "x"
+  access_rights = [{ api_id = "a" }]
+}
+`, closedPort(t), issuer)
+	}
+	words := []string{`issuer (or IDPGATE_ISSUER) "htps://idp.example.com" must be an absolute http or https URL, such as https://idp.example.com.`}
+	t.Run("block", func(t *testing.T) {
+		resource.Test(t, resource.TestCase{
+			PreCheck:                 func() { testAccPreCheck(t) },
+			ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+			Steps: []resource.TestStep{{Config: config("  issuer = \"htps://idp.example.com\"\n"), PlanOnly: true,
+				ExpectError: singleError("Invalid issuer", "provider", `issuer = "htps://idp.example.com"`, words...)}},
+		})
+	})
+	t.Run("environment", func(t *testing.T) {
+		t.Setenv("IDPGATE_ISSUER", "htps://idp.example.com")
+		resource.Test(t, resource.TestCase{
+			PreCheck:                 func() { testAccPreCheck(t) },
+			ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+			Steps: []resource.TestStep{{Config: config(""), PlanOnly: true,
+				ExpectError: singleError("Invalid issuer", "provider", `provider "idpgate" {`, words...)}},
+		})
+	})
+}

@@ -85,8 +85,7 @@ func (p *idpgateProvider) Schema(_ context.Context, _ provider.SchemaRequest, re
 				MarkdownDescription: "Issuer URL of the identity provider. The registration endpoint is discovered from " +
 					"`/.well-known/openid-configuration`, falling back to `/.well-known/oauth-authorization-server`. " +
 					"Environment variable: `IDPGATE_ISSUER`.",
-				Optional:   true,
-				Validators: []validator.String{absoluteURL()},
+				Optional: true, // checked with IDPGATE_ISSUER, in Configure, in the same words
 			},
 			"idp_driver": schema.StringAttribute{
 				MarkdownDescription: "How to talk to the identity provider: `generic` (plain RFC 7591/7592, the default), " +

@@ -46,6 +46,11 @@ type idpSettings struct {
 // endpoint is discovered on first use.
 func (s *idpSettings) connect(issuer, driver setting, userAgent string) diagList {
 	var diags diagList
+	// From the block or the environment, the same check and the same words.
+	if err := adminapi.CheckHTTPURL(issuer.value); issuer.value != "" && err != nil {
+		diags.Append(attrError(issuer, "Invalid issuer", err.Error()))
+		return diags
+	}
 	client, err := dcr.New(dcr.Config{
 		Driver:               s.Driver,
 		Issuer:               s.Issuer,
