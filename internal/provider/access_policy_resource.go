@@ -25,6 +25,7 @@ var (
 	_ resource.ResourceWithConfigure      = &accessPolicyResource{}
 	_ resource.ResourceWithImportState    = &accessPolicyResource{}
 	_ resource.ResourceWithValidateConfig = &accessPolicyResource{}
+	_ resource.ResourceWithModifyPlan     = &accessPolicyResource{}
 )
 
 // NewAccessPolicyResource is the idpgate_access_policy resource: which clients may call which
@@ -142,6 +143,11 @@ func (r *accessPolicyResource) ValidateConfig(ctx context.Context, req resource.
 		return
 	}
 	resp.Diagnostics.Append(validationDiags(ctx, accessPolicySchema(), p.Validate())...)
+}
+
+// ModifyPlan checks the plan against the gateway (gateway_plan_checks.go).
+func (r *accessPolicyResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse) {
+	r.checkAtPlan(ctx, req, resp)
 }
 
 func (r *accessPolicyResource) Configure(_ context.Context, req resource.ConfigureRequest, resp *resource.ConfigureResponse) {

@@ -48,6 +48,7 @@ var (
 	_ resource.ResourceWithImportState      = &protectedAPIResource{}
 	_ resource.ResourceWithConfigValidators = &protectedAPIResource{}
 	_ resource.ResourceWithValidateConfig   = &protectedAPIResource{}
+	_ resource.ResourceWithModifyPlan       = &protectedAPIResource{}
 )
 
 // NewProtectedAPIResource is the idpgate_protected_api resource: an API behind the gateway.
@@ -298,6 +299,11 @@ func (r *protectedAPIResource) ValidateConfig(ctx context.Context, req resource.
 		return
 	}
 	resp.Diagnostics.Append(validationDiags(ctx, protectedAPISchema(), api.Validate())...)
+}
+
+// ModifyPlan checks the plan against the gateway (gateway_plan_checks.go).
+func (r *protectedAPIResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse) {
+	r.checkAtPlan(ctx, req, resp)
 }
 
 func (r *protectedAPIResource) Configure(_ context.Context, req resource.ConfigureRequest, resp *resource.ConfigureResponse) {

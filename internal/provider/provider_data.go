@@ -28,6 +28,8 @@ type providerData struct {
 	MaxRetries int
 	// unknown is set when some provider setting is only known at apply time.
 	unknown bool
+	// planView is the gateway as listed at plan time (gateway_plan_checks.go).
+	planView gatewayPlanView
 }
 
 // idpSettings is the IdP half of the provider configuration.
