@@ -179,3 +179,27 @@ resource "idpgate_access_policy" "x" {
 		})
 	})
 }
+
+// TestAccPlanDiagnostics_durationMistakeHidesNoOther: a duration the attribute's own check
+// refuses does not stop the gateway's checks of the rest of the configuration.
+func TestAccPlanDiagnostics_durationMistakeHidesNoOther(t *testing.T) {
+	t.Parallel()
+	config := fmt.Sprintf(`
+provider "idpgate" {
+  gateway_url         = %q
+  gateway_admin_token = "unused"
+}
+
+resource "idpgate_access_policy" "x" {
+  name          = "x"
+  access_rights = [{ api_id = "a", methods = ["get"] }]
+  rate_limit    = { requests = 10, per = "1 minute" }
+}
+`, closedPort(t))
+	resource.Test(t, resource.TestCase{
+		PreCheck:                 func() { testAccPreCheck(t) },
+		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+		Steps: []resource.TestStep{{Config: config, PlanOnly: true, ExpectError: regexp.MustCompile(
+			`(?s)(Invalid rate_limit\.per.*Invalid access_rights\[0\]\.methods|Invalid access_rights\[0\]\.methods.*Invalid rate_limit\.per)`)}},
+	})
+}

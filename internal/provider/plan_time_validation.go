@@ -57,8 +57,9 @@ func configWithPlaceholders(cfg tfsdk.Config) (tfsdk.Config, error) {
 	return tfsdk.Config{Raw: raw, Schema: cfg.Schema}, err
 }
 
-// badDuration: a duration attribute's own check (checkedDurationValue.ValidateAttribute) refuses v;
-// a placeholder takes its place, so the mistake is reported once.
+// badDuration: a duration attribute's own check (checkedDurationValue.ValidateAttribute)
+// refuses v, and reports it. A placeholder takes its place, so that reading the
+// configuration does not stop at it and the other attributes are still checked.
 func badDuration(cfg tfsdk.Config, p *tftypes.AttributePath, v tftypes.Value) bool {
 	if v.IsNull() || !v.Type().Is(tftypes.String) {
 		return false
