@@ -93,7 +93,7 @@ func gatewayPlanCheckDiag(err error) diag.Diagnostic {
 			err.Error())
 }
 
-// checkProtectedAPIAtPlan: the planned listen_path (and hosts) is not held by another API.
+// checkAtPlan: the planned listen_path (and hosts) is not held by another API.
 func (r *protectedAPIResource) checkAtPlan(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse) {
 	if req.Plan.Raw.IsNull() {
 		return // destroy
@@ -102,7 +102,9 @@ func (r *protectedAPIResource) checkAtPlan(ctx context.Context, req resource.Mod
 	var hosts types.Set
 	resp.Diagnostics.Append(req.Plan.GetAttribute(ctx, path.Root("listen_path"), &listenPath)...)
 	resp.Diagnostics.Append(req.Plan.GetAttribute(ctx, path.Root("hosts"), &hosts)...)
-	resp.Diagnostics.Append(req.Plan.GetAttribute(ctx, path.Root("id"), &id)...)
+	if !req.State.Raw.IsNull() { // this resource's API, even when the plan replaces it
+		resp.Diagnostics.Append(req.State.GetAttribute(ctx, path.Root("id"), &id)...)
+	}
 	if resp.Diagnostics.HasError() || listenPath.IsUnknown() || listenPath.IsNull() || hosts.IsUnknown() {
 		return
 	}
@@ -117,7 +119,7 @@ func (r *protectedAPIResource) checkAtPlan(ctx context.Context, req resource.Mod
 	}
 	mine := adminapi.API{ListenPath: listenPath.ValueString(), Hosts: wantHosts}
 	for _, other := range apis {
-		if (!id.IsUnknown() && other.ID == id.ValueString()) || !sameRoute(mine, other) {
+		if other.ID == id.ValueString() || !sameRoute(mine, other) {
 			continue
 		}
 		at, where := path.Root("listen_path"), ""
