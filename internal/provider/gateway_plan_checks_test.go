@@ -98,3 +98,27 @@ resource "idpgate_access_policy" "p" {
 		})
 	})
 }
+
+// TestSameRoute follows the gateway's route index: the same listen path (trailing slash
+// aside), and no hosts on either or a host in common (case aside).
+func TestSameRoute(t *testing.T) {
+	api := func(p string, hosts ...string) adminapi.API { return adminapi.API{ListenPath: p, Hosts: hosts} }
+	cases := []struct {
+		a, b adminapi.API
+		want bool
+	}{
+		{api("/orders/"), api("/orders"), true},
+		{api("/orders"), api("/orders/items"), false},
+		{api("/orders"), api("/orders", "api.example.com"), false},
+		{api("/orders", "a.example.com", "API.example.com"), api("/orders", "api.example.com"), true},
+		{api("/orders", "a.example.com"), api("/orders", "b.example.com"), false},
+	}
+	for _, c := range cases {
+		if got := sameRoute(c.a, c.b); got != c.want {
+			t.Errorf("sameRoute(%v, %v) = %v, want %v", c.a, c.b, got, c.want)
+		}
+		if got := sameRoute(c.b, c.a); got != c.want {
+			t.Errorf("sameRoute(%v, %v) = %v, want %v", c.b, c.a, got, c.want)
+		}
+	}
+}
