@@ -10,8 +10,8 @@ set -euo pipefail
 bash "$(dirname "$0")/hydra.sh" >/dev/null
 bash "$(dirname "$0")/tofu.sh" >/dev/null
 
-# command:package
-wanted=(redis-server:redis-server nginx:nginx caddy:caddy)
+# command:package (chromium: the browser tests of CORS, internal/gateway/cors_browser_test.go)
+wanted=(redis-server:redis-server nginx:nginx caddy:caddy chromium:chromium)
 
 missing=()
 for pair in "${wanted[@]}"; do

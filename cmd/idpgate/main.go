@@ -4,6 +4,7 @@
 //	idpgate mock-idp   an OAuth 2.0 / OpenID Connect identity provider for tests and demos
 //	idpgate dev        the mock IdP and the gateway together, for trying the provider locally
 //	idpgate config     export or import the gateway's configuration store as JSON
+//	idpgate explain    what the gateway would do with a request, and why
 package main
 
 import (
@@ -60,6 +61,8 @@ func run(args []string, stderr io.Writer) int {
 		err = runDev(args[1:])
 	case "config":
 		err = runConfig(args[1:], os.Stdout)
+	case "explain":
+		err = runExplain(args[1:], os.Stdout)
 	case "version", "--version", "-version":
 		fmt.Fprintf(os.Stdout, "idpgate %s (%s)\n", version, commit)
 		return 0
@@ -95,6 +98,7 @@ Commands:
   mock-idp   run a mock OAuth 2.0 / OpenID Connect identity provider
   dev        run the mock IdP and the gateway together for local trials
   config     export | import: the configuration store (bbolt or Redis) as JSON
+  explain    what the gateway would do with a request, and why (nothing is sent)
   version    print the version
 
 Run "idpgate <command> --help" (or "idpgate help <command>") for the flags of a command.

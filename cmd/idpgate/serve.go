@@ -46,6 +46,7 @@ type serveConfig struct {
 	failedAuthLimit              failedAuthLimitFlag
 	refusedTokenTTL              time.Duration
 	clientCertHeader             string
+	allowLinkLocalTargets        bool
 	tls                          serveTLS
 }
 
@@ -81,6 +82,7 @@ func parseServe(args []string, out io.Writer) (*serveConfig, error) {
 	fs.Var(&cfg.failedAuthLimit, "failed-auth-limit", "refused tokens one client address may present, as `N/duration` (a bucket of N refilled at N per duration), before its requests get 429 without a token check; off to disable")
 	fs.DurationVar(&cfg.refusedTokenTTL, "refused-token-ttl", cfg.refusedTokenTTL, "how long a token the introspection endpoint called inactive is refused without asking again (0: ask every time)")
 	fs.StringVar(&cfg.clientCertHeader, "client-cert-header", "", "`header` in which a proxy in -trusted-proxies that terminates TLS passes the client certificate (nginx's $ssl_client_escaped_cert, Traefik's passTLSClientCert), for certificate-bound tokens")
+	fs.BoolVar(&cfg.allowLinkLocalTargets, "allow-link-local-targets", false, "let upstreams, JWKS URIs and introspection endpoints be at link-local addresses (169.254.0.0/16, fe80::/10, where clouds serve instance metadata); refused by default, in the admin API and when dialling")
 	fs.StringVar(&cfg.accessLog, "access-log", cfg.accessLog, "where the JSON access log goes: stderr, off, or a `file` (appended to)")
 	cfg.tls.addFlags(fs)
 	fs.TextVar(&cfg.logLevel, "log-level", cfg.logLevel, "log `level`: debug, info, warn or error (logs are JSON on stderr)")
@@ -158,7 +160,7 @@ func serve(ctx context.Context, cfg *serveConfig, log *slog.Logger, ready func(p
 		LimitsFallback: gateway.Fallback(cfg.limitsFallback), AdminToken: cfg.adminToken, Logger: log,
 		DecisionPath: cfg.decisionPath, TrustedProxies: cfg.trustedProxies, AccessLog: accessLog,
 		FailedAuthLimit: gateway.FailedAuthLimit(cfg.failedAuthLimit), RefusedTokenTTL: refusedTTL(cfg.refusedTokenTTL),
-		ClientCertHeader: cfg.clientCertHeader})
+		ClientCertHeader: cfg.clientCertHeader, AllowLinkLocalTargets: cfg.allowLinkLocalTargets})
 	if errors.Is(err, gateway.ErrOpeningStore) {
 		return cfg.explainOpenError(cfg.dataDir, err)
 	}

@@ -77,13 +77,23 @@ func TestServeFailedAuthLimitFlag(t *testing.T) {
 	}
 }
 
+func TestServeAllowLinkLocalTargetsFlag(t *testing.T) {
+	t.Setenv(adminTokenEnv, "serve-test-admin-token")
+	if cfg, err := parseServe(nil, io.Discard); err != nil || cfg.allowLinkLocalTargets {
+		t.Errorf("default: %v, allow=%v; want link-local targets refused", err, cfg.allowLinkLocalTargets)
+	}
+	if cfg, err := parseServe([]string{"-allow-link-local-targets"}, io.Discard); err != nil || !cfg.allowLinkLocalTargets {
+		t.Errorf("-allow-link-local-targets: %v, allow=%v", err, cfg.allowLinkLocalTargets)
+	}
+}
+
 func TestServeHelpExplainsEveryFlag(t *testing.T) {
 	var out bytes.Buffer
 	if _, err := parseServe([]string{"--help"}, &out); !errors.Is(err, flag.ErrHelp) {
 		t.Fatalf("--help: %v", err)
 	}
 	for _, want := range []string{"-listen", "-admin-listen", "-data-dir", "-read-header-timeout", "-read-timeout",
-		"-write-timeout", "-idle-timeout", "-shutdown-timeout", "-log-level", "-decision-path", "-trusted-proxies", "-access-log", "-failed-auth-limit", "-refused-token-ttl", "-client-cert-header", adminTokenEnv,
+		"-write-timeout", "-idle-timeout", "-shutdown-timeout", "-log-level", "-decision-path", "-trusted-proxies", "-access-log", "-failed-auth-limit", "-refused-token-ttl", "-client-cert-header", "-allow-link-local-targets", adminTokenEnv,
 		"-redis-url", "-redis-key-prefix", "-redis-limits-fallback", redisURLEnv, redisKeyPrefixEnv, redisFallbackEnv} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("--help does not mention %s", want)

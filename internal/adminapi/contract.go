@@ -31,6 +31,28 @@ const (
 	DefaultIntrospectionCacheTTL = 60 * time.Second
 )
 
+// Request targets the gateway refuses before any other work (no routing, no token check), on
+// the proxy listener and in the URI an edge proxy forwards to the decision endpoint.
+const (
+	// MaxRequestTargetBytes bounds a request target (path and query, as sent): a longer one is
+	// answered 414. nginx refuses a request line past its 8 KiB large_client_header_buffers
+	// with 414, Apache past LimitRequestLine (8190 bytes), and IIS a URL past 4096 bytes, so no
+	// client that works behind them needs more.
+	MaxRequestTargetBytes = 8 << 10
+	// MaxPathSegments bounds the "/"-separated segments of a request path: more are answered
+	// 400. It is IIS's (http.sys) UrlSegmentMaxCount default; listen paths and path patterns
+	// are far shorter.
+	MaxPathSegments = 255
+)
+
+// ReservedPathPrefix is the gateway's own part of the proxy listener's paths: the decision
+// endpoint (DefaultDecisionPath) lives under it, and no listen path may.
+const ReservedPathPrefix = "/_idpgate"
+
+// DefaultDecisionPath is where the gateway answers forward-auth requests unless told
+// otherwise (idpgate serve -decision-path).
+const DefaultDecisionPath = ReservedPathPrefix + "/decide"
+
 // DefaultAllowedAlgorithms is JWTValidation.AllowedAlgorithms when it is empty. It returns a
 // new slice, so a caller may keep or change it.
 func DefaultAllowedAlgorithms() []string { return []string{DefaultAlgorithm} }
@@ -104,3 +126,25 @@ const (
 
 // SenderConstraints lists the values API.SenderConstraint accepts besides "".
 var SenderConstraints = []string{SenderConstraintNone, SenderConstraintDPoP, SenderConstraintMTLS, SenderConstraintDPoPOrMTLS}
+
+// Path normalizations a protected API may choose (API.PathNormalization), after Envoy's
+// path_with_escaped_slashes_action (REJECT_REQUEST, UNESCAPE_AND_FORWARD, KEEP_UNCHANGED),
+// applied to every spelling that an upstream may read as another path, escaped slashes being
+// only one. Whatever the choice, the gateway refuses "." and ".." segments, an encoded slash
+// or backslash, backslashes, control characters, invalid UTF-8 and double encoding.
+const (
+	// PathNormalizationReject refuses (400) a path with an empty segment ("//", also at the
+	// start), a ";" (raw or %3B) or a segment ending in "." or a space (raw, %2E, %20), or one
+	// that Unicode NFKC turns into such a path (%EF%BC%8F, the fullwidth solidus, is "/").
+	PathNormalizationReject = "reject_request"
+	// PathNormalizationNormalize decides on, and forwards, the path such an upstream reads:
+	// NFKC applied, slashes merged, ";" parameters and trailing dots and spaces cut from
+	// each segment (Envoy's merge_slashes and normalize_path, Tomcat's and IIS's readings).
+	PathNormalizationNormalize = "normalize_and_forward"
+	// PathNormalizationKeep decides on and forwards the path as sent: for an upstream that
+	// gives ";", "//" and trailing dots no meaning of their own.
+	PathNormalizationKeep = "keep_unchanged"
+)
+
+// PathNormalizations lists the values API.PathNormalization accepts besides "".
+var PathNormalizations = []string{PathNormalizationReject, PathNormalizationNormalize, PathNormalizationKeep}

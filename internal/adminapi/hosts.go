@@ -31,6 +31,9 @@ func validateHosts(field string, hosts []string) error {
 		if strings.ContainsAny(h, "/@*?# ") || !isHostname(n) && net.ParseIP(n) == nil {
 			return FieldError(f, "%q is not a host name such as api.example.com (no scheme, port, path or wildcard)", h)
 		}
+		if _, _, err := net.SplitHostPort(h); err == nil {
+			return FieldError(f, "%q has a port: name the host alone (the gateway compares hosts without their port)", h)
+		}
 		if seen[n] {
 			return FieldError(f, "%q is listed twice", h)
 		}

@@ -14,14 +14,15 @@
 //	GET    /v1/policies/{id}    -> Policy
 //	PUT    /v1/policies/{id}    Policy (full replacement) -> Policy
 //	DELETE /v1/policies/{id}    -> 204
+//	POST   /v1/decisions        DecisionRequest -> Decision (what the proxy would do; decision.go)
 //
 // Lists come in pages, in id order: ?limit=N (DefaultPageSize when absent, at most
 // MaxPageSize) objects whose id sorts after ?after=; NextAfter is the after of the next page,
 // empty on the last. Reading one object never needs a list: GET /v1/apis/{id}.
 //
 // Errors are an Error body with status 400 (a bad field, named in Error.Field), 401 (bad or
-// missing admin token), 404 (no such object), 409 (a name or listen path already taken, or a
-// policy granting an API that does not exist) or 5xx.
+// missing admin token), 404 (no such object), 409 (a name, listen path or resource already
+// taken, or a policy granting an API that does not exist) or 5xx.
 package adminapi
 
 import "time"
@@ -50,15 +51,51 @@ type API struct {
 	// X-Idpgate-Scope, X-Idpgate-Policy). A header may not start with HeaderPrefix.
 	ForwardClaims map[string]string `json:"forward_claims,omitempty"`
 	// ForwardOverrideHeaders lets X-HTTP-Method-Override, X-HTTP-Method, X-Method-Override,
-	// X-Original-URL and X-Rewrite-URL reach the upstream. By default the gateway drops them:
-	// the policy decided on the request's own method and path, and an upstream that obeys
-	// them would act on others.
+	// X-Original-URL and X-Rewrite-URL reach the upstream, and requests with a _method query
+	// parameter (Laravel, Symfony, Rails) through. By default the gateway drops those headers
+	// and refuses the parameter (400): the policy decided on the request's own method and path,
+	// and an upstream that obeys them would act on others.
 	ForwardOverrideHeaders bool `json:"forward_override_headers,omitempty"`
 	// SenderConstraint is SenderConstraintNone (the default, also ""), or requires tokens
 	// bound to their holder: SenderConstraintDPoP (RFC 9449), SenderConstraintMTLS (RFC
 	// 8705), SenderConstraintDPoPOrMTLS. Bound tokens are checked against their binding
 	// whatever this says.
 	SenderConstraint string `json:"sender_constraint,omitempty"`
+	// PathNormalization is what the gateway does with a request path that some upstream
+	// reads as another path (merged slashes, ";" parameters, trailing dots or spaces in a
+	// segment, their percent-encoded forms, Unicode forms NFKC folds to those):
+	// PathNormalizationReject (the default, also ""), PathNormalizationNormalize or
+	// PathNormalizationKeep. Named after Envoy's path_with_escaped_slashes_action.
+	PathNormalization string `json:"path_normalization,omitempty"`
+	// CaseInsensitivePaths says the upstream reads paths without regard to ASCII case (IIS,
+	// ASP.NET): the listen path (which must then be lower case) and the access rights' path
+	// patterns are matched against the lower-cased request path, and a request that another
+	// API would serve once lower-cased goes to that API or is refused.
+	CaseInsensitivePaths bool `json:"case_insensitive_paths,omitempty"`
+
+	// Resource is the API's canonical URI, as OAuth clients name it (RFC 9728, RFC 8707), such
+	// as https://mcp.example.com/mcp: its path is ListenPath or below it, its host one of Hosts
+	// when they are set. resource.go says what it turns on. The other fields here apply only
+	// with a Resource.
+	Resource string `json:"resource,omitempty"`
+	// ResourceName and ResourceDocumentation (an URL) go into the metadata as they are.
+	ResourceName          string `json:"resource_name,omitempty"`
+	ResourceDocumentation string `json:"resource_documentation,omitempty"`
+	// ScopesSupported replaces the metadata's scopes_supported, which is otherwise the
+	// required scopes of the API and of every policy's access right to it.
+	ScopesSupported []string `json:"scopes_supported,omitempty"`
+	// AuthorizationServers are the metadata's authorization_servers (issuer URLs); empty
+	// means jwt.issuer. Required with introspection.
+	AuthorizationServers []string `json:"authorization_servers,omitempty"`
+	// RequireResourceAudience false accepts tokens without Resource in aud, for identity
+	// providers that cannot put it there; nil means true.
+	RequireResourceAudience *bool `json:"require_resource_audience,omitempty"`
+	// Conditions are CEL expressions every request to the API must meet, after its token is
+	// checked and before any policy is consulted (conditions.go says what they can use).
+	Conditions []string `json:"conditions,omitempty"`
+	// CORS, when set, lets browser applications on the allowed origins call the API
+	// (cors.go).
+	CORS *CORS `json:"cors,omitempty"`
 
 	CreatedAt time.Time `json:"created_at,omitzero"`
 	UpdatedAt time.Time `json:"updated_at,omitzero"`
@@ -149,6 +186,9 @@ type AccessRight struct {
 	Paths []string `json:"paths,omitempty"`
 	// RequiredScopes must all be in the token's scopes for this grant to apply.
 	RequiredScopes []string `json:"required_scopes,omitempty"`
+	// Conditions are CEL expressions that must all be true for this grant to apply
+	// (conditions.go says what they can use).
+	Conditions []string `json:"conditions,omitempty"`
 }
 
 // Limit is a count over a period.

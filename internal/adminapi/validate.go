@@ -44,6 +44,12 @@ func (a *API) Validate() error {
 	if a.SenderConstraint != "" && !contains(SenderConstraints, a.SenderConstraint) {
 		return FieldError("sender_constraint", "%q is not one of %s", a.SenderConstraint, strings.Join(SenderConstraints, ", "))
 	}
+	if a.PathNormalization != "" && !contains(PathNormalizations, a.PathNormalization) {
+		return FieldError("path_normalization", "%q is not one of %s", a.PathNormalization, strings.Join(PathNormalizations, ", "))
+	}
+	if a.CaseInsensitivePaths && strings.ToLower(a.ListenPath) != a.ListenPath {
+		return FieldError("listen_path", "%q must be lower case when case_insensitive_paths is set", a.ListenPath)
+	}
 	switch {
 	case a.JWT == nil && a.Introspection == nil:
 		return FieldError("jwt", "exactly one of jwt and introspection must be set; neither is")
@@ -55,6 +61,17 @@ func (a *API) Validate() error {
 		}
 	default:
 		if err := a.Introspection.validate("introspection"); err != nil {
+			return err
+		}
+	}
+	if err := a.validateResource(); err != nil { // resource.go
+		return err
+	}
+	if _, err := CompileConditions("conditions", a.Conditions); err != nil {
+		return err
+	}
+	if a.CORS != nil {
+		if err := a.CORS.validate("cors"); err != nil {
 			return err
 		}
 	}
@@ -167,6 +184,9 @@ func (p *Policy) Validate() error {
 		if err := validateScopes(prefix+".required_scopes", ar.RequiredScopes); err != nil {
 			return err
 		}
+		if _, err := CompileConditions(prefix+".conditions", ar.Conditions); err != nil {
+			return err
+		}
 	}
 	if err := p.RateLimit.validate("rate_limit", MaxRateLimitPer); err != nil {
 		return err
@@ -234,12 +254,24 @@ func validateListenPath(field, p string) error {
 	if strings.ContainsAny(p, "?#*%") || hasControlOrSpace(p) {
 		return FieldError(field, "%q must be a plain path (no query, fragment, wildcard, escape or spaces)", p)
 	}
+	if strings.Contains(p, "\\") {
+		return FieldError(field, "%q must not contain a backslash: the gateway refuses every request path that does", p)
+	}
 	if strings.Contains(p, "//") {
 		return FieldError(field, "%q must not contain empty segments", p)
+	}
+	if n := NormalizeListenPath(p); n == ReservedPathPrefix || strings.HasPrefix(n, ReservedPathPrefix+"/") {
+		return FieldError(field, "%q is under %s, which the gateway keeps for itself (the decision endpoint %s)", p, ReservedPathPrefix, DefaultDecisionPath)
+	}
+	if len(p) > MaxRequestTargetBytes || strings.Count(p, "/") > MaxPathSegments {
+		return FieldError(field, "%q is longer than any request the gateway accepts (%d bytes, %d segments)", p, MaxRequestTargetBytes, MaxPathSegments)
 	}
 	for _, s := range strings.Split(p[1:], "/") {
 		if s == "." || s == ".." {
 			return FieldError(field, "%q must not contain \".\" or \"..\" segments", p)
+		}
+		if strings.Contains(s, ";") || strings.HasSuffix(s, ".") {
+			return FieldError(field, "%q must not contain \";\" or a segment ending in \".\": upstreams read such paths as others (see path_normalization)", p)
 		}
 	}
 	return nil

@@ -3,6 +3,7 @@ package adminapi
 import (
 	"errors"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 )
@@ -45,6 +46,17 @@ func TestAPIValidateNamesField(t *testing.T) {
 		{"listen_path", func(a *API) { a.ListenPath = "/a/../b" }},
 		{"listen_path", func(a *API) { a.ListenPath = "/a//b" }},
 		{"listen_path", func(a *API) { a.ListenPath = "/a?x=1" }},
+		{"listen_path", func(a *API) { a.ListenPath = `/a\b` }},
+		{"listen_path", func(a *API) { a.ListenPath = "/_idpgate/decide/x" }},
+		{"listen_path", func(a *API) { a.ListenPath, a.CaseInsensitivePaths = "/Orders", true }},
+		{"path_normalization", func(a *API) { a.PathNormalization = "merge_slashes" }},
+		{"path_normalization", func(a *API) { a.PathNormalization = "REJECT_REQUEST" }},
+		{"listen_path", func(a *API) { a.ListenPath = "/_idpgate/decide" }},
+		{"listen_path", func(a *API) { a.ListenPath = "/_idpgate/" }},
+		{"listen_path", func(a *API) { a.ListenPath = "/orders;v=1" }},
+		{"listen_path", func(a *API) { a.ListenPath = "/orders./x" }},
+		{"listen_path", func(a *API) { a.ListenPath = "/a" + strings.Repeat("/b", MaxPathSegments) }},
+		{"listen_path", func(a *API) { a.ListenPath = "/" + strings.Repeat("a", MaxRequestTargetBytes) }},
 		{"upstream_url", func(a *API) { a.UpstreamURL = "/relative" }},
 		{"upstream_url", func(a *API) { a.UpstreamURL = "ftp://host/x" }},
 		{"upstream_url", func(a *API) { a.UpstreamURL = "http://user:pw@host/x" }},
@@ -156,7 +168,11 @@ func TestHosts(t *testing.T) {
 	}{
 		{[]string{"api.example.com", "API.Example.org.", "10.0.0.1", "::1", "localhost"}, true},
 		{[]string{"https://api.example.com"}, false},
-		{[]string{"api.example.com:8443"}, true}, // the port is ignored, as in a Host header
+		{[]string{"api.example.com:8443"}, false}, // the message says no port: hosts are compared without one
+		{[]string{"a.example:80"}, false},
+		{[]string{"[::1]:80"}, false},
+		{[]string{"[::1]"}, true},
+		{[]string{"fe80::1"}, true},
 		{[]string{"*.example.com"}, false},
 		{[]string{"api.example.com/x"}, false},
 		{[]string{"-bad.example.com"}, false},

@@ -46,7 +46,7 @@ type Config struct {
 	Upstream string
 	// Host is the host name the documented server block (nginx server_name, Caddy site
 	// address) serves, in place of the example's api.example.com; requests naming another
-	// host are refused. Empty keeps api.example.com.
+	// host are refused. Empty keeps api.example.com. nginx takes several, separated by spaces.
 	Host string
 	// Dir holds the server's configuration, logs and temporary files; it must exist.
 	Dir string

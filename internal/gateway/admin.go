@@ -32,11 +32,13 @@ func (g *Gateway) adminRoutes() http.Handler {
 	mux.HandleFunc("GET /v1/policies/{id}", g.getPolicy)
 	mux.HandleFunc("PUT /v1/policies/{id}", g.replacePolicy)
 	mux.HandleFunc("DELETE /v1/policies/{id}", g.deletePolicy)
+	mux.HandleFunc("POST /v1/decisions", g.decide) // admin_decision.go
 	// A known path with another method is a 405 naming the methods it has (the method-less
 	// patterns are less specific than the ones above, so they only catch the rest).
 	for path, allow := range map[string]string{
 		"/v1/apis": "GET, HEAD, POST", "/v1/apis/{id}": "GET, HEAD, PUT, DELETE",
 		"/v1/policies": "GET, HEAD, POST", "/v1/policies/{id}": "GET, HEAD, PUT, DELETE",
+		"/v1/decisions": "POST",
 	} {
 		mux.HandleFunc(path, func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Allow", allow)
@@ -107,7 +109,7 @@ func (g *Gateway) getAPI(w http.ResponseWriter, r *http.Request) {
 
 func (g *Gateway) createAPI(w http.ResponseWriter, r *http.Request) {
 	var in adminapi.API
-	if !decodeBody(w, r, &in) || !valid(w, in.Validate()) {
+	if !decodeBody(w, r, &in) || !valid(w, in.Validate()) || !valid(w, g.checkAPIPlacement(&in)) {
 		return
 	}
 	var api *adminapi.API
@@ -121,7 +123,7 @@ func (g *Gateway) createAPI(w http.ResponseWriter, r *http.Request) {
 
 func (g *Gateway) replaceAPI(w http.ResponseWriter, r *http.Request) {
 	var in adminapi.API
-	if !decodeBody(w, r, &in) || !valid(w, in.Validate()) {
+	if !decodeBody(w, r, &in) || !valid(w, in.Validate()) || !valid(w, g.checkAPIPlacement(&in)) {
 		return
 	}
 	var api *adminapi.API

@@ -16,6 +16,12 @@ type decision struct {
 	policy *compiledPolicy
 	// limit is the rate limit or quota state to report in X-RateLimit-* (when limit.report).
 	limit limitResult
+	// forwardPath, when set, is the path to forward instead of the request's own: its normal
+	// form (path_normalization.go).
+	forwardPath string
+	// preflight: the request is a CORS preflight to an API with CORS, answered by the
+	// gateway without any other check (cors.go).
+	preflight bool
 }
 
 // check runs every check of the request path, in oauth2-proxy's order: path and headers,
@@ -23,47 +29,87 @@ type decision struct {
 // (sender_constraint.go), policy, limits. It returns the decision, or why the request is
 // refused.
 func (g *Gateway) check(r *http.Request, snap *snapshot) (d decision, ref *refusal) {
+	return g.checkRequest(r, snap, nil)
+}
+
+// simulation is how a decision without traffic (admin_decision.go) runs the same checks:
+// counting nothing (no failed authentication, no limit taken, no DPoP proof remembered, no
+// metric), with the caller's identity described instead of a token when caller is set, and
+// noting why in trace.
+type simulation struct {
+	// caller, when set, stands for a valid token carrying these claims, presented with
+	// scheme; its proof or certificate is taken as presented.
+	caller *token.DescribedCaller
+	scheme string
+	trace  policyTrace
+}
+
+// checkRequest is check, or with sim a decision without traffic.
+func (g *Gateway) checkRequest(r *http.Request, snap *snapshot, sim *simulation) (d decision, ref *refusal) {
 	if reason, ok := checkRequestPath(r.URL); !ok {
 		return d, badRequest(reason)
 	}
 	if reason, ok := checkInboundHeaders(r.Header); !ok {
 		return d, badRequest(reason)
 	}
-	path := r.URL.Path
-	rt := snap.lookup(r.Host, path)
+	rt, path, forward, ref := snap.settlePath(r.Host, r.URL.Path, snap.lookup(r.Host, r.URL.Path))
+	if ref != nil {
+		return d, ref
+	}
 	if rt == nil {
 		return d, noRoute()
 	}
-	d.route = rt
+	d.route, d.forwardPath = rt, forward
+	if !rt.forwardOverrides && r.URL.RawQuery != "" && hasMethodOverrideParam(r.URL.RawQuery) {
+		return d, badRequest("the query parameter _method overrides the method the policy decides on; " +
+			"this API does not accept it (forward_override_headers)")
+	}
+	if rt.cors != nil && isPreflight(r) {
+		d.preflight = true
+		return d, nil
+	}
 
 	scheme, tok, present := accessToken(r.Header.Get("Authorization"))
+	described := sim != nil && sim.caller != nil
+	if described {
+		scheme, present = sim.scheme, true
+	}
 	switch {
 	case !present:
 		return d, noToken(rt)
-	case tok == "":
+	case tok == "" && !described:
 		return d, invalidToken("the access token is empty", "")
 	case rt.validator == nil:
 		return d, unavailable("token validation for this API is not available", rt.validatorErr.Error())
 	}
 	now := g.now()
 	var attempt authAttempt
-	if client, counted := g.clientAddr(r); counted {
+	if client, counted := g.clientAddr(r); counted && sim == nil {
 		var wait time.Duration
 		var ok bool
 		if attempt, wait, ok = g.authFailures.begin(client, now); !ok {
 			return d, authLimited(wait)
 		}
 	}
-	start := time.Now()
-	id, err := rt.validator.Validate(r.Context(), tok)
-	g.metrics.validation.Observe(time.Since(start).Seconds())
+	var id *token.Identity
+	var err error
+	switch {
+	case described:
+		id, err = token.Describe(rt.validator, *sim.caller, now)
+	case sim != nil:
+		id, err = rt.validator.Validate(r.Context(), tok)
+	default:
+		start := time.Now()
+		id, err = rt.validator.Validate(r.Context(), tok)
+		g.metrics.validation.Observe(time.Since(start).Seconds())
+	}
 	if err != nil {
 		ref = refusalOfToken(err)
 		if scheme == schemeDPoP && ref.status == http.StatusUnauthorized {
 			ref.challenge = dpopChallenge(ref.code, ref.description)
 		}
 	} else {
-		ref = g.checkBinding(r, rt, scheme, tok, id) // sender_constraint.go
+		ref = g.checkBinding(r, rt, scheme, tok, id, sim) // sender_constraint.go
 	}
 	attempt.end(ref != nil && ref.outcome == outcomeUnauthorized, now)
 	if ref != nil {
@@ -71,7 +117,18 @@ func (g *Gateway) check(r *http.Request, snap *snapshot) (d decision, ref *refus
 	}
 	d.id = id
 
-	policy, verdict, missing := snap.policies.authorize(rt.id, id, r.Method, rt.relativePath(path), now)
+	cond := conditionSource{g: g, r: r, id: id, now: now, boundedClaims: rt.jwt}
+	if !cond.holds(&rt.conditions, nil) {
+		return d, conditionNotMet(nil, cond.failure)
+	}
+	var trace *policyTrace
+	if sim != nil {
+		trace = &sim.trace
+	}
+	policy, verdict, missing := snap.policies.authorizeTraced(rt.id, id, r.Method, rt.relativePath(path), now, &cond, trace)
+	if verdict == verdictCondition {
+		return d, conditionNotMet(cond.failedPolicy, cond.failure)
+	}
 	if verdict != verdictAllowed {
 		return d, refusalOfVerdict(verdict, missing)
 	}
@@ -81,7 +138,12 @@ func (g *Gateway) check(r *http.Request, snap *snapshot) (d decision, ref *refus
 	if caller == "" {
 		caller = id.Subject
 	}
-	if d.limit = g.limits.take(policy, caller, now); !d.limit.allowed {
+	if sim != nil {
+		d.limit = g.limits.peek(policy, caller, now)
+	} else {
+		d.limit = g.limits.take(policy, caller, now)
+	}
+	if !d.limit.allowed {
 		return d, refusalOfLimit(d.limit)
 	}
 	return d, nil

@@ -30,10 +30,12 @@ import (
 //     decided.
 //
 // A decision request that names no path is refused (403 invalid_request) rather than passed.
+// Every value of a forwarded URI header is checked as a request target (path_rules.go: length,
+// segments, a raw "#") and must be one URI, without a comma or whitespace.
 
 // DefaultDecisionPath is where the decision endpoint is served on the proxy listener, when
 // Options.DecisionPath is empty. Users' proxy configurations name it; it does not change.
-const DefaultDecisionPath = "/_idpgate/decide"
+const DefaultDecisionPath = adminapi.DefaultDecisionPath
 
 // DefaultTrustedProxies are the addresses whose forwarded headers a decision believes when
 // Options.TrustedProxies is nil: loopback only.
@@ -52,6 +54,15 @@ func (g *Gateway) serveDecision(w http.ResponseWriter, r *http.Request, below st
 	}
 	rec.request(orig)
 	d, ref := g.check(orig, g.snap.Load())
+	if d.route != nil && d.route.cors != nil {
+		// A preflight is recognised only from a trusted proxy's X-Forwarded-Method (or a path
+		// below the endpoint): from anyone else the method is the decision request's own.
+		if d.preflight {
+			g.answerPreflight(w, orig, rec, &d)
+			return
+		}
+		d.route.cors.decorate(w.Header(), orig.Header.Get("Origin"))
+	}
 	if ref != nil {
 		g.refuse(w, rec, &d, ref)
 		return
@@ -79,6 +90,13 @@ func (g *Gateway) decisionSubject(r *http.Request, below string) (*http.Request,
 			uri += "?" + r.URL.RawQuery
 		}
 	case g.trustedProxy(r.RemoteAddr):
+		for _, name := range forwardedURIHeaders {
+			for _, v := range r.Header[name] {
+				if ref := checkForwardedURI(v); ref != nil {
+					return nil, ref
+				}
+			}
+		}
 		m, err := forwardedValue(r.Header, "X-Forwarded-Method", "X-Original-Method")
 		if err != nil {
 			return nil, badRequest(err.Error())
@@ -86,7 +104,7 @@ func (g *Gateway) decisionSubject(r *http.Request, below string) (*http.Request,
 		if m != "" {
 			method = m
 		}
-		if uri, err = forwardedValue(r.Header, "X-Forwarded-Uri", "X-Original-Uri", "X-Original-Url"); err != nil {
+		if uri, err = forwardedValue(r.Header, forwardedURIHeaders[:]...); err != nil {
 			return nil, badRequest(err.Error())
 		}
 		if host, err = forwardedValue(r.Header, "X-Forwarded-Host"); err != nil {
@@ -113,6 +131,9 @@ func (g *Gateway) decisionSubject(r *http.Request, below string) (*http.Request,
 	}
 	return orig, nil
 }
+
+// forwardedURIHeaders name the original request's URI, in the order decisionSubject reads them.
+var forwardedURIHeaders = [...]string{"X-Forwarded-Uri", "X-Original-Uri", "X-Original-Url"}
 
 // forwardedValue is the one value the headers names carry between them (X-Original-URL, an
 // absolute URL, stands for its path and query): "" when none is sent, an error when one is

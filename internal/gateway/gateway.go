@@ -22,7 +22,8 @@ import (
 
 // Behaviour worth knowing, decided here:
 //
-//   - Listeners: ProxyHandler reserves only the decision path (/_idpgate/decide and below);
+//   - Listeners: ProxyHandler reserves the decision path (/_idpgate/decide and below) and
+//     RFC 9728's /.well-known/oauth-protected-resource and below (resource.go);
 //     /healthz, /readyz and /metrics are served by AdminHandler, unauthenticated; /v1/...
 //     needs the admin token.
 //   - Upstream requests keep the client's Authorization header (as Tyk and Kong do by
@@ -97,6 +98,10 @@ type Options struct {
 	// TrustedProxies are the addresses whose X-Forwarded-* / X-Original-* headers a decision
 	// request may use to name the request it is about; nil means DefaultTrustedProxies.
 	TrustedProxies []netip.Prefix
+	// AllowLinkLocalTargets lets upstreams, JWKS URIs and introspection endpoints be at
+	// link-local addresses (targets.go); by default the admin API refuses them and the
+	// gateway never dials one.
+	AllowLinkLocalTargets bool
 }
 
 // apiValidatorSource builds the token validator of one API; *token.Factory is one.
@@ -129,6 +134,7 @@ type Gateway struct {
 	wake     chan struct{}          // closed when pending, inflight or the snapshot change
 
 	decisionPath   string
+	allowLinkLocal bool
 	trustedProxies []netip.Prefix
 	authFailures   *failedAuthLimiter // nil when off
 	dpop           *token.DPoPChecker
@@ -190,7 +196,8 @@ func newGateway(opts Options, m *metrics, src apiValidatorSource) (*Gateway, err
 	}
 	g := &Gateway{
 		log: log, adminToken: opts.AdminToken, store: st, metrics: m,
-		limits: newLimits(st, opts.LimitsFallback, m, log), transport: newTransport(), validators: src, now: time.Now,
+		limits: newLimits(st, opts.LimitsFallback, m, log), transport: newTransport(newDialer(opts.AllowLinkLocalTargets)),
+		validators: src, now: time.Now, allowLinkLocal: opts.AllowLinkLocalTargets,
 	}
 	m.watchStore(st)
 	m.requests.WithLabelValues("", outcomeNames[outcomeNoRoute]) // exported from the start, as 0
@@ -216,8 +223,16 @@ func newGateway(opts Options, m *metrics, src apiValidatorSource) (*Gateway, err
 		g.trustedProxies = DefaultTrustedProxies
 	}
 	serve := func(w http.ResponseWriter, r *http.Request, rec *accessRecord) {
+		if ref := checkRequestTarget(requestTarget(r)); ref != nil {
+			g.refuseTarget(w, r, rec, ref)
+			return
+		}
 		if below, ok := g.decisionPathBelow(r.URL.EscapedPath()); ok {
 			g.serveDecision(w, r, below, rec)
+			return
+		}
+		if below, ok := wellKnownBelow(r.URL.EscapedPath()); ok {
+			g.serveResourceMetadata(w, r, below, rec) // resource.go
 			return
 		}
 		g.serveProxy(w, r, rec)
@@ -241,6 +256,18 @@ func newGateway(opts Options, m *metrics, src apiValidatorSource) (*Gateway, err
 	})
 	return g, nil
 }
+
+// refuseTarget answers a request whose target checkRequestTarget refused, before any other
+// work; the access log keeps at most maxLoggedPath bytes of its path.
+func (g *Gateway) refuseTarget(w http.ResponseWriter, r *http.Request, rec *accessRecord, ref *refusal) {
+	rec.request(r)
+	if rec != nil && len(rec.path) > maxLoggedPath {
+		rec.path = rec.path[:maxLoggedPath]
+	}
+	g.refuse(w, rec, &decision{}, ref)
+}
+
+const maxLoggedPath = 1024
 
 // ErrOpeningStore wraps every error of opening the store, so a command can name the flag that
 // chose it.

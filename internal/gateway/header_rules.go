@@ -19,6 +19,11 @@ import (
 //   - an Upgrade to anything but websocket: after an h2c upgrade, the requests inside the
 //     tunnel would reach the upstream without any check.
 //
+// Once routed, a request whose query carries _method (hasMethodOverrideParam), which Laravel,
+// Symfony and Rails read as the method, is refused (400) unless the API sets
+// forward_override_headers: the query reaches the upstream as sent, and the decision endpoint
+// must give the proxy's verdict, so refusing is the one answer both can give.
+//
 // On the outbound request, inside ReverseProxy.Rewrite — that is, after the hop-by-hop headers
 // and every header the client named in Connection are gone, so the client cannot strip what
 // the gateway sets:
@@ -30,6 +35,10 @@ import (
 //     X-Method-Override, X-Original-URL, X-Rewrite-URL, in the same spellings) are dropped,
 //     since the policy decided on the request's own method and path; an API may opt out with
 //     forward_override_headers;
+//   - every client spelling of the forwarding headers the gateway sets or an upstream reads as
+//     the client's address, host, scheme or prefix (forwardingHeaders: X-Forwarded-For,
+//     X_Forwarded_Host, X-Real-IP, ...) is dropped: the gateway sets X-Forwarded-For, -Host
+//     and -Proto itself, and an upstream that reads another spelling would trust the client;
 //   - the identity headers and forward_claims are set, and the Authorization header the
 //     gateway checked is forwarded (also when the client named it in Connection).
 
@@ -37,6 +46,83 @@ import (
 // line's, which is the one the policy checked.
 var overrideHeaders = [...]string{
 	"x-http-method-override", "x-http-method", "x-method-override", "x-original-url", "x-rewrite-url",
+}
+
+// methodOverrideParam is the query parameter Laravel, Symfony and Rails (Rack::MethodOverride)
+// read as the request's method, refused unless the API forwards overrides; see
+// hasMethodOverrideParam.
+const methodOverrideParam = "_method"
+
+// hasMethodOverrideParam reports whether a raw query carries methodOverrideParam as a
+// framework would read its name: percent-decoded ("+" as a space), in any case, with the
+// leading spaces PHP drops gone and the " ", "." and "[" PHP turns into "_" taken as "_", and
+// also as an array ("_method[]"). Parameters are split on "&" and ";". It allocates nothing.
+func hasMethodOverrideParam(rawQuery string) bool {
+	for len(rawQuery) > 0 {
+		var name string
+		i := strings.IndexAny(rawQuery, "&;")
+		if i < 0 {
+			name, rawQuery = rawQuery, ""
+		} else {
+			name, rawQuery = rawQuery[:i], rawQuery[i+1:]
+		}
+		if j := strings.IndexByte(name, '='); j >= 0 {
+			name = name[:j]
+		}
+		if isMethodOverrideName(name) {
+			return true
+		}
+	}
+	return false
+}
+
+func isMethodOverrideName(raw string) bool {
+	n, leading := 0, true // n: bytes of methodOverrideParam matched so far
+	for i := 0; i < len(raw); i++ {
+		c := raw[i]
+		switch {
+		case c == '+':
+			c = ' '
+		case c == '%' && i+2 < len(raw) && isHex(raw[i+1]) && isHex(raw[i+2]):
+			c = unhex(raw[i+1])<<4 | unhex(raw[i+2])
+			i += 2
+		}
+		if c == ' ' && leading {
+			continue
+		}
+		leading = false
+		if n == len(methodOverrideParam) {
+			return c == '['
+		}
+		if c == ' ' || c == '.' || c == '[' {
+			c = '_'
+		}
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		if c != methodOverrideParam[n] {
+			return false
+		}
+		n++
+	}
+	return n == len(methodOverrideParam)
+}
+
+func unhex(c byte) byte {
+	switch {
+	case c <= '9':
+		return c - '0'
+	case c <= 'F':
+		return c - 'A' + 10
+	}
+	return c - 'a' + 10
+}
+
+// forwardingHeaders are dropped in every spelling; ReverseProxy.SetXForwarded then sets
+// X-Forwarded-For, -Host and -Proto.
+var forwardingHeaders = [...]string{
+	"x-forwarded-for", "x-forwarded-host", "x-forwarded-proto", "x-forwarded-port", "x-forwarded-prefix",
+	"x-forwarded-server", "forwarded", "x-real-ip",
 }
 
 // checkInboundHeaders returns why a request's headers must be refused, if they must.
@@ -80,7 +166,7 @@ func forwardingFrom(ctx context.Context) *forwarding {
 func rewriteHeaders(pr *httputil.ProxyRequest, rt *route, fwd *forwarding) {
 	out := pr.Out.Header
 	for name := range out {
-		if rt.setsHeader(name) || !rt.forwardOverrides && isOverrideHeader(name) {
+		if rt.setsHeader(name) || isForwardingHeader(name) || !rt.forwardOverrides && isOverrideHeader(name) {
 			delete(out, name)
 		}
 	}
@@ -107,6 +193,15 @@ func (rt *route) setsHeader(name string) bool {
 func isOverrideHeader(name string) bool {
 	for _, o := range overrideHeaders {
 		if sameHeaderName(name, o) {
+			return true
+		}
+	}
+	return false
+}
+
+func isForwardingHeader(name string) bool {
+	for _, f := range forwardingHeaders {
+		if sameHeaderName(name, f) {
 			return true
 		}
 	}

@@ -267,3 +267,18 @@ func FuzzOutboundHeaderNames(f *testing.F) {
 		}
 	})
 }
+
+func TestHasMethodOverrideParam(t *testing.T) {
+	for q, want := range map[string]bool{
+		"_method=DELETE": true, "a=1&_method=DELETE": true, "_METHOD=delete": true, "_Method": true,
+		"a=1;_method=PUT": true, "%5Fmethod=DELETE": true, "%5fmethod=DELETE": true, "_%6Dethod=DELETE": true,
+		"+_method=DELETE": true, "%20%20_method=x": true, ".method=x": true, "x+method=x": false, "%20method=x": false,
+		"[method=x": true, "_method[]=DELETE": true, "_method[x]=1": true,
+		"": false, "method=DELETE": false, "_methods=x": false, "x_method=1": false, "_metho=x": false,
+		"a=_method": false, "_method_=x": false, "%5Gmethod=x": false, "_method%=x": false, "q=1&__method=x": false,
+	} {
+		if got := hasMethodOverrideParam(q); got != want {
+			t.Errorf("hasMethodOverrideParam(%q) = %v, want %v", q, got, want)
+		}
+	}
+}

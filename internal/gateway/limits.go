@@ -18,6 +18,8 @@ import (
 // replica on one Redis shares.
 type limits interface {
 	take(p *compiledPolicy, client string, now time.Time) limitResult
+	// peek answers what take would, counting nothing (a decision without traffic).
+	peek(p *compiledPolicy, client string, now time.Time) limitResult
 }
 
 // newLimits picks the limiter that goes with the store: shared counters with a Redis store,
@@ -88,6 +90,16 @@ func newLimiter() *limiter {
 
 // take counts one request of client under policy p.
 func (l *limiter) take(p *compiledPolicy, client string, now time.Time) limitResult {
+	return l.count(p, client, now, false)
+}
+
+// peek answers what take would, on a copy of the client's state: nothing is counted and no
+// entry is made.
+func (l *limiter) peek(p *compiledPolicy, client string, now time.Time) limitResult {
+	return l.count(p, client, now, true)
+}
+
+func (l *limiter) count(p *compiledPolicy, client string, now time.Time, peek bool) limitResult {
 	if p.rateLimit == nil && p.quota == nil {
 		return limitResult{allowed: true}
 	}
@@ -95,7 +107,10 @@ func (l *limiter) take(p *compiledPolicy, client string, now time.Time) limitRes
 	sh := &l.shards[maphash.String(l.seed, client)%limiterShards]
 	sh.mu.Lock()
 	e := sh.entries[key]
-	if e == nil {
+	switch {
+	case e == nil && peek:
+		e = &limiterEntry{} // a fresh client's state, not kept
+	case e == nil:
 		e = &limiterEntry{}
 		sh.entries[key] = e
 		if len(sh.entries) >= sh.sweepAt {
@@ -106,38 +121,54 @@ func (l *limiter) take(p *compiledPolicy, client string, now time.Time) limitRes
 
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	e.lastUsed = now
+	if !peek {
+		e.lastUsed = now
+	}
 	res := limitResult{allowed: true, report: true}
 
 	if p.rateLimit != nil {
-		if e.bucket == nil || e.rateCfg != *p.rateLimit { // new, or the policy changed
-			e.rateCfg = *p.rateLimit
-			e.bucket = rate.NewLimiter(ratePerSecond(e.rateCfg), burst(e.rateCfg))
+		bucket := e.bucket
+		if bucket == nil || e.rateCfg != *p.rateLimit { // new, or the policy changed
+			bucket = rate.NewLimiter(ratePerSecond(*p.rateLimit), burst(*p.rateLimit))
+			if !peek {
+				e.rateCfg, e.bucket = *p.rateLimit, bucket
+			}
 		}
-		res.limit = e.rateCfg.Requests
-		if !e.bucket.AllowN(now, 1) {
-			r := e.bucket.ReserveN(now, 1)
-			wait := r.DelayFrom(now)
+		res.limit = p.rateLimit.Requests
+		// A peek takes its token as a request would and gives it back: under e.mu nothing
+		// else touches the bucket, so cancelling at the same instant restores it exactly.
+		r := bucket.ReserveN(now, 1)
+		if wait := r.DelayFrom(now); !r.OK() || wait > 0 {
 			r.CancelAt(now)
 			return limitResult{exceeded: "rate_limit", limit: res.limit, remaining: 0,
-				reset: untilFull(e.bucket, now), retryAfter: wait, report: true}
+				reset: untilFull(bucket, now), retryAfter: wait, report: true}
 		}
-		res.remaining = int64(math.Max(0, math.Floor(e.bucket.TokensAt(now))))
-		res.reset = untilFull(e.bucket, now)
+		res.remaining = int64(math.Max(0, math.Floor(bucket.TokensAt(now))))
+		res.reset = untilFull(bucket, now)
+		if peek {
+			r.CancelAt(now)
+		}
 	}
 
 	if p.quota != nil {
-		if e.quotaCfg != *p.quota || now.Sub(e.quotaStart) >= e.quotaCfg.Per.D() {
-			e.quotaCfg, e.quotaStart, e.quotaUsed = *p.quota, now, 0
+		start, used := e.quotaStart, e.quotaUsed
+		if e.quotaCfg != *p.quota || now.Sub(start) >= p.quota.Per.D() {
+			start, used = now, 0
 		}
-		renew := e.quotaStart.Add(e.quotaCfg.Per.D()).Sub(now)
-		if e.quotaUsed >= e.quotaCfg.Requests {
-			return limitResult{exceeded: "quota", limit: e.quotaCfg.Requests, remaining: 0,
+		renew := start.Add(p.quota.Per.D()).Sub(now)
+		if used >= p.quota.Requests {
+			if !peek {
+				e.quotaCfg, e.quotaStart, e.quotaUsed = *p.quota, start, used
+			}
+			return limitResult{exceeded: "quota", limit: p.quota.Requests, remaining: 0,
 				reset: renew, retryAfter: renew, report: true}
 		}
-		e.quotaUsed++
+		used++
+		if !peek {
+			e.quotaCfg, e.quotaStart, e.quotaUsed = *p.quota, start, used
+		}
 		if p.rateLimit == nil { // headers describe the rate limit when there is one
-			res.limit, res.remaining, res.reset = e.quotaCfg.Requests, e.quotaCfg.Requests-e.quotaUsed, renew
+			res.limit, res.remaining, res.reset = p.quota.Requests, p.quota.Requests-used, renew
 		}
 	}
 	return res

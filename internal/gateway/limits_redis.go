@@ -63,7 +63,8 @@ const (
 // costs each client at most one extra burst, while writing every request to the AOF cost
 // Redis a third of its time per call. A quota window can span days, so its writes propagate.
 //
-// ARGV: rate requests, rate per (µs), quota requests, quota per (µs); 0 requests: none.
+// ARGV: rate requests, rate per (µs), quota requests, quota per (µs); 0 requests: none;
+// then 1 to peek (a decision without traffic: the same answer, nothing written), else 0.
 // Returns {allowed, exceeded (0 none, 1 rate, 2 quota), limit, remaining, reset µs,
 // retry-after µs}.
 var limitScript = redis.NewScript(`
@@ -71,6 +72,7 @@ local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
 local rreq, rper = tonumber(ARGV[1]), tonumber(ARGV[2])
 local qreq, qper = tonumber(ARGV[3]), tonumber(ARGV[4])
+local peek = ARGV[5] == '1'
 local limit, remaining, reset = 0, 0, 0
 if rreq > 0 then
   redis.set_repl(redis.REPL_NONE)
@@ -87,7 +89,9 @@ if rreq > 0 then
   if now > ts then ts = now end
   local allowed = tokens >= 1
   if allowed then tokens = tokens - 1 end
-  redis.call('SET', KEYS[1], struct.pack('dddd', rreq, rper, tokens, ts), 'PX', math.ceil(rper / 1000) + 1000)
+  if not peek then
+    redis.call('SET', KEYS[1], struct.pack('dddd', rreq, rper, tokens, ts), 'PX', math.ceil(rper / 1000) + 1000)
+  end
   if not allowed then
     return {0, 1, rreq, 0, math.ceil((rreq - tokens) / rate), math.ceil((1 - tokens) / rate)}
   end
@@ -104,7 +108,9 @@ if qreq > 0 then
   local renew = qs + qper - now
   if qu >= qreq then return {0, 2, qreq, 0, renew, renew} end
   qu = qu + 1
-  redis.call('SET', KEYS[2], struct.pack('dddd', qreq, qper, qs, qu), 'PX', math.ceil(renew / 1000) + 1000)
+  if not peek then
+    redis.call('SET', KEYS[2], struct.pack('dddd', qreq, qper, qs, qu), 'PX', math.ceil(renew / 1000) + 1000)
+  end
   if rreq == 0 then limit, remaining, reset = qreq, qreq - qu, renew end
 end
 return {1, 0, limit, remaining, reset, 0}
@@ -139,7 +145,7 @@ const (
 
 type limitCall struct {
 	keys [2]string // the bucket's and the quota window's
-	args [4]any
+	args [5]any
 	res  []int64
 	err  error
 	done chan struct{}
@@ -210,17 +216,29 @@ func (l *redisLimiter) run(ctx context.Context, batch []*limitCall, cmds []*redi
 }
 
 func (l *redisLimiter) take(p *compiledPolicy, client string, now time.Time) limitResult {
+	return l.count(p, client, now, false)
+}
+
+// peek answers what take would, writing nothing to Redis (or the fallback).
+func (l *redisLimiter) peek(p *compiledPolicy, client string, now time.Time) limitResult {
+	return l.count(p, client, now, true)
+}
+
+func (l *redisLimiter) count(p *compiledPolicy, client string, now time.Time, peek bool) limitResult {
 	if p.rateLimit == nil && p.quota == nil {
 		return limitResult{allowed: true}
 	}
 	if now.UnixNano() < l.downUntil.Load() {
-		return l.withoutRedis(p, client, now)
+		return l.withoutRedis(p, client, now, peek)
 	}
 	c := l.pool.Get().(*limitCall)
 	// One hash tag for both keys: a Redis Cluster keeps them in one slot, as a script needs.
 	base := l.prefix + "{" + p.id + ":" + client + "}"
 	c.keys = [2]string{base + ":r", base + ":q"}
-	c.args = [4]any{int64(0), int64(0), int64(0), int64(0)}
+	c.args = [5]any{int64(0), int64(0), int64(0), int64(0), int64(0)}
+	if peek {
+		c.args[4] = int64(1)
+	}
 	if p.rateLimit != nil {
 		c.args[0], c.args[1] = p.rateLimit.Requests, p.rateLimit.Per.D().Microseconds()
 	}
@@ -241,14 +259,14 @@ func (l *redisLimiter) take(p *compiledPolicy, client string, now time.Time) lim
 		}
 	default: // more checks waiting than Redis takes in: this one alone goes to the fallback
 		l.pool.Put(c)
-		return l.withoutRedis(p, client, now)
+		return l.withoutRedis(p, client, now, peek)
 	}
 	if err != nil || len(v) != 6 {
 		l.downUntil.Store(now.Add(redisRetryAfter).UnixNano())
 		if !l.down.Swap(true) {
 			l.log.Warn("Redis unreachable for limits; counting by the fallback", "fallback", string(l.fallback), "error", err)
 		}
-		return l.withoutRedis(p, client, now)
+		return l.withoutRedis(p, client, now, peek)
 	}
 	if l.down.Swap(false) {
 		l.log.Info("Redis reachable again for limits")
@@ -264,7 +282,13 @@ func (l *redisLimiter) take(p *compiledPolicy, client string, now time.Time) lim
 	return res
 }
 
-func (l *redisLimiter) withoutRedis(p *compiledPolicy, client string, now time.Time) limitResult {
+func (l *redisLimiter) withoutRedis(p *compiledPolicy, client string, now time.Time, peek bool) limitResult {
+	if peek {
+		if l.fallback == FallbackDeny {
+			return limitResult{exceeded: exceededUnavailable}
+		}
+		return l.local.peek(p, client, now)
+	}
 	l.metrics.limitsFallback.WithLabelValues(string(l.fallback)).Inc()
 	if l.fallback == FallbackDeny {
 		return limitResult{exceeded: exceededUnavailable}

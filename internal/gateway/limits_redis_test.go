@@ -44,3 +44,38 @@ func TestRedisRestartKeepsQuotaButRefillsBuckets(t *testing.T) {
 	take("request 4 (bucket refilled by the restart, quota 3/3)", true, "")
 	take("request 5 (bucket has a token, quota used up)", false, "quota")
 }
+
+// TestLimitersPeekCountsNothing: peek answers what take would, in memory and in Redis, and
+// leaves the count where it was.
+func TestLimitersPeekCountsNothing(t *testing.T) {
+	srv := redistest.Start(t)
+	m, _, err := newMetrics(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rl := newRedisLimiter(srv.Client(), "peek:", FallbackDeny, m, slog.New(slog.DiscardHandler))
+	defer rl.close()
+	for name, l := range map[string]limits{"memory": newLimiter(), "redis": rl} {
+		t.Run(name, func(t *testing.T) {
+			for _, p := range []*compiledPolicy{
+				compilePolicy(adminapi.Policy{ID: "rate", RateLimit: &adminapi.Limit{Requests: 2, Per: adminapi.Duration(time.Hour)}}),
+				compilePolicy(adminapi.Policy{ID: "quota", Quota: &adminapi.Limit{Requests: 2, Per: adminapi.Duration(time.Hour)}}),
+			} {
+				for i, wantAllowed := range []bool{true, true, false} {
+					for range 3 {
+						peeked := l.peek(p, "app", time.Now())
+						if peeked.exceeded == exceededUnavailable {
+							t.Fatal("Redis unavailable")
+						}
+						if peeked.allowed != wantAllowed || peeked.remaining != max(0, int64(1-i)) {
+							t.Fatalf("%s: peek before request %d: allowed=%v remaining=%d, want %v %d", p.id, i+1, peeked.allowed, peeked.remaining, wantAllowed, max(0, 1-i))
+						}
+					}
+					if got := l.take(p, "app", time.Now()); got.allowed != wantAllowed {
+						t.Fatalf("%s: request %d allowed=%v after peeks, want %v", p.id, i+1, got.allowed, wantAllowed)
+					}
+				}
+			}
+		})
+	}
+}

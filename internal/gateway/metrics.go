@@ -22,11 +22,12 @@ const (
 	outcomeQuotaExceeded
 	outcomeUnavailable
 	outcomeAuthLimited // too many refused tokens from the client's address (auth_failures.go)
+	outcomePreflight   // a CORS preflight the gateway answered itself (cors.go)
 	numOutcomes
 )
 
 var outcomeNames = [numOutcomes]string{"forwarded", "no_route", "bad_request", "unauthorized",
-	"forbidden", "rate_limited", "quota_exceeded", "unavailable", "auth_limited"}
+	"forbidden", "rate_limited", "quota_exceeded", "unavailable", "auth_limited", "preflight"}
 
 type metrics struct {
 	gatherer       prometheus.Gatherer // nil when the caller's Registerer cannot be gathered

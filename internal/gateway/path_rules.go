@@ -1,12 +1,29 @@
 package gateway
 
 import (
+	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 
 	"golang.org/x/text/unicode/norm"
+
+	"github.com/idpgate/terraform-provider-idpgate/internal/adminapi"
 )
+
+// Request targets the gateway refuses before any other work (checkRequestTarget): on the
+// proxy listener the request line's target, at the decision endpoint also the URI a proxy
+// forwards (X-Forwarded-Uri, X-Original-URI, X-Original-URL).
+//
+//   - longer than adminapi.MaxRequestTargetBytes: 414;
+//   - a path of more than adminapi.MaxPathSegments segments: 400;
+//   - a raw "#": a request target never carries a fragment, and an upstream that parses the
+//     target as a URL (Express, Python's urlsplit, WHATWG URL) reads "/a/secret#/meta" as
+//     "/a/secret" while the policy saw a segment "secret#" and another, "meta" (400);
+//   - in a forwarded URI (checkForwardedURI), a comma or whitespace as well: a proxy that
+//     joins two values of a header sends "/public/x, /private/x", which is no request
+//     target (400).
 
 // Request paths the gateway refuses (400 invalid_request) before routing, because the policy
 // would decide on one path while some upstream acts on another. Every path that passes reaches
@@ -42,6 +59,54 @@ func checkRequestPath(u *url.URL) (reason string, ok bool) {
 		}
 	}
 	return reason, reason == ""
+}
+
+// checkRequestTarget refuses a request target (as sent: path and query, still escaped) that
+// is too long, has too many segments or carries a raw "#"; see the comment at the top of the
+// file. It reads each byte at most once, so it costs the same whatever comes after the
+// limits.
+func checkRequestTarget(target string) *refusal {
+	if len(target) > adminapi.MaxRequestTargetBytes {
+		return &refusal{outcome: outcomeBadRequest, status: http.StatusRequestURITooLong, code: "invalid_request",
+			description: "the request target is longer than " + strconv.Itoa(adminapi.MaxRequestTargetBytes) + " bytes"}
+	}
+	segments, inPath := 0, true
+	for i := 0; i < len(target); i++ {
+		switch target[i] {
+		case '/':
+			if inPath {
+				if segments++; segments > adminapi.MaxPathSegments {
+					return badRequest("the request path has more than " + strconv.Itoa(adminapi.MaxPathSegments) + " segments")
+				}
+			}
+		case '?':
+			inPath = false
+		case '#':
+			return badRequest("the request target must not contain # (a fragment is never sent to a server)")
+		}
+	}
+	return nil
+}
+
+// checkForwardedURI is checkRequestTarget for a URI an edge proxy forwarded in a header,
+// which must also be one URI: no comma, no whitespace.
+func checkForwardedURI(uri string) *refusal {
+	if ref := checkRequestTarget(uri); ref != nil {
+		return ref
+	}
+	if i := strings.IndexAny(uri, ", \t"); i >= 0 {
+		return badRequest("the forwarded URI must be one request target, without commas or whitespace")
+	}
+	return nil
+}
+
+// requestTarget is r's request target as received: RequestURI, or for a request built in
+// process without one, the URL's.
+func requestTarget(r *http.Request) string {
+	if r.RequestURI != "" {
+		return r.RequestURI
+	}
+	return r.URL.RequestURI()
 }
 
 // checkDecodedPath applies the byte rules and the dot-segment rule to a decoded path; ascii

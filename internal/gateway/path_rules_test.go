@@ -70,7 +70,9 @@ func TestCheckRequestPath(t *testing.T) {
 func TestPathFormsReachTheUpstreamAsChecked(t *testing.T) {
 	h := newHarness(t)
 	up := newEchoUpstream(t)
-	api := h.createAPI(adminapi.API{Name: "svc", ListenPath: "/svc", UpstreamURL: up.URL})
+	// keep_unchanged: the ambiguous spellings of path_normalization pass (";" below); the
+	// rules of path_rules.go hold whatever an API chooses.
+	api := h.createAPI(adminapi.API{Name: "svc", ListenPath: "/svc", UpstreamURL: up.URL, PathNormalization: adminapi.PathNormalizationKeep})
 	h.createPolicy(adminapi.Policy{Name: "p", ClientIDs: []string{"app"},
 		AccessRights: []adminapi.AccessRight{{APIID: api.ID, Paths: []string{"/public/**"}}}})
 	tok := h.fake.token("t", token.Identity{ClientID: "app"})
@@ -112,4 +114,37 @@ func mustUnescape(t *testing.T, p string) string {
 		t.Fatal(err)
 	}
 	return s
+}
+
+// Route lookup tries no prefix deeper than the deepest listen path, kept up to date as APIs
+// come and go, so a path of any length costs a few map lookups (BenchmarkLongPath).
+func TestRouteLookupStopsAtTheDeepestListenPath(t *testing.T) {
+	h := newHarness(t)
+	const up = "http://upstream.internal"
+	h.createAPI(adminapi.API{Name: "a", ListenPath: "/a", UpstreamURL: up})
+	deep := h.createAPI(adminapi.API{Name: "deep", ListenPath: "/a/b/c/", UpstreamURL: up})
+	check := func(maxDepth int, routes map[string]string) {
+		t.Helper()
+		snap := h.gw.snap.Load()
+		if snap.routes.maxDepth != maxDepth {
+			t.Errorf("maxDepth %d, want %d", snap.routes.maxDepth, maxDepth)
+		}
+		for path, want := range routes {
+			got := ""
+			if rt := snap.lookup("gw", path); rt != nil {
+				got = rt.name
+			}
+			if got != want {
+				t.Errorf("%s routed to %q, want %q", path, got, want)
+			}
+		}
+	}
+	check(3, map[string]string{"/a/b/c/d/e": "deep", "/a/b/c": "deep", "/a/b/c/": "deep", "/a/b/cd": "a", "/a/b": "a",
+		"/a": "a", "/ab": "", "/": "", "/a" + strings.Repeat("/b", 1000): "a"})
+	if err := h.admin.DeleteAPI(t.Context(), deep.ID); err != nil {
+		t.Fatal(err)
+	}
+	check(1, map[string]string{"/a/b/c/d": "a", "/a": "a"})
+	h.createAPI(adminapi.API{Name: "root", ListenPath: "/", UpstreamURL: up})
+	check(1, map[string]string{"/a/b/c/d": "a", "/b/c": "root", "/": "root"})
 }

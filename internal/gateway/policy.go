@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"fmt"
 	"slices"
 	"strings"
 	"time"
@@ -21,12 +22,19 @@ type compiledPolicy struct {
 	rateLimit   *adminapi.Limit
 	quota       *adminapi.Limit
 	maxTokenAge time.Duration
+	// compileErr is set when some of its conditions no longer compile (they are then never
+	// met); the snapshot builder logs it.
+	compileErr error
 }
 
 type grant struct {
-	methods methodSet     // zero: every method
-	paths   []pathPattern // nil: every path
-	scopes  []string
+	index      int           // in the policy's access_rights
+	methods    methodSet     // zero: every method
+	paths      []pathPattern // nil: every path
+	scopes     []string
+	conditions conditions
+	// rawMethods and rawPaths are the access right's, for a decision's reasons.
+	rawMethods, rawPaths []string
 }
 
 func compilePolicy(p adminapi.Policy) *compiledPolicy {
@@ -44,8 +52,12 @@ func compilePolicy(p adminapi.Policy) *compiledPolicy {
 		l := *p.Quota
 		cp.quota = &l
 	}
-	for _, ar := range p.AccessRights {
-		g := grant{scopes: ar.RequiredScopes}
+	for i, ar := range p.AccessRights {
+		g := grant{index: i, scopes: ar.RequiredScopes, rawMethods: ar.Methods, rawPaths: ar.Paths}
+		var err error
+		if g.conditions, err = compileConditions(fmt.Sprintf("access_rights[%d].conditions", i), ar.Conditions); err != nil && cp.compileErr == nil {
+			cp.compileErr = err
+		}
 		for _, m := range ar.Methods {
 			g.methods |= methodBit(m)
 		}
@@ -156,10 +168,11 @@ func (g *grant) matches(method methodSet, path string) bool {
 type verdict int
 
 const (
-	verdictAllowed verdict = iota
-	verdictDenied          // no policy bound to the token grants this API, method and path
-	verdictScope           // a grant matched but the token lacks its required scopes
-	verdictTooOld          // the only granting policies refuse a token this old
+	verdictAllowed   verdict = iota
+	verdictDenied            // no policy bound to the token grants this API, method and path
+	verdictScope             // a grant matched but the token lacks its required scopes
+	verdictTooOld            // the only granting policies refuse a token this old
+	verdictCondition         // a grant matched but one of its conditions is not met
 )
 
 // policyIndex finds the policies bound to a token: by client id (each client's in policy
@@ -190,27 +203,50 @@ func (idx *policyIndex) byRef(ref string) *compiledPolicy {
 
 // authorize returns the first policy bound to id that grants apiID, method and path, or a
 // verdict explaining the refusal; for verdictScope it also returns the scopes that would
-// have satisfied the closest grant.
-func (idx *policyIndex) authorize(apiID string, id *token.Identity, method, path string, now time.Time) (*compiledPolicy, verdict, []string) {
+// have satisfied the closest grant. Grant conditions are evaluated with cond (nil: a grant
+// with conditions never applies), last, so that the cheaper checks go first; cond notes the
+// first one that failed.
+func (idx *policyIndex) authorize(apiID string, id *token.Identity, method, path string, now time.Time, cond *conditionSource) (*compiledPolicy, verdict, []string) {
+	return idx.authorizeTraced(apiID, id, method, path, now, cond, nil)
+}
+
+// authorizeTraced is authorize, noting in tr (when non-nil: a decision without traffic)
+// each policy it tried and what each grant found.
+func (idx *policyIndex) authorizeTraced(apiID string, id *token.Identity, method, path string, now time.Time, cond *conditionSource, tr *policyTrace) (*compiledPolicy, verdict, []string) {
 	m := methodBit(method)
 	best := verdictDenied
 	var missing []string
-	try := func(p *compiledPolicy) bool {
+	try := func(p *compiledPolicy, byClaim bool) bool {
+		var pt *policyTry
+		if tr != nil {
+			pt = tr.add(p, byClaim)
+		}
 		for i := range p.grants[apiID] {
 			g := &p.grants[apiID][i]
 			if !g.matches(m, path) {
+				pt.note(g, grantNoMatch)
 				continue
 			}
 			if !hasScopes(id, g.scopes) {
+				pt.note(g, grantScope)
 				if best == verdictDenied {
 					best, missing = verdictScope, g.scopes
 				}
 				continue
 			}
 			if p.maxTokenAge > 0 && (id.IssuedAt.IsZero() || now.Sub(id.IssuedAt) > p.maxTokenAge) {
+				pt.note(g, grantTooOld)
 				best = verdictTooOld
 				continue
 			}
+			if !cond.holds(&g.conditions, p) {
+				pt.note(g, grantCondition)
+				if best != verdictTooOld {
+					best, missing = verdictCondition, nil
+				}
+				continue
+			}
+			pt.note(g, grantGranted)
 			return true
 		}
 		return false
@@ -218,17 +254,59 @@ func (idx *policyIndex) authorize(apiID string, id *token.Identity, method, path
 	if id.ClientID != "" {
 		bound, _ := idx.byClientID.Get(id.ClientID)
 		for _, p := range bound {
-			if try(p) {
+			if try(p, false) {
 				return p, verdictAllowed, nil
 			}
 		}
 	}
 	for _, ref := range id.Policies {
-		if p := idx.byRef(ref); p != nil && try(p) {
+		if p := idx.byRef(ref); p != nil && try(p, true) {
 			return p, verdictAllowed, nil
+		} else if p == nil && tr != nil {
+			tr.unknownRefs = append(tr.unknownRefs, ref)
 		}
 	}
 	return nil, best, missing
+}
+
+// policyTrace is what authorizeTraced found, for a decision's reasons: each policy tried, in
+// order, and the policy claim values that name no policy.
+type policyTrace struct {
+	tries       []policyTry
+	unknownRefs []string
+}
+
+// policyTry is one policy tried and what each of its grants for the API found.
+type policyTry struct {
+	policy  *compiledPolicy
+	byClaim bool
+	grants  []grantResult
+}
+
+type grantResult struct {
+	grant   *grant
+	outcome grantOutcome
+}
+
+type grantOutcome int
+
+const (
+	grantNoMatch   grantOutcome = iota // method or path not granted
+	grantScope                         // the token lacks the grant's scopes
+	grantTooOld                        // the token is older than the policy's max_token_age
+	grantCondition                     // one of the grant's conditions does not hold
+	grantGranted
+)
+
+func (tr *policyTrace) add(p *compiledPolicy, byClaim bool) *policyTry {
+	tr.tries = append(tr.tries, policyTry{policy: p, byClaim: byClaim})
+	return &tr.tries[len(tr.tries)-1]
+}
+
+func (pt *policyTry) note(g *grant, o grantOutcome) {
+	if pt != nil {
+		pt.grants = append(pt.grants, grantResult{grant: g, outcome: o})
+	}
 }
 
 func hasScopes(id *token.Identity, scopes []string) bool {

@@ -57,13 +57,13 @@ func TestAuthorizePrefersFirstGrantingPolicy(t *testing.T) {
 	})
 	now := time.Now()
 	id := &token.Identity{ClientID: "app"}
-	if p, v, _ := idx.authorize("api1", id, "POST", "/", now); v != verdictAllowed || p.id != "pol_b" {
+	if p, v, _ := idx.authorize("api1", id, "POST", "/", now, nil); v != verdictAllowed || p.id != "pol_b" {
 		t.Errorf("POST: %v %v", p, v)
 	}
-	if p, v, _ := idx.authorize("api1", id, "GET", "/", now); v != verdictAllowed || p.id != "pol_a" {
+	if p, v, _ := idx.authorize("api1", id, "GET", "/", now, nil); v != verdictAllowed || p.id != "pol_a" {
 		t.Errorf("GET: %v %v", p, v)
 	}
-	if _, v, _ := idx.authorize("api2", id, "GET", "/", now); v != verdictDenied {
+	if _, v, _ := idx.authorize("api2", id, "GET", "/", now, nil); v != verdictDenied {
 		t.Errorf("other API: %v", v)
 	}
 }
@@ -78,12 +78,12 @@ func TestAuthorizeTriesClientBindingsBeforeThePolicyClaim(t *testing.T) {
 			RateLimit: &adminapi.Limit{Requests: 1, Per: adminapi.Duration(time.Minute)}},
 	})
 	id := &token.Identity{ClientID: "app", Policies: []string{"unlimited"}}
-	if p, v, _ := idx.authorize("api1", id, "GET", "/", time.Now()); v != verdictAllowed || p.id != "pol_b" {
+	if p, v, _ := idx.authorize("api1", id, "GET", "/", time.Now(), nil); v != verdictAllowed || p.id != "pol_b" {
 		t.Errorf("decided by %+v (%v), want pol_b, the policy bound to the client id", p, v)
 	}
 	// The claim still counts when no bound policy grants the request.
 	id.ClientID = "other-app"
-	if p, v, _ := idx.authorize("api1", id, "GET", "/", time.Now()); v != verdictAllowed || p.id != "pol_a" {
+	if p, v, _ := idx.authorize("api1", id, "GET", "/", time.Now(), nil); v != verdictAllowed || p.id != "pol_a" {
 		t.Errorf("decided by %+v (%v), want pol_a, named by the policy claim", p, v)
 	}
 }
@@ -107,10 +107,10 @@ func TestPolicyClaimIDIsNotShadowedByAName(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			idx := policyIndexOf(tc.policies)
 			id := &token.Identity{Policies: []string{"pol_a"}}
-			if p, v, _ := idx.authorize("api1", id, "GET", "/", time.Now()); v != verdictAllowed || p.id != "pol_a" {
+			if p, v, _ := idx.authorize("api1", id, "GET", "/", time.Now(), nil); v != verdictAllowed || p.id != "pol_a" {
 				t.Errorf("api1: %+v (%v), want allowed by policy id pol_a", p, v)
 			}
-			if _, v, _ := idx.authorize("api2", id, "GET", "/", time.Now()); v != verdictDenied {
+			if _, v, _ := idx.authorize("api2", id, "GET", "/", time.Now(), nil); v != verdictDenied {
 				t.Errorf("api2: %v, want denied: the claim names policy id pol_a, not the policy named pol_a", v)
 			}
 		})

@@ -23,6 +23,13 @@ import (
 func (g *Gateway) serveProxy(w http.ResponseWriter, r *http.Request, rec *accessRecord) {
 	rec.request(r)
 	d, ref := g.check(r, g.snap.Load())
+	if d.route != nil && d.route.cors != nil {
+		if d.preflight {
+			g.answerPreflight(w, r, rec, &d)
+			return
+		}
+		d.route.cors.decorate(w.Header(), r.Header.Get("Origin"))
+	}
 	if ref != nil {
 		g.refuse(w, rec, &d, ref)
 		return
@@ -33,8 +40,14 @@ func (g *Gateway) serveProxy(w http.ResponseWriter, r *http.Request, rec *access
 	rt := d.route
 	rt.metrics.outcomes[outcomeForwarded].Inc()
 	rec.decided(&d, outcomeForwarded)
+	out := r.WithContext(&forwarding{Context: r.Context(), id: d.id, policy: d.policy})
+	if d.forwardPath != "" {
+		u := *r.URL
+		u.Path, u.RawPath = d.forwardPath, ""
+		out.URL = &u
+	}
 	start := time.Now()
-	rt.proxy.ServeHTTP(w, r.WithContext(&forwarding{Context: r.Context(), id: d.id, policy: d.policy}))
+	rt.proxy.ServeHTTP(w, out)
 	elapsed := time.Since(start)
 	rt.metrics.upstream.Observe(elapsed.Seconds())
 	if rec != nil {
@@ -121,14 +134,18 @@ func headerSafe(s string) string {
 // reverseProxy builds the upstream side of a route.
 func (b *snapshotBuilder) reverseProxy(rt *route, target *url.URL) *httputil.ReverseProxy {
 	listenPath, strip := rt.listenPath, rt.strip && rt.listenPath != "/"
+	hasPrefix := strings.HasPrefix
+	if rt.caseInsensitive {
+		hasPrefix = hasPrefixFold // the request matched the listen path in another case
+	}
 	return &httputil.ReverseProxy{
 		Rewrite: func(pr *httputil.ProxyRequest) {
 			rewriteHeaders(pr, rt, forwardingFrom(pr.In.Context()))
 			if strip {
 				u := pr.Out.URL
-				u.Path = stripPrefix(u.Path, listenPath)
-				if strings.HasPrefix(u.RawPath, listenPath) {
-					u.RawPath = stripPrefix(u.RawPath, listenPath)
+				u.Path = stripPrefix(u.Path, len(listenPath))
+				if hasPrefix(u.RawPath, listenPath) {
+					u.RawPath = stripPrefix(u.RawPath, len(listenPath))
 				} else {
 					u.RawPath = "" // re-encode from Path
 				}
@@ -136,8 +153,9 @@ func (b *snapshotBuilder) reverseProxy(rt *route, target *url.URL) *httputil.Rev
 			pr.SetURL(target)
 			pr.SetXForwarded()
 		},
-		Transport:  b.transport,
-		BufferPool: b.bufferPool,
+		ModifyResponse: dropUpstreamCORS(rt),
+		Transport:      b.transport,
+		BufferPool:     b.bufferPool,
 		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
 			if errors.Is(err, context.Canceled) && r.Context().Err() != nil {
 				return // the client went away; nobody to answer
@@ -149,20 +167,42 @@ func (b *snapshotBuilder) reverseProxy(rt *route, target *url.URL) *httputil.Rev
 	}
 }
 
-func stripPrefix(p, prefix string) string {
-	p = strings.TrimPrefix(p, prefix)
+// dropUpstreamCORS removes the upstream's Access-Control-* headers from the answers of an API
+// with CORS: the gateway sets them (cors.go), and a second Access-Control-Allow-Origin would
+// make the browser refuse the answer.
+func dropUpstreamCORS(rt *route) func(*http.Response) error {
+	if rt.cors == nil {
+		return nil
+	}
+	return func(resp *http.Response) error {
+		for name := range resp.Header {
+			if len(name) > 15 && strings.EqualFold(name[:15], "Access-Control-") {
+				delete(resp.Header, name)
+			}
+		}
+		return nil
+	}
+}
+
+// stripPrefix cuts the listen path (n bytes, which routing matched) off p.
+func stripPrefix(p string, n int) string {
+	p = p[min(n, len(p)):]
 	if p == "" || p[0] != '/' {
 		p = "/" + p
 	}
 	return p
 }
 
+func hasPrefixFold(s, prefix string) bool {
+	return len(s) >= len(prefix) && strings.EqualFold(s[:len(prefix)], prefix)
+}
+
 // newTransport is the upstream transport shared by every route: keep-alive connections
 // enough for many concurrent clients per upstream, bounded dials and handshakes. The
-// environment's HTTP proxy is not used: upstream_url says where to go.
-func newTransport() *http.Transport {
+// environment's HTTP proxy is not used: upstream_url says where to go. dialer is newDialer's.
+func newTransport(dialer *net.Dialer) *http.Transport {
 	return &http.Transport{
-		DialContext:           (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		DialContext:           dialer.DialContext,
 		ForceAttemptHTTP2:     true,
 		MaxIdleConns:          1024,
 		MaxIdleConnsPerHost:   256,

@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
+	"strings"
 	"testing"
 	"time"
 
@@ -73,4 +74,53 @@ func BenchmarkProxyOverhead(b *testing.B) {
 	defer access.close()
 	logged := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { access.serve(w, r, h.gw.serveProxy) })
 	b.Run("gateway-accesslog", func(b *testing.B) { run(b, logged, "/bench/items/1") })
+}
+
+// BenchmarkConditions runs the same request through the same policy, once on an API whose
+// grant has no conditions and once on one whose grant has two (the tenant claim against a
+// header, the client address in a CIDR): the difference is what evaluating them costs.
+func BenchmarkConditions(b *testing.B) {
+	up := fixedUpstream{body: []byte(`{"id":1,"name":"widget"}`)}
+	h := newHarness(b)
+	h.gw.builder.transport = up
+	plain := h.createAPI(adminapi.API{Name: "plain", ListenPath: "/plain", UpstreamURL: "http://upstream.internal", StripListenPath: true})
+	cel := h.createAPI(adminapi.API{Name: "cel", ListenPath: "/cel", UpstreamURL: "http://upstream.internal", StripListenPath: true})
+	grant := adminapi.AccessRight{Methods: []string{"GET"}, Paths: []string{"/items/*"}}
+	withConditions := grant
+	withConditions.APIID = cel.ID
+	withConditions.Conditions = []string{`claims.tenant == request.headers["x-tenant"]`, `cidr("192.0.2.0/24").containsIP(request.remote_ip)`}
+	grant.APIID = plain.ID
+	h.createPolicy(adminapi.Policy{Name: "p", ClientIDs: []string{"app"}, AccessRights: []adminapi.AccessRight{grant, withConditions}})
+	h.createAPI(adminapi.API{Name: "spa", ListenPath: "/spa", UpstreamURL: "http://upstream.internal",
+		CORS: &adminapi.CORS{AllowedOrigins: []string{"https://app.example.com"}, AllowedHeaders: []string{"Content-Type"}}})
+	tok := h.fake.token("tok", token.Identity{Subject: "u", ClientID: "app", Scopes: []string{"items:read"}, Claims: map[string]any{"tenant": "acme"}})
+	handler := h.gw.ProxyHandler()
+	// preflight: a CORS preflight the gateway answers itself, against plain, a proxied request.
+	for _, path := range []string{"/plain/items/1", "/cel/items/1", "/spa/items/1"} {
+		name, status := path[1:strings.IndexByte(path[1:], '/')+1], 200
+		if name == "spa" {
+			name, status = "preflight", http.StatusNoContent
+		}
+		b.Run(name, func(b *testing.B) {
+			req := httptest.NewRequest("GET", path, nil) // from 192.0.2.1
+			req.Header.Set("Authorization", "Bearer "+tok)
+			req.Header.Set("X-Tenant", "acme")
+			if status == http.StatusNoContent {
+				req = httptest.NewRequest("OPTIONS", path, nil)
+				req.Header.Set("Origin", "https://app.example.com")
+				req.Header.Set("Access-Control-Request-Method", "PUT")
+				req.Header.Set("Access-Control-Request-Headers", "authorization, content-type")
+			}
+			b.ReportAllocs()
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					w := httptest.NewRecorder()
+					handler.ServeHTTP(w, req.Clone(req.Context()))
+					if w.Code != status {
+						b.Fatalf("status %d: %s", w.Code, w.Body)
+					}
+				}
+			})
+		})
+	}
 }

@@ -31,6 +31,15 @@ type refusal struct {
 	limit *limitResult
 	// logReason says why, for the log; never sent.
 	logReason string
+	// condition, when set, is the condition that refused the request, logged by refuse.
+	condition *conditionRefusal
+}
+
+// conditionRefusal names, for the log, the condition that refused a request: the policy
+// (none for the API's own conditions) and the condition's index. Never the values.
+type conditionRefusal struct {
+	policy *compiledPolicy
+	conditionFailure
 }
 
 const realm = `Bearer realm="idpgate"`
@@ -72,6 +81,21 @@ func insufficientScope(scopes []string) *refusal {
 func accessDenied() *refusal {
 	return &refusal{outcome: outcomeForbidden, status: http.StatusForbidden, code: "access_denied",
 		description: "no access policy grants this client this method and path"}
+}
+
+// conditionNotMet refuses a request that fails a condition of the API (p nil) or of the
+// policy p's grant.
+func conditionNotMet(p *compiledPolicy, f *conditionFailure) *refusal {
+	description := "the request does not meet a condition of this API"
+	if p != nil {
+		description = "the request does not meet a condition of the access policy"
+	}
+	var cf conditionFailure
+	if f != nil {
+		cf = *f
+	}
+	return &refusal{outcome: outcomeForbidden, status: http.StatusForbidden, code: "access_denied",
+		description: description, condition: &conditionRefusal{policy: p, conditionFailure: cf}}
 }
 
 func unavailable(description, logReason string) *refusal {
@@ -143,11 +167,23 @@ func (g *Gateway) refuse(w http.ResponseWriter, rec *accessRecord, d *decision, 
 		g.metrics.requests.WithLabelValues("", outcomeNames[ref.outcome]).Inc()
 	}
 	switch {
+	case ref.condition != nil:
+		c := ref.condition
+		policy, policyID, result := "", "", "false"
+		if c.policy != nil {
+			policy, policyID = c.policy.name, c.policy.id
+		}
+		if c.failed {
+			result = "error"
+		}
+		g.log.Info("request refused by a condition", "api", api, "policy", policy, "policy_id", policyID,
+			"field", c.field, "condition", c.index, "result", result)
 	case ref.status >= 500:
 		g.log.Warn("request refused", "api", api, "status", ref.status, "reason", ref.logReason)
 	case ref.logReason != "":
 		g.log.Debug("request refused", "api", api, "status", ref.status, "reason", ref.logReason)
 	}
+	ref.withResourceMetadata(rt) // resource.go
 	ref.write(w)
 }
 

@@ -49,8 +49,9 @@ func accessToken(h string) (scheme, tok string, present bool) {
 }
 
 // checkBinding refuses a validated token whose presentation does not fit its binding or
-// the API's sender constraint.
-func (g *Gateway) checkBinding(r *http.Request, rt *route, scheme, tok string, id *token.Identity) *refusal {
+// the API's sender constraint. In a simulation (sim non-nil) a DPoP proof is checked without
+// being remembered, and a described caller's proof or certificate is taken as presented.
+func (g *Gateway) checkBinding(r *http.Request, rt *route, scheme, tok string, id *token.Identity, sim *simulation) *refusal {
 	jkt, _ := id.Confirmation["jkt"].(string)
 	x5t, _ := id.Confirmation["x5t#S256"].(string)
 	switch {
@@ -67,12 +68,15 @@ func (g *Gateway) checkBinding(r *http.Request, rt *route, scheme, tok string, i
 		}
 		return dpopRefusal(string(token.CodeInvalid), "this API accepts only access tokens bound to their holder")
 	}
+	if sim != nil && sim.caller != nil {
+		return nil
+	}
 	if x5t != "" && !g.presentsCertificate(r, x5t) {
 		return invalidToken("the access token is bound to a client certificate (cnf x5t#S256) that this request did not present",
 			"x5t#S256 does not match the TLS client certificate")
 	}
 	if jkt != "" {
-		return g.checkDPoPProof(r, tok, jkt)
+		return g.checkDPoPProof(r, tok, jkt, sim != nil)
 	}
 	return nil
 }
@@ -90,12 +94,12 @@ func (rt *route) accepts(dpop, mtls bool) bool {
 	return true
 }
 
-func (g *Gateway) checkDPoPProof(r *http.Request, tok, jkt string) *refusal {
+func (g *Gateway) checkDPoPProof(r *http.Request, tok, jkt string, dryRun bool) *refusal {
 	proofs := r.Header.Values("Dpop")
 	if len(proofs) != 1 {
 		return dpopRefusal(string(token.CodeInvalidDPoPProof), "send exactly one DPoP header with a proof for this request")
 	}
-	err := g.dpop.Check(r.Context(), token.DPoPRequest{Proof: proofs[0], Method: r.Method, URL: g.requestURL(r), AccessToken: tok, JKT: jkt})
+	err := g.dpop.Check(r.Context(), token.DPoPRequest{Proof: proofs[0], Method: r.Method, URL: g.requestURL(r), AccessToken: tok, JKT: jkt, DryRun: dryRun})
 	switch {
 	case err == nil:
 		return nil

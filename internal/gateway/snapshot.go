@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"sort"
 	"strings"
+	"sync"
 
 	"github.com/benbjohnson/immutable"
 
@@ -29,6 +30,10 @@ type snapshot struct {
 	version  int64
 	routes   routeIndex
 	policies policyIndex
+	// resources finds the APIs with a resource by adminapi.ResourceKey, and metadata holds
+	// their documents as served from this snapshot, made on first request (resource.go).
+	resources *immutable.Map[string, *route]
+	metadata  *sync.Map
 	// jwksUsers counts the APIs using each jwks_uri, to drop a JWKS cache when none does.
 	jwksUsers *immutable.Map[string, int]
 }
@@ -40,6 +45,39 @@ type routeIndex struct {
 	// name it.
 	anyHost routeTable
 	byHost  *immutable.Map[string, routeTable]
+	// depths counts the routes by the number of segments of their listen path ("/" has
+	// none), and maxDepth is the deepest with any: lookupPath tries no longer prefix, so a
+	// request path of any length costs a bounded number of map lookups. A value, so a
+	// snapshot copy is a copy of it.
+	depths   [adminapi.MaxPathSegments + 1]int32
+	maxDepth int
+	// caseInsensitive counts the routes with case_insensitive_paths (path_normalization.go).
+	caseInsensitive int
+}
+
+// listenPathDepth is the number of segments of a normalized listen path, at most
+// adminapi.MaxPathSegments (a deeper one can never match a request the gateway accepts).
+func listenPathDepth(p string) int {
+	return min(strings.Count(p, "/")-boolInt(p == "/"), adminapi.MaxPathSegments)
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// countDepth adds n (1 or -1) routes of listen path p to the depth counts.
+func (ri *routeIndex) countDepth(p string, n int32) {
+	ri.depths[listenPathDepth(p)] += n
+	ri.maxDepth = 0
+	for d := len(ri.depths) - 1; d > 0; d-- {
+		if ri.depths[d] > 0 {
+			ri.maxDepth = d
+			break
+		}
+	}
 }
 
 // routeTable is a set of routes by normalized listen path.
@@ -52,6 +90,8 @@ func emptySnapshot() *snapshot {
 		routes: routeIndex{byID: immutable.NewMap[string, *route](nil), anyHost: newRouteTable(),
 			byHost: immutable.NewMap[string, routeTable](nil)},
 		policies:  newPolicyIndex(),
+		resources: immutable.NewMap[string, *route](nil),
+		metadata:  new(sync.Map),
 		jwksUsers: immutable.NewMap[string, int](nil),
 	}
 }
@@ -70,13 +110,25 @@ type route struct {
 	validatorErr error
 	fingerprint  string
 	jwksURI      string
-	forward      []forwardedClaim
+	// jwt: tokens are JWTs, whose claims are at most a token's size (conditions.go).
+	jwt     bool
+	forward []forwardedClaim
 	// forwardOverrides lets the method and URL override headers through (header_rules.go).
 	forwardOverrides bool
 	// senderConstraint is the API's sender_constraint (sender_constraint.go).
 	senderConstraint string
-	proxy            *httputil.ReverseProxy
-	metrics          routeMetrics
+	resource         *routeResource // the API's protected resource (resource.go); nil for none
+	// conditions every request to the API must meet (conditions.go).
+	conditions conditions
+	// cors is nil for an API without CORS (cors.go).
+	cors    *corsPolicy
+	proxy   *httputil.ReverseProxy
+	metrics routeMetrics
+
+	// pathNorm and caseInsensitive are the API's path_normalization and
+	// case_insensitive_paths (path_normalization.go).
+	pathNorm        pathMode
+	caseInsensitive bool
 }
 
 type forwardedClaim struct{ header, claim string }
@@ -88,18 +140,30 @@ var errNoValidator = errors.New("no token validator")
 func (s *snapshot) lookup(host, path string) *route {
 	if s.routes.byHost.Len() > 0 {
 		if t, ok := s.routes.byHost.Get(adminapi.NormalizeHost(host)); ok {
-			if r := lookupPath(t, path); r != nil {
+			if r := lookupPath(t, path, s.routes.maxDepth); r != nil {
 				return r
 			}
 		}
 	}
-	return lookupPath(s.routes.anyHost, path)
+	return lookupPath(s.routes.anyHost, path, s.routes.maxDepth)
 }
 
 // lookupPath finds the route with the longest listen path that is path or a segment-wise
-// prefix of it ("/api" serves "/api" and "/api/x", never "/apiary"), trying each ancestor.
-func lookupPath(t routeTable, path string) *route {
+// prefix of it ("/api" serves "/api" and "/api/x", never "/apiary"), trying each ancestor of
+// at most maxDepth segments, the deepest listen path's: a map lookup hashes its key, so
+// trying every ancestor of a path of n segments would cost n times its length.
+func lookupPath(t routeTable, path string, maxDepth int) *route {
 	p := path
+	for i, depth := 0, 0; i < len(p); i++ {
+		if p[i] != '/' {
+			continue
+		}
+		if depth == maxDepth {
+			p = p[:max(i, 1)]
+			break
+		}
+		depth++
+	}
 	for {
 		if r, ok := t.Get(p); ok {
 			return r
@@ -133,7 +197,8 @@ func routeValidatorFingerprint(api adminapi.API) string {
 		J *adminapi.JWTValidation
 		I *adminapi.Introspection
 		S string
-	}{api.JWT, api.Introspection, secretOf(api)})
+		R string
+	}{api.JWT, api.Introspection, secretOf(api), api.ResourceAudience()})
 	return string(b)
 }
 
@@ -153,6 +218,16 @@ type snapshotBuilder struct {
 	bufferPool httputil.BufferPool
 }
 
+// compilePolicy compiles p for the snapshot, logging conditions that no longer compile.
+func (b *snapshotBuilder) compilePolicy(p adminapi.Policy) *compiledPolicy {
+	cp := compilePolicy(p)
+	if cp.compileErr != nil {
+		b.log.Error("conditions of the access policy do not compile; the grants they guard apply to nobody until they are fixed",
+			"policy", p.Name, "policy_id", p.ID, "error", cp.compileErr)
+	}
+	return cp
+}
+
 // build makes a snapshot of every API and policy at version, reusing the validators of
 // prev's routes whose token settings are unchanged.
 func (b *snapshotBuilder) build(version int64, apis []adminapi.API, policies []adminapi.Policy, prev *snapshot) *snapshot {
@@ -165,7 +240,7 @@ func (b *snapshotBuilder) build(version int64, apis []adminapi.API, policies []a
 	}
 	sort.Slice(policies, func(i, j int) bool { return policies[i].ID < policies[j].ID })
 	for _, p := range policies {
-		s.policies = s.policies.with(compilePolicy(p))
+		s.policies = s.policies.with(b.compilePolicy(p))
 	}
 	b.validators.Retain(apis)
 	return s
@@ -182,13 +257,16 @@ func (b *snapshotBuilder) route(api *adminapi.API, old *route) (*route, error) {
 		strip:            api.StripListenPath,
 		forwardOverrides: api.ForwardOverrideHeaders,
 		senderConstraint: api.SenderConstraint,
+		resource:         newRouteResource(api),
+		pathNorm:         pathModeOf(api.PathNormalization),
+		caseInsensitive:  api.CaseInsensitivePaths,
 		metrics:          b.metrics.forRoute(api.Name),
 	}
 	for _, h := range api.Hosts {
 		r.hosts = append(r.hosts, adminapi.NormalizeHost(h))
 	}
 	if api.JWT != nil {
-		r.jwksURI = api.JWT.JWKSURI
+		r.jwksURI, r.jwt = api.JWT.JWKSURI, true
 	}
 	headers := make([]string, 0, len(api.ForwardClaims))
 	for h := range api.ForwardClaims {
@@ -198,6 +276,13 @@ func (b *snapshotBuilder) route(api *adminapi.API, old *route) (*route, error) {
 	for _, h := range headers {
 		r.forward = append(r.forward, forwardedClaim{header: http.CanonicalHeaderKey(h), claim: api.ForwardClaims[h]})
 	}
+
+	if r.conditions, err = compileConditions("conditions", api.Conditions); err != nil {
+		b.log.Error("the API's conditions do not compile; it refuses every request until they are fixed",
+			"api", api.Name, "api_id", api.ID, "error", err)
+	}
+
+	r.cors = compileCORS(api.CORS)
 
 	r.fingerprint = routeValidatorFingerprint(*api)
 	if old != nil && old.fingerprint == r.fingerprint {

@@ -3,6 +3,7 @@ package gateway
 import (
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/idpgate/terraform-provider-idpgate/internal/adminapi"
 )
@@ -22,6 +23,7 @@ type configChange struct {
 func (b *snapshotBuilder) apply(s *snapshot, c configChange) *snapshot {
 	next := *s
 	next.version = c.version
+	next.metadata = new(sync.Map) // documents depend on APIs and policies alike
 	switch {
 	case c.apiID != "":
 		old, _ := next.routes.byID.Get(c.apiID)
@@ -41,7 +43,7 @@ func (b *snapshotBuilder) apply(s *snapshot, c configChange) *snapshot {
 			next.policies = next.policies.without(old)
 		}
 		if c.policy != nil {
-			next.policies = next.policies.with(compilePolicy(*c.policy))
+			next.policies = next.policies.with(b.compilePolicy(*c.policy))
 		}
 	}
 	return &next
@@ -58,6 +60,10 @@ func (s *snapshot) addRoute(b *snapshotBuilder, api *adminapi.API, old *route) {
 	}
 	ri := &s.routes
 	ri.byID = ri.byID.Set(r.id, r)
+	ri.countDepth(r.listenPath, 1)
+	if r.caseInsensitive {
+		ri.caseInsensitive++
+	}
 	if len(r.hosts) == 0 {
 		ri.anyHost = ri.anyHost.Set(r.listenPath, r)
 	}
@@ -72,12 +78,19 @@ func (s *snapshot) addRoute(b *snapshotBuilder, api *adminapi.API, old *route) {
 		n, _ := s.jwksUsers.Get(r.jwksURI)
 		s.jwksUsers = s.jwksUsers.Set(r.jwksURI, n+1)
 	}
+	if r.resource != nil {
+		s.resources = s.resources.Set(r.resource.key, r)
+	}
 }
 
 // removeRoute takes r out of every table that still points to it.
 func (s *snapshot) removeRoute(r *route) {
 	ri := &s.routes
 	ri.byID = ri.byID.Delete(r.id)
+	ri.countDepth(r.listenPath, -1)
+	if r.caseInsensitive {
+		ri.caseInsensitive--
+	}
 	if cur, _ := ri.anyHost.Get(r.listenPath); cur == r {
 		ri.anyHost = ri.anyHost.Delete(r.listenPath)
 	}
@@ -93,6 +106,11 @@ func (s *snapshot) removeRoute(r *route) {
 			ri.byHost = ri.byHost.Delete(h)
 		} else {
 			ri.byHost = ri.byHost.Set(h, t)
+		}
+	}
+	if r.resource != nil {
+		if cur, _ := s.resources.Get(r.resource.key); cur == r {
+			s.resources = s.resources.Delete(r.resource.key)
 		}
 	}
 	if r.jwksURI != "" {

@@ -13,9 +13,11 @@ import (
 func buildValidatorFactory(opts Options, reg prometheus.Registerer) (apiValidatorSource, error) {
 	return token.NewFactory(token.FactoryOptions{
 		HTTPClient: opts.HTTPClient,
-		Registerer: reg,
-		Logger:     opts.Logger,
-		Now:        time.Now,
+		// Without a client of the caller's, JWKS and introspection dial like the upstreams.
+		DialContext: newDialer(opts.AllowLinkLocalTargets).DialContext,
+		Registerer:  reg,
+		Logger:      opts.Logger,
+		Now:         time.Now,
 		// RefusedTokenTTL: zero is the token package's default, negative turns it off.
 		RefusedTokenTTL: opts.RefusedTokenTTL,
 	}), nil

@@ -38,6 +38,9 @@ func (s *Server) serveDiscovery(w http.ResponseWriter, r *http.Request) {
 		"introspection_endpoint_auth_methods_supported":    clientAuth,
 		"revocation_endpoint_auth_methods_supported":       clientAuth,
 		"claims_supported":                                 []string{"iss", "sub", "aud", "exp", "iat", "jti", "client_id", "scope"},
+		// RFC 8707 registers no metadata of its own; this name, used by some servers, says the
+		// token endpoint honours resource (token.go) and puts it in aud.
+		"resource_indicators_supported": true,
 	}
 	if a := s.flavor.advertised; a != nil {
 		doc["grant_types_supported"] = a.grantTypes

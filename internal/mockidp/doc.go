@@ -9,7 +9,10 @@
 //     client_secret_post) minting RFC 9068 JWT access tokens (typ at+jwt), bound to the
 //     client's key when it sends a DPoP proof (RFC 9449, cnf.jkt, dpop.go) and to its TLS
 //     certificate when it is registered for that and the server runs with TLS (RFC 8705,
-//     cnf x5t#S256);
+//     cnf x5t#S256); with RFC 8707 resource parameters (absolute URIs without a fragment,
+//     else invalid_target) the token's aud is those resources instead of Options.Audience,
+//     and discovery says so (resource_indicators_supported, a name some servers use: RFC
+//     8707 registers none);
 //   - introspection (RFC 7662) and revocation (RFC 7009), both for registered clients;
 //   - okta: Okta's client secrets API, two secrets at once for rotation (okta_secrets.go);
 //   - dynamic client registration (RFC 7591/7592) in the flavour of a real IdP;
@@ -27,9 +30,10 @@
 // A client lives at {registration}/{client_id}. What each flavour does differently is
 // described in flavor_<name>.go; use the Server's endpoint methods rather than these paths.
 //
-// Discovery: the okta and keycloak flavours advertise the *_supported lists their IdPs
-// document (Okta's org authorization server; a Keycloak realm, per OIDCWellKnownProvider),
-// registration, introspection and revocation endpoints included, as both IdPs do. The
+// Discovery: the okta, keycloak and hydra flavours advertise the *_supported lists their IdPs
+// document (Okta's org authorization server; a Keycloak realm, per OIDCWellKnownProvider;
+// Hydra v2.3.0's document as internal/hydratest serves it), registration, introspection and
+// revocation endpoints included where the IdP advertises them. The
 // generic flavour is a plain RFC 8414 server with only what the mock implements.
 //
 // Where the mock differs from the IdP it imitates, on purpose:

@@ -18,9 +18,21 @@ import (
 // /.well-known/openid-configuration only, and by default advertises neither
 // registration_endpoint (only when webfinger.oidc_discovery.client_registration_url is set)
 // nor introspection_endpoint (introspection lives on the admin port), nor DPoP or the
-// introspection/revocation auth methods: a client must know the paths.
+// introspection/revocation auth methods: a client must know the paths. Its lists are those
+// of Hydra v2.3.0's document (internal/hydratest runs one): every grant and response type of
+// its OAuth 2.0 and OpenID Connect flows, secret, private_key_jwt and public clients, and the
+// scopes it always offers.
 func hydraRules() flavorRules {
 	return flavorRules{
+		advertised: &advertisedMetadata{
+			grantTypes:           []string{"authorization_code", "implicit", "client_credentials", "refresh_token"},
+			responseTypes:        []string{"code", "code id_token", "id_token", "token id_token", "token", "token id_token code"},
+			authMethods:          []string{"client_secret_post", "client_secret_basic", "private_key_jwt", "none"},
+			codeChallengeMethods: []string{"plain", "S256"},
+			extra: map[string]any{
+				"scopes_supported": []string{"offline_access", "offline", "openid"},
+			},
+		},
 		discoveryOmits: []string{"registration_endpoint", "introspection_endpoint",
 			"introspection_endpoint_auth_methods_supported", "revocation_endpoint_auth_methods_supported",
 			"dpop_signing_alg_values_supported", "token_endpoint_auth_signing_alg_values_supported"},

@@ -47,6 +47,11 @@ func (s *Server) serveToken(w http.ResponseWriter, r *http.Request) {
 		dpopErr.write(w)
 		return
 	}
+	audience, targetErr := resourceAudience(r.PostForm["resource"], s.opts.Audience)
+	if targetErr != "" {
+		writeOAuthError(w, http.StatusBadRequest, "invalid_target", targetErr)
+		return
+	}
 	registered, _ := caller.metadata["scope"].(string)
 	scope, ok := grantedScope(r.PostForm.Get("scope"), registered)
 	if !ok {
@@ -59,7 +64,7 @@ func (s *Server) serveToken(w http.ResponseWriter, r *http.Request) {
 		"iss":       s.issuerFor(r),
 		"sub":       caller.id,
 		"client_id": caller.id,
-		"aud":       slices.Clone(s.opts.Audience),
+		"aud":       audience,
 		"iat":       now.Unix(),
 		"exp":       now.Add(s.opts.TokenTTL).Unix(),
 		"jti":       randomSecret(),
@@ -96,6 +101,35 @@ func (s *Server) serveToken(w http.ResponseWriter, r *http.Request) {
 		body["scope"] = scope
 	}
 	writeJSON(w, http.StatusOK, body)
+}
+
+// maxResources bounds the resource parameters of one token request.
+const maxResources = 10
+
+// resourceAudience is the aud of a token (RFC 8707 §2): the requested resources, each an
+// absolute URI without a fragment, in the order given and without repeats; the server's
+// audience when none is requested. A refusal is the error_description of invalid_target.
+func resourceAudience(resources, fallback []string) ([]string, string) {
+	if len(resources) == 0 {
+		return slices.Clone(fallback), ""
+	}
+	if len(resources) > maxResources {
+		return nil, fmt.Sprintf("at most %d resource parameters", maxResources)
+	}
+	aud := make([]string, 0, len(resources))
+	for _, res := range resources {
+		u, err := url.Parse(res)
+		switch {
+		case err != nil || !u.IsAbs() || (u.Host == "" && u.Opaque == ""):
+			return nil, fmt.Sprintf("resource %q is not an absolute URI", res)
+		case strings.Contains(res, "#"):
+			return nil, fmt.Sprintf("resource %q has a fragment", res)
+		}
+		if !slices.Contains(aud, res) {
+			aud = append(aud, res)
+		}
+	}
+	return aud, ""
 }
 
 // grantedScope returns the scope to grant: all of the registered scope when none is

@@ -220,8 +220,8 @@ func TestDiscovery(t *testing.T) {
 						t.Errorf("%s: %s = %q, want %q", path, k, doc.str(k), v)
 					}
 				}
-				// okta and keycloak advertise their IdPs' lists (TestDiscoveryMatchesTheFlavoursIdP).
-				if documented := flavor == mockidp.FlavorOkta || flavor == mockidp.FlavorKeycloak; !documented &&
+				// okta, keycloak and hydra advertise their IdPs' lists (TestDiscoveryMatchesTheFlavoursIdP).
+				if documented := flavor == mockidp.FlavorOkta || flavor == mockidp.FlavorKeycloak || flavor == mockidp.FlavorHydra; !documented &&
 					(!slices.Contains(doc.strings("grant_types_supported"), "client_credentials") ||
 						!slices.Equal(doc.strings("token_endpoint_auth_methods_supported"), []string{"client_secret_basic", "client_secret_post"})) {
 					t.Errorf("%s: %s", path, doc.raw)

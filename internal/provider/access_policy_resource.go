@@ -99,6 +99,7 @@ func accessPolicySchema() schema.Schema {
 						"paths": stringSet("Path patterns below the API's listen path: `/items`, `/items/*` " +
 							"(one segment), `/items/**` (any depth). Unset: every path."),
 						"required_scopes": stringSet("Scopes the token must carry for this grant to apply."),
+						"conditions":      conditionsAttribute("For this grant to apply, the request must also meet these"),
 					},
 				},
 			},
@@ -279,6 +280,7 @@ type accessRightModel struct {
 	Methods        types.Set    `tfsdk:"methods"`
 	Paths          types.Set    `tfsdk:"paths"`
 	RequiredScopes types.Set    `tfsdk:"required_scopes"`
+	Conditions     types.List   `tfsdk:"conditions"`
 }
 
 type limitModel struct {
@@ -298,6 +300,8 @@ func (m accessPolicyModel) toWire(ctx context.Context) (adminapi.Policy, diag.Di
 		w.Paths, d = stringsToWire(ctx, ar.Paths)
 		diags.Append(d...)
 		w.RequiredScopes, d = stringsToWire(ctx, ar.RequiredScopes)
+		diags.Append(d...)
+		w.Conditions, d = listToWire(ctx, ar.Conditions)
 		diags.Append(d...)
 		p.AccessRights = append(p.AccessRights, w)
 	}
@@ -343,6 +347,7 @@ func accessPolicyFromWire(p *adminapi.Policy, prior *accessPolicyModel) accessPo
 			Methods:        setFromWire(ar.Methods, pr.Methods),
 			Paths:          setFromWire(ar.Paths, pr.Paths),
 			RequiredScopes: setFromWire(ar.RequiredScopes, pr.RequiredScopes),
+			Conditions:     listFromWire(ar.Conditions, pr.Conditions),
 		})
 	}
 	return m

@@ -81,7 +81,8 @@ func removedMetadata(ctx context.Context, config tfsdk.Config, private privateSt
 // unknowns as any update: every computed attribute the config leaves out, so the
 // full-replacement PUT does not send it and the IdP chooses it again.
 func (r *dcrClientResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse) {
-	if req.State.Raw.IsNull() || req.Plan.Raw.IsNull() {
+	r.checkClientAgainstIdP(ctx, req, resp) // plan_checks.go
+	if resp.Diagnostics.HasError() || req.State.Raw.IsNull() || req.Plan.Raw.IsNull() {
 		return // create or destroy
 	}
 	r.planRotation(ctx, req, resp) // dcr_client_rotation.go

@@ -34,7 +34,13 @@ func appConfig(idp *mockidp.Server, name, scope string, redirects ...string) str
 	for i, r := range redirects {
 		quoted[i] = fmt.Sprintf("%q", r)
 	}
-	return idpProviderBlock(idp, "") + fmt.Sprintf(`
+	// The generic mock advertises the client_credentials grant only (its authorization
+	// endpoint is a stub), which plan checks would refuse; the other flavours list both.
+	extra := ""
+	if idp.Flavor() == mockidp.FlavorGeneric {
+		extra = "plan_checks = false"
+	}
+	return idpProviderBlock(idp, extra) + fmt.Sprintf(`
 resource "idpgate_dcr_client" "app" {
   client_name    = %q
   grant_types    = ["authorization_code", "client_credentials"]
@@ -429,7 +435,9 @@ func TestAccDCRClient_senderConstrainedTokens(t *testing.T) {
 	t.Parallel()
 	idp := newAccIdP(t, mockidp.FlavorGeneric)
 	config := func(dpop bool) string {
-		return idpProviderBlock(idp, "") + fmt.Sprintf(`
+		// The generic mock's token endpoint takes client secrets only, and its discovery says
+		// so: plan checks would refuse tls_client_auth. This test is about the metadata.
+		return idpProviderBlock(idp, "plan_checks = false") + fmt.Sprintf(`
 resource "idpgate_dcr_client" "app" {
   client_name                                = "bound"
   grant_types                                = ["client_credentials"]

@@ -152,6 +152,7 @@ var durationRules = map[string]durationRule{
 	"jwt.leeway":              {0, false, adminapi.MaxLeeway, "30s"},
 	"introspection.cache_ttl": {0, false, adminapi.MaxCacheTTL, "60s"},
 	"request_timeout":         {0, true, 0, "30s"},
+	"cors.max_age":            {0, true, adminapi.MaxCORSMaxAge, "1h"},
 }
 
 // durationProblem says what is wrong with value as the duration attribute named field

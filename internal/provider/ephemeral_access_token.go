@@ -98,7 +98,8 @@ func (r *accessTokenEphemeralResource) Schema(_ context.Context, _ ephemeral.Sch
 			},
 			"resources": schema.SetAttribute{
 				MarkdownDescription: "Resource indicators (RFC 8707): absolute URIs of the APIs the token is for, each " +
-					"sent as a `resource` parameter.",
+					"sent as a `resource` parameter. An identity provider that implements RFC 8707 puts them in the " +
+					"token's `aud`, which is what an `idpgate_protected_api` with that `resource` requires.",
 				ElementType: types.StringType,
 				Optional:    true,
 				Validators:  []validator.Set{setvalidator.ValueStringsAre(absoluteURL())},

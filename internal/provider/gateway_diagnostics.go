@@ -162,6 +162,9 @@ func attributePathOf(ctx context.Context, s schema.Schema, field string) (path.P
 		if err != nil {
 			return p, true
 		}
+		if isListOfStrings(ctx, s, p) {
+			return p.AtListIndex(idx), true // an element of a list (conditions[1]): the diagnostic points at it
+		}
 		if !isListOfObjects(ctx, s, p) {
 			return p, true
 		}
@@ -183,6 +186,15 @@ func isListOfObjects(ctx context.Context, s schema.Schema, p path.Path) bool {
 		return false
 	}
 	_, ok := a.(schema.ListNestedAttribute)
+	return ok
+}
+
+func isListOfStrings(ctx context.Context, s schema.Schema, p path.Path) bool {
+	a, diags := s.AttributeAtPath(ctx, p)
+	if diags.HasError() {
+		return false
+	}
+	_, ok := a.(schema.ListAttribute)
 	return ok
 }
 

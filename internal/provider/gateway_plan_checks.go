@@ -43,8 +43,8 @@ type gatewayPlanView struct {
 // earlier in this apply is not in the first listing). ok is false when the plan cannot use
 // the listing; diags then say why, once per run.
 func (d *providerData) gatewayAPIsAtPlan(ctx context.Context, fresh bool) (apis []adminapi.API, ok bool, diags diag.Diagnostics) {
-	if d == nil || d.Gateway == nil || d.unknown {
-		return nil, false, nil // not configured, or only known at apply: the apply checks
+	if d == nil || d.Gateway == nil || d.unknown || d.planChecks == nil {
+		return nil, false, nil // not configured, only known at apply, or plan_checks = false: the apply checks
 	}
 	v := &d.planView
 	v.mu.Lock()

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"regexp"
+	"strings"
 	"testing"
 
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
@@ -84,6 +85,15 @@ resource "idpgate_access_policy" "p" {
 			PreCheck:                 func() { testAccPreCheck(t) },
 			ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
 			Steps: []resource.TestStep{{Config: provider(closedPort(t), "unused") + api("/held") + policy(`"api_nope"`),
+				PlanOnly: true, ExpectNonEmptyPlan: true}},
+		})
+	})
+	t.Run("plan_checks = false asks the gateway nothing", func(t *testing.T) {
+		off := strings.Replace(provider(s.adminURL, "not-the-admin-token-0123"), "}\n", "  plan_checks         = false\n}\n", 1)
+		resource.Test(t, resource.TestCase{
+			PreCheck:                 func() { testAccPreCheck(t) },
+			ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+			Steps: []resource.TestStep{{Config: off + api("/held") + policy(`"api_nope"`),
 				PlanOnly: true, ExpectNonEmptyPlan: true}},
 		})
 	})

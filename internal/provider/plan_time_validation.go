@@ -33,6 +33,14 @@ var placeholderFor = map[string]string{
 	"max_token_age":      "1s",
 	"methods":            "GET",
 	"allowed_algorithms": adminapi.DefaultAlgorithm,
+	"path_normalization": adminapi.PathNormalizationReject,
+	// protected resources (a resource itself: placeholderResource)
+	"resource_documentation": "https://placeholder.invalid",
+	"authorization_servers":  "https://placeholder.invalid",
+	"conditions":             "true",
+	"allowed_origins":        "https://placeholder.invalid",
+	"allowed_methods":        "GET",
+	"max_age":                "1s",
 }
 
 // configWithPlaceholders returns the configuration with every unknown string and number

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/hashicorp/terraform-plugin-framework-timeouts/resource/timeouts"
+	"github.com/hashicorp/terraform-plugin-framework-validators/listvalidator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/mapvalidator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/resourcevalidator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/setvalidator"
@@ -48,7 +49,6 @@ var (
 	_ resource.ResourceWithImportState      = &protectedAPIResource{}
 	_ resource.ResourceWithConfigValidators = &protectedAPIResource{}
 	_ resource.ResourceWithValidateConfig   = &protectedAPIResource{}
-	_ resource.ResourceWithModifyPlan       = &protectedAPIResource{}
 )
 
 // NewProtectedAPIResource is the idpgate_protected_api resource: an API behind the gateway.
@@ -160,12 +160,15 @@ func protectedAPISchema() schema.Schema {
 				Validators:          []validator.String{stringvalidator.LengthAtLeast(1)},
 			},
 			"listen_path": schema.StringAttribute{
-				MarkdownDescription: "Path prefix on the gateway, e.g. `/orders/`. The longest matching prefix wins.",
-				Required:            true,
+				MarkdownDescription: "Path prefix on the gateway, e.g. `/orders/`. The longest matching prefix wins. " +
+					"Not under `" + adminapi.ReservedPathPrefix + "` (the gateway's own, where the decision endpoint lives), " +
+					"without a backslash, a `;` or a segment ending in `.`.",
+				Required: true,
 			},
 			"hosts": schema.SetAttribute{
 				MarkdownDescription: "Serve this API only for requests to these hosts (the `Host` header, or `X-Forwarded-Host` " +
-					"in a decision from a trusted proxy), compared without case or port, e.g. `[\"api.example.com\"]`. A request " +
+					"in a decision from a trusted proxy), compared without case or port, e.g. `[\"api.example.com\"]` (name " +
+					"each without a port). A request " +
 					"is matched first among the APIs naming its host, then among those naming none; within each, the longest " +
 					"`listen_path` wins. Unset: every host. Two APIs may share a `listen_path` when their hosts do not overlap.",
 				ElementType: types.StringType,
@@ -217,12 +220,92 @@ func protectedAPISchema() schema.Schema {
 				Default:    stringdefault.StaticString(adminapi.SenderConstraintNone),
 				Validators: []validator.String{stringvalidator.OneOf(adminapi.SenderConstraints...)},
 			},
+			"resource": schema.StringAttribute{
+				MarkdownDescription: "The API's canonical URI, as OAuth clients name it " +
+					"([RFC 9728](https://www.rfc-editor.org/rfc/rfc9728), [RFC 8707](https://www.rfc-editor.org/rfc/rfc8707)), " +
+					"e.g. `https://mcp.example.com/mcp`: https (http only on a loopback host), no query or fragment, its path " +
+					"`listen_path` or below it, its host one of `hosts` when they are set. The gateway then serves the API's " +
+					"protected resource metadata without a token at `/.well-known/oauth-protected-resource` followed by the " +
+					"resource's path, on the resource's host; names that URL as `resource_metadata` in its 401 and " +
+					"`insufficient_scope` challenges; and accepts only tokens whose `aud` contains the resource (besides one of " +
+					"`audiences`), unless `require_resource_audience` is `false`. This is what Model Context Protocol clients " +
+					"look for. Two APIs cannot claim one resource.",
+				Optional:   true,
+				Validators: []validator.String{resourceURI()},
+			},
+			"resource_name": schema.StringAttribute{
+				MarkdownDescription: "Human-readable name of the resource, shown to users by clients (`resource_name` in the metadata).",
+				Optional:            true,
+				Validators:          []validator.String{stringvalidator.LengthBetween(1, adminapi.MaxNameLength)},
+			},
+			"resource_documentation": schema.StringAttribute{
+				MarkdownDescription: "URL of the resource's documentation for developers (`resource_documentation` in the metadata).",
+				Optional:            true,
+				Validators:          []validator.String{absoluteURL()},
+			},
+			"scopes_supported": schema.SetAttribute{
+				MarkdownDescription: "`scopes_supported` of the metadata. Unset: the `required_scopes` of the API and of every " +
+					"access policy's grant of it. MCP clients using client credentials request these scopes, so list the " +
+					"scopes a client needs and may be granted.",
+				ElementType: types.StringType,
+				Optional:    true,
+				Validators: []validator.Set{setvalidator.SizeAtLeast(1), setvalidator.ValueStringsAre(stringvalidator.RegexMatches(
+					scopeToken, "must be one scope: printable ASCII without spaces, quotes or backslashes"))},
+			},
+			"authorization_servers": schema.ListAttribute{
+				MarkdownDescription: "`authorization_servers` of the metadata: the issuer URLs of the identity providers whose " +
+					"tokens the API takes; clients use the first. Unset: `jwt.issuer`. Required with `introspection`.",
+				ElementType: types.StringType,
+				Optional:    true,
+				Validators:  []validator.List{listvalidator.SizeAtLeast(1), listvalidator.ValueStringsAre(absoluteURL())},
+			},
+			"require_resource_audience": schema.BoolAttribute{
+				MarkdownDescription: "Accept only tokens whose `aud` contains `resource`. Default `true`. Set `false` only for an " +
+					"identity provider that cannot put the resource in `aud` (see the guide *An MCP server behind your IdP*): " +
+					"then a token issued for another API of the same identity provider is accepted here too.",
+				Optional: true,
+				Computed: true,
+				Default:  booldefault.StaticBool(true),
+			},
+			"cors": corsAttribute(),
+			"conditions": conditionsAttribute("Every request to this API, whatever policy grants it, must meet these " +
+				"(checked after the token, before the policies)."),
 			"forward_override_headers": schema.BoolAttribute{
 				MarkdownDescription: "Let `X-HTTP-Method-Override`, `X-HTTP-Method`, `X-Method-Override`, `X-Original-URL` " +
-					"and `X-Rewrite-URL` reach the upstream. Default `false`: the gateway drops them, because the access " +
+					"and `X-Rewrite-URL` reach the upstream, and requests with a `_method` query parameter through. " +
+					"Default `false`: the gateway drops those headers and refuses (400) a `_method` parameter (Laravel, " +
+					"Symfony and Rails read it as the method), because the access " +
 					"policy decided on the request's own method and path, and an upstream that obeys them would act on " +
 					"others (a `DELETE` through a `GET`-only grant). Turn it on only for an upstream that needs them and " +
-					"whose every method and path the policies grant alike.",
+					"whose every method and path the policies grant alike. A `_method` field in a form body is the " +
+					"upstream's to ignore: see the [upstream paths guide](../guides/upstream-paths.md).",
+				Optional: true,
+				Computed: true,
+				Default:  booldefault.StaticBool(false),
+			},
+			"path_normalization": schema.StringAttribute{
+				MarkdownDescription: "What the gateway does with a request path that some upstream reads as another path: " +
+					"an empty segment (`//`, also leading), a `;` (raw or `%3B`), a segment ending in `.` or a space " +
+					"(raw, `%2E`, `%20`), or a character that Unicode NFKC folds into one of those (`%EF%BC%8F`, the " +
+					"fullwidth solidus, is `/`). The path is looked up as sent and in its normal form, and the stricter " +
+					"of the two APIs found decides. `" + adminapi.PathNormalizationReject + "` (default): refuse it (400). `" +
+					adminapi.PathNormalizationNormalize + "`: decide on, and forward, the normal form (slashes merged, " +
+					"`;` parameters and trailing dots and spaces cut from each segment, NFKC applied), as Envoy's " +
+					"`merge_slashes` and `normalize_path` do. `" + adminapi.PathNormalizationKeep + "`: treat it as any " +
+					"other path, for an upstream that gives those spellings no meaning. The names follow Envoy's " +
+					"`path_with_escaped_slashes_action`. Which to choose per upstream: the " +
+					"[upstream paths guide](../guides/upstream-paths.md).",
+				Optional:   true,
+				Computed:   true,
+				Default:    stringdefault.StaticString(adminapi.PathNormalizationReject),
+				Validators: []validator.String{stringvalidator.OneOf(adminapi.PathNormalizations...)},
+			},
+			"case_insensitive_paths": schema.BoolAttribute{
+				MarkdownDescription: "The upstream reads paths without regard to case (IIS, ASP.NET): `listen_path` " +
+					"(then lower case) and the access rights' path patterns (write them in lower case) are matched " +
+					"against the lower-cased request path, which otherwise reaches the upstream as sent; a request " +
+					"whose lower-cased path is another API's goes to this one when it is the longer match, or is refused " +
+					"(400) when it reached this one. Default `false`.",
 				Optional: true,
 				Computed: true,
 				Default:  booldefault.StaticBool(false),
@@ -298,12 +381,10 @@ func (r *protectedAPIResource) ValidateConfig(ctx context.Context, req resource.
 	if diags.HasError() {
 		return
 	}
+	if resourceUnknown(ctx, req.Config) { // protected_resource.go
+		api.Resource = placeholderResource(&api)
+	}
 	resp.Diagnostics.Append(validationDiags(ctx, protectedAPISchema(), api.Validate())...)
-}
-
-// ModifyPlan checks the plan against the gateway (gateway_plan_checks.go).
-func (r *protectedAPIResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse) {
-	r.checkAtPlan(ctx, req, resp)
 }
 
 func (r *protectedAPIResource) Configure(_ context.Context, req resource.ConfigureRequest, resp *resource.ConfigureResponse) {
@@ -442,6 +523,21 @@ type protectedAPIModel struct {
 	ForwardOverrideHeaders types.Bool          `tfsdk:"forward_override_headers"`
 	Hosts                  types.Set           `tfsdk:"hosts"`
 	SenderConstraint       types.String        `tfsdk:"sender_constraint"`
+	PathNormalization      types.String        `tfsdk:"path_normalization"`
+	CaseInsensitivePaths   types.Bool          `tfsdk:"case_insensitive_paths"`
+	Conditions             types.List          `tfsdk:"conditions"`
+	CORS                   *corsModel          `tfsdk:"cors"`
+	protectedResourceModel
+}
+
+// protectedResourceModel is the RFC 9728 / RFC 8707 part of protectedAPIModel.
+type protectedResourceModel struct {
+	Resource                types.String `tfsdk:"resource"`
+	ResourceName            types.String `tfsdk:"resource_name"`
+	ResourceDocumentation   types.String `tfsdk:"resource_documentation"`
+	ScopesSupported         types.Set    `tfsdk:"scopes_supported"`
+	AuthorizationServers    types.List   `tfsdk:"authorization_servers"`
+	RequireResourceAudience types.Bool   `tfsdk:"require_resource_audience"`
 }
 
 type jwtValidationModel struct {
@@ -480,13 +576,20 @@ func (m protectedAPIModel) toWire(ctx context.Context) (adminapi.API, diag.Diagn
 		StripListenPath:        m.StripListenPath.ValueBool(),
 		ForwardOverrideHeaders: m.ForwardOverrideHeaders.ValueBool(),
 		SenderConstraint:       m.SenderConstraint.ValueString(),
+		PathNormalization:      m.PathNormalization.ValueString(),
+		CaseInsensitivePaths:   m.CaseInsensitivePaths.ValueBool(),
 	}
 	var d diag.Diagnostics
 	api.Hosts, d = stringsToWire(ctx, m.Hosts)
 	diags.Append(d...)
+	api.Conditions, d = listToWire(ctx, m.Conditions)
+	diags.Append(d...)
+	api.CORS, d = m.CORS.toWire(ctx)
+	diags.Append(d...)
 	if !m.ForwardClaims.IsNull() && !m.ForwardClaims.IsUnknown() {
 		diags.Append(m.ForwardClaims.ElementsAs(ctx, &api.ForwardClaims, false)...)
 	}
+	diags.Append(m.protectedResourceModel.toWire(ctx, &api)...)
 	if j := m.JWT; j != nil {
 		w := &adminapi.JWTValidation{
 			Issuer:        j.Issuer.ValueString(),
@@ -568,7 +671,12 @@ func protectedAPIFromWire(api *adminapi.API, prior *protectedAPIModel) protected
 		ForwardOverrideHeaders: types.BoolValue(api.ForwardOverrideHeaders),
 		Hosts:                  setFromWire(api.Hosts, prior.Hosts),
 		SenderConstraint:       types.StringValue(senderConstraintFromWire(api.SenderConstraint)),
+		PathNormalization:      types.StringValue(orDefaultString(api.PathNormalization, adminapi.PathNormalizationReject)),
+		CaseInsensitivePaths:   types.BoolValue(api.CaseInsensitivePaths),
+		Conditions:             listFromWire(api.Conditions, prior.Conditions),
+		CORS:                   corsFromWire(api.CORS, prior.CORS),
 		Timeouts:               timeoutsOrNull(prior.Timeouts),
+		protectedResourceModel: protectedResourceFromWire(api, prior.protectedResourceModel),
 	}
 	if w := api.JWT; w != nil {
 		p := prior.JWT

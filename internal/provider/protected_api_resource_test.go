@@ -293,6 +293,8 @@ func TestAccProtectedAPI_lifecycle(t *testing.T) {
 					statecheck.ExpectKnownValue(name, tfjsonpath.New("strip_listen_path"), knownvalue.Bool(false)),
 					statecheck.ExpectKnownValue(name, tfjsonpath.New("forward_override_headers"), knownvalue.Bool(false)),
 					statecheck.ExpectKnownValue(name, tfjsonpath.New("sender_constraint"), knownvalue.StringExact("none")),
+					statecheck.ExpectKnownValue(name, tfjsonpath.New("path_normalization"), knownvalue.StringExact("reject_request")),
+					statecheck.ExpectKnownValue(name, tfjsonpath.New("case_insensitive_paths"), knownvalue.Bool(false)),
 					statecheck.ExpectKnownValue(name, tfjsonpath.New("introspection"), knownvalue.Null()),
 					sameID.AddStateValue(name, tfjsonpath.New("id")),
 				},
@@ -315,7 +317,8 @@ func TestAccProtectedAPI_lifecycle(t *testing.T) {
 				Config: strings.Replace(protectedAPIConfig(s, s.upstream.URL+"/v2", "2m",
 					`audiences = ["orders-api"]
     required_scopes = ["orders"]
-    client_id_claim = "azp"`), "  jwt = {", "  forward_override_headers = true\n  sender_constraint = \"dpop\"\n  hosts = [\"API.example.com\", \"orders.example.com\"]\n\n  jwt = {", 1),
+    client_id_claim = "azp"`), "  jwt = {", "  forward_override_headers = true\n  sender_constraint = \"dpop\"\n  hosts = [\"API.example.com\", \"orders.example.com\"]\n"+
+					"  path_normalization = \"normalize_and_forward\"\n  case_insensitive_paths = true\n\n  jwt = {", 1),
 				ConfigPlanChecks: resource.ConfigPlanChecks{
 					PreApply:             []plancheck.PlanCheck{plancheck.ExpectResourceAction(name, plancheck.ResourceActionUpdate)},
 					PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
@@ -331,6 +334,9 @@ func TestAccProtectedAPI_lifecycle(t *testing.T) {
 					api, err := s.admin.GetAPI(t.Context(), id)
 					if err != nil {
 						return err
+					}
+					if api.PathNormalization != adminapi.PathNormalizationNormalize || !api.CaseInsensitivePaths {
+						return fmt.Errorf("the gateway holds path_normalization %q, case_insensitive_paths %v", api.PathNormalization, api.CaseInsensitivePaths)
 					}
 					if api.UpstreamURL != s.upstream.URL+"/v2" || api.JWT.Leeway.D() != 2*time.Minute || !api.ForwardOverrideHeaders || len(api.Hosts) != 2 || api.SenderConstraint != "dpop" ||
 						api.JWT.ClientIDClaim != "azp" || len(api.JWT.Audiences) != 1 || len(api.JWT.RequiredScopes) != 1 {
@@ -517,6 +523,29 @@ resource "idpgate_protected_api" "x" {
   forward_claims = { "X-Idpgate-Subject" = "email" }`), `(?s)Invalid forward_claims.X-Idpgate-Subject.*headers starting with X-Idpgate-`},
 		"a host with a scheme": {api(jwt + `
   hosts = ["https://api.example.com"]`), `(?s)Invalid hosts.*is not a host name`},
+		"a host with a port": {api(jwt + `
+  hosts = ["a.example:80"]`), `(?s)Invalid hosts.*"a.example:80" has a port`},
+		"unknown path normalization": {api(jwt + `
+  path_normalization = "merge_slashes"`), `(?s)path_normalization.*value must be one of`},
+		"case-insensitive API with an upper-case listen path": {provider + `
+resource "idpgate_protected_api" "x" {
+  name                   = "x"
+  listen_path            = "/Orders"
+  upstream_url           = "http://127.0.0.1:9"
+  case_insensitive_paths = true
+  ` + jwt + "\n}\n", `(?s)Invalid listen_path.*lower`},
+		"listen path with a backslash": {provider + `
+resource "idpgate_protected_api" "x" {
+  name         = "x"
+  listen_path  = "/a\\b"
+  upstream_url = "http://127.0.0.1:9"
+  ` + jwt + "\n}\n", `(?s)Invalid listen_path.*backslash`},
+		"listen path under the decision path": {provider + `
+resource "idpgate_protected_api" "x" {
+  name         = "x"
+  listen_path  = "/_idpgate/decide/x"
+  upstream_url = "http://127.0.0.1:9"
+  ` + jwt + "\n}\n", `(?s)Invalid listen_path.*/_idpgate`},
 		"forwarding into a header spelled with _": {api(jwt + `
   forward_claims = { "X_Tenant" = "tid" }`), `(?s)Invalid forward_claims.X_Tenant.*use - instead`},
 		"leeway too long, other values unknown until apply": {provider + `

@@ -68,6 +68,7 @@ type providerModel struct {
 	GatewayClientKey     types.String         `tfsdk:"gateway_client_key"`
 	MaxRequestsPerSecond types.Float64        `tfsdk:"max_requests_per_second"`
 	MaxConcurrent        types.Int64          `tfsdk:"max_concurrent_requests"`
+	PlanChecks           types.Bool           `tfsdk:"plan_checks"`
 }
 
 func (p *idpgateProvider) Metadata(_ context.Context, _ provider.MetadataRequest, resp *provider.MetadataResponse) {
@@ -170,6 +171,17 @@ func (p *idpgateProvider) Schema(_ context.Context, _ provider.SchemaRequest, re
 				Optional:            true,
 				Sensitive:           true,
 			},
+			"plan_checks": schema.BoolAttribute{
+				MarkdownDescription: "Whether plans compare each `idpgate_dcr_client` with the issuer's discovery document and " +
+					"each `idpgate_protected_api`'s `jwt` settings with the issuer's JWKS (default `true`): a value the IdP " +
+					"lists otherwise is an error at plan, one it does not advertise or an IdP that cannot be reached a " +
+					"warning. Likewise `idpgate_protected_api` and `idpgate_access_policy` are checked with the gateway: the admin " +
+					"token, that `gateway_url` is the admin listener, that an `api_id` names an API and that a `listen_path` " +
+					"is not held by another API. Each document is fetched once per run. `false` plans without asking the " +
+					"IdP or the gateway. " +
+					"Environment variable: `IDPGATE_PLAN_CHECKS`.",
+				Optional: true,
+			},
 		},
 	}
 }
@@ -216,6 +228,11 @@ func (p *idpgateProvider) Configure(ctx context.Context, req provider.ConfigureR
 	}
 
 	data.HTTPClient, data.MaxRetries = httpClient, maxRetries
+	checks, diags := settings.planChecksOn()
+	resp.Diagnostics.Append(diags...)
+	if checks {
+		data.planChecks = newPlanChecks(settings.issuer.value, httpClient) // plan_checks.go
+	}
 	if settings.issuer.value != "" || settings.registrationEndpoint.value != "" {
 		data.IdP = &idpSettings{
 			Issuer:               settings.issuer.value,
@@ -259,7 +276,7 @@ func (p *idpgateProvider) Resources(_ context.Context) []func() resource.Resourc
 }
 
 func (p *idpgateProvider) DataSources(_ context.Context) []func() datasource.DataSource {
-	return []func() datasource.DataSource{NewOpenIDConfigurationDataSource}
+	return []func() datasource.DataSource{NewOpenIDConfigurationDataSource, NewAccessDecisionDataSource}
 }
 
 func (p *idpgateProvider) EphemeralResources(_ context.Context) []func() ephemeral.EphemeralResource {
@@ -286,6 +303,7 @@ type resolvedSettings struct {
 	gatewayURL, gatewayAdminToken                            setting
 	maxRetries, requestTimeout, caBundle                     setting
 	gatewayCABundle, gatewayClientCert, gatewayClientKey     setting
+	planChecks                                               setting
 	maxRequestsPerSecond, maxConcurrent                      setting
 }
 
@@ -334,7 +352,33 @@ func resolveSettings(cfg providerModel) resolvedSettings {
 		gatewayCABundle:      str("gateway_ca_bundle", "IDPGATE_GATEWAY_CA_BUNDLE", cfg.GatewayCABundle),
 		gatewayClientCert:    str("gateway_client_cert", "IDPGATE_GATEWAY_CLIENT_CERT", cfg.GatewayClientCert),
 		gatewayClientKey:     str("gateway_client_key", "IDPGATE_GATEWAY_CLIENT_KEY", cfg.GatewayClientKey),
+		planChecks:           boolSetting("plan_checks", "IDPGATE_PLAN_CHECKS", cfg.PlanChecks),
 	}
+}
+
+func boolSetting(attr, env string, v types.Bool) setting {
+	s := setting{attribute: attr, envVar: env, unknown: v.IsUnknown()}
+	if !v.IsNull() && !v.IsUnknown() {
+		s.value = strconv.FormatBool(v.ValueBool())
+	} else if !s.unknown {
+		s.value = os.Getenv(env)
+	}
+	return s
+}
+
+// planChecksOn reports whether plans ask the IdP (plan_checks, default true; unknown: no).
+func (s resolvedSettings) planChecksOn() (bool, diagList) {
+	if s.planChecks.unknown {
+		return false, nil
+	}
+	if s.planChecks.value == "" {
+		return true, nil
+	}
+	on, err := strconv.ParseBool(s.planChecks.value)
+	if err != nil {
+		return false, diagList{attrError(s.planChecks, "Invalid plan_checks", "must be true or false, got "+strconv.Quote(s.planChecks.value))}
+	}
+	return on, nil
 }
 
 func (s resolvedSettings) retries() (int, diagList) {

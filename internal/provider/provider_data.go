@@ -30,6 +30,9 @@ type providerData struct {
 	unknown bool
 	// planView is the gateway as listed at plan time (gateway_plan_checks.go).
 	planView gatewayPlanView
+	// planChecks compares configurations with what the IdP advertises (plan_checks.go); nil
+	// when plan_checks is false.
+	planChecks *planChecks
 }
 
 // idpSettings is the IdP half of the provider configuration.

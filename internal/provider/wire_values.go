@@ -66,6 +66,32 @@ func mapFromWire(values map[string]string, prior types.Map) types.Map {
 	return types.MapValueMust(types.StringType, elems)
 }
 
+// listToWire reads a list of strings in its order (conditions are named by index); null gives nil.
+func listToWire(ctx context.Context, v types.List) ([]string, diag.Diagnostics) {
+	if v.IsNull() || v.IsUnknown() {
+		return nil, nil
+	}
+	var out []string
+	diags := v.ElementsAs(ctx, &out, false)
+	return out, diags
+}
+
+// listFromWire builds a list of strings from the gateway's answer, with the same rule for
+// empty lists as setFromWire.
+func listFromWire(values []string, prior types.List) types.List {
+	if len(values) == 0 {
+		if !prior.IsNull() && !prior.IsUnknown() && len(prior.Elements()) == 0 {
+			return prior
+		}
+		return types.ListNull(types.StringType)
+	}
+	elems := make([]attr.Value, len(values))
+	for i, s := range values {
+		elems[i] = types.StringValue(s)
+	}
+	return types.ListValueMust(types.StringType, elems)
+}
+
 // stringToWire reads an optional string; null gives "".
 func stringToWire(v types.String) string {
 	if v.IsNull() || v.IsUnknown() {

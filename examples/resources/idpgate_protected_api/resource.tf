@@ -51,6 +51,36 @@ resource "idpgate_protected_api" "payments" {
   }
 }
 
+# An API a single-page application on https://app.example.com (and its preview deployments)
+# calls from the browser with a bearer token. The gateway answers the browser's preflight
+# itself, without a token, and puts the CORS headers on every answer, refusals included, so
+# the application can read a 401's WWW-Authenticate or a 429's Retry-After.
+resource "idpgate_protected_api" "spa_orders" {
+  name         = "spa-orders"
+  listen_path  = "/spa/orders/"
+  upstream_url = "http://orders.internal:8080"
+
+  jwt = {
+    issuer   = "https://idp.example.com/realms/apps"
+    jwks_uri = "https://idp.example.com/realms/apps/protocol/openid-connect/certs"
+  }
+
+  cors = {
+    allowed_origins = ["https://app.example.com", "https://*.preview.example.com", "http://localhost:5173"]
+    allowed_methods = ["GET", "POST", "PUT", "DELETE"]
+    allowed_headers = ["Content-Type"] # Authorization and DPoP are always allowed
+    exposed_headers = ["ETag", "Location"]
+    max_age         = "10m"
+  }
+
+  # CEL conditions every caller must meet, whatever policy grants it: tokens from a
+  # second-factor login (acr), from the office network or the VPN.
+  conditions = [
+    "has(claims.acr) && claims.acr == 'mfa'",
+    "cidr('10.0.0.0/8').containsIP(request.remote_ip) || cidr('192.168.0.0/16').containsIP(request.remote_ip)",
+  ]
+}
+
 variable "introspection_secret" {
   type      = string
   sensitive = true

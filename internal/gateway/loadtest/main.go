@@ -4,6 +4,9 @@
 //	bare       a bare httputil.ReverseProxy in front of it
 //	gw-jwt     the gateway with a valid RS256 token (JWKS from a local server)
 //	gw-intro   the gateway with an opaque token checked by RFC 7662 introspection (cached)
+//	gw-jwt-cel gw-jwt on an API whose access right has two CEL conditions (the tenant claim
+//	           against an X-Tenant header, the client address in a CIDR), the header sent
+//	gw-preflight  a CORS preflight to an API with cors, answered by the gateway itself (204)
 //	gw-jwt-log the same with the access log on, written to a file
 //	gw-jwt-redis  gw-jwt on a gateway whose store and limits are in Redis (a redis-server
 //	           this starts on loopback, append-only file fsynced every second): one Lua
@@ -53,6 +56,17 @@ import (
 	"github.com/idpgate/terraform-provider-idpgate/internal/gateway"
 )
 
+// preflight makes gw-preflight's request a browser's CORS preflight.
+func preflight(r *http.Request) {
+	r.Method = http.MethodOptions
+	r.Header["Origin"] = []string{"https://app.example.com"}
+	r.Header["Access-Control-Request-Method"] = []string{"PUT"}
+	r.Header["Access-Control-Request-Headers"] = []string{"authorization, content-type"}
+}
+
+// tenantHeader is what gw-jwt-cel sends: the token's tenant claim, which its condition compares.
+var tenantHeader = []string{"acme"}
+
 const (
 	clientID   = "bench-client"
 	opaqueTok  = "opaque-bench-token-0123456789abcdef"
@@ -98,7 +112,8 @@ func main() {
 // targets is what the server process announces on stdout, one JSON line.
 type targets struct {
 	Upstream, Bare, BareTuned, GatewayJWT, GatewayIntro string
-	GatewayJWTLogged, GatewayJWTRedis                   string
+	GatewayJWTLogged, GatewayJWTRedis, GatewayJWTCEL    string
+	GatewayPreflight                                    string
 	// GatewayDPoP is an API with sender_constraint dpop; DPoPToken is bound to the key
 	// DPoPKey (PKCS #8, base64), which the driver signs each request's proof with.
 	GatewayDPoP, DPoPToken, DPoPKey string
@@ -145,6 +160,8 @@ func drive(duration, warmup time.Duration, conns, rounds int, only, cpuprofile s
 		{"bare-proxy", t.Bare + "/items/1", t.Token, nil},
 		{"bare-tuned", t.BareTuned + "/items/1", t.Token, nil},
 		{"gw-jwt", t.GatewayJWT + "/items/1", t.Token, nil},
+		{"gw-jwt-cel", t.GatewayJWTCEL + "/items/1", t.Token, func(r *http.Request) { r.Header["X-Tenant"] = tenantHeader }}, // next to gw-jwt
+		{"gw-preflight", t.GatewayPreflight + "/items/1", "", preflight},
 		{"gw-jwt-redis", t.GatewayJWTRedis + "/items/1", t.Token, nil}, // next to gw-jwt: the machine's load drifts
 		{"gw-intro", t.GatewayIntro + "/items/1", opaqueTok, nil},
 		{"gw-jwt-log", t.GatewayJWTLogged + "/items/1", t.Token, nil},
@@ -206,6 +223,18 @@ func drive(duration, warmup time.Duration, conns, rounds int, only, cpuprofile s
 			fmt.Printf("%-9s / %s: throughput %.2f (target >= 0.85) %s, p99 %.2fx (target <= 1.25x) %s\n",
 				name, base, tr, verdict(tr >= 0.85), lr, verdict(lr <= 1.25))
 		}
+	}
+	if have("gw-jwt", "gw-jwt-cel") {
+		plain, cel := results["gw-jwt"], results["gw-jwt-cel"]
+		ct := cel.rps / plain.rps
+		fmt.Printf("gw-jwt-cel / gw-jwt (two conditions vs none): throughput %.3f (target >= 0.95) %s, p99 %.2fx\n",
+			ct, verdict(ct >= 0.95), float64(cel.p99)/float64(plain.p99))
+	}
+	if have("gw-jwt", "gw-preflight") {
+		plain, pre := results["gw-jwt"], results["gw-preflight"]
+		pt := pre.rps / plain.rps
+		fmt.Printf("gw-preflight / gw-jwt (a preflight vs a proxied request): throughput %.2f (target >= 1.0) %s, p99 %.2fx\n",
+			pt, verdict(pt >= 1), float64(pre.p99)/float64(plain.p99))
 	}
 	if have("gw-jwt", "gw-jwt-redis") {
 		mem, red := results["gw-jwt"], results["gw-jwt-redis"]
@@ -302,7 +331,7 @@ func load(target, token string, prepare func(*http.Request), conns int, warmup, 
 					break
 				}
 				resp, err := client.Do(req)
-				ok := err == nil && resp.StatusCode == http.StatusOK
+				ok := err == nil && (resp.StatusCode == http.StatusOK || resp.StatusCode == http.StatusNoContent)
 				if err == nil {
 					_, _ = io.Copy(io.Discard, resp.Body)
 					resp.Body.Close()
@@ -452,6 +481,7 @@ func serveAll(cpuprofile string) error {
 		return err
 	}
 	out, _ := json.Marshal(targets{Upstream: upstream, Bare: bare, BareTuned: bareTuned, GatewayJWT: proxy + "/jwt", GatewayIntro: proxy + "/intro",
+		GatewayJWTCEL: proxy + "/jwt-cel", GatewayPreflight: proxy + "/spa",
 		GatewayJWTLogged: proxyLogged + "/jwt", GatewayJWTRedis: redisProxy + "/jwt", GatewayDPoP: proxy + "/dpop", DPoPToken: dpopToken, DPoPKey: dpopKey,
 		Nginx: nginx[0].URL, NginxAllow: nginx[1].URL, NginxDecide: nginx[2].URL, Token: token})
 	fmt.Println(string(out))
@@ -483,6 +513,17 @@ func benchGateway(opts gateway.Options, upstream, idpURL string) (string, error)
 	if err != nil {
 		return "", err
 	}
+	celAPI, err := admin.CreateAPI(ctx, adminapi.API{Name: "bench-jwt-cel", ListenPath: "/jwt-cel", UpstreamURL: upstream, StripListenPath: true,
+		JWT:           &adminapi.JWTValidation{Issuer: idpURL, JWKSURI: idpURL + "/jwks", Audiences: []string{"bench-api"}, RequiredScopes: []string{"items:read"}},
+		ForwardClaims: map[string]string{"X-Tenant": "tenant"}})
+	if err != nil {
+		return "", err
+	}
+	if _, err := admin.CreateAPI(ctx, adminapi.API{Name: "bench-spa", ListenPath: "/spa", UpstreamURL: upstream, StripListenPath: true,
+		JWT:  &adminapi.JWTValidation{Issuer: idpURL, JWKSURI: idpURL + "/jwks", Audiences: []string{"bench-api"}},
+		CORS: &adminapi.CORS{AllowedOrigins: []string{"https://app.example.com"}, AllowedHeaders: []string{"Content-Type"}}}); err != nil {
+		return "", err
+	}
 	dpopAPI, err := admin.CreateAPI(ctx, adminapi.API{Name: "bench-dpop", ListenPath: "/dpop", UpstreamURL: upstream, StripListenPath: true,
 		SenderConstraint: adminapi.SenderConstraintDPoP,
 		JWT:              &adminapi.JWTValidation{Issuer: idpURL, JWKSURI: idpURL + "/jwks", Audiences: []string{"bench-api"}, RequiredScopes: []string{"items:read"}}})
@@ -493,6 +534,9 @@ func benchGateway(opts gateway.Options, upstream, idpURL string) (string, error)
 	_, err = admin.CreatePolicy(ctx, adminapi.Policy{Name: "bench", ClientIDs: []string{clientID},
 		AccessRights: []adminapi.AccessRight{
 			{APIID: jwtAPI.ID, Methods: []string{"GET"}, Paths: []string{"/items/*"}, RequiredScopes: []string{"items:read"}},
+			// gw-jwt's grant with two conditions: the difference is what they cost.
+			{APIID: celAPI.ID, Methods: []string{"GET"}, Paths: []string{"/items/*"}, RequiredScopes: []string{"items:read"},
+				Conditions: []string{`claims.tenant == request.headers["x-tenant"]`, `cidr("127.0.0.0/8").containsIP(request.remote_ip)`}},
 			{APIID: introAPI.ID, Methods: []string{"GET"}, Paths: []string{"/items/**"}},
 			{APIID: dpopAPI.ID, Methods: []string{"GET"}, Paths: []string{"/items/*"}, RequiredScopes: []string{"items:read"}},
 		},

@@ -11,7 +11,8 @@ import (
 // check is a point lookup instead of a read of every object:
 //
 //	api_names     API name -> id               (unique API names)
-//	api_routes    host "\x00" listen path -> id (unique routes; host "" for an API without hosts)
+//	api_routes    host "\x00" listen path -> id (unique routes; host "" for an API without hosts),
+//	              and "\x01" resource key -> id (unique resources, adminapi.ResourceKey)
 //	policy_names  policy name -> id            (unique policy names)
 //	grants        API id "\x00" policy id      (which policies grant an API, by prefix scan)
 //
@@ -33,6 +34,15 @@ func routeKeys(api *adminapi.API) []string {
 	}
 	slices.Sort(keys)
 	return slices.Compact(keys)
+}
+
+// resourceIndexKey is the api_routes key of an API's resource, "" for none: no route key
+// starts with "\x01" (hosts have no control characters).
+func resourceIndexKey(api *adminapi.API) string {
+	if api.Resource == "" {
+		return ""
+	}
+	return "\x01" + adminapi.ResourceKey(api.Resource)
 }
 
 func grantKey(apiID, policyID string) string { return apiID + "\x00" + policyID }
@@ -65,6 +75,9 @@ func putAPI(tx txn, old *adminapi.API, api adminapi.API) error {
 			return err
 		}
 	}
+	if k := resourceIndexKey(&api); k != "" {
+		return tx.put(tableAPIRoutes, k, []byte(api.ID))
+	}
 	return nil
 }
 
@@ -83,6 +96,9 @@ func deleteAPIIndex(tx txn, api *adminapi.API) error {
 		if err := tx.del(tableAPIRoutes, k); err != nil {
 			return err
 		}
+	}
+	if k := resourceIndexKey(api); k != "" {
+		return tx.del(tableAPIRoutes, k)
 	}
 	return nil
 }

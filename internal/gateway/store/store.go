@@ -348,7 +348,29 @@ func checkAPIUnique(tx txn, api adminapi.API) error {
 		return conflict("hosts", "listen path %q on these hosts is already used by API %q (%s, hosts %s)",
 			api.ListenPath, o.Name, o.ID, strings.Join(o.Hosts, ", "))
 	}
-	return nil
+	return checkResourceUnique(tx, api)
+}
+
+// checkResourceUnique refuses a resource whose metadata another API's resource already has
+// at the same place (adminapi.ResourceKey): the same host, whatever the port, and path.
+func checkResourceUnique(tx txn, api adminapi.API) error {
+	key := resourceIndexKey(&api)
+	if key == "" {
+		return nil
+	}
+	owner, err := tx.get(tableAPIRoutes, key)
+	if err != nil || owner == nil || string(owner) == api.ID {
+		return err
+	}
+	o, err := getJSON[adminapi.API](tx, tableAPIs, string(owner))
+	if err != nil {
+		return err
+	}
+	if o == nil {
+		return fmt.Errorf("resource index names API %s, which is not stored", owner)
+	}
+	return conflict("resource", "resource %q is already claimed by API %q (%s) as %q: its metadata would be served at the same URL",
+		api.Resource, o.Name, o.ID, o.Resource)
 }
 
 // --- policies ---

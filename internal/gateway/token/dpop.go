@@ -68,6 +68,10 @@ type DPoPRequest struct {
 	AccessToken string
 	// JKT is the token's cnf.jkt.
 	JKT string
+	// DryRun checks the proof without remembering its jti (a decision without traffic):
+	// the proof stays usable once, for the real request. Whether it was used before is not
+	// checked either.
+	DryRun bool
 }
 
 // DPoPChecker checks proofs and remembers their jti. Safe for concurrent use.
@@ -153,6 +157,9 @@ func (c *DPoPChecker) Check(ctx context.Context, req DPoPRequest) *Error {
 	ath := sha256.Sum256([]byte(req.AccessToken))
 	if claims.ATH != base64.RawURLEncoding.EncodeToString(ath[:]) {
 		return badProof("ath is not the hash of the access token")
+	}
+	if req.DryRun {
+		return nil
 	}
 	first, err := c.replay.FirstUse(ctx, req.JKT+"\x00"+claims.JTI, iat.Add(DPoPProofMaxAge+DPoPProofMaxSkew), now)
 	switch {

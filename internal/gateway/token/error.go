@@ -34,6 +34,13 @@ func invalid(reason string) *Error {
 	return &Error{Code: CodeInvalid, Description: "The access token is invalid.", Reason: reason}
 }
 
+// notForResource refuses a token whose aud lacks the API's resource (RFC 8707): issued for
+// another API, it must not be replayed here.
+func notForResource() *Error {
+	return &Error{Code: CodeInvalid, Description: "The access token was not issued for this resource (aud).",
+		Reason: "aud does not contain the resource"}
+}
+
 func expired() *Error {
 	return &Error{Code: CodeInvalid, Description: "The access token expired.", Reason: "token expired"}
 }

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"slices"
 	"strings"
@@ -25,6 +26,9 @@ type FactoryOptions struct {
 	// HTTPClient fetches JWKS documents and calls introspection endpoints; nil means a client
 	// with its own transport and timeouts.
 	HTTPClient *http.Client
+	// DialContext, when HTTPClient is nil, opens the connections of the factory's own client
+	// (the gateway's refuses link-local addresses); nil means the default dialer's.
+	DialContext func(ctx context.Context, network, addr string) (net.Conn, error)
 	// Registerer receives idpgate_jwks_fetches_total{result} and
 	// idpgate_introspection_requests_total{result}; nil means not registered.
 	Registerer prometheus.Registerer
@@ -89,7 +93,7 @@ func NewFactory(opts FactoryOptions) *Factory {
 		jwks:          make(map[string]*jwksCache),
 	}
 	if f.client == nil {
-		f.client = defaultHTTPClient()
+		f.client = defaultHTTPClient(opts.DialContext)
 	}
 	if f.log == nil {
 		f.log = slog.New(slog.DiscardHandler)
@@ -137,13 +141,13 @@ func (f *Factory) ForAPI(api adminapi.API) (Validator, error) {
 	case api.JWT != nil && api.Introspection != nil:
 		return nil, errors.New("jwt, introspection: set only one of them")
 	case api.JWT != nil:
-		v, err := f.newJWTValidator(*api.JWT)
+		v, err := f.newJWTValidator(*api.JWT, api.ResourceAudience())
 		if err != nil {
 			return nil, err // not a typed nil inside the interface
 		}
 		return v, nil
 	case api.Introspection != nil:
-		v, err := f.newIntrospectionValidator(*api.Introspection)
+		v, err := f.newIntrospectionValidator(*api.Introspection, api.ResourceAudience())
 		if err != nil {
 			return nil, err
 		}
@@ -153,7 +157,9 @@ func (f *Factory) ForAPI(api adminapi.API) (Validator, error) {
 	}
 }
 
-func (f *Factory) newJWTValidator(cfg adminapi.JWTValidation) (*jwtValidator, error) {
+// resource, when set, must be in the token's aud besides one of cfg.Audiences (RFC 8707: the
+// API's adminapi.API.ResourceAudience).
+func (f *Factory) newJWTValidator(cfg adminapi.JWTValidation, resource string) (*jwtValidator, error) {
 	if strings.TrimSpace(cfg.Issuer) == "" {
 		return nil, errors.New("jwt.issuer: required")
 	}
@@ -183,6 +189,7 @@ func (f *Factory) newJWTValidator(cfg adminapi.JWTValidation) (*jwtValidator, er
 	v := &jwtValidator{
 		issuer:         cfg.Issuer,
 		audiences:      slices.Clone(cfg.Audiences),
+		resource:       resource,
 		algs:           algs,
 		leeway:         leeway,
 		names:          newClaimNames(cfg.IdentityClaim, cfg.ClientIDClaim, cfg.PolicyClaim),
@@ -197,15 +204,17 @@ func (f *Factory) newJWTValidator(cfg adminapi.JWTValidation) (*jwtValidator, er
 	v.fingerprint = fingerprint("jwt", struct {
 		Issuer, JWKSURI string
 		Audiences       []string
+		Resource        string
 		Algs            []jose.SignatureAlgorithm
 		Leeway          time.Duration
 		Names           [3]string
-	}{cfg.Issuer, cfg.JWKSURI, v.audiences, algs, leeway, v.names.array()})
+	}{cfg.Issuer, cfg.JWKSURI, v.audiences, resource, algs, leeway, v.names.array()})
 	v.keys.prefetch()
 	return v, nil
 }
 
-func (f *Factory) newIntrospectionValidator(cfg adminapi.Introspection) (*introspectionValidator, error) {
+// resource, when set, must be in the answer's aud (RFC 8707).
+func (f *Factory) newIntrospectionValidator(cfg adminapi.Introspection, resource string) (*introspectionValidator, error) {
 	if err := checkURL(cfg.Endpoint); err != nil {
 		return nil, fmt.Errorf("introspection.endpoint: %w", err)
 	}
@@ -227,6 +236,7 @@ func (f *Factory) newIntrospectionValidator(cfg adminapi.Introspection) (*intros
 		clientSecret:   cfg.ClientSecret,
 		names:          newClaimNames(cfg.IdentityClaim, cfg.ClientIDClaim, cfg.PolicyClaim),
 		requiredScopes: slices.Clip(slices.Clone(cfg.RequiredScopes)),
+		resource:       resource,
 		cacheTTL:       ttl,
 		group:          &f.introspections,
 		refused:        f.refused,
@@ -248,7 +258,8 @@ func (f *Factory) newIntrospectionValidator(cfg adminapi.Introspection) (*intros
 		Secret             [sha256.Size]byte
 		Names              [3]string
 		TTL                time.Duration
-	}{cfg.Endpoint, cfg.ClientID, sha256.Sum256([]byte(cfg.ClientSecret)), v.names.array(), ttl})
+		Resource           string
+	}{cfg.Endpoint, cfg.ClientID, sha256.Sum256([]byte(cfg.ClientSecret)), v.names.array(), ttl, resource})
 	return v, nil
 }
 
@@ -315,8 +326,11 @@ func fingerprint(kind string, cfg any) [sha256.Size]byte {
 	return sha256.Sum256(append([]byte(kind+"\x00"), b...))
 }
 
-func defaultHTTPClient() *http.Client {
+func defaultHTTPClient(dial func(ctx context.Context, network, addr string) (net.Conn, error)) *http.Client {
 	t := http.DefaultTransport.(*http.Transport).Clone()
+	if dial != nil {
+		t.DialContext = dial
+	}
 	t.ResponseHeaderTimeout = 10 * time.Second
 	t.MaxIdleConnsPerHost = 32
 	return &http.Client{Transport: t, Timeout: 15 * time.Second}

@@ -33,6 +33,7 @@ type introspectionValidator struct {
 	clientSecret   string
 	names          claimNames
 	requiredScopes []string
+	resource       string // when set, the answer's aud must contain it (RFC 8707)
 	cacheTTL       time.Duration
 	// cache is nil when cache_ttl is 0.
 	cache *cache
@@ -137,7 +138,26 @@ func (v *introspectionValidator) introspect(token string) introspectionOutcome {
 	if iat, ok := numericDate(answer["iat"]); ok {
 		id.IssuedAt = iat
 	}
+	if v.resource != "" && !audienceContains(answer["aud"], v.resource) {
+		return introspectionOutcome{err: notForResource(), final: true}
+	}
 	return introspectionOutcome{identity: id}
+}
+
+// audienceContains reports whether aud (a string or an array of strings, RFC 7662 §2.2)
+// contains want.
+func audienceContains(aud any, want string) bool {
+	switch a := aud.(type) {
+	case string:
+		return a == want
+	case []any:
+		for _, e := range a {
+			if s, _ := e.(string); s == want {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // post sends the introspection request; the error never contains the token or the secret.

@@ -23,12 +23,13 @@ import (
 //     signature, typ absent or JWT / at+jwt;
 //  4. the key: looked up ONLY by kid in the API's JWKS (jwks.go), or the JWKS's single key
 //     fitting alg when the token has no kid; the jku, x5u, jwk and x5c headers are ignored;
-//  5. claims: exp required, iss equal, aud containing one of the API's audiences (if any),
-//     nbf and iat honoured, all with the API's leeway;
+//  5. claims: exp required, iss equal, aud containing one of the API's audiences (if any)
+//     and its resource (if any, RFC 8707), nbf and iat honoured, all with the API's leeway;
 //  6. required scopes, checked on every request (hit or miss) → insufficient_scope.
 type jwtValidator struct {
 	issuer         string
 	audiences      jwt.Audience
+	resource       string // when set, aud must contain it as well (RFC 8707)
 	algs           []jose.SignatureAlgorithm
 	leeway         time.Duration
 	names          claimNames
@@ -106,6 +107,9 @@ func (v *jwtValidator) verify(ctx context.Context, token string, now time.Time) 
 			return nil, nil, expired()
 		}
 		return nil, nil, invalid("claims: " + err.Error())
+	}
+	if v.resource != "" && !std.Audience.Contains(v.resource) {
+		return nil, nil, notForResource()
 	}
 	id := identityFromClaims(all, v.names)
 	id.ExpiresAt = std.Expiry.Time()
