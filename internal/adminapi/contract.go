@@ -3,6 +3,7 @@ package adminapi
 import (
 	"fmt"
 	"net/url"
+	"strings"
 	"time"
 )
 
@@ -86,6 +87,14 @@ func IdentityHeaders() []string {
 func CheckHTTPURL(raw string) error {
 	if raw == "" {
 		return fmt.Errorf("must be set to an absolute http or https URL, such as https://idp.example.com")
+	}
+	if strings.HasPrefix(raw, "/") {
+		return fmt.Errorf("%q must be an absolute http or https URL: it is a path; write the scheme and host before it, such as %q", raw, "https://idp.example.com"+raw)
+	}
+	if !strings.Contains(raw, "://") {
+		// "127.0.0.1:9000", "api.example.com": Go's parser would say something about a colon
+		// or nothing at all; what is missing is the scheme.
+		return fmt.Errorf("%q must be an absolute http or https URL: the scheme is missing; write http:// or https:// before the host, such as %q", raw, "https://"+raw)
 	}
 	u, err := url.Parse(raw)
 	if err != nil {

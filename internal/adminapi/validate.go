@@ -249,7 +249,7 @@ func validateName(field, name string) error {
 
 func validateListenPath(field, p string) error {
 	if !strings.HasPrefix(p, "/") {
-		return FieldError(field, "%q must start with \"/\"", p)
+		return FieldError(field, "%q must start with \"/\", such as %q", p, "/"+p)
 	}
 	if strings.ContainsAny(p, "?#*%") || hasControlOrSpace(p) {
 		return FieldError(field, "%q must be a plain path (no query, fragment, wildcard, escape or spaces)", p)

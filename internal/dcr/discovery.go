@@ -96,7 +96,7 @@ func checkIssuer(issuer string) error {
 		return fmt.Errorf("issuer %q is not a URL: %w", issuer, err)
 	}
 	if (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-		return fmt.Errorf("issuer %q must be an absolute https URL, such as https://idp.example.com", issuer)
+		return fmt.Errorf("issuer %q must be an absolute http or https URL, such as https://idp.example.com", issuer)
 	}
 	if u.RawQuery != "" || u.Fragment != "" {
 		return fmt.Errorf("issuer %q must not have a query or fragment", issuer)

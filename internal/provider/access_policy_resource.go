@@ -6,10 +6,7 @@ import (
 	"time"
 
 	"github.com/hashicorp/terraform-plugin-framework-timeouts/resource/timeouts"
-	"github.com/hashicorp/terraform-plugin-framework-timetypes/timetypes"
-	"github.com/hashicorp/terraform-plugin-framework-validators/int64validator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/listvalidator"
-	"github.com/hashicorp/terraform-plugin-framework-validators/setvalidator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/path"
@@ -28,6 +25,7 @@ var (
 	_ resource.ResourceWithConfigure      = &accessPolicyResource{}
 	_ resource.ResourceWithImportState    = &accessPolicyResource{}
 	_ resource.ResourceWithValidateConfig = &accessPolicyResource{}
+	_ resource.ResourceWithModifyPlan     = &accessPolicyResource{}
 )
 
 // NewAccessPolicyResource is the idpgate_access_policy resource: which clients may call which
@@ -52,24 +50,21 @@ func accessPolicySchema() schema.Schema {
 			"requests": schema.Int64Attribute{
 				MarkdownDescription: "How many requests " + what + " allows per period.",
 				Required:            true,
-				Validators:          []validator.Int64{int64validator.AtLeast(1)},
 			},
 			"per": schema.StringAttribute{
 				MarkdownDescription: "The period, as a Go duration such as `" + example + "`.",
-				CustomType:          timetypes.GoDurationType{},
+				CustomType:          checkedDurationType{},
 				Required:            true,
-				Validators:          []validator.String{durationAtLeast(0, true)},
 				PlanModifiers:       []planmodifier.String{keepEquivalentDuration()},
 			},
 		}
 	}
-	stringSet := func(desc string, extra ...validator.String) schema.SetAttribute {
+	// The elements are checked by the gateway's Validate at plan time (ValidateConfig), once.
+	stringSet := func(desc string) schema.SetAttribute {
 		return schema.SetAttribute{
 			MarkdownDescription: desc,
 			ElementType:         types.StringType,
 			Optional:            true,
-			Validators: []validator.Set{setvalidator.ValueStringsAre(
-				append([]validator.String{stringvalidator.LengthAtLeast(1)}, extra...)...)},
 		}
 	}
 	return schema.Schema{
@@ -99,10 +94,8 @@ func accessPolicySchema() schema.Schema {
 						"api_id": schema.StringAttribute{
 							MarkdownDescription: "The `id` of an `idpgate_protected_api`.",
 							Required:            true,
-							Validators:          []validator.String{stringvalidator.LengthAtLeast(1)},
 						},
-						"methods": stringSet("Upper-case HTTP methods allowed. Unset: every method.",
-							stringvalidator.OneOf(adminapi.Methods...)),
+						"methods": stringSet("Upper-case HTTP methods allowed. Unset: every method."),
 						"paths": stringSet("Path patterns below the API's listen path: `/items`, `/items/*` " +
 							"(one segment), `/items/**` (any depth). Unset: every path."),
 						"required_scopes": stringSet("Scopes the token must carry for this grant to apply."),
@@ -124,9 +117,8 @@ func accessPolicySchema() schema.Schema {
 			},
 			"max_token_age": schema.StringAttribute{
 				MarkdownDescription: "Refuse tokens issued (`iat`) longer ago than this Go duration. Unset: no limit.",
-				CustomType:          timetypes.GoDurationType{},
+				CustomType:          checkedDurationType{},
 				Optional:            true,
-				Validators:          []validator.String{durationAtLeast(0, true)},
 				PlanModifiers:       []planmodifier.String{keepEquivalentDuration()},
 			},
 		},
@@ -152,6 +144,11 @@ func (r *accessPolicyResource) ValidateConfig(ctx context.Context, req resource.
 		return
 	}
 	resp.Diagnostics.Append(validationDiags(ctx, accessPolicySchema(), p.Validate())...)
+}
+
+// ModifyPlan checks the plan against the gateway (gateway_plan_checks.go).
+func (r *accessPolicyResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse) {
+	r.checkAtPlan(ctx, req, resp)
 }
 
 func (r *accessPolicyResource) Configure(_ context.Context, req resource.ConfigureRequest, resp *resource.ConfigureResponse) {
@@ -275,7 +272,7 @@ type accessPolicyModel struct {
 	AccessRights []accessRightModel   `tfsdk:"access_rights"`
 	RateLimit    *limitModel          `tfsdk:"rate_limit"`
 	Quota        *limitModel          `tfsdk:"quota"`
-	MaxTokenAge  timetypes.GoDuration `tfsdk:"max_token_age"`
+	MaxTokenAge  checkedDurationValue `tfsdk:"max_token_age"`
 }
 
 type accessRightModel struct {
@@ -288,7 +285,7 @@ type accessRightModel struct {
 
 type limitModel struct {
 	Requests types.Int64          `tfsdk:"requests"`
-	Per      timetypes.GoDuration `tfsdk:"per"`
+	Per      checkedDurationValue `tfsdk:"per"`
 }
 
 func (m accessPolicyModel) toWire(ctx context.Context) (adminapi.Policy, diag.Diagnostics) {
@@ -360,7 +357,7 @@ func limitFromWire(l *adminapi.Limit, prior *limitModel) *limitModel {
 	if l == nil {
 		return nil
 	}
-	var priorPer timetypes.GoDuration
+	var priorPer checkedDurationValue
 	if prior != nil {
 		priorPer = prior.Per
 	}

@@ -34,8 +34,9 @@ func TestConditionsDiagnosticOnTheElement(t *testing.T) {
 	}{
 		{validationDiags(ctx, protectedAPISchema(), api.Validate()), path.Root("conditions").AtListIndex(1),
 			"line 1, column 1: undeclared reference to 'clams'"},
-		{validationDiags(ctx, accessPolicySchema(), p.Validate()), path.Root("access_rights").AtListIndex(1).AtName("conditions").AtListIndex(0),
-			"must be a bool"},
+		// Terraform shows no deeper than the access right (displayPath); the text names the condition.
+		{validationDiags(ctx, accessPolicySchema(), p.Validate()), path.Root("access_rights").AtListIndex(1),
+			"access_rights[1].conditions[0]: the condition is of type int; it must be a bool"},
 	} {
 		if c.diags.ErrorsCount() != 1 {
 			t.Fatalf("diags = %v", c.diags)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/hashicorp/terraform-plugin-framework-timetypes/timetypes"
 	"github.com/hashicorp/terraform-plugin-framework-validators/setvalidator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
 	"github.com/hashicorp/terraform-plugin-framework/diag"
@@ -24,7 +23,7 @@ type corsModel struct {
 	AllowedHeaders   types.Set            `tfsdk:"allowed_headers"`
 	ExposedHeaders   types.Set            `tfsdk:"exposed_headers"`
 	AllowCredentials types.Bool           `tfsdk:"allow_credentials"`
-	MaxAge           timetypes.GoDuration `tfsdk:"max_age"`
+	MaxAge           checkedDurationValue `tfsdk:"max_age"`
 }
 
 func corsAttribute() schema.SingleNestedAttribute {
@@ -79,9 +78,8 @@ func corsAttribute() schema.SingleNestedAttribute {
 				MarkdownDescription: fmt.Sprintf("How long a browser may reuse a preflight's answer, as a Go duration, at "+
 					"most `%s` (Chromium keeps it two hours at most). Unset: browsers ask again after 5 seconds.",
 					durationText(adminapi.MaxCORSMaxAge)),
-				CustomType:    timetypes.GoDurationType{},
+				CustomType:    checkedDurationType{},
 				Optional:      true,
-				Validators:    []validator.String{durationAtLeast(0, true)},
 				PlanModifiers: []planmodifier.String{keepEquivalentDuration()},
 			},
 		},

@@ -420,7 +420,8 @@ resource "idpgate_access_policy" "p" {
   access_rights = [{ api_id = "api_doesnotexist" }]
 }
 `,
-			want: `(?s)Gateway rejected access_rights\[0\]\.api_id.*no API with id "api_doesnotexist"`,
+			// Caught at plan time (gateway_plan_checks.go), before anything is created.
+			want: `(?s)Unknown API.*access_rights\[0\]\.api_id.*no API with id "api_doesnotexist"`,
 		},
 		"name already taken": {
 			config: apiOnly(s.adminURL, s.adminToken) + fmt.Sprintf(`

@@ -46,7 +46,7 @@ func gatewayErrorDiags(ctx context.Context, s schema.Schema, action string, err 
 		detail := fmt.Sprintf("While %s, the gateway rejected the value of %s: %s (HTTP %d). Change %s in the "+
 			"configuration.", action, apiErr.Field, apiErr.Message, apiErr.Status, apiErr.Field)
 		if p, ok := attributePathOf(ctx, s, apiErr.Field); ok {
-			diags.AddAttributeError(p, summary, detail)
+			diags.AddAttributeError(displayPath(p), summary, detail)
 		} else {
 			diags.AddError(summary, detail)
 		}
@@ -72,14 +72,62 @@ func validationDiags(ctx context.Context, s schema.Schema, err error) diag.Diagn
 		diags.AddError("Invalid configuration", err.Error())
 		return diags
 	}
-	summary := "Invalid " + apiErr.Field
-	detail := fmt.Sprintf("%s: %s.", apiErr.Field, strings.TrimSuffix(apiErr.Message, "."))
-	if p, ok := attributePathOf(ctx, s, apiErr.Field); ok {
-		diags.AddAttributeError(p, summary, detail)
-	} else {
-		diags.AddError(summary, detail)
+	p, ok := attributePathOf(ctx, s, apiErr.Field)
+	if !ok {
+		diags.AddError("Invalid "+apiErr.Field, fmt.Sprintf("%s: %s.", apiErr.Field, strings.TrimSuffix(apiErr.Message, ".")))
+		return diags
 	}
+	// Named as the user wrote it: an index into a set (the gateway's, sorted) is left out,
+	// the message quotes the element.
+	name := fieldLabel(p)
+	diags.AddAttributeError(displayPath(p), "Invalid "+name,
+		fmt.Sprintf("%s: %s.", name, strings.TrimSuffix(apiErr.Message, ".")))
 	return diags
+}
+
+// fieldLabel spells an attribute path as the configuration and the admin API name it:
+// "access_rights[0].methods", "rate_limit.per", "forward_claims.X-Team". An element of a
+// set is left out (it has no index the user wrote).
+func fieldLabel(p path.Path) string {
+	var b strings.Builder
+	for _, step := range p.Steps() {
+		switch st := step.(type) {
+		case path.PathStepAttributeName:
+			if b.Len() > 0 {
+				b.WriteByte('.')
+			}
+			b.WriteString(string(st))
+		case path.PathStepElementKeyInt:
+			fmt.Fprintf(&b, "[%d]", int64(st))
+		case path.PathStepElementKeyString:
+			b.WriteString("." + string(st))
+		}
+	}
+	return b.String()
+}
+
+// displayPath is the part of p that Terraform (and OpenTofu) can find in the configuration:
+// a top-level attribute, and one index or key into it. Terraform looks no further into a
+// nested attribute: given all of "rate_limit.per" it shows the resource's first line; given
+// "rate_limit" it shows the rate_limit attribute, and given "access_rights[1]" the element
+// the user wrote. The diagnostic's text names the full attribute (fieldLabel).
+func displayPath(p path.Path) path.Path {
+	steps := p.Steps()
+	if len(steps) <= 1 {
+		return p
+	}
+	name, ok := steps[0].(path.PathStepAttributeName)
+	if !ok {
+		return p
+	}
+	out := path.Root(string(name))
+	switch st := steps[1].(type) {
+	case path.PathStepElementKeyInt:
+		return out.AtListIndex(int(st))
+	case path.PathStepElementKeyString:
+		return out.AtMapKey(string(st))
+	}
+	return out
 }
 
 var fieldSegment = regexp.MustCompile(`^([A-Za-z0-9_]+)((?:\[[^\]]*\])*)$`)

@@ -325,8 +325,10 @@ func notSupported(values []string) string {
 
 var _ resource.ResourceWithModifyPlan = &protectedAPIResource{}
 
-// ModifyPlan compares the jwt block with the issuer's JWKS (see the top of this file).
+// ModifyPlan checks the plan against the gateway, and compares the jwt block with the issuer's
+// JWKS (see the top of this file).
 func (r *protectedAPIResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse) {
+	r.checkAtPlan(ctx, req, resp) // against the gateway: gateway_plan_checks.go
 	d := r.data
 	if req.Plan.Raw.IsNull() || d == nil || d.planChecks == nil {
 		return

@@ -1,7 +1,10 @@
 package provider
 
 import (
+	"context"
+	"fmt"
 	"math/big"
+	"strings"
 
 	"github.com/hashicorp/terraform-plugin-framework/tfsdk"
 	"github.com/hashicorp/terraform-plugin-go/tftypes"
@@ -45,7 +48,7 @@ var placeholderFor = map[string]string{
 // is known to check.
 func configWithPlaceholders(cfg tfsdk.Config) (tfsdk.Config, error) {
 	raw, err := tftypes.Transform(cfg.Raw, func(p *tftypes.AttributePath, v tftypes.Value) (tftypes.Value, error) {
-		if v.IsKnown() {
+		if v.IsKnown() && !badDuration(cfg, p, v) {
 			return v, nil
 		}
 		switch {
@@ -60,6 +63,43 @@ func configWithPlaceholders(cfg tfsdk.Config) (tfsdk.Config, error) {
 		}
 	})
 	return tfsdk.Config{Raw: raw, Schema: cfg.Schema}, err
+}
+
+// badDuration: a duration attribute's own check (checkedDurationValue.ValidateAttribute)
+// refuses v, and reports it. A placeholder takes its place, so that reading the
+// configuration does not stop at it and the other attributes are still checked.
+func badDuration(cfg tfsdk.Config, p *tftypes.AttributePath, v tftypes.Value) bool {
+	if v.IsNull() || !v.Type().Is(tftypes.String) {
+		return false
+	}
+	typ, err := cfg.Schema.TypeAtTerraformPath(context.Background(), p)
+	if _, ok := typ.(checkedDurationType); err != nil || !ok {
+		return false
+	}
+	var s string
+	if v.As(&s) != nil {
+		return false
+	}
+	return durationProblem(terraformPathLabel(p), s) != ""
+}
+
+// terraformPathLabel is fieldLabel for a tftypes path.
+func terraformPathLabel(p *tftypes.AttributePath) string {
+	var b strings.Builder
+	for _, step := range p.Steps() {
+		switch st := step.(type) {
+		case tftypes.AttributeName:
+			if b.Len() > 0 {
+				b.WriteByte('.')
+			}
+			b.WriteString(string(st))
+		case tftypes.ElementKeyInt:
+			fmt.Fprintf(&b, "[%d]", int64(st))
+		case tftypes.ElementKeyString:
+			b.WriteString("." + string(st))
+		}
+	}
+	return b.String()
 }
 
 // placeholderAt picks the placeholder by the nearest attribute name in the path, so that an

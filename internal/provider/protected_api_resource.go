@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/hashicorp/terraform-plugin-framework-timeouts/resource/timeouts"
-	"github.com/hashicorp/terraform-plugin-framework-timetypes/timetypes"
 	"github.com/hashicorp/terraform-plugin-framework-validators/listvalidator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/mapvalidator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/resourcevalidator"
@@ -40,8 +39,6 @@ var (
 )
 
 var (
-	// listenPathPattern: an absolute URL path without query or fragment.
-	listenPathPattern = regexp.MustCompile(`^/[^?#\s]*$`)
 	// headerNamePattern: an RFC 9110 field name (token).
 	headerNamePattern = regexp.MustCompile("^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
 )
@@ -74,13 +71,11 @@ func protectedAPISchema() schema.Schema {
 		"issuer": schema.StringAttribute{
 			MarkdownDescription: "Expected `iss` of the tokens: the identity provider's issuer URL.",
 			Required:            true,
-			Validators:          []validator.String{absoluteURL()},
 		},
 		"jwks_uri": schema.StringAttribute{
 			MarkdownDescription: "Where the gateway fetches the issuer's signing keys (JWKS). Keys named in a token " +
 				"(`jku`, `x5u`, embedded `jwk`) are never trusted.",
-			Required:   true,
-			Validators: []validator.String{absoluteURL()},
+			Required: true,
 		},
 		"audiences": schema.SetAttribute{
 			MarkdownDescription: "The token's `aud` must contain one of these. Unset: `aud` is not checked.",
@@ -103,11 +98,10 @@ func protectedAPISchema() schema.Schema {
 		"leeway": schema.StringAttribute{
 			MarkdownDescription: fmt.Sprintf("Clock skew tolerated on `exp`, `nbf` and `iat`, as a Go duration. Default `%s`, "+
 				"at most `%s`; `0s` tolerates no skew at all.", defaultJWTLeeway, durationText(adminapi.MaxLeeway)),
-			CustomType:    timetypes.GoDurationType{},
+			CustomType:    checkedDurationType{},
 			Optional:      true,
 			Computed:      true,
 			Default:       stringdefault.StaticString(defaultJWTLeeway),
-			Validators:    []validator.String{durationAtLeast(0, false)},
 			PlanModifiers: []planmodifier.String{keepEquivalentDuration()},
 		},
 	}
@@ -117,7 +111,6 @@ func protectedAPISchema() schema.Schema {
 		"endpoint": schema.StringAttribute{
 			MarkdownDescription: "The identity provider's RFC 7662 introspection endpoint.",
 			Required:            true,
-			Validators:          []validator.String{absoluteURL()},
 		},
 		"client_id": schema.StringAttribute{
 			MarkdownDescription: "Client the gateway authenticates as at the introspection endpoint.",
@@ -138,11 +131,10 @@ func protectedAPISchema() schema.Schema {
 		"cache_ttl": schema.StringAttribute{
 			MarkdownDescription: fmt.Sprintf("How long an `active` answer is reused (never past the token's `exp`), as a Go "+
 				"duration. Default `%s`, at most `%s`; `0s` disables the cache.", defaultCacheTTL, durationText(adminapi.MaxCacheTTL)),
-			CustomType:    timetypes.GoDurationType{},
+			CustomType:    checkedDurationType{},
 			Optional:      true,
 			Computed:      true,
 			Default:       stringdefault.StaticString(defaultCacheTTL),
-			Validators:    []validator.String{durationAtLeast(0, false)},
 			PlanModifiers: []planmodifier.String{keepEquivalentDuration()},
 		},
 	}
@@ -172,8 +164,6 @@ func protectedAPISchema() schema.Schema {
 					"Not under `" + adminapi.ReservedPathPrefix + "` (the gateway's own, where the decision endpoint lives), " +
 					"without a backslash, a `;` or a segment ending in `.`.",
 				Required: true,
-				Validators: []validator.String{stringvalidator.RegexMatches(listenPathPattern,
-					"must be an absolute path such as /orders/")},
 			},
 			"hosts": schema.SetAttribute{
 				MarkdownDescription: "Serve this API only for requests to these hosts (the `Host` header, or `X-Forwarded-Host` " +
@@ -188,7 +178,6 @@ func protectedAPISchema() schema.Schema {
 			"upstream_url": schema.StringAttribute{
 				MarkdownDescription: "Where allowed requests are proxied to.",
 				Required:            true,
-				Validators:          []validator.String{absoluteURL()},
 			},
 			"strip_listen_path": schema.BoolAttribute{
 				MarkdownDescription: "Remove `listen_path` from the request path before proxying. Default `false`.",
@@ -556,7 +545,7 @@ type jwtValidationModel struct {
 	JWKSURI           types.String         `tfsdk:"jwks_uri"`
 	Audiences         types.Set            `tfsdk:"audiences"`
 	AllowedAlgorithms types.Set            `tfsdk:"allowed_algorithms"`
-	Leeway            timetypes.GoDuration `tfsdk:"leeway"`
+	Leeway            checkedDurationValue `tfsdk:"leeway"`
 	IdentityClaim     types.String         `tfsdk:"identity_claim"`
 	ClientIDClaim     types.String         `tfsdk:"client_id_claim"`
 	PolicyClaim       types.String         `tfsdk:"policy_claim"`
@@ -569,7 +558,7 @@ type introspectionModel struct {
 	ClientSecret   types.String         `tfsdk:"client_secret"`
 	ClientSecretWO types.String         `tfsdk:"client_secret_wo"` // always null: write-only
 	SecretVersion  types.Int64          `tfsdk:"client_secret_wo_version"`
-	CacheTTL       timetypes.GoDuration `tfsdk:"cache_ttl"`
+	CacheTTL       checkedDurationValue `tfsdk:"cache_ttl"`
 	IdentityClaim  types.String         `tfsdk:"identity_claim"`
 	ClientIDClaim  types.String         `tfsdk:"client_id_claim"`
 	PolicyClaim    types.String         `tfsdk:"policy_claim"`

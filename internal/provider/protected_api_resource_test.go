@@ -21,7 +21,6 @@ import (
 	"github.com/hashicorp/terraform-plugin-testing/terraform"
 	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
 
-	"github.com/hashicorp/terraform-plugin-framework-timetypes/timetypes"
 	"github.com/hashicorp/terraform-plugin-framework/attr"
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/path"
@@ -49,7 +48,7 @@ func TestProtectedAPIToWire(t *testing.T) {
 			JWKSURI:           types.StringValue("https://idp.example.com/jwks"),
 			Audiences:         stringSet("orders-api"),
 			AllowedAlgorithms: stringSet("RS256", "ES256"),
-			Leeway:            timetypes.NewGoDurationValueFromStringMust("60s"),
+			Leeway:            durationOf("60s"),
 			IdentityClaim:     types.StringValue("sub"),
 			ClientIDClaim:     types.StringNull(),
 			PolicyClaim:       types.StringValue("pol"),
@@ -85,7 +84,7 @@ func TestProtectedAPIFromWireKeepsUserSpelling(t *testing.T) {
 		ForwardClaims: types.MapValueMust(types.StringType, map[string]attr.Value{}),
 		Introspection: &introspectionModel{
 			ClientSecret:   types.StringValue("s3cret"),
-			CacheTTL:       timetypes.NewGoDurationValueFromStringMust("120s"),
+			CacheTTL:       durationOf("120s"),
 			RequiredScopes: types.SetValueMust(types.StringType, nil),
 		},
 	}
@@ -192,7 +191,7 @@ func TestProtectedAPIGatewayErrorDiagsTellWhatToChange(t *testing.T) {
 			path.Empty(),
 			[]string{"refused the admin token", "gateway_admin_token", "IDPGATE_GATEWAY_ADMIN_TOKEN", "IDPGATE_ADMIN_TOKEN"}},
 		{"field", adminapi.FieldError("rate_limit.per", "must be a positive duration"),
-			path.Root("rate_limit").AtName("per"), []string{"rate_limit.per", "must be a positive duration", "Change rate_limit.per"}},
+			path.Root("rate_limit") /* Terraform shows no deeper */, []string{"rate_limit.per", "must be a positive duration", "Change rate_limit.per"}},
 		{"conflict", &adminapi.Error{Status: 409, Code: adminapi.CodeConflict, Message: "name \"x\" is taken"}, path.Empty(),
 			[]string{"conflict", "name \"x\" is taken", "HTTP 409"}},
 		{"server", &adminapi.Error{Status: 500, Code: adminapi.CodeInternal, Message: "Internal Server Error"}, path.Empty(),
@@ -241,14 +240,14 @@ func TestProtectedAPIGatewayErrorDiagsTellWhatToChange(t *testing.T) {
 }
 
 func TestProtectedAPIDurationFromWire(t *testing.T) {
-	sixty := timetypes.NewGoDurationValueFromStringMust("60s")
+	sixty := durationOf("60s")
 	if got := durationFromWire(time.Minute, sixty, false); got.ValueString() != "60s" {
 		t.Errorf("equal duration: got %s, want the prior 60s", got)
 	}
 	if got := durationFromWire(2*time.Minute, sixty, false); got.ValueString() != "2m0s" {
 		t.Errorf("changed duration: got %s, want 2m0s", got)
 	}
-	if got := durationFromWire(0, timetypes.NewGoDurationNull(), true); !got.IsNull() {
+	if got := durationFromWire(0, durationNull(), true); !got.IsNull() {
 		t.Errorf("zero meaning unset: got %s, want null", got)
 	}
 }
@@ -515,7 +514,7 @@ resource "idpgate_protected_api" "x" {
     issuer   = "https://idp.example.com"
     jwks_uri = "https://idp.example.com/jwks"
     leeway   = "soon"
-  }`), `(?s)Invalid Time Duration String Value`},
+  }`), `(?s)Invalid jwt.leeway.*"soon" is not a duration.*such as "30s"`},
 		"relative jwks_uri": {api(`jwt = {
     issuer   = "https://idp.example.com"
     jwks_uri = "/jwks"
@@ -525,7 +524,7 @@ resource "idpgate_protected_api" "x" {
 		"a host with a scheme": {api(jwt + `
   hosts = ["https://api.example.com"]`), `(?s)Invalid hosts.*is not a host name`},
 		"a host with a port": {api(jwt + `
-  hosts = ["a.example:80"]`), `(?s)Invalid hosts\[0\].*a port`},
+  hosts = ["a.example:80"]`), `(?s)Invalid hosts.*"a.example:80" has a port`},
 		"unknown path normalization": {api(jwt + `
   path_normalization = "merge_slashes"`), `(?s)path_normalization.*value must be one of`},
 		"case-insensitive API with an upper-case listen path": {provider + `

@@ -13,7 +13,6 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/hashicorp/terraform-plugin-framework-timetypes/timetypes"
 	"github.com/hashicorp/terraform-plugin-framework-validators/float64validator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/int64validator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
@@ -62,7 +61,7 @@ type providerModel struct {
 	GatewayURL           types.String         `tfsdk:"gateway_url"`
 	GatewayAdminToken    types.String         `tfsdk:"gateway_admin_token"`
 	MaxRetries           types.Int64          `tfsdk:"max_retries"`
-	RequestTimeout       timetypes.GoDuration `tfsdk:"request_timeout"`
+	RequestTimeout       checkedDurationValue `tfsdk:"request_timeout"`
 	CABundle             types.String         `tfsdk:"ca_bundle"`
 	GatewayCABundle      types.String         `tfsdk:"gateway_ca_bundle"`
 	GatewayClientCert    types.String         `tfsdk:"gateway_client_cert"`
@@ -87,8 +86,7 @@ func (p *idpgateProvider) Schema(_ context.Context, _ provider.SchemaRequest, re
 				MarkdownDescription: "Issuer URL of the identity provider. The registration endpoint is discovered from " +
 					"`/.well-known/openid-configuration`, falling back to `/.well-known/oauth-authorization-server`. " +
 					"Environment variable: `IDPGATE_ISSUER`.",
-				Optional:   true,
-				Validators: []validator.String{absoluteURL()},
+				Optional: true, // checked with IDPGATE_ISSUER, in Configure, in the same words
 			},
 			"idp_driver": schema.StringAttribute{
 				MarkdownDescription: "How to talk to the identity provider: `generic` (plain RFC 7591/7592, the default), " +
@@ -149,7 +147,7 @@ func (p *idpgateProvider) Schema(_ context.Context, _ provider.SchemaRequest, re
 				MarkdownDescription: "Timeout of one HTTP call, as a Go duration (default `30s`). " +
 					"Environment variable: `IDPGATE_REQUEST_TIMEOUT`.",
 				Optional:   true,
-				CustomType: timetypes.GoDurationType{},
+				CustomType: checkedDurationType{},
 			},
 			"ca_bundle": schema.StringAttribute{
 				MarkdownDescription: "PEM certificates to trust, in addition to the system's, for the IdP and the gateway: the " +
@@ -177,7 +175,10 @@ func (p *idpgateProvider) Schema(_ context.Context, _ provider.SchemaRequest, re
 				MarkdownDescription: "Whether plans compare each `idpgate_dcr_client` with the issuer's discovery document and " +
 					"each `idpgate_protected_api`'s `jwt` settings with the issuer's JWKS (default `true`): a value the IdP " +
 					"lists otherwise is an error at plan, one it does not advertise or an IdP that cannot be reached a " +
-					"warning. Each document is fetched once per run. `false` plans without asking the IdP. " +
+					"warning. Likewise `idpgate_protected_api` and `idpgate_access_policy` are checked with the gateway: the admin " +
+					"token, that `gateway_url` is the admin listener, that an `api_id` names an API and that a `listen_path` " +
+					"is not held by another API. Each document is fetched once per run. `false` plans without asking the " +
+					"IdP or the gateway. " +
 					"Environment variable: `IDPGATE_PLAN_CHECKS`.",
 				Optional: true,
 			},

@@ -28,6 +28,8 @@ type providerData struct {
 	MaxRetries int
 	// unknown is set when some provider setting is only known at apply time.
 	unknown bool
+	// planView is the gateway as listed at plan time (gateway_plan_checks.go).
+	planView gatewayPlanView
 	// planChecks compares configurations with what the IdP advertises (plan_checks.go); nil
 	// when plan_checks is false.
 	planChecks *planChecks
@@ -49,6 +51,11 @@ type idpSettings struct {
 // endpoint is discovered on first use.
 func (s *idpSettings) connect(issuer, driver setting, userAgent string) diagList {
 	var diags diagList
+	// From the block or the environment, the same check and the same words.
+	if err := adminapi.CheckHTTPURL(issuer.value); issuer.value != "" && err != nil {
+		diags.Append(attrError(issuer, "Invalid issuer", err.Error()))
+		return diags
+	}
 	client, err := dcr.New(dcr.Config{
 		Driver:               s.Driver,
 		Issuer:               s.Issuer,

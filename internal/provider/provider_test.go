@@ -33,7 +33,7 @@ data "idpgate_openid_configuration" "x" {}`,
   issuer = "idp.example.com"
 }
 data "idpgate_openid_configuration" "x" {}`,
-			want: `must be an absolute http or https URL`,
+			want: `(?s)Invalid issuer.*must\s+be\s+an\s+absolute\s+http\s+or\s+https\s+URL`,
 		},
 		"no requests a second": {
 			config: `provider "idpgate" {
@@ -76,7 +76,7 @@ func TestAccProvider_invalidEnvironment(t *testing.T) {
 		},
 		"malformed issuer": {
 			env:  map[string]string{"IDPGATE_ISSUER": "idp.example.com"},
-			want: `(?s)issuer \(or IDPGATE_ISSUER\).*must\s+be\s+an\s+absolute\s+https`,
+			want: `(?s)Invalid issuer.*issuer \(or IDPGATE_ISSUER\) "idp.example.com" must\s+be\s+an\s+absolute\s+http\s+or\s+https\s+URL: the\s+scheme\s+is\s+missing`,
 		},
 		"requests a second not a number": {
 			env:  map[string]string{"IDPGATE_ISSUER": "https://idp.example.com", "IDPGATE_MAX_REQUESTS_PER_SECOND": "fast"},

@@ -7,7 +7,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/hashicorp/terraform-plugin-framework-timetypes/timetypes"
 	"github.com/hashicorp/terraform-plugin-framework/attr"
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/types"
@@ -110,7 +109,7 @@ func stringFromWire(s string, prior types.String) types.String {
 }
 
 // durationToWire reads a known duration; null gives 0.
-func durationToWire(v timetypes.GoDuration) (adminapi.Duration, diag.Diagnostics) {
+func durationToWire(v checkedDurationValue) (adminapi.Duration, diag.Diagnostics) {
 	if v.IsNull() || v.IsUnknown() {
 		return 0, nil
 	}
@@ -120,16 +119,16 @@ func durationToWire(v timetypes.GoDuration) (adminapi.Duration, diag.Diagnostics
 
 // durationFromWire builds a duration and keeps the prior spelling when it is the same length of time. zeroIsNull
 // says that the gateway omits a zero duration (meaning "not set").
-func durationFromWire(d time.Duration, prior timetypes.GoDuration, zeroIsNull bool) timetypes.GoDuration {
+func durationFromWire(d time.Duration, prior checkedDurationValue, zeroIsNull bool) checkedDurationValue {
 	if !prior.IsNull() && !prior.IsUnknown() {
 		if p, diags := prior.ValueGoDuration(); !diags.HasError() && p == d {
 			return prior
 		}
 	}
 	if d == 0 && zeroIsNull {
-		return timetypes.NewGoDurationNull()
+		return durationNull()
 	}
-	return timetypes.NewGoDurationValueFromStringMust(d.String())
+	return durationOf(d.String())
 }
 
 // orDefault, orDefaultString (and leewayFromWire) read an answer that omits a defaulted

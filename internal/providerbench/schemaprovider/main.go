@@ -20,6 +20,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework-timetypes/timetypes"
 	"github.com/hashicorp/terraform-plugin-framework/attr"
 	"github.com/hashicorp/terraform-plugin-framework/datasource"
+	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/provider"
 	"github.com/hashicorp/terraform-plugin-framework/providerserver"
 	"github.com/hashicorp/terraform-plugin-framework/resource"
@@ -141,6 +142,11 @@ func madeUpString(ctx context.Context, s typeLookup, p *tftypes.AttributePath) s
 	case timetypes.RFC3339Type:
 		return time.Now().UTC().Format(time.RFC3339)
 	case timetypes.GoDurationType:
+		return "1s"
+	}
+	if _, ok := typ.ValueType(ctx).(interface { // the provider's own duration type
+		ValueGoDuration() (time.Duration, diag.Diagnostics)
+	}); ok {
 		return "1s"
 	}
 	return rand.Text()
