@@ -43,3 +43,28 @@ func TestWholeLinesAtThePipeBoundary(t *testing.T) {
 		}
 	}
 }
+
+// TestAccessLogNeverSplitsALineAcrossFlushes: when the buffer fills, the lines in it are
+// written and the line that did not fit starts the next write; no write ends mid-line, so
+// another writer on the same pipe cannot interleave inside a line.
+func TestAccessLogNeverSplitsALineAcrossFlushes(t *testing.T) {
+	var rec chunkRecorder
+	l := newAccessLog(&rec)
+	var in strings.Builder
+	for i := range 3 * accessLogBuffer / 300 {
+		line := []byte(strings.Repeat("x", 200+i%199) + "\n")
+		in.Write(line)
+		l.writeLine(line)
+	}
+	l.close()
+	var joined strings.Builder
+	for _, w := range rec.writes {
+		if w[len(w)-1] != '\n' {
+			t.Fatalf("a write of %d bytes ends mid-line", len(w))
+		}
+		joined.Write(w)
+	}
+	if joined.String() != in.String() {
+		t.Error("the writes do not add up to the lines")
+	}
+}
