@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
@@ -16,6 +17,7 @@ import (
 	jose "github.com/go-jose/go-jose/v4"
 
 	"github.com/idpgate/terraform-provider-idpgate/internal/adminapi"
+	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/store"
 	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/token"
 	"github.com/idpgate/terraform-provider-idpgate/internal/redistest"
 )
@@ -222,5 +224,47 @@ func TestFailedDPoPSchemeTokenGetsADPoPChallenge(t *testing.T) {
 		if !strings.HasPrefix(c, prefix) || !strings.Contains(c, `error="invalid_token"`) {
 			t.Errorf("an invalid token with scheme %s: WWW-Authenticate %q, want %s... error=\"invalid_token\"", scheme, c, prefix)
 		}
+	}
+}
+
+// TestReplayStoreWithRedisHangingBacksOff: while Redis's connections hang, the proof that
+// finds it out waits about replayTimeout; the proofs of the next redisRetryAfter go straight
+// to the fallback (each still checked against the local memory), and after it Redis is tried
+// again.
+func TestReplayStoreWithRedisHangingBacksOff(t *testing.T) {
+	hr := startHangingRedis(t)
+	client, err := store.NewRedisClient("redis://" + hr.ln.Addr().String() + "/0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = client.Close() })
+	s := newReplayStore(client, "hang:", FallbackLocal)
+	ctx := context.Background()
+	now := time.Now()
+	until := now.Add(token.DPoPProofMaxAge)
+	start := time.Now()
+	if first, err := s.FirstUse(ctx, "jkt\x00a", until, now); err != nil || !first {
+		t.Fatalf("the first proof with Redis hanging: %v, %v; want accepted by the local fallback", first, err)
+	}
+	if d := time.Since(start); d > replayTimeout+150*time.Millisecond {
+		t.Errorf("the proof that found Redis hanging waited %s, want about replayTimeout (%s)", d, replayTimeout)
+	}
+	start = time.Now()
+	for i := range 50 {
+		at := now.Add(time.Duration(i) * redisRetryAfter / 50)
+		if first, err := s.FirstUse(ctx, fmt.Sprintf("jkt\x00b%d", i), until, at); err != nil || !first {
+			t.Fatalf("proof %d within the back-off: %v, %v", i, first, err)
+		}
+	}
+	if d := time.Since(start); d > 100*time.Millisecond {
+		t.Errorf("50 proofs within the back-off took %s: they tried Redis instead of the fallback", d)
+	}
+	if first, _ := s.FirstUse(ctx, "jkt\x00a", until, now.Add(time.Second/2)); first {
+		t.Error("a proof replayed within the back-off was accepted: the fallback must still remember it")
+	}
+	start = time.Now()
+	_, _ = s.FirstUse(ctx, "jkt\x00c", until, now.Add(redisRetryAfter+time.Millisecond))
+	if d := time.Since(start); d < replayTimeout/2 {
+		t.Errorf("the first proof after the back-off took %s: it did not try Redis again", d)
 	}
 }
