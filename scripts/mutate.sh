@@ -16,6 +16,11 @@
 # busy machine, nearly every mutant "timed out" and counted for nothing).
 # MUTATE_FLAGS adds gremlins flags, e.g. MUTATE_FLAGS='--exclude-files admin\.go'.
 set -euo pipefail
+
+# One compound command, read whole before it runs: editing this file during a long run cannot
+# change what the running copy does next.
+{
+
 cd "$(dirname "$0")/.."
 
 base="${MUTATE_BASE:-main}"
@@ -76,3 +81,4 @@ echo
 echo "== mutate summary"
 printf '  %s\n' "${summary[@]}"
 exit "$status"
+}
