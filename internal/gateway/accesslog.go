@@ -106,6 +106,18 @@ func (wl wholeLines) Write(p []byte) (int, error) {
 	return written, nil
 }
 
+// writeLine buffers one line. A line that does not fit in what is left of the buffer first
+// flushes the lines before it: bufio would otherwise fill the buffer with its beginning and
+// write that, so the line would reach the destination in two writes.
+func (l *accessLog) writeLine(b []byte) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if len(b) > l.w.Available() && l.w.Buffered() > 0 {
+		_ = l.w.Flush()
+	}
+	_, _ = l.w.Write(b) // as flush: a failing destination has nowhere to be reported
+}
+
 // flush writes out the buffered lines.
 func (l *accessLog) flush() {
 	if l.w == nil {
@@ -251,9 +263,7 @@ func (l *accessLog) write(r *http.Request, aw *accessWriter) {
 		}
 	}
 	b = append(b, "}\n"...)
-	l.mu.Lock()
-	_, _ = l.w.Write(b) // as flush: a failing destination has nowhere to be reported
-	l.mu.Unlock()
+	l.writeLine(b)
 	*bp = b
 	l.lines.Put(bp)
 }

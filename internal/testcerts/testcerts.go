@@ -85,9 +85,34 @@ func (ca *CA) Client(t testing.TB, name string) Pair {
 	})
 }
 
+// Renew issues a new server certificate (new serial) for p's key, as a renewal that keeps
+// the key does (certbot --reuse-key): only the certificate file changes.
+func (ca *CA) Renew(t testing.TB, p Pair) Pair {
+	t.Helper()
+	block, _ := pem.Decode(p.KeyPEM)
+	if block == nil {
+		t.Fatal("testcerts: the pair's key is not PEM")
+	}
+	parsed, err := x509.ParsePKCS8PrivateKey(block.Bytes)
+	key, ok := parsed.(*ecdsa.PrivateKey)
+	if err != nil || !ok {
+		t.Fatalf("testcerts: the pair's key: %v", err)
+	}
+	return ca.issueFor(t, key, &x509.Certificate{
+		Subject:     pkix.Name{CommonName: "localhost"},
+		DNSNames:    []string{"localhost"},
+		IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1), net.IPv6loopback},
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+	})
+}
+
 func (ca *CA) issue(t testing.TB, tmpl *x509.Certificate) Pair {
 	t.Helper()
-	key := newKey(t)
+	return ca.issueFor(t, newKey(t), tmpl)
+}
+
+func (ca *CA) issueFor(t testing.TB, key *ecdsa.PrivateKey, tmpl *x509.Certificate) Pair {
+	t.Helper()
 	tmpl.SerialNumber = newSerial(t)
 	tmpl.NotBefore, tmpl.NotAfter = time.Now().Add(-time.Hour), time.Now().Add(24*time.Hour)
 	tmpl.KeyUsage = x509.KeyUsageDigitalSignature

@@ -34,6 +34,7 @@ type Reloader struct {
 	certFile, keyFile string
 	interval          time.Duration
 	log               *slog.Logger
+	now               func() time.Time
 
 	cert      atomic.Pointer[tls.Certificate]
 	nextCheck atomic.Int64 // unix nanoseconds
@@ -50,12 +51,17 @@ type Options struct {
 	CheckInterval time.Duration
 	// Logger receives a line for every reload and every replacement that does not load.
 	Logger *slog.Logger
+	// now is the clock (time.Now when nil); tests set it (export_test.go).
+	now func() time.Time
 }
 
 // New loads the pair; an error here is a configuration error, since there is no previous pair
 // to fall back on.
 func New(certFile, keyFile string, opts Options) (*Reloader, error) {
-	r := &Reloader{certFile: certFile, keyFile: keyFile, interval: opts.CheckInterval, log: opts.Logger}
+	r := &Reloader{certFile: certFile, keyFile: keyFile, interval: opts.CheckInterval, log: opts.Logger, now: opts.now}
+	if r.now == nil {
+		r.now = time.Now
+	}
 	if r.interval == 0 {
 		r.interval = DefaultCheckInterval
 	}
@@ -72,14 +78,14 @@ func New(certFile, keyFile string, opts Options) (*Reloader, error) {
 	}
 	r.certPEM, r.keyPEM = certPEM, keyPEM
 	r.cert.Store(cert)
-	r.nextCheck.Store(time.Now().Add(r.interval).UnixNano())
+	r.nextCheck.Store(r.now().Add(r.interval).UnixNano())
 	return r, nil
 }
 
 // GetCertificate is for tls.Config.GetCertificate: the current pair, after reading the files
 // if CheckInterval has passed. It never fails once New has succeeded.
 func (r *Reloader) GetCertificate(*tls.ClientHelloInfo) (*tls.Certificate, error) {
-	if time.Now().UnixNano() >= r.nextCheck.Load() {
+	if r.now().UnixNano() >= r.nextCheck.Load() {
 		r.check()
 	}
 	return r.cert.Load(), nil
@@ -94,7 +100,7 @@ func (r *Reloader) check() {
 		return // another handshake is reading; this one serves the current pair
 	}
 	defer r.mu.Unlock()
-	r.nextCheck.Store(time.Now().Add(r.interval).UnixNano())
+	r.nextCheck.Store(r.now().Add(r.interval).UnixNano())
 	certPEM, keyPEM, err := read(r.certFile, r.keyFile)
 	if err != nil {
 		r.fail(err)

@@ -65,7 +65,9 @@ type redisBackend struct {
 
 // NewRedisClient builds the client RedisOptions.URL describes, with bounded timeouts where
 // the URL sets none: a Redis that does not answer must cost a request milliseconds, not the
-// client's default seconds.
+// client's default seconds. A caller's context deadline bounds each call too (go-redis
+// ignores it unless ContextTimeoutEnabled): the limits and the DPoP replay check give Redis
+// 250 ms, less than the read timeout.
 func NewRedisClient(rawURL string) (redis.UniversalClient, error) {
 	u, err := url.Parse(rawURL)
 	if err != nil {
@@ -79,6 +81,7 @@ func NewRedisClient(rawURL string) (redis.UniversalClient, error) {
 			return nil, redactURLError(err)
 		}
 		boundTimeouts(&o.DialTimeout, &o.ReadTimeout, &o.WriteTimeout, &o.MaxRetries)
+		o.ContextTimeoutEnabled = true
 		return redis.NewFailoverClient(o), nil
 	case len(q["addr"]) > 0:
 		o, err := redis.ParseClusterURL(rawURL)
@@ -86,6 +89,7 @@ func NewRedisClient(rawURL string) (redis.UniversalClient, error) {
 			return nil, redactURLError(err)
 		}
 		boundTimeouts(&o.DialTimeout, &o.ReadTimeout, &o.WriteTimeout, &o.MaxRetries)
+		o.ContextTimeoutEnabled = true
 		return redis.NewClusterClient(o), nil
 	default:
 		o, err := redis.ParseURL(rawURL)
@@ -93,6 +97,7 @@ func NewRedisClient(rawURL string) (redis.UniversalClient, error) {
 			return nil, redactURLError(err)
 		}
 		boundTimeouts(&o.DialTimeout, &o.ReadTimeout, &o.WriteTimeout, &o.MaxRetries)
+		o.ContextTimeoutEnabled = true
 		return redis.NewClient(o), nil
 	}
 }

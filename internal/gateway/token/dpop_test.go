@@ -253,3 +253,91 @@ func BenchmarkDPoPCheck(b *testing.B) {
 		})
 	}
 }
+
+// TestDPoPReplayLifetime: a proof's jti is remembered for as long as its iat keeps it
+// acceptable, not for a moment: replayed 2 s or 50 s after its first use it is refused, and a
+// sweep that runs while it is still acceptable keeps it.
+func TestDPoPReplayLifetime(t *testing.T) {
+	clock := newFakeClock()
+	c := NewDPoPChecker(clock.Now, nil)
+	key := newDPoPKey(t)
+	const at, u = "the-access-token", "https://api.example.com/orders/1"
+	check := func(proof string) *Error {
+		return c.Check(context.Background(), DPoPRequest{Proof: proof, Method: "GET", URL: u, AccessToken: at, JKT: key.jkt})
+	}
+	t0 := clock.Now()
+	proof := key.proof(t, "GET", u, at, t0, nil)
+	if err := check(proof); err != nil {
+		t.Fatal(err)
+	}
+	for _, after := range []time.Duration{2 * time.Second, 50 * time.Second} {
+		clock.ns.Store(t0.Add(after).UnixNano())
+		if err := check(proof); err == nil || !strings.Contains(err.Reason, "used before") {
+			t.Errorf("replayed %s after its first use (iat still in the window): %v, want refused as used before", after, err)
+		}
+	}
+
+	// A proof dated at the edge of the skew (iat = now + DPoPProofMaxSkew) stays acceptable
+	// until iat + DPoPProofMaxAge; a sweep run after the first sweep interval must keep it.
+	clock.ns.Store(t0.Add(59 * time.Second).UnixNano())
+	late := key.proof(t, "GET", u, at, clock.Now().Add(DPoPProofMaxSkew), nil)
+	if err := check(late); err != nil {
+		t.Fatal(err)
+	}
+	clock.ns.Store(t0.Add(DPoPProofMaxAge + 2*time.Second).UnixNano()) // past the next sweep time
+	if err := check(key.proof(t, "GET", u, at, clock.Now(), nil)); err != nil {
+		t.Fatal(err) // a new proof: this use sweeps
+	}
+	if err := check(late); err == nil || !strings.Contains(err.Reason, "used before") {
+		t.Errorf("a proof still acceptable, replayed after a sweep: %v, want refused as used before", err)
+	}
+}
+
+// TestDPoPProofHeaderAndHTUBoundaries: a proof without typ is refused like one with another
+// typ; htu with the scheme's default port written out matches, for http as for https, and a
+// port that is not the default does not.
+func TestDPoPProofHeaderAndHTUBoundaries(t *testing.T) {
+	clock := newFakeClock()
+	c := NewDPoPChecker(clock.Now, alwaysFirstUse{})
+	key := newDPoPKey(t)
+	const at = "the-access-token"
+	now := clock.Now()
+	check := func(proof, u string) *Error {
+		return c.Check(context.Background(), DPoPRequest{Proof: proof, Method: "GET", URL: u, AccessToken: at, JKT: key.jkt})
+	}
+
+	signer, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.ES256, Key: key.priv}, &jose.SignerOptions{EmbedJWK: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const u = "https://api.example.com/orders/1"
+	payload, _ := json.Marshal(proofClaims(t, "GET", u, at, now))
+	jws, err := signer.Sign(payload)
+	if err != nil {
+		t.Fatal(err)
+	}
+	noTyp, _ := jws.CompactSerialize()
+	if err := check(noTyp, u); err == nil || err.Code != CodeInvalidDPoPProof || !strings.Contains(err.Reason, "typ") {
+		t.Errorf("a proof without typ: %v, want invalid_dpop_proof about typ", err)
+	}
+
+	for _, tc := range []struct {
+		htu, request string
+		match        bool
+	}{
+		{"http://api.example.com:80/orders/1", "http://api.example.com/orders/1", true},
+		{"http://api.example.com/orders/1", "http://api.example.com:80/orders/1", true},
+		{"https://api.example.com:443/orders/1", "https://api.example.com/orders/1", true},
+		{"http://api.example.com:443/orders/1", "http://api.example.com/orders/1", false},
+		{"https://api.example.com:80/orders/1", "https://api.example.com/orders/1", false},
+		{"http://api.example.com:8080/orders/1", "http://api.example.com/orders/1", false},
+	} {
+		err := check(key.proof(t, "GET", tc.htu, at, now, nil), tc.request)
+		if tc.match && err != nil {
+			t.Errorf("htu %s for %s: %v, want it to match", tc.htu, tc.request, err)
+		}
+		if !tc.match && (err == nil || !strings.Contains(err.Reason, "htu")) {
+			t.Errorf("htu %s for %s: %v, want refused about htu", tc.htu, tc.request, err)
+		}
+	}
+}

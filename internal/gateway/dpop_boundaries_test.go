@@ -1,0 +1,270 @@
+package gateway
+
+import (
+	"context"
+	"crypto"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"net/netip"
+	"strings"
+	"testing"
+	"time"
+
+	jose "github.com/go-jose/go-jose/v4"
+
+	"github.com/idpgate/terraform-provider-idpgate/internal/adminapi"
+	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/store"
+	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/token"
+	"github.com/idpgate/terraform-provider-idpgate/internal/redistest"
+)
+
+// Boundaries of the DPoP and sender-constraint checks that the tests written with the code
+// did not reach: the Redis replay store's lifetime and its fallback with Redis down, which
+// X-Forwarded-Proto builds htu, an mtls-only API and a DPoP-bound token, and the challenge a
+// failed DPoP-scheme token gets.
+
+// jkt is the RFC 7638 thumbprint of c's key, as cnf.jkt carries it.
+func (c *dpopClient) jkt() string {
+	c.t.Helper()
+	thumb, err := (&jose.JSONWebKey{Key: &c.priv.PublicKey}).Thumbprint(crypto.SHA256)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	return base64.RawURLEncoding.EncodeToString(thumb)
+}
+
+// sendDPoP sends GET path to h's proxy with "Authorization: <scheme> tok", the proofs as DPoP
+// headers and extra header pairs, and returns the response (body unread).
+func sendDPoP(t *testing.T, h *harness, path, scheme, tok string, proofs []string, hdr ...string) *http.Response {
+	t.Helper()
+	req, err := http.NewRequest("GET", h.proxy.URL+path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", scheme+" "+tok)
+	for _, p := range proofs {
+		req.Header.Add("DPoP", p)
+	}
+	for i := 0; i+1 < len(hdr); i += 2 {
+		req.Header.Set(hdr[i], hdr[i+1])
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp
+}
+
+// TestRedisReplayStoreRemembersAProofForItsLifetime: the SET NX key lives as long as the
+// proof could be accepted (until - now), not a moment: a proof used again 2 s later (by the
+// clock the checker passes) is a replay, and Redis holds the key for the proof's lifetime.
+func TestRedisReplayStoreRemembersAProofForItsLifetime(t *testing.T) {
+	srv := redistest.Start(t)
+	rdb := srv.Client()
+	s := newReplayStore(rdb, "lt:", FallbackDeny)
+	ctx := context.Background()
+	now := time.Now()
+	until := now.Add(token.DPoPProofMaxAge + token.DPoPProofMaxSkew)
+	const id = "jkt\x00jti-1"
+	if first, err := s.FirstUse(ctx, id, until, now); err != nil || !first {
+		t.Fatalf("first use: %v, %v", first, err)
+	}
+	if first, err := s.FirstUse(ctx, id, until, now.Add(2*time.Second)); err != nil || first {
+		t.Errorf("used again 2 s later, within its lifetime: first=%v (%v), want a replay", first, err)
+	}
+	sum := sha256.Sum256([]byte(id))
+	ttl, err := rdb.PTTL(ctx, "lt:dpop:"+hex.EncodeToString(sum[:])).Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := until.Sub(now); ttl < want-2*time.Second || ttl > want {
+		t.Errorf("Redis keeps the proof %s, want its remaining lifetime %s", ttl, want)
+	}
+	if first, err := s.FirstUse(ctx, "jkt\x00jti-2", now, now); err != nil || first {
+		t.Errorf("a proof whose lifetime has ended: first=%v (%v), want refused", first, err)
+	}
+}
+
+// TestDPoPReplayWithRedisDown: with Redis stopped while proofs are checked, the local fallback
+// remembers proofs in the replica's memory (a fresh proof passes, its replay does not), and
+// the deny fallback answers 503 without accepting the proof.
+func TestDPoPReplayWithRedisDown(t *testing.T) {
+	for _, tc := range []struct {
+		fallback Fallback
+		fresh    int // a fresh proof's answer with Redis down
+	}{
+		{FallbackLocal, http.StatusOK},
+		{FallbackDeny, http.StatusServiceUnavailable},
+	} {
+		t.Run(string(tc.fallback), func(t *testing.T) {
+			c := newCluster(t, 1, func(o *Options) { o.LimitsFallback = tc.fallback })
+			h := c.reps[0]
+			api := h.createAPI(adminapi.API{Name: "dpop", ListenPath: "/dpop", UpstreamURL: c.up.URL, SenderConstraint: adminapi.SenderConstraintDPoP})
+			h.createPolicy(adminapi.Policy{Name: "p", ClientIDs: []string{"app"}, AccessRights: grantAll(api)})
+			client := newDPoPClient(t)
+			tok := c.fake.token("bound", token.Identity{ClientID: "app", Confirmation: map[string]any{"jkt": client.jkt()}})
+			target := h.proxy.URL + "/dpop/x"
+			proof := func() string { return client.proof("GET", target, tok, time.Now(), nextJTI()) }
+			expect(t, sendDPoP(t, h, "/dpop/x", "DPoP", tok, []string{proof()}), http.StatusOK)
+
+			c.srv.Stop()
+			p := proof()
+			resp := sendDPoP(t, h, "/dpop/x", "DPoP", tok, []string{p})
+			expect(t, resp, tc.fresh)
+			if tc.fresh == http.StatusServiceUnavailable && resp.Header.Get("Retry-After") == "" {
+				t.Error("503 without Retry-After")
+			}
+			// Replayed: refused either way (local: remembered in memory; deny: unavailable).
+			want := http.StatusUnauthorized
+			if tc.fallback == FallbackDeny {
+				want = http.StatusServiceUnavailable
+			}
+			expect(t, sendDPoP(t, h, "/dpop/x", "DPoP", tok, []string{p}), want)
+
+			c.srv.StartAgain()
+			deadline := time.Now().Add(5 * time.Second)
+			for {
+				resp := sendDPoP(t, h, "/dpop/x", "DPoP", tok, []string{proof()})
+				resp.Body.Close()
+				if resp.StatusCode == http.StatusOK {
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Fatalf("a fresh proof after Redis is back: %d", resp.StatusCode)
+				}
+				time.Sleep(20 * time.Millisecond)
+			}
+		})
+	}
+}
+
+// TestDPoPHTUBelievesXForwardedProtoOnlyFromTrustedProxies: the URL a proof must name is
+// https only when the connection is TLS or a trusted proxy says so; a client's own
+// X-Forwarded-Proto cannot make a proof made for another scheme pass.
+func TestDPoPHTUBelievesXForwardedProtoOnlyFromTrustedProxies(t *testing.T) {
+	g := &Gateway{trustedProxies: []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}}
+	for _, tc := range []struct {
+		remote, proto, want string
+	}{
+		{"192.0.2.7:5000", "https", "http://api.example/x"},
+		{"10.0.0.1:5000", "https", "https://api.example/x"},
+		{"10.0.0.1:5000", "HTTPS", "https://api.example/x"},
+		{"10.0.0.1:5000", "gopher", "http://api.example/x"},
+		{"10.0.0.1:5000", "", "http://api.example/x"},
+	} {
+		r := httptest.NewRequest("GET", "http://api.example/x", nil)
+		r.RemoteAddr = tc.remote
+		if tc.proto != "" {
+			r.Header.Set("X-Forwarded-Proto", tc.proto)
+		}
+		if got := g.requestURL(r); got != tc.want {
+			t.Errorf("from %s with X-Forwarded-Proto %q: %s, want %s", tc.remote, tc.proto, got, tc.want)
+		}
+	}
+
+	// Through the proxy: loopback is not a trusted proxy here.
+	h := newHarnessIn(t, t.TempDir(), newFakeValidators(), func(o *Options) {
+		o.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}
+	})
+	up := newEchoUpstream(t)
+	api := h.createAPI(adminapi.API{Name: "dpop", ListenPath: "/dpop", UpstreamURL: up.URL})
+	h.createPolicy(adminapi.Policy{Name: "p", ClientIDs: []string{"app"}, AccessRights: grantAll(api)})
+	client := newDPoPClient(t)
+	tok := h.fake.token("bound", token.Identity{ClientID: "app", Confirmation: map[string]any{"jkt": client.jkt()}})
+	httpsTarget := strings.Replace(h.proxy.URL, "http://", "https://", 1) + "/dpop/x"
+	resp := sendDPoP(t, h, "/dpop/x", "DPoP", tok, []string{client.proof("GET", httpsTarget, tok, time.Now(), nextJTI())},
+		"X-Forwarded-Proto", "https")
+	expect(t, resp, http.StatusUnauthorized)
+	if c := resp.Header.Get("WWW-Authenticate"); !strings.Contains(c, `error="invalid_dpop_proof"`) {
+		t.Errorf("a proof for https over http with the client's X-Forwarded-Proto: WWW-Authenticate %q", c)
+	}
+	expect(t, sendDPoP(t, h, "/dpop/x", "DPoP", tok, []string{client.proof("GET", h.proxy.URL+"/dpop/x", tok, time.Now(), nextJTI())},
+		"X-Forwarded-Proto", "https"), http.StatusOK)
+}
+
+// TestMTLSOnlyAPIRefusesDPoPBoundTokens: sender_constraint mtls takes certificate-bound tokens
+// only; a DPoP-bound token with a valid proof is refused, as an unbound one is.
+func TestMTLSOnlyAPIRefusesDPoPBoundTokens(t *testing.T) {
+	h := newHarness(t)
+	up := newEchoUpstream(t)
+	strict := h.createAPI(adminapi.API{Name: "strict", ListenPath: "/strict", UpstreamURL: up.URL, SenderConstraint: adminapi.SenderConstraintMTLS})
+	either := h.createAPI(adminapi.API{Name: "either", ListenPath: "/either", UpstreamURL: up.URL, SenderConstraint: adminapi.SenderConstraintDPoPOrMTLS})
+	h.createPolicy(adminapi.Policy{Name: "p", ClientIDs: []string{"app"}, AccessRights: append(grantAll(strict), grantAll(either)...)})
+	client := newDPoPClient(t)
+	tok := h.fake.token("bound", token.Identity{ClientID: "app", Confirmation: map[string]any{"jkt": client.jkt()}})
+	proof := func(path string) []string {
+		return []string{client.proof("GET", h.proxy.URL+path, tok, time.Now(), nextJTI())}
+	}
+	expect(t, sendDPoP(t, h, "/either/x", "DPoP", tok, proof("/either/x")), http.StatusOK)
+	resp := sendDPoP(t, h, "/strict/x", "DPoP", tok, proof("/strict/x"))
+	if code := errorCode(t, expect(t, resp, http.StatusUnauthorized)); code != "invalid_token" {
+		t.Errorf("a DPoP-bound token at an mtls API: %s, want invalid_token", code)
+	}
+	if c := resp.Header.Get("WWW-Authenticate"); !strings.Contains(c, "client certificate") {
+		t.Errorf("WWW-Authenticate %q does not say the API takes certificate-bound tokens", c)
+	}
+}
+
+// TestFailedDPoPSchemeTokenGetsADPoPChallenge: a token presented with the DPoP scheme that
+// fails validation is answered with the DPoP challenge (RFC 9449 §7.1), a Bearer token with
+// the Bearer one.
+func TestFailedDPoPSchemeTokenGetsADPoPChallenge(t *testing.T) {
+	h := newHarness(t)
+	up := newEchoUpstream(t)
+	api := h.createAPI(adminapi.API{Name: "a", ListenPath: "/a", UpstreamURL: up.URL})
+	h.createPolicy(adminapi.Policy{Name: "p", ClientIDs: []string{"app"}, AccessRights: grantAll(api)})
+	for scheme, prefix := range map[string]string{"DPoP": "DPoP algs=", "dpop": "DPoP algs=", "Bearer": "Bearer "} {
+		resp := sendDPoP(t, h, "/a/x", scheme, "not-a-valid-token", nil)
+		expect(t, resp, http.StatusUnauthorized)
+		c := resp.Header.Get("WWW-Authenticate")
+		if !strings.HasPrefix(c, prefix) || !strings.Contains(c, `error="invalid_token"`) {
+			t.Errorf("an invalid token with scheme %s: WWW-Authenticate %q, want %s... error=\"invalid_token\"", scheme, c, prefix)
+		}
+	}
+}
+
+// TestReplayStoreWithRedisHangingBacksOff: while Redis's connections hang, the proof that
+// finds it out waits about replayTimeout; the proofs of the next redisRetryAfter go straight
+// to the fallback (each still checked against the local memory), and after it Redis is tried
+// again.
+func TestReplayStoreWithRedisHangingBacksOff(t *testing.T) {
+	hr := startHangingRedis(t)
+	client, err := store.NewRedisClient("redis://" + hr.ln.Addr().String() + "/0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = client.Close() })
+	s := newReplayStore(client, "hang:", FallbackLocal)
+	ctx := context.Background()
+	now := time.Now()
+	until := now.Add(token.DPoPProofMaxAge)
+	start := time.Now()
+	if first, err := s.FirstUse(ctx, "jkt\x00a", until, now); err != nil || !first {
+		t.Fatalf("the first proof with Redis hanging: %v, %v; want accepted by the local fallback", first, err)
+	}
+	if d := time.Since(start); d > replayTimeout+150*time.Millisecond {
+		t.Errorf("the proof that found Redis hanging waited %s, want about replayTimeout (%s)", d, replayTimeout)
+	}
+	start = time.Now()
+	for i := range 50 {
+		at := now.Add(time.Duration(i) * redisRetryAfter / 50)
+		if first, err := s.FirstUse(ctx, fmt.Sprintf("jkt\x00b%d", i), until, at); err != nil || !first {
+			t.Fatalf("proof %d within the back-off: %v, %v", i, first, err)
+		}
+	}
+	if d := time.Since(start); d > 100*time.Millisecond {
+		t.Errorf("50 proofs within the back-off took %s: they tried Redis instead of the fallback", d)
+	}
+	if first, _ := s.FirstUse(ctx, "jkt\x00a", until, now.Add(time.Second/2)); first {
+		t.Error("a proof replayed within the back-off was accepted: the fallback must still remember it")
+	}
+	start = time.Now()
+	_, _ = s.FirstUse(ctx, "jkt\x00c", until, now.Add(redisRetryAfter+time.Millisecond))
+	if d := time.Since(start); d < replayTimeout/2 {
+		t.Errorf("the first proof after the back-off took %s: it did not try Redis again", d)
+	}
+}
