@@ -49,7 +49,7 @@ func TestWholeLinesAtThePipeBoundary(t *testing.T) {
 // another writer on the same pipe cannot interleave inside a line.
 func TestAccessLogNeverSplitsALineAcrossFlushes(t *testing.T) {
 	var rec chunkRecorder
-	l := newAccessLog(&rec)
+	l := newAccessLog(&rec, nil)
 	var in strings.Builder
 	for i := range 3 * accessLogBuffer / 300 {
 		line := []byte(strings.Repeat("x", 200+i%199) + "\n")
