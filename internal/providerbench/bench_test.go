@@ -36,10 +36,11 @@ func TestBenchProviderSmall(t *testing.T) {
 		}
 	}
 	apply, destroy := res.idpgate[phaseApply][0], res.idpgate[phaseDestroy][0]
-	// One discovery in each of the plan's and the apply's provider processes (never one per
-	// resource), and one registration per client.
-	if apply.idpRequests != n+2 {
-		t.Errorf("apply sent %d requests to the IdP, want %d", apply.idpRequests, n+2)
+	// In each of the plan's and the apply's provider processes: one discovery for the
+	// registration endpoint, one for the plan-time checks of the clients and one JWKS for
+	// those of the APIs (never one per resource); and one registration per client.
+	if want := n + 2*3; apply.idpRequests != want {
+		t.Errorf("apply sent %d requests to the IdP, want %d", apply.idpRequests, want)
 	}
 	if apply.admin.writes != 2*n || destroy.admin.writes != 2*n {
 		t.Errorf("gateway writes: %d in apply, %d in destroy; want %d each (an API and a policy per client)",
