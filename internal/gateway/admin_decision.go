@@ -36,6 +36,9 @@ func (g *Gateway) decide(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	d, ref := g.checkRequest(req, g.snap.Load(), sim)
+	if d.preflight && !d.route.cors.preflight(http.Header{}, req) {
+		ref = corsRefused() // as answerPreflight would answer it
+	}
 	writeJSON(w, http.StatusOK, explain(req, &d, ref, sim))
 }
 
@@ -108,6 +111,9 @@ func tokenScheme(tokenType, otherwise string) string {
 // explain turns a check's result into the admin API's answer.
 func explain(r *http.Request, d *decision, ref *refusal, sim *simulation) *adminapi.Decision {
 	out := &adminapi.Decision{Allowed: ref == nil, Status: http.StatusOK}
+	if d.preflight && ref == nil {
+		out.Status = http.StatusNoContent
+	}
 	if ref != nil {
 		out.Status, out.Error, out.ErrorDescription, out.WWWAuthenticate = ref.status, ref.code, ref.description, ref.challenge
 	}
@@ -162,6 +168,9 @@ func explain(r *http.Request, d *decision, ref *refusal, sim *simulation) *admin
 func reasonOf(r *http.Request, d *decision, ref *refusal, sim *simulation, out *adminapi.Decision, method, rel string) string {
 	rt := d.route
 	request := fmt.Sprintf("%s %s", method, rel)
+	if ref == nil && d.preflight {
+		return fmt.Sprintf("a CORS preflight that API %q allows: the gateway answers it (204) without a token", rt.name)
+	}
 	if ref == nil {
 		p := d.policy
 		return fmt.Sprintf("policy %q (access_rights[%d]) grants %s on API %q", p.name, *out.AccessRight, request, rt.name)

@@ -407,3 +407,26 @@ func TestDecisionsNameTheFailingCondition(t *testing.T) {
 		t.Errorf("every condition holds: %+v", d)
 	}
 }
+
+// TestDecisionsOnAPreflight: a described CORS preflight gets what the proxy answers it:
+// 204 for an allowed origin, 403 cors_refused for another, without a token either way.
+func TestDecisionsOnAPreflight(t *testing.T) {
+	f := newDecisionFixture(t)
+	f.h.createAPI(adminapi.API{Name: "spa", ListenPath: "/spa", UpstreamURL: "http://127.0.0.1:1",
+		JWT:  &adminapi.JWTValidation{Issuer: f.idp.URL(), JWKSURI: f.idp.JWKSURI()},
+		CORS: &adminapi.CORS{AllowedOrigins: []string{"https://app.example.com"}, AllowedMethods: []string{"GET"}}})
+	for _, tc := range []struct {
+		origin     string
+		wantStatus int
+		wantCode   string
+	}{
+		{"https://app.example.com", http.StatusNoContent, ""},
+		{"https://evil.example.com", http.StatusForbidden, "cors_refused"},
+	} {
+		d := f.decide(t, adminapi.DecisionRequest{Request: adminapi.DecisionHTTPRequest{Method: "OPTIONS", Path: "/spa/items",
+			Headers: map[string]string{"Origin": tc.origin, "Access-Control-Request-Method": "GET"}}})
+		if d.Status != tc.wantStatus || d.Error != tc.wantCode || d.Allowed != (tc.wantCode == "") || d.Reason == "" {
+			t.Errorf("preflight from %s: %+v", tc.origin, d)
+		}
+	}
+}

@@ -152,10 +152,16 @@ func (p *corsPolicy) preflight(h http.Header, r *http.Request) bool {
 // answerPreflight answers a preflight to an API with CORS (d.route.cors): 204 with the
 // Access-Control-Allow-* headers, or 403 without them. No token is asked for, none is
 // checked, nothing is proxied.
+// corsRefused is the answer to a preflight whose origin, method or headers the API's CORS
+// does not allow: without CORS headers, so the browser refuses the call.
+func corsRefused() *refusal {
+	return &refusal{outcome: outcomeForbidden, status: http.StatusForbidden, code: "cors_refused",
+		description: "this origin, method or request header is not allowed to call this API from a browser"}
+}
+
 func (g *Gateway) answerPreflight(w http.ResponseWriter, r *http.Request, rec *accessRecord, d *decision) {
 	if !d.route.cors.preflight(w.Header(), r) {
-		g.refuse(w, rec, d, &refusal{outcome: outcomeForbidden, status: http.StatusForbidden, code: "cors_refused",
-			description: "this origin, method or request header is not allowed to call this API from a browser"})
+		g.refuse(w, rec, d, corsRefused())
 		return
 	}
 	d.route.metrics.outcomes[outcomePreflight].Inc()
