@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -82,7 +83,7 @@ func (v *fakeValidator) Validate(_ context.Context, tok string) (*token.Identity
 	if id == nil {
 		return nil, &token.Error{Code: token.CodeInvalid, Description: "the access token is invalid", Reason: "crypto/rsa: verification error"}
 	}
-	if !hasScopes(id, v.required) {
+	if slices.ContainsFunc(v.required, func(s string) bool { return !id.HasScope(s) }) {
 		return nil, &token.Error{Code: token.CodeInsufficientScope, Description: "missing scope", Reason: "scope", Scopes: v.required}
 	}
 	return id, nil

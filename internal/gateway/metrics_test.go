@@ -51,7 +51,7 @@ func TestReloadAndConfigSizeMetrics(t *testing.T) {
 	if err := h.gw.store.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if err := h.gw.reload(); err == nil {
+	if err := h.gw.config.Reload(); err == nil {
 		t.Fatal("reload from a closed store succeeded")
 	}
 	wantMetrics("after a failed reload", 4, 1, 1, 1, 1)

@@ -1,4 +1,4 @@
-package gateway
+package config
 
 import (
 	"fmt"
@@ -15,45 +15,45 @@ import (
 // compiledPolicy is an access policy prepared for the request path: grants indexed by API,
 // methods as a bit set and path patterns split into segments once, when the snapshot is
 // built, so that deciding a request allocates nothing.
-type compiledPolicy struct {
-	id, name    string
-	clientIDs   []string           // sorted, distinct
-	grants      map[string][]grant // by API id
-	rateLimit   *adminapi.Limit
-	quota       *adminapi.Limit
-	maxTokenAge time.Duration
+type Policy struct {
+	ID, Name    string
+	ClientIDs   []string           // sorted, distinct
+	Grants      map[string][]Grant // by API id
+	RateLimit   *adminapi.Limit
+	Quota       *adminapi.Limit
+	MaxTokenAge time.Duration
 	// compileErr is set when some of its conditions no longer compile (they are then never
 	// met); the snapshot builder logs it.
 	compileErr error
 }
 
-type grant struct {
-	index      int           // in the policy's access_rights
+type Grant struct {
+	Index      int           // in the policy's access_rights
 	methods    methodSet     // zero: every method
 	paths      []pathPattern // nil: every path
-	scopes     []string
-	conditions conditions
+	Scopes     []string
+	conditions Conditions
 	// rawMethods and rawPaths are the access right's, for a decision's reasons.
-	rawMethods, rawPaths []string
+	RawMethods, RawPaths []string
 }
 
-func compilePolicy(p adminapi.Policy) *compiledPolicy {
-	cp := &compiledPolicy{
-		id: p.ID, name: p.Name,
-		clientIDs:   slices.Compact(slices.Sorted(slices.Values(p.ClientIDs))),
-		grants:      make(map[string][]grant, len(p.AccessRights)),
-		maxTokenAge: p.MaxTokenAge.D(),
+func CompilePolicy(p adminapi.Policy) *Policy {
+	cp := &Policy{
+		ID: p.ID, Name: p.Name,
+		ClientIDs:   slices.Compact(slices.Sorted(slices.Values(p.ClientIDs))),
+		Grants:      make(map[string][]Grant, len(p.AccessRights)),
+		MaxTokenAge: p.MaxTokenAge.D(),
 	}
 	if p.RateLimit != nil {
 		l := *p.RateLimit
-		cp.rateLimit = &l
+		cp.RateLimit = &l
 	}
 	if p.Quota != nil {
 		l := *p.Quota
-		cp.quota = &l
+		cp.Quota = &l
 	}
 	for i, ar := range p.AccessRights {
-		g := grant{index: i, scopes: ar.RequiredScopes, rawMethods: ar.Methods, rawPaths: ar.Paths}
+		g := Grant{Index: i, Scopes: ar.RequiredScopes, RawMethods: ar.Methods, RawPaths: ar.Paths}
 		var err error
 		if g.conditions, err = compileConditions(fmt.Sprintf("access_rights[%d].conditions", i), ar.Conditions); err != nil && cp.compileErr == nil {
 			cp.compileErr = err
@@ -64,7 +64,7 @@ func compilePolicy(p adminapi.Policy) *compiledPolicy {
 		for _, pat := range ar.Paths {
 			g.paths = append(g.paths, compilePattern(pat))
 		}
-		cp.grants[ar.APIID] = append(cp.grants[ar.APIID], g)
+		cp.Grants[ar.APIID] = append(cp.Grants[ar.APIID], g)
 	}
 	return cp
 }
@@ -149,7 +149,10 @@ func (pp *pathPattern) match(path string) bool {
 	return pp.anyDepth || !more
 }
 
-func (g *grant) matches(method methodSet, path string) bool {
+// AllowsMethod reports whether the grant's methods include method.
+func (g *Grant) AllowsMethod(method string) bool { return g.methods.allows(methodBit(method)) }
+
+func (g *Grant) matches(method methodSet, path string) bool {
 	if !g.methods.allows(method) {
 		return false
 	}
@@ -165,35 +168,35 @@ func (g *grant) matches(method methodSet, path string) bool {
 }
 
 // verdict is what the policy engine decided about one request.
-type verdict int
+type Verdict int
 
 const (
-	verdictAllowed   verdict = iota
-	verdictDenied            // no policy bound to the token grants this API, method and path
-	verdictScope             // a grant matched but the token lacks its required scopes
-	verdictTooOld            // the only granting policies refuse a token this old
-	verdictCondition         // a grant matched but one of its conditions is not met
+	VerdictAllowed   Verdict = iota
+	VerdictDenied            // no policy bound to the token grants this API, method and path
+	VerdictScope             // a grant matched but the token lacks its required scopes
+	VerdictTooOld            // the only granting policies refuse a token this old
+	VerdictCondition         // a grant matched but one of its conditions is not met
 )
 
 // policyIndex finds the policies bound to a token: by client id (each client's in policy
 // id order), or named (by id, else by name) in the API's policy claim. Its maps are
 // persistent, changed by with and without (snapshot_change.go).
-type policyIndex struct {
-	byID       *immutable.Map[string, *compiledPolicy]
-	byName     *immutable.Map[string, *compiledPolicy]
-	byClientID *immutable.Map[string, []*compiledPolicy]
+type PolicyIndex struct {
+	byID       *immutable.Map[string, *Policy]
+	byName     *immutable.Map[string, *Policy]
+	byClientID *immutable.Map[string, []*Policy]
 }
 
-func newPolicyIndex() policyIndex {
-	return policyIndex{
-		byID:       immutable.NewMap[string, *compiledPolicy](nil),
-		byName:     immutable.NewMap[string, *compiledPolicy](nil),
-		byClientID: immutable.NewMap[string, []*compiledPolicy](nil),
+func newPolicyIndex() PolicyIndex {
+	return PolicyIndex{
+		byID:       immutable.NewMap[string, *Policy](nil),
+		byName:     immutable.NewMap[string, *Policy](nil),
+		byClientID: immutable.NewMap[string, []*Policy](nil),
 	}
 }
 
 // byRef finds the policy a policy claim value names: by id, else by name.
-func (idx *policyIndex) byRef(ref string) *compiledPolicy {
+func (idx *PolicyIndex) byRef(ref string) *Policy {
 	if p, ok := idx.byID.Get(ref); ok {
 		return p
 	}
@@ -206,47 +209,47 @@ func (idx *policyIndex) byRef(ref string) *compiledPolicy {
 // have satisfied the closest grant. Grant conditions are evaluated with cond (nil: a grant
 // with conditions never applies), last, so that the cheaper checks go first; cond notes the
 // first one that failed.
-func (idx *policyIndex) authorize(apiID string, id *token.Identity, method, path string, now time.Time, cond *conditionSource) (*compiledPolicy, verdict, []string) {
-	return idx.authorizeTraced(apiID, id, method, path, now, cond, nil)
+func (idx *PolicyIndex) Authorize(apiID string, id *token.Identity, method, path string, now time.Time, cond *ConditionSource) (*Policy, Verdict, []string) {
+	return idx.AuthorizeTraced(apiID, id, method, path, now, cond, nil)
 }
 
 // authorizeTraced is authorize, noting in tr (when non-nil: a decision without traffic)
 // each policy it tried and what each grant found.
-func (idx *policyIndex) authorizeTraced(apiID string, id *token.Identity, method, path string, now time.Time, cond *conditionSource, tr *policyTrace) (*compiledPolicy, verdict, []string) {
+func (idx *PolicyIndex) AuthorizeTraced(apiID string, id *token.Identity, method, path string, now time.Time, cond *ConditionSource, tr *PolicyTrace) (*Policy, Verdict, []string) {
 	m := methodBit(method)
-	best := verdictDenied
+	best := VerdictDenied
 	var missing []string
-	try := func(p *compiledPolicy, byClaim bool) bool {
-		var pt *policyTry
+	try := func(p *Policy, byClaim bool) bool {
+		var pt *PolicyTry
 		if tr != nil {
 			pt = tr.add(p, byClaim)
 		}
-		for i := range p.grants[apiID] {
-			g := &p.grants[apiID][i]
+		for i := range p.Grants[apiID] {
+			g := &p.Grants[apiID][i]
 			if !g.matches(m, path) {
-				pt.note(g, grantNoMatch)
+				pt.note(g, GrantNoMatch)
 				continue
 			}
-			if !hasScopes(id, g.scopes) {
-				pt.note(g, grantScope)
-				if best == verdictDenied {
-					best, missing = verdictScope, g.scopes
+			if !hasScopes(id, g.Scopes) {
+				pt.note(g, GrantScope)
+				if best == VerdictDenied {
+					best, missing = VerdictScope, g.Scopes
 				}
 				continue
 			}
-			if p.maxTokenAge > 0 && (id.IssuedAt.IsZero() || now.Sub(id.IssuedAt) > p.maxTokenAge) {
-				pt.note(g, grantTooOld)
-				best = verdictTooOld
+			if p.MaxTokenAge > 0 && (id.IssuedAt.IsZero() || now.Sub(id.IssuedAt) > p.MaxTokenAge) {
+				pt.note(g, GrantTooOld)
+				best = VerdictTooOld
 				continue
 			}
-			if !cond.holds(&g.conditions, p) {
-				pt.note(g, grantCondition)
-				if best != verdictTooOld {
-					best, missing = verdictCondition, nil
+			if !cond.Holds(&g.conditions, p) {
+				pt.note(g, GrantCondition)
+				if best != VerdictTooOld {
+					best, missing = VerdictCondition, nil
 				}
 				continue
 			}
-			pt.note(g, grantGranted)
+			pt.note(g, GrantGranted)
 			return true
 		}
 		return false
@@ -255,15 +258,15 @@ func (idx *policyIndex) authorizeTraced(apiID string, id *token.Identity, method
 		bound, _ := idx.byClientID.Get(id.ClientID)
 		for _, p := range bound {
 			if try(p, false) {
-				return p, verdictAllowed, nil
+				return p, VerdictAllowed, nil
 			}
 		}
 	}
 	for _, ref := range id.Policies {
 		if p := idx.byRef(ref); p != nil && try(p, true) {
-			return p, verdictAllowed, nil
+			return p, VerdictAllowed, nil
 		} else if p == nil && tr != nil {
-			tr.unknownRefs = append(tr.unknownRefs, ref)
+			tr.UnknownRefs = append(tr.UnknownRefs, ref)
 		}
 	}
 	return nil, best, missing
@@ -271,41 +274,41 @@ func (idx *policyIndex) authorizeTraced(apiID string, id *token.Identity, method
 
 // policyTrace is what authorizeTraced found, for a decision's reasons: each policy tried, in
 // order, and the policy claim values that name no policy.
-type policyTrace struct {
-	tries       []policyTry
-	unknownRefs []string
+type PolicyTrace struct {
+	Tries       []PolicyTry
+	UnknownRefs []string
 }
 
 // policyTry is one policy tried and what each of its grants for the API found.
-type policyTry struct {
-	policy  *compiledPolicy
-	byClaim bool
-	grants  []grantResult
+type PolicyTry struct {
+	Policy  *Policy
+	ByClaim bool
+	Grants  []GrantResult
 }
 
-type grantResult struct {
-	grant   *grant
-	outcome grantOutcome
+type GrantResult struct {
+	Grant   *Grant
+	Outcome GrantOutcome
 }
 
-type grantOutcome int
+type GrantOutcome int
 
 const (
-	grantNoMatch   grantOutcome = iota // method or path not granted
-	grantScope                         // the token lacks the grant's scopes
-	grantTooOld                        // the token is older than the policy's max_token_age
-	grantCondition                     // one of the grant's conditions does not hold
-	grantGranted
+	GrantNoMatch   GrantOutcome = iota // method or path not granted
+	GrantScope                         // the token lacks the grant's scopes
+	GrantTooOld                        // the token is older than the policy's max_token_age
+	GrantCondition                     // one of the grant's conditions does not hold
+	GrantGranted
 )
 
-func (tr *policyTrace) add(p *compiledPolicy, byClaim bool) *policyTry {
-	tr.tries = append(tr.tries, policyTry{policy: p, byClaim: byClaim})
-	return &tr.tries[len(tr.tries)-1]
+func (tr *PolicyTrace) add(p *Policy, byClaim bool) *PolicyTry {
+	tr.Tries = append(tr.Tries, PolicyTry{Policy: p, ByClaim: byClaim})
+	return &tr.Tries[len(tr.Tries)-1]
 }
 
-func (pt *policyTry) note(g *grant, o grantOutcome) {
+func (pt *PolicyTry) note(g *Grant, o GrantOutcome) {
 	if pt != nil {
-		pt.grants = append(pt.grants, grantResult{grant: g, outcome: o})
+		pt.Grants = append(pt.Grants, GrantResult{Grant: g, Outcome: o})
 	}
 }
 
