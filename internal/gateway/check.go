@@ -20,7 +20,7 @@ type decision struct {
 	// limit is the rate limit or quota state to report in X-RateLimit-* (when limit.report).
 	limit limitResult
 	// forwardPath, when set, is the path to forward instead of the request's own: its normal
-	// form (path_normalization.go).
+	// form (config.Snapshot.SettlePath).
 	forwardPath string
 	// preflight: the request is a CORS preflight to an API with CORS, answered by the
 	// gateway without any other check (cors.go).

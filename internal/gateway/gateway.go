@@ -45,9 +45,9 @@ import (
 //     Options.LimitsFallback. A change is picked up from pub/sub, or by the version poll
 //     within store.PollInterval.
 //   - An admin write is answered once the snapshot serves it: its change is applied to the
-//     current snapshot (snapshot_change.go, snapshot_publish.go), not by reloading the store;
-//     the whole store is read at start, after another replica's change, and when a change
-//     cannot be put in order. A reload that fails turns the write's answer into a 500.
+//     current snapshot (config.Live: config/snapshot_change.go, config/snapshot_publish.go),
+//     not by reloading the store; the whole store is read at start, after another replica's
+//     change, and when a change cannot be put in order. A reload that fails turns the write's answer into a 500.
 //   - Deleting an API that a policy still grants is refused with 409 naming the policies
 //     (Terraform destroys the policy first); a policy granting an unknown API is a 409 on
 //     access_rights[i].api_id.

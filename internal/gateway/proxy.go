@@ -169,7 +169,7 @@ func (b *upstreams) reverseProxy(rt *config.Route, target *url.URL) *httputil.Re
 }
 
 // dropUpstreamCORS removes the upstream's Access-Control-* headers from the answers of an API
-// with CORS: the gateway sets them (cors.go), and a second Access-Control-Allow-Origin would
+// with CORS: the gateway sets them (config/cors.go), and a second Access-Control-Allow-Origin would
 // make the browser refuse the answer.
 func dropUpstreamCORS(rt *config.Route) func(*http.Response) error {
 	if rt.CORS == nil {
