@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -83,8 +82,10 @@ func (v *fakeValidator) Validate(_ context.Context, tok string) (*token.Identity
 	if id == nil {
 		return nil, &token.Error{Code: token.CodeInvalid, Description: "the access token is invalid", Reason: "crypto/rsa: verification error"}
 	}
-	if slices.ContainsFunc(v.required, func(s string) bool { return !id.HasScope(s) }) {
-		return nil, &token.Error{Code: token.CodeInsufficientScope, Description: "missing scope", Reason: "scope", Scopes: v.required}
+	for _, s := range v.required {
+		if !id.HasScope(s) {
+			return nil, &token.Error{Code: token.CodeInsufficientScope, Description: "missing scope", Reason: "scope", Scopes: v.required}
+		}
 	}
 	return id, nil
 }

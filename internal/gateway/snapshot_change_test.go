@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/http"
-	"strconv"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -16,23 +14,17 @@ import (
 	"github.com/idpgate/terraform-provider-idpgate/internal/redistest"
 )
 
-// reloads is how many full reloads the gateway made; applied how many changes it applied to
-// its snapshot without one (from /metrics).
-func (h *harness) reloads() float64 { return h.metric(`idpgate_config_reloads_total{result="ok"}`) }
-func (h *harness) applied() float64 { return h.metric("idpgate_config_changes_applied_total") }
-
-func (h *harness) metric(name string) float64 {
+// doHost is h.do with a Host.
+func doHost(h *harness, method, path, host, tok string) *http.Response {
 	h.t.Helper()
-	for line := range strings.SplitSeq(h.metricsText(), "\n") {
-		if v, ok := strings.CutPrefix(line, name+" "); ok {
-			f, err := strconv.ParseFloat(v, 64)
-			if err != nil {
-				h.t.Fatalf("%s: %v", line, err)
-			}
-			return f
-		}
+	req, _ := http.NewRequest(method, h.proxy.URL+path, nil)
+	req.Host = host
+	req.Header.Set("Authorization", "Bearer "+tok)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		h.t.Fatal(err)
 	}
-	return 0
+	return resp
 }
 
 // TestAdminWritesApplyWithoutReload: every kind of admin write is served as soon as it is
@@ -183,19 +175,6 @@ func randomWrites(t *testing.T, h *harness, r *rand.Rand, n int) {
 			t.Errorf("admin write: %v", err)
 		}
 	}
-}
-
-// doHost is h.do with a Host.
-func doHost(h *harness, method, path, host, tok string) *http.Response {
-	h.t.Helper()
-	req, _ := http.NewRequest(method, h.proxy.URL+path, nil)
-	req.Host = host
-	req.Header.Set("Authorization", "Bearer "+tok)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	return resp
 }
 
 // TestRedisReplicasApplyChangesWithoutReload: a replica hears of its own writes (pub/sub,

@@ -7,24 +7,24 @@ import (
 
 func TestAmbiguousSpellingAndNormalPath(t *testing.T) {
 	for _, tc := range []struct{ path, reason, normal string }{
-		{"/orders/private/x", "", "/orders/private/x"},
-		{"/orders/a b/x.json", "", "/orders/a b/x.json"},
-		{"/orders/", "", "/orders/"},
-		{"/", "", "/"},
-		{"/café/x", "", "/café/x"},
-		{"//orders/private/x", "empty segment", "/orders/private/x"},
-		{"/orders//private", "empty segment", "/orders/private"},
-		{"/orders;x=1/private/x", ";", "/orders/private/x"},
-		{"/orders/private;jsessionid=1", ";", "/orders/private"},
-		{"/orders./private/x", "dot", "/orders/private/x"},
-		{"/orders. ./private", "dot", "/orders/private"},
-		{"/orders /private/x", "space", "/orders/private/x"},
-		{"/orders/private.", "dot", "/orders/private"},
-		{"/orders/...", "dot", "/orders"},
-		{"/orders\uff0fprivate/x", "NFKC", "/orders/private/x"}, // fullwidth solidus
-		{"/orders\uff1bx/private", "NFKC", "/orders/private"},   // fullwidth semicolon
-		{"/orders\uff0e/private", "NFKC", "/orders/private"},    // fullwidth full stop, trailing
-		{"/ｏｒｄｅｒｓ/private", "", "/orders/private"},              // fullwidth letters: no new segment
+		{path: "/orders/private/x", normal: "/orders/private/x"},
+		{path: "/orders/a b/x.json", normal: "/orders/a b/x.json"},
+		{path: "/orders/", normal: "/orders/"},
+		{path: "/", normal: "/"},
+		{path: "/café/x", normal: "/café/x"},
+		{path: "//orders/private/x", reason: "empty segment", normal: "/orders/private/x"},
+		{path: "/orders//private", reason: "empty segment", normal: "/orders/private"},
+		{path: "/orders;x=1/private/x", reason: ";", normal: "/orders/private/x"},
+		{path: "/orders/private;jsessionid=1", reason: ";", normal: "/orders/private"},
+		{path: "/orders./private/x", reason: "dot", normal: "/orders/private/x"},
+		{path: "/orders. ./private", reason: "dot", normal: "/orders/private"},
+		{path: "/orders /private/x", reason: "space", normal: "/orders/private/x"},
+		{path: "/orders/private.", reason: "dot", normal: "/orders/private"},
+		{path: "/orders/...", reason: "dot", normal: "/orders"},
+		{path: "/orders\uff0fprivate/x", reason: "NFKC", normal: "/orders/private/x"}, // fullwidth solidus
+		{path: "/orders\uff1bx/private", reason: "NFKC", normal: "/orders/private"},   // fullwidth semicolon
+		{path: "/orders\uff0e/private", reason: "NFKC", normal: "/orders/private"},    // fullwidth full stop, trailing
+		{path: "/ｏｒｄｅｒｓ/private", normal: "/orders/private"},                          // fullwidth letters: no new segment
 	} {
 		reason := ambiguousSpelling(tc.path)
 		switch {

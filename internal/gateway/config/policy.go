@@ -69,32 +69,17 @@ func CompilePolicy(p adminapi.Policy) *Policy {
 	return cp
 }
 
-// methodSet is a bit set of the methods in adminapi.Methods; a method outside it is only
-// granted by a grant that names no methods.
+// methodSet is a bit set of the methods in adminapi.Methods (bit i for Methods[i]; there
+// are fewer than 15); a method outside it is only granted by a grant that names no methods.
 type methodSet uint16
 
 const otherMethod methodSet = 1 << 15
 
 func methodBit(m string) methodSet {
-	switch m {
-	case "GET":
-		return 1 << 0
-	case "HEAD":
-		return 1 << 1
-	case "POST":
-		return 1 << 2
-	case "PUT":
-		return 1 << 3
-	case "PATCH":
-		return 1 << 4
-	case "DELETE":
-		return 1 << 5
-	case "OPTIONS":
-		return 1 << 6
-	case "CONNECT":
-		return 1 << 7
-	case "TRACE":
-		return 1 << 8
+	for i, name := range adminapi.Methods {
+		if m == name {
+			return 1 << i
+		}
 	}
 	return otherMethod
 }
