@@ -16,7 +16,7 @@ import (
 	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/token"
 )
 
-// conditions are the compiled CEL conditions of an API or an access right
+// Conditions are the compiled CEL conditions of an API or an access right
 // (adminapi/conditions.go), built with the snapshot, once per configuration change.
 type Conditions struct {
 	// field is where they are configured: "conditions" of the API, or
@@ -48,7 +48,7 @@ func compileConditions(field string, exprs []string) (Conditions, error) {
 
 func (c *Conditions) empty() bool { return len(c.programs) == 0 && !c.broken }
 
-// conditionFailure says which condition refused a request: its index in its list, and
+// ConditionFailure says which condition refused a request: its index in its list, and
 // whether it evaluated to false or failed (a missing claim, a value of the wrong type, the
 // cost bound). Never the values it looked at.
 type ConditionFailure struct {
@@ -78,11 +78,11 @@ func (c *Conditions) eval(in *conditionInput) *ConditionFailure {
 	return nil
 }
 
-// conditionSource makes a request's condition input on first use, so a request whose API
+// ConditionSource makes a request's condition input on first use, so a request whose API
 // and policies have no conditions never builds one. It also notes the first condition of a
 // policy that refused the request, for the log.
 type ConditionSource struct {
-	// remoteIP resolves request.remote_ip when a condition reads it.
+	// RemoteIP resolves request.remote_ip when a condition reads it.
 	RemoteIP func(*http.Request) string
 	Request  *http.Request
 	Identity *token.Identity
@@ -95,7 +95,7 @@ type ConditionSource struct {
 	Failure      *ConditionFailure
 }
 
-// holds evaluates c for the request; a nil source meets no conditions.
+// Holds evaluates c for the request; a nil source meets no conditions.
 func (s *ConditionSource) Holds(c *Conditions, p *Policy) bool {
 	if c.empty() {
 		return true

@@ -8,7 +8,7 @@ import (
 	"github.com/idpgate/terraform-provider-idpgate/internal/adminapi"
 )
 
-// corsPolicy is an API's CORS settings (adminapi.CORS) prepared for the request path when
+// CORSPolicy is an API's CORS settings (adminapi.CORS) prepared for the request path when
 // the snapshot is built: origins in a set and a list of wildcard patterns, header values
 // joined once.
 type CORSPolicy struct {
@@ -97,7 +97,7 @@ func (p *CORSPolicy) allowOrigin(h http.Header, origin string) {
 	}
 }
 
-// decorate sets the CORS headers of an answer to a request (not a preflight) from origin:
+// Decorate sets the CORS headers of an answer to a request (not a preflight) from origin:
 // every answer of the API, refusals included, so that the application can read them.
 func (p *CORSPolicy) Decorate(h http.Header, origin string) {
 	h["Vary"] = append(h["Vary"], varyOrigin...)
@@ -108,7 +108,7 @@ func (p *CORSPolicy) Decorate(h http.Header, origin string) {
 	h["Access-Control-Expose-Headers"] = p.expose
 }
 
-// preflight decides a preflight and sets the headers of its answer; false means refused
+// Preflight decides a preflight and sets the headers of its answer; false means refused
 // (then no Access-Control-* header is set).
 func (p *CORSPolicy) Preflight(h http.Header, r *http.Request) bool {
 	h["Vary"] = append(h["Vary"], varyPreflight...)

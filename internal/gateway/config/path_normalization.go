@@ -54,7 +54,7 @@ func (r *Route) pathMode() pathMode {
 	return r.pathNorm
 }
 
-// settlePath returns the route of a request whose path routes to rt, the path its policy
+// SettlePath returns the route of a request whose path routes to rt, the path its policy
 // decides on, and the path to forward instead of the request's own ("" to keep it), or why
 // the request is refused (a bad request). A path that is neither ambiguous nor upper case with case-insensitive APIs around
 // costs one scan and no allocation.

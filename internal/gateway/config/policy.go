@@ -12,7 +12,7 @@ import (
 	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/token"
 )
 
-// compiledPolicy is an access policy prepared for the request path: grants indexed by API,
+// Policy is an access policy prepared for the request path: grants indexed by API,
 // methods as a bit set and path patterns split into segments once, when the snapshot is
 // built, so that deciding a request allocates nothing.
 type Policy struct {
@@ -33,7 +33,7 @@ type Grant struct {
 	paths      []pathPattern // nil: every path
 	Scopes     []string
 	conditions Conditions
-	// rawMethods and rawPaths are the access right's, for a decision's reasons.
+	// RawMethods and RawPaths are the access right's, for a decision's reasons.
 	RawMethods, RawPaths []string
 }
 
@@ -152,7 +152,7 @@ func (g *Grant) matches(method methodSet, path string) bool {
 	return false
 }
 
-// verdict is what the policy engine decided about one request.
+// Verdict is what the policy engine decided about one request.
 type Verdict int
 
 const (
@@ -163,7 +163,7 @@ const (
 	VerdictCondition         // a grant matched but one of its conditions is not met
 )
 
-// policyIndex finds the policies bound to a token: by client id (each client's in policy
+// PolicyIndex finds the policies bound to a token: by client id (each client's in policy
 // id order), or named (by id, else by name) in the API's policy claim. Its maps are
 // persistent, changed by with and without (snapshot_change.go).
 type PolicyIndex struct {
@@ -189,7 +189,7 @@ func (idx *PolicyIndex) byRef(ref string) *Policy {
 	return p
 }
 
-// authorize returns the first policy bound to id that grants apiID, method and path, or a
+// Authorize returns the first policy bound to id that grants apiID, method and path, or a
 // verdict explaining the refusal; for verdictScope it also returns the scopes that would
 // have satisfied the closest grant. Grant conditions are evaluated with cond (nil: a grant
 // with conditions never applies), last, so that the cheaper checks go first; cond notes the
@@ -198,7 +198,7 @@ func (idx *PolicyIndex) Authorize(apiID string, id *token.Identity, method, path
 	return idx.AuthorizeTraced(apiID, id, method, path, now, cond, nil)
 }
 
-// authorizeTraced is authorize, noting in tr (when non-nil: a decision without traffic)
+// AuthorizeTraced is Authorize, noting in tr (when non-nil: a decision without traffic)
 // each policy it tried and what each grant found.
 func (idx *PolicyIndex) AuthorizeTraced(apiID string, id *token.Identity, method, path string, now time.Time, cond *ConditionSource, tr *PolicyTrace) (*Policy, Verdict, []string) {
 	m := methodBit(method)
@@ -257,14 +257,14 @@ func (idx *PolicyIndex) AuthorizeTraced(apiID string, id *token.Identity, method
 	return nil, best, missing
 }
 
-// policyTrace is what authorizeTraced found, for a decision's reasons: each policy tried, in
+// PolicyTrace is what AuthorizeTraced found, for a decision's reasons: each policy tried, in
 // order, and the policy claim values that name no policy.
 type PolicyTrace struct {
 	Tries       []PolicyTry
 	UnknownRefs []string
 }
 
-// policyTry is one policy tried and what each of its grants for the API found.
+// PolicyTry is one policy tried and what each of its grants for the API found.
 type PolicyTry struct {
 	Policy  *Policy
 	ByClaim bool

@@ -9,20 +9,21 @@ import (
 	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/token"
 )
 
-// Protected resources (RFC 9728). An API with a resource has its metadata served by the
+// Protected resources (RFC 9728), as the snapshot holds them; the gateway's resource.go
+// serves them. An API with a resource has its metadata served by the
 // proxy listener at the resource's well-known URL (adminapi.ResourceMetadataURL), without a
 // token, to requests for the resource's host: the Host header, or X-Forwarded-Host from a
 // trusted proxy (an edge proxy that routes the well-known path here). The gateway owns every
 // path under adminapi.WellKnownProtectedResource: what no resource claims, a trailing-slash
 // or query variant of one that does included, is a 404, never proxied. Its refusals name the
-// URL in WWW-Authenticate (withResourceMetadata), and its token check wants the resource in
+// URL in WWW-Authenticate (the gateway's withResourceMetadata), and its token check wants the resource in
 // aud (internal/gateway/token).
 
-// routeResource is what a route with a resource keeps for its metadata and challenges.
+// Resource is what a route with a resource keeps for its metadata and challenges.
 type Resource struct {
 	// key is adminapi.ResourceKey: where the metadata is served.
 	key string
-	// metadataURL is the resource's well-known URL, named in challenges.
+	// MetadataURL is the resource's well-known URL, named in challenges.
 	MetadataURL string
 	// doc is the metadata without scopes_supported when scopes is nil.
 	doc adminapi.ProtectedResourceMetadata
@@ -70,7 +71,7 @@ func newRouteResource(api *adminapi.API) *Resource {
 	return rr
 }
 
-// lookupResource finds the route whose resource has its metadata at host and path (the
+// LookupResource finds the route whose resource has its metadata at host and path (the
 // request path after the well-known prefix).
 func (s *Snapshot) LookupResource(host, path string) *Route {
 	rt, _ := s.resources.Get(adminapi.NormalizeHost(host) + "\x00" + path)
@@ -95,7 +96,7 @@ func (s *Snapshot) scopesFor(rt *Route) []string {
 	return slices.Compact(scopes)
 }
 
-// metadataOf is rt's metadata document as served from this snapshot: made once, as the
+// MetadataOf is rt's metadata document as served from this snapshot: made once, as the
 // scopes read every policy, and the well-known path is open to anyone.
 func (s *Snapshot) MetadataOf(rt *Route) ([]byte, error) {
 	if body, ok := s.metadata.Load(rt); ok {

@@ -96,38 +96,38 @@ func EmptySnapshot() *Snapshot {
 	}
 }
 
-// route is one protected API as the request path needs it.
+// Route is one protected API as the request path needs it.
 type Route struct {
 	ID, Name   string
 	ListenPath string   // normalized
 	Hosts      []string // normalized; none: any host
 	Strip      bool
-	// validator is nil when the API's token validation could not be built; then
-	// validatorErr is set and the API answers 503. fingerprint identifies the token
+	// Validator is nil when the API's token validation could not be built; then
+	// ValidatorErr is set and the API answers 503. fingerprint identifies the token
 	// settings it was built from, so a change that keeps them keeps the validator (and its
 	// JWKS and token caches).
 	Validator    token.Validator
 	ValidatorErr error
 	fingerprint  string
 	jwksURI      string
-	// jwt: tokens are JWTs, whose claims are at most a token's size (conditions.go).
+	// JWT: tokens are JWTs, whose claims are at most a token's size (conditions.go).
 	JWT     bool
 	Forward []ForwardedClaim
-	// forwardOverrides lets the method and URL override headers through (header_rules.go).
+	// ForwardOverrides lets the method and URL override headers through (the gateway's header_rules.go).
 	ForwardOverrides bool
-	// senderConstraint is the API's sender_constraint (sender_constraint.go).
+	// SenderConstraint is the API's sender_constraint (the gateway's sender_constraint.go).
 	SenderConstraint string
 	Resource         *Resource // the API's protected resource (resource.go); nil for none
-	// conditions every request to the API must meet (conditions.go).
+	// Conditions every request to the API must meet (conditions.go).
 	Conditions Conditions
-	// cors is nil for an API without CORS (cors.go).
+	// CORS is nil for an API without CORS (cors.go).
 	CORS  *CORSPolicy
 	Proxy *httputil.ReverseProxy
-	// metrics are the API's series (Builder.Metrics), resolved once per snapshot so the
+	// Metrics are the API's series (Builder.Metrics), resolved once per snapshot so the
 	// request path does not hash label values. Their type is the metrics room's.
 	Metrics any
 
-	// pathNorm and caseInsensitive are the API's path_normalization and
+	// pathNorm and CaseInsensitive are the API's path_normalization and
 	// case_insensitive_paths (path_normalization.go).
 	pathNorm        pathMode
 	CaseInsensitive bool
@@ -137,7 +137,7 @@ type ForwardedClaim struct{ Header, Claim string }
 
 var errNoValidator = errors.New("no token validator")
 
-// lookup finds the API of a request: among those naming its host, then among those naming
+// Lookup finds the API of a request: among those naming its host, then among those naming
 // none, the one with the longest listen path that is path or a segment-wise prefix of it.
 func (s *Snapshot) Lookup(host, path string) *Route {
 	if s.routes.byHost.Len() > 0 {
@@ -182,7 +182,7 @@ func lookupPath(t routeTable, path string, maxDepth int) *Route {
 	}
 }
 
-// relativePath is the request path below the route's listen path, always starting with "/".
+// RelativePath is the request path below the route's listen path, always starting with "/".
 func (r *Route) RelativePath(path string) string {
 	if r.ListenPath == "/" {
 		return path

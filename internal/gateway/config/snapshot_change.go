@@ -8,7 +8,7 @@ import (
 	"github.com/idpgate/terraform-provider-idpgate/internal/adminapi"
 )
 
-// configChange is one committed store write, applied to a snapshot without reading the
+// Change is one committed store write, applied to a snapshot without reading the
 // store again: the API or policy as stored now, or nil once deleted.
 type Change struct {
 	Version  int64

@@ -92,7 +92,7 @@ func (l *Live) writeFinished(c Change) error {
 	return l.advanceTo(c.Version)
 }
 
-// commit runs a store write between writeStarted and writeFinished. storeErr is the write's
+// Commit runs a store write between writeStarted and writeFinished. storeErr is the write's
 // own failure (nothing changed); applyErr says the write is stored but not served.
 func (l *Live) Commit(write func() (Change, error)) (storeErr, applyErr error) {
 	l.writeStarted()
@@ -103,7 +103,7 @@ func (l *Live) Commit(write func() (Change, error)) (storeErr, applyErr error) {
 	return storeErr, l.writeFinished(c)
 }
 
-// catchUp brings the snapshot to the store's current version after a change notice or the
+// CatchUp brings the snapshot to the store's current version after a change notice or the
 // version poll (Redis): nothing when it is there already (this replica's own writes), else
 // the pending local changes or a reload.
 func (l *Live) CatchUp() {
@@ -215,7 +215,7 @@ func (l *Live) publish(s *Snapshot) {
 	l.wakeWaiters()
 }
 
-// reload builds a snapshot from the store's whole contents and publishes it.
+// Reload builds a snapshot from the store's whole contents and publishes it.
 func (l *Live) Reload() error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
