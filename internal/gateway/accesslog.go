@@ -162,13 +162,13 @@ func (rec *accessRecord) decided(d *decision, o outcome) {
 	}
 	rec.outcome = outcomeNames[o]
 	if d.route != nil {
-		rec.api = d.route.name
+		rec.api = d.route.Name
 	}
 	if d.id != nil {
 		rec.client, rec.subj = d.id.ClientID, d.id.Subject
 	}
 	if d.policy != nil {
-		rec.policy = d.policy.id
+		rec.policy = d.policy.ID
 	}
 	rec.traceDecided(d, o)
 }

@@ -13,6 +13,7 @@ import (
 	"strings"
 
 	"github.com/idpgate/terraform-provider-idpgate/internal/adminapi"
+	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/config"
 	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/store"
 )
 
@@ -113,7 +114,7 @@ func (g *Gateway) createAPI(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var api *adminapi.API
-	err, applyErr := g.commit(func() (c configChange, err error) {
+	err, applyErr := g.config.Commit(func() (c config.Change, err error) {
 		var v int64
 		api, v, err = g.store.CreateAPI(in)
 		return apiChange(v, api), err
@@ -127,7 +128,7 @@ func (g *Gateway) replaceAPI(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var api *adminapi.API
-	err, applyErr := g.commit(func() (c configChange, err error) {
+	err, applyErr := g.config.Commit(func() (c config.Change, err error) {
 		var v int64
 		api, v, err = g.store.ReplaceAPI(r.PathValue("id"), in)
 		return apiChange(v, api), err
@@ -137,20 +138,20 @@ func (g *Gateway) replaceAPI(w http.ResponseWriter, r *http.Request) {
 
 func (g *Gateway) deleteAPI(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
-	err, applyErr := g.commit(func() (configChange, error) {
+	err, applyErr := g.config.Commit(func() (config.Change, error) {
 		v, err := g.store.DeleteAPI(id)
-		return configChange{version: v, apiID: id}, err
+		return config.Change{Version: v, APIID: id}, err
 	})
 	g.answerDelete(w, err, applyErr)
 }
 
 // apiChange is the change of a write that stored api (a copy: the answer is redacted).
-func apiChange(version int64, api *adminapi.API) configChange {
+func apiChange(version int64, api *adminapi.API) config.Change {
 	if api == nil {
-		return configChange{}
+		return config.Change{}
 	}
 	c := *api
-	return configChange{version: version, apiID: api.ID, api: &c}
+	return config.Change{Version: version, APIID: api.ID, API: &c}
 }
 
 // answerAPI answers a read or a write of an API: err is the store's, applyErr (writes) the
@@ -202,7 +203,7 @@ func (g *Gateway) createPolicy(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var p *adminapi.Policy
-	err, applyErr := g.commit(func() (c configChange, err error) {
+	err, applyErr := g.config.Commit(func() (c config.Change, err error) {
 		var v int64
 		p, v, err = g.store.CreatePolicy(in)
 		return policyChange(v, p), err
@@ -216,7 +217,7 @@ func (g *Gateway) replacePolicy(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var p *adminapi.Policy
-	err, applyErr := g.commit(func() (c configChange, err error) {
+	err, applyErr := g.config.Commit(func() (c config.Change, err error) {
 		var v int64
 		p, v, err = g.store.ReplacePolicy(r.PathValue("id"), in)
 		return policyChange(v, p), err
@@ -226,18 +227,18 @@ func (g *Gateway) replacePolicy(w http.ResponseWriter, r *http.Request) {
 
 func (g *Gateway) deletePolicy(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
-	err, applyErr := g.commit(func() (configChange, error) {
+	err, applyErr := g.config.Commit(func() (config.Change, error) {
 		v, err := g.store.DeletePolicy(id)
-		return configChange{version: v, policyID: id}, err
+		return config.Change{Version: v, PolicyID: id}, err
 	})
 	g.answerDelete(w, err, applyErr)
 }
 
-func policyChange(version int64, p *adminapi.Policy) configChange {
+func policyChange(version int64, p *adminapi.Policy) config.Change {
 	if p == nil {
-		return configChange{}
+		return config.Change{}
 	}
-	return configChange{version: version, policyID: p.ID, policy: p}
+	return config.Change{Version: version, PolicyID: p.ID, Policy: p}
 }
 
 func (g *Gateway) answerPolicy(w http.ResponseWriter, status int, p *adminapi.Policy, err, applyErr error) {

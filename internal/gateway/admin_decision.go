@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/idpgate/terraform-provider-idpgate/internal/adminapi"
+	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/config"
 	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/token"
 )
 
@@ -35,8 +36,8 @@ func (g *Gateway) decide(w http.ResponseWriter, r *http.Request) {
 		valid(w, err)
 		return
 	}
-	d, ref := g.checkRequest(req, g.snap.Load(), sim)
-	if d.preflight && !d.route.cors.preflight(http.Header{}, req) {
+	d, ref := g.checkRequest(req, g.config.Snapshot(), sim)
+	if d.preflight && !d.route.CORS.Preflight(http.Header{}, req) {
 		ref = corsRefused() // as answerPreflight would answer it
 	}
 	writeJSON(w, http.StatusOK, explain(req, &d, ref, sim))
@@ -119,7 +120,7 @@ func explain(r *http.Request, d *decision, ref *refusal, sim *simulation) *admin
 	}
 	rt := d.route
 	if rt != nil {
-		out.APIID, out.APIName = rt.id, rt.name
+		out.APIID, out.APIName = rt.ID, rt.Name
 	}
 	if id := d.id; id != nil {
 		out.Caller = &adminapi.DecisionIdentity{ClientID: id.ClientID, Subject: id.Subject, Scopes: id.Scopes, Policies: id.Policies}
@@ -133,26 +134,26 @@ func explain(r *http.Request, d *decision, ref *refusal, sim *simulation) *admin
 	}
 	method, rel := r.Method, r.URL.Path
 	if rt != nil {
-		rel = rt.relativePath(r.URL.Path)
+		rel = rt.RelativePath(r.URL.Path)
 	}
-	for i := range sim.trace.tries {
-		t := &sim.trace.tries[i]
-		dp := adminapi.DecisionPolicy{ID: t.policy.id, Name: t.policy.name, BoundBy: "client_id", Reason: t.reason(method, rel, rt)}
-		if t.byClaim {
+	for i := range sim.trace.Tries {
+		t := &sim.trace.Tries[i]
+		dp := adminapi.DecisionPolicy{ID: t.Policy.ID, Name: t.Policy.Name, BoundBy: "client_id", Reason: policyReason(t, method, rel, rt)}
+		if t.ByClaim {
 			dp.BoundBy = "policy_claim"
 		}
-		if n := len(t.grants); n > 0 && t.grants[n-1].outcome == grantGranted {
+		if n := len(t.Grants); n > 0 && t.Grants[n-1].Outcome == config.GrantGranted {
 			dp.Granted = true
-			if d.policy == t.policy {
-				out.PolicyID, out.PolicyName = t.policy.id, t.policy.name
-				index := t.grants[n-1].grant.index
+			if d.policy == t.Policy {
+				out.PolicyID, out.PolicyName = t.Policy.ID, t.Policy.Name
+				index := t.Grants[n-1].Grant.Index
 				out.AccessRight = &index
 			}
 		}
 		out.Policies = append(out.Policies, dp)
 	}
-	if p := d.policy; p != nil && (p.rateLimit != nil || p.quota != nil) {
-		out.Limits = &adminapi.DecisionLimits{RateLimit: p.rateLimit, Quota: p.quota, Remaining: d.limit.remaining}
+	if p := d.policy; p != nil && (p.RateLimit != nil || p.Quota != nil) {
+		out.Limits = &adminapi.DecisionLimits{RateLimit: p.RateLimit, Quota: p.Quota, Remaining: d.limit.remaining}
 		if d.limit.exceeded != exceededUnavailable {
 			out.Limits.Exceeded = d.limit.exceeded
 		}
@@ -169,11 +170,11 @@ func reasonOf(r *http.Request, d *decision, ref *refusal, sim *simulation, out *
 	rt := d.route
 	request := fmt.Sprintf("%s %s", method, rel)
 	if ref == nil && d.preflight {
-		return fmt.Sprintf("a CORS preflight that API %q allows: the gateway answers it (204) without a token", rt.name)
+		return fmt.Sprintf("a CORS preflight that API %q allows: the gateway answers it (204) without a token", rt.Name)
 	}
 	if ref == nil {
 		p := d.policy
-		return fmt.Sprintf("policy %q (access_rights[%d]) grants %s on API %q", p.name, *out.AccessRight, request, rt.name)
+		return fmt.Sprintf("policy %q (access_rights[%d]) grants %s on API %q", p.Name, *out.AccessRight, request, rt.Name)
 	}
 	withLog := func(s string) string {
 		if ref.logReason != "" {
@@ -192,40 +193,40 @@ func reasonOf(r *http.Request, d *decision, ref *refusal, sim *simulation, out *
 		return fmt.Sprintf("no API serves %s on %s", r.URL.Path, host)
 	case outcomeRateLimited, outcomeQuotaExceeded:
 		what := "rate limit"
-		l := d.policy.rateLimit
+		l := d.policy.RateLimit
 		if ref.outcome == outcomeQuotaExceeded {
-			what, l = "quota", d.policy.quota
+			what, l = "quota", d.policy.Quota
 		}
 		return fmt.Sprintf("policy %q grants %s on API %q, but its %s of %d per %s is used up for this client; retry in %ds",
-			d.policy.name, request, rt.name, what, l.Requests, l.Per.D(), max(1, ceilSeconds(ref.retryAfter)))
+			d.policy.Name, request, rt.Name, what, l.Requests, l.Per.D(), max(1, ceilSeconds(ref.retryAfter)))
 	case outcomeUnavailable:
 		return withLog(ref.description)
 	}
 	if d.id == nil { // refused by the token check
 		if ref.code == "invalid_request" && ref.status == http.StatusUnauthorized {
-			return fmt.Sprintf("the request carries no access token; API %q requires one", rt.name)
+			return fmt.Sprintf("the request carries no access token; API %q requires one", rt.Name)
 		}
 		if ref.code == "insufficient_scope" {
-			return fmt.Sprintf("the access token lacks a scope API %q requires of every caller (required_scopes)", rt.name)
+			return fmt.Sprintf("the access token lacks a scope API %q requires of every caller (required_scopes)", rt.Name)
 		}
 		return withLog("the access token is refused: " + ref.description)
 	}
-	tries := sim.trace.tries
+	tries := sim.trace.Tries
 	who := "client " + quoteOrNone(d.id.ClientID)
 	if len(tries) == 0 {
 		s := fmt.Sprintf("no access policy is bound to %s (client_ids) or named by its policy claim", who)
-		if len(sim.trace.unknownRefs) > 0 {
-			s += fmt.Sprintf("; the policy claim names %s, which no policy is", strings.Join(sim.trace.unknownRefs, ", "))
+		if len(sim.trace.UnknownRefs) > 0 {
+			s += fmt.Sprintf("; the policy claim names %s, which no policy is", strings.Join(sim.trace.UnknownRefs, ", "))
 		}
 		return s
 	}
 	var parts []string
 	for i := range tries {
-		parts = append(parts, fmt.Sprintf("policy %q: %s", tries[i].policy.name, tries[i].reason(method, rel, rt)))
+		parts = append(parts, fmt.Sprintf("policy %q: %s", tries[i].Policy.Name, policyReason(&tries[i], method, rel, rt)))
 	}
-	lead := fmt.Sprintf("no policy bound to %s grants %s on API %q", who, request, rt.name)
+	lead := fmt.Sprintf("no policy bound to %s grants %s on API %q", who, request, rt.Name)
 	if ref.code == "insufficient_scope" {
-		lead = fmt.Sprintf("a policy bound to %s matches %s on API %q, but the token lacks its required scopes", who, request, rt.name)
+		lead = fmt.Sprintf("a policy bound to %s matches %s on API %q, but the token lacks its required scopes", who, request, rt.Name)
 	}
 	return lead + ": " + strings.Join(parts, "; ")
 }
@@ -240,11 +241,11 @@ func quoteOrNone(s string) string {
 // decisionCondition names the condition that refused a request: the API's, or an access
 // right's (its field is "access_rights[i].conditions"), by index; never the values it read.
 func decisionCondition(c *conditionRefusal) *adminapi.DecisionCondition {
-	dc := &adminapi.DecisionCondition{Index: c.index}
+	dc := &adminapi.DecisionCondition{Index: c.Index}
 	if c.policy != nil {
-		dc.PolicyID = c.policy.id
+		dc.PolicyID = c.policy.ID
 		var right int
-		if _, err := fmt.Sscanf(c.field, "access_rights[%d].conditions", &right); err == nil {
+		if _, err := fmt.Sscanf(c.Field, "access_rights[%d].conditions", &right); err == nil {
 			dc.AccessRight = &right
 		}
 	}
@@ -252,31 +253,31 @@ func decisionCondition(c *conditionRefusal) *adminapi.DecisionCondition {
 }
 
 // reason says what one policy's grants found.
-func (t *policyTry) reason(method, rel string, rt *route) string {
-	if len(t.grants) == 0 {
-		return fmt.Sprintf("grants nothing on API %q", rt.name)
+func policyReason(t *config.PolicyTry, method, rel string, rt *config.Route) string {
+	if len(t.Grants) == 0 {
+		return fmt.Sprintf("grants nothing on API %q", rt.Name)
 	}
 	var parts []string
-	for _, gr := range t.grants {
-		g := gr.grant
+	for _, gr := range t.Grants {
+		g := gr.Grant
 		var s string
-		switch gr.outcome {
-		case grantGranted:
-			return fmt.Sprintf("access_rights[%d] grants %s %s", g.index, method, rel)
-		case grantScope:
-			s = fmt.Sprintf("needs scopes %s", strings.Join(g.scopes, " "))
-		case grantTooOld:
-			s = fmt.Sprintf("the token is older than max_token_age %s", t.policy.maxTokenAge)
-		case grantCondition:
+		switch gr.Outcome {
+		case config.GrantGranted:
+			return fmt.Sprintf("access_rights[%d] grants %s %s", g.Index, method, rel)
+		case config.GrantScope:
+			s = fmt.Sprintf("needs scopes %s", strings.Join(g.Scopes, " "))
+		case config.GrantTooOld:
+			s = fmt.Sprintf("the token is older than max_token_age %s", t.Policy.MaxTokenAge)
+		case config.GrantCondition:
 			s = "a condition does not hold"
-		case grantNoMatch:
-			if !g.methods.allows(methodBit(method)) {
-				s = fmt.Sprintf("method %s is not one of %s", method, strings.Join(g.rawMethods, ", "))
+		case config.GrantNoMatch:
+			if !g.AllowsMethod(method) {
+				s = fmt.Sprintf("method %s is not one of %s", method, strings.Join(g.RawMethods, ", "))
 			} else {
-				s = fmt.Sprintf("path %s matches none of %s", rel, strings.Join(g.rawPaths, ", "))
+				s = fmt.Sprintf("path %s matches none of %s", rel, strings.Join(g.RawPaths, ", "))
 			}
 		}
-		parts = append(parts, fmt.Sprintf("access_rights[%d]: %s", g.index, s))
+		parts = append(parts, fmt.Sprintf("access_rights[%d]: %s", g.Index, s))
 	}
 	return strings.Join(parts, ", ")
 }

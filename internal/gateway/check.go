@@ -2,8 +2,11 @@ package gateway
 
 import (
 	"net/http"
+	"net/netip"
+	"strings"
 	"time"
 
+	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/config"
 	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/token"
 )
 
@@ -11,13 +14,13 @@ import (
 type decision struct {
 	// route is set as soon as the request is routed, also when it is then refused, so the
 	// refusal is counted under its API.
-	route  *route
+	route  *config.Route
 	id     *token.Identity
-	policy *compiledPolicy
+	policy *config.Policy
 	// limit is the rate limit or quota state to report in X-RateLimit-* (when limit.report).
 	limit limitResult
 	// forwardPath, when set, is the path to forward instead of the request's own: its normal
-	// form (path_normalization.go).
+	// form (config.Snapshot.SettlePath).
 	forwardPath string
 	// preflight: the request is a CORS preflight to an API with CORS, answered by the
 	// gateway without any other check (cors.go).
@@ -28,7 +31,7 @@ type decision struct {
 // route, the client address's refused tokens (auth_failures.go), token and its binding
 // (sender_constraint.go), policy, limits. It returns the decision, or why the request is
 // refused.
-func (g *Gateway) check(r *http.Request, snap *snapshot) (d decision, ref *refusal) {
+func (g *Gateway) check(r *http.Request, snap *config.Snapshot) (d decision, ref *refusal) {
 	return g.checkRequest(r, snap, nil)
 }
 
@@ -41,30 +44,30 @@ type simulation struct {
 	// scheme; its proof or certificate is taken as presented.
 	caller *token.DescribedCaller
 	scheme string
-	trace  policyTrace
+	trace  config.PolicyTrace
 }
 
 // checkRequest is check, or with sim a decision without traffic.
-func (g *Gateway) checkRequest(r *http.Request, snap *snapshot, sim *simulation) (d decision, ref *refusal) {
+func (g *Gateway) checkRequest(r *http.Request, snap *config.Snapshot, sim *simulation) (d decision, ref *refusal) {
 	if reason, ok := checkRequestPath(r.URL); !ok {
 		return d, badRequest(reason)
 	}
 	if reason, ok := checkInboundHeaders(r.Header); !ok {
 		return d, badRequest(reason)
 	}
-	rt, path, forward, ref := snap.settlePath(r.Host, r.URL.Path, snap.lookup(r.Host, r.URL.Path))
-	if ref != nil {
-		return d, ref
+	rt, path, forward, refused := snap.SettlePath(r.Host, r.URL.Path, snap.Lookup(r.Host, r.URL.Path))
+	if refused != "" {
+		return d, badRequest(refused)
 	}
 	if rt == nil {
 		return d, noRoute()
 	}
 	d.route, d.forwardPath = rt, forward
-	if !rt.forwardOverrides && r.URL.RawQuery != "" && hasMethodOverrideParam(r.URL.RawQuery) {
+	if !rt.ForwardOverrides && r.URL.RawQuery != "" && hasMethodOverrideParam(r.URL.RawQuery) {
 		return d, badRequest("the query parameter _method overrides the method the policy decides on; " +
 			"this API does not accept it (forward_override_headers)")
 	}
-	if rt.cors != nil && isPreflight(r) {
+	if rt.CORS != nil && isPreflight(r) {
 		d.preflight = true
 		return d, nil
 	}
@@ -79,8 +82,8 @@ func (g *Gateway) checkRequest(r *http.Request, snap *snapshot, sim *simulation)
 		return d, noToken(rt)
 	case tok == "" && !described:
 		return d, invalidToken("the access token is empty", "")
-	case rt.validator == nil:
-		return d, unavailable("token validation for this API is not available", rt.validatorErr.Error())
+	case rt.Validator == nil:
+		return d, unavailable("token validation for this API is not available", rt.ValidatorErr.Error())
 	}
 	now := g.now()
 	var attempt authAttempt
@@ -95,13 +98,13 @@ func (g *Gateway) checkRequest(r *http.Request, snap *snapshot, sim *simulation)
 	var err error
 	switch {
 	case described:
-		id, err = token.Describe(rt.validator, *sim.caller, now)
+		id, err = token.Describe(rt.Validator, *sim.caller, now)
 	case sim != nil:
-		id, err = rt.validator.Validate(r.Context(), tok)
+		id, err = rt.Validator.Validate(r.Context(), tok)
 	default:
 		start := time.Now()
 		ctx, span := g.tracer.Start(r.Context(), "token check") // tracing_wiring.go
-		id, err = rt.validator.Validate(ctx, tok)
+		id, err = rt.Validator.Validate(ctx, tok)
 		g.metrics.validation.Observe(time.Since(start).Seconds())
 		endTokenSpan(span, err)
 	}
@@ -119,19 +122,19 @@ func (g *Gateway) checkRequest(r *http.Request, snap *snapshot, sim *simulation)
 	}
 	d.id = id
 
-	cond := conditionSource{g: g, r: r, id: id, now: now, boundedClaims: rt.jwt}
-	if !cond.holds(&rt.conditions, nil) {
-		return d, conditionNotMet(nil, cond.failure)
+	cond := config.ConditionSource{RemoteIP: g.remoteIP, Request: r, Identity: id, Now: now, BoundedClaims: rt.JWT}
+	if !cond.Holds(&rt.Conditions, nil) {
+		return d, conditionNotMet(nil, cond.Failure)
 	}
-	var trace *policyTrace
+	var trace *config.PolicyTrace
 	if sim != nil {
 		trace = &sim.trace
 	}
-	policy, verdict, missing := snap.policies.authorizeTraced(rt.id, id, r.Method, rt.relativePath(path), now, &cond, trace)
-	if verdict == verdictCondition {
-		return d, conditionNotMet(cond.failedPolicy, cond.failure)
+	policy, verdict, missing := snap.Policies.AuthorizeTraced(rt.ID, id, r.Method, rt.RelativePath(path), now, &cond, trace)
+	if verdict == config.VerdictCondition {
+		return d, conditionNotMet(cond.FailedPolicy, cond.Failure)
 	}
-	if verdict != verdictAllowed {
+	if verdict != config.VerdictAllowed {
 		return d, refusalOfVerdict(verdict, missing)
 	}
 	d.policy = policy
@@ -151,4 +154,29 @@ func (g *Gateway) checkRequest(r *http.Request, snap *snapshot, sim *simulation)
 		return d, refusalOfLimit(d.limit)
 	}
 	return d, nil
+}
+
+// requestRemoteIP is request.remote_ip: the client's address as the failed-authentication limit
+// counts it (clientAddr: the nearest address in X-Forwarded-For that is not a trusted
+// proxy), else, from a trusted peer, the first X-Forwarded-For address (every hop is
+// trusted) or the peer itself (it names no client: it is the client). "" when X-Forwarded-For
+// is malformed, which fails an address condition.
+func (g *Gateway) requestRemoteIP(r *http.Request) string {
+	if a, ok := g.clientAddr(r); ok {
+		return a.String()
+	}
+	ap, err := netip.ParseAddrPort(r.RemoteAddr)
+	if err != nil {
+		return ""
+	}
+	xff := r.Header.Values("X-Forwarded-For")
+	if len(xff) == 0 {
+		return ap.Addr().Unmap().String()
+	}
+	first, _, _ := strings.Cut(xff[0], ",")
+	a, err := netip.ParseAddr(strings.TrimSpace(first))
+	if err != nil {
+		return ""
+	}
+	return a.Unmap().String()
 }

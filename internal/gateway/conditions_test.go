@@ -228,62 +228,7 @@ func TestConditionsAdminRefusesBadExpressions(t *testing.T) {
 	}
 }
 
-// TestConditionsStoredButBroken: conditions that no longer compile (stored by another
-// version) refuse everything they guard instead of letting it through.
-func TestConditionsStoredButBroken(t *testing.T) {
-	c, err := compileConditions("conditions", []string{`nope(`})
-	if err == nil || !c.broken {
-		t.Fatalf("compileConditions: %v, broken %v", err, c.broken)
-	}
-	if f := c.eval(&conditionInput{}); f == nil || !f.failed {
-		t.Fatalf("a broken list is met: %+v", f)
-	}
-	var nilSource *conditionSource
-	good, _ := compileConditions("conditions", []string{`true`})
-	if nilSource.holds(&good, nil) {
-		t.Error("a nil condition source meets a condition")
-	}
-	if !nilSource.holds(&conditions{}, nil) {
-		t.Error("a nil condition source fails an empty list")
-	}
-}
-
 func asAdminError(err error, target **adminapi.Error) bool { return errors.As(err, target) }
-
-// TestConditionsWithinEstimate: a request larger than the static estimate assumed, or claims
-// from an introspection answer, are evaluated with the runtime cost limit.
-func TestConditionsWithinEstimate(t *testing.T) {
-	at := func(n int) *http.Request {
-		r, _ := http.NewRequest("GET", "http://h/"+strings.Repeat("p", n-1), nil)
-		return r
-	}
-	if !requestWithinEstimate(at(adminapi.EstimatedMaxRequestValue)) || requestWithinEstimate(at(adminapi.EstimatedMaxRequestValue+1)) {
-		t.Error("path bound")
-	}
-	r := at(1)
-	r.Header.Set("X-Big", strings.Repeat("v", adminapi.EstimatedMaxRequestValue-2))
-	if !requestWithinEstimate(r) {
-		t.Error("a header value at the bound is over it")
-	}
-	r.Header.Add("X-Big", "v")
-	if requestWithinEstimate(r) {
-		t.Error("a repeated header over the bound is within it")
-	}
-	r = at(1)
-	for i := range adminapi.EstimatedMaxHeaders + 1 {
-		r.Header.Set(fmt.Sprintf("X-H%d", i), "v")
-	}
-	if requestWithinEstimate(r) {
-		t.Error("too many headers are within the bound")
-	}
-	small := at(1)
-	if in := (&conditionInput{r: small, boundedClaims: true}); !in.withinEstimate() {
-		t.Error("a small request with JWT claims")
-	}
-	if in := (&conditionInput{r: small}); in.withinEstimate() {
-		t.Error("claims of an introspection answer are within the estimate")
-	}
-}
 
 func TestConditionsRemoteIP(t *testing.T) {
 	g := &Gateway{trustedProxies: DefaultTrustedProxies}
@@ -300,7 +245,7 @@ func TestConditionsRemoteIP(t *testing.T) {
 		if c.xff != "" {
 			r.Header.Set("X-Forwarded-For", c.xff)
 		}
-		if got := g.remoteIP(r); got != c.want {
+		if got := g.requestRemoteIP(r); got != c.want {
 			t.Errorf("peer %s, X-Forwarded-For %q: %q, want %q", c.peer, c.xff, got, c.want)
 		}
 	}

@@ -53,15 +53,15 @@ func (g *Gateway) serveDecision(w http.ResponseWriter, r *http.Request, below st
 		return
 	}
 	rec.request(orig)
-	d, ref := g.check(orig, g.snap.Load())
-	if d.route != nil && d.route.cors != nil {
+	d, ref := g.check(orig, g.config.Snapshot())
+	if d.route != nil && d.route.CORS != nil {
 		// A preflight is recognised only from a trusted proxy's X-Forwarded-Method (or a path
 		// below the endpoint): from anyone else the method is the decision request's own.
 		if d.preflight {
 			g.answerPreflight(w, orig, rec, &d)
 			return
 		}
-		d.route.cors.decorate(w.Header(), orig.Header.Get("Origin"))
+		d.route.CORS.Decorate(w.Header(), orig.Header.Get("Origin"))
 	}
 	if ref != nil {
 		g.refuse(w, rec, &d, ref)
@@ -73,7 +73,7 @@ func (g *Gateway) serveDecision(w http.ResponseWriter, r *http.Request, below st
 	}
 	setIdentityHeaders(h, d.route, d.id, d.policy)
 	h.Set("Cache-Control", "no-store")
-	d.route.metrics.outcomes[outcomeForwarded].Inc()
+	metricsOf(d.route).outcomes[outcomeForwarded].Inc()
 	rec.decided(&d, outcomeForwarded)
 	w.WriteHeader(http.StatusOK)
 }

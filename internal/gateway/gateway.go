@@ -10,12 +10,12 @@ import (
 	"net/netip"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/idpgate/terraform-provider-idpgate/internal/adminapi"
+	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/config"
 	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/store"
 	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/token"
 	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/tracing"
@@ -45,9 +45,9 @@ import (
 //     Options.LimitsFallback. A change is picked up from pub/sub, or by the version poll
 //     within store.PollInterval.
 //   - An admin write is answered once the snapshot serves it: its change is applied to the
-//     current snapshot (snapshot_change.go, snapshot_publish.go), not by reloading the store;
-//     the whole store is read at start, after another replica's change, and when a change
-//     cannot be put in order. A reload that fails turns the write's answer into a 500.
+//     current snapshot (config.Live: config/snapshot_change.go, config/snapshot_publish.go),
+//     not by reloading the store; the whole store is read at start, after another replica's
+//     change, and when a change cannot be put in order. A reload that fails turns the write's answer into a 500.
 //   - Deleting an API that a policy still grants is refused with 409 naming the policies
 //     (Terraform destroys the policy first); a policy granting an unknown API is a 409 on
 //     access_rights[i].api_id.
@@ -110,14 +110,6 @@ type Options struct {
 	Tracing *tracing.Provider
 }
 
-// apiValidatorSource builds the token validator of one API; *token.Factory is one.
-type apiValidatorSource interface {
-	ForAPI(api adminapi.API) (token.Validator, error)
-	// Retain lets the source drop what only APIs outside apis used (JWKS caches).
-	Retain(apis []adminapi.API)
-	Close()
-}
-
 // Gateway is the assembled data plane and admin API.
 type Gateway struct {
 	log        *slog.Logger
@@ -126,18 +118,17 @@ type Gateway struct {
 	metrics    *metrics
 	limits     limits
 	transport  *http.Transport
-	validators apiValidatorSource
+	validators config.ValidatorSource
 	now        func() time.Time
 
-	snap atomic.Pointer[snapshot]
-
-	// reloadMu serializes snapshot changes and guards builder, pending, inflight and wake
-	// (snapshot_publish.go).
-	reloadMu sync.Mutex
-	builder  *snapshotBuilder
-	pending  map[int64]configChange // committed, not yet applied, by version
-	inflight int                    // store writes started whose change is not published yet
-	wake     chan struct{}          // closed when pending, inflight or the snapshot change
+	// config is the configuration served, and how admin writes and other replicas' changes
+	// reach it (internal/gateway/config).
+	config *config.Live
+	// upstreams builds each route's reverse proxy (proxy.go).
+	upstreams *upstreams
+	// remoteIP is request.remote_ip for conditions (check.go), made once so that a request
+	// does not allocate a method value.
+	remoteIP func(*http.Request) string
 
 	decisionPath   string
 	allowLinkLocal bool
@@ -199,7 +190,7 @@ func checkOptions(opts Options) error {
 }
 
 // newGateway assembles a gateway around a validator source (tests pass a fake one).
-func newGateway(opts Options, m *metrics, src apiValidatorSource) (*Gateway, error) {
+func newGateway(opts Options, m *metrics, src config.ValidatorSource) (*Gateway, error) {
 	log := opts.Logger
 	if log == nil {
 		log = slog.Default()
@@ -217,10 +208,13 @@ func newGateway(opts Options, m *metrics, src apiValidatorSource) (*Gateway, err
 	}
 	m.watchStore(st)
 	m.requests.WithLabelValues("", outcomeNames[outcomeNoRoute]) // exported from the start, as 0
-	g.builder = &snapshotBuilder{validators: src, transport: g.tracer.Transport(g.transport), tracer: g.tracer,
-		metrics: m, log: log, bufferPool: newBufferPool()}
-	g.pending, g.wake = map[int64]configChange{}, make(chan struct{})
-	if err := g.reload(); err != nil {
+	g.remoteIP = g.requestRemoteIP
+	g.upstreams = &upstreams{transport: g.tracer.Transport(g.transport), tracer: g.tracer, log: log, bufferPool: newBufferPool()}
+	builder := &config.Builder{Validators: src, Log: log, ReverseProxy: g.upstreams.reverseProxy,
+		Metrics: func(api string) any { rm := m.forRoute(api); return &rm }}
+	g.config, err = config.NewLive(st, builder, log, config.PublishMetrics{Reloads: m.reloads,
+		ChangesApplied: m.changesApplied, APIs: m.apis, Policies: m.policies})
+	if err != nil {
 		_ = g.Close() // the load error is the one to report
 		return nil, fmt.Errorf("loading configuration from the store: %w", err)
 	}
@@ -268,7 +262,7 @@ func newGateway(opts Options, m *metrics, src apiValidatorSource) (*Gateway, err
 	ctx, cancel := context.WithCancel(context.Background())
 	g.stopWatch = cancel
 	g.watching.Go(func() {
-		st.Watch(ctx, g.servedVersion, g.catchUp) // catchUp logs and counts its failures
+		st.Watch(ctx, g.config.Version, g.config.CatchUp) // CatchUp logs and counts its failures
 	})
 	return g, nil
 }
@@ -332,13 +326,10 @@ func (g *Gateway) Close() error {
 	return err
 }
 
-// servedVersion is the store version the current snapshot holds.
-func (g *Gateway) servedVersion() int64 { return g.snap.Load().version }
-
 // ready reports whether the gateway can serve: nil, or degraded (a shared store that cannot
 // be reached while the last snapshot is served), or an error (not ready).
 func (g *Gateway) ready(ctx context.Context) (degraded string, err error) {
-	if g.snap.Load() == nil {
+	if g.config == nil || g.config.Snapshot() == nil {
 		return "", errors.New("no configuration snapshot loaded")
 	}
 	if err := g.store.Ready(ctx); err != nil {

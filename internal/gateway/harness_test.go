@@ -82,8 +82,10 @@ func (v *fakeValidator) Validate(_ context.Context, tok string) (*token.Identity
 	if id == nil {
 		return nil, &token.Error{Code: token.CodeInvalid, Description: "the access token is invalid", Reason: "crypto/rsa: verification error"}
 	}
-	if !hasScopes(id, v.required) {
-		return nil, &token.Error{Code: token.CodeInsufficientScope, Description: "missing scope", Reason: "scope", Scopes: v.required}
+	for _, s := range v.required {
+		if !id.HasScope(s) {
+			return nil, &token.Error{Code: token.CodeInsufficientScope, Description: "missing scope", Reason: "scope", Scopes: v.required}
+		}
 	}
 	return id, nil
 }

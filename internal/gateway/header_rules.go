@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/idpgate/terraform-provider-idpgate/internal/adminapi"
+	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/config"
 	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/token"
 )
 
@@ -145,7 +146,7 @@ func checkInboundHeaders(h http.Header) (reason string, ok bool) {
 type forwarding struct {
 	context.Context
 	id     *token.Identity
-	policy *compiledPolicy
+	policy *config.Policy
 }
 
 type forwardingKey struct{}
@@ -163,10 +164,10 @@ func forwardingFrom(ctx context.Context) *forwarding {
 }
 
 // rewriteHeaders applies the outbound rules to pr.Out; see the comment at the top of the file.
-func rewriteHeaders(pr *httputil.ProxyRequest, rt *route, fwd *forwarding) {
+func rewriteHeaders(pr *httputil.ProxyRequest, rt *config.Route, fwd *forwarding) {
 	out := pr.Out.Header
 	for name := range out {
-		if rt.setsHeader(name) || isForwardingHeader(name) || !rt.forwardOverrides && isOverrideHeader(name) {
+		if setsHeader(rt, name) || isForwardingHeader(name) || !rt.ForwardOverrides && isOverrideHeader(name) {
 			delete(out, name)
 		}
 	}
@@ -177,13 +178,13 @@ func rewriteHeaders(pr *httputil.ProxyRequest, rt *route, fwd *forwarding) {
 }
 
 // setsHeader reports whether name, in any spelling, is a header the gateway sets for rt.
-func (rt *route) setsHeader(name string) bool {
+func setsHeader(rt *config.Route, name string) bool {
 	const prefix = adminapi.HeaderPrefix
 	if len(name) >= len(prefix) && sameHeaderName(name[:len(prefix)], prefix) {
 		return true
 	}
-	for i := range rt.forward {
-		if sameHeaderName(name, rt.forward[i].header) {
+	for i := range rt.Forward {
+		if sameHeaderName(name, rt.Forward[i].Header) {
 			return true
 		}
 	}

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/idpgate/terraform-provider-idpgate/internal/adminapi"
+	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/config"
 	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/token"
 )
 
@@ -222,9 +223,9 @@ func FuzzOutboundHeaderNames(f *testing.F) {
 		"x-tenant-id", "X_TENANT_ID", "X-HTTP-Method-Override", "x_original_url", "X-Idpgate-", "Authorization", "X-Other"} {
 		f.Add(name, "forged")
 	}
-	rt := &route{forward: []forwardedClaim{{header: "X-Tenant-Id", claim: "tenant"}}}
+	rt := &config.Route{Forward: []config.ForwardedClaim{{Header: "X-Tenant-Id", Claim: "tenant"}}}
 	id := &token.Identity{Subject: "alice", ClientID: "app", Scopes: []string{"read"}, Claims: map[string]any{"tenant": "acme"}}
-	fwd := &forwarding{Context: context.Background(), id: id, policy: &compiledPolicy{id: "pol_1"}}
+	fwd := &forwarding{Context: context.Background(), id: id, policy: &config.Policy{ID: "pol_1"}}
 	want := map[string]string{"X_IDPGATE_SUBJECT": "alice", "X_IDPGATE_CLIENT_ID": "app", "X_IDPGATE_SCOPE": "read",
 		"X_IDPGATE_POLICY": "pol_1", "X_TENANT_ID": "acme", "AUTHORIZATION": "Bearer t"}
 

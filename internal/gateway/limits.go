@@ -10,6 +10,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/idpgate/terraform-provider-idpgate/internal/adminapi"
+	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/config"
 	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/store"
 )
 
@@ -17,9 +18,9 @@ import (
 // in-memory *limiter below, or the Redis-backed *redisLimiter (limits_redis.go) that every
 // replica on one Redis shares.
 type limits interface {
-	take(p *compiledPolicy, client string, now time.Time) limitResult
+	take(p *config.Policy, client string, now time.Time) limitResult
 	// peek answers what take would, counting nothing (a decision without traffic).
-	peek(p *compiledPolicy, client string, now time.Time) limitResult
+	peek(p *config.Policy, client string, now time.Time) limitResult
 }
 
 // newLimits picks the limiter that goes with the store: shared counters with a Redis store,
@@ -89,21 +90,21 @@ func newLimiter() *limiter {
 }
 
 // take counts one request of client under policy p.
-func (l *limiter) take(p *compiledPolicy, client string, now time.Time) limitResult {
+func (l *limiter) take(p *config.Policy, client string, now time.Time) limitResult {
 	return l.count(p, client, now, false)
 }
 
 // peek answers what take would, on a copy of the client's state: nothing is counted and no
 // entry is made.
-func (l *limiter) peek(p *compiledPolicy, client string, now time.Time) limitResult {
+func (l *limiter) peek(p *config.Policy, client string, now time.Time) limitResult {
 	return l.count(p, client, now, true)
 }
 
-func (l *limiter) count(p *compiledPolicy, client string, now time.Time, peek bool) limitResult {
-	if p.rateLimit == nil && p.quota == nil {
+func (l *limiter) count(p *config.Policy, client string, now time.Time, peek bool) limitResult {
+	if p.RateLimit == nil && p.Quota == nil {
 		return limitResult{allowed: true}
 	}
-	key := limiterKey{policy: p.id, client: client}
+	key := limiterKey{policy: p.ID, client: client}
 	sh := &l.shards[maphash.String(l.seed, client)%limiterShards]
 	sh.mu.Lock()
 	e := sh.entries[key]
@@ -126,15 +127,15 @@ func (l *limiter) count(p *compiledPolicy, client string, now time.Time, peek bo
 	}
 	res := limitResult{allowed: true, report: true}
 
-	if p.rateLimit != nil {
+	if p.RateLimit != nil {
 		bucket := e.bucket
-		if bucket == nil || e.rateCfg != *p.rateLimit { // new, or the policy changed
-			bucket = rate.NewLimiter(ratePerSecond(*p.rateLimit), burst(*p.rateLimit))
+		if bucket == nil || e.rateCfg != *p.RateLimit { // new, or the policy changed
+			bucket = rate.NewLimiter(ratePerSecond(*p.RateLimit), burst(*p.RateLimit))
 			if !peek {
-				e.rateCfg, e.bucket = *p.rateLimit, bucket
+				e.rateCfg, e.bucket = *p.RateLimit, bucket
 			}
 		}
-		res.limit = p.rateLimit.Requests
+		res.limit = p.RateLimit.Requests
 		// A peek takes its token as a request would and gives it back: under e.mu nothing
 		// else touches the bucket, so cancelling at the same instant restores it exactly.
 		r := bucket.ReserveN(now, 1)
@@ -150,25 +151,25 @@ func (l *limiter) count(p *compiledPolicy, client string, now time.Time, peek bo
 		}
 	}
 
-	if p.quota != nil {
+	if p.Quota != nil {
 		start, used := e.quotaStart, e.quotaUsed
-		if e.quotaCfg != *p.quota || now.Sub(start) >= p.quota.Per.D() {
+		if e.quotaCfg != *p.Quota || now.Sub(start) >= p.Quota.Per.D() {
 			start, used = now, 0
 		}
-		renew := start.Add(p.quota.Per.D()).Sub(now)
-		if used >= p.quota.Requests {
+		renew := start.Add(p.Quota.Per.D()).Sub(now)
+		if used >= p.Quota.Requests {
 			if !peek {
-				e.quotaCfg, e.quotaStart, e.quotaUsed = *p.quota, start, used
+				e.quotaCfg, e.quotaStart, e.quotaUsed = *p.Quota, start, used
 			}
-			return limitResult{exceeded: "quota", limit: p.quota.Requests, remaining: 0,
+			return limitResult{exceeded: "quota", limit: p.Quota.Requests, remaining: 0,
 				reset: renew, retryAfter: renew, report: true}
 		}
 		used++
 		if !peek {
-			e.quotaCfg, e.quotaStart, e.quotaUsed = *p.quota, start, used
+			e.quotaCfg, e.quotaStart, e.quotaUsed = *p.Quota, start, used
 		}
-		if p.rateLimit == nil { // headers describe the rate limit when there is one
-			res.limit, res.remaining, res.reset = p.quota.Requests, p.quota.Requests-used, renew
+		if p.RateLimit == nil { // headers describe the rate limit when there is one
+			res.limit, res.remaining, res.reset = p.Quota.Requests, p.Quota.Requests-used, renew
 		}
 	}
 	return res

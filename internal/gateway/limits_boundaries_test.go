@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/idpgate/terraform-provider-idpgate/internal/adminapi"
+	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/config"
 	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/store"
 	"github.com/idpgate/terraform-provider-idpgate/internal/redistest"
 )
@@ -38,19 +39,19 @@ func newTestRedisLimiter(t *testing.T, url string, fallback Fallback) *redisLimi
 // per API) spends each policy's budget separately, in memory and in Redis.
 func TestTwoPoliciesLimitingOneClientCountInTwoBuckets(t *testing.T) {
 	srv := redistest.Start(t)
-	rate1 := compilePolicy(adminapi.Policy{ID: "pol_1", RateLimit: &adminapi.Limit{Requests: 2, Per: adminapi.Duration(time.Hour)}})
-	rate2 := compilePolicy(adminapi.Policy{ID: "pol_2", RateLimit: &adminapi.Limit{Requests: 2, Per: adminapi.Duration(time.Hour)}})
-	quota1 := compilePolicy(adminapi.Policy{ID: "pol_q1", Quota: &adminapi.Limit{Requests: 2, Per: adminapi.Duration(time.Hour)}})
-	quota2 := compilePolicy(adminapi.Policy{ID: "pol_q2", Quota: &adminapi.Limit{Requests: 2, Per: adminapi.Duration(time.Hour)}})
+	rate1 := config.CompilePolicy(adminapi.Policy{ID: "pol_1", RateLimit: &adminapi.Limit{Requests: 2, Per: adminapi.Duration(time.Hour)}})
+	rate2 := config.CompilePolicy(adminapi.Policy{ID: "pol_2", RateLimit: &adminapi.Limit{Requests: 2, Per: adminapi.Duration(time.Hour)}})
+	quota1 := config.CompilePolicy(adminapi.Policy{ID: "pol_q1", Quota: &adminapi.Limit{Requests: 2, Per: adminapi.Duration(time.Hour)}})
+	quota2 := config.CompilePolicy(adminapi.Policy{ID: "pol_q2", Quota: &adminapi.Limit{Requests: 2, Per: adminapi.Duration(time.Hour)}})
 	for name, l := range map[string]limits{"memory": newLimiter(), "redis": newTestRedisLimiter(t, srv.URL, FallbackDeny)} {
 		now := time.Now()
-		for _, pair := range [][2]*compiledPolicy{{rate1, rate2}, {quota1, quota2}} {
+		for _, pair := range [][2]*config.Policy{{rate1, rate2}, {quota1, quota2}} {
 			var got []bool
-			for _, p := range []*compiledPolicy{pair[0], pair[0], pair[0], pair[1], pair[1], pair[1]} {
+			for _, p := range []*config.Policy{pair[0], pair[0], pair[0], pair[1], pair[1], pair[1]} {
 				got = append(got, l.take(p, "app", now).allowed)
 			}
 			if want := []bool{true, true, false, true, true, false}; !slices.Equal(got, want) {
-				t.Errorf("%s, %s then %s, 3 requests each: allowed %v, want %v", name, pair[0].id, pair[1].id, got, want)
+				t.Errorf("%s, %s then %s, 3 requests each: allowed %v, want %v", name, pair[0].ID, pair[1].ID, got, want)
 			}
 		}
 	}
@@ -62,7 +63,7 @@ func TestRedisBucketNeverRefillsPastItsBurst(t *testing.T) {
 	srv := redistest.Start(t)
 	l := newTestRedisLimiter(t, srv.URL, FallbackDeny)
 	// 100 tokens a second: 100 ms of idling refills 10, more than the one spent.
-	p := compilePolicy(adminapi.Policy{ID: "pol_b", RateLimit: &adminapi.Limit{Requests: 1000, Per: adminapi.Duration(10 * time.Second)}})
+	p := config.CompilePolicy(adminapi.Policy{ID: "pol_b", RateLimit: &adminapi.Limit{Requests: 1000, Per: adminapi.Duration(10 * time.Second)}})
 	if r := l.take(p, "app", time.Now()); !r.allowed || r.remaining != 999 {
 		t.Fatalf("first request: %+v, want allowed with 999 remaining", r)
 	}
@@ -75,9 +76,9 @@ func TestRedisBucketNeverRefillsPastItsBurst(t *testing.T) {
 // TestMemorySweepKeepsAnHourlyLimitsState: a client idle for a minute on an hourly rate limit
 // or quota is not swept into a fresh budget; once its state equals a fresh one, it is.
 func TestMemorySweepKeepsAnHourlyLimitsState(t *testing.T) {
-	for name, p := range map[string]*compiledPolicy{
-		"rate limit": compilePolicy(adminapi.Policy{ID: "pol_r", RateLimit: &adminapi.Limit{Requests: 3, Per: adminapi.Duration(time.Hour)}}),
-		"quota":      compilePolicy(adminapi.Policy{ID: "pol_q", Quota: &adminapi.Limit{Requests: 3, Per: adminapi.Duration(time.Hour)}}),
+	for name, p := range map[string]*config.Policy{
+		"rate limit": config.CompilePolicy(adminapi.Policy{ID: "pol_r", RateLimit: &adminapi.Limit{Requests: 3, Per: adminapi.Duration(time.Hour)}}),
+		"quota":      config.CompilePolicy(adminapi.Policy{ID: "pol_q", Quota: &adminapi.Limit{Requests: 3, Per: adminapi.Duration(time.Hour)}}),
 	} {
 		l := newLimiter()
 		now := time.Now()
@@ -164,7 +165,7 @@ func startHangingRedis(t *testing.T) *hangingRedis {
 func TestHangingRedisCostsOneTimeoutPerBackOff(t *testing.T) {
 	hr := startHangingRedis(t)
 	l := newTestRedisLimiter(t, "redis://"+hr.ln.Addr().String()+"/0", FallbackLocal)
-	p := compilePolicy(adminapi.Policy{ID: "pol_h", RateLimit: &adminapi.Limit{Requests: 1000, Per: adminapi.Duration(time.Minute)}})
+	p := config.CompilePolicy(adminapi.Policy{ID: "pol_h", RateLimit: &adminapi.Limit{Requests: 1000, Per: adminapi.Duration(time.Minute)}})
 	now := time.Now()
 	start := time.Now()
 	if r := l.take(p, "app", now); !r.allowed {

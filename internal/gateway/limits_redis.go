@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/config"
 )
 
 // Fallback is what limits do while Redis is unreachable.
@@ -215,17 +217,17 @@ func (l *redisLimiter) run(ctx context.Context, batch []*limitCall, cmds []*redi
 	return cmds
 }
 
-func (l *redisLimiter) take(p *compiledPolicy, client string, now time.Time) limitResult {
+func (l *redisLimiter) take(p *config.Policy, client string, now time.Time) limitResult {
 	return l.count(p, client, now, false)
 }
 
 // peek answers what take would, writing nothing to Redis (or the fallback).
-func (l *redisLimiter) peek(p *compiledPolicy, client string, now time.Time) limitResult {
+func (l *redisLimiter) peek(p *config.Policy, client string, now time.Time) limitResult {
 	return l.count(p, client, now, true)
 }
 
-func (l *redisLimiter) count(p *compiledPolicy, client string, now time.Time, peek bool) limitResult {
-	if p.rateLimit == nil && p.quota == nil {
+func (l *redisLimiter) count(p *config.Policy, client string, now time.Time, peek bool) limitResult {
+	if p.RateLimit == nil && p.Quota == nil {
 		return limitResult{allowed: true}
 	}
 	if now.UnixNano() < l.downUntil.Load() {
@@ -233,17 +235,17 @@ func (l *redisLimiter) count(p *compiledPolicy, client string, now time.Time, pe
 	}
 	c := l.pool.Get().(*limitCall)
 	// One hash tag for both keys: a Redis Cluster keeps them in one slot, as a script needs.
-	base := l.prefix + "{" + p.id + ":" + client + "}"
+	base := l.prefix + "{" + p.ID + ":" + client + "}"
 	c.keys = [2]string{base + ":r", base + ":q"}
 	c.args = [5]any{int64(0), int64(0), int64(0), int64(0), int64(0)}
 	if peek {
 		c.args[4] = int64(1)
 	}
-	if p.rateLimit != nil {
-		c.args[0], c.args[1] = p.rateLimit.Requests, p.rateLimit.Per.D().Microseconds()
+	if p.RateLimit != nil {
+		c.args[0], c.args[1] = p.RateLimit.Requests, p.RateLimit.Per.D().Microseconds()
 	}
-	if p.quota != nil {
-		c.args[2], c.args[3] = p.quota.Requests, p.quota.Per.D().Microseconds()
+	if p.Quota != nil {
+		c.args[2], c.args[3] = p.Quota.Requests, p.Quota.Per.D().Microseconds()
 	}
 	var v []int64
 	var err error
@@ -282,7 +284,7 @@ func (l *redisLimiter) count(p *compiledPolicy, client string, now time.Time, pe
 	return res
 }
 
-func (l *redisLimiter) withoutRedis(p *compiledPolicy, client string, now time.Time, peek bool) limitResult {
+func (l *redisLimiter) withoutRedis(p *config.Policy, client string, now time.Time, peek bool) limitResult {
 	if peek {
 		if l.fallback == FallbackDeny {
 			return limitResult{exceeded: exceededUnavailable}

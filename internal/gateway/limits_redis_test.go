@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/idpgate/terraform-provider-idpgate/internal/adminapi"
+	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/config"
 	"github.com/idpgate/terraform-provider-idpgate/internal/redistest"
 )
 
@@ -14,7 +15,7 @@ import (
 // bucket is full again (its writes stay out of the AOF: at most one extra burst).
 func TestRedisRestartKeepsQuotaButRefillsBuckets(t *testing.T) {
 	srv := redistest.Start(t)
-	p := compilePolicy(adminapi.Policy{ID: "pol",
+	p := config.CompilePolicy(adminapi.Policy{ID: "pol",
 		RateLimit: &adminapi.Limit{Requests: 2, Per: adminapi.Duration(time.Hour)},
 		Quota:     &adminapi.Limit{Requests: 3, Per: adminapi.Duration(24 * time.Hour)}})
 	take := func(step string, wantAllowed bool, wantExceeded string) {
@@ -57,9 +58,9 @@ func TestLimitersPeekCountsNothing(t *testing.T) {
 	defer rl.close()
 	for name, l := range map[string]limits{"memory": newLimiter(), "redis": rl} {
 		t.Run(name, func(t *testing.T) {
-			for _, p := range []*compiledPolicy{
-				compilePolicy(adminapi.Policy{ID: "rate", RateLimit: &adminapi.Limit{Requests: 2, Per: adminapi.Duration(time.Hour)}}),
-				compilePolicy(adminapi.Policy{ID: "quota", Quota: &adminapi.Limit{Requests: 2, Per: adminapi.Duration(time.Hour)}}),
+			for _, p := range []*config.Policy{
+				config.CompilePolicy(adminapi.Policy{ID: "rate", RateLimit: &adminapi.Limit{Requests: 2, Per: adminapi.Duration(time.Hour)}}),
+				config.CompilePolicy(adminapi.Policy{ID: "quota", Quota: &adminapi.Limit{Requests: 2, Per: adminapi.Duration(time.Hour)}}),
 			} {
 				for i, wantAllowed := range []bool{true, true, false} {
 					for range 3 {
@@ -68,11 +69,11 @@ func TestLimitersPeekCountsNothing(t *testing.T) {
 							t.Fatal("Redis unavailable")
 						}
 						if peeked.allowed != wantAllowed || peeked.remaining != max(0, int64(1-i)) {
-							t.Fatalf("%s: peek before request %d: allowed=%v remaining=%d, want %v %d", p.id, i+1, peeked.allowed, peeked.remaining, wantAllowed, max(0, 1-i))
+							t.Fatalf("%s: peek before request %d: allowed=%v remaining=%d, want %v %d", p.ID, i+1, peeked.allowed, peeked.remaining, wantAllowed, max(0, 1-i))
 						}
 					}
 					if got := l.take(p, "app", time.Now()); got.allowed != wantAllowed {
-						t.Fatalf("%s: request %d allowed=%v after peeks, want %v", p.id, i+1, got.allowed, wantAllowed)
+						t.Fatalf("%s: request %d allowed=%v after peeks, want %v", p.ID, i+1, got.allowed, wantAllowed)
 					}
 				}
 			}

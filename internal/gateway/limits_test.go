@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/idpgate/terraform-provider-idpgate/internal/adminapi"
+	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/config"
 )
 
 // clientsInOneShard returns n client ids that l stores in the same shard, so that only the
@@ -24,9 +25,9 @@ func clientsInOneShard(l *limiter, n int) []string {
 
 func TestLimiterBudgetIsPerClientWithinAShard(t *testing.T) {
 	l := newLimiter()
-	for name, p := range map[string]*compiledPolicy{
-		"rate limit": compilePolicy(adminapi.Policy{ID: "pol", RateLimit: &adminapi.Limit{Requests: 2, Per: adminapi.Duration(time.Minute)}}),
-		"quota":      compilePolicy(adminapi.Policy{ID: "pol", Quota: &adminapi.Limit{Requests: 2, Per: adminapi.Duration(time.Hour)}}),
+	for name, p := range map[string]*config.Policy{
+		"rate limit": config.CompilePolicy(adminapi.Policy{ID: "pol", RateLimit: &adminapi.Limit{Requests: 2, Per: adminapi.Duration(time.Minute)}}),
+		"quota":      config.CompilePolicy(adminapi.Policy{ID: "pol", Quota: &adminapi.Limit{Requests: 2, Per: adminapi.Duration(time.Hour)}}),
 	} {
 		t.Run(name, func(t *testing.T) {
 			now := time.Unix(1_800_000_000, 0)
@@ -44,7 +45,7 @@ func TestLimiterBudgetIsPerClientWithinAShard(t *testing.T) {
 
 func TestLimiterQuotaRenewsAfterItsPeriod(t *testing.T) {
 	l := newLimiter()
-	p := compilePolicy(adminapi.Policy{ID: "pol", Quota: &adminapi.Limit{Requests: 2, Per: adminapi.Duration(time.Hour)}})
+	p := config.CompilePolicy(adminapi.Policy{ID: "pol", Quota: &adminapi.Limit{Requests: 2, Per: adminapi.Duration(time.Hour)}})
 	start := time.Unix(1_800_000_000, 0)
 	l.take(p, "app", start)
 	l.take(p, "app", start.Add(10*time.Minute))

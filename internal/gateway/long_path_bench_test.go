@@ -48,10 +48,10 @@ func BenchmarkLongPath(b *testing.B) {
 	// the square of the path's length.
 	long := "/orders" + strings.Repeat("/a", 30000)
 	b.Run("lookup-only-30000-segments", func(b *testing.B) {
-		snap := h.gw.snap.Load()
+		snap := h.gw.config.Snapshot()
 		cpu0 := processCPU()
 		for b.Loop() {
-			if rt := snap.lookup("gw", long); rt == nil || rt.listenPath != "/orders" {
+			if rt := snap.Lookup("gw", long); rt == nil || rt.ListenPath != "/orders" {
 				b.Fatalf("routed to %v", rt)
 			}
 		}

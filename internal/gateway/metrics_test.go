@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/idpgate/terraform-provider-idpgate/internal/adminapi"
@@ -51,9 +53,28 @@ func TestReloadAndConfigSizeMetrics(t *testing.T) {
 	if err := h.gw.store.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if err := h.gw.reload(); err == nil {
+	if err := h.gw.config.Reload(); err == nil {
 		t.Fatal("reload from a closed store succeeded")
 	}
 	wantMetrics("after a failed reload", 4, 1, 1, 1, 1)
 	expect(t, h.do("GET", "/a", h.fake.token("t", token.Identity{ClientID: "app"})), http.StatusOK)
+}
+
+// reloads is how many full reloads the gateway made; applied how many changes it applied to
+// its snapshot without one (from /metrics).
+func (h *harness) reloads() float64 { return h.metric(`idpgate_config_reloads_total{result="ok"}`) }
+func (h *harness) applied() float64 { return h.metric("idpgate_config_changes_applied_total") }
+
+func (h *harness) metric(name string) float64 {
+	h.t.Helper()
+	for line := range strings.SplitSeq(h.metricsText(), "\n") {
+		if v, ok := strings.CutPrefix(line, name+" "); ok {
+			f, err := strconv.ParseFloat(v, 64)
+			if err != nil {
+				h.t.Fatalf("%s: %v", line, err)
+			}
+			return f
+		}
+	}
+	return 0
 }

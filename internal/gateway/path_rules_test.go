@@ -125,14 +125,14 @@ func TestRouteLookupStopsAtTheDeepestListenPath(t *testing.T) {
 	deep := h.createAPI(adminapi.API{Name: "deep", ListenPath: "/a/b/c/", UpstreamURL: up})
 	check := func(maxDepth int, routes map[string]string) {
 		t.Helper()
-		snap := h.gw.snap.Load()
-		if snap.routes.maxDepth != maxDepth {
-			t.Errorf("maxDepth %d, want %d", snap.routes.maxDepth, maxDepth)
+		snap := h.gw.config.Snapshot()
+		if snap.MaxDepth() != maxDepth {
+			t.Errorf("maxDepth %d, want %d", snap.MaxDepth(), maxDepth)
 		}
 		for path, want := range routes {
 			got := ""
-			if rt := snap.lookup("gw", path); rt != nil {
-				got = rt.name
+			if rt := snap.Lookup("gw", path); rt != nil {
+				got = rt.Name
 			}
 			if got != want {
 				t.Errorf("%s routed to %q, want %q", path, got, want)

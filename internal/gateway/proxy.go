@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httputil"
@@ -14,7 +15,9 @@ import (
 	"time"
 
 	"github.com/idpgate/terraform-provider-idpgate/internal/adminapi"
+	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/config"
 	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/token"
+	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/tracing"
 )
 
 // serveProxy is the data plane: the checks (check.go), then the upstream. The Authorization
@@ -22,13 +25,13 @@ import (
 // Tyk and Kong do by default).
 func (g *Gateway) serveProxy(w http.ResponseWriter, r *http.Request, rec *accessRecord) {
 	rec.request(r)
-	d, ref := g.check(r, g.snap.Load())
-	if d.route != nil && d.route.cors != nil {
+	d, ref := g.check(r, g.config.Snapshot())
+	if d.route != nil && d.route.CORS != nil {
 		if d.preflight {
 			g.answerPreflight(w, r, rec, &d)
 			return
 		}
-		d.route.cors.decorate(w.Header(), r.Header.Get("Origin"))
+		d.route.CORS.Decorate(w.Header(), r.Header.Get("Origin"))
 	}
 	if ref != nil {
 		g.refuse(w, rec, &d, ref)
@@ -38,7 +41,7 @@ func (g *Gateway) serveProxy(w http.ResponseWriter, r *http.Request, rec *access
 		setLimitHeaders(w.Header(), &d.limit)
 	}
 	rt := d.route
-	rt.metrics.outcomes[outcomeForwarded].Inc()
+	metricsOf(rt).outcomes[outcomeForwarded].Inc()
 	rec.decided(&d, outcomeForwarded)
 	out := r.WithContext(&forwarding{Context: r.Context(), id: d.id, policy: d.policy})
 	if d.forwardPath != "" {
@@ -47,9 +50,9 @@ func (g *Gateway) serveProxy(w http.ResponseWriter, r *http.Request, rec *access
 		out.URL = &u
 	}
 	start := time.Now()
-	rt.proxy.ServeHTTP(w, out)
+	rt.Proxy.ServeHTTP(w, out)
 	elapsed := time.Since(start)
-	rt.metrics.upstream.Observe(elapsed.Seconds())
+	metricsOf(rt).upstream.Observe(elapsed.Seconds())
 	if rec != nil {
 		rec.upstream = elapsed
 	}
@@ -67,13 +70,13 @@ func bearerToken(h string) (token string, present bool) {
 
 // setIdentityHeaders sets the gateway's identity headers and the API's forward_claims on an
 // outbound header set from which every client spelling of them is gone (rewriteHeaders).
-func setIdentityHeaders(h http.Header, rt *route, id *token.Identity, p *compiledPolicy) {
+func setIdentityHeaders(h http.Header, rt *config.Route, id *token.Identity, p *config.Policy) {
 	v := make([]string, 4) // one allocation for the four values
-	v[0], v[1], v[2], v[3] = headerSafe(id.Subject), headerSafe(id.ClientID), headerSafe(strings.Join(id.Scopes, " ")), p.id
+	v[0], v[1], v[2], v[3] = config.HeaderSafe(id.Subject), config.HeaderSafe(id.ClientID), config.HeaderSafe(strings.Join(id.Scopes, " ")), p.ID
 	h[adminapi.HeaderSubject], h[adminapi.HeaderClientID], h[adminapi.HeaderScope], h[adminapi.HeaderPolicy] = v[0:1:1], v[1:2:2], v[2:3:3], v[3:4:4]
-	for _, f := range rt.forward {
-		if v, ok := claimString(id.Claims[f.claim]); ok {
-			h[f.header] = []string{v}
+	for _, f := range rt.Forward {
+		if v, ok := claimString(id.Claims[f.Claim]); ok {
+			h[f.Header] = []string{v}
 		}
 	}
 }
@@ -101,7 +104,7 @@ func claimString(v any) (string, bool) {
 			str, ok := e.(string)
 			if !ok {
 				b, _ := json.Marshal(c)
-				return headerSafe(string(b)), true
+				return config.HeaderSafe(string(b)), true
 			}
 			parts = append(parts, str)
 		}
@@ -113,29 +116,26 @@ func claimString(v any) (string, bool) {
 		}
 		s = string(b)
 	}
-	return headerSafe(s), true
+	return config.HeaderSafe(s), true
 }
 
-// headerSafe drops the characters an HTTP header value cannot carry.
-func headerSafe(s string) string {
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; c < 0x20 && c != '\t' || c == 0x7f {
-			return strings.Map(func(r rune) rune {
-				if r < 0x20 && r != '\t' || r == 0x7f {
-					return -1
-				}
-				return r
-			}, s)
-		}
-	}
-	return s
+// upstreams builds the upstream side of every route, for the snapshot builder
+// (config.Builder.ReverseProxy).
+type upstreams struct {
+	transport  http.RoundTripper
+	tracer     *tracing.Tracer // nil when tracing is off
+	log        *slog.Logger
+	bufferPool httputil.BufferPool
 }
+
+// metricsOf is rt's metric series (config.Builder.Metrics makes them with forRoute).
+func metricsOf(rt *config.Route) *routeMetrics { return rt.Metrics.(*routeMetrics) }
 
 // reverseProxy builds the upstream side of a route.
-func (b *snapshotBuilder) reverseProxy(rt *route, target *url.URL) *httputil.ReverseProxy {
-	listenPath, strip := rt.listenPath, rt.strip && rt.listenPath != "/"
+func (b *upstreams) reverseProxy(rt *config.Route, target *url.URL) *httputil.ReverseProxy {
+	listenPath, strip := rt.ListenPath, rt.Strip && rt.ListenPath != "/"
 	hasPrefix := strings.HasPrefix
-	if rt.caseInsensitive {
+	if rt.CaseInsensitive {
 		hasPrefix = hasPrefixFold // the request matched the listen path in another case
 	}
 	return &httputil.ReverseProxy{
@@ -161,18 +161,18 @@ func (b *snapshotBuilder) reverseProxy(rt *route, target *url.URL) *httputil.Rev
 			if errors.Is(err, context.Canceled) && r.Context().Err() != nil {
 				return // the client went away; nobody to answer
 			}
-			rt.metrics.upstreamErrors.Inc()
-			b.log.Warn("upstream request failed", "api", rt.name, "error", err)
+			metricsOf(rt).upstreamErrors.Inc()
+			b.log.Warn("upstream request failed", "api", rt.Name, "error", err)
 			(&refusal{status: http.StatusBadGateway, code: "bad_gateway", description: "the upstream service did not answer"}).write(w)
 		},
 	}
 }
 
 // dropUpstreamCORS removes the upstream's Access-Control-* headers from the answers of an API
-// with CORS: the gateway sets them (cors.go), and a second Access-Control-Allow-Origin would
+// with CORS: the gateway sets them (config/cors.go), and a second Access-Control-Allow-Origin would
 // make the browser refuse the answer.
-func dropUpstreamCORS(rt *route) func(*http.Response) error {
-	if rt.cors == nil {
+func dropUpstreamCORS(rt *config.Route) func(*http.Response) error {
+	if rt.CORS == nil {
 		return nil
 	}
 	return func(resp *http.Response) error {

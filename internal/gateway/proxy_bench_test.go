@@ -42,7 +42,7 @@ func BenchmarkProxyOverhead(b *testing.B) {
 	barePooled := &httputil.ReverseProxy{Rewrite: rewrite, Transport: up, BufferPool: newBufferPool()}
 
 	h := newHarness(b)
-	h.gw.builder.transport = up
+	h.gw.upstreams.transport = up
 	setupBench(b, h, target)
 	tok := h.fake.token("tok", token.Identity{Subject: "u", ClientID: "app", Scopes: []string{"items:read"}, Claims: map[string]any{"tenant": "acme"}})
 
@@ -80,7 +80,7 @@ func BenchmarkProxyOverhead(b *testing.B) {
 			b.Fatal(err)
 		}
 		th := newHarnessIn(b, b.TempDir(), h.fake, func(o *Options) { o.Tracing = tp })
-		th.gw.builder.transport = th.gw.tracer.Transport(up)
+		th.gw.upstreams.transport = th.gw.tracer.Transport(up)
 		setupBench(b, th, target)
 		b.Run(tc.name, func(b *testing.B) { run(b, th.gw.ProxyHandler(), "/bench/items/1") })
 		_ = tp.Shutdown(context.Background())
@@ -110,7 +110,7 @@ func setupBench(b *testing.B, h *harness, target *url.URL) {
 func BenchmarkConditions(b *testing.B) {
 	up := fixedUpstream{body: []byte(`{"id":1,"name":"widget"}`)}
 	h := newHarness(b)
-	h.gw.builder.transport = up
+	h.gw.upstreams.transport = up
 	plain := h.createAPI(adminapi.API{Name: "plain", ListenPath: "/plain", UpstreamURL: "http://upstream.internal", StripListenPath: true})
 	cel := h.createAPI(adminapi.API{Name: "cel", ListenPath: "/cel", UpstreamURL: "http://upstream.internal", StripListenPath: true})
 	grant := adminapi.AccessRight{Methods: []string{"GET"}, Paths: []string{"/items/*"}}

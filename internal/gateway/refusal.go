@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/idpgate/terraform-provider-idpgate/internal/adminapi"
+	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/config"
 	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/token"
 )
 
@@ -38,8 +39,8 @@ type refusal struct {
 // conditionRefusal names, for the log, the condition that refused a request: the policy
 // (none for the API's own conditions) and the condition's index. Never the values.
 type conditionRefusal struct {
-	policy *compiledPolicy
-	conditionFailure
+	policy *config.Policy
+	config.ConditionFailure
 }
 
 const realm = `Bearer realm="idpgate"`
@@ -54,8 +55,8 @@ func noRoute() *refusal {
 
 // noToken is RFC 6750 §3.1: a request without credentials gets the challenge but no error
 // code; an API that takes DPoP-bound tokens only challenges for DPoP (RFC 9449 §7.1).
-func noToken(rt *route) *refusal {
-	if sc := rt.senderConstraint; sc == adminapi.SenderConstraintDPoP || sc == adminapi.SenderConstraintDPoPOrMTLS {
+func noToken(rt *config.Route) *refusal {
+	if sc := rt.SenderConstraint; sc == adminapi.SenderConstraintDPoP || sc == adminapi.SenderConstraintDPoPOrMTLS {
 		return &refusal{outcome: outcomeUnauthorized, status: http.StatusUnauthorized, code: "invalid_request",
 			description: "a DPoP-bound access token and its proof are required", challenge: dpopChallenge("", "")}
 	}
@@ -85,17 +86,17 @@ func accessDenied() *refusal {
 
 // conditionNotMet refuses a request that fails a condition of the API (p nil) or of the
 // policy p's grant.
-func conditionNotMet(p *compiledPolicy, f *conditionFailure) *refusal {
+func conditionNotMet(p *config.Policy, f *config.ConditionFailure) *refusal {
 	description := "the request does not meet a condition of this API"
 	if p != nil {
 		description = "the request does not meet a condition of the access policy"
 	}
-	var cf conditionFailure
+	var cf config.ConditionFailure
 	if f != nil {
 		cf = *f
 	}
 	return &refusal{outcome: outcomeForbidden, status: http.StatusForbidden, code: "access_denied",
-		description: description, condition: &conditionRefusal{policy: p, conditionFailure: cf}}
+		description: description, condition: &conditionRefusal{policy: p, ConditionFailure: cf}}
 }
 
 func unavailable(description, logReason string) *refusal {
@@ -126,11 +127,11 @@ func refusalOfToken(err error) *refusal {
 
 // refusalOfVerdict is the answer to a policy engine's refusal; missing are the scopes of the
 // closest grant (verdictScope).
-func refusalOfVerdict(v verdict, missing []string) *refusal {
+func refusalOfVerdict(v config.Verdict, missing []string) *refusal {
 	switch v {
-	case verdictScope:
+	case config.VerdictScope:
 		return insufficientScope(missing)
-	case verdictTooOld:
+	case config.VerdictTooOld:
 		return invalidToken("the access token is older than the access policy allows", "max_token_age")
 	default:
 		return accessDenied()
@@ -161,8 +162,8 @@ func (g *Gateway) refuse(w http.ResponseWriter, rec *accessRecord, d *decision, 
 	rec.decided(d, ref.outcome)
 	rt, api := d.route, ""
 	if rt != nil {
-		rt.metrics.outcomes[ref.outcome].Inc()
-		api = rt.name
+		metricsOf(rt).outcomes[ref.outcome].Inc()
+		api = rt.Name
 	} else {
 		g.metrics.requests.WithLabelValues("", outcomeNames[ref.outcome]).Inc()
 	}
@@ -171,13 +172,13 @@ func (g *Gateway) refuse(w http.ResponseWriter, rec *accessRecord, d *decision, 
 		c := ref.condition
 		policy, policyID, result := "", "", "false"
 		if c.policy != nil {
-			policy, policyID = c.policy.name, c.policy.id
+			policy, policyID = c.policy.Name, c.policy.ID
 		}
-		if c.failed {
+		if c.Failed {
 			result = "error"
 		}
 		g.log.Info("request refused by a condition", "api", api, "policy", policy, "policy_id", policyID,
-			"field", c.field, "condition", c.index, "result", result)
+			"field", c.Field, "condition", c.Index, "result", result)
 	case ref.status >= 500:
 		g.log.Warn("request refused", "api", api, "status", ref.status, "reason", ref.logReason)
 	case ref.logReason != "":

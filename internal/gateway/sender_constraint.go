@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/idpgate/terraform-provider-idpgate/internal/adminapi"
+	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/config"
 	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/token"
 )
 
@@ -51,7 +52,7 @@ func accessToken(h string) (scheme, tok string, present bool) {
 // checkBinding refuses a validated token whose presentation does not fit its binding or
 // the API's sender constraint. In a simulation (sim non-nil) a DPoP proof is checked without
 // being remembered, and a described caller's proof or certificate is taken as presented.
-func (g *Gateway) checkBinding(r *http.Request, rt *route, scheme, tok string, id *token.Identity, sim *simulation) *refusal {
+func (g *Gateway) checkBinding(r *http.Request, rt *config.Route, scheme, tok string, id *token.Identity, sim *simulation) *refusal {
 	jkt, _ := id.Confirmation["jkt"].(string)
 	x5t, _ := id.Confirmation["x5t#S256"].(string)
 	switch {
@@ -62,8 +63,8 @@ func (g *Gateway) checkBinding(r *http.Request, rt *route, scheme, tok string, i
 	case scheme == schemeDPoP && jkt == "":
 		return dpopRefusal(string(token.CodeInvalid), "the access token is not bound to a DPoP key")
 	}
-	if !rt.accepts(jkt != "", x5t != "") {
-		if rt.senderConstraint == adminapi.SenderConstraintMTLS {
+	if !accepts(rt, jkt != "", x5t != "") {
+		if rt.SenderConstraint == adminapi.SenderConstraintMTLS {
 			return invalidToken("this API accepts only access tokens bound to a client certificate", "unbound token")
 		}
 		return dpopRefusal(string(token.CodeInvalid), "this API accepts only access tokens bound to their holder")
@@ -85,8 +86,8 @@ func (g *Gateway) checkBinding(r *http.Request, rt *route, scheme, tok string, i
 }
 
 // accepts reports whether the API's sender_constraint lets a token with these bindings in.
-func (rt *route) accepts(dpop, mtls bool) bool {
-	switch rt.senderConstraint {
+func accepts(rt *config.Route, dpop, mtls bool) bool {
+	switch rt.SenderConstraint {
 	case adminapi.SenderConstraintDPoP:
 		return dpop
 	case adminapi.SenderConstraintMTLS:

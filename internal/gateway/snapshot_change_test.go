@@ -5,9 +5,6 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/http"
-	"slices"
-	"strconv"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -17,23 +14,17 @@ import (
 	"github.com/idpgate/terraform-provider-idpgate/internal/redistest"
 )
 
-// reloads is how many full reloads the gateway made; applied how many changes it applied to
-// its snapshot without one (from /metrics).
-func (h *harness) reloads() float64 { return h.metric(`idpgate_config_reloads_total{result="ok"}`) }
-func (h *harness) applied() float64 { return h.metric("idpgate_config_changes_applied_total") }
-
-func (h *harness) metric(name string) float64 {
+// doHost is h.do with a Host.
+func doHost(h *harness, method, path, host, tok string) *http.Response {
 	h.t.Helper()
-	for line := range strings.SplitSeq(h.metricsText(), "\n") {
-		if v, ok := strings.CutPrefix(line, name+" "); ok {
-			f, err := strconv.ParseFloat(v, 64)
-			if err != nil {
-				h.t.Fatalf("%s: %v", line, err)
-			}
-			return f
-		}
+	req, _ := http.NewRequest(method, h.proxy.URL+path, nil)
+	req.Host = host
+	req.Header.Set("Authorization", "Bearer "+tok)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		h.t.Fatal(err)
 	}
-	return 0
+	return resp
 }
 
 // TestAdminWritesApplyWithoutReload: every kind of admin write is served as soon as it is
@@ -91,9 +82,8 @@ func TestAdminWritesApplyWithoutReload(t *testing.T) {
 	if got := h.applied(); got != 7 {
 		t.Errorf("%v changes applied to the snapshot, want the 7 writes", got)
 	}
-	if s := h.gw.snap.Load(); s.routes.byHost.Len()+s.routes.anyHost.Len()+s.routes.byID.Len()+s.policies.byName.Len()+
-		s.policies.byClientID.Len()+s.jwksUsers.Len() != 0 {
-		t.Errorf("the snapshot keeps entries of deleted objects: %s", describeSnapshot(s))
+	if s := h.gw.config.Snapshot(); s.Entries() != 0 {
+		t.Errorf("the snapshot keeps entries of deleted objects: %s", s.Describe())
 	}
 }
 
@@ -122,16 +112,16 @@ func TestChangedSnapshotEqualsReload(t *testing.T) {
 				t.Fatal(err)
 			}
 			for i, h := range hs {
-				for deadline := time.Now().Add(3 * time.Second); h.gw.servedVersion() != version; time.Sleep(10 * time.Millisecond) {
+				for deadline := time.Now().Add(3 * time.Second); h.gw.config.Version() != version; time.Sleep(10 * time.Millisecond) {
 					if time.Now().After(deadline) {
-						t.Fatalf("replica %d serves version %d, the store is at %d", i, h.gw.servedVersion(), version)
+						t.Fatalf("replica %d serves version %d, the store is at %d", i, h.gw.config.Version(), version)
 					}
 				}
-				changed := describeSnapshot(h.gw.snap.Load())
-				if err := h.gw.reload(); err != nil {
+				changed := h.gw.config.Snapshot().Describe()
+				if err := h.gw.config.Reload(); err != nil {
 					t.Fatal(err)
 				}
-				if reloaded := describeSnapshot(h.gw.snap.Load()); changed != reloaded {
+				if reloaded := h.gw.config.Snapshot().Describe(); changed != reloaded {
 					t.Errorf("replica %d: the snapshot built by changes differs from a reload:\nchanged:  %s\nreloaded: %s", i, changed, reloaded)
 				}
 				if h.applied() == 0 {
@@ -187,61 +177,6 @@ func randomWrites(t *testing.T, h *harness, r *rand.Rand, n int) {
 	}
 }
 
-// doHost is h.do with a Host.
-func doHost(h *harness, method, path, host, tok string) *http.Response {
-	h.t.Helper()
-	req, _ := http.NewRequest(method, h.proxy.URL+path, nil)
-	req.Host = host
-	req.Header.Set("Authorization", "Bearer "+tok)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	return resp
-}
-
-// describeSnapshot lists what a snapshot serves, in a stable order.
-func describeSnapshot(s *snapshot) string {
-	var out []string
-	table := func(prefix string, t routeTable) {
-		for it := t.Iterator(); !it.Done(); {
-			path, r, _ := it.Next()
-			out = append(out, fmt.Sprintf("%s%s=%s", prefix, path, r.id))
-		}
-	}
-	table("*", s.routes.anyHost)
-	for it := s.routes.byHost.Iterator(); !it.Done(); {
-		host, t, _ := it.Next()
-		table(host, t)
-	}
-	for it := s.routes.byID.Iterator(); !it.Done(); {
-		id, r, _ := it.Next()
-		out = append(out, fmt.Sprintf("api %s %s %s %v %s validator=%v", id, r.name, r.listenPath, r.hosts, r.jwksURI, r.validator != nil))
-	}
-	for it := s.policies.byID.Iterator(); !it.Done(); {
-		id, p, _ := it.Next()
-		out = append(out, fmt.Sprintf("policy %s %s %v %d", id, p.name, p.clientIDs, len(p.grants)))
-	}
-	for it := s.policies.byName.Iterator(); !it.Done(); {
-		name, p, _ := it.Next()
-		out = append(out, "name "+name+"="+p.id)
-	}
-	for it := s.policies.byClientID.Iterator(); !it.Done(); {
-		c, ps, _ := it.Next()
-		ids := make([]string, len(ps))
-		for i, p := range ps {
-			ids[i] = p.id
-		}
-		out = append(out, "client "+c+"="+strings.Join(ids, ","))
-	}
-	for it := s.jwksUsers.Iterator(); !it.Done(); {
-		uri, n, _ := it.Next()
-		out = append(out, fmt.Sprintf("jwks %s=%d", uri, n))
-	}
-	slices.Sort(out)
-	return fmt.Sprintf("version %d: %s", s.version, strings.Join(out, "; "))
-}
-
 // TestRedisReplicasApplyChangesWithoutReload: a replica hears of its own writes (pub/sub,
 // the version poll) and does nothing for them; another replica's it applies from the change
 // log; neither reloads the configuration.
@@ -256,7 +191,7 @@ func TestRedisReplicasApplyChangesWithoutReload(t *testing.T) {
 	time.Sleep(1500 * time.Millisecond) // the messages, and a version poll
 	b := other.createAPI(adminapi.API{Name: "b", ListenPath: "/b", UpstreamURL: "http://127.0.0.1:1"})
 	for deadline := time.Now().Add(3 * time.Second); ; time.Sleep(10 * time.Millisecond) {
-		if _, ok := h.gw.snap.Load().routes.byID.Get(b.ID); ok && other.gw.snap.Load().routes.byID.Len() == 6 {
+		if h.gw.config.Snapshot().API(b.ID) != nil && other.gw.config.Snapshot().APIs() == 6 {
 			break
 		}
 		if time.Now().After(deadline) {

@@ -337,7 +337,7 @@ func TestTracingCheckAllocatesNothingWhenOffOrUnsampled(t *testing.T) {
 		tg := newTracedGateway(t, sdktrace.NeverSample(), on)
 		r := httptest.NewRequest("GET", "/shop/items/1", nil)
 		r.Header.Set("Authorization", "Bearer "+tg.tok)
-		snap := tg.gw.snap.Load()
+		snap := tg.gw.config.Snapshot()
 		if _, ref := tg.gw.check(r, snap); ref != nil {
 			t.Fatalf("check refused: %+v", ref)
 		}

@@ -64,11 +64,11 @@ func (rec *accessRecord) traceDecided(d *decision, o outcome) {
 	attrs := make([]attribute.KeyValue, 0, 8)
 	attrs = append(attrs, attribute.String("idpgate.outcome", outcomeNames[o]))
 	if d.route != nil {
-		span.SetName(d.route.name)
-		attrs = append(attrs, attribute.String("idpgate.api.id", d.route.id))
+		span.SetName(d.route.Name)
+		attrs = append(attrs, attribute.String("idpgate.api.id", d.route.ID))
 	}
 	if d.policy != nil {
-		attrs = append(attrs, attribute.String("idpgate.policy.id", d.policy.id))
+		attrs = append(attrs, attribute.String("idpgate.policy.id", d.policy.ID))
 	}
 	if d.id != nil && d.id.ClientID != "" {
 		attrs = append(attrs, attribute.String("idpgate.client_id", d.id.ClientID))

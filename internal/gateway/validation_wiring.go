@@ -5,12 +5,13 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/config"
 	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/token"
 )
 
 // buildValidatorFactory wires the token package into New: the factory's JWKS fetch and
 // introspection counters go to the gateway's registry.
-func buildValidatorFactory(opts Options, reg prometheus.Registerer) (apiValidatorSource, error) {
+func buildValidatorFactory(opts Options, reg prometheus.Registerer) (config.ValidatorSource, error) {
 	return token.NewFactory(token.FactoryOptions{
 		HTTPClient: opts.HTTPClient,
 		// Without a client of the caller's, JWKS and introspection dial like the upstreams.

@@ -1,4 +1,4 @@
-package gateway
+package config
 
 import (
 	"encoding/json"
@@ -15,25 +15,24 @@ import (
 
 	"github.com/idpgate/terraform-provider-idpgate/internal/adminapi"
 	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/token"
-	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/tracing"
 )
 
-// snapshot is one immutable view of the configuration: the routes, their validators and the
+// Snapshot is one immutable view of the configuration: the routes, their validators and the
 // compiled policies. The proxy picks it up with one atomic load per request, so an update
 // never blocks or drops a request in flight.
 //
-// Its maps are persistent (hash array mapped tries): a change makes a new snapshot that
+// Its maps are persistent (hash array mapped tries): a change makes a new Snapshot that
 // shares everything it does not touch with the old one (snapshot_change.go), so an admin
 // write costs the same with one API or a thousand, and no configuration is copied per
 // request or per change.
-type snapshot struct {
+type Snapshot struct {
 	// version is the store version the snapshot holds every write up to.
 	version  int64
 	routes   routeIndex
-	policies policyIndex
+	Policies PolicyIndex
 	// resources finds the APIs with a resource by adminapi.ResourceKey, and metadata holds
 	// their documents as served from this snapshot, made on first request (resource.go).
-	resources *immutable.Map[string, *route]
+	resources *immutable.Map[string, *Route]
 	metadata  *sync.Map
 	// jwksUsers counts the APIs using each jwks_uri, to drop a JWKS cache when none does.
 	jwksUsers *immutable.Map[string, int]
@@ -41,7 +40,7 @@ type snapshot struct {
 
 // routeIndex finds routes by host and listen path, and by API id for changes.
 type routeIndex struct {
-	byID *immutable.Map[string, *route]
+	byID *immutable.Map[string, *Route]
 	// anyHost holds the APIs that name no hosts; byHost, per normalized host, those that
 	// name it.
 	anyHost routeTable
@@ -82,63 +81,65 @@ func (ri *routeIndex) countDepth(p string, n int32) {
 }
 
 // routeTable is a set of routes by normalized listen path.
-type routeTable = *immutable.Map[string, *route]
+type routeTable = *immutable.Map[string, *Route]
 
-func newRouteTable() routeTable { return immutable.NewMap[string, *route](nil) }
+func newRouteTable() routeTable { return immutable.NewMap[string, *Route](nil) }
 
-func emptySnapshot() *snapshot {
-	return &snapshot{
-		routes: routeIndex{byID: immutable.NewMap[string, *route](nil), anyHost: newRouteTable(),
+func EmptySnapshot() *Snapshot {
+	return &Snapshot{
+		routes: routeIndex{byID: immutable.NewMap[string, *Route](nil), anyHost: newRouteTable(),
 			byHost: immutable.NewMap[string, routeTable](nil)},
-		policies:  newPolicyIndex(),
-		resources: immutable.NewMap[string, *route](nil),
+		Policies:  newPolicyIndex(),
+		resources: immutable.NewMap[string, *Route](nil),
 		metadata:  new(sync.Map),
 		jwksUsers: immutable.NewMap[string, int](nil),
 	}
 }
 
-// route is one protected API as the request path needs it.
-type route struct {
-	id, name   string
-	listenPath string   // normalized
-	hosts      []string // normalized; none: any host
-	strip      bool
-	// validator is nil when the API's token validation could not be built; then
-	// validatorErr is set and the API answers 503. fingerprint identifies the token
+// Route is one protected API as the request path needs it.
+type Route struct {
+	ID, Name   string
+	ListenPath string   // normalized
+	Hosts      []string // normalized; none: any host
+	Strip      bool
+	// Validator is nil when the API's token validation could not be built; then
+	// ValidatorErr is set and the API answers 503. fingerprint identifies the token
 	// settings it was built from, so a change that keeps them keeps the validator (and its
 	// JWKS and token caches).
-	validator    token.Validator
-	validatorErr error
+	Validator    token.Validator
+	ValidatorErr error
 	fingerprint  string
 	jwksURI      string
-	// jwt: tokens are JWTs, whose claims are at most a token's size (conditions.go).
-	jwt     bool
-	forward []forwardedClaim
-	// forwardOverrides lets the method and URL override headers through (header_rules.go).
-	forwardOverrides bool
-	// senderConstraint is the API's sender_constraint (sender_constraint.go).
-	senderConstraint string
-	resource         *routeResource // the API's protected resource (resource.go); nil for none
-	// conditions every request to the API must meet (conditions.go).
-	conditions conditions
-	// cors is nil for an API without CORS (cors.go).
-	cors    *corsPolicy
-	proxy   *httputil.ReverseProxy
-	metrics routeMetrics
+	// JWT: tokens are JWTs, whose claims are at most a token's size (conditions.go).
+	JWT     bool
+	Forward []ForwardedClaim
+	// ForwardOverrides lets the method and URL override headers through (the gateway's header_rules.go).
+	ForwardOverrides bool
+	// SenderConstraint is the API's sender_constraint (the gateway's sender_constraint.go).
+	SenderConstraint string
+	Resource         *Resource // the API's protected resource (resource.go); nil for none
+	// Conditions every request to the API must meet (conditions.go).
+	Conditions Conditions
+	// CORS is nil for an API without CORS (cors.go).
+	CORS  *CORSPolicy
+	Proxy *httputil.ReverseProxy
+	// Metrics are the API's series (Builder.Metrics), resolved once per snapshot so the
+	// request path does not hash label values. Their type is the metrics room's.
+	Metrics any
 
-	// pathNorm and caseInsensitive are the API's path_normalization and
+	// pathNorm and CaseInsensitive are the API's path_normalization and
 	// case_insensitive_paths (path_normalization.go).
 	pathNorm        pathMode
-	caseInsensitive bool
+	CaseInsensitive bool
 }
 
-type forwardedClaim struct{ header, claim string }
+type ForwardedClaim struct{ Header, Claim string }
 
 var errNoValidator = errors.New("no token validator")
 
-// lookup finds the API of a request: among those naming its host, then among those naming
+// Lookup finds the API of a request: among those naming its host, then among those naming
 // none, the one with the longest listen path that is path or a segment-wise prefix of it.
-func (s *snapshot) lookup(host, path string) *route {
+func (s *Snapshot) Lookup(host, path string) *Route {
 	if s.routes.byHost.Len() > 0 {
 		if t, ok := s.routes.byHost.Get(adminapi.NormalizeHost(host)); ok {
 			if r := lookupPath(t, path, s.routes.maxDepth); r != nil {
@@ -153,7 +154,7 @@ func (s *snapshot) lookup(host, path string) *route {
 // prefix of it ("/api" serves "/api" and "/api/x", never "/apiary"), trying each ancestor of
 // at most maxDepth segments, the deepest listen path's: a map lookup hashes its key, so
 // trying every ancestor of a path of n segments would cost n times its length.
-func lookupPath(t routeTable, path string, maxDepth int) *route {
+func lookupPath(t routeTable, path string, maxDepth int) *Route {
 	p := path
 	for i, depth := 0, 0; i < len(p); i++ {
 		if p[i] != '/' {
@@ -181,12 +182,12 @@ func lookupPath(t routeTable, path string, maxDepth int) *route {
 	}
 }
 
-// relativePath is the request path below the route's listen path, always starting with "/".
-func (r *route) relativePath(path string) string {
-	if r.listenPath == "/" {
+// RelativePath is the request path below the route's listen path, always starting with "/".
+func (r *Route) RelativePath(path string) string {
+	if r.ListenPath == "/" {
 		return path
 	}
-	rel := path[len(r.listenPath):]
+	rel := path[len(r.ListenPath):]
 	if rel == "" {
 		return "/"
 	}
@@ -210,21 +211,32 @@ func secretOf(api adminapi.API) string {
 	return api.Introspection.ClientSecret
 }
 
-// snapshotBuilder holds what building a snapshot needs besides the stored objects.
-type snapshotBuilder struct {
-	validators apiValidatorSource
-	transport  http.RoundTripper
-	tracer     *tracing.Tracer // nil when tracing is off
-	metrics    *metrics
-	log        *slog.Logger
-	bufferPool httputil.BufferPool
+// ValidatorSource builds the token validator of one API; *token.Factory is one.
+type ValidatorSource interface {
+	ForAPI(api adminapi.API) (token.Validator, error)
+	// Retain lets the source drop what only APIs outside apis used (JWKS caches).
+	Retain(apis []adminapi.API)
+	Close()
+}
+
+// Builder holds what building a snapshot needs besides the stored objects. What a route
+// needs from the rooms above this one (its reverse proxy, its metric series) it makes with
+// their functions.
+type Builder struct {
+	Validators ValidatorSource
+	Log        *slog.Logger
+	// ReverseProxy builds the upstream side of a route (the request path owns how a request
+	// is forwarded and how an upstream failure is answered).
+	ReverseProxy func(r *Route, target *url.URL) *httputil.ReverseProxy
+	// Metrics makes an API's metric series, kept in the route's metrics.
+	Metrics func(api string) any
 }
 
 // compilePolicy compiles p for the snapshot, logging conditions that no longer compile.
-func (b *snapshotBuilder) compilePolicy(p adminapi.Policy) *compiledPolicy {
-	cp := compilePolicy(p)
+func (b *Builder) compilePolicy(p adminapi.Policy) *Policy {
+	cp := CompilePolicy(p)
 	if cp.compileErr != nil {
-		b.log.Error("conditions of the access policy do not compile; the grants they guard apply to nobody until they are fixed",
+		b.Log.Error("conditions of the access policy do not compile; the grants they guard apply to nobody until they are fixed",
 			"policy", p.Name, "policy_id", p.ID, "error", cp.compileErr)
 	}
 	return cp
@@ -232,8 +244,8 @@ func (b *snapshotBuilder) compilePolicy(p adminapi.Policy) *compiledPolicy {
 
 // build makes a snapshot of every API and policy at version, reusing the validators of
 // prev's routes whose token settings are unchanged.
-func (b *snapshotBuilder) build(version int64, apis []adminapi.API, policies []adminapi.Policy, prev *snapshot) *snapshot {
-	s := emptySnapshot()
+func (b *Builder) build(version int64, apis []adminapi.API, policies []adminapi.Policy, prev *Snapshot) *Snapshot {
+	s := EmptySnapshot()
 	s.version = version
 	sort.Slice(apis, func(i, j int) bool { return apis[i].ID < apis[j].ID })
 	for i := range apis {
@@ -242,33 +254,33 @@ func (b *snapshotBuilder) build(version int64, apis []adminapi.API, policies []a
 	}
 	sort.Slice(policies, func(i, j int) bool { return policies[i].ID < policies[j].ID })
 	for _, p := range policies {
-		s.policies = s.policies.with(b.compilePolicy(p))
+		s.Policies = s.Policies.with(b.compilePolicy(p))
 	}
-	b.validators.Retain(apis)
+	b.Validators.Retain(apis)
 	return s
 }
 
-func (b *snapshotBuilder) route(api *adminapi.API, old *route) (*route, error) {
+func (b *Builder) route(api *adminapi.API, old *Route) (*Route, error) {
 	target, err := url.Parse(api.UpstreamURL)
 	if err != nil {
 		return nil, err
 	}
-	r := &route{
-		id: api.ID, name: api.Name,
-		listenPath:       adminapi.NormalizeListenPath(api.ListenPath),
-		strip:            api.StripListenPath,
-		forwardOverrides: api.ForwardOverrideHeaders,
-		senderConstraint: api.SenderConstraint,
-		resource:         newRouteResource(api),
+	r := &Route{
+		ID: api.ID, Name: api.Name,
+		ListenPath:       adminapi.NormalizeListenPath(api.ListenPath),
+		Strip:            api.StripListenPath,
+		ForwardOverrides: api.ForwardOverrideHeaders,
+		SenderConstraint: api.SenderConstraint,
+		Resource:         newRouteResource(api),
 		pathNorm:         pathModeOf(api.PathNormalization),
-		caseInsensitive:  api.CaseInsensitivePaths,
-		metrics:          b.metrics.forRoute(api.Name),
+		CaseInsensitive:  api.CaseInsensitivePaths,
+		Metrics:          b.Metrics(api.Name),
 	}
 	for _, h := range api.Hosts {
-		r.hosts = append(r.hosts, adminapi.NormalizeHost(h))
+		r.Hosts = append(r.Hosts, adminapi.NormalizeHost(h))
 	}
 	if api.JWT != nil {
-		r.jwksURI, r.jwt = api.JWT.JWKSURI, true
+		r.jwksURI, r.JWT = api.JWT.JWKSURI, true
 	}
 	headers := make([]string, 0, len(api.ForwardClaims))
 	for h := range api.ForwardClaims {
@@ -276,28 +288,28 @@ func (b *snapshotBuilder) route(api *adminapi.API, old *route) (*route, error) {
 	}
 	sort.Strings(headers)
 	for _, h := range headers {
-		r.forward = append(r.forward, forwardedClaim{header: http.CanonicalHeaderKey(h), claim: api.ForwardClaims[h]})
+		r.Forward = append(r.Forward, ForwardedClaim{Header: http.CanonicalHeaderKey(h), Claim: api.ForwardClaims[h]})
 	}
 
-	if r.conditions, err = compileConditions("conditions", api.Conditions); err != nil {
-		b.log.Error("the API's conditions do not compile; it refuses every request until they are fixed",
+	if r.Conditions, err = compileConditions("conditions", api.Conditions); err != nil {
+		b.Log.Error("the API's conditions do not compile; it refuses every request until they are fixed",
 			"api", api.Name, "api_id", api.ID, "error", err)
 	}
 
-	r.cors = compileCORS(api.CORS)
+	r.CORS = compileCORS(api.CORS)
 
 	r.fingerprint = routeValidatorFingerprint(*api)
 	if old != nil && old.fingerprint == r.fingerprint {
-		r.validator, r.validatorErr = old.validator, old.validatorErr
+		r.Validator, r.ValidatorErr = old.Validator, old.ValidatorErr
 	} else {
-		r.validator, r.validatorErr = b.validators.ForAPI(*api)
-		if r.validatorErr != nil {
-			b.log.Error("token validation for API unavailable; it answers 503 until fixed", "api", api.Name, "api_id", api.ID, "error", r.validatorErr)
+		r.Validator, r.ValidatorErr = b.Validators.ForAPI(*api)
+		if r.ValidatorErr != nil {
+			b.Log.Error("token validation for API unavailable; it answers 503 until fixed", "api", api.Name, "api_id", api.ID, "error", r.ValidatorErr)
 		}
 	}
-	if r.validator == nil && r.validatorErr == nil {
-		r.validatorErr = errNoValidator
+	if r.Validator == nil && r.ValidatorErr == nil {
+		r.ValidatorErr = errNoValidator
 	}
-	r.proxy = b.reverseProxy(r, target)
+	r.Proxy = b.ReverseProxy(r, target)
 	return r, nil
 }

@@ -1,8 +1,7 @@
-package gateway
+package config
 
 import (
 	"net/http"
-	"net/netip"
 	"reflect"
 	"strings"
 	"time"
@@ -17,9 +16,9 @@ import (
 	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/token"
 )
 
-// conditions are the compiled CEL conditions of an API or an access right
+// Conditions are the compiled CEL conditions of an API or an access right
 // (adminapi/conditions.go), built with the snapshot, once per configuration change.
-type conditions struct {
+type Conditions struct {
 	// field is where they are configured: "conditions" of the API, or
 	// "access_rights[i].conditions" of a policy.
 	field string
@@ -32,36 +31,36 @@ type conditions struct {
 }
 
 // compileConditions compiles a stored list of conditions; field names it in the error.
-func compileConditions(field string, exprs []string) (conditions, error) {
+func compileConditions(field string, exprs []string) (Conditions, error) {
 	if len(exprs) == 0 {
-		return conditions{}, nil
+		return Conditions{}, nil
 	}
 	compiled, err := adminapi.CompileConditions(field, exprs)
 	if err != nil {
-		return conditions{field: field, broken: true}, err
+		return Conditions{field: field, broken: true}, err
 	}
-	c := conditions{field: field, programs: make([]cel.Program, len(compiled)), bounded: make([]cel.Program, len(compiled))}
+	c := Conditions{field: field, programs: make([]cel.Program, len(compiled)), bounded: make([]cel.Program, len(compiled))}
 	for i, cc := range compiled {
 		c.programs[i], c.bounded[i] = cc.Program, cc.Bounded
 	}
 	return c, nil
 }
 
-func (c *conditions) empty() bool { return len(c.programs) == 0 && !c.broken }
+func (c *Conditions) empty() bool { return len(c.programs) == 0 && !c.broken }
 
-// conditionFailure says which condition refused a request: its index in its list, and
+// ConditionFailure says which condition refused a request: its index in its list, and
 // whether it evaluated to false or failed (a missing claim, a value of the wrong type, the
 // cost bound). Never the values it looked at.
-type conditionFailure struct {
-	field  string
-	index  int
-	failed bool // an evaluation error, not false
+type ConditionFailure struct {
+	Field  string
+	Index  int
+	Failed bool // an evaluation error, not false
 }
 
 // eval returns nil when every condition holds, else the first that does not.
-func (c *conditions) eval(in *conditionInput) *conditionFailure {
+func (c *Conditions) eval(in *conditionInput) *ConditionFailure {
 	if c.broken {
-		return &conditionFailure{field: c.field, index: 0, failed: true}
+		return &ConditionFailure{Field: c.field, Index: 0, Failed: true}
 	}
 	programs := c.programs
 	if !in.withinEstimate() {
@@ -70,33 +69,34 @@ func (c *conditions) eval(in *conditionInput) *conditionFailure {
 	for i, p := range programs {
 		out, _, err := p.Eval(in)
 		if err != nil {
-			return &conditionFailure{field: c.field, index: i, failed: true}
+			return &ConditionFailure{Field: c.field, Index: i, Failed: true}
 		}
 		if out != types.True {
-			return &conditionFailure{field: c.field, index: i}
+			return &ConditionFailure{Field: c.field, Index: i}
 		}
 	}
 	return nil
 }
 
-// conditionSource makes a request's condition input on first use, so a request whose API
+// ConditionSource makes a request's condition input on first use, so a request whose API
 // and policies have no conditions never builds one. It also notes the first condition of a
 // policy that refused the request, for the log.
-type conditionSource struct {
-	g   *Gateway
-	r   *http.Request
-	id  *token.Identity
-	now time.Time
+type ConditionSource struct {
+	// RemoteIP resolves request.remote_ip when a condition reads it.
+	RemoteIP func(*http.Request) string
+	Request  *http.Request
+	Identity *token.Identity
+	Now      time.Time
 	// boundedClaims: see conditionInput.
-	boundedClaims bool
+	BoundedClaims bool
 	in            *conditionInput
 
-	failedPolicy *compiledPolicy
-	failure      *conditionFailure
+	FailedPolicy *Policy
+	Failure      *ConditionFailure
 }
 
-// holds evaluates c for the request; a nil source meets no conditions.
-func (s *conditionSource) holds(c *conditions, p *compiledPolicy) bool {
+// Holds evaluates c for the request; a nil source meets no conditions.
+func (s *ConditionSource) Holds(c *Conditions, p *Policy) bool {
 	if c.empty() {
 		return true
 	}
@@ -104,11 +104,11 @@ func (s *conditionSource) holds(c *conditions, p *compiledPolicy) bool {
 		return false
 	}
 	if s.in == nil {
-		s.in = &conditionInput{g: s.g, r: s.r, id: s.id, now: s.now, boundedClaims: s.boundedClaims}
+		s.in = &conditionInput{remoteIP: s.RemoteIP, r: s.Request, id: s.Identity, now: s.Now, boundedClaims: s.BoundedClaims}
 	}
 	f := c.eval(s.in)
-	if f != nil && s.failure == nil {
-		s.failedPolicy, s.failure = p, f
+	if f != nil && s.Failure == nil {
+		s.FailedPolicy, s.Failure = p, f
 	}
 	return f == nil
 }
@@ -117,10 +117,10 @@ func (s *conditionSource) holds(c *conditions, p *compiledPolicy) bool {
 // variable the first time an expression asks for it, without copying the claims or the
 // headers into maps.
 type conditionInput struct {
-	g   *Gateway
-	r   *http.Request
-	id  *token.Identity
-	now time.Time
+	remoteIP func(*http.Request) string
+	r        *http.Request
+	id       *token.Identity
+	now      time.Time
 	// boundedClaims: the claims come from a JWT, so they are within the estimate's sizes; an
 	// introspection answer may be larger.
 	boundedClaims bool
@@ -164,7 +164,7 @@ func (in *conditionInput) ResolveName(name string) (any, bool) {
 		}
 		return in.headers, true
 	case adminapi.VarRequestRemoteIP:
-		return types.String(in.g.remoteIP(in.r)), true
+		return types.String(in.remoteIP(in.r)), true
 	case adminapi.VarNow:
 		return types.Timestamp{Time: in.now}, true
 	}
@@ -172,31 +172,6 @@ func (in *conditionInput) ResolveName(name string) (any, bool) {
 }
 
 func (in *conditionInput) Parent() interpreter.Activation { return nil }
-
-// remoteIP is request.remote_ip: the client's address as the failed-authentication limit
-// counts it (clientAddr: the nearest address in X-Forwarded-For that is not a trusted
-// proxy), else, from a trusted peer, the first X-Forwarded-For address (every hop is
-// trusted) or the peer itself (it names no client: it is the client). "" when X-Forwarded-For
-// is malformed, which fails an address condition.
-func (g *Gateway) remoteIP(r *http.Request) string {
-	if a, ok := g.clientAddr(r); ok {
-		return a.String()
-	}
-	ap, err := netip.ParseAddrPort(r.RemoteAddr)
-	if err != nil {
-		return ""
-	}
-	xff := r.Header.Values("X-Forwarded-For")
-	if len(xff) == 0 {
-		return ap.Addr().Unmap().String()
-	}
-	first, _, _ := strings.Cut(xff[0], ",")
-	a, err := netip.ParseAddr(strings.TrimSpace(first))
-	if err != nil {
-		return ""
-	}
-	return a.Unmap().String()
-}
 
 // withinEstimate reports whether the request is within the sizes the conditions' static cost
 // estimate assumed (adminapi.EstimatedMax*): then the estimate bounds the cost of every

@@ -1,4 +1,4 @@
-package gateway
+package config
 
 import (
 	"strings"
@@ -47,45 +47,45 @@ func pathModeOf(s string) pathMode {
 	return pathReject
 }
 
-func (r *route) pathMode() pathMode {
+func (r *Route) pathMode() pathMode {
 	if r == nil {
 		return pathNoRoute
 	}
 	return r.pathNorm
 }
 
-// settlePath returns the route of a request whose path routes to rt, the path its policy
-// decides on, and the path to forward instead of the request's own ("" to keep it), or a
-// refusal. A path that is neither ambiguous nor upper case with case-insensitive APIs around
+// SettlePath returns the route of a request whose path routes to rt, the path its policy
+// decides on, and the path to forward instead of the request's own ("" to keep it), or why
+// the request is refused (a bad request). A path that is neither ambiguous nor upper case with case-insensitive APIs around
 // costs one scan and no allocation.
-func (s *snapshot) settlePath(host, path string, rt *route) (_ *route, decide, forward string, ref *refusal) {
+func (s *Snapshot) SettlePath(host, path string, rt *Route) (_ *Route, decide, forward, refused string) {
 	decide = path
 	if reason := ambiguousSpelling(path); reason != "" {
 		np := normalPath(path)
-		nrt := s.lookup(host, np)
+		nrt := s.Lookup(host, np)
 		switch max(rt.pathMode(), nrt.pathMode()) {
 		case pathReject:
-			return nil, "", "", badRequest(reason + ": an upstream may read it as another path (path_normalization = \"" +
-				adminapi.PathNormalizationReject + "\")")
+			return nil, "", "", reason + ": an upstream may read it as another path (path_normalization = \"" +
+				adminapi.PathNormalizationReject + "\")"
 		case pathNormalize:
 			rt, decide, forward = nrt, np, np
 		}
 	}
 	if s.routes.caseInsensitive > 0 && hasUpperASCII(decide) {
 		lower := lowerASCII(decide)
-		l := s.lookup(host, lower)
+		l := s.Lookup(host, lower)
 		switch {
 		case l == rt:
-			if rt != nil && rt.caseInsensitive {
+			if rt != nil && rt.CaseInsensitive {
 				decide = lower
 			}
-		case l != nil && l.caseInsensitive && (rt == nil || len(l.listenPath) > len(rt.listenPath)):
+		case l != nil && l.CaseInsensitive && (rt == nil || len(l.ListenPath) > len(rt.ListenPath)):
 			rt, decide = l, lower
-		case rt != nil && rt.caseInsensitive:
-			return nil, "", "", badRequest("the request path, lower-cased as this API's upstream reads it, belongs to another API")
+		case rt != nil && rt.CaseInsensitive:
+			return nil, "", "", "the request path, lower-cased as this API's upstream reads it, belongs to another API"
 		}
 	}
-	return rt, decide, forward, nil
+	return rt, decide, forward, ""
 }
 
 // ambiguousSpelling says why a decoded path (checkRequestPath passed it) is ambiguous, or "".
