@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/idpgate/terraform-provider-idpgate/internal/adminapi"
+	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/limits"
 	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/token"
 )
 
@@ -152,9 +153,9 @@ func explain(r *http.Request, d *decision, ref *refusal, sim *simulation) *admin
 		out.Policies = append(out.Policies, dp)
 	}
 	if p := d.policy; p != nil && (p.rateLimit != nil || p.quota != nil) {
-		out.Limits = &adminapi.DecisionLimits{RateLimit: p.rateLimit, Quota: p.quota, Remaining: d.limit.remaining}
-		if d.limit.exceeded != exceededUnavailable {
-			out.Limits.Exceeded = d.limit.exceeded
+		out.Limits = &adminapi.DecisionLimits{RateLimit: p.rateLimit, Quota: p.quota, Remaining: d.limit.Remaining}
+		if d.limit.Exceeded != limits.ExceededUnavailable {
+			out.Limits.Exceeded = d.limit.Exceeded
 		}
 	}
 	if ref != nil && ref.condition != nil {

@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/limits"
 	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/token"
 )
 
@@ -14,8 +15,8 @@ type decision struct {
 	route  *route
 	id     *token.Identity
 	policy *compiledPolicy
-	// limit is the rate limit or quota state to report in X-RateLimit-* (when limit.report).
-	limit limitResult
+	// limit is the rate limit or quota state to report in X-RateLimit-* (when limit.Report).
+	limit limits.Result
 	// forwardPath, when set, is the path to forward instead of the request's own: its normal
 	// form (path_normalization.go).
 	forwardPath string
@@ -25,7 +26,7 @@ type decision struct {
 }
 
 // check runs every check of the request path, in oauth2-proxy's order: path and headers,
-// route, the client address's refused tokens (auth_failures.go), token and its binding
+// route, the client address's refused tokens (limits.FailedAuth), token and its binding
 // (sender_constraint.go), policy, limits. It returns the decision, or why the request is
 // refused.
 func (g *Gateway) check(r *http.Request, snap *snapshot) (d decision, ref *refusal) {
@@ -83,11 +84,11 @@ func (g *Gateway) checkRequest(r *http.Request, snap *snapshot, sim *simulation)
 		return d, unavailable("token validation for this API is not available", rt.validatorErr.Error())
 	}
 	now := g.now()
-	var attempt authAttempt
+	var attempt limits.Attempt
 	if client, counted := g.clientAddr(r); counted && sim == nil {
 		var wait time.Duration
 		var ok bool
-		if attempt, wait, ok = g.authFailures.begin(client, now); !ok {
+		if attempt, wait, ok = g.authFailures.Begin(client, now); !ok {
 			return d, authLimited(wait)
 		}
 	}
@@ -113,7 +114,7 @@ func (g *Gateway) checkRequest(r *http.Request, snap *snapshot, sim *simulation)
 	} else {
 		ref = g.checkBinding(r, rt, scheme, tok, id, sim) // sender_constraint.go
 	}
-	attempt.end(ref != nil && ref.outcome == outcomeUnauthorized, now)
+	attempt.End(ref != nil && ref.outcome == outcomeUnauthorized, now)
 	if ref != nil {
 		return d, ref
 	}
@@ -141,13 +142,13 @@ func (g *Gateway) checkRequest(r *http.Request, snap *snapshot, sim *simulation)
 		caller = id.Subject
 	}
 	if sim != nil {
-		d.limit = g.limits.peek(policy, caller, now)
+		d.limit = g.limits.Peek(&policy.limits, caller, now)
 	} else {
 		span := g.startLimitSpan(r.Context())
-		d.limit = g.limits.take(policy, caller, now)
+		d.limit = g.limits.Take(&policy.limits, caller, now)
 		endLimitSpan(span, &d.limit)
 	}
-	if !d.limit.allowed {
+	if !d.limit.Allowed {
 		return d, refusalOfLimit(d.limit)
 	}
 	return d, nil

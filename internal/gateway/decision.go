@@ -68,7 +68,7 @@ func (g *Gateway) serveDecision(w http.ResponseWriter, r *http.Request, below st
 		return
 	}
 	h := w.Header()
-	if d.limit.report {
+	if d.limit.Report {
 		setLimitHeaders(h, &d.limit)
 	}
 	setIdentityHeaders(h, d.route, d.id, d.policy)
@@ -188,4 +188,33 @@ func (g *Gateway) trusted(ip netip.Addr) bool {
 		}
 	}
 	return false
+}
+
+// clientAddr is the address a request's failures are counted under: the peer's, or, when
+// the peer is a trusted proxy, the nearest address in X-Forwarded-For that is not one. ok is
+// false when a trusted proxy names no client (then clients cannot be told apart and the
+// limit does not apply, rather than let one client lock all of them out).
+func (g *Gateway) clientAddr(r *http.Request) (netip.Addr, bool) {
+	ap, err := netip.ParseAddrPort(r.RemoteAddr)
+	if err != nil {
+		return netip.Addr{}, false
+	}
+	addr := ap.Addr().Unmap()
+	if !g.trusted(addr) {
+		return addr, true
+	}
+	xff := r.Header.Values("X-Forwarded-For")
+	for i := len(xff) - 1; i >= 0; i-- {
+		hops := strings.Split(xff[i], ",")
+		for j := len(hops) - 1; j >= 0; j-- {
+			a, err := netip.ParseAddr(strings.TrimSpace(hops[j]))
+			if err != nil {
+				return netip.Addr{}, false
+			}
+			if a = a.Unmap(); !g.trusted(a) {
+				return a, true
+			}
+		}
+	}
+	return netip.Addr{}, false
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/idpgate/terraform-provider-idpgate/internal/adminapi"
+	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/limits"
 	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/store"
 	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/token"
 	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/tracing"
@@ -67,8 +68,8 @@ type Options struct {
 	RedisKeyPrefix string
 	// LimitsFallback is what rate limits, quotas and the DPoP replay cache do while Redis is
 	// unreachable:
-	// FallbackLocal (the default) or FallbackDeny.
-	LimitsFallback Fallback
+	// limits.FallbackLocal (the default) or limits.FallbackDeny.
+	LimitsFallback limits.Fallback
 	// AdminToken authenticates every admin API call. Required.
 	AdminToken string
 	// Logger defaults to slog.Default().
@@ -86,9 +87,9 @@ type Options struct {
 	// RefusedTokenTTL is how long an introspected token answered inactive or expired is
 	// refused without asking again; zero means 10s, negative turns it off.
 	RefusedTokenTTL time.Duration
-	// FailedAuthLimit bounds the refused tokens per client address (auth_failures.go); the
-	// zero value means DefaultFailedAuthLimit.
-	FailedAuthLimit FailedAuthLimit
+	// FailedAuthLimit bounds the refused tokens per client address (limits.FailedAuth); the
+	// zero value means limits.DefaultFailedAuthLimit.
+	FailedAuthLimit limits.FailedAuthLimit
 	// ClientCertHeader names the header in which a trusted proxy that terminates TLS passes
 	// the client's certificate (URL-escaped PEM as nginx's $ssl_client_escaped_cert, or
 	// base64 DER as Traefik's passTLSClientCert), for certificate-bound tokens; "" means none.
@@ -124,7 +125,7 @@ type Gateway struct {
 	adminToken string
 	store      *store.Store
 	metrics    *metrics
-	limits     limits
+	limits     limits.Counter
 	transport  *http.Transport
 	validators apiValidatorSource
 	now        func() time.Time
@@ -142,7 +143,7 @@ type Gateway struct {
 	decisionPath   string
 	allowLinkLocal bool
 	trustedProxies []netip.Prefix
-	authFailures   *failedAuthLimiter // nil when off
+	authFailures   *limits.FailedAuth // nil when off
 	dpop           *token.DPoPChecker
 	accessLog      *accessLog      // nil when off (neither an access log nor tracing)
 	tracer         *tracing.Tracer // nil when tracing is off
@@ -189,7 +190,7 @@ func checkOptions(opts Options) error {
 	if opts.DataDir == "" && opts.RedisURL == "" {
 		return errors.New("gateway: Options.DataDir or Options.RedisURL is required")
 	}
-	if _, err := ParseFallback(string(opts.LimitsFallback)); err != nil {
+	if _, err := limits.ParseFallback(string(opts.LimitsFallback)); err != nil {
 		return fmt.Errorf("gateway: Options.LimitsFallback: %w", err)
 	}
 	if opts.AdminToken == "" {
@@ -211,7 +212,7 @@ func newGateway(opts Options, m *metrics, src apiValidatorSource) (*Gateway, err
 	}
 	g := &Gateway{
 		log: log, adminToken: opts.AdminToken, store: st, metrics: m,
-		limits: newLimits(st, opts.LimitsFallback, m, log), transport: newTransport(newDialer(opts.AllowLinkLocalTargets)),
+		limits: limits.New(st, opts.LimitsFallback, m.limitsFallback, log), transport: newTransport(newDialer(opts.AllowLinkLocalTargets)),
 		validators: src, now: time.Now, allowLinkLocal: opts.AllowLinkLocalTargets,
 		tracer: newTracer(opts),
 	}
@@ -226,12 +227,12 @@ func newGateway(opts Options, m *metrics, src apiValidatorSource) (*Gateway, err
 	}
 
 	g.decisionPath, g.trustedProxies = opts.DecisionPath, opts.TrustedProxies
-	g.authFailures = newFailedAuthLimiter(opts.FailedAuthLimit)
+	g.authFailures = limits.NewFailedAuth(opts.FailedAuthLimit)
 	if opts.ClientCertHeader != "" {
 		g.clientCertHeader = http.CanonicalHeaderKey(opts.ClientCertHeader)
 	}
 	rdb, prefix := st.Redis()
-	g.dpop = token.NewDPoPChecker(nil, newReplayStore(rdb, prefix, opts.LimitsFallback))
+	g.dpop = token.NewDPoPChecker(nil, limits.NewReplayStore(rdb, prefix, opts.LimitsFallback))
 	if g.decisionPath == "" {
 		g.decisionPath = DefaultDecisionPath
 	}
@@ -321,8 +322,8 @@ func (g *Gateway) Close() error {
 			g.stopWatch()
 			g.watching.Wait()
 		}
-		if rl, ok := g.limits.(*redisLimiter); ok {
-			rl.close()
+		if rl, ok := g.limits.(*limits.Redis); ok {
+			rl.Close()
 		}
 		g.validators.Close()
 		g.transport.CloseIdleConnections()

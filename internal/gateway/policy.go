@@ -9,6 +9,7 @@ import (
 	"github.com/benbjohnson/immutable"
 
 	"github.com/idpgate/terraform-provider-idpgate/internal/adminapi"
+	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/limits"
 	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/token"
 )
 
@@ -21,6 +22,7 @@ type compiledPolicy struct {
 	grants      map[string][]grant // by API id
 	rateLimit   *adminapi.Limit
 	quota       *adminapi.Limit
+	limits      limits.Policy // id, rateLimit and quota, as the limiters take them
 	maxTokenAge time.Duration
 	// compileErr is set when some of its conditions no longer compile (they are then never
 	// met); the snapshot builder logs it.
@@ -52,6 +54,7 @@ func compilePolicy(p adminapi.Policy) *compiledPolicy {
 		l := *p.Quota
 		cp.quota = &l
 	}
+	cp.limits = limits.Policy{ID: cp.id, Rate: cp.rateLimit, Quota: cp.quota}
 	for i, ar := range p.AccessRights {
 		g := grant{index: i, scopes: ar.RequiredScopes, rawMethods: ar.Methods, rawPaths: ar.Paths}
 		var err error

@@ -34,7 +34,7 @@ func (g *Gateway) serveProxy(w http.ResponseWriter, r *http.Request, rec *access
 		g.refuse(w, rec, &d, ref)
 		return
 	}
-	if d.limit.report {
+	if d.limit.Report {
 		setLimitHeaders(w.Header(), &d.limit)
 	}
 	rt := d.route

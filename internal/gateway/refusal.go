@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/idpgate/terraform-provider-idpgate/internal/adminapi"
+	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/limits"
 	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/token"
 )
 
@@ -28,7 +29,7 @@ type refusal struct {
 	// retryAfter is sent as Retry-After (whole seconds, at least 1) when positive.
 	retryAfter time.Duration
 	// limit, when set, is sent as X-RateLimit-*.
-	limit *limitResult
+	limit *limits.Result
 	// logReason says why, for the log; never sent.
 	logReason string
 	// condition, when set, is the condition that refused the request, logged by refuse.
@@ -143,13 +144,13 @@ func authLimited(wait time.Duration) *refusal {
 		description: "too many invalid tokens from this address; retry later", retryAfter: max(wait, time.Second)}
 }
 
-func refusalOfLimit(res limitResult) *refusal {
-	if res.exceeded == exceededUnavailable {
+func refusalOfLimit(res limits.Result) *refusal {
+	if res.Exceeded == limits.ExceededUnavailable {
 		return unavailable("limits cannot be checked right now", "Redis unreachable and --redis-limits-fallback=deny")
 	}
 	r := &refusal{outcome: outcomeRateLimited, status: http.StatusTooManyRequests, code: "rate_limit_exceeded",
-		description: "rate limit exceeded", retryAfter: max(res.retryAfter, time.Second), limit: &res}
-	if res.exceeded == "quota" {
+		description: "rate limit exceeded", retryAfter: max(res.RetryAfter, time.Second), limit: &res}
+	if res.Exceeded == limits.ExceededQuota {
 		r.outcome, r.code, r.description = outcomeQuotaExceeded, "quota_exceeded", "quota exhausted"
 	}
 	return r
@@ -218,11 +219,11 @@ func writeError(w http.ResponseWriter, status int, code, description string) {
 
 // setLimitHeaders writes X-RateLimit-Limit/Remaining/Reset (Reset in seconds from now, as
 // GitHub and the IETF RateLimit draft do).
-func setLimitHeaders(h http.Header, res *limitResult) {
+func setLimitHeaders(h http.Header, res *limits.Result) {
 	v := make([]string, 3) // one allocation for the three values
-	v[0] = strconv.FormatInt(res.limit, 10)
-	v[1] = strconv.FormatInt(res.remaining, 10)
-	v[2] = strconv.FormatInt(ceilSeconds(res.reset), 10)
+	v[0] = strconv.FormatInt(res.Limit, 10)
+	v[1] = strconv.FormatInt(res.Remaining, 10)
+	v[2] = strconv.FormatInt(ceilSeconds(res.Reset), 10)
 	h["X-Ratelimit-Limit"], h["X-Ratelimit-Remaining"], h["X-Ratelimit-Reset"] = v[0:1:1], v[1:2:2], v[2:3:3]
 }
 

@@ -9,6 +9,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 	"go.opentelemetry.io/otel/trace/noop"
 
+	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/limits"
 	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/tracing"
 )
 
@@ -118,15 +119,15 @@ func (g *Gateway) startLimitSpan(ctx context.Context) trace.Span {
 	if !g.tracer.On() || !trace.SpanFromContext(ctx).IsRecording() {
 		return noSpan // before building the options, which allocate
 	}
-	if _, redis := g.limits.(*redisLimiter); !redis {
+	if _, redis := g.limits.(*limits.Redis); !redis {
 		return noSpan
 	}
 	_, span := g.tracer.Start(ctx, "rate limit", trace.WithAttributes(attrStoreRedis...))
 	return span
 }
 
-func endLimitSpan(span trace.Span, l *limitResult) {
-	if !l.allowed && span.IsRecording() {
+func endLimitSpan(span trace.Span, l *limits.Result) {
+	if !l.Allowed && span.IsRecording() {
 		span.SetAttributes(attribute.Bool("idpgate.limits.exceeded", true))
 	}
 	span.End()

@@ -1,4 +1,4 @@
-package gateway
+package limits
 
 import (
 	"context"
@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -35,9 +36,6 @@ func ParseFallback(s string) (Fallback, error) {
 	}
 	return "", fmt.Errorf("%q is not a limits fallback: use local or deny", s)
 }
-
-// exceededUnavailable in limitResult.exceeded: no verdict (Redis away, FallbackDeny).
-const exceededUnavailable = "unavailable"
 
 const (
 	// redisLimitTimeout bounds the one round trip a limited request makes to Redis.
@@ -116,23 +114,23 @@ end
 return {1, 0, limit, remaining, reset, 0}
 `)
 
-// redisLimiter counts in Redis, one script call per limited request, and falls back to
+// Redis counts in Redis, one script call per limited request, and falls back to
 // local (an in-memory limiter) or deny while Redis is unreachable.
 //
 // Calls are sent by a few sender goroutines, each taking every call waiting at that moment
 // into one pipeline: under load one round trip (and one pair of syscalls) carries many
 // requests' scripts, each still atomic on its own; an idle gateway sends each call alone,
 // without waiting for company.
-type redisLimiter struct {
+type Redis struct {
 	client    redis.UniversalClient
 	prefix    string
 	fallback  Fallback
-	local     *limiter
+	local     *Memory
 	calls     chan *limitCall
-	stop      chan struct{} // closed by close: the senders return
+	stop      chan struct{} // closed by Close: the senders return
 	downUntil atomic.Int64  // unix ns: skip Redis until then
 	down      atomic.Bool
-	metrics   *metrics
+	fallbacks *prometheus.CounterVec // checks decided without Redis, by fallback mode
 	log       *slog.Logger
 	pool      sync.Pool
 }
@@ -151,12 +149,12 @@ type limitCall struct {
 	done chan struct{}
 }
 
-func newRedisLimiter(client redis.UniversalClient, prefix string, fallback Fallback, m *metrics, log *slog.Logger) *redisLimiter {
+func NewRedis(client redis.UniversalClient, prefix string, fallback Fallback, fallbacks *prometheus.CounterVec, log *slog.Logger) *Redis {
 	if fallback == "" {
 		fallback = FallbackLocal
 	}
-	l := &redisLimiter{client: client, prefix: prefix + "limit:", fallback: fallback, local: newLimiter(),
-		calls: make(chan *limitCall, limitQueue), stop: make(chan struct{}), metrics: m, log: log}
+	l := &Redis{client: client, prefix: prefix + "limit:", fallback: fallback, local: NewMemory(),
+		calls: make(chan *limitCall, limitQueue), stop: make(chan struct{}), fallbacks: fallbacks, log: log}
 	l.pool.New = func() any { return &limitCall{done: make(chan struct{}, 1)} }
 	for range limitSenders {
 		go l.send()
@@ -164,11 +162,11 @@ func newRedisLimiter(client redis.UniversalClient, prefix string, fallback Fallb
 	return l
 }
 
-// close stops the senders; a take after it answers by the fallback.
-func (l *redisLimiter) close() { close(l.stop) }
+// Close stops the senders; a Take after it answers by the fallback.
+func (l *Redis) Close() { close(l.stop) }
 
 // send runs pipelines of the calls waiting in l.calls.
-func (l *redisLimiter) send() {
+func (l *Redis) send() {
 	batch := make([]*limitCall, 0, limitBatchLimit)
 	cmds := make([]*redis.Cmd, 0, limitBatchLimit)
 	for {
@@ -201,7 +199,7 @@ func (l *redisLimiter) send() {
 	}
 }
 
-func (l *redisLimiter) run(ctx context.Context, batch []*limitCall, cmds []*redis.Cmd, load bool) []*redis.Cmd {
+func (l *Redis) run(ctx context.Context, batch []*limitCall, cmds []*redis.Cmd, load bool) []*redis.Cmd {
 	p := l.client.Pipeline()
 	for _, c := range batch {
 		keys := c.keys[:]
@@ -215,35 +213,35 @@ func (l *redisLimiter) run(ctx context.Context, batch []*limitCall, cmds []*redi
 	return cmds
 }
 
-func (l *redisLimiter) take(p *compiledPolicy, client string, now time.Time) limitResult {
+func (l *Redis) Take(p *Policy, client string, now time.Time) Result {
 	return l.count(p, client, now, false)
 }
 
 // peek answers what take would, writing nothing to Redis (or the fallback).
-func (l *redisLimiter) peek(p *compiledPolicy, client string, now time.Time) limitResult {
+func (l *Redis) Peek(p *Policy, client string, now time.Time) Result {
 	return l.count(p, client, now, true)
 }
 
-func (l *redisLimiter) count(p *compiledPolicy, client string, now time.Time, peek bool) limitResult {
-	if p.rateLimit == nil && p.quota == nil {
-		return limitResult{allowed: true}
+func (l *Redis) count(p *Policy, client string, now time.Time, peek bool) Result {
+	if p.Rate == nil && p.Quota == nil {
+		return Result{Allowed: true}
 	}
 	if now.UnixNano() < l.downUntil.Load() {
 		return l.withoutRedis(p, client, now, peek)
 	}
 	c := l.pool.Get().(*limitCall)
 	// One hash tag for both keys: a Redis Cluster keeps them in one slot, as a script needs.
-	base := l.prefix + "{" + p.id + ":" + client + "}"
+	base := l.prefix + "{" + p.ID + ":" + client + "}"
 	c.keys = [2]string{base + ":r", base + ":q"}
 	c.args = [5]any{int64(0), int64(0), int64(0), int64(0), int64(0)}
 	if peek {
 		c.args[4] = int64(1)
 	}
-	if p.rateLimit != nil {
-		c.args[0], c.args[1] = p.rateLimit.Requests, p.rateLimit.Per.D().Microseconds()
+	if p.Rate != nil {
+		c.args[0], c.args[1] = p.Rate.Requests, p.Rate.Per.D().Microseconds()
 	}
-	if p.quota != nil {
-		c.args[2], c.args[3] = p.quota.Requests, p.quota.Per.D().Microseconds()
+	if p.Quota != nil {
+		c.args[2], c.args[3] = p.Quota.Requests, p.Quota.Per.D().Microseconds()
 	}
 	var v []int64
 	var err error
@@ -271,27 +269,27 @@ func (l *redisLimiter) count(p *compiledPolicy, client string, now time.Time, pe
 	if l.down.Swap(false) {
 		l.log.Info("Redis reachable again for limits")
 	}
-	res := limitResult{allowed: v[0] == 1, limit: v[2], remaining: v[3], report: true,
-		reset: time.Duration(v[4]) * time.Microsecond, retryAfter: time.Duration(v[5]) * time.Microsecond}
+	res := Result{Allowed: v[0] == 1, Limit: v[2], Remaining: v[3], Report: true,
+		Reset: time.Duration(v[4]) * time.Microsecond, RetryAfter: time.Duration(v[5]) * time.Microsecond}
 	switch v[1] {
 	case 1:
-		res.exceeded = "rate_limit"
+		res.Exceeded = ExceededRate
 	case 2:
-		res.exceeded = "quota"
+		res.Exceeded = ExceededQuota
 	}
 	return res
 }
 
-func (l *redisLimiter) withoutRedis(p *compiledPolicy, client string, now time.Time, peek bool) limitResult {
+func (l *Redis) withoutRedis(p *Policy, client string, now time.Time, peek bool) Result {
 	if peek {
 		if l.fallback == FallbackDeny {
-			return limitResult{exceeded: exceededUnavailable}
+			return Result{Exceeded: ExceededUnavailable}
 		}
-		return l.local.peek(p, client, now)
+		return l.local.Peek(p, client, now)
 	}
-	l.metrics.limitsFallback.WithLabelValues(string(l.fallback)).Inc()
+	l.fallbacks.WithLabelValues(string(l.fallback)).Inc()
 	if l.fallback == FallbackDeny {
-		return limitResult{exceeded: exceededUnavailable}
+		return Result{Exceeded: ExceededUnavailable}
 	}
-	return l.local.take(p, client, now)
+	return l.local.Take(p, client, now)
 }
