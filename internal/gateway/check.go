@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/accesslog"
 	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/limits"
 	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/token"
 )
@@ -23,6 +24,24 @@ type decision struct {
 	// preflight: the request is a CORS preflight to an API with CORS, answered by the
 	// gateway without any other check (cors.go).
 	preflight bool
+}
+
+// log notes on rec (nil: no access log nor tracing) what the checks decided.
+func (d *decision) log(rec *accesslog.Record, o outcome) {
+	if rec == nil {
+		return
+	}
+	c := accesslog.Checked{Outcome: outcomeNames[o]}
+	if d.route != nil {
+		c.API, c.APIID = d.route.name, d.route.id
+	}
+	if d.id != nil {
+		c.ClientID, c.Subject = d.id.ClientID, d.id.Subject
+	}
+	if d.policy != nil {
+		c.Policy = d.policy.id
+	}
+	rec.Decided(c)
 }
 
 // check runs every check of the request path, in oauth2-proxy's order: path and headers,

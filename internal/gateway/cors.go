@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/idpgate/terraform-provider-idpgate/internal/adminapi"
+	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/accesslog"
 )
 
 // corsPolicy is an API's CORS settings (adminapi.CORS) prepared for the request path when
@@ -159,13 +160,13 @@ func corsRefused() *refusal {
 		description: "this origin, method or request header is not allowed to call this API from a browser"}
 }
 
-func (g *Gateway) answerPreflight(w http.ResponseWriter, r *http.Request, rec *accessRecord, d *decision) {
+func (g *Gateway) answerPreflight(w http.ResponseWriter, r *http.Request, rec *accesslog.Record, d *decision) {
 	if !d.route.cors.preflight(w.Header(), r) {
 		g.refuse(w, rec, d, corsRefused())
 		return
 	}
 	d.route.metrics.outcomes[outcomePreflight].Inc()
-	rec.decided(d, outcomePreflight)
+	d.log(rec, outcomePreflight)
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(http.StatusNoContent)
 }

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/idpgate/terraform-provider-idpgate/internal/adminapi"
+	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/accesslog"
 )
 
 // The decision endpoint (forward-auth): an edge proxy that already routes the traffic (nginx
@@ -42,17 +43,17 @@ const DefaultDecisionPath = adminapi.DefaultDecisionPath
 var DefaultTrustedProxies = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")}
 
 // serveDecision answers a forward-auth request.
-func (g *Gateway) serveDecision(w http.ResponseWriter, r *http.Request, below string, rec *accessRecord) {
-	rec.request(r)
+func (g *Gateway) serveDecision(w http.ResponseWriter, r *http.Request, below string, rec *accesslog.Record) {
+	rec.Request(r)
 	if rec != nil {
-		rec.decision = true
+		rec.Decision = true
 	}
 	orig, ref := g.decisionSubject(r, below)
 	if ref != nil {
 		g.refuse(w, rec, &decision{}, ref)
 		return
 	}
-	rec.request(orig)
+	rec.Request(orig)
 	d, ref := g.check(orig, g.snap.Load())
 	if d.route != nil && d.route.cors != nil {
 		// A preflight is recognised only from a trusted proxy's X-Forwarded-Method (or a path
@@ -74,7 +75,7 @@ func (g *Gateway) serveDecision(w http.ResponseWriter, r *http.Request, below st
 	setIdentityHeaders(h, d.route, d.id, d.policy)
 	h.Set("Cache-Control", "no-store")
 	d.route.metrics.outcomes[outcomeForwarded].Inc()
-	rec.decided(&d, outcomeForwarded)
+	d.log(rec, outcomeForwarded)
 	w.WriteHeader(http.StatusOK)
 }
 

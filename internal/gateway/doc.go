@@ -7,6 +7,7 @@
 //
 // Rooms below the root, each importing none of the rooms above it:
 //
-//	limits   rate limits and quotas (in memory or in Redis, with the fallback while Redis is
-//	         away), the failed-auth limiter and the Redis DPoP replay store
+//	limits     rate limits and quotas (in memory or in Redis, with the fallback while Redis is
+//	           away), the failed-auth limiter and the Redis DPoP replay store
+//	accesslog  the access log's encoder and whole-line writer, and each request's server span
 package gateway

@@ -16,6 +16,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/idpgate/terraform-provider-idpgate/internal/adminapi"
+	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/accesslog"
 	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/limits"
 	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/store"
 	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/token"
@@ -94,7 +95,7 @@ type Options struct {
 	// the client's certificate (URL-escaped PEM as nginx's $ssl_client_escaped_cert, or
 	// base64 DER as Traefik's passTLSClientCert), for certificate-bound tokens; "" means none.
 	ClientCertHeader string
-	// AccessLog receives one JSON line per proxy-listener request (accesslog.go); nil means
+	// AccessLog receives one JSON line per proxy-listener request (internal/gateway/accesslog); nil means
 	// no access log.
 	AccessLog io.Writer
 	// TrustedProxies are the addresses whose X-Forwarded-* / X-Original-* headers a decision
@@ -145,7 +146,7 @@ type Gateway struct {
 	trustedProxies []netip.Prefix
 	authFailures   *limits.FailedAuth // nil when off
 	dpop           *token.DPoPChecker
-	accessLog      *accessLog      // nil when off (neither an access log nor tracing)
+	accessLog      *accesslog.Log  // nil when off (neither an access log nor tracing)
 	tracer         *tracing.Tracer // nil when tracing is off
 	// clientCertHeader is Options.ClientCertHeader, canonical.
 	clientCertHeader string
@@ -239,7 +240,7 @@ func newGateway(opts Options, m *metrics, src apiValidatorSource) (*Gateway, err
 	if g.trustedProxies == nil {
 		g.trustedProxies = DefaultTrustedProxies
 	}
-	serve := func(w http.ResponseWriter, r *http.Request, rec *accessRecord) {
+	serve := func(w http.ResponseWriter, r *http.Request, rec *accesslog.Record) {
 		if ref := checkRequestTarget(requestTarget(r)); ref != nil {
 			g.refuseTarget(w, r, rec, ref)
 			return
@@ -255,8 +256,8 @@ func newGateway(opts Options, m *metrics, src apiValidatorSource) (*Gateway, err
 		g.serveProxy(w, r, rec)
 	}
 	g.proxyHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { serve(w, r, nil) })
-	if g.accessLog = newAccessLog(opts.AccessLog, g.tracer); g.accessLog != nil {
-		g.proxyHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { g.accessLog.serve(w, r, serve) })
+	if g.accessLog = accesslog.New(opts.AccessLog, g.tracer); g.accessLog != nil {
+		g.proxyHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { g.accessLog.Serve(w, r, serve) })
 	}
 	admin := http.NewServeMux()
 	admin.Handle("/v1/", g.adminRoutes())
@@ -276,10 +277,10 @@ func newGateway(opts Options, m *metrics, src apiValidatorSource) (*Gateway, err
 
 // refuseTarget answers a request whose target checkRequestTarget refused, before any other
 // work; the access log keeps at most maxLoggedPath bytes of its path.
-func (g *Gateway) refuseTarget(w http.ResponseWriter, r *http.Request, rec *accessRecord, ref *refusal) {
-	rec.request(r)
-	if rec != nil && len(rec.path) > maxLoggedPath {
-		rec.path = rec.path[:maxLoggedPath]
+func (g *Gateway) refuseTarget(w http.ResponseWriter, r *http.Request, rec *accesslog.Record, ref *refusal) {
+	rec.Request(r)
+	if rec != nil && len(rec.Path) > maxLoggedPath {
+		rec.Path = rec.Path[:maxLoggedPath]
 	}
 	g.refuse(w, rec, &decision{}, ref)
 }
@@ -327,7 +328,7 @@ func (g *Gateway) Close() error {
 		}
 		g.validators.Close()
 		g.transport.CloseIdleConnections()
-		g.accessLog.close()
+		g.accessLog.Close()
 		err = g.store.Close()
 	})
 	return err

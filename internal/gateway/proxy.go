@@ -14,14 +14,15 @@ import (
 	"time"
 
 	"github.com/idpgate/terraform-provider-idpgate/internal/adminapi"
+	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/accesslog"
 	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/token"
 )
 
 // serveProxy is the data plane: the checks (check.go), then the upstream. The Authorization
 // header is forwarded unchanged, so an upstream can check the token again if it wants to (as
 // Tyk and Kong do by default).
-func (g *Gateway) serveProxy(w http.ResponseWriter, r *http.Request, rec *accessRecord) {
-	rec.request(r)
+func (g *Gateway) serveProxy(w http.ResponseWriter, r *http.Request, rec *accesslog.Record) {
+	rec.Request(r)
 	d, ref := g.check(r, g.snap.Load())
 	if d.route != nil && d.route.cors != nil {
 		if d.preflight {
@@ -39,7 +40,7 @@ func (g *Gateway) serveProxy(w http.ResponseWriter, r *http.Request, rec *access
 	}
 	rt := d.route
 	rt.metrics.outcomes[outcomeForwarded].Inc()
-	rec.decided(&d, outcomeForwarded)
+	d.log(rec, outcomeForwarded)
 	out := r.WithContext(&forwarding{Context: r.Context(), id: d.id, policy: d.policy})
 	if d.forwardPath != "" {
 		u := *r.URL
@@ -51,7 +52,7 @@ func (g *Gateway) serveProxy(w http.ResponseWriter, r *http.Request, rec *access
 	elapsed := time.Since(start)
 	rt.metrics.upstream.Observe(elapsed.Seconds())
 	if rec != nil {
-		rec.upstream = elapsed
+		rec.Upstream = elapsed
 	}
 }
 

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/idpgate/terraform-provider-idpgate/internal/adminapi"
+	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/accesslog"
 	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/limits"
 	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/token"
 )
@@ -158,8 +159,8 @@ func refusalOfLimit(res limits.Result) *refusal {
 
 // refuse counts a refusal under its API (d.route is nil before routing), logs its reason,
 // notes it for the access log and writes it.
-func (g *Gateway) refuse(w http.ResponseWriter, rec *accessRecord, d *decision, ref *refusal) {
-	rec.decided(d, ref.outcome)
+func (g *Gateway) refuse(w http.ResponseWriter, rec *accesslog.Record, d *decision, ref *refusal) {
+	d.log(rec, ref.outcome)
 	rt, api := d.route, ""
 	if rt != nil {
 		rt.metrics.outcomes[ref.outcome].Inc()

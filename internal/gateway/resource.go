@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/idpgate/terraform-provider-idpgate/internal/adminapi"
+	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/accesslog"
 	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/token"
 )
 
@@ -124,8 +125,8 @@ func wellKnownBelow(path string) (string, bool) {
 }
 
 // serveResourceMetadata answers a request under the well-known path.
-func (g *Gateway) serveResourceMetadata(w http.ResponseWriter, r *http.Request, below string, rec *accessRecord) {
-	rec.request(r)
+func (g *Gateway) serveResourceMetadata(w http.ResponseWriter, r *http.Request, below string, rec *accesslog.Record) {
+	rec.Request(r)
 	snap := g.snap.Load()
 	host := r.Host
 	if g.trustedProxy(r.RemoteAddr) {
@@ -143,7 +144,7 @@ func (g *Gateway) serveResourceMetadata(w http.ResponseWriter, r *http.Request, 
 		return
 	}
 	if rec != nil {
-		rec.api, rec.outcome = rt.name, "resource_metadata"
+		rec.API, rec.Outcome = rt.name, "resource_metadata"
 	}
 	h := w.Header()
 	h.Set("Access-Control-Allow-Origin", "*") // a public document, read by browser-based clients too
