@@ -12,6 +12,7 @@ import (
 
 	"github.com/idpgate/terraform-provider-idpgate/internal/adminapi"
 	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/limits"
+	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/metrics"
 	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/token"
 )
 
@@ -183,23 +184,23 @@ func reasonOf(r *http.Request, d *decision, ref *refusal, sim *simulation, out *
 		return s
 	}
 	switch ref.outcome {
-	case outcomeBadRequest:
+	case metrics.BadRequest:
 		return "the proxy refuses the request before routing it: " + ref.description
-	case outcomeNoRoute:
+	case metrics.NoRoute:
 		host := r.Host
 		if host == "" {
 			host = "any host"
 		}
 		return fmt.Sprintf("no API serves %s on %s", r.URL.Path, host)
-	case outcomeRateLimited, outcomeQuotaExceeded:
+	case metrics.RateLimited, metrics.QuotaExceeded:
 		what := "rate limit"
 		l := d.policy.rateLimit
-		if ref.outcome == outcomeQuotaExceeded {
+		if ref.outcome == metrics.QuotaExceeded {
 			what, l = "quota", d.policy.quota
 		}
 		return fmt.Sprintf("policy %q grants %s on API %q, but its %s of %d per %s is used up for this client; retry in %ds",
 			d.policy.name, request, rt.name, what, l.Requests, l.Per.D(), max(1, ceilSeconds(ref.retryAfter)))
-	case outcomeUnavailable:
+	case metrics.Unavailable:
 		return withLog(ref.description)
 	}
 	if d.id == nil { // refused by the token check

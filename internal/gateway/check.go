@@ -6,6 +6,7 @@ import (
 
 	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/accesslog"
 	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/limits"
+	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/metrics"
 	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/token"
 )
 
@@ -27,11 +28,11 @@ type decision struct {
 }
 
 // log notes on rec (nil: no access log nor tracing) what the checks decided.
-func (d *decision) log(rec *accesslog.Record, o outcome) {
+func (d *decision) log(rec *accesslog.Record, o metrics.Outcome) {
 	if rec == nil {
 		return
 	}
-	c := accesslog.Checked{Outcome: outcomeNames[o]}
+	c := accesslog.Checked{Outcome: o.String()}
 	if d.route != nil {
 		c.API, c.APIID = d.route.name, d.route.id
 	}
@@ -122,7 +123,7 @@ func (g *Gateway) checkRequest(r *http.Request, snap *snapshot, sim *simulation)
 		start := time.Now()
 		ctx, span := g.tracer.Start(r.Context(), "token check") // tracing_wiring.go
 		id, err = rt.validator.Validate(ctx, tok)
-		g.metrics.validation.Observe(time.Since(start).Seconds())
+		g.metrics.Validation.Observe(time.Since(start).Seconds())
 		endTokenSpan(span, err)
 	}
 	if err != nil {
@@ -133,7 +134,7 @@ func (g *Gateway) checkRequest(r *http.Request, snap *snapshot, sim *simulation)
 	} else {
 		ref = g.checkBinding(r, rt, scheme, tok, id, sim) // sender_constraint.go
 	}
-	attempt.End(ref != nil && ref.outcome == outcomeUnauthorized, now)
+	attempt.End(ref != nil && ref.outcome == metrics.Unauthorized, now)
 	if ref != nil {
 		return d, ref
 	}

@@ -7,6 +7,7 @@ import (
 
 	"github.com/idpgate/terraform-provider-idpgate/internal/adminapi"
 	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/accesslog"
+	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/metrics"
 )
 
 // corsPolicy is an API's CORS settings (adminapi.CORS) prepared for the request path when
@@ -156,7 +157,7 @@ func (p *corsPolicy) preflight(h http.Header, r *http.Request) bool {
 // corsRefused is the answer to a preflight whose origin, method or headers the API's CORS
 // does not allow: without CORS headers, so the browser refuses the call.
 func corsRefused() *refusal {
-	return &refusal{outcome: outcomeForbidden, status: http.StatusForbidden, code: "cors_refused",
+	return &refusal{outcome: metrics.Forbidden, status: http.StatusForbidden, code: "cors_refused",
 		description: "this origin, method or request header is not allowed to call this API from a browser"}
 }
 
@@ -165,8 +166,8 @@ func (g *Gateway) answerPreflight(w http.ResponseWriter, r *http.Request, rec *a
 		g.refuse(w, rec, d, corsRefused())
 		return
 	}
-	d.route.metrics.outcomes[outcomePreflight].Inc()
-	d.log(rec, outcomePreflight)
+	d.route.metrics.Outcomes[metrics.Preflight].Inc()
+	d.log(rec, metrics.Preflight)
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(http.StatusNoContent)
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/idpgate/terraform-provider-idpgate/internal/adminapi"
 	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/accesslog"
+	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/metrics"
 )
 
 // The decision endpoint (forward-auth): an edge proxy that already routes the traffic (nginx
@@ -74,8 +75,8 @@ func (g *Gateway) serveDecision(w http.ResponseWriter, r *http.Request, below st
 	}
 	setIdentityHeaders(h, d.route, d.id, d.policy)
 	h.Set("Cache-Control", "no-store")
-	d.route.metrics.outcomes[outcomeForwarded].Inc()
-	d.log(rec, outcomeForwarded)
+	d.route.metrics.Outcomes[metrics.Forwarded].Inc()
+	d.log(rec, metrics.Forwarded)
 	w.WriteHeader(http.StatusOK)
 }
 
@@ -113,7 +114,7 @@ func (g *Gateway) decisionSubject(r *http.Request, below string) (*http.Request,
 		}
 	}
 	if uri == "" {
-		return nil, &refusal{outcome: outcomeBadRequest, status: http.StatusForbidden, code: "invalid_request",
+		return nil, &refusal{outcome: metrics.BadRequest, status: http.StatusForbidden, code: "invalid_request",
 			description: "the decision request names no request: send X-Forwarded-Method and X-Forwarded-Uri " +
 				"(or X-Original-Method and X-Original-URI) from a trusted proxy, or the path after " + g.decisionPath}
 	}

@@ -10,4 +10,5 @@
 //	limits     rate limits and quotas (in memory or in Redis, with the fallback while Redis is
 //	           away), the failed-auth limiter and the Redis DPoP replay store
 //	accesslog  the access log's encoder and whole-line writer, and each request's server span
+//	metrics    the Prometheus collectors, a request's outcome and one API's series
 package gateway

@@ -18,6 +18,7 @@ import (
 	"github.com/idpgate/terraform-provider-idpgate/internal/adminapi"
 	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/accesslog"
 	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/limits"
+	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/metrics"
 	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/store"
 	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/token"
 	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/tracing"
@@ -36,11 +37,11 @@ import (
 //   - A token with a cnf claim is checked against its binding (sender_constraint.go): a DPoP
 //     proof for cnf.jkt, the TLS client certificate for cnf x5t#S256; never as plain Bearer.
 //   - Per client address, refused tokens are limited before any token check
-//     (auth_failures.go), per replica and in memory. The DPoP replay cache is in Redis when
-//     the store is (dpop_replay_redis.go), so a proof is used once across replicas.
+//     (limits.FailedAuth), per replica and in memory. The DPoP replay cache is in Redis when
+//     the store is (limits/dpop_replay_redis.go), so a proof is used once across replicas.
 //   - Rate limits (token bucket) and quotas (fixed window) count per client id (the subject
 //     when the token has none) and policy: in memory with the bbolt store (a restart starts
-//     from zero), in Redis with the Redis store (limits_redis.go: shared by every replica).
+//     from zero), in Redis with the Redis store (limits/limits_redis.go: shared by every replica).
 //   - With Redis, a replica that loses Redis keeps serving its last snapshot, /readyz stays
 //     200 with "status":"degraded" (taking every replica out of the load balancer at once
 //     would turn a Redis outage into a total one), admin calls answer 503, and limits follow
@@ -125,7 +126,7 @@ type Gateway struct {
 	log        *slog.Logger
 	adminToken string
 	store      *store.Store
-	metrics    *metrics
+	metrics    *metrics.Metrics
 	limits     limits.Counter
 	transport  *http.Transport
 	validators apiValidatorSource
@@ -165,13 +166,13 @@ func New(opts Options) (*Gateway, error) {
 	if err := checkOptions(opts); err != nil {
 		return nil, err
 	}
-	m, reg, err := newMetrics(opts.Registerer)
+	m, reg, err := metrics.New(opts.Registerer)
 	if err != nil {
 		return nil, fmt.Errorf("registering metrics: %w", err)
 	}
 	if opts.Tracing != nil {
 		for _, c := range opts.Tracing.Collectors() {
-			register(reg, c, &err)
+			metrics.Register(reg, c, &err)
 		}
 		if err != nil {
 			return nil, fmt.Errorf("registering metrics: %w", err)
@@ -201,7 +202,7 @@ func checkOptions(opts Options) error {
 }
 
 // newGateway assembles a gateway around a validator source (tests pass a fake one).
-func newGateway(opts Options, m *metrics, src apiValidatorSource) (*Gateway, error) {
+func newGateway(opts Options, m *metrics.Metrics, src apiValidatorSource) (*Gateway, error) {
 	log := opts.Logger
 	if log == nil {
 		log = slog.Default()
@@ -213,12 +214,12 @@ func newGateway(opts Options, m *metrics, src apiValidatorSource) (*Gateway, err
 	}
 	g := &Gateway{
 		log: log, adminToken: opts.AdminToken, store: st, metrics: m,
-		limits: limits.New(st, opts.LimitsFallback, m.limitsFallback, log), transport: newTransport(newDialer(opts.AllowLinkLocalTargets)),
+		limits: limits.New(st, opts.LimitsFallback, m.LimitsFallback, log), transport: newTransport(newDialer(opts.AllowLinkLocalTargets)),
 		validators: src, now: time.Now, allowLinkLocal: opts.AllowLinkLocalTargets,
 		tracer: newTracer(opts),
 	}
-	m.watchStore(st)
-	m.requests.WithLabelValues("", outcomeNames[outcomeNoRoute]) // exported from the start, as 0
+	m.WatchStore(st)
+	m.Requests.WithLabelValues("", metrics.NoRoute.String()) // exported from the start, as 0
 	g.builder = &snapshotBuilder{validators: src, transport: g.tracer.Transport(g.transport), tracer: g.tracer,
 		metrics: m, log: log, bufferPool: newBufferPool()}
 	g.pending, g.wake = map[int64]configChange{}, make(chan struct{})

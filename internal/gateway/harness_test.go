@@ -16,6 +16,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/idpgate/terraform-provider-idpgate/internal/adminapi"
+	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/metrics"
 	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/token"
 )
 
@@ -112,7 +113,7 @@ func newHarnessIn(t testing.TB, dir string, fake *fakeValidators, options ...fun
 	for _, o := range options {
 		o(&opts)
 	}
-	m, _, err := newMetrics(nil)
+	m, _, err := metrics.New(nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -131,7 +132,7 @@ func newRedisHarness(t testing.TB, url, prefix string, fake *fakeValidators, opt
 	for _, f := range opts {
 		f(&o)
 	}
-	m, _, err := newMetrics(nil)
+	m, _, err := metrics.New(nil)
 	if err != nil {
 		t.Fatal(err)
 	}

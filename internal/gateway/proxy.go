@@ -15,6 +15,7 @@ import (
 
 	"github.com/idpgate/terraform-provider-idpgate/internal/adminapi"
 	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/accesslog"
+	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/metrics"
 	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/token"
 )
 
@@ -39,8 +40,8 @@ func (g *Gateway) serveProxy(w http.ResponseWriter, r *http.Request, rec *access
 		setLimitHeaders(w.Header(), &d.limit)
 	}
 	rt := d.route
-	rt.metrics.outcomes[outcomeForwarded].Inc()
-	d.log(rec, outcomeForwarded)
+	rt.metrics.Outcomes[metrics.Forwarded].Inc()
+	d.log(rec, metrics.Forwarded)
 	out := r.WithContext(&forwarding{Context: r.Context(), id: d.id, policy: d.policy})
 	if d.forwardPath != "" {
 		u := *r.URL
@@ -50,7 +51,7 @@ func (g *Gateway) serveProxy(w http.ResponseWriter, r *http.Request, rec *access
 	start := time.Now()
 	rt.proxy.ServeHTTP(w, out)
 	elapsed := time.Since(start)
-	rt.metrics.upstream.Observe(elapsed.Seconds())
+	rt.metrics.Upstream.Observe(elapsed.Seconds())
 	if rec != nil {
 		rec.Upstream = elapsed
 	}
@@ -162,7 +163,7 @@ func (b *snapshotBuilder) reverseProxy(rt *route, target *url.URL) *httputil.Rev
 			if errors.Is(err, context.Canceled) && r.Context().Err() != nil {
 				return // the client went away; nobody to answer
 			}
-			rt.metrics.upstreamErrors.Inc()
+			rt.metrics.UpstreamErrors.Inc()
 			b.log.Warn("upstream request failed", "api", rt.name, "error", err)
 			(&refusal{status: http.StatusBadGateway, code: "bad_gateway", description: "the upstream service did not answer"}).write(w)
 		},

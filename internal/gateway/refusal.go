@@ -12,6 +12,7 @@ import (
 	"github.com/idpgate/terraform-provider-idpgate/internal/adminapi"
 	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/accesslog"
 	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/limits"
+	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/metrics"
 	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/token"
 )
 
@@ -21,7 +22,7 @@ import (
 // and a description safe to show a client; never why a signature or a lookup failed (that is
 // logReason, for the log only).
 type refusal struct {
-	outcome     outcome
+	outcome     metrics.Outcome
 	status      int
 	code        string
 	description string
@@ -47,26 +48,26 @@ type conditionRefusal struct {
 const realm = `Bearer realm="idpgate"`
 
 func badRequest(description string) *refusal {
-	return &refusal{outcome: outcomeBadRequest, status: http.StatusBadRequest, code: "invalid_request", description: description}
+	return &refusal{outcome: metrics.BadRequest, status: http.StatusBadRequest, code: "invalid_request", description: description}
 }
 
 func noRoute() *refusal {
-	return &refusal{outcome: outcomeNoRoute, status: http.StatusNotFound, code: "not_found", description: "no API is served at this path"}
+	return &refusal{outcome: metrics.NoRoute, status: http.StatusNotFound, code: "not_found", description: "no API is served at this path"}
 }
 
 // noToken is RFC 6750 §3.1: a request without credentials gets the challenge but no error
 // code; an API that takes DPoP-bound tokens only challenges for DPoP (RFC 9449 §7.1).
 func noToken(rt *route) *refusal {
 	if sc := rt.senderConstraint; sc == adminapi.SenderConstraintDPoP || sc == adminapi.SenderConstraintDPoPOrMTLS {
-		return &refusal{outcome: outcomeUnauthorized, status: http.StatusUnauthorized, code: "invalid_request",
+		return &refusal{outcome: metrics.Unauthorized, status: http.StatusUnauthorized, code: "invalid_request",
 			description: "a DPoP-bound access token and its proof are required", challenge: dpopChallenge("", "")}
 	}
-	return &refusal{outcome: outcomeUnauthorized, status: http.StatusUnauthorized, code: "invalid_request",
+	return &refusal{outcome: metrics.Unauthorized, status: http.StatusUnauthorized, code: "invalid_request",
 		description: "a bearer token is required", challenge: realm}
 }
 
 func invalidToken(description, logReason string) *refusal {
-	return &refusal{outcome: outcomeUnauthorized, status: http.StatusUnauthorized, code: string(token.CodeInvalid),
+	return &refusal{outcome: metrics.Unauthorized, status: http.StatusUnauthorized, code: string(token.CodeInvalid),
 		description: description, logReason: logReason,
 		challenge: realm + `, error="invalid_token", error_description="` + quotable(description) + `"`}
 }
@@ -76,12 +77,12 @@ func insufficientScope(scopes []string) *refusal {
 	if len(scopes) > 0 {
 		challenge += `, scope="` + quotable(strings.Join(scopes, " ")) + `"`
 	}
-	return &refusal{outcome: outcomeForbidden, status: http.StatusForbidden, code: string(token.CodeInsufficientScope),
+	return &refusal{outcome: metrics.Forbidden, status: http.StatusForbidden, code: string(token.CodeInsufficientScope),
 		description: "the access token lacks a required scope", challenge: challenge}
 }
 
 func accessDenied() *refusal {
-	return &refusal{outcome: outcomeForbidden, status: http.StatusForbidden, code: "access_denied",
+	return &refusal{outcome: metrics.Forbidden, status: http.StatusForbidden, code: "access_denied",
 		description: "no access policy grants this client this method and path"}
 }
 
@@ -96,12 +97,12 @@ func conditionNotMet(p *compiledPolicy, f *conditionFailure) *refusal {
 	if f != nil {
 		cf = *f
 	}
-	return &refusal{outcome: outcomeForbidden, status: http.StatusForbidden, code: "access_denied",
+	return &refusal{outcome: metrics.Forbidden, status: http.StatusForbidden, code: "access_denied",
 		description: description, condition: &conditionRefusal{policy: p, conditionFailure: cf}}
 }
 
 func unavailable(description, logReason string) *refusal {
-	return &refusal{outcome: outcomeUnavailable, status: http.StatusServiceUnavailable, code: string(token.CodeUnavailable),
+	return &refusal{outcome: metrics.Unavailable, status: http.StatusServiceUnavailable, code: string(token.CodeUnavailable),
 		description: description, retryAfter: 5 * time.Second, logReason: logReason}
 }
 
@@ -141,7 +142,7 @@ func refusalOfVerdict(v verdict, missing []string) *refusal {
 
 // authLimited refuses a request from an address that presented too many refused tokens.
 func authLimited(wait time.Duration) *refusal {
-	return &refusal{outcome: outcomeAuthLimited, status: http.StatusTooManyRequests, code: "too_many_failed_authentications",
+	return &refusal{outcome: metrics.AuthLimited, status: http.StatusTooManyRequests, code: "too_many_failed_authentications",
 		description: "too many invalid tokens from this address; retry later", retryAfter: max(wait, time.Second)}
 }
 
@@ -149,10 +150,10 @@ func refusalOfLimit(res limits.Result) *refusal {
 	if res.Exceeded == limits.ExceededUnavailable {
 		return unavailable("limits cannot be checked right now", "Redis unreachable and --redis-limits-fallback=deny")
 	}
-	r := &refusal{outcome: outcomeRateLimited, status: http.StatusTooManyRequests, code: "rate_limit_exceeded",
+	r := &refusal{outcome: metrics.RateLimited, status: http.StatusTooManyRequests, code: "rate_limit_exceeded",
 		description: "rate limit exceeded", retryAfter: max(res.RetryAfter, time.Second), limit: &res}
 	if res.Exceeded == limits.ExceededQuota {
-		r.outcome, r.code, r.description = outcomeQuotaExceeded, "quota_exceeded", "quota exhausted"
+		r.outcome, r.code, r.description = metrics.QuotaExceeded, "quota_exceeded", "quota exhausted"
 	}
 	return r
 }
@@ -163,10 +164,10 @@ func (g *Gateway) refuse(w http.ResponseWriter, rec *accesslog.Record, d *decisi
 	d.log(rec, ref.outcome)
 	rt, api := d.route, ""
 	if rt != nil {
-		rt.metrics.outcomes[ref.outcome].Inc()
+		rt.metrics.Outcomes[ref.outcome].Inc()
 		api = rt.name
 	} else {
-		g.metrics.requests.WithLabelValues("", outcomeNames[ref.outcome]).Inc()
+		g.metrics.Requests.WithLabelValues("", ref.outcome.String()).Inc()
 	}
 	switch {
 	case ref.condition != nil:

@@ -8,6 +8,7 @@ import (
 
 	"github.com/idpgate/terraform-provider-idpgate/internal/adminapi"
 	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/accesslog"
+	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/metrics"
 	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/token"
 )
 
@@ -139,7 +140,7 @@ func (g *Gateway) serveResourceMetadata(w http.ResponseWriter, r *http.Request, 
 		rt = snap.lookupResource(host, below)
 	}
 	if rt == nil {
-		g.refuse(w, rec, &decision{}, &refusal{outcome: outcomeNoRoute, status: http.StatusNotFound, code: "not_found",
+		g.refuse(w, rec, &decision{}, &refusal{outcome: metrics.NoRoute, status: http.StatusNotFound, code: "not_found",
 			description: "no protected resource has its metadata at this URL"})
 		return
 	}

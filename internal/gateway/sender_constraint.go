@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/idpgate/terraform-provider-idpgate/internal/adminapi"
+	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/metrics"
 	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/token"
 )
 
@@ -167,7 +168,7 @@ func (g *Gateway) clientCertificate(r *http.Request) []byte {
 
 // dpopRefusal is a 401 with the DPoP challenge (RFC 9449 §7.1).
 func dpopRefusal(code, description string) *refusal {
-	return &refusal{outcome: outcomeUnauthorized, status: http.StatusUnauthorized, code: code, description: description,
+	return &refusal{outcome: metrics.Unauthorized, status: http.StatusUnauthorized, code: code, description: description,
 		challenge: dpopChallenge(code, description)}
 }
 

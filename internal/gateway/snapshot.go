@@ -14,6 +14,7 @@ import (
 	"github.com/benbjohnson/immutable"
 
 	"github.com/idpgate/terraform-provider-idpgate/internal/adminapi"
+	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/metrics"
 	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/token"
 	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/tracing"
 )
@@ -124,7 +125,7 @@ type route struct {
 	// cors is nil for an API without CORS (cors.go).
 	cors    *corsPolicy
 	proxy   *httputil.ReverseProxy
-	metrics routeMetrics
+	metrics metrics.Route
 
 	// pathNorm and caseInsensitive are the API's path_normalization and
 	// case_insensitive_paths (path_normalization.go).
@@ -215,7 +216,7 @@ type snapshotBuilder struct {
 	validators apiValidatorSource
 	transport  http.RoundTripper
 	tracer     *tracing.Tracer // nil when tracing is off
-	metrics    *metrics
+	metrics    *metrics.Metrics
 	log        *slog.Logger
 	bufferPool httputil.BufferPool
 }
@@ -262,7 +263,7 @@ func (b *snapshotBuilder) route(api *adminapi.API, old *route) (*route, error) {
 		resource:         newRouteResource(api),
 		pathNorm:         pathModeOf(api.PathNormalization),
 		caseInsensitive:  api.CaseInsensitivePaths,
-		metrics:          b.metrics.forRoute(api.Name),
+		metrics:          b.metrics.ForRoute(api.Name),
 	}
 	for _, h := range api.Hosts {
 		r.hosts = append(r.hosts, adminapi.NormalizeHost(h))

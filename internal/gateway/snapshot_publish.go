@@ -64,7 +64,7 @@ func (g *Gateway) catchUp() {
 	served := g.snap.Load().version
 	v, err := g.store.Version()
 	if err != nil {
-		g.metrics.reloads.WithLabelValues("error").Inc()
+		g.metrics.Reloads.WithLabelValues("error").Inc()
 		g.log.Error("reading the configuration version failed; keeping the current snapshot", "error", err)
 		return
 	}
@@ -98,7 +98,7 @@ func (g *Gateway) advanceTo(v int64) error {
 			}
 			delete(g.pending, c.version)
 			next = g.builder.apply(next, c)
-			g.metrics.changesApplied.Inc()
+			g.metrics.ChangesApplied.Inc()
 		}
 		if next != cur {
 			g.publish(next)
@@ -133,7 +133,7 @@ func (g *Gateway) catchUpLocked(cur *snapshot) error {
 	next := cur
 	for _, c := range changed {
 		next = g.builder.apply(next, configChange{version: v, apiID: c.APIID, api: c.API, policyID: c.PolicyID, policy: c.Policy})
-		g.metrics.changesApplied.Inc()
+		g.metrics.ChangesApplied.Inc()
 	}
 	if next == cur { // no object changed: the version moved all the same
 		copied := *cur
@@ -162,8 +162,8 @@ func (g *Gateway) wakeWaiters() {
 // publish makes s the snapshot requests see; g.reloadMu is held.
 func (g *Gateway) publish(s *snapshot) {
 	g.snap.Store(s)
-	g.metrics.apis.Set(float64(s.routes.byID.Len()))
-	g.metrics.policies.Set(float64(s.policies.byID.Len()))
+	g.metrics.APIs.Set(float64(s.routes.byID.Len()))
+	g.metrics.Policies.Set(float64(s.policies.byID.Len()))
 	g.wakeWaiters()
 }
 
@@ -178,7 +178,7 @@ func (g *Gateway) reload() error {
 func (g *Gateway) reloadLocked() error {
 	cfg, err := g.store.Load()
 	if err != nil {
-		g.metrics.reloads.WithLabelValues("error").Inc()
+		g.metrics.Reloads.WithLabelValues("error").Inc()
 		g.log.Error("reloading configuration failed; keeping the previous snapshot", "error", err)
 		return err
 	}
@@ -188,7 +188,7 @@ func (g *Gateway) reloadLocked() error {
 	}
 	g.publish(g.builder.build(cfg.Version, cfg.APIs, cfg.Policies, prev))
 	g.dropPending(cfg.Version)
-	g.metrics.reloads.WithLabelValues("ok").Inc()
+	g.metrics.Reloads.WithLabelValues("ok").Inc()
 	g.log.Info("configuration loaded", "apis", len(cfg.APIs), "policies", len(cfg.Policies), "version", cfg.Version)
 	return nil
 }
