@@ -162,10 +162,10 @@ func (g *Gateway) checkRequest(r *http.Request, snap *snapshot, sim *simulation)
 		caller = id.Subject
 	}
 	if sim != nil {
-		d.limit = g.limits.Peek(&policy.limits, caller, now)
+		d.limit = g.limits.Count(&policy.limits, caller, now, limits.Peek)
 	} else {
 		span := g.startLimitSpan(r.Context())
-		d.limit = g.limits.Take(&policy.limits, caller, now)
+		d.limit = g.limits.Count(&policy.limits, caller, now, limits.Take)
 		endLimitSpan(span, &d.limit)
 	}
 	if !d.limit.Allowed {

@@ -4,7 +4,6 @@ import (
 	"crypto"
 	"encoding/base64"
 	"net/http"
-	"net/http/httptest"
 	"net/netip"
 	"strings"
 	"testing"
@@ -121,12 +120,7 @@ func TestDPoPHTUBelievesXForwardedProtoOnlyFromTrustedProxies(t *testing.T) {
 		{"10.0.0.1:5000", "gopher", "http://api.example/x"},
 		{"10.0.0.1:5000", "", "http://api.example/x"},
 	} {
-		r := httptest.NewRequest("GET", "http://api.example/x", nil)
-		r.RemoteAddr = tc.remote
-		if tc.proto != "" {
-			r.Header.Set("X-Forwarded-Proto", tc.proto)
-		}
-		if got := g.requestURL(r); got != tc.want {
+		if got := g.requestURL(requestFrom("http://api.example/x", tc.remote, "X-Forwarded-Proto", tc.proto)); got != tc.want {
 			t.Errorf("from %s with X-Forwarded-Proto %q: %s, want %s", tc.remote, tc.proto, got, tc.want)
 		}
 	}

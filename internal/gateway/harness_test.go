@@ -288,3 +288,42 @@ func containsLine(text, line string) bool {
 	}
 	return false
 }
+
+// requestFrom is a request for target from the peer remote (host:port), with header set to
+// value unless value is empty.
+func requestFrom(target, remote, header, value string) *http.Request {
+	r := httptest.NewRequest("GET", target, nil)
+	r.RemoteAddr = remote
+	if value != "" {
+		r.Header.Set(header, value)
+	}
+	return r
+}
+
+// inBackground runs fn again and again in workers goroutines, each waiting pause before every
+// run (none when zero), until the stop it returns is called; stop waits for the runs under way.
+func inBackground(workers int, pause time.Duration, fn func()) (stop func()) {
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Go(func() {
+			for {
+				if pause > 0 {
+					select {
+					case <-done:
+						return
+					case <-time.After(pause):
+					}
+				} else {
+					select {
+					case <-done:
+						return
+					default:
+					}
+				}
+				fn()
+			}
+		})
+	}
+	return func() { close(done); wg.Wait() }
+}

@@ -22,18 +22,28 @@ type Policy struct {
 	Quota *adminapi.Limit
 }
 
+// limited says whether any limit applies.
+func (p *Policy) limited() bool { return p.Rate != nil || p.Quota != nil }
+
 // Counter counts one request of client under policy p and says whether it may proceed: the
 // in-memory *Memory below, or the Redis-backed *Redis (limits_redis.go) that every
 // replica on one Redis shares.
 type Counter interface {
-	Take(p *Policy, client string, now time.Time) Result
-	// peek answers what take would, counting nothing (a decision without traffic).
-	Peek(p *Policy, client string, now time.Time) Result
+	Count(p *Policy, client string, now time.Time, m Mode) Result
 }
 
+// Mode says whether Count counts the request (Take) or only answers what taking it would
+// (Peek: nothing is counted, for a decision without traffic).
+type Mode bool
+
+const (
+	Take Mode = false
+	Peek Mode = true
+)
+
 // New picks the limiter that goes with the store: shared counters with a Redis store,
-// in-memory ones with the bbolt file.
-// fallbacks counts the checks decided without Redis, by fallback mode.
+// in-memory ones with the bbolt file. fallbacks counts the checks decided without Redis, by
+// fallback mode.
 func New(st *store.Store, fallback Fallback, fallbacks *prometheus.CounterVec, log *slog.Logger) Counter {
 	client, prefix := st.Redis()
 	if client == nil {
@@ -106,21 +116,13 @@ func NewMemory() *Memory {
 	return l
 }
 
-// take counts one request of client under policy p.
-func (l *Memory) Take(p *Policy, client string, now time.Time) Result {
-	return l.count(p, client, now, false)
-}
-
-// peek answers what take would, on a copy of the client's state: nothing is counted and no
-// entry is made.
-func (l *Memory) Peek(p *Policy, client string, now time.Time) Result {
-	return l.count(p, client, now, true)
-}
-
-func (l *Memory) count(p *Policy, client string, now time.Time, peek bool) Result {
-	if p.Rate == nil && p.Quota == nil {
+// Count counts one request of client under policy p. A Peek works on a copy of the client's
+// state: nothing is counted and no entry is made.
+func (l *Memory) Count(p *Policy, client string, now time.Time, m Mode) Result {
+	if !p.limited() {
 		return Result{Allowed: true}
 	}
+	peek := m == Peek
 	key := limiterKey{policy: p.ID, client: client}
 	sh := &l.shards[maphash.String(l.seed, client)%limiterShards]
 	sh.mu.Lock()

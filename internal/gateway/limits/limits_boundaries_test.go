@@ -47,7 +47,7 @@ func TestTwoPoliciesLimitingOneClientCountInTwoBuckets(t *testing.T) {
 		for _, pair := range [][2]*Policy{{rate1, rate2}, {quota1, quota2}} {
 			var got []bool
 			for _, p := range []*Policy{pair[0], pair[0], pair[0], pair[1], pair[1], pair[1]} {
-				got = append(got, l.Take(p, "app", now).Allowed)
+				got = append(got, l.Count(p, "app", now, Take).Allowed)
 			}
 			if want := []bool{true, true, false, true, true, false}; !slices.Equal(got, want) {
 				t.Errorf("%s, %s then %s, 3 requests each: allowed %v, want %v", name, pair[0].ID, pair[1].ID, got, want)
@@ -63,11 +63,11 @@ func TestRedisBucketNeverRefillsPastItsBurst(t *testing.T) {
 	l := newTestRedisLimiter(t, srv.URL, FallbackDeny)
 	// 100 tokens a second: 100 ms of idling refills 10, more than the one spent.
 	p := &Policy{ID: "pol_b", Rate: &adminapi.Limit{Requests: 1000, Per: adminapi.Duration(10 * time.Second)}}
-	if r := l.Take(p, "app", time.Now()); !r.Allowed || r.Remaining != 999 {
+	if r := l.Count(p, "app", time.Now(), Take); !r.Allowed || r.Remaining != 999 {
 		t.Fatalf("first request: %+v, want allowed with 999 remaining", r)
 	}
 	time.Sleep(150 * time.Millisecond)
-	if r := l.Take(p, "app", time.Now()); !r.Allowed || r.Remaining != 999 || r.Reset > 10*time.Millisecond+time.Millisecond {
+	if r := l.Count(p, "app", time.Now(), Take); !r.Allowed || r.Remaining != 999 || r.Reset > 10*time.Millisecond+time.Millisecond {
 		t.Errorf("after idling: %+v, want 999 remaining (the burst of 1000 less this request) and a reset of 10ms", r)
 	}
 }
@@ -82,42 +82,33 @@ func TestMemorySweepKeepsAnHourlyLimitsState(t *testing.T) {
 		l := NewMemory()
 		now := time.Now()
 		for range 3 {
-			l.Take(p, "app", now)
+			l.Count(p, "app", now, Take)
 		}
-		if l.Take(p, "app", now).Allowed {
+		if l.Count(p, "app", now, Take).Allowed {
 			t.Fatalf("%s: a fourth request within the hour was allowed", name)
 		}
 		idle := now.Add(tooOldToRemain + time.Second)
 		sweepAll(l, idle)
-		if r := l.Take(p, "app", idle); r.Allowed {
+		if r := l.Count(p, "app", idle, Take); r.Allowed {
 			t.Errorf("%s: after a minute idle and a sweep, a request was allowed (%+v): the sweep handed out a fresh budget", name, r)
 		}
 		// An hour and a minute later, the state is worth nothing and goes.
-		sweepAll(l, now.Add(time.Hour+2*tooOldToRemain))
-		if n := entriesOf(l); n != 0 {
+		if n := sweepAll(l, now.Add(time.Hour+2*tooOldToRemain)); n != 0 {
 			t.Errorf("%s: %d entries left after the limit's period and a minute idle", name, n)
 		}
 	}
 }
 
-func sweepAll(l *Memory, now time.Time) {
+// sweepAll sweeps every shard of l at now and returns how many entries are left.
+func sweepAll(l *Memory, now time.Time) (left int) {
 	for i := range l.shards {
 		sh := &l.shards[i]
 		sh.mu.Lock()
 		sh.sweep(now)
+		left += len(sh.entries)
 		sh.mu.Unlock()
 	}
-}
-
-func entriesOf(l *Memory) int {
-	n := 0
-	for i := range l.shards {
-		sh := &l.shards[i]
-		sh.mu.Lock()
-		n += len(sh.entries)
-		sh.mu.Unlock()
-	}
-	return n
+	return left
 }
 
 // TestHangingRedisCostsOneTimeoutPerBackOff: while Redis's connections hang, the request that
@@ -128,7 +119,7 @@ func TestHangingRedisCostsOneTimeoutPerBackOff(t *testing.T) {
 	p := &Policy{ID: "pol_h", Rate: &adminapi.Limit{Requests: 1000, Per: adminapi.Duration(time.Minute)}}
 	now := time.Now()
 	start := time.Now()
-	if r := l.Take(p, "app", now); !r.Allowed {
+	if r := l.Count(p, "app", now, Take); !r.Allowed {
 		t.Fatalf("the first request with Redis hanging: %+v, want allowed by the local fallback", r)
 	}
 	first := time.Since(start)
@@ -139,7 +130,7 @@ func TestHangingRedisCostsOneTimeoutPerBackOff(t *testing.T) {
 
 	start = time.Now()
 	for i := range 50 {
-		if r := l.Take(p, "app", now.Add(time.Duration(i)*redisRetryAfter/50)); !r.Allowed {
+		if r := l.Count(p, "app", now.Add(time.Duration(i)*redisRetryAfter/50), Take); !r.Allowed {
 			t.Fatalf("request %d within the back-off: %+v", i, r)
 		}
 	}
@@ -149,7 +140,7 @@ func TestHangingRedisCostsOneTimeoutPerBackOff(t *testing.T) {
 
 	// Past the back-off, Redis is tried again (and the request waits for it again).
 	start = time.Now()
-	l.Take(p, "app", now.Add(redisRetryAfter+time.Millisecond))
+	l.Count(p, "app", now.Add(redisRetryAfter+time.Millisecond), Take)
 	if d := time.Since(start); d < redisLimitTimeout/2 {
 		t.Errorf("the first request after the back-off took %s: it did not try Redis again", d)
 	}

@@ -162,7 +162,7 @@ func NewRedis(client redis.UniversalClient, prefix string, fallback Fallback, fa
 	return l
 }
 
-// Close stops the senders; a Take after it answers by the fallback.
+// Close stops the senders; a Count after it answers by the fallback.
 func (l *Redis) Close() { close(l.stop) }
 
 // send runs pipelines of the calls waiting in l.calls.
@@ -213,28 +213,21 @@ func (l *Redis) run(ctx context.Context, batch []*limitCall, cmds []*redis.Cmd, 
 	return cmds
 }
 
-func (l *Redis) Take(p *Policy, client string, now time.Time) Result {
-	return l.count(p, client, now, false)
-}
-
-// peek answers what take would, writing nothing to Redis (or the fallback).
-func (l *Redis) Peek(p *Policy, client string, now time.Time) Result {
-	return l.count(p, client, now, true)
-}
-
-func (l *Redis) count(p *Policy, client string, now time.Time, peek bool) Result {
-	if p.Rate == nil && p.Quota == nil {
+// Count counts one request of client under policy p in Redis; a Peek writes nothing to
+// Redis (or the fallback).
+func (l *Redis) Count(p *Policy, client string, now time.Time, m Mode) Result {
+	if !p.limited() {
 		return Result{Allowed: true}
 	}
 	if now.UnixNano() < l.downUntil.Load() {
-		return l.withoutRedis(p, client, now, peek)
+		return l.withoutRedis(p, client, now, m)
 	}
 	c := l.pool.Get().(*limitCall)
 	// One hash tag for both keys: a Redis Cluster keeps them in one slot, as a script needs.
 	base := l.prefix + "{" + p.ID + ":" + client + "}"
 	c.keys = [2]string{base + ":r", base + ":q"}
 	c.args = [5]any{int64(0), int64(0), int64(0), int64(0), int64(0)}
-	if peek {
+	if m == Peek {
 		c.args[4] = int64(1)
 	}
 	if p.Rate != nil {
@@ -257,14 +250,14 @@ func (l *Redis) count(p *Policy, client string, now time.Time, peek bool) Result
 		}
 	default: // more checks waiting than Redis takes in: this one alone goes to the fallback
 		l.pool.Put(c)
-		return l.withoutRedis(p, client, now, peek)
+		return l.withoutRedis(p, client, now, m)
 	}
 	if err != nil || len(v) != 6 {
 		l.downUntil.Store(now.Add(redisRetryAfter).UnixNano())
 		if !l.down.Swap(true) {
 			l.log.Warn("Redis unreachable for limits; counting by the fallback", "fallback", string(l.fallback), "error", err)
 		}
-		return l.withoutRedis(p, client, now, peek)
+		return l.withoutRedis(p, client, now, m)
 	}
 	if l.down.Swap(false) {
 		l.log.Info("Redis reachable again for limits")
@@ -280,16 +273,12 @@ func (l *Redis) count(p *Policy, client string, now time.Time, peek bool) Result
 	return res
 }
 
-func (l *Redis) withoutRedis(p *Policy, client string, now time.Time, peek bool) Result {
-	if peek {
-		if l.fallback == FallbackDeny {
-			return Result{Exceeded: ExceededUnavailable}
-		}
-		return l.local.Peek(p, client, now)
+func (l *Redis) withoutRedis(p *Policy, client string, now time.Time, m Mode) Result {
+	if m == Take { // a peek is not a check decided
+		l.fallbacks.WithLabelValues(string(l.fallback)).Inc()
 	}
-	l.fallbacks.WithLabelValues(string(l.fallback)).Inc()
 	if l.fallback == FallbackDeny {
 		return Result{Exceeded: ExceededUnavailable}
 	}
-	return l.local.Take(p, client, now)
+	return l.local.Count(p, client, now, m)
 }

@@ -23,7 +23,7 @@ func TestRedisRestartKeepsQuotaButRefillsBuckets(t *testing.T) {
 		// otherwise send the first request after it to the fallback.
 		l := NewRedis(srv.Client(), "test:", FallbackDeny, newFallbacks(), slog.New(slog.DiscardHandler))
 		defer l.Close()
-		r := l.Take(p, "app", time.Now())
+		r := l.Count(p, "app", time.Now(), Take)
 		if r.Exceeded == ExceededUnavailable {
 			t.Fatalf("%s: Redis unavailable", step)
 		}
@@ -55,7 +55,7 @@ func TestLimitersPeekCountsNothing(t *testing.T) {
 			} {
 				for i, wantAllowed := range []bool{true, true, false} {
 					for range 3 {
-						peeked := l.Peek(p, "app", time.Now())
+						peeked := l.Count(p, "app", time.Now(), Peek)
 						if peeked.Exceeded == ExceededUnavailable {
 							t.Fatal("Redis unavailable")
 						}
@@ -63,7 +63,7 @@ func TestLimitersPeekCountsNothing(t *testing.T) {
 							t.Fatalf("%s: peek before request %d: allowed=%v remaining=%d, want %v %d", p.ID, i+1, peeked.Allowed, peeked.Remaining, wantAllowed, max(0, 1-i))
 						}
 					}
-					if got := l.Take(p, "app", time.Now()); got.Allowed != wantAllowed {
+					if got := l.Count(p, "app", time.Now(), Take); got.Allowed != wantAllowed {
 						t.Fatalf("%s: request %d allowed=%v after peeks, want %v", p.ID, i+1, got.Allowed, wantAllowed)
 					}
 				}
