@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/idpgate/terraform-provider-idpgate/internal/adminapi"
 	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/store"
@@ -143,5 +144,31 @@ func TestHangingRedisCostsOneTimeoutPerBackOff(t *testing.T) {
 	l.Count(p, "app", now.Add(redisRetryAfter+time.Millisecond), Take)
 	if d := time.Since(start); d < redisLimitTimeout/2 {
 		t.Errorf("the first request after the back-off took %s: it did not try Redis again", d)
+	}
+}
+
+// TestFallbackCountsTakesNotPeeks: idpgate_limits_fallback_total counts the checks decided
+// without Redis; a peek (a decision without traffic) is not one, in either fallback mode.
+func TestFallbackCountsTakesNotPeeks(t *testing.T) {
+	for _, fallback := range []Fallback{FallbackLocal, FallbackDeny} {
+		client, err := store.NewRedisClient(redistest.StartHanging(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		fallbacks := newFallbacks()
+		l := NewRedis(client, "fb:", fallback, fallbacks, slog.New(slog.DiscardHandler))
+		p := &Policy{ID: "pol_f", Rate: &adminapi.Limit{Requests: 10, Per: adminapi.Duration(time.Minute)}}
+		counted := func() float64 { return testutil.ToFloat64(fallbacks.WithLabelValues(string(fallback))) }
+		l.Count(p, "app", time.Now(), Peek) // finds Redis hanging
+		l.Count(p, "app", time.Now(), Peek) // within the back-off
+		if n := counted(); n != 0 {
+			t.Errorf("%s: two peeks without Redis counted %v fallbacks, want 0", fallback, n)
+		}
+		l.Count(p, "app", time.Now(), Take)
+		if n := counted(); n != 1 {
+			t.Errorf("%s: a take without Redis counted %v fallbacks, want 1", fallback, n)
+		}
+		l.Close()
+		_ = client.Close()
 	}
 }
