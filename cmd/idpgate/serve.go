@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/idpgate/terraform-provider-idpgate/internal/gateway"
+	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/limits"
 	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/tracing"
 )
 
@@ -60,7 +61,7 @@ func defaultServeConfig() serveConfig {
 		readHeaderTimeout: 10 * time.Second, readTimeout: 60 * time.Second, writeTimeout: 60 * time.Second,
 		idleTimeout: 120 * time.Second, shutdownTimeout: 20 * time.Second, logLevel: slog.LevelInfo,
 		decisionPath: gateway.DefaultDecisionPath, trustedProxies: gateway.DefaultTrustedProxies,
-		accessLog: "stderr", failedAuthLimit: failedAuthLimitFlag(gateway.DefaultFailedAuthLimit),
+		accessLog: "stderr", failedAuthLimit: failedAuthLimitFlag(limits.DefaultFailedAuthLimit),
 		refusedTokenTTL: 10 * time.Second,
 	}
 }
@@ -72,7 +73,7 @@ func parseServe(args []string, out io.Writer) (*serveConfig, error) {
 	fs.StringVar(&cfg.listen, "listen", cfg.listen, "`address` of the proxy (data plane) listener")
 	fs.StringVar(&cfg.adminListen, "admin-listen", cfg.adminListen, "`address` of the admin listener: admin API (/v1/...), /healthz, /readyz, /metrics")
 	cfg.register(fs, &cfg.dataDir)
-	fs.StringVar(&cfg.limitsFallback, "redis-limits-fallback", envOr(redisFallbackEnv, string(gateway.FallbackLocal)),
+	fs.StringVar(&cfg.limitsFallback, "redis-limits-fallback", envOr(redisFallbackEnv, string(limits.FallbackLocal)),
 		"with --redis-url, what rate limits and quotas do while Redis is unreachable: local (each replica counts on its own, "+
 			"at the full limit) or deny (503) (env "+redisFallbackEnv+")")
 	fs.DurationVar(&cfg.readHeaderTimeout, "read-header-timeout", cfg.readHeaderTimeout, "longest time to read a request's headers")
@@ -126,7 +127,7 @@ Flags:
 	if err := cfg.tls.check(); err != nil {
 		return nil, err
 	}
-	if _, err := gateway.ParseFallback(cfg.limitsFallback); err != nil {
+	if _, err := limits.ParseFallback(cfg.limitsFallback); err != nil {
 		return nil, usageErrorf("--redis-limits-fallback: %v", err)
 	}
 	if err := cfg.check(); err != nil { // the store flags
@@ -181,9 +182,9 @@ func serve(ctx context.Context, cfg *serveConfig, log *slog.Logger, ready func(p
 		}()
 	}
 	gw, err := gateway.New(gateway.Options{DataDir: cfg.dataDir, RedisURL: cfg.redisURL, RedisKeyPrefix: cfg.redisKeyPrefix,
-		LimitsFallback: gateway.Fallback(cfg.limitsFallback), AdminToken: cfg.adminToken, Logger: log,
+		LimitsFallback: limits.Fallback(cfg.limitsFallback), AdminToken: cfg.adminToken, Logger: log,
 		DecisionPath: cfg.decisionPath, TrustedProxies: cfg.trustedProxies, AccessLog: accessLog,
-		FailedAuthLimit: gateway.FailedAuthLimit(cfg.failedAuthLimit), RefusedTokenTTL: refusedTTL(cfg.refusedTokenTTL),
+		FailedAuthLimit: limits.FailedAuthLimit(cfg.failedAuthLimit), RefusedTokenTTL: refusedTTL(cfg.refusedTokenTTL),
 		ClientCertHeader: cfg.clientCertHeader, AllowLinkLocalTargets: cfg.allowLinkLocalTargets, Tracing: tp})
 	if errors.Is(err, gateway.ErrOpeningStore) {
 		return cfg.explainOpenError(cfg.dataDir, err)
@@ -313,7 +314,7 @@ func refusedTTL(d time.Duration) time.Duration {
 }
 
 // failedAuthLimitFlag is -failed-auth-limit: "N/duration" or "off".
-type failedAuthLimitFlag gateway.FailedAuthLimit
+type failedAuthLimitFlag limits.FailedAuthLimit
 
 func (f *failedAuthLimitFlag) String() string {
 	if f == nil || f.Burst < 0 {

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/idpgate/terraform-provider-idpgate/internal/adminapi"
+	"github.com/idpgate/terraform-provider-idpgate/internal/childproc"
 	"github.com/idpgate/terraform-provider-idpgate/internal/mockidp"
 	"github.com/idpgate/terraform-provider-idpgate/internal/otelcoltest"
 )
@@ -299,32 +300,8 @@ func keys(m map[string]otelcoltest.Span) []string {
 // export queue is bounded, the spans past it are dropped and counted, and the gateway still
 // stops in time.
 func TestServeTracingWithAStalledCollector(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var conns []net.Conn
-	var mu sync.Mutex
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			mu.Lock()
-			conns = append(conns, c) // read nothing, answer nothing
-			mu.Unlock()
-		}
-	}()
-	t.Cleanup(func() {
-		ln.Close()
-		mu.Lock()
-		for _, c := range conns {
-			c.Close()
-		}
-		mu.Unlock()
-	})
-	t.Setenv("OTEL_EXPORTER_OTLP_ENDPOINT", "http://"+ln.Addr().String())
+	collector := childproc.Unresponsive(t, false) // reads nothing, answers nothing
+	t.Setenv("OTEL_EXPORTER_OTLP_ENDPOINT", "http://"+collector)
 	t.Setenv("OTEL_EXPORTER_OTLP_TIMEOUT", "60000")
 	t.Setenv("OTEL_BSP_MAX_QUEUE_SIZE", "8")
 	t.Setenv("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", "4")

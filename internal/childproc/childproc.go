@@ -6,6 +6,7 @@ package childproc
 import (
 	"bytes"
 	"errors"
+	"io"
 	"net"
 	"os"
 	"sync"
@@ -74,4 +75,41 @@ func Stop(p *os.Process, sig os.Signal, exited <-chan struct{}, grace time.Durat
 		_ = p.Kill()
 		<-exited
 	}
+}
+
+// Unresponsive listens on loopback and accepts connections it never answers: a frozen server,
+// or one behind a network path that drops its answers. With drain it reads and discards what
+// they send; without, it reads nothing (what is sent fills the socket's buffers). It returns
+// the address (host:port) and stops when the test ends.
+func Unresponsive(t testing.TB, drain bool) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	var conns []net.Conn
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			conns = append(conns, c)
+			mu.Unlock()
+			if drain {
+				go func() { _, _ = io.Copy(io.Discard, c) }()
+			}
+		}
+	}()
+	t.Cleanup(func() {
+		_ = ln.Close()
+		mu.Lock()
+		defer mu.Unlock()
+		for _, c := range conns {
+			_ = c.Close()
+		}
+	})
+	return ln.Addr().String()
 }

@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"encoding/pem"
 	"fmt"
+	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/limits"
+	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/metrics"
 	"net/http"
 	"net/url"
 	"strings"
@@ -152,10 +154,10 @@ func explain(r *http.Request, d *decision, ref *refusal, sim *simulation) *admin
 		}
 		out.Policies = append(out.Policies, dp)
 	}
-	if p := d.policy; p != nil && (p.RateLimit != nil || p.Quota != nil) {
-		out.Limits = &adminapi.DecisionLimits{RateLimit: p.RateLimit, Quota: p.Quota, Remaining: d.limit.remaining}
-		if d.limit.exceeded != exceededUnavailable {
-			out.Limits.Exceeded = d.limit.exceeded
+	if p := d.policy; p != nil && (p.Limits.Rate != nil || p.Limits.Quota != nil) {
+		out.Limits = &adminapi.DecisionLimits{RateLimit: p.Limits.Rate, Quota: p.Limits.Quota, Remaining: d.limit.Remaining}
+		if d.limit.Exceeded != limits.ExceededUnavailable {
+			out.Limits.Exceeded = d.limit.Exceeded
 		}
 	}
 	if ref != nil && ref.condition != nil {
@@ -183,23 +185,23 @@ func reasonOf(r *http.Request, d *decision, ref *refusal, sim *simulation, out *
 		return s
 	}
 	switch ref.outcome {
-	case outcomeBadRequest:
+	case metrics.BadRequest:
 		return "the proxy refuses the request before routing it: " + ref.description
-	case outcomeNoRoute:
+	case metrics.NoRoute:
 		host := r.Host
 		if host == "" {
 			host = "any host"
 		}
 		return fmt.Sprintf("no API serves %s on %s", r.URL.Path, host)
-	case outcomeRateLimited, outcomeQuotaExceeded:
+	case metrics.RateLimited, metrics.QuotaExceeded:
 		what := "rate limit"
-		l := d.policy.RateLimit
-		if ref.outcome == outcomeQuotaExceeded {
-			what, l = "quota", d.policy.Quota
+		l := d.policy.Limits.Rate
+		if ref.outcome == metrics.QuotaExceeded {
+			what, l = "quota", d.policy.Limits.Quota
 		}
 		return fmt.Sprintf("policy %q grants %s on API %q, but its %s of %d per %s is used up for this client; retry in %ds",
 			d.policy.Name, request, rt.Name, what, l.Requests, l.Per.D(), max(1, ceilSeconds(ref.retryAfter)))
-	case outcomeUnavailable:
+	case metrics.Unavailable:
 		return withLog(ref.description)
 	}
 	if d.id == nil { // refused by the token check

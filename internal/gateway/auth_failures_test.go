@@ -64,25 +64,14 @@ func TestAbuseWithRandomOpaqueTokens(t *testing.T) {
 		return resp.StatusCode, nil
 	}
 
-	stop := make(chan struct{})
 	var goodOK, goodFailed atomic.Int64
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		for {
-			select {
-			case <-stop:
-				return
-			case <-time.After(2 * time.Millisecond):
-			}
-			if status, err := get(good, "good-opaque-token"); err == nil && status == http.StatusOK {
-				goodOK.Add(1)
-			} else {
-				goodFailed.Add(1)
-			}
+	stopGood := inBackground(1, 2*time.Millisecond, func() {
+		if status, err := get(good, "good-opaque-token"); err == nil && status == http.StatusOK {
+			goodOK.Add(1)
+		} else {
+			goodFailed.Add(1)
 		}
-	}()
+	})
 
 	const total, workers = 10_000, 8
 	var sent atomic.Int64
@@ -108,8 +97,7 @@ func TestAbuseWithRandomOpaqueTokens(t *testing.T) {
 	}
 	attackers.Wait()
 	elapsed := time.Since(start)
-	close(stop)
-	wg.Wait()
+	stopGood()
 
 	byStatus := map[int]int{}
 	for _, m := range statuses {
@@ -147,12 +135,7 @@ func TestClientAddr(t *testing.T) {
 		{"10.0.0.1:5000", "garbage", ""},
 		{"[::ffff:192.0.2.7]:5000", "", "192.0.2.7"},
 	} {
-		r := httptest.NewRequest("GET", "/", nil)
-		r.RemoteAddr = tc.remote
-		if tc.xff != "" {
-			r.Header.Set("X-Forwarded-For", tc.xff)
-		}
-		addr, ok := g.clientAddr(r)
+		addr, ok := g.clientAddr(requestFrom("/", tc.remote, "X-Forwarded-For", tc.xff))
 		got := ""
 		if ok {
 			got = addr.String()

@@ -1,6 +1,9 @@
 package gateway
 
 import (
+	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/accesslog"
+	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/limits"
+	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/metrics"
 	"net/http"
 	"net/netip"
 	"strings"
@@ -18,13 +21,31 @@ type decision struct {
 	id     *token.Identity
 	policy *config.Policy
 	// limit is the rate limit or quota state to report in X-RateLimit-* (when limit.report).
-	limit limitResult
+	limit limits.Result
 	// forwardPath, when set, is the path to forward instead of the request's own: its normal
 	// form (config.Snapshot.SettlePath).
 	forwardPath string
 	// preflight: the request is a CORS preflight to an API with CORS, answered by the
 	// gateway without any other check (cors.go).
 	preflight bool
+}
+
+// log notes on rec (nil: no access log nor tracing) what the checks decided.
+func (d *decision) log(rec *accesslog.Record, o metrics.Outcome) {
+	if rec == nil {
+		return
+	}
+	c := accesslog.Checked{Outcome: o.String()}
+	if d.route != nil {
+		c.API, c.APIID = d.route.Name, d.route.ID
+	}
+	if d.id != nil {
+		c.ClientID, c.Subject = d.id.ClientID, d.id.Subject
+	}
+	if d.policy != nil {
+		c.Policy = d.policy.ID
+	}
+	rec.Decided(c)
 }
 
 // check runs every check of the request path, in oauth2-proxy's order: path and headers,
@@ -86,11 +107,11 @@ func (g *Gateway) checkRequest(r *http.Request, snap *config.Snapshot, sim *simu
 		return d, unavailable("token validation for this API is not available", rt.ValidatorErr.Error())
 	}
 	now := g.now()
-	var attempt authAttempt
+	var attempt limits.Attempt
 	if client, counted := g.clientAddr(r); counted && sim == nil {
 		var wait time.Duration
 		var ok bool
-		if attempt, wait, ok = g.authFailures.begin(client, now); !ok {
+		if attempt, wait, ok = g.authFailures.Begin(client, now); !ok {
 			return d, authLimited(wait)
 		}
 	}
@@ -105,7 +126,7 @@ func (g *Gateway) checkRequest(r *http.Request, snap *config.Snapshot, sim *simu
 		start := time.Now()
 		ctx, span := g.tracer.Start(r.Context(), "token check") // tracing_wiring.go
 		id, err = rt.Validator.Validate(ctx, tok)
-		g.metrics.validation.Observe(time.Since(start).Seconds())
+		g.metrics.Validation.Observe(time.Since(start).Seconds())
 		endTokenSpan(span, err)
 	}
 	if err != nil {
@@ -116,7 +137,7 @@ func (g *Gateway) checkRequest(r *http.Request, snap *config.Snapshot, sim *simu
 	} else {
 		ref = g.checkBinding(r, rt, scheme, tok, id, sim) // sender_constraint.go
 	}
-	attempt.end(ref != nil && ref.outcome == outcomeUnauthorized, now)
+	attempt.End(ref != nil && ref.outcome == metrics.Unauthorized, now)
 	if ref != nil {
 		return d, ref
 	}
@@ -144,13 +165,13 @@ func (g *Gateway) checkRequest(r *http.Request, snap *config.Snapshot, sim *simu
 		caller = id.Subject
 	}
 	if sim != nil {
-		d.limit = g.limits.peek(policy, caller, now)
+		d.limit = g.limits.Count(&policy.Limits, caller, now, limits.Peek)
 	} else {
 		span := g.startLimitSpan(r.Context())
-		d.limit = g.limits.take(policy, caller, now)
+		d.limit = g.limits.Count(&policy.Limits, caller, now, limits.Take)
 		endLimitSpan(span, &d.limit)
 	}
-	if !d.limit.allowed {
+	if !d.limit.Allowed {
 		return d, refusalOfLimit(d.limit)
 	}
 	return d, nil

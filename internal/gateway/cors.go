@@ -1,6 +1,8 @@
 package gateway
 
 import (
+	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/accesslog"
+	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/metrics"
 	"net/http"
 )
 
@@ -16,17 +18,17 @@ func isPreflight(r *http.Request) bool {
 // corsRefused is the answer to a preflight whose origin, method or headers the API's CORS
 // does not allow: without CORS headers, so the browser refuses the call.
 func corsRefused() *refusal {
-	return &refusal{outcome: outcomeForbidden, status: http.StatusForbidden, code: "cors_refused",
+	return &refusal{outcome: metrics.Forbidden, status: http.StatusForbidden, code: "cors_refused",
 		description: "this origin, method or request header is not allowed to call this API from a browser"}
 }
 
-func (g *Gateway) answerPreflight(w http.ResponseWriter, r *http.Request, rec *accessRecord, d *decision) {
+func (g *Gateway) answerPreflight(w http.ResponseWriter, r *http.Request, rec *accesslog.Record, d *decision) {
 	if !d.route.CORS.Preflight(w.Header(), r) {
 		g.refuse(w, rec, d, corsRefused())
 		return
 	}
-	metricsOf(d.route).outcomes[outcomePreflight].Inc()
-	rec.decided(d, outcomePreflight)
+	d.route.Metrics.Outcomes[metrics.Preflight].Inc()
+	d.log(rec, metrics.Preflight)
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(http.StatusNoContent)
 }

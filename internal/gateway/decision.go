@@ -2,6 +2,8 @@ package gateway
 
 import (
 	"fmt"
+	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/accesslog"
+	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/metrics"
 	"net/http"
 	"net/netip"
 	"net/url"
@@ -42,17 +44,17 @@ const DefaultDecisionPath = adminapi.DefaultDecisionPath
 var DefaultTrustedProxies = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")}
 
 // serveDecision answers a forward-auth request.
-func (g *Gateway) serveDecision(w http.ResponseWriter, r *http.Request, below string, rec *accessRecord) {
-	rec.request(r)
+func (g *Gateway) serveDecision(w http.ResponseWriter, r *http.Request, below string, rec *accesslog.Record) {
+	rec.Request(r)
 	if rec != nil {
-		rec.decision = true
+		rec.Decision = true
 	}
 	orig, ref := g.decisionSubject(r, below)
 	if ref != nil {
 		g.refuse(w, rec, &decision{}, ref)
 		return
 	}
-	rec.request(orig)
+	rec.Request(orig)
 	d, ref := g.check(orig, g.config.Snapshot())
 	if d.route != nil && d.route.CORS != nil {
 		// A preflight is recognised only from a trusted proxy's X-Forwarded-Method (or a path
@@ -68,13 +70,13 @@ func (g *Gateway) serveDecision(w http.ResponseWriter, r *http.Request, below st
 		return
 	}
 	h := w.Header()
-	if d.limit.report {
+	if d.limit.Report {
 		setLimitHeaders(h, &d.limit)
 	}
 	setIdentityHeaders(h, d.route, d.id, d.policy)
 	h.Set("Cache-Control", "no-store")
-	metricsOf(d.route).outcomes[outcomeForwarded].Inc()
-	rec.decided(&d, outcomeForwarded)
+	d.route.Metrics.Outcomes[metrics.Forwarded].Inc()
+	d.log(rec, metrics.Forwarded)
 	w.WriteHeader(http.StatusOK)
 }
 
@@ -112,7 +114,7 @@ func (g *Gateway) decisionSubject(r *http.Request, below string) (*http.Request,
 		}
 	}
 	if uri == "" {
-		return nil, &refusal{outcome: outcomeBadRequest, status: http.StatusForbidden, code: "invalid_request",
+		return nil, &refusal{outcome: metrics.BadRequest, status: http.StatusForbidden, code: "invalid_request",
 			description: "the decision request names no request: send X-Forwarded-Method and X-Forwarded-Uri " +
 				"(or X-Original-Method and X-Original-URI) from a trusted proxy, or the path after " + g.decisionPath}
 	}
@@ -188,4 +190,33 @@ func (g *Gateway) trusted(ip netip.Addr) bool {
 		}
 	}
 	return false
+}
+
+// clientAddr is the address a request's failures are counted under: the peer's, or, when
+// the peer is a trusted proxy, the nearest address in X-Forwarded-For that is not one. ok is
+// false when a trusted proxy names no client (then clients cannot be told apart and the
+// limit does not apply, rather than let one client lock all of them out).
+func (g *Gateway) clientAddr(r *http.Request) (netip.Addr, bool) {
+	ap, err := netip.ParseAddrPort(r.RemoteAddr)
+	if err != nil {
+		return netip.Addr{}, false
+	}
+	addr := ap.Addr().Unmap()
+	if !g.trusted(addr) {
+		return addr, true
+	}
+	xff := r.Header.Values("X-Forwarded-For")
+	for i := len(xff) - 1; i >= 0; i-- {
+		hops := strings.Split(xff[i], ",")
+		for j := len(hops) - 1; j >= 0; j-- {
+			a, err := netip.ParseAddr(strings.TrimSpace(hops[j]))
+			if err != nil {
+				return netip.Addr{}, false
+			}
+			if a = a.Unmap(); !g.trusted(a) {
+				return a, true
+			}
+		}
+	}
+	return netip.Addr{}, false
 }

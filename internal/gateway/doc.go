@@ -6,4 +6,11 @@
 // gateway asks it for an identity or a typed refusal. The
 // OpenTelemetry tracer provider and the W3C trace context rules live in
 // internal/gateway/tracing; tracing_wiring.go says which spans a request has.
+//
+// Rooms below the root, each importing none of the rooms above it:
+//
+//	limits     rate limits and quotas (in memory or in Redis, with the fallback while Redis is
+//	           away), the failed-auth limiter and the Redis DPoP replay store
+//	accesslog  the access log's encoder and whole-line writer, and each request's server span
+//	metrics    the Prometheus collectors, a request's outcome and one API's series
 package gateway

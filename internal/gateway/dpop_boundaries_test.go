@@ -1,14 +1,9 @@
 package gateway
 
 import (
-	"context"
 	"crypto"
-	"crypto/sha256"
 	"encoding/base64"
-	"encoding/hex"
-	"fmt"
 	"net/http"
-	"net/http/httptest"
 	"net/netip"
 	"strings"
 	"testing"
@@ -17,15 +12,14 @@ import (
 	jose "github.com/go-jose/go-jose/v4"
 
 	"github.com/idpgate/terraform-provider-idpgate/internal/adminapi"
-	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/store"
+	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/limits"
 	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/token"
-	"github.com/idpgate/terraform-provider-idpgate/internal/redistest"
 )
 
 // Boundaries of the DPoP and sender-constraint checks that the tests written with the code
-// did not reach: the Redis replay store's lifetime and its fallback with Redis down, which
-// X-Forwarded-Proto builds htu, an mtls-only API and a DPoP-bound token, and the challenge a
-// failed DPoP-scheme token gets.
+// did not reach: the replay store's fallback with Redis down (the Redis replay store's own
+// tests are in internal/gateway/limits), which X-Forwarded-Proto builds htu, an mtls-only API
+// and a DPoP-bound token, and the challenge a failed DPoP-scheme token gets.
 
 // jkt is the RFC 7638 thumbprint of c's key, as cnf.jkt carries it.
 func (c *dpopClient) jkt() string {
@@ -59,46 +53,16 @@ func sendDPoP(t *testing.T, h *harness, path, scheme, tok string, proofs []strin
 	return resp
 }
 
-// TestRedisReplayStoreRemembersAProofForItsLifetime: the SET NX key lives as long as the
-// proof could be accepted (until - now), not a moment: a proof used again 2 s later (by the
-// clock the checker passes) is a replay, and Redis holds the key for the proof's lifetime.
-func TestRedisReplayStoreRemembersAProofForItsLifetime(t *testing.T) {
-	srv := redistest.Start(t)
-	rdb := srv.Client()
-	s := newReplayStore(rdb, "lt:", FallbackDeny)
-	ctx := context.Background()
-	now := time.Now()
-	until := now.Add(token.DPoPProofMaxAge + token.DPoPProofMaxSkew)
-	const id = "jkt\x00jti-1"
-	if first, err := s.FirstUse(ctx, id, until, now); err != nil || !first {
-		t.Fatalf("first use: %v, %v", first, err)
-	}
-	if first, err := s.FirstUse(ctx, id, until, now.Add(2*time.Second)); err != nil || first {
-		t.Errorf("used again 2 s later, within its lifetime: first=%v (%v), want a replay", first, err)
-	}
-	sum := sha256.Sum256([]byte(id))
-	ttl, err := rdb.PTTL(ctx, "lt:dpop:"+hex.EncodeToString(sum[:])).Result()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if want := until.Sub(now); ttl < want-2*time.Second || ttl > want {
-		t.Errorf("Redis keeps the proof %s, want its remaining lifetime %s", ttl, want)
-	}
-	if first, err := s.FirstUse(ctx, "jkt\x00jti-2", now, now); err != nil || first {
-		t.Errorf("a proof whose lifetime has ended: first=%v (%v), want refused", first, err)
-	}
-}
-
 // TestDPoPReplayWithRedisDown: with Redis stopped while proofs are checked, the local fallback
 // remembers proofs in the replica's memory (a fresh proof passes, its replay does not), and
 // the deny fallback answers 503 without accepting the proof.
 func TestDPoPReplayWithRedisDown(t *testing.T) {
 	for _, tc := range []struct {
-		fallback Fallback
+		fallback limits.Fallback
 		fresh    int // a fresh proof's answer with Redis down
 	}{
-		{FallbackLocal, http.StatusOK},
-		{FallbackDeny, http.StatusServiceUnavailable},
+		{limits.FallbackLocal, http.StatusOK},
+		{limits.FallbackDeny, http.StatusServiceUnavailable},
 	} {
 		t.Run(string(tc.fallback), func(t *testing.T) {
 			c := newCluster(t, 1, func(o *Options) { o.LimitsFallback = tc.fallback })
@@ -120,7 +84,7 @@ func TestDPoPReplayWithRedisDown(t *testing.T) {
 			}
 			// Replayed: refused either way (local: remembered in memory; deny: unavailable).
 			want := http.StatusUnauthorized
-			if tc.fallback == FallbackDeny {
+			if tc.fallback == limits.FallbackDeny {
 				want = http.StatusServiceUnavailable
 			}
 			expect(t, sendDPoP(t, h, "/dpop/x", "DPoP", tok, []string{p}), want)
@@ -156,12 +120,7 @@ func TestDPoPHTUBelievesXForwardedProtoOnlyFromTrustedProxies(t *testing.T) {
 		{"10.0.0.1:5000", "gopher", "http://api.example/x"},
 		{"10.0.0.1:5000", "", "http://api.example/x"},
 	} {
-		r := httptest.NewRequest("GET", "http://api.example/x", nil)
-		r.RemoteAddr = tc.remote
-		if tc.proto != "" {
-			r.Header.Set("X-Forwarded-Proto", tc.proto)
-		}
-		if got := g.requestURL(r); got != tc.want {
+		if got := g.requestURL(requestFrom("http://api.example/x", tc.remote, "X-Forwarded-Proto", tc.proto)); got != tc.want {
 			t.Errorf("from %s with X-Forwarded-Proto %q: %s, want %s", tc.remote, tc.proto, got, tc.want)
 		}
 	}
@@ -224,47 +183,5 @@ func TestFailedDPoPSchemeTokenGetsADPoPChallenge(t *testing.T) {
 		if !strings.HasPrefix(c, prefix) || !strings.Contains(c, `error="invalid_token"`) {
 			t.Errorf("an invalid token with scheme %s: WWW-Authenticate %q, want %s... error=\"invalid_token\"", scheme, c, prefix)
 		}
-	}
-}
-
-// TestReplayStoreWithRedisHangingBacksOff: while Redis's connections hang, the proof that
-// finds it out waits about replayTimeout; the proofs of the next redisRetryAfter go straight
-// to the fallback (each still checked against the local memory), and after it Redis is tried
-// again.
-func TestReplayStoreWithRedisHangingBacksOff(t *testing.T) {
-	hr := startHangingRedis(t)
-	client, err := store.NewRedisClient("redis://" + hr.ln.Addr().String() + "/0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = client.Close() })
-	s := newReplayStore(client, "hang:", FallbackLocal)
-	ctx := context.Background()
-	now := time.Now()
-	until := now.Add(token.DPoPProofMaxAge)
-	start := time.Now()
-	if first, err := s.FirstUse(ctx, "jkt\x00a", until, now); err != nil || !first {
-		t.Fatalf("the first proof with Redis hanging: %v, %v; want accepted by the local fallback", first, err)
-	}
-	if d := time.Since(start); d > replayTimeout+150*time.Millisecond {
-		t.Errorf("the proof that found Redis hanging waited %s, want about replayTimeout (%s)", d, replayTimeout)
-	}
-	start = time.Now()
-	for i := range 50 {
-		at := now.Add(time.Duration(i) * redisRetryAfter / 50)
-		if first, err := s.FirstUse(ctx, fmt.Sprintf("jkt\x00b%d", i), until, at); err != nil || !first {
-			t.Fatalf("proof %d within the back-off: %v, %v", i, first, err)
-		}
-	}
-	if d := time.Since(start); d > 100*time.Millisecond {
-		t.Errorf("50 proofs within the back-off took %s: they tried Redis instead of the fallback", d)
-	}
-	if first, _ := s.FirstUse(ctx, "jkt\x00a", until, now.Add(time.Second/2)); first {
-		t.Error("a proof replayed within the back-off was accepted: the fallback must still remember it")
-	}
-	start = time.Now()
-	_, _ = s.FirstUse(ctx, "jkt\x00c", until, now.Add(redisRetryAfter+time.Millisecond))
-	if d := time.Since(start); d < replayTimeout/2 {
-		t.Errorf("the first proof after the back-off took %s: it did not try Redis again", d)
 	}
 }

@@ -4,6 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/accesslog"
+	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/limits"
+	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/metrics"
 	"io"
 	"log/slog"
 	"net/http"
@@ -34,11 +37,11 @@ import (
 //   - A token with a cnf claim is checked against its binding (sender_constraint.go): a DPoP
 //     proof for cnf.jkt, the TLS client certificate for cnf x5t#S256; never as plain Bearer.
 //   - Per client address, refused tokens are limited before any token check
-//     (auth_failures.go), per replica and in memory. The DPoP replay cache is in Redis when
-//     the store is (dpop_replay_redis.go), so a proof is used once across replicas.
+//     (limits.FailedAuth), per replica and in memory. The DPoP replay cache is in Redis when
+//     the store is (limits/dpop_replay_redis.go), so a proof is used once across replicas.
 //   - Rate limits (token bucket) and quotas (fixed window) count per client id (the subject
 //     when the token has none) and policy: in memory with the bbolt store (a restart starts
-//     from zero), in Redis with the Redis store (limits_redis.go: shared by every replica).
+//     from zero), in Redis with the Redis store (limits/limits_redis.go: shared by every replica).
 //   - With Redis, a replica that loses Redis keeps serving its last snapshot, /readyz stays
 //     200 with "status":"degraded" (taking every replica out of the load balancer at once
 //     would turn a Redis outage into a total one), admin calls answer 503, and limits follow
@@ -67,8 +70,8 @@ type Options struct {
 	RedisKeyPrefix string
 	// LimitsFallback is what rate limits, quotas and the DPoP replay cache do while Redis is
 	// unreachable:
-	// FallbackLocal (the default) or FallbackDeny.
-	LimitsFallback Fallback
+	// limits.FallbackLocal (the default) or limits.FallbackDeny.
+	LimitsFallback limits.Fallback
 	// AdminToken authenticates every admin API call. Required.
 	AdminToken string
 	// Logger defaults to slog.Default().
@@ -86,14 +89,14 @@ type Options struct {
 	// RefusedTokenTTL is how long an introspected token answered inactive or expired is
 	// refused without asking again; zero means 10s, negative turns it off.
 	RefusedTokenTTL time.Duration
-	// FailedAuthLimit bounds the refused tokens per client address (auth_failures.go); the
-	// zero value means DefaultFailedAuthLimit.
-	FailedAuthLimit FailedAuthLimit
+	// FailedAuthLimit bounds the refused tokens per client address (limits.FailedAuth); the
+	// zero value means limits.DefaultFailedAuthLimit.
+	FailedAuthLimit limits.FailedAuthLimit
 	// ClientCertHeader names the header in which a trusted proxy that terminates TLS passes
 	// the client's certificate (URL-escaped PEM as nginx's $ssl_client_escaped_cert, or
 	// base64 DER as Traefik's passTLSClientCert), for certificate-bound tokens; "" means none.
 	ClientCertHeader string
-	// AccessLog receives one JSON line per proxy-listener request (accesslog.go); nil means
+	// AccessLog receives one JSON line per proxy-listener request (internal/gateway/accesslog); nil means
 	// no access log.
 	AccessLog io.Writer
 	// TrustedProxies are the addresses whose X-Forwarded-* / X-Original-* headers a decision
@@ -115,8 +118,8 @@ type Gateway struct {
 	log        *slog.Logger
 	adminToken string
 	store      *store.Store
-	metrics    *metrics
-	limits     limits
+	metrics    *metrics.Metrics
+	limits     limits.Counter
 	transport  *http.Transport
 	validators config.ValidatorSource
 	now        func() time.Time
@@ -133,9 +136,9 @@ type Gateway struct {
 	decisionPath   string
 	allowLinkLocal bool
 	trustedProxies []netip.Prefix
-	authFailures   *failedAuthLimiter // nil when off
+	authFailures   *limits.FailedAuth // nil when off
 	dpop           *token.DPoPChecker
-	accessLog      *accessLog      // nil when off (neither an access log nor tracing)
+	accessLog      *accesslog.Log  // nil when off (neither an access log nor tracing)
 	tracer         *tracing.Tracer // nil when tracing is off
 	// clientCertHeader is Options.ClientCertHeader, canonical.
 	clientCertHeader string
@@ -154,13 +157,13 @@ func New(opts Options) (*Gateway, error) {
 	if err := checkOptions(opts); err != nil {
 		return nil, err
 	}
-	m, reg, err := newMetrics(opts.Registerer)
+	m, reg, err := metrics.New(opts.Registerer)
 	if err != nil {
 		return nil, fmt.Errorf("registering metrics: %w", err)
 	}
 	if opts.Tracing != nil {
 		for _, c := range opts.Tracing.Collectors() {
-			register(reg, c, &err)
+			metrics.Register(reg, c, &err)
 		}
 		if err != nil {
 			return nil, fmt.Errorf("registering metrics: %w", err)
@@ -180,7 +183,7 @@ func checkOptions(opts Options) error {
 	if opts.DataDir == "" && opts.RedisURL == "" {
 		return errors.New("gateway: Options.DataDir or Options.RedisURL is required")
 	}
-	if _, err := ParseFallback(string(opts.LimitsFallback)); err != nil {
+	if _, err := limits.ParseFallback(string(opts.LimitsFallback)); err != nil {
 		return fmt.Errorf("gateway: Options.LimitsFallback: %w", err)
 	}
 	if opts.AdminToken == "" {
@@ -190,7 +193,7 @@ func checkOptions(opts Options) error {
 }
 
 // newGateway assembles a gateway around a validator source (tests pass a fake one).
-func newGateway(opts Options, m *metrics, src config.ValidatorSource) (*Gateway, error) {
+func newGateway(opts Options, m *metrics.Metrics, src config.ValidatorSource) (*Gateway, error) {
 	log := opts.Logger
 	if log == nil {
 		log = slog.Default()
@@ -202,37 +205,36 @@ func newGateway(opts Options, m *metrics, src config.ValidatorSource) (*Gateway,
 	}
 	g := &Gateway{
 		log: log, adminToken: opts.AdminToken, store: st, metrics: m,
-		limits: newLimits(st, opts.LimitsFallback, m, log), transport: newTransport(newDialer(opts.AllowLinkLocalTargets)),
+		limits: limits.New(st, opts.LimitsFallback, m.LimitsFallback, log), transport: newTransport(newDialer(opts.AllowLinkLocalTargets)),
 		validators: src, now: time.Now, allowLinkLocal: opts.AllowLinkLocalTargets,
 		tracer: newTracer(opts),
 	}
-	m.watchStore(st)
-	m.requests.WithLabelValues("", outcomeNames[outcomeNoRoute]) // exported from the start, as 0
+	m.WatchStore(st)
+	m.Requests.WithLabelValues("", metrics.NoRoute.String()) // exported from the start, as 0
 	g.remoteIP = g.requestRemoteIP
 	g.upstreams = &upstreams{transport: g.tracer.Transport(g.transport), tracer: g.tracer, log: log, bufferPool: newBufferPool()}
 	builder := &config.Builder{Validators: src, Log: log, ReverseProxy: g.upstreams.reverseProxy,
-		Metrics: func(api string) any { rm := m.forRoute(api); return &rm }}
-	g.config, err = config.NewLive(st, builder, log, config.PublishMetrics{Reloads: m.reloads,
-		ChangesApplied: m.changesApplied, APIs: m.apis, Policies: m.policies})
+		Metrics: m}
+	g.config, err = config.NewLive(st, builder, log)
 	if err != nil {
 		_ = g.Close() // the load error is the one to report
 		return nil, fmt.Errorf("loading configuration from the store: %w", err)
 	}
 
 	g.decisionPath, g.trustedProxies = opts.DecisionPath, opts.TrustedProxies
-	g.authFailures = newFailedAuthLimiter(opts.FailedAuthLimit)
+	g.authFailures = limits.NewFailedAuth(opts.FailedAuthLimit)
 	if opts.ClientCertHeader != "" {
 		g.clientCertHeader = http.CanonicalHeaderKey(opts.ClientCertHeader)
 	}
 	rdb, prefix := st.Redis()
-	g.dpop = token.NewDPoPChecker(nil, newReplayStore(rdb, prefix, opts.LimitsFallback))
+	g.dpop = token.NewDPoPChecker(nil, limits.NewReplayStore(rdb, prefix, opts.LimitsFallback))
 	if g.decisionPath == "" {
 		g.decisionPath = DefaultDecisionPath
 	}
 	if g.trustedProxies == nil {
 		g.trustedProxies = DefaultTrustedProxies
 	}
-	serve := func(w http.ResponseWriter, r *http.Request, rec *accessRecord) {
+	serve := func(w http.ResponseWriter, r *http.Request, rec *accesslog.Record) {
 		if ref := checkRequestTarget(requestTarget(r)); ref != nil {
 			g.refuseTarget(w, r, rec, ref)
 			return
@@ -248,8 +250,8 @@ func newGateway(opts Options, m *metrics, src config.ValidatorSource) (*Gateway,
 		g.serveProxy(w, r, rec)
 	}
 	g.proxyHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { serve(w, r, nil) })
-	if g.accessLog = newAccessLog(opts.AccessLog, g.tracer); g.accessLog != nil {
-		g.proxyHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { g.accessLog.serve(w, r, serve) })
+	if g.accessLog = accesslog.New(opts.AccessLog, g.tracer); g.accessLog != nil {
+		g.proxyHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { g.accessLog.Serve(w, r, serve) })
 	}
 	admin := http.NewServeMux()
 	admin.Handle("/v1/", g.adminRoutes())
@@ -269,10 +271,10 @@ func newGateway(opts Options, m *metrics, src config.ValidatorSource) (*Gateway,
 
 // refuseTarget answers a request whose target checkRequestTarget refused, before any other
 // work; the access log keeps at most maxLoggedPath bytes of its path.
-func (g *Gateway) refuseTarget(w http.ResponseWriter, r *http.Request, rec *accessRecord, ref *refusal) {
-	rec.request(r)
-	if rec != nil && len(rec.path) > maxLoggedPath {
-		rec.path = rec.path[:maxLoggedPath]
+func (g *Gateway) refuseTarget(w http.ResponseWriter, r *http.Request, rec *accesslog.Record, ref *refusal) {
+	rec.Request(r)
+	if rec != nil && len(rec.Path) > maxLoggedPath {
+		rec.Path = rec.Path[:maxLoggedPath]
 	}
 	g.refuse(w, rec, &decision{}, ref)
 }
@@ -315,12 +317,12 @@ func (g *Gateway) Close() error {
 			g.stopWatch()
 			g.watching.Wait()
 		}
-		if rl, ok := g.limits.(*redisLimiter); ok {
-			rl.close()
+		if rl, ok := g.limits.(*limits.Redis); ok {
+			rl.Close()
 		}
 		g.validators.Close()
 		g.transport.CloseIdleConnections()
-		g.accessLog.close()
+		g.accessLog.Close()
 		err = g.store.Close()
 	})
 	return err

@@ -16,6 +16,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/idpgate/terraform-provider-idpgate/internal/adminapi"
+	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/metrics"
 	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/token"
 )
 
@@ -114,7 +115,7 @@ func newHarnessIn(t testing.TB, dir string, fake *fakeValidators, options ...fun
 	for _, o := range options {
 		o(&opts)
 	}
-	m, _, err := newMetrics(nil)
+	m, _, err := metrics.New(nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -133,7 +134,7 @@ func newRedisHarness(t testing.TB, url, prefix string, fake *fakeValidators, opt
 	for _, f := range opts {
 		f(&o)
 	}
-	m, _, err := newMetrics(nil)
+	m, _, err := metrics.New(nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -288,4 +289,43 @@ func containsLine(text, line string) bool {
 		}
 	}
 	return false
+}
+
+// requestFrom is a request for target from the peer remote (host:port), with header set to
+// value unless value is empty.
+func requestFrom(target, remote, header, value string) *http.Request {
+	r := httptest.NewRequest("GET", target, nil)
+	r.RemoteAddr = remote
+	if value != "" {
+		r.Header.Set(header, value)
+	}
+	return r
+}
+
+// inBackground runs fn again and again in workers goroutines, each waiting pause before every
+// run (none when zero), until the stop it returns is called; stop waits for the runs under way.
+func inBackground(workers int, pause time.Duration, fn func()) (stop func()) {
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Go(func() {
+			for {
+				if pause > 0 {
+					select {
+					case <-done:
+						return
+					case <-time.After(pause):
+					}
+				} else {
+					select {
+					case <-done:
+						return
+					default:
+					}
+				}
+				fn()
+			}
+		})
+	}
+	return func() { close(done); wg.Wait() }
 }

@@ -30,7 +30,7 @@ func (g *Gateway) observabilityRoutes(mux *http.ServeMux) {
 		}
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
 	})
-	if g.metrics.gatherer != nil {
-		mux.Handle("GET /metrics", promhttp.HandlerFor(g.metrics.gatherer, promhttp.HandlerOpts{}))
+	if g.metrics.Gatherer != nil {
+		mux.Handle("GET /metrics", promhttp.HandlerFor(g.metrics.Gatherer, promhttp.HandlerOpts{}))
 	}
 }

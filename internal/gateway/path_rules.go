@@ -10,6 +10,7 @@ import (
 	"golang.org/x/text/unicode/norm"
 
 	"github.com/idpgate/terraform-provider-idpgate/internal/adminapi"
+	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/metrics"
 )
 
 // Request targets the gateway refuses before any other work (checkRequestTarget): on the
@@ -67,7 +68,7 @@ func checkRequestPath(u *url.URL) (reason string, ok bool) {
 // limits.
 func checkRequestTarget(target string) *refusal {
 	if len(target) > adminapi.MaxRequestTargetBytes {
-		return &refusal{outcome: outcomeBadRequest, status: http.StatusRequestURITooLong, code: "invalid_request",
+		return &refusal{outcome: metrics.BadRequest, status: http.StatusRequestURITooLong, code: "invalid_request",
 			description: "the request target is longer than " + strconv.Itoa(adminapi.MaxRequestTargetBytes) + " bytes"}
 	}
 	segments, inPath := 0, true

@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/accesslog"
+	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/metrics"
 	"log/slog"
 	"net"
 	"net/http"
@@ -23,8 +25,8 @@ import (
 // serveProxy is the data plane: the checks (check.go), then the upstream. The Authorization
 // header is forwarded unchanged, so an upstream can check the token again if it wants to (as
 // Tyk and Kong do by default).
-func (g *Gateway) serveProxy(w http.ResponseWriter, r *http.Request, rec *accessRecord) {
-	rec.request(r)
+func (g *Gateway) serveProxy(w http.ResponseWriter, r *http.Request, rec *accesslog.Record) {
+	rec.Request(r)
 	d, ref := g.check(r, g.config.Snapshot())
 	if d.route != nil && d.route.CORS != nil {
 		if d.preflight {
@@ -37,12 +39,12 @@ func (g *Gateway) serveProxy(w http.ResponseWriter, r *http.Request, rec *access
 		g.refuse(w, rec, &d, ref)
 		return
 	}
-	if d.limit.report {
+	if d.limit.Report {
 		setLimitHeaders(w.Header(), &d.limit)
 	}
 	rt := d.route
-	metricsOf(rt).outcomes[outcomeForwarded].Inc()
-	rec.decided(&d, outcomeForwarded)
+	rt.Metrics.Outcomes[metrics.Forwarded].Inc()
+	d.log(rec, metrics.Forwarded)
 	out := r.WithContext(&forwarding{Context: r.Context(), id: d.id, policy: d.policy})
 	if d.forwardPath != "" {
 		u := *r.URL
@@ -52,9 +54,9 @@ func (g *Gateway) serveProxy(w http.ResponseWriter, r *http.Request, rec *access
 	start := time.Now()
 	rt.Proxy.ServeHTTP(w, out)
 	elapsed := time.Since(start)
-	metricsOf(rt).upstream.Observe(elapsed.Seconds())
+	rt.Metrics.Upstream.Observe(elapsed.Seconds())
 	if rec != nil {
-		rec.upstream = elapsed
+		rec.Upstream = elapsed
 	}
 }
 
@@ -128,9 +130,6 @@ type upstreams struct {
 	bufferPool httputil.BufferPool
 }
 
-// metricsOf is rt's metric series (config.Builder.Metrics makes them with forRoute).
-func metricsOf(rt *config.Route) *routeMetrics { return rt.Metrics.(*routeMetrics) }
-
 // reverseProxy builds the upstream side of a route.
 func (b *upstreams) reverseProxy(rt *config.Route, target *url.URL) *httputil.ReverseProxy {
 	listenPath, strip := rt.ListenPath, rt.Strip && rt.ListenPath != "/"
@@ -161,7 +160,7 @@ func (b *upstreams) reverseProxy(rt *config.Route, target *url.URL) *httputil.Re
 			if errors.Is(err, context.Canceled) && r.Context().Err() != nil {
 				return // the client went away; nobody to answer
 			}
-			metricsOf(rt).upstreamErrors.Inc()
+			rt.Metrics.UpstreamErrors.Inc()
 			b.log.Warn("upstream request failed", "api", rt.Name, "error", err)
 			(&refusal{status: http.StatusBadGateway, code: "bad_gateway", description: "the upstream service did not answer"}).write(w)
 		},

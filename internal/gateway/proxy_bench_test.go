@@ -15,6 +15,7 @@ import (
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 
 	"github.com/idpgate/terraform-provider-idpgate/internal/adminapi"
+	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/accesslog"
 	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/token"
 	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/tracing"
 )
@@ -66,9 +67,9 @@ func BenchmarkProxyOverhead(b *testing.B) {
 	b.Run("gateway", func(b *testing.B) { run(b, h.gw.ProxyHandler(), "/bench/items/1") })
 	// The same gateway with its access log on (formatted, written to io.Discard): the
 	// difference to "gateway" is what a line costs.
-	access := newAccessLog(io.Discard, nil)
-	defer access.close()
-	logged := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { access.serve(w, r, h.gw.serveProxy) })
+	access := accesslog.New(io.Discard, nil)
+	defer access.Close()
+	logged := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { access.Serve(w, r, h.gw.serveProxy) })
 	b.Run("gateway-accesslog", func(b *testing.B) { run(b, logged, "/bench/items/1") })
 	// With tracing on, spans exported to a discarding exporter: every request sampled, and 1%.
 	for _, tc := range []struct {

@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -387,36 +386,23 @@ func TestSnapshotSwapUnderLoad(t *testing.T) {
 	tok := h.fake.token("t", token.Identity{ClientID: "app"})
 	builds := h.fake.forAPI.Load()
 
-	stop := make(chan struct{})
 	var ok, failed atomic.Int64
-	var wg sync.WaitGroup
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 8}}
-	for w := 0; w < 8; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				select {
-				case <-stop:
-					return
-				default:
-				}
-				req, _ := http.NewRequest("GET", h.proxy.URL+"/a/x", nil)
-				req.Header.Set("Authorization", "Bearer "+tok)
-				resp, err := client.Do(req)
-				if err != nil {
-					failed.Add(1)
-					continue
-				}
-				resp.Body.Close()
-				if resp.StatusCode == http.StatusOK {
-					ok.Add(1)
-				} else {
-					failed.Add(1)
-				}
-			}
-		}()
-	}
+	stop := inBackground(8, 0, func() {
+		req, _ := http.NewRequest("GET", h.proxy.URL+"/a/x", nil)
+		req.Header.Set("Authorization", "Bearer "+tok)
+		resp, err := client.Do(req)
+		if err != nil {
+			failed.Add(1)
+			return
+		}
+		resp.Body.Close()
+		if resp.StatusCode == http.StatusOK {
+			ok.Add(1)
+		} else {
+			failed.Add(1)
+		}
+	})
 	ctx := context.Background()
 	for i := 0; i < 40; i++ { // policy edits, unrelated API churn
 		p.Name = fmt.Sprintf("p%d", i)
@@ -432,8 +418,7 @@ func TestSnapshotSwapUnderLoad(t *testing.T) {
 			t.Error(err)
 		}
 	}
-	close(stop)
-	wg.Wait()
+	stop()
 	if failed.Load() != 0 || ok.Load() < 50 {
 		t.Errorf("during 120 config changes: %d ok, %d failed", ok.Load(), failed.Load())
 	}

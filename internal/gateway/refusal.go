@@ -3,6 +3,9 @@ package gateway
 import (
 	"encoding/json"
 	"errors"
+	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/accesslog"
+	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/limits"
+	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/metrics"
 	"math"
 	"net/http"
 	"strconv"
@@ -20,7 +23,7 @@ import (
 // and a description safe to show a client; never why a signature or a lookup failed (that is
 // logReason, for the log only).
 type refusal struct {
-	outcome     outcome
+	outcome     metrics.Outcome
 	status      int
 	code        string
 	description string
@@ -29,7 +32,7 @@ type refusal struct {
 	// retryAfter is sent as Retry-After (whole seconds, at least 1) when positive.
 	retryAfter time.Duration
 	// limit, when set, is sent as X-RateLimit-*.
-	limit *limitResult
+	limit *limits.Result
 	// logReason says why, for the log; never sent.
 	logReason string
 	// condition, when set, is the condition that refused the request, logged by refuse.
@@ -46,26 +49,26 @@ type conditionRefusal struct {
 const realm = `Bearer realm="idpgate"`
 
 func badRequest(description string) *refusal {
-	return &refusal{outcome: outcomeBadRequest, status: http.StatusBadRequest, code: "invalid_request", description: description}
+	return &refusal{outcome: metrics.BadRequest, status: http.StatusBadRequest, code: "invalid_request", description: description}
 }
 
 func noRoute() *refusal {
-	return &refusal{outcome: outcomeNoRoute, status: http.StatusNotFound, code: "not_found", description: "no API is served at this path"}
+	return &refusal{outcome: metrics.NoRoute, status: http.StatusNotFound, code: "not_found", description: "no API is served at this path"}
 }
 
 // noToken is RFC 6750 §3.1: a request without credentials gets the challenge but no error
 // code; an API that takes DPoP-bound tokens only challenges for DPoP (RFC 9449 §7.1).
 func noToken(rt *config.Route) *refusal {
 	if sc := rt.SenderConstraint; sc == adminapi.SenderConstraintDPoP || sc == adminapi.SenderConstraintDPoPOrMTLS {
-		return &refusal{outcome: outcomeUnauthorized, status: http.StatusUnauthorized, code: "invalid_request",
+		return &refusal{outcome: metrics.Unauthorized, status: http.StatusUnauthorized, code: "invalid_request",
 			description: "a DPoP-bound access token and its proof are required", challenge: dpopChallenge("", "")}
 	}
-	return &refusal{outcome: outcomeUnauthorized, status: http.StatusUnauthorized, code: "invalid_request",
+	return &refusal{outcome: metrics.Unauthorized, status: http.StatusUnauthorized, code: "invalid_request",
 		description: "a bearer token is required", challenge: realm}
 }
 
 func invalidToken(description, logReason string) *refusal {
-	return &refusal{outcome: outcomeUnauthorized, status: http.StatusUnauthorized, code: string(token.CodeInvalid),
+	return &refusal{outcome: metrics.Unauthorized, status: http.StatusUnauthorized, code: string(token.CodeInvalid),
 		description: description, logReason: logReason,
 		challenge: realm + `, error="invalid_token", error_description="` + quotable(description) + `"`}
 }
@@ -75,12 +78,12 @@ func insufficientScope(scopes []string) *refusal {
 	if len(scopes) > 0 {
 		challenge += `, scope="` + quotable(strings.Join(scopes, " ")) + `"`
 	}
-	return &refusal{outcome: outcomeForbidden, status: http.StatusForbidden, code: string(token.CodeInsufficientScope),
+	return &refusal{outcome: metrics.Forbidden, status: http.StatusForbidden, code: string(token.CodeInsufficientScope),
 		description: "the access token lacks a required scope", challenge: challenge}
 }
 
 func accessDenied() *refusal {
-	return &refusal{outcome: outcomeForbidden, status: http.StatusForbidden, code: "access_denied",
+	return &refusal{outcome: metrics.Forbidden, status: http.StatusForbidden, code: "access_denied",
 		description: "no access policy grants this client this method and path"}
 }
 
@@ -95,12 +98,12 @@ func conditionNotMet(p *config.Policy, f *config.ConditionFailure) *refusal {
 	if f != nil {
 		cf = *f
 	}
-	return &refusal{outcome: outcomeForbidden, status: http.StatusForbidden, code: "access_denied",
+	return &refusal{outcome: metrics.Forbidden, status: http.StatusForbidden, code: "access_denied",
 		description: description, condition: &conditionRefusal{policy: p, ConditionFailure: cf}}
 }
 
 func unavailable(description, logReason string) *refusal {
-	return &refusal{outcome: outcomeUnavailable, status: http.StatusServiceUnavailable, code: string(token.CodeUnavailable),
+	return &refusal{outcome: metrics.Unavailable, status: http.StatusServiceUnavailable, code: string(token.CodeUnavailable),
 		description: description, retryAfter: 5 * time.Second, logReason: logReason}
 }
 
@@ -140,32 +143,32 @@ func refusalOfVerdict(v config.Verdict, missing []string) *refusal {
 
 // authLimited refuses a request from an address that presented too many refused tokens.
 func authLimited(wait time.Duration) *refusal {
-	return &refusal{outcome: outcomeAuthLimited, status: http.StatusTooManyRequests, code: "too_many_failed_authentications",
+	return &refusal{outcome: metrics.AuthLimited, status: http.StatusTooManyRequests, code: "too_many_failed_authentications",
 		description: "too many invalid tokens from this address; retry later", retryAfter: max(wait, time.Second)}
 }
 
-func refusalOfLimit(res limitResult) *refusal {
-	if res.exceeded == exceededUnavailable {
+func refusalOfLimit(res limits.Result) *refusal {
+	if res.Exceeded == limits.ExceededUnavailable {
 		return unavailable("limits cannot be checked right now", "Redis unreachable and --redis-limits-fallback=deny")
 	}
-	r := &refusal{outcome: outcomeRateLimited, status: http.StatusTooManyRequests, code: "rate_limit_exceeded",
-		description: "rate limit exceeded", retryAfter: max(res.retryAfter, time.Second), limit: &res}
-	if res.exceeded == "quota" {
-		r.outcome, r.code, r.description = outcomeQuotaExceeded, "quota_exceeded", "quota exhausted"
+	r := &refusal{outcome: metrics.RateLimited, status: http.StatusTooManyRequests, code: "rate_limit_exceeded",
+		description: "rate limit exceeded", retryAfter: max(res.RetryAfter, time.Second), limit: &res}
+	if res.Exceeded == "quota" {
+		r.outcome, r.code, r.description = metrics.QuotaExceeded, "quota_exceeded", "quota exhausted"
 	}
 	return r
 }
 
 // refuse counts a refusal under its API (d.route is nil before routing), logs its reason,
 // notes it for the access log and writes it.
-func (g *Gateway) refuse(w http.ResponseWriter, rec *accessRecord, d *decision, ref *refusal) {
-	rec.decided(d, ref.outcome)
+func (g *Gateway) refuse(w http.ResponseWriter, rec *accesslog.Record, d *decision, ref *refusal) {
+	d.log(rec, ref.outcome)
 	rt, api := d.route, ""
 	if rt != nil {
-		metricsOf(rt).outcomes[ref.outcome].Inc()
+		rt.Metrics.Outcomes[ref.outcome].Inc()
 		api = rt.Name
 	} else {
-		g.metrics.requests.WithLabelValues("", outcomeNames[ref.outcome]).Inc()
+		g.metrics.Requests.WithLabelValues("", ref.outcome.String()).Inc()
 	}
 	switch {
 	case ref.condition != nil:
@@ -219,11 +222,11 @@ func writeError(w http.ResponseWriter, status int, code, description string) {
 
 // setLimitHeaders writes X-RateLimit-Limit/Remaining/Reset (Reset in seconds from now, as
 // GitHub and the IETF RateLimit draft do).
-func setLimitHeaders(h http.Header, res *limitResult) {
+func setLimitHeaders(h http.Header, res *limits.Result) {
 	v := make([]string, 3) // one allocation for the three values
-	v[0] = strconv.FormatInt(res.limit, 10)
-	v[1] = strconv.FormatInt(res.remaining, 10)
-	v[2] = strconv.FormatInt(ceilSeconds(res.reset), 10)
+	v[0] = strconv.FormatInt(res.Limit, 10)
+	v[1] = strconv.FormatInt(res.Remaining, 10)
+	v[2] = strconv.FormatInt(ceilSeconds(res.Reset), 10)
 	h["X-Ratelimit-Limit"], h["X-Ratelimit-Remaining"], h["X-Ratelimit-Reset"] = v[0:1:1], v[1:2:2], v[2:3:3]
 }
 

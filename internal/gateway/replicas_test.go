@@ -18,6 +18,7 @@ import (
 
 	jose "github.com/go-jose/go-jose/v4"
 	"github.com/idpgate/terraform-provider-idpgate/internal/adminapi"
+	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/limits"
 	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/token"
 	"github.com/idpgate/terraform-provider-idpgate/internal/redistest"
 )
@@ -383,7 +384,7 @@ func TestRedisDownUnderLoad(t *testing.T) {
 // TestRedisDownDenyMode: with --redis-limits-fallback=deny, a request a limit applies to is
 // refused with 503 while Redis is away, and one without limits still passes.
 func TestRedisDownDenyMode(t *testing.T) {
-	c := newCluster(t, 1, func(o *Options) { o.LimitsFallback = FallbackDeny })
+	c := newCluster(t, 1, func(o *Options) { o.LimitsFallback = limits.FallbackDeny })
 	srv, fake, up, h := c.srv, c.fake, c.up, c.reps[0]
 	a := h.createAPI(adminapi.API{Name: "a", ListenPath: "/a", UpstreamURL: up.URL})
 	h.createPolicy(adminapi.Policy{Name: "limited", ClientIDs: []string{"limited"}, AccessRights: grantAll(a),

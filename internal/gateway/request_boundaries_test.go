@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/idpgate/terraform-provider-idpgate/internal/adminapi"
+	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/limits"
 	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/token"
 )
 
@@ -55,7 +56,7 @@ func TestClientAddrWithSeveralForwardedForLines(t *testing.T) {
 // exhausts its own budget of refused tokens.
 func TestFailedAuthLimitCountsTheProxysLineNotTheClients(t *testing.T) {
 	h := newHarnessIn(t, t.TempDir(), newFakeValidators(), func(o *Options) {
-		o.FailedAuthLimit = FailedAuthLimit{Burst: 3, Per: 1 << 40} // no refill within the test
+		o.FailedAuthLimit = limits.FailedAuthLimit{Burst: 3, Per: 1 << 40} // no refill within the test
 	})
 	up := newEchoUpstream(t)
 	h.createAPI(adminapi.API{Name: "a", ListenPath: "/a", UpstreamURL: up.URL})

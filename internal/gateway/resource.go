@@ -1,6 +1,8 @@
 package gateway
 
 import (
+	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/accesslog"
+	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/metrics"
 	"net/http"
 	"strings"
 
@@ -30,8 +32,8 @@ func wellKnownBelow(path string) (string, bool) {
 }
 
 // serveResourceMetadata answers a request under the well-known path.
-func (g *Gateway) serveResourceMetadata(w http.ResponseWriter, r *http.Request, below string, rec *accessRecord) {
-	rec.request(r)
+func (g *Gateway) serveResourceMetadata(w http.ResponseWriter, r *http.Request, below string, rec *accesslog.Record) {
+	rec.Request(r)
 	snap := g.config.Snapshot()
 	host := r.Host
 	if g.trustedProxy(r.RemoteAddr) {
@@ -44,12 +46,12 @@ func (g *Gateway) serveResourceMetadata(w http.ResponseWriter, r *http.Request, 
 		rt = snap.LookupResource(host, below)
 	}
 	if rt == nil {
-		g.refuse(w, rec, &decision{}, &refusal{outcome: outcomeNoRoute, status: http.StatusNotFound, code: "not_found",
+		g.refuse(w, rec, &decision{}, &refusal{outcome: metrics.NoRoute, status: http.StatusNotFound, code: "not_found",
 			description: "no protected resource has its metadata at this URL"})
 		return
 	}
 	if rec != nil {
-		rec.api, rec.outcome = rt.Name, "resource_metadata"
+		rec.API, rec.Outcome = rt.Name, "resource_metadata"
 	}
 	h := w.Header()
 	h.Set("Access-Control-Allow-Origin", "*") // a public document, read by browser-based clients too

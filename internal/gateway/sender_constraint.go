@@ -5,6 +5,7 @@ import (
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/pem"
+	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/metrics"
 	"net/http"
 	"net/url"
 	"strings"
@@ -168,7 +169,7 @@ func (g *Gateway) clientCertificate(r *http.Request) []byte {
 
 // dpopRefusal is a 401 with the DPoP challenge (RFC 9449 §7.1).
 func dpopRefusal(code, description string) *refusal {
-	return &refusal{outcome: outcomeUnauthorized, status: http.StatusUnauthorized, code: code, description: description,
+	return &refusal{outcome: metrics.Unauthorized, status: http.StatusUnauthorized, code: code, description: description,
 		challenge: dpopChallenge(code, description)}
 }
 

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/idpgate/terraform-provider-idpgate/internal/adminapi"
+	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/metrics"
 )
 
 const storeHelperEnv = "IDPGATE_STORE_HELPER_DIR"
@@ -26,7 +27,7 @@ func TestStoreHelperProcess(t *testing.T) {
 	if dir == "" {
 		return
 	}
-	m, _, err := newMetrics(nil)
+	m, _, err := metrics.New(nil)
 	if err != nil {
 		t.Fatal(err)
 	}

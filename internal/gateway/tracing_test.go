@@ -197,7 +197,7 @@ func TestTracingSpanTreeOfAProxiedRequest(t *testing.T) {
 	}
 
 	// The access log line leads to the trace.
-	tg.gw.accessLog.flush()
+	tg.gw.accessLog.Flush()
 	var line struct {
 		TraceID, SpanID string
 		Sampled         bool `json:"trace_sampled"`
@@ -285,7 +285,7 @@ func TestTracingUnsampledRequestStillPropagates(t *testing.T) {
 	if tid != clientTraceID || pid == clientParentID || flags != "00" {
 		t.Errorf("upstream traceparent %s-%s-%s: want the client's trace, the gateway's span, not sampled", tid, pid, flags)
 	}
-	tg.gw.accessLog.flush()
+	tg.gw.accessLog.Flush()
 	if !strings.Contains(tg.access.String(), `"trace_id":"`+clientTraceID+`"`) || !strings.Contains(tg.access.String(), `"trace_sampled":false`) {
 		t.Errorf("access log of an unsampled request: %s", tg.access)
 	}
@@ -307,7 +307,7 @@ func TestTracingOffPassesTraceContextThroughUnlessMalformed(t *testing.T) {
 	if len(got["Traceparent"]) != 0 || len(got["Tracestate"]) != 0 {
 		t.Errorf("tracing off, malformed traceparent: upstream received %q %q", got["Traceparent"], got["Tracestate"])
 	}
-	tg.gw.accessLog.flush()
+	tg.gw.accessLog.Flush()
 	if strings.Contains(tg.access.String(), "trace_id") {
 		t.Errorf("tracing off: the access log carries a trace id: %s", tg.access)
 	}

@@ -2,18 +2,18 @@ package gateway
 
 import (
 	"context"
-	"net/http"
 
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/trace"
 	"go.opentelemetry.io/otel/trace/noop"
 
+	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/limits"
 	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/tracing"
 )
 
 // Tracing (Options.Tracing; off by default). Each request on the proxy listener has a server
-// span, started with its access record (accesslog.go) as a child of the client's W3C trace
+// span, started with its access record (internal/gateway/accesslog) as a child of the client's W3C trace
 // context, or as a new trace's root when the client sent none or a malformed one. It is
 // named after the API once routed ("idpgate" before) and carries:
 //
@@ -31,68 +31,13 @@ import (
 // started and the client's traceparent reaches the upstream as it came, unless it is
 // malformed: then it and tracestate are removed.
 
-const serverSpanName = "idpgate"
-
-var (
-	attrDecision   = attribute.Bool("idpgate.decision", true)
-	attrStoreRedis = []attribute.KeyValue{attribute.String("idpgate.limits.store", "redis")}
-)
+var attrStoreRedis = []attribute.KeyValue{attribute.String("idpgate.limits.store", "redis")}
 
 func newTracer(opts Options) *tracing.Tracer {
 	if opts.Tracing == nil {
 		return nil
 	}
 	return tracing.NewTracer(opts.Tracing.TracerProvider())
-}
-
-// startServerSpan starts the request's server span with the request's own attributes, set
-// only when it records (a request that is not sampled costs no attribute).
-func (l *accessLog) startServerSpan(r *http.Request) (*http.Request, trace.Span) {
-	ctx, span := l.tracer.StartServer(r, serverSpanName)
-	if span.IsRecording() {
-		span.SetAttributes(attribute.String("http.request.method", r.Method), attribute.String("url.path", r.URL.EscapedPath()))
-	}
-	return r.WithContext(ctx), span
-}
-
-// traceDecided names the server span after the API and records what the checks decided.
-func (rec *accessRecord) traceDecided(d *decision, o outcome) {
-	span := rec.span
-	if span == nil || !span.IsRecording() {
-		return
-	}
-	attrs := make([]attribute.KeyValue, 0, 8)
-	attrs = append(attrs, attribute.String("idpgate.outcome", outcomeNames[o]))
-	if d.route != nil {
-		span.SetName(d.route.Name)
-		attrs = append(attrs, attribute.String("idpgate.api.id", d.route.ID))
-	}
-	if d.policy != nil {
-		attrs = append(attrs, attribute.String("idpgate.policy.id", d.policy.ID))
-	}
-	if d.id != nil && d.id.ClientID != "" {
-		attrs = append(attrs, attribute.String("idpgate.client_id", d.id.ClientID))
-	}
-	if rec.decision {
-		attrs = append(attrs, attrDecision,
-			attribute.String("idpgate.forwarded.method", rec.method),
-			attribute.String("idpgate.forwarded.path", rec.path))
-	}
-	span.SetAttributes(attrs...)
-}
-
-// endServerSpan records the answer's status and ends the span.
-func endServerSpan(span trace.Span, status int) {
-	if span.IsRecording() {
-		if status == 0 {
-			status = http.StatusOK // what net/http answers for a handler that wrote nothing
-		}
-		span.SetAttributes(attribute.Int("http.response.status_code", status))
-		if status >= 500 {
-			span.SetStatus(codes.Error, http.StatusText(status))
-		}
-	}
-	span.End()
 }
 
 // endCheckSpan ends a child span of the checks, marking it failed when the check refused.
@@ -118,15 +63,15 @@ func (g *Gateway) startLimitSpan(ctx context.Context) trace.Span {
 	if !g.tracer.On() || !trace.SpanFromContext(ctx).IsRecording() {
 		return noSpan // before building the options, which allocate
 	}
-	if _, redis := g.limits.(*redisLimiter); !redis {
+	if _, redis := g.limits.(*limits.Redis); !redis {
 		return noSpan
 	}
 	_, span := g.tracer.Start(ctx, "rate limit", trace.WithAttributes(attrStoreRedis...))
 	return span
 }
 
-func endLimitSpan(span trace.Span, l *limitResult) {
-	if !l.allowed && span.IsRecording() {
+func endLimitSpan(span trace.Span, l *limits.Result) {
+	if !l.Allowed && span.IsRecording() {
 		span.SetAttributes(attribute.Bool("idpgate.limits.exceeded", true))
 	}
 	span.End()

@@ -9,6 +9,7 @@ import (
 	"github.com/benbjohnson/immutable"
 
 	"github.com/idpgate/terraform-provider-idpgate/internal/adminapi"
+	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/limits"
 	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/token"
 )
 
@@ -16,11 +17,11 @@ import (
 // methods as a bit set and path patterns split into segments once, when the snapshot is
 // built, so that deciding a request allocates nothing.
 type Policy struct {
-	ID, Name    string
-	ClientIDs   []string           // sorted, distinct
-	Grants      map[string][]Grant // by API id
-	RateLimit   *adminapi.Limit
-	Quota       *adminapi.Limit
+	ID, Name  string
+	ClientIDs []string           // sorted, distinct
+	Grants    map[string][]Grant // by API id
+	// Limits are its rate limit and quota as the limiters count them.
+	Limits      limits.Policy
 	MaxTokenAge time.Duration
 	// compileErr is set when some of its conditions no longer compile (they are then never
 	// met); the snapshot builder logs it.
@@ -44,13 +45,14 @@ func CompilePolicy(p adminapi.Policy) *Policy {
 		Grants:      make(map[string][]Grant, len(p.AccessRights)),
 		MaxTokenAge: p.MaxTokenAge.D(),
 	}
+	cp.Limits.ID = p.ID
 	if p.RateLimit != nil {
 		l := *p.RateLimit
-		cp.RateLimit = &l
+		cp.Limits.Rate = &l
 	}
 	if p.Quota != nil {
 		l := *p.Quota
-		cp.Quota = &l
+		cp.Limits.Quota = &l
 	}
 	for i, ar := range p.AccessRights {
 		g := Grant{Index: i, Scopes: ar.RequiredScopes, RawMethods: ar.Methods, RawPaths: ar.Paths}

@@ -14,6 +14,7 @@ import (
 	"github.com/benbjohnson/immutable"
 
 	"github.com/idpgate/terraform-provider-idpgate/internal/adminapi"
+	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/metrics"
 	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/token"
 )
 
@@ -123,9 +124,9 @@ type Route struct {
 	// CORS is nil for an API without CORS (cors.go).
 	CORS  *CORSPolicy
 	Proxy *httputil.ReverseProxy
-	// Metrics are the API's series (Builder.Metrics), resolved once per snapshot so the
-	// request path does not hash label values. Their type is the metrics room's.
-	Metrics any
+	// Metrics are the API's series, resolved once per snapshot so the request path does not
+	// hash label values.
+	Metrics metrics.Route
 
 	// pathNorm and CaseInsensitive are the API's path_normalization and
 	// case_insensitive_paths (path_normalization.go).
@@ -228,8 +229,8 @@ type Builder struct {
 	// ReverseProxy builds the upstream side of a route (the request path owns how a request
 	// is forwarded and how an upstream failure is answered).
 	ReverseProxy func(r *Route, target *url.URL) *httputil.ReverseProxy
-	// Metrics makes an API's metric series, kept in the route's metrics.
-	Metrics func(api string) any
+	// Metrics holds every API's metric series.
+	Metrics *metrics.Metrics
 }
 
 // compilePolicy compiles p for the snapshot, logging conditions that no longer compile.
@@ -274,7 +275,7 @@ func (b *Builder) route(api *adminapi.API, old *Route) (*Route, error) {
 		Resource:         newRouteResource(api),
 		pathNorm:         pathModeOf(api.PathNormalization),
 		CaseInsensitive:  api.CaseInsensitivePaths,
-		Metrics:          b.Metrics(api.Name),
+		Metrics:          b.Metrics.ForRoute(api.Name),
 	}
 	for _, h := range api.Hosts {
 		r.Hosts = append(r.Hosts, adminapi.NormalizeHost(h))

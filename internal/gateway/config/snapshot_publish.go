@@ -2,12 +2,11 @@ package config
 
 import (
 	"errors"
+	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/metrics"
 	"log/slog"
 	"sync"
 	"sync/atomic"
 	"time"
-
-	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/store"
 )
@@ -35,19 +34,12 @@ type Live struct {
 
 	store   *store.Store
 	log     *slog.Logger
-	metrics PublishMetrics
-}
-
-// PublishMetrics are the series publishing keeps up to date.
-type PublishMetrics struct {
-	Reloads        *prometheus.CounterVec // by result: "ok" or "error"
-	ChangesApplied prometheus.Counter
-	APIs, Policies prometheus.Gauge
+	metrics *metrics.Metrics // the builder's: reloads, changes applied, APIs and policies served
 }
 
 // NewLive loads the whole store into a first snapshot; b builds every snapshot after it.
-func NewLive(st *store.Store, b *Builder, log *slog.Logger, m PublishMetrics) (*Live, error) {
-	l := &Live{builder: b, pending: map[int64]Change{}, wake: make(chan struct{}), store: st, log: log, metrics: m}
+func NewLive(st *store.Store, b *Builder, log *slog.Logger) (*Live, error) {
+	l := &Live{builder: b, pending: map[int64]Change{}, wake: make(chan struct{}), store: st, log: log, metrics: b.Metrics}
 	if err := l.Reload(); err != nil {
 		return nil, err
 	}

@@ -1,4 +1,4 @@
-package gateway
+package limits
 
 import (
 	"context"
@@ -31,9 +31,9 @@ type redisReplayStore struct {
 // replayTimeout bounds the SET NX; past it the fallback applies.
 const replayTimeout = 250 * time.Millisecond
 
-// newReplayStore is the replay store that goes with the store: Redis's with a Redis store,
+// NewReplayStore is the replay store that goes with the store: Redis's with a Redis store,
 // this process's memory otherwise.
-func newReplayStore(client redis.UniversalClient, prefix string, fallback Fallback) token.ReplayStore {
+func NewReplayStore(client redis.UniversalClient, prefix string, fallback Fallback) token.ReplayStore {
 	if client == nil {
 		return token.NewMemoryReplayStore()
 	}

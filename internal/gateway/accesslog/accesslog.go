@@ -1,4 +1,4 @@
-package gateway
+package accesslog
 
 import (
 	"bufio"
@@ -26,51 +26,53 @@ import (
 // The path is logged without its query (whose values may carry anything); no header is
 // logged, so neither a token nor a claim the API does not forward can appear. A decision
 // logs the request it was about, with "decision":true. With tracing on, the line ends with
-// the request's "trace_id" and "span_id" (its server span; tracing_wiring.go) and
+// the request's "trace_id" and "span_id" (its server span; span.go) and
 // "trace_sampled" (false: the trace id was passed upstream but no span was exported).
 
-// accessLog writes the lines; nil means the access log and tracing are off. With tracing
+// Log writes the lines; nil means the access log and tracing are off. With tracing
 // on, it also starts and ends each request's server span, and w is nil when only tracing is. Lines are encoded by hand
-// into pooled buffers and written through a buffer flushed every accessLogFlushEvery (and
+// into pooled buffers and written through a buffer flushed every flushEvery (and
 // when it fills, and on Close), so a line costs no allocation beyond the request's and no
 // system call of its own: at most that long of lines is lost if the process is killed.
-type accessLog struct {
+type Log struct {
 	mu      sync.Mutex
 	w       *bufio.Writer
 	stop    chan struct{}
 	stopped sync.WaitGroup
 	lines   sync.Pool // *[]byte
-	writers sync.Pool // *accessWriter
+	writers sync.Pool // *responseWriter
 	tracer  *tracing.Tracer
 }
 
 const (
-	accessLogFlushEvery = 200 * time.Millisecond
-	accessLogBuffer     = 64 << 10
+	flushEvery = 200 * time.Millisecond
+	bufferSize = 64 << 10
 )
 
-func newAccessLog(w io.Writer, tracer *tracing.Tracer) *accessLog {
+// New returns the log that writes to w (nil: no lines) and starts each request's server
+// span with tracer (off: no span); nil when both are off.
+func New(w io.Writer, tracer *tracing.Tracer) *Log {
 	if w == nil && !tracer.On() {
 		return nil
 	}
-	l := &accessLog{tracer: tracer, stop: make(chan struct{})}
-	l.writers.New = func() any { return new(accessWriter) }
+	l := &Log{tracer: tracer, stop: make(chan struct{})}
+	l.writers.New = func() any { return new(responseWriter) }
 	if w == nil {
 		return l // spans only: no line, no flusher
 	}
-	l.w = bufio.NewWriterSize(wholeLines{w}, accessLogBuffer)
+	l.w = bufio.NewWriterSize(wholeLines{w}, bufferSize)
 	l.lines.New = func() any { b := make([]byte, 0, 512); return &b }
 	l.stopped.Add(1)
 	go func() {
 		defer l.stopped.Done()
-		t := time.NewTicker(accessLogFlushEvery)
+		t := time.NewTicker(flushEvery)
 		defer t.Stop()
 		for {
 			select {
 			case <-t.C:
-				l.flush()
+				l.Flush()
 			case <-l.stop:
-				l.flush()
+				l.Flush()
 				return
 			}
 		}
@@ -109,7 +111,7 @@ func (wl wholeLines) Write(p []byte) (int, error) {
 // writeLine buffers one line. A line that does not fit in what is left of the buffer first
 // flushes the lines before it: bufio would otherwise fill the buffer with its beginning and
 // write that, so the line would reach the destination in two writes.
-func (l *accessLog) writeLine(b []byte) {
+func (l *Log) writeLine(b []byte) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if len(b) > l.w.Available() && l.w.Buffered() > 0 {
@@ -118,8 +120,8 @@ func (l *accessLog) writeLine(b []byte) {
 	_, _ = l.w.Write(b) // as flush: a failing destination has nowhere to be reported
 }
 
-// flush writes out the buffered lines.
-func (l *accessLog) flush() {
+// Flush writes out the buffered lines.
+func (l *Log) Flush() {
 	if l.w == nil {
 		return
 	}
@@ -128,8 +130,8 @@ func (l *accessLog) flush() {
 	_ = l.w.Flush() // nowhere to report a failing log destination but the log itself
 }
 
-// close stops the flusher after a last flush.
-func (l *accessLog) close() {
+// Close stops the flusher after a last flush.
+func (l *Log) Close() {
 	if l == nil {
 		return
 	}
@@ -137,60 +139,64 @@ func (l *accessLog) close() {
 	l.stopped.Wait()
 }
 
-// accessRecord is what the checks found out about one request, for its log line. Its
-// methods do nothing on a nil record (access log off).
-type accessRecord struct {
-	decision             bool
-	method, path         string
-	api, outcome         string
-	client, subj, policy string
-	upstream             time.Duration
+// Record is what the checks found out about one request, for its log line and its server
+// span. Its methods do nothing on a nil record (access log and tracing off); a caller that
+// sets a field checks for nil first.
+type Record struct {
+	Decision          bool // a decision request: the line is about the request it names
+	Method, Path      string
+	API, Outcome      string
+	ClientID, Subject string
+	Policy            string
+	Upstream          time.Duration
 	// span is the request's server span; nil when tracing is off.
 	span trace.Span
 }
 
-func (rec *accessRecord) request(r *http.Request) {
+// Request notes the method and the path (without its query) of r.
+func (rec *Record) Request(r *http.Request) {
 	if rec != nil {
-		rec.method, rec.path = r.Method, r.URL.EscapedPath()
+		rec.Method, rec.Path = r.Method, r.URL.EscapedPath()
 	}
 }
 
-// decided notes the route, the identity (when the token was accepted) and the outcome.
-func (rec *accessRecord) decided(d *decision, o outcome) {
+// Checked is what the checks decided about a request: its outcome (the outcome label of
+// idpgate_requests_total), its API once routed, and the identity and policy when the token
+// was accepted ("" for what is not known).
+type Checked struct {
+	Outcome           string
+	API, APIID        string // the API's name and id
+	ClientID, Subject string
+	Policy            string // the policy's id
+}
+
+// Decided notes what the checks decided, on the line and on the server span.
+func (rec *Record) Decided(c Checked) {
 	if rec == nil {
 		return
 	}
-	rec.outcome = outcomeNames[o]
-	if d.route != nil {
-		rec.api = d.route.Name
-	}
-	if d.id != nil {
-		rec.client, rec.subj = d.id.ClientID, d.id.Subject
-	}
-	if d.policy != nil {
-		rec.policy = d.policy.ID
-	}
-	rec.traceDecided(d, o)
+	rec.Outcome, rec.API, rec.ClientID, rec.Subject, rec.Policy = c.Outcome, c.API, c.ClientID, c.Subject, c.Policy
+	rec.traceDecided(&c)
 }
 
-// accessWriter records the status and size of the answer; it unwraps to the server's writer,
+// responseWriter records the status and size of the answer; it unwraps to the server's writer,
 // so ReverseProxy can still flush and hijack (upgrades) through it.
-type accessWriter struct {
+type responseWriter struct {
 	http.ResponseWriter
-	rec    accessRecord
+	rec    Record
 	status int
 	bytes  int64
 	start  time.Time
 }
 
-func (w *accessWriter) WriteHeader(status int) {
+func (w *responseWriter) WriteHeader(status int) {
 	if w.status == 0 {
 		w.status = status
 	}
 	w.ResponseWriter.WriteHeader(status)
 }
 
-func (w *accessWriter) Write(b []byte) (int, error) {
+func (w *responseWriter) Write(b []byte) (int, error) {
 	if w.status == 0 {
 		w.status = http.StatusOK
 	}
@@ -199,14 +205,14 @@ func (w *accessWriter) Write(b []byte) (int, error) {
 	return n, err
 }
 
-func (w *accessWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+func (w *responseWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
-// serve runs next with a recording writer and writes the line afterwards.
-func (l *accessLog) serve(w http.ResponseWriter, r *http.Request, next func(http.ResponseWriter, *http.Request, *accessRecord)) {
-	aw := l.writers.Get().(*accessWriter)
-	*aw = accessWriter{ResponseWriter: w, start: time.Now()}
+// Serve runs next with a recording writer and writes the line afterwards.
+func (l *Log) Serve(w http.ResponseWriter, r *http.Request, next func(http.ResponseWriter, *http.Request, *Record)) {
+	aw := l.writers.Get().(*responseWriter)
+	*aw = responseWriter{ResponseWriter: w, start: time.Now()}
 	if l.tracer.On() {
-		r, aw.rec.span = l.startServerSpan(r) // tracing_wiring.go
+		r, aw.rec.span = l.startServerSpan(r) // span.go
 	}
 	next(aw, r, &aw.rec)
 	if aw.rec.span != nil {
@@ -215,42 +221,30 @@ func (l *accessLog) serve(w http.ResponseWriter, r *http.Request, next func(http
 	if l.w != nil {
 		l.write(r, aw)
 	}
-	*aw = accessWriter{}
+	*aw = responseWriter{}
 	l.writers.Put(aw)
 }
 
 // write encodes the line of one finished request, in the JSON shape log/slog would give it.
-func (l *accessLog) write(r *http.Request, aw *accessWriter) {
+func (l *Log) write(r *http.Request, aw *responseWriter) {
 	rec := &aw.rec
 	bp := l.lines.Get().(*[]byte)
 	b := append((*bp)[:0], `{"time":"`...)
 	b = time.Now().UTC().AppendFormat(b, time.RFC3339Nano)
-	b = append(b, `","level":"INFO","msg":"access","api":`...)
-	b = appendJSONString(b, rec.api)
-	b = append(b, `,"method":`...)
-	b = appendJSONString(b, rec.method)
-	b = append(b, `,"path":`...)
-	b = appendJSONString(b, rec.path)
-	b = append(b, `,"status":`...)
-	b = strconv.AppendInt(b, int64(aw.status), 10)
-	b = append(b, `,"outcome":`...)
-	b = appendJSONString(b, rec.outcome)
-	b = append(b, `,"client_id":`...)
-	b = appendJSONString(b, rec.client)
-	b = append(b, `,"subject":`...)
-	b = appendJSONString(b, rec.subj)
-	b = append(b, `,"policy":`...)
-	b = appendJSONString(b, rec.policy)
-	b = append(b, `,"upstream_ms":`...)
-	b = strconv.AppendFloat(b, milliseconds(rec.upstream), 'f', -1, 64)
-	b = append(b, `,"duration_ms":`...)
-	b = strconv.AppendFloat(b, milliseconds(time.Since(aw.start)), 'f', -1, 64)
-	b = append(b, `,"bytes":`...)
-	b = strconv.AppendInt(b, aw.bytes, 10)
-	b = append(b, `,"remote":`...)
-	b = appendJSONString(b, r.RemoteAddr)
-	b = append(b, `,"decision":`...)
-	b = strconv.AppendBool(b, rec.decision)
+	b = append(b, `","level":"INFO","msg":"access"`...)
+	b = appendField(b, `,"api":`, rec.API)
+	b = appendField(b, `,"method":`, rec.Method)
+	b = appendField(b, `,"path":`, rec.Path)
+	b = strconv.AppendInt(append(b, `,"status":`...), int64(aw.status), 10)
+	b = appendField(b, `,"outcome":`, rec.Outcome)
+	b = appendField(b, `,"client_id":`, rec.ClientID)
+	b = appendField(b, `,"subject":`, rec.Subject)
+	b = appendField(b, `,"policy":`, rec.Policy)
+	b = strconv.AppendFloat(append(b, `,"upstream_ms":`...), milliseconds(rec.Upstream), 'f', -1, 64)
+	b = strconv.AppendFloat(append(b, `,"duration_ms":`...), milliseconds(time.Since(aw.start)), 'f', -1, 64)
+	b = strconv.AppendInt(append(b, `,"bytes":`...), aw.bytes, 10)
+	b = appendField(b, `,"remote":`, r.RemoteAddr)
+	b = strconv.AppendBool(append(b, `,"decision":`...), rec.Decision)
 	if rec.span != nil {
 		if sc := rec.span.SpanContext(); sc.IsValid() {
 			tid, sid := sc.TraceID(), sc.SpanID()
@@ -266,6 +260,11 @@ func (l *accessLog) write(r *http.Request, aw *accessWriter) {
 	l.writeLine(b)
 	*bp = b
 	l.lines.Put(bp)
+}
+
+// appendField appends the key (its comma, quotes and colon included) and s as a JSON string.
+func appendField(b []byte, key, s string) []byte {
+	return appendJSONString(append(b, key...), s)
 }
 
 // appendJSONString appends s as a JSON string: quotes, backslashes and control characters

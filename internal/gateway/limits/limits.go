@@ -1,4 +1,4 @@
-package gateway
+package limits
 
 import (
 	"hash/maphash"
@@ -7,40 +7,59 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/time/rate"
 
 	"github.com/idpgate/terraform-provider-idpgate/internal/adminapi"
-	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/config"
 	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/store"
 )
 
-// limits counts one request of client under policy p and says whether it may proceed: the
-// in-memory *limiter below, or the Redis-backed *redisLimiter (limits_redis.go) that every
-// replica on one Redis shares.
-type limits interface {
-	take(p *config.Policy, client string, now time.Time) limitResult
-	// peek answers what take would, counting nothing (a decision without traffic).
-	peek(p *config.Policy, client string, now time.Time) limitResult
+// Policy is what the limiters need of an access policy: the key its counts go under and its
+// limits (nil: none).
+type Policy struct {
+	ID    string
+	Rate  *adminapi.Limit
+	Quota *adminapi.Limit
 }
 
-// newLimits picks the limiter that goes with the store: shared counters with a Redis store,
-// in-memory ones with the bbolt file.
-func newLimits(st *store.Store, fallback Fallback, m *metrics, log *slog.Logger) limits {
+// limited says whether any limit applies.
+func (p *Policy) limited() bool { return p.Rate != nil || p.Quota != nil }
+
+// Counter counts one request of client under policy p and says whether it may proceed: the
+// in-memory *Memory below, or the Redis-backed *Redis (limits_redis.go) that every
+// replica on one Redis shares.
+type Counter interface {
+	Count(p *Policy, client string, now time.Time, m Mode) Result
+}
+
+// Mode says whether Count counts the request (Take) or only answers what taking it would
+// (Peek: nothing is counted, for a decision without traffic).
+type Mode bool
+
+const (
+	Take Mode = false
+	Peek Mode = true
+)
+
+// New picks the limiter that goes with the store: shared counters with a Redis store,
+// in-memory ones with the bbolt file. fallbacks counts the checks decided without Redis, by
+// fallback mode.
+func New(st *store.Store, fallback Fallback, fallbacks *prometheus.CounterVec, log *slog.Logger) Counter {
 	client, prefix := st.Redis()
 	if client == nil {
-		return newLimiter()
+		return NewMemory()
 	}
-	return newRedisLimiter(client, prefix, fallback, m, log)
+	return NewRedis(client, prefix, fallback, fallbacks, log)
 }
 
-// limiter enforces each policy's rate limit (a token bucket from x/time/rate: at most
+// Memory enforces each policy's rate limit (a token bucket from x/time/rate: at most
 // Requests per Per on average, bursts up to Requests) and quota (a fixed window that renews
 // Per after its first request) per client and policy.
 //
 // State is in memory: a restart forgives every client, and replicas do not share counts
-// (redisLimiter does that). Entries are sharded to keep lock contention
+// (Redis does that). Entries are sharded to keep lock contention
 // off the hot path, and swept once idle.
-type limiter struct {
+type Memory struct {
 	seed   maphash.Seed
 	shards [limiterShards]limiterShard
 }
@@ -69,19 +88,27 @@ type limiterEntry struct {
 	lastUsed   time.Time
 }
 
-// limitResult tells the caller whether to proceed and what to put in X-RateLimit-* headers.
-type limitResult struct {
-	allowed    bool
-	exceeded   string // "rate_limit", "quota", or exceededUnavailable when refused
-	limit      int64
-	remaining  int64
-	reset      time.Duration // until the limit is fully available again
-	retryAfter time.Duration
-	report     bool // whether any limit applies (headers are sent)
+// Result tells the caller whether to proceed and what to put in X-RateLimit-* headers.
+type Result struct {
+	Allowed    bool
+	Exceeded   string // ExceededRate, ExceededQuota, or ExceededUnavailable when refused
+	Limit      int64
+	Remaining  int64
+	Reset      time.Duration // until the limit is fully available again
+	RetryAfter time.Duration
+	Report     bool // whether any limit applies (headers are sent)
 }
 
-func newLimiter() *limiter {
-	l := &limiter{seed: maphash.MakeSeed()}
+// Result.Exceeded when a request is refused.
+const (
+	ExceededRate  = "rate_limit"
+	ExceededQuota = "quota"
+	// ExceededUnavailable: no verdict (Redis away, FallbackDeny).
+	ExceededUnavailable = "unavailable"
+)
+
+func NewMemory() *Memory {
+	l := &Memory{seed: maphash.MakeSeed()}
 	for i := range l.shards {
 		l.shards[i].entries = map[limiterKey]*limiterEntry{}
 		l.shards[i].sweepAt = minSweepAt
@@ -89,21 +116,13 @@ func newLimiter() *limiter {
 	return l
 }
 
-// take counts one request of client under policy p.
-func (l *limiter) take(p *config.Policy, client string, now time.Time) limitResult {
-	return l.count(p, client, now, false)
-}
-
-// peek answers what take would, on a copy of the client's state: nothing is counted and no
-// entry is made.
-func (l *limiter) peek(p *config.Policy, client string, now time.Time) limitResult {
-	return l.count(p, client, now, true)
-}
-
-func (l *limiter) count(p *config.Policy, client string, now time.Time, peek bool) limitResult {
-	if p.RateLimit == nil && p.Quota == nil {
-		return limitResult{allowed: true}
+// Count counts one request of client under policy p. A Peek works on a copy of the client's
+// state: nothing is counted and no entry is made.
+func (l *Memory) Count(p *Policy, client string, now time.Time, m Mode) Result {
+	if !p.limited() {
+		return Result{Allowed: true}
 	}
+	peek := m == Peek
 	key := limiterKey{policy: p.ID, client: client}
 	sh := &l.shards[maphash.String(l.seed, client)%limiterShards]
 	sh.mu.Lock()
@@ -125,27 +144,27 @@ func (l *limiter) count(p *config.Policy, client string, now time.Time, peek boo
 	if !peek {
 		e.lastUsed = now
 	}
-	res := limitResult{allowed: true, report: true}
+	res := Result{Allowed: true, Report: true}
 
-	if p.RateLimit != nil {
+	if p.Rate != nil {
 		bucket := e.bucket
-		if bucket == nil || e.rateCfg != *p.RateLimit { // new, or the policy changed
-			bucket = rate.NewLimiter(ratePerSecond(*p.RateLimit), burst(*p.RateLimit))
+		if bucket == nil || e.rateCfg != *p.Rate { // new, or the policy changed
+			bucket = rate.NewLimiter(ratePerSecond(*p.Rate), burst(*p.Rate))
 			if !peek {
-				e.rateCfg, e.bucket = *p.RateLimit, bucket
+				e.rateCfg, e.bucket = *p.Rate, bucket
 			}
 		}
-		res.limit = p.RateLimit.Requests
+		res.Limit = p.Rate.Requests
 		// A peek takes its token as a request would and gives it back: under e.mu nothing
 		// else touches the bucket, so cancelling at the same instant restores it exactly.
 		r := bucket.ReserveN(now, 1)
 		if wait := r.DelayFrom(now); !r.OK() || wait > 0 {
 			r.CancelAt(now)
-			return limitResult{exceeded: "rate_limit", limit: res.limit, remaining: 0,
-				reset: untilFull(bucket, now), retryAfter: wait, report: true}
+			return Result{Exceeded: ExceededRate, Limit: res.Limit, Remaining: 0,
+				Reset: untilFull(bucket, now), RetryAfter: wait, Report: true}
 		}
-		res.remaining = int64(math.Max(0, math.Floor(bucket.TokensAt(now))))
-		res.reset = untilFull(bucket, now)
+		res.Remaining = int64(math.Max(0, math.Floor(bucket.TokensAt(now))))
+		res.Reset = untilFull(bucket, now)
 		if peek {
 			r.CancelAt(now)
 		}
@@ -161,15 +180,15 @@ func (l *limiter) count(p *config.Policy, client string, now time.Time, peek boo
 			if !peek {
 				e.quotaCfg, e.quotaStart, e.quotaUsed = *p.Quota, start, used
 			}
-			return limitResult{exceeded: "quota", limit: p.Quota.Requests, remaining: 0,
-				reset: renew, retryAfter: renew, report: true}
+			return Result{Exceeded: ExceededQuota, Limit: p.Quota.Requests, Remaining: 0,
+				Reset: renew, RetryAfter: renew, Report: true}
 		}
 		used++
 		if !peek {
 			e.quotaCfg, e.quotaStart, e.quotaUsed = *p.Quota, start, used
 		}
-		if p.RateLimit == nil { // headers describe the rate limit when there is one
-			res.limit, res.remaining, res.reset = p.Quota.Requests, p.Quota.Requests-used, renew
+		if p.Rate == nil { // headers describe the rate limit when there is one
+			res.Limit, res.Remaining, res.Reset = p.Quota.Requests, p.Quota.Requests-used, renew
 		}
 	}
 	return res

@@ -1,9 +1,7 @@
-package gateway
+package limits
 
 import (
-	"net/http"
 	"net/netip"
-	"strings"
 	"sync"
 	"time"
 
@@ -28,8 +26,8 @@ var DefaultFailedAuthLimit = FailedAuthLimit{Burst: 50, Per: time.Minute}
 // not tracked: the limit then fails open rather than growing without bound.
 const maxTrackedAddresses = 100_000
 
-// failedAuthLimiter counts refused tokens per client address.
-type failedAuthLimiter struct {
+// FailedAuth counts refused tokens per client address.
+type FailedAuth struct {
 	every rate.Limit
 	burst int
 
@@ -37,53 +35,53 @@ type failedAuthLimiter struct {
 	entries map[netip.Addr]*rate.Limiter
 }
 
-func newFailedAuthLimiter(cfg FailedAuthLimit) *failedAuthLimiter {
+func NewFailedAuth(cfg FailedAuthLimit) *FailedAuth {
 	if cfg == (FailedAuthLimit{}) {
 		cfg = DefaultFailedAuthLimit
 	}
 	if cfg.Burst < 0 || cfg.Per <= 0 {
 		return nil
 	}
-	return &failedAuthLimiter{
+	return &FailedAuth{
 		every:   rate.Limit(float64(cfg.Burst) / cfg.Per.Seconds()),
 		burst:   cfg.Burst,
 		entries: map[netip.Addr]*rate.Limiter{},
 	}
 }
 
-// authAttempt is one token check counted against an address: begun before the check (which
+// Attempt is one token check counted against an address: begun before the check (which
 // reserves one failure from a known address's bucket, so concurrent checks cannot overdraw
 // it) and ended after it (a token that passed gives the reservation back).
-type authAttempt struct {
-	l    *failedAuthLimiter
+type Attempt struct {
+	l    *FailedAuth
 	addr netip.Addr
 	res  *rate.Reservation
 }
 
 // begin starts a check for addr, or says how long addr must wait when it has no failure left.
-func (l *failedAuthLimiter) begin(addr netip.Addr, now time.Time) (authAttempt, time.Duration, bool) {
+func (l *FailedAuth) Begin(addr netip.Addr, now time.Time) (Attempt, time.Duration, bool) {
 	if l == nil {
-		return authAttempt{}, 0, true
+		return Attempt{}, 0, true
 	}
 	l.mu.RLock()
 	lim := l.entries[addr]
 	l.mu.RUnlock()
 	if lim == nil {
-		return authAttempt{l: l, addr: addr}, 0, true
+		return Attempt{l: l, addr: addr}, 0, true
 	}
 	if tokens := lim.TokensAt(now); tokens < 1 { // the common case under attack: no reservation
-		return authAttempt{}, time.Duration((1 - tokens) / float64(l.every) * float64(time.Second)), false
+		return Attempt{}, time.Duration((1 - tokens) / float64(l.every) * float64(time.Second)), false
 	}
 	res := lim.ReserveN(now, 1)
 	if wait := res.DelayFrom(now); !res.OK() || wait > 0 {
 		res.CancelAt(now)
-		return authAttempt{}, wait, false
+		return Attempt{}, wait, false
 	}
-	return authAttempt{l: l, addr: addr, res: res}, 0, true
+	return Attempt{l: l, addr: addr, res: res}, 0, true
 }
 
 // end finishes the check: failed says whether the token was refused.
-func (a authAttempt) end(failed bool, now time.Time) {
+func (a Attempt) End(failed bool, now time.Time) {
 	switch {
 	case a.l == nil:
 	case a.res != nil && !failed:
@@ -94,7 +92,7 @@ func (a authAttempt) end(failed bool, now time.Time) {
 }
 
 // failed counts one refused token of an address not tracked yet.
-func (l *failedAuthLimiter) failed(addr netip.Addr, now time.Time) {
+func (l *FailedAuth) failed(addr netip.Addr, now time.Time) {
 	if l == nil {
 		return
 	}
@@ -117,7 +115,7 @@ func (l *failedAuthLimiter) failed(addr netip.Addr, now time.Time) {
 }
 
 // forgetFullLocked drops the addresses whose bucket has refilled; it reports whether any went.
-func (l *failedAuthLimiter) forgetFullLocked(now time.Time) bool {
+func (l *FailedAuth) forgetFullLocked(now time.Time) bool {
 	n := len(l.entries)
 	for a, lim := range l.entries {
 		if lim.TokensAt(now) >= float64(l.burst) {
@@ -125,33 +123,4 @@ func (l *failedAuthLimiter) forgetFullLocked(now time.Time) bool {
 		}
 	}
 	return len(l.entries) < n
-}
-
-// clientAddr is the address a request's failures are counted under: the peer's, or, when
-// the peer is a trusted proxy, the nearest address in X-Forwarded-For that is not one. ok is
-// false when a trusted proxy names no client (then clients cannot be told apart and the
-// limit does not apply, rather than let one client lock all of them out).
-func (g *Gateway) clientAddr(r *http.Request) (netip.Addr, bool) {
-	ap, err := netip.ParseAddrPort(r.RemoteAddr)
-	if err != nil {
-		return netip.Addr{}, false
-	}
-	addr := ap.Addr().Unmap()
-	if !g.trusted(addr) {
-		return addr, true
-	}
-	xff := r.Header.Values("X-Forwarded-For")
-	for i := len(xff) - 1; i >= 0; i-- {
-		hops := strings.Split(xff[i], ",")
-		for j := len(hops) - 1; j >= 0; j-- {
-			a, err := netip.ParseAddr(strings.TrimSpace(hops[j]))
-			if err != nil {
-				return netip.Addr{}, false
-			}
-			if a = a.Unmap(); !g.trusted(a) {
-				return a, true
-			}
-		}
-	}
-	return netip.Addr{}, false
 }

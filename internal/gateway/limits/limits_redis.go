@@ -1,4 +1,4 @@
-package gateway
+package limits
 
 import (
 	"context"
@@ -9,9 +9,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
-
-	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/config"
 )
 
 // Fallback is what limits do while Redis is unreachable.
@@ -37,9 +36,6 @@ func ParseFallback(s string) (Fallback, error) {
 	}
 	return "", fmt.Errorf("%q is not a limits fallback: use local or deny", s)
 }
-
-// exceededUnavailable in limitResult.exceeded: no verdict (Redis away, FallbackDeny).
-const exceededUnavailable = "unavailable"
 
 const (
 	// redisLimitTimeout bounds the one round trip a limited request makes to Redis.
@@ -118,23 +114,23 @@ end
 return {1, 0, limit, remaining, reset, 0}
 `)
 
-// redisLimiter counts in Redis, one script call per limited request, and falls back to
+// Redis counts in Redis, one script call per limited request, and falls back to
 // local (an in-memory limiter) or deny while Redis is unreachable.
 //
 // Calls are sent by a few sender goroutines, each taking every call waiting at that moment
 // into one pipeline: under load one round trip (and one pair of syscalls) carries many
 // requests' scripts, each still atomic on its own; an idle gateway sends each call alone,
 // without waiting for company.
-type redisLimiter struct {
+type Redis struct {
 	client    redis.UniversalClient
 	prefix    string
 	fallback  Fallback
-	local     *limiter
+	local     *Memory
 	calls     chan *limitCall
-	stop      chan struct{} // closed by close: the senders return
+	stop      chan struct{} // closed by Close: the senders return
 	downUntil atomic.Int64  // unix ns: skip Redis until then
 	down      atomic.Bool
-	metrics   *metrics
+	fallbacks *prometheus.CounterVec // checks decided without Redis, by fallback mode
 	log       *slog.Logger
 	pool      sync.Pool
 }
@@ -153,12 +149,12 @@ type limitCall struct {
 	done chan struct{}
 }
 
-func newRedisLimiter(client redis.UniversalClient, prefix string, fallback Fallback, m *metrics, log *slog.Logger) *redisLimiter {
+func NewRedis(client redis.UniversalClient, prefix string, fallback Fallback, fallbacks *prometheus.CounterVec, log *slog.Logger) *Redis {
 	if fallback == "" {
 		fallback = FallbackLocal
 	}
-	l := &redisLimiter{client: client, prefix: prefix + "limit:", fallback: fallback, local: newLimiter(),
-		calls: make(chan *limitCall, limitQueue), stop: make(chan struct{}), metrics: m, log: log}
+	l := &Redis{client: client, prefix: prefix + "limit:", fallback: fallback, local: NewMemory(),
+		calls: make(chan *limitCall, limitQueue), stop: make(chan struct{}), fallbacks: fallbacks, log: log}
 	l.pool.New = func() any { return &limitCall{done: make(chan struct{}, 1)} }
 	for range limitSenders {
 		go l.send()
@@ -166,11 +162,11 @@ func newRedisLimiter(client redis.UniversalClient, prefix string, fallback Fallb
 	return l
 }
 
-// close stops the senders; a take after it answers by the fallback.
-func (l *redisLimiter) close() { close(l.stop) }
+// Close stops the senders; a Count after it answers by the fallback.
+func (l *Redis) Close() { close(l.stop) }
 
 // send runs pipelines of the calls waiting in l.calls.
-func (l *redisLimiter) send() {
+func (l *Redis) send() {
 	batch := make([]*limitCall, 0, limitBatchLimit)
 	cmds := make([]*redis.Cmd, 0, limitBatchLimit)
 	for {
@@ -203,7 +199,7 @@ func (l *redisLimiter) send() {
 	}
 }
 
-func (l *redisLimiter) run(ctx context.Context, batch []*limitCall, cmds []*redis.Cmd, load bool) []*redis.Cmd {
+func (l *Redis) run(ctx context.Context, batch []*limitCall, cmds []*redis.Cmd, load bool) []*redis.Cmd {
 	p := l.client.Pipeline()
 	for _, c := range batch {
 		keys := c.keys[:]
@@ -217,32 +213,25 @@ func (l *redisLimiter) run(ctx context.Context, batch []*limitCall, cmds []*redi
 	return cmds
 }
 
-func (l *redisLimiter) take(p *config.Policy, client string, now time.Time) limitResult {
-	return l.count(p, client, now, false)
-}
-
-// peek answers what take would, writing nothing to Redis (or the fallback).
-func (l *redisLimiter) peek(p *config.Policy, client string, now time.Time) limitResult {
-	return l.count(p, client, now, true)
-}
-
-func (l *redisLimiter) count(p *config.Policy, client string, now time.Time, peek bool) limitResult {
-	if p.RateLimit == nil && p.Quota == nil {
-		return limitResult{allowed: true}
+// Count counts one request of client under policy p in Redis; a Peek writes nothing to
+// Redis (or the fallback).
+func (l *Redis) Count(p *Policy, client string, now time.Time, m Mode) Result {
+	if !p.limited() {
+		return Result{Allowed: true}
 	}
 	if now.UnixNano() < l.downUntil.Load() {
-		return l.withoutRedis(p, client, now, peek)
+		return l.withoutRedis(p, client, now, m)
 	}
 	c := l.pool.Get().(*limitCall)
 	// One hash tag for both keys: a Redis Cluster keeps them in one slot, as a script needs.
 	base := l.prefix + "{" + p.ID + ":" + client + "}"
 	c.keys = [2]string{base + ":r", base + ":q"}
 	c.args = [5]any{int64(0), int64(0), int64(0), int64(0), int64(0)}
-	if peek {
+	if m == Peek {
 		c.args[4] = int64(1)
 	}
-	if p.RateLimit != nil {
-		c.args[0], c.args[1] = p.RateLimit.Requests, p.RateLimit.Per.D().Microseconds()
+	if p.Rate != nil {
+		c.args[0], c.args[1] = p.Rate.Requests, p.Rate.Per.D().Microseconds()
 	}
 	if p.Quota != nil {
 		c.args[2], c.args[3] = p.Quota.Requests, p.Quota.Per.D().Microseconds()
@@ -261,39 +250,35 @@ func (l *redisLimiter) count(p *config.Policy, client string, now time.Time, pee
 		}
 	default: // more checks waiting than Redis takes in: this one alone goes to the fallback
 		l.pool.Put(c)
-		return l.withoutRedis(p, client, now, peek)
+		return l.withoutRedis(p, client, now, m)
 	}
 	if err != nil || len(v) != 6 {
 		l.downUntil.Store(now.Add(redisRetryAfter).UnixNano())
 		if !l.down.Swap(true) {
 			l.log.Warn("Redis unreachable for limits; counting by the fallback", "fallback", string(l.fallback), "error", err)
 		}
-		return l.withoutRedis(p, client, now, peek)
+		return l.withoutRedis(p, client, now, m)
 	}
 	if l.down.Swap(false) {
 		l.log.Info("Redis reachable again for limits")
 	}
-	res := limitResult{allowed: v[0] == 1, limit: v[2], remaining: v[3], report: true,
-		reset: time.Duration(v[4]) * time.Microsecond, retryAfter: time.Duration(v[5]) * time.Microsecond}
+	res := Result{Allowed: v[0] == 1, Limit: v[2], Remaining: v[3], Report: true,
+		Reset: time.Duration(v[4]) * time.Microsecond, RetryAfter: time.Duration(v[5]) * time.Microsecond}
 	switch v[1] {
 	case 1:
-		res.exceeded = "rate_limit"
+		res.Exceeded = ExceededRate
 	case 2:
-		res.exceeded = "quota"
+		res.Exceeded = ExceededQuota
 	}
 	return res
 }
 
-func (l *redisLimiter) withoutRedis(p *config.Policy, client string, now time.Time, peek bool) limitResult {
-	if peek {
-		if l.fallback == FallbackDeny {
-			return limitResult{exceeded: exceededUnavailable}
-		}
-		return l.local.peek(p, client, now)
+func (l *Redis) withoutRedis(p *Policy, client string, now time.Time, m Mode) Result {
+	if m == Take { // a peek is not a check decided
+		l.fallbacks.WithLabelValues(string(l.fallback)).Inc()
 	}
-	l.metrics.limitsFallback.WithLabelValues(string(l.fallback)).Inc()
 	if l.fallback == FallbackDeny {
-		return limitResult{exceeded: exceededUnavailable}
+		return Result{Exceeded: ExceededUnavailable}
 	}
-	return l.local.take(p, client, now)
+	return l.local.Count(p, client, now, m)
 }

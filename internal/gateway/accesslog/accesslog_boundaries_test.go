@@ -1,4 +1,4 @@
-package gateway
+package accesslog
 
 import (
 	"slices"
@@ -49,14 +49,14 @@ func TestWholeLinesAtThePipeBoundary(t *testing.T) {
 // another writer on the same pipe cannot interleave inside a line.
 func TestAccessLogNeverSplitsALineAcrossFlushes(t *testing.T) {
 	var rec chunkRecorder
-	l := newAccessLog(&rec, nil)
+	l := New(&rec, nil)
 	var in strings.Builder
-	for i := range 3 * accessLogBuffer / 300 {
+	for i := range 3 * bufferSize / 300 {
 		line := []byte(strings.Repeat("x", 200+i%199) + "\n")
 		in.Write(line)
 		l.writeLine(line)
 	}
-	l.close()
+	l.Close()
 	var joined strings.Builder
 	for _, w := range rec.writes {
 		if w[len(w)-1] != '\n' {
