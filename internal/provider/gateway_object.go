@@ -1,0 +1,237 @@
+package provider
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/hashicorp/terraform-plugin-framework-timeouts/resource/timeouts"
+	"github.com/hashicorp/terraform-plugin-framework/diag"
+	"github.com/hashicorp/terraform-plugin-framework/path"
+	"github.com/hashicorp/terraform-plugin-framework/resource"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
+	"github.com/hashicorp/terraform-plugin-framework/tfsdk"
+	"github.com/hashicorp/terraform-plugin-framework/types"
+
+	"github.com/idpgate/terraform-provider-idpgate/internal/adminapi"
+)
+
+// gatewayObject is how every gateway resource talks to the admin API: create, read (an
+// object gone from the gateway leaves the state with a warning, so the next plan creates it
+// again), update, delete (one already gone is not an error), import by id, each operation
+// under its timeouts block, and the gateway's own checks at plan time (ValidateConfig). A
+// resource embeds it and keeps only what is its own, described by a gatewayKind: its schema,
+// its model ↔ wire mapping and its plan-time checks (ModifyPlan).
+type gatewayObject[M gatewayModel[W], W any] struct {
+	data *providerData
+	kind *gatewayKind[M, W]
+}
+
+// gatewayModel is a gateway resource's state: it builds the admin API body and names the
+// fields every gateway object has.
+type gatewayModel[W any] interface {
+	toWire(context.Context) (W, diag.Diagnostics)
+	common() gatewayModelCommon
+}
+
+// gatewayModelCommon is what every gateway resource's model holds.
+type gatewayModelCommon struct {
+	Timeouts timeouts.Value
+	ID       types.String
+	Name     types.String
+}
+
+// gatewayKind is what one gateway resource is: its names, its schema, its wire mapping and
+// its admin API calls.
+type gatewayKind[M gatewayModel[W], W any] struct {
+	// typeSuffix follows the provider's type name ("_access_policy").
+	typeSuffix string
+	// noun names the object in diagnostics ("access policy"), title at their start
+	// ("Access policy"), short where the gateway is said to have none ("policy").
+	noun, title, short string
+	schema             func() schema.Schema
+	// fromWire maps the gateway's answer to state; prior (the plan, or the previous state)
+	// supplies what the gateway does not return or spells differently.
+	fromWire func(w *W, prior *M) M
+	// The admin API's calls for this kind (adminapi.Client's methods).
+	create   func(c *adminapi.Client, ctx context.Context, w W) (*W, error)
+	get      func(c *adminapi.Client, ctx context.Context, id string) (*W, error)
+	update   func(c *adminapi.Client, ctx context.Context, id string, w W) (*W, error)
+	remove   func(c *adminapi.Client, ctx context.Context, id string) error
+	validate func(w *W) error
+
+	// Optional. addWriteOnly puts write-only values from config into the body to send (state
+	// is nil on create).
+	addWriteOnly func(plan M, ctx context.Context, config tfsdk.Config, w *W, state *M) diag.Diagnostics
+	// afterRead corrects the state read back for what the gateway only says about (secrets).
+	afterRead func(next *M, w *W)
+	// checkable says whether the configuration is whole enough for the gateway's checks at
+	// plan time (the schema's validators report what is not); prepareCheck fills in values
+	// known only at apply with placeholders the checks accept.
+	checkable    func(cfg M) bool
+	prepareCheck func(ctx context.Context, config tfsdk.Config, w *W)
+}
+
+func (o *gatewayObject[M, W]) typeName() string { return "idpgate" + o.kind.typeSuffix }
+
+func (o *gatewayObject[M, W]) Metadata(_ context.Context, req resource.MetadataRequest, resp *resource.MetadataResponse) {
+	resp.TypeName = req.ProviderTypeName + o.kind.typeSuffix
+}
+
+func (o *gatewayObject[M, W]) Schema(_ context.Context, _ resource.SchemaRequest, resp *resource.SchemaResponse) {
+	resp.Schema = o.kind.schema()
+}
+
+func (o *gatewayObject[M, W]) Configure(_ context.Context, req resource.ConfigureRequest, resp *resource.ConfigureResponse) {
+	data, diags := providerDataFrom(req.ProviderData)
+	resp.Diagnostics.Append(diags...)
+	o.data = data
+}
+
+// ValidateConfig runs the gateway's own checks at plan time (see plan_time_validation.go), so
+// a value the gateway would refuse fails the plan rather than the apply. What only the gateway
+// knows (other objects) is checked in ModifyPlan (gateway_plan_checks.go).
+func (o *gatewayObject[M, W]) ValidateConfig(ctx context.Context, req resource.ValidateConfigRequest, resp *resource.ValidateConfigResponse) {
+	known, err := configWithPlaceholders(req.Config)
+	if err != nil {
+		resp.Diagnostics.AddError("Provider bug", "Preparing the plan-time check of the configuration: "+err.Error())
+		return
+	}
+	var cfg M
+	resp.Diagnostics.Append(known.Get(ctx, &cfg)...)
+	if resp.Diagnostics.HasError() || (o.kind.checkable != nil && !o.kind.checkable(cfg)) {
+		return
+	}
+	w, diags := cfg.toWire(ctx)
+	resp.Diagnostics.Append(diags...)
+	if diags.HasError() {
+		return
+	}
+	if o.kind.prepareCheck != nil {
+		o.kind.prepareCheck(ctx, req.Config, &w)
+	}
+	resp.Diagnostics.Append(validationDiags(ctx, o.kind.schema(), o.kind.validate(&w))...)
+}
+
+// begin bounds ctx by the operation's timeout and finds the gateway, appending what went
+// wrong to diags.
+func (o *gatewayObject[M, W]) begin(ctx context.Context, diags *diag.Diagnostics,
+	get func(context.Context, time.Duration) (time.Duration, diag.Diagnostics)) (context.Context, context.CancelFunc, *adminapi.Client) {
+	ctx, cancel, d := withOperationTimeout(ctx, get, gatewayOperationTimeout)
+	diags.Append(d...)
+	client, d := o.data.requireGateway(o.typeName())
+	diags.Append(d...)
+	return ctx, cancel, client
+}
+
+// failed turns an admin API error into diagnostics; action is like `creating access policy "x"`.
+func (o *gatewayObject[M, W]) failed(ctx context.Context, action string, err error) diag.Diagnostics {
+	return gatewayErrorDiags(ctx, o.kind.schema(), action, err)
+}
+
+// body is plan's admin API body, write-only values included (state is nil on create).
+func (o *gatewayObject[M, W]) body(ctx context.Context, diags *diag.Diagnostics, config tfsdk.Config, plan M, state *M) W {
+	w, d := plan.toWire(ctx)
+	diags.Append(d...)
+	if o.kind.addWriteOnly != nil {
+		diags.Append(o.kind.addWriteOnly(plan, ctx, config, &w, state)...)
+	}
+	return w
+}
+
+func (o *gatewayObject[M, W]) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {
+	var plan M
+	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	ctx, cancel, client := o.begin(ctx, &resp.Diagnostics, plan.common().Timeouts.Create)
+	defer cancel()
+	w := o.body(ctx, &resp.Diagnostics, req.Config, plan, nil)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	created, err := o.kind.create(client, ctx, w)
+	if err != nil {
+		resp.Diagnostics.Append(o.failed(ctx, fmt.Sprintf("creating %s %q", o.kind.noun, plan.common().Name.ValueString()), err)...)
+		return
+	}
+	resp.Diagnostics.Append(resp.State.Set(ctx, o.kind.fromWire(created, &plan))...)
+}
+
+func (o *gatewayObject[M, W]) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
+	var state M
+	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	ctx, cancel, client := o.begin(ctx, &resp.Diagnostics, state.common().Timeouts.Read)
+	defer cancel()
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	id := state.common().ID.ValueString()
+	w, err := o.kind.get(client, ctx, id)
+	if adminapi.IsNotFound(err) {
+		resp.Diagnostics.AddWarning(o.kind.title+" no longer on the gateway",
+			fmt.Sprintf("The gateway has no %s with id %q: it was deleted outside Terraform. Terraform "+
+				"will plan to create it again.", o.kind.short, id))
+		resp.State.RemoveResource(ctx)
+		return
+	}
+	if err != nil {
+		resp.Diagnostics.Append(o.failed(ctx, fmt.Sprintf("reading %s %q", o.kind.noun, id), err)...)
+		return
+	}
+	next := o.kind.fromWire(w, &state)
+	if o.kind.afterRead != nil {
+		o.kind.afterRead(&next, w)
+	}
+	resp.Diagnostics.Append(resp.State.Set(ctx, next)...)
+}
+
+func (o *gatewayObject[M, W]) Update(ctx context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {
+	var plan, state M
+	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
+	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	ctx, cancel, client := o.begin(ctx, &resp.Diagnostics, plan.common().Timeouts.Update)
+	defer cancel()
+	w := o.body(ctx, &resp.Diagnostics, req.Config, plan, &state)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	id := state.common().ID.ValueString()
+	updated, err := o.kind.update(client, ctx, id, w)
+	if err != nil {
+		resp.Diagnostics.Append(o.failed(ctx,
+			fmt.Sprintf("updating %s %q (id %s)", o.kind.noun, plan.common().Name.ValueString(), id), err)...)
+		return
+	}
+	resp.Diagnostics.Append(resp.State.Set(ctx, o.kind.fromWire(updated, &plan))...)
+}
+
+func (o *gatewayObject[M, W]) Delete(ctx context.Context, req resource.DeleteRequest, resp *resource.DeleteResponse) {
+	var state M
+	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	ctx, cancel, client := o.begin(ctx, &resp.Diagnostics, state.common().Timeouts.Delete)
+	defer cancel()
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	c := state.common()
+	err := o.kind.remove(client, ctx, c.ID.ValueString())
+	if err != nil && !adminapi.IsNotFound(err) {
+		resp.Diagnostics.Append(o.failed(ctx,
+			fmt.Sprintf("deleting %s %q (id %s)", o.kind.noun, c.Name.ValueString(), c.ID.ValueString()), err)...)
+	}
+}
+
+func (o *gatewayObject[M, W]) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {
+	resource.ImportStatePassthroughID(ctx, path.Root("id"), req, resp)
+}
