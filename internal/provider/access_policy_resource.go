@@ -18,37 +18,22 @@ import (
 	"github.com/idpgate/terraform-provider-idpgate/internal/adminapi"
 )
 
-var (
-	_ resource.Resource                   = &accessPolicyResource{}
-	_ resource.ResourceWithConfigure      = &accessPolicyResource{}
-	_ resource.ResourceWithImportState    = &accessPolicyResource{}
-	_ resource.ResourceWithValidateConfig = &accessPolicyResource{}
-	_ resource.ResourceWithModifyPlan     = &accessPolicyResource{}
-)
-
 // NewAccessPolicyResource is the idpgate_access_policy resource: which clients may call which
-// protected APIs, and how often.
+// protected APIs, and how often. It talks to the admin API as every gateway resource does
+// (gateway_object.go) and checks its grants against the gateway at plan (ModifyPlan).
 func NewAccessPolicyResource() resource.Resource {
-	return &accessPolicyResource{gatewayObject[accessPolicyModel, adminapi.Policy]{kind: &accessPolicyKind}}
+	return &accessPolicyResource{newGatewayObject(&accessPolicyKind)}
 }
 
-// accessPolicyResource talks to the admin API as every gateway resource does (gateway_object.go).
 type accessPolicyResource struct {
 	gatewayObject[accessPolicyModel, adminapi.Policy]
 }
 
 var accessPolicyKind = gatewayKind[accessPolicyModel, adminapi.Policy]{
-	typeSuffix: "_access_policy",
-	noun:       "access policy",
-	title:      "Access policy",
-	short:      "policy",
-	schema:     accessPolicySchema,
-	fromWire:   accessPolicyFromWire,
-	create:     (*adminapi.Client).CreatePolicy,
-	get:        (*adminapi.Client).GetPolicy,
-	update:     (*adminapi.Client).UpdatePolicy,
-	remove:     (*adminapi.Client).DeletePolicy,
-	validate:   (*adminapi.Policy).Validate,
+	typeSuffix: "_access_policy", noun: "access policy", title: "Access policy", short: "policy",
+	schema: accessPolicySchema, fromWire: accessPolicyFromWire, validate: (*adminapi.Policy).Validate,
+	create: (*adminapi.Client).CreatePolicy, get: (*adminapi.Client).GetPolicy,
+	update: (*adminapi.Client).UpdatePolicy, remove: (*adminapi.Client).DeletePolicy,
 }
 
 func accessPolicySchema() schema.Schema {

@@ -27,6 +27,21 @@ type gatewayObject[M gatewayModel[W], W any] struct {
 	kind *gatewayKind[M, W]
 }
 
+// The gateway resources, each a gatewayObject.
+var (
+	_ resource.ResourceWithConfigure      = &accessPolicyResource{}
+	_ resource.ResourceWithImportState    = &accessPolicyResource{}
+	_ resource.ResourceWithValidateConfig = &accessPolicyResource{}
+	_ resource.ResourceWithModifyPlan     = &accessPolicyResource{}
+	_ resource.ResourceWithConfigure      = &protectedAPIResource{}
+	_ resource.ResourceWithImportState    = &protectedAPIResource{}
+	_ resource.ResourceWithValidateConfig = &protectedAPIResource{}
+)
+
+func newGatewayObject[M gatewayModel[W], W any](kind *gatewayKind[M, W]) gatewayObject[M, W] {
+	return gatewayObject[M, W]{kind: kind}
+}
+
 // gatewayModel is a gateway resource's state: it builds the admin API body and names the
 // fields every gateway object has.
 type gatewayModel[W any] interface {
@@ -113,11 +128,15 @@ func (o *gatewayObject[M, W]) ValidateConfig(ctx context.Context, req resource.V
 	resp.Diagnostics.Append(validationDiags(ctx, o.kind.schema(), o.kind.validate(&w))...)
 }
 
-// begin bounds ctx by the operation's timeout and finds the gateway, appending what went
-// wrong to diags.
-func (o *gatewayObject[M, W]) begin(ctx context.Context, diags *diag.Diagnostics,
-	get func(context.Context, time.Duration) (time.Duration, diag.Diagnostics)) (context.Context, context.CancelFunc, *adminapi.Client) {
-	ctx, cancel, d := withOperationTimeout(ctx, get, gatewayOperationTimeout)
+// timeoutOf is one of timeouts.Value's Create, Read, Update and Delete.
+type timeoutOf = func(timeouts.Value, context.Context, time.Duration) (time.Duration, diag.Diagnostics)
+
+// begin bounds ctx by the operation's timeout (op, in m's timeouts block) and finds the
+// gateway, appending what went wrong to diags.
+func (o *gatewayObject[M, W]) begin(ctx context.Context, diags *diag.Diagnostics, m M, op timeoutOf) (context.Context, context.CancelFunc, *adminapi.Client) {
+	ctx, cancel, d := withOperationTimeout(ctx, func(ctx context.Context, def time.Duration) (time.Duration, diag.Diagnostics) {
+		return op(m.common().Timeouts, ctx, def)
+	}, gatewayOperationTimeout)
 	diags.Append(d...)
 	client, d := o.data.requireGateway(o.typeName())
 	diags.Append(d...)
@@ -129,45 +148,72 @@ func (o *gatewayObject[M, W]) failed(ctx context.Context, action string, err err
 	return gatewayErrorDiags(ctx, o.kind.schema(), action, err)
 }
 
-// body is plan's admin API body, write-only values included (state is nil on create).
-func (o *gatewayObject[M, W]) body(ctx context.Context, diags *diag.Diagnostics, config tfsdk.Config, plan M, state *M) W {
+func (o *gatewayObject[M, W]) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {
+	o.write(ctx, req.Plan, nil, req.Config, &resp.State, &resp.Diagnostics)
+}
+
+func (o *gatewayObject[M, W]) Update(ctx context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {
+	o.write(ctx, req.Plan, &req.State, req.Config, &resp.State, &resp.Diagnostics)
+}
+
+// write creates the planned object (prior nil) or updates the one in prior, and sets out to
+// what the gateway answers.
+func (o *gatewayObject[M, W]) write(ctx context.Context, planned tfsdk.Plan, prior *tfsdk.State, config tfsdk.Config,
+	out *tfsdk.State, diags *diag.Diagnostics) {
+	var plan M
+	var state *M
+	diags.Append(planned.Get(ctx, &plan)...)
+	if prior != nil {
+		state = new(M)
+		diags.Append(prior.Get(ctx, state)...)
+	}
+	if diags.HasError() {
+		return
+	}
+	op, name := timeouts.Value.Create, plan.common().Name.ValueString()
+	action := fmt.Sprintf("creating %s %q", o.kind.noun, name)
+	if state != nil {
+		op, action = timeouts.Value.Update, fmt.Sprintf("updating %s %q (id %s)", o.kind.noun, name, (*state).common().ID.ValueString())
+	}
+	ctx, cancel, client := o.begin(ctx, diags, plan, op)
+	defer cancel()
 	w, d := plan.toWire(ctx)
 	diags.Append(d...)
 	if o.kind.addWriteOnly != nil {
 		diags.Append(o.kind.addWriteOnly(plan, ctx, config, &w, state)...)
 	}
-	return w
+	if diags.HasError() {
+		return
+	}
+	var answer *W
+	var err error
+	if state == nil {
+		answer, err = o.kind.create(client, ctx, w)
+	} else {
+		answer, err = o.kind.update(client, ctx, (*state).common().ID.ValueString(), w)
+	}
+	if err != nil {
+		diags.Append(o.failed(ctx, action, err)...)
+		return
+	}
+	diags.Append(out.Set(ctx, o.kind.fromWire(answer, &plan))...)
 }
 
-func (o *gatewayObject[M, W]) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {
-	var plan M
-	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
-	if resp.Diagnostics.HasError() {
-		return
+// open reads the state and begins operation op on it; ok is false when diags hold an error.
+func (o *gatewayObject[M, W]) open(ctx context.Context, st tfsdk.State, diags *diag.Diagnostics, op timeoutOf) (
+	_ context.Context, cancel context.CancelFunc, client *adminapi.Client, state M, ok bool) {
+	diags.Append(st.Get(ctx, &state)...)
+	if diags.HasError() {
+		return ctx, func() {}, nil, state, false
 	}
-	ctx, cancel, client := o.begin(ctx, &resp.Diagnostics, plan.common().Timeouts.Create)
-	defer cancel()
-	w := o.body(ctx, &resp.Diagnostics, req.Config, plan, nil)
-	if resp.Diagnostics.HasError() {
-		return
-	}
-	created, err := o.kind.create(client, ctx, w)
-	if err != nil {
-		resp.Diagnostics.Append(o.failed(ctx, fmt.Sprintf("creating %s %q", o.kind.noun, plan.common().Name.ValueString()), err)...)
-		return
-	}
-	resp.Diagnostics.Append(resp.State.Set(ctx, o.kind.fromWire(created, &plan))...)
+	ctx, cancel, client = o.begin(ctx, diags, state, op)
+	return ctx, cancel, client, state, !diags.HasError()
 }
 
 func (o *gatewayObject[M, W]) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
-	var state M
-	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
-	if resp.Diagnostics.HasError() {
-		return
-	}
-	ctx, cancel, client := o.begin(ctx, &resp.Diagnostics, state.common().Timeouts.Read)
+	ctx, cancel, client, state, ok := o.open(ctx, req.State, &resp.Diagnostics, timeouts.Value.Read)
 	defer cancel()
-	if resp.Diagnostics.HasError() {
+	if !ok {
 		return
 	}
 	id := state.common().ID.ValueString()
@@ -190,38 +236,10 @@ func (o *gatewayObject[M, W]) Read(ctx context.Context, req resource.ReadRequest
 	resp.Diagnostics.Append(resp.State.Set(ctx, next)...)
 }
 
-func (o *gatewayObject[M, W]) Update(ctx context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {
-	var plan, state M
-	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
-	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
-	if resp.Diagnostics.HasError() {
-		return
-	}
-	ctx, cancel, client := o.begin(ctx, &resp.Diagnostics, plan.common().Timeouts.Update)
-	defer cancel()
-	w := o.body(ctx, &resp.Diagnostics, req.Config, plan, &state)
-	if resp.Diagnostics.HasError() {
-		return
-	}
-	id := state.common().ID.ValueString()
-	updated, err := o.kind.update(client, ctx, id, w)
-	if err != nil {
-		resp.Diagnostics.Append(o.failed(ctx,
-			fmt.Sprintf("updating %s %q (id %s)", o.kind.noun, plan.common().Name.ValueString(), id), err)...)
-		return
-	}
-	resp.Diagnostics.Append(resp.State.Set(ctx, o.kind.fromWire(updated, &plan))...)
-}
-
 func (o *gatewayObject[M, W]) Delete(ctx context.Context, req resource.DeleteRequest, resp *resource.DeleteResponse) {
-	var state M
-	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
-	if resp.Diagnostics.HasError() {
-		return
-	}
-	ctx, cancel, client := o.begin(ctx, &resp.Diagnostics, state.common().Timeouts.Delete)
+	ctx, cancel, client, state, ok := o.open(ctx, req.State, &resp.Diagnostics, timeouts.Value.Delete)
 	defer cancel()
-	if resp.Diagnostics.HasError() {
+	if !ok {
 		return
 	}
 	c := state.common()

@@ -20,35 +20,27 @@ import (
 // gateway resource: the warning of an object deleted outside Terraform (and its removal from
 // state), the action each admin API failure names, and a delete of what is already gone.
 func TestGatewayObjectDiagnostics(t *testing.T) {
+	// want: the warning's title and detail, then how each failure begins (create, read,
+	// update, delete).
 	type kind struct {
-		res          resource.Resource
-		state        func(t *testing.T) tfsdk.State
-		title, short string
-		create       string
-		read, update string
-		deleteAction string
+		res   resource.Resource
+		state func(t *testing.T) tfsdk.State
+		want  [6]string
 	}
 	policy := accessPolicyFromWire(&adminapi.Policy{ID: "p1", Name: "grant",
 		AccessRights: []adminapi.AccessRight{{APIID: "a1"}}}, nil)
 	api := protectedAPIFromWire(&adminapi.API{ID: "a1", Name: "orders", ListenPath: "/orders", UpstreamURL: "http://127.0.0.1:1",
 		JWT: &adminapi.JWTValidation{Issuer: "https://idp.example", JWKSURI: "https://idp.example/jwks"}}, nil)
+	gone := "deleted outside Terraform. Terraform will plan to create it again."
 	kinds := map[string]kind{
-		"access_policy": {
-			res:   NewAccessPolicyResource(),
-			state: func(t *testing.T) tfsdk.State { return stateOf(t, accessPolicySchema(), policy) },
-			title: "Access policy no longer on the gateway", short: `The gateway has no policy with id "p1": it was ` +
-				"deleted outside Terraform. Terraform will plan to create it again.",
-			create: `While creating access policy "grant",`, read: `While reading access policy "p1",`,
-			update: `While updating access policy "grant" (id p1),`, deleteAction: `While deleting access policy "grant" (id p1),`,
-		},
-		"protected_api": {
-			res:   NewProtectedAPIResource(),
-			state: func(t *testing.T) tfsdk.State { return stateOf(t, protectedAPISchema(), api) },
-			title: "Protected API no longer on the gateway", short: `The gateway has no API with id "a1": it was ` +
-				"deleted outside Terraform. Terraform will plan to create it again.",
-			create: `While creating protected API "orders",`, read: `While reading protected API "a1",`,
-			update: `While updating protected API "orders" (id a1),`, deleteAction: `While deleting protected API "orders" (id a1),`,
-		},
+		"access_policy": {NewAccessPolicyResource(), func(t *testing.T) tfsdk.State { return stateOf(t, accessPolicySchema(), policy) },
+			[6]string{"Access policy no longer on the gateway", `The gateway has no policy with id "p1": it was ` + gone,
+				`While creating access policy "grant",`, `While reading access policy "p1",`,
+				`While updating access policy "grant" (id p1),`, `While deleting access policy "grant" (id p1),`}},
+		"protected_api": {NewProtectedAPIResource(), func(t *testing.T) tfsdk.State { return stateOf(t, protectedAPISchema(), api) },
+			[6]string{"Protected API no longer on the gateway", `The gateway has no API with id "a1": it was ` + gone,
+				`While creating protected API "orders",`, `While reading protected API "a1",`,
+				`While updating protected API "orders" (id a1),`, `While deleting protected API "orders" (id a1),`}},
 	}
 	ctx := context.Background()
 	for name, k := range kinds {
@@ -78,7 +70,7 @@ func TestGatewayObjectDiagnostics(t *testing.T) {
 			read := &resource.ReadResponse{State: state}
 			r.Read(ctx, resource.ReadRequest{State: state}, read)
 			if len(read.Diagnostics) != 1 || read.Diagnostics[0].Severity() != diag.SeverityWarning ||
-				read.Diagnostics[0].Summary() != k.title || read.Diagnostics[0].Detail() != k.short {
+				read.Diagnostics[0].Summary() != k.want[0] || read.Diagnostics[0].Detail() != k.want[1] {
 				t.Errorf("read of a deleted object: %v", read.Diagnostics)
 			}
 			if !read.State.Raw.IsNull() {
@@ -101,19 +93,19 @@ func TestGatewayObjectDiagnostics(t *testing.T) {
 			}
 			create := &resource.CreateResponse{State: tfsdk.State{Schema: state.Schema, Raw: tftypes.NewValue(state.Raw.Type(), nil)}}
 			r.Create(ctx, resource.CreateRequest{Plan: plan, Config: config}, create)
-			wantError("create", k.create, create.Diagnostics)
+			wantError("create", k.want[2], create.Diagnostics)
 			if !create.State.Raw.IsNull() {
 				t.Error("a failed create set state")
 			}
 			read = &resource.ReadResponse{State: state}
 			r.Read(ctx, resource.ReadRequest{State: state}, read)
-			wantError("read", k.read, read.Diagnostics)
+			wantError("read", k.want[3], read.Diagnostics)
 			update := &resource.UpdateResponse{State: state}
 			r.Update(ctx, resource.UpdateRequest{Plan: plan, State: state, Config: config}, update)
-			wantError("update", k.update, update.Diagnostics)
+			wantError("update", k.want[4], update.Diagnostics)
 			del = &resource.DeleteResponse{State: state}
 			r.Delete(ctx, resource.DeleteRequest{State: state}, del)
-			wantError("delete", k.deleteAction, del.Diagnostics)
+			wantError("delete", k.want[5], del.Diagnostics)
 		})
 	}
 }

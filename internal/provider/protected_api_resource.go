@@ -43,36 +43,20 @@ var (
 	headerNamePattern = regexp.MustCompile("^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
 )
 
-var (
-	_ resource.Resource                     = &protectedAPIResource{}
-	_ resource.ResourceWithConfigure        = &protectedAPIResource{}
-	_ resource.ResourceWithImportState      = &protectedAPIResource{}
-	_ resource.ResourceWithConfigValidators = &protectedAPIResource{}
-	_ resource.ResourceWithValidateConfig   = &protectedAPIResource{}
-)
-
 // NewProtectedAPIResource is the idpgate_protected_api resource: an API behind the gateway.
+// It talks to the admin API as every gateway resource does (gateway_object.go), with a
+// write-only introspection secret, and checks its route and keys at plan (ModifyPlan).
 func NewProtectedAPIResource() resource.Resource {
-	return &protectedAPIResource{gatewayObject[protectedAPIModel, adminapi.API]{kind: &protectedAPIKind}}
+	return &protectedAPIResource{newGatewayObject(&protectedAPIKind)}
 }
 
-// protectedAPIResource talks to the admin API as every gateway resource does (gateway_object.go).
+var _ resource.ResourceWithConfigValidators = &protectedAPIResource{}
+
 type protectedAPIResource struct {
 	gatewayObject[protectedAPIModel, adminapi.API]
 }
 
 var protectedAPIKind = gatewayKind[protectedAPIModel, adminapi.API]{
-	typeSuffix:   "_protected_api",
-	noun:         "protected API",
-	title:        "Protected API",
-	short:        "API",
-	schema:       protectedAPISchema,
-	fromWire:     protectedAPIFromWire,
-	create:       (*adminapi.Client).CreateAPI,
-	get:          (*adminapi.Client).GetAPI,
-	update:       (*adminapi.Client).UpdateAPI,
-	remove:       (*adminapi.Client).DeleteAPI,
-	validate:     (*adminapi.API).Validate,
 	addWriteOnly: protectedAPIModel.addWriteOnlySecret,
 	afterRead:    introspectionSecretFromWire,
 	// The schema's validators say what is wrong when not exactly one of the two is set.
@@ -82,6 +66,10 @@ var protectedAPIKind = gatewayKind[protectedAPIModel, adminapi.API]{
 			api.Resource = placeholderResource(api)
 		}
 	},
+	typeSuffix: "_protected_api", noun: "protected API", title: "Protected API", short: "API",
+	schema: protectedAPISchema, fromWire: protectedAPIFromWire, validate: (*adminapi.API).Validate,
+	create: (*adminapi.Client).CreateAPI, get: (*adminapi.Client).GetAPI,
+	update: (*adminapi.Client).UpdateAPI, remove: (*adminapi.Client).DeleteAPI,
 }
 
 func protectedAPISchema() schema.Schema {
