@@ -6,6 +6,7 @@ import (
 
 	"github.com/hashicorp/terraform-plugin-framework/attr"
 	"github.com/hashicorp/terraform-plugin-framework/types"
+	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
 	"github.com/hashicorp/terraform-plugin-testing/terraform"
 
 	"github.com/idpgate/terraform-provider-idpgate/internal/mockidp"
@@ -78,4 +79,13 @@ func stringSet(values ...string) types.Set {
 		elems[i] = types.StringValue(v)
 	}
 	return types.SetValueMust(types.StringType, elems)
+}
+
+// accTest runs an acceptance test case through the CLI (testAccPreCheck) with the provider
+// under test served in-process.
+func accTest(t *testing.T, c resource.TestCase) {
+	t.Helper()
+	c.PreCheck = func() { testAccPreCheck(t) }
+	c.ProtoV6ProviderFactories = testAccProtoV6ProviderFactories
+	resource.Test(t, c)
 }

@@ -27,17 +27,7 @@ import (
 // error on the attribute.
 func TestAccAccessDecisionDataSource(t *testing.T) {
 	s := startGatewayStack(t)
-	up := s.upstream.URL
-	config := s.providerBlock() + fmt.Sprintf(`
-resource "idpgate_protected_api" "orders" {
-  name         = "orders"
-  listen_path  = "/orders"
-  upstream_url = %q
-  jwt = {
-    issuer   = %q
-    jwks_uri = %q
-  }
-}
+	config := s.providerBlock() + s.stackAPI("") + `
 
 resource "idpgate_access_policy" "billing" {
   name       = "billing"
@@ -78,10 +68,8 @@ data "idpgate_access_decision" "bad_token" {
   token      = "not-a-token"
   depends_on = [idpgate_access_policy.billing]
 }
-`, up, s.idp.URL(), s.idp.JWKSURI())
-	resource.Test(t, resource.TestCase{
-		PreCheck:                 func() { testAccPreCheck(t) },
-		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+`
+	accTest(t, resource.TestCase{
 		Steps: []resource.TestStep{
 			{
 				Config: config,

@@ -70,10 +70,8 @@ func TestAccDCRClient_lifecycle(t *testing.T) {
 			case mockidp.FlavorKeycloak:
 				ignore = []string{"registration_access_token"}
 			}
-			resource.Test(t, resource.TestCase{
-				PreCheck:                 func() { testAccPreCheck(t) },
-				ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
-				CheckDestroy:             checkClientsGoneAt(idp),
+			accTest(t, resource.TestCase{
+				CheckDestroy: checkClientsGoneAt(idp),
 				Steps: []resource.TestStep{
 					{
 						Config: appConfig(idp, "orders-app", "orders:read", "https://app.example.com/cb"),
@@ -189,10 +187,8 @@ func TestAccDCRClient_deletedOutOfBand(t *testing.T) {
 			idp := newAccIdP(t, flavor)
 			var firstID string
 			cfg := appConfig(idp, "app", "orders:read", "https://app.example.com/cb")
-			resource.Test(t, resource.TestCase{
-				PreCheck:                 func() { testAccPreCheck(t) },
-				ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
-				CheckDestroy:             checkClientsGoneAt(idp),
+			accTest(t, resource.TestCase{
+				CheckDestroy: checkClientsGoneAt(idp),
 				Steps: []resource.TestStep{
 					{
 						Config: cfg,
@@ -233,10 +229,8 @@ func TestAccDCRClient_deletedOutOfBand(t *testing.T) {
 func TestAccDCRClient_tokenWorks(t *testing.T) {
 	t.Parallel()
 	idp := newAccIdP(t, mockidp.FlavorKeycloak)
-	resource.Test(t, resource.TestCase{
-		PreCheck:                 func() { testAccPreCheck(t) },
-		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
-		CheckDestroy:             checkClientsGoneAt(idp),
+	accTest(t, resource.TestCase{
+		CheckDestroy: checkClientsGoneAt(idp),
 		Steps: []resource.TestStep{{
 			Config: idpProviderBlock(idp, "") + `
 resource "idpgate_dcr_client" "svc" {
@@ -320,10 +314,8 @@ func TestAccDCRClient_faults(t *testing.T) {
 			t.Parallel()
 			idp := newAccIdP(t, mockidp.FlavorOkta)
 			idp.SetFaults(faults)
-			resource.Test(t, resource.TestCase{
-				PreCheck:                 func() { testAccPreCheck(t) },
-				ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
-				CheckDestroy:             checkClientsGoneAt(idp),
+			accTest(t, resource.TestCase{
+				CheckDestroy: checkClientsGoneAt(idp),
 				Steps: []resource.TestStep{{
 					Config: idpProviderBlock(idp, "max_retries = 10") + `
 resource "idpgate_dcr_client" "svc" {
@@ -387,9 +379,7 @@ func TestAccDCRClient_badInput(t *testing.T) {
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
-			resource.Test(t, resource.TestCase{
-				PreCheck:                 func() { testAccPreCheck(t) },
-				ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+			accTest(t, resource.TestCase{
 				Steps: []resource.TestStep{{
 					Config:      idpProviderBlock(idp, "") + "resource \"idpgate_dcr_client\" \"bad\" {" + tc.resource + "\n}\n",
 					ExpectError: regexp.MustCompile(tc.want),
@@ -404,10 +394,8 @@ func TestAccDCRClient_badInput(t *testing.T) {
 func TestAccDCRClient_extraMetadata(t *testing.T) {
 	t.Parallel()
 	idp := newAccIdP(t, mockidp.FlavorKeycloak)
-	resource.Test(t, resource.TestCase{
-		PreCheck:                 func() { testAccPreCheck(t) },
-		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
-		CheckDestroy:             checkClientsGoneAt(idp),
+	accTest(t, resource.TestCase{
+		CheckDestroy: checkClientsGoneAt(idp),
 		Steps: []resource.TestStep{{
 			Config: idpProviderBlock(idp, "") + `
 resource "idpgate_dcr_client" "app" {
@@ -448,10 +436,8 @@ resource "idpgate_dcr_client" "app" {
 }
 `, dpop)
 	}
-	resource.Test(t, resource.TestCase{
-		PreCheck:                 func() { testAccPreCheck(t) },
-		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
-		CheckDestroy:             checkClientsGoneAt(idp),
+	accTest(t, resource.TestCase{
+		CheckDestroy: checkClientsGoneAt(idp),
 		Steps: []resource.TestStep{
 			{
 				Config: config(true),
@@ -504,10 +490,8 @@ resource "idpgate_dcr_client" "app" {
 		currentToken, err = stateAttr(s, appAddr, "registration_access_token")
 		return err
 	}
-	resource.Test(t, resource.TestCase{
-		PreCheck:                 func() { testAccPreCheck(t) },
-		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
-		CheckDestroy:             checkClientsGoneAt(idp),
+	accTest(t, resource.TestCase{
+		CheckDestroy: checkClientsGoneAt(idp),
 		Steps: []resource.TestStep{
 			{Config: cfg("a"), Check: collect},
 			{Config: cfg("a b"), Check: collect},
@@ -577,9 +561,7 @@ func TestAccDCRClient_lostRegistrationAnswer(t *testing.T) {
 	t.Parallel()
 	idp := newAccIdP(t, mockidp.FlavorGeneric)
 	idp.SetFaults(mockidp.Faults{Method: http.MethodPost, PathPrefix: "/register", Drop: true})
-	resource.Test(t, resource.TestCase{
-		PreCheck:                 func() { testAccPreCheck(t) },
-		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+	accTest(t, resource.TestCase{
 		Steps: []resource.TestStep{{
 			Config: idpProviderBlock(idp, "") + `
 resource "idpgate_dcr_client" "app" {
@@ -612,10 +594,8 @@ resource "idpgate_dcr_client" "app" {
   grant_types = ["client_credentials"]
 }
 `
-	resource.Test(t, resource.TestCase{
-		PreCheck:                 func() { testAccPreCheck(t) },
-		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
-		CheckDestroy:             checkClientsGoneAt(idp),
+	accTest(t, resource.TestCase{
+		CheckDestroy: checkClientsGoneAt(idp),
 		Steps: []resource.TestStep{
 			{Config: cfg},
 			{
@@ -646,10 +626,8 @@ resource "idpgate_dcr_client" "app" {
   grant_types = ["client_credentials"]
 }
 `
-	resource.Test(t, resource.TestCase{
-		PreCheck:                 func() { testAccPreCheck(t) },
-		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
-		CheckDestroy:             checkClientsGoneAt(idp),
+	accTest(t, resource.TestCase{
+		CheckDestroy: checkClientsGoneAt(idp),
 		Steps: []resource.TestStep{{Config: cfg}, {
 			// The first refreshes after the create meet the hidden client.
 			Config: cfg,

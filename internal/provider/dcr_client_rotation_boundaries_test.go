@@ -78,11 +78,9 @@ func TestAccDCRClient_addingATriggerRotatesNothing(t *testing.T) {
 		}
 		return nil
 	}
-	resource.Test(t, resource.TestCase{
-		PreCheck:                 func() { testAccPreCheck(t) },
-		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
-		CheckDestroy:             checkClientsGoneAt(idp),
-		Steps:                    []resource.TestStep{step(clientWithoutTrigger), added},
+	accTest(t, resource.TestCase{
+		CheckDestroy: checkClientsGoneAt(idp),
+		Steps:        []resource.TestStep{step(clientWithoutTrigger), added},
 	})
 }
 
@@ -94,10 +92,8 @@ func TestAccDCRClient_rotateOktaRefusedUpdateKeepsState(t *testing.T) {
 	idp := newAccIdP(t, mockidp.FlavorOkta)
 	var seen secretsSeen
 	config := func(trigger string) string { return idpProviderBlock(idp, "") + rotatingClient(trigger, "") }
-	resource.Test(t, resource.TestCase{
-		PreCheck:                 func() { testAccPreCheck(t) },
-		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
-		CheckDestroy:             checkClientsGoneAt(idp),
+	accTest(t, resource.TestCase{
+		CheckDestroy: checkClientsGoneAt(idp),
 		Steps: []resource.TestStep{
 			{Config: config("v1"), Check: seen.collect},
 			{

@@ -279,3 +279,12 @@ func closedPort(t *testing.T) string {
 	ln.Close()
 	return "http://" + addr
 }
+
+// apiOf is the API the gateway holds for the resource at addr in st.
+func (s *gatewayStack) apiOf(ctx context.Context, st *terraform.State, addr string) (*adminapi.API, error) {
+	id, err := stateAttr(st, addr, "id")
+	if err != nil {
+		return nil, err
+	}
+	return s.admin.GetAPI(ctx, id)
+}

@@ -65,10 +65,8 @@ func TestAccHydra_dcrClientLifecycle(t *testing.T) {
 			return err
 		}
 	}
-	resource.Test(t, resource.TestCase{
-		PreCheck:                 func() { testAccPreCheck(t) },
-		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
-		CheckDestroy:             checkHydraClientsGone(h),
+	accTest(t, resource.TestCase{
+		CheckDestroy: checkHydraClientsGone(h),
 		Steps: []resource.TestStep{
 			{
 				Config: hydraClientConfig(h, "orders-app", "orders"),
@@ -239,30 +237,15 @@ func TestAccHydra_tokenThroughGateway(t *testing.T) {
 	proxyURL, adminURL, adminToken := startBareGateway(t)
 	upstream := newRecordingUpstream(t)
 	config := hydraProviderBlock(h, fmt.Sprintf("gateway_url = %q\n  gateway_admin_token = %q", adminURL, adminToken)) +
-		fmt.Sprintf(`
-resource "idpgate_dcr_client" "app" {
-  client_name = "orders-app"
-  grant_types = ["client_credentials"]
-  scope       = "orders"
-}
-
-resource "idpgate_protected_api" "orders" {
-  name         = "orders"
-  listen_path  = "/orders"
-  upstream_url = %q
-  jwt = {
-    issuer          = %q
-    jwks_uri        = %q
-    required_scopes = ["orders"]
-  }
-}
+		clientCredentialsClient("app", "orders-app", "orders") +
+		apiConfig("orders", "/orders", upstream.URL, jwtAttr(h.Issuer, h.JWKSURI(), `required_scopes = ["orders"]`)) + `
 
 resource "idpgate_access_policy" "app" {
   name          = "app"
   client_ids    = [idpgate_dcr_client.app.client_id]
   access_rights = [{ api_id = idpgate_protected_api.orders.id }]
 }
-`, upstream.URL, h.Issuer, h.JWKSURI())
+`
 	call := func(token string) (int, error) {
 		req, _ := http.NewRequest(http.MethodGet, proxyURL+"/orders/items", nil)
 		if token != "" {
@@ -308,10 +291,8 @@ resource "idpgate_access_policy" "app" {
 		}
 		return nil
 	}
-	resource.Test(t, resource.TestCase{
-		PreCheck:                 func() { testAccPreCheck(t) },
-		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
-		CheckDestroy:             checkHydraClientsGone(h),
+	accTest(t, resource.TestCase{
+		CheckDestroy: checkHydraClientsGone(h),
 		Steps: []resource.TestStep{{
 			// A Hydra that never issued an access token publishes its access-token key only
 			// at the first issuance. Any Hydra in service has issued tokens; this one does so

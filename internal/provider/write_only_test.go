@@ -115,10 +115,8 @@ resource "idpgate_protected_api" "orders" {
 	noWriteOnlyInState := func(*terraform.State) error { return filesFreeOf(workDirs, ".tfstate", writeOnly) }
 	noWriteOnlyInPlan := plancheck.PlanCheck(planFreeOf{writeOnly})
 
-	resource.Test(t, resource.TestCase{
-		PreCheck:                 func() { testAccPreCheck(t) },
-		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
-		CheckDestroy:             s.checkNothingLeft(gatewayClient, appClient),
+	accTest(t, resource.TestCase{
+		CheckDestroy: s.checkNothingLeft(gatewayClient, appClient),
 		Steps: []resource.TestStep{
 			{
 				Config: config("orders", statement1, 1, gatewaySecret, 1),
