@@ -6,12 +6,10 @@ import (
 
 	"github.com/hashicorp/terraform-plugin-framework-timeouts/resource/timeouts"
 	"github.com/hashicorp/terraform-plugin-framework-validators/listvalidator"
-	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/resource"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/planmodifier"
-	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringplanmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 
@@ -59,22 +57,12 @@ func accessPolicySchema() schema.Schema {
 			Optional:            true,
 		}
 	}
-	return schema.Schema{
-		Blocks: map[string]schema.Block{"timeouts": timeoutsBlock(context.Background(), gatewayOperationTimeout)},
-		MarkdownDescription: "Grants clients access to protected APIs under limits. A request is allowed when some " +
-			"policy bound to its token — by the token's client id (`client_ids`), or named in the API's policy " +
-			"claim (Tyk's `pol`) by id or name — grants the API, the method and the path.",
-		Attributes: map[string]schema.Attribute{
-			"id": schema.StringAttribute{
-				MarkdownDescription: "Identifier the gateway assigned; a token's policy claim may name the policy by it.",
-				Computed:            true,
-				PlanModifiers:       []planmodifier.String{stringplanmodifier.UseStateForUnknown()},
-			},
-			"name": schema.StringAttribute{
-				MarkdownDescription: "Unique name of the policy; a token's policy claim may name the policy by it.",
-				Required:            true,
-				Validators:          []validator.String{stringvalidator.LengthAtLeast(1)},
-			},
+	return gatewaySchema("Grants clients access to protected APIs under limits. A request is allowed when some "+
+		"policy bound to its token — by the token's client id (`client_ids`), or named in the API's policy "+
+		"claim (Tyk's `pol`) by id or name — grants the API, the method and the path.",
+		"Identifier the gateway assigned; a token's policy claim may name the policy by it.",
+		"Unique name of the policy; a token's policy claim may name the policy by it.",
+		map[string]schema.Attribute{
 			"client_ids": stringSet("Client ids whose tokens this policy applies to, e.g. " +
 				"`[idpgate_dcr_client.app.client_id]`. Leave unset for a policy bound only through the policy claim."),
 			"access_rights": schema.ListNestedAttribute{
@@ -113,8 +101,7 @@ func accessPolicySchema() schema.Schema {
 				Optional:            true,
 				PlanModifiers:       []planmodifier.String{keepEquivalentDuration()},
 			},
-		},
-	}
+		})
 }
 
 // ModifyPlan checks the plan against the gateway (gateway_plan_checks.go).

@@ -6,10 +6,14 @@ import (
 	"time"
 
 	"github.com/hashicorp/terraform-plugin-framework-timeouts/resource/timeouts"
+	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/resource"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/planmodifier"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringplanmodifier"
+	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
 	"github.com/hashicorp/terraform-plugin-framework/tfsdk"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 
@@ -252,4 +256,25 @@ func (o *gatewayObject[M, W]) Delete(ctx context.Context, req resource.DeleteReq
 
 func (o *gatewayObject[M, W]) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {
 	resource.ImportStatePassthroughID(ctx, path.Root("id"), req, resp)
+}
+
+// gatewaySchema is a gateway resource's schema: its description and its own attributes, with
+// what every gateway object has: the id the gateway assigns (idDesc), a unique name
+// (nameDesc) and the timeouts block.
+func gatewaySchema(description, idDesc, nameDesc string, attrs map[string]schema.Attribute) schema.Schema {
+	attrs["id"] = schema.StringAttribute{
+		MarkdownDescription: idDesc,
+		Computed:            true,
+		PlanModifiers:       []planmodifier.String{stringplanmodifier.UseStateForUnknown()},
+	}
+	attrs["name"] = schema.StringAttribute{
+		MarkdownDescription: nameDesc,
+		Required:            true,
+		Validators:          []validator.String{stringvalidator.LengthAtLeast(1)},
+	}
+	return schema.Schema{
+		Blocks:              map[string]schema.Block{"timeouts": timeoutsBlock(context.Background(), gatewayOperationTimeout)},
+		MarkdownDescription: description,
+		Attributes:          attrs,
+	}
 }

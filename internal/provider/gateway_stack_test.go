@@ -51,6 +51,20 @@ func startGatewayStackWithAdminTLS(t *testing.T, adminTLS *tls.Config, adminHTTP
 	t.Helper()
 	idp := mockidp.NewTestServer(t, mockidp.Options{Flavor: mockidp.FlavorGeneric})
 	const adminToken = "e2e-admin-token-0123456789"
+	up := newRecordingUpstream(t)
+	proxyURL, adminURL := startGateway(t, adminToken, adminTLS)
+	admin, err := adminapi.NewClient(adminURL, adminToken, adminHTTP)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &gatewayStack{idp: idp, proxyURL: proxyURL, adminURL: adminURL, adminToken: adminToken,
+		admin: admin, upstream: up, http: &http.Client{Timeout: 10 * time.Second}}
+}
+
+// startGateway serves a gateway's proxy and admin listeners on loopback until t ends, the
+// admin one over TLS with adminTLS when it is set.
+func startGateway(t *testing.T, adminToken string, adminTLS *tls.Config) (proxyURL, adminURL string) {
+	t.Helper()
 	gw, err := gateway.New(gateway.Options{DataDir: t.TempDir(), AdminToken: adminToken,
 		Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
@@ -64,18 +78,12 @@ func startGatewayStackWithAdminTLS(t *testing.T, adminTLS *tls.Config, adminHTTP
 	} else {
 		adminSrv.Start()
 	}
-	up := newRecordingUpstream(t)
 	t.Cleanup(func() {
 		proxy.Close()
 		adminSrv.Close()
 		_ = gw.Close()
 	})
-	admin, err := adminapi.NewClient(adminSrv.URL, adminToken, adminHTTP)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &gatewayStack{idp: idp, proxyURL: proxy.URL, adminURL: adminSrv.URL, adminToken: adminToken,
-		admin: admin, upstream: up, http: &http.Client{Timeout: 10 * time.Second}}
+	return proxy.URL, adminSrv.URL
 }
 
 // providerBlock configures both halves of the provider against the stack.

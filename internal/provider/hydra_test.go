@@ -4,9 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
@@ -19,7 +17,6 @@ import (
 	"github.com/hashicorp/terraform-plugin-testing/terraform"
 	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
 
-	"github.com/idpgate/terraform-provider-idpgate/internal/gateway"
 	"github.com/idpgate/terraform-provider-idpgate/internal/hydratest"
 )
 
@@ -213,19 +210,8 @@ func hydraIssueOneToken(t *testing.T, h *hydratest.Server) {
 func startBareGateway(t *testing.T) (proxyURL, adminURL, adminToken string) {
 	t.Helper()
 	adminToken = "hydra-e2e-admin-token-0123456789"
-	gw, err := gateway.New(gateway.Options{DataDir: t.TempDir(), AdminToken: adminToken,
-		Logger: slog.New(slog.DiscardHandler)})
-	if err != nil {
-		t.Fatalf("starting gateway: %v", err)
-	}
-	proxy := httptest.NewServer(gw.ProxyHandler())
-	admin := httptest.NewServer(gw.AdminHandler())
-	t.Cleanup(func() {
-		proxy.Close()
-		admin.Close()
-		_ = gw.Close()
-	})
-	return proxy.URL, admin.URL, adminToken
+	proxyURL, adminURL = startGateway(t, adminToken, nil)
+	return proxyURL, adminURL, adminToken
 }
 
 // TestAccHydra_tokenThroughGateway: Terraform registers a client at a real Hydra and protects

@@ -22,7 +22,6 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/planmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/setdefault"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringdefault"
-	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringplanmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
 	"github.com/hashicorp/terraform-plugin-framework/tfsdk"
 	"github.com/hashicorp/terraform-plugin-framework/types"
@@ -149,22 +148,12 @@ func protectedAPISchema() schema.Schema {
 		introspectionAttrs[name] = a
 	}
 
-	return schema.Schema{
-		Blocks: map[string]schema.Block{"timeouts": timeoutsBlock(context.Background(), gatewayOperationTimeout)},
-		MarkdownDescription: "An API behind the idpgate gateway: requests under `listen_path` carry a bearer token " +
-			"from the identity provider, which the gateway checks (with the issuer's JWKS, or by introspection) " +
-			"before proxying them to `upstream_url`. Which clients may call it is decided by `idpgate_access_policy`.",
-		Attributes: map[string]schema.Attribute{
-			"id": schema.StringAttribute{
-				MarkdownDescription: "Identifier the gateway assigned; access policies refer to the API by it.",
-				Computed:            true,
-				PlanModifiers:       []planmodifier.String{stringplanmodifier.UseStateForUnknown()},
-			},
-			"name": schema.StringAttribute{
-				MarkdownDescription: "Unique name of the API.",
-				Required:            true,
-				Validators:          []validator.String{stringvalidator.LengthAtLeast(1)},
-			},
+	return gatewaySchema("An API behind the idpgate gateway: requests under `listen_path` carry a bearer token "+
+		"from the identity provider, which the gateway checks (with the issuer's JWKS, or by introspection) "+
+		"before proxying them to `upstream_url`. Which clients may call it is decided by `idpgate_access_policy`.",
+		"Identifier the gateway assigned; access policies refer to the API by it.",
+		"Unique name of the API.",
+		map[string]schema.Attribute{
 			"listen_path": schema.StringAttribute{
 				MarkdownDescription: "Path prefix on the gateway, e.g. `/orders/`. The longest matching prefix wins. " +
 					"Not under `" + adminapi.ReservedPathPrefix + "` (the gateway's own, where the decision endpoint lives), " +
@@ -316,8 +305,7 @@ func protectedAPISchema() schema.Schema {
 				Computed: true,
 				Default:  booldefault.StaticBool(false),
 			},
-		},
-	}
+		})
 }
 
 // identityHeadersText names the headers the gateway always sets, for descriptions:

@@ -497,7 +497,7 @@ resource "idpgate_protected_api" "x" {
   upstream_url           = "http://127.0.0.1:9"
   case_insensitive_paths = true
   ` + jwt + "\n}\n", `(?s)Invalid listen_path.*lower`},
-		"listen path with a backslash": {provider + offlineAPI(`/a\b`, jwt), `(?s)Invalid listen_path.*backslash`},
+		"listen path with a backslash":        {provider + offlineAPI(`/a\b`, jwt), `(?s)Invalid listen_path.*backslash`},
 		"listen path under the decision path": {provider + offlineAPI("/_idpgate/decide/x", jwt), `(?s)Invalid listen_path.*/_idpgate`},
 		"forwarding into a header spelled with _": {api(jwt + `
   forward_claims = { "X_Tenant" = "tid" }`), `(?s)Invalid forward_claims.X_Tenant.*use - instead`},
