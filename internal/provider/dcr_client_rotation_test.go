@@ -287,6 +287,13 @@ func TestAccHydra_secretRotation(t *testing.T) {
 // rotates.
 func TestAccDCRClient_rotateOktaRetriesAfterFailure(t *testing.T) {
 	t.Parallel()
+	testOktaRotationRetried(t, mockidp.Faults{PathPrefix: "/api/v1/apps/", Method: http.MethodPost, Next: 1, Status: http.StatusBadRequest}, nil)
+}
+
+// testOktaRotationRetried: with fault refusing one call of a rotation at Okta, the apply
+// fails, the state keeps the working secret and the previous trigger, and the next apply
+// rotates. beforeRetry, when set, looks at the IdP before the faults are lifted.
+func testOktaRotationRetried(t *testing.T, fault mockidp.Faults, beforeRetry func(*mockidp.Server)) {
 	idp := newAccIdP(t, mockidp.FlavorOkta)
 	var seen secretsSeen
 	config := func(trigger string) string { return idpProviderBlock(idp, "") + rotatingClient(trigger, "") }
@@ -295,15 +302,18 @@ func TestAccDCRClient_rotateOktaRetriesAfterFailure(t *testing.T) {
 		Steps: []resource.TestStep{
 			{Config: config("v1"), Check: seen.collect},
 			{
-				PreConfig: func() {
-					idp.SetFaults(mockidp.Faults{PathPrefix: "/api/v1/apps/", Method: http.MethodPost, Next: 1, Status: http.StatusBadRequest})
-				},
+				PreConfig:   func() { idp.SetFaults(fault) },
 				Config:      config("v2"),
 				ExpectError: regexp.MustCompile(`rotating the secret of client`),
 			},
 			{
-				PreConfig: func() { idp.SetFaults(mockidp.Faults{}) },
-				Config:    config("v2"),
+				PreConfig: func() {
+					if beforeRetry != nil {
+						beforeRetry(idp)
+					}
+					idp.SetFaults(mockidp.Faults{})
+				},
+				Config: config("v2"),
 				ConfigPlanChecks: resource.ConfigPlanChecks{
 					PreApply:             []plancheck.PlanCheck{plancheck.ExpectResourceAction(appAddr, plancheck.ResourceActionUpdate)},
 					PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
