@@ -1,11 +1,8 @@
 package provider
 
 import (
-	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
-	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -249,28 +246,11 @@ resource "idpgate_dcr_client" "svc" {
 }
 
 func checkTokenMints(idp *mockidp.Server, clientID, secret, scope string) error {
-	form := url.Values{"grant_type": {"client_credentials"}, "scope": {scope}}
-	req, _ := http.NewRequest(http.MethodPost, idp.TokenEndpoint(), strings.NewReader(form.Encode()))
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.SetBasicAuth(url.QueryEscape(clientID), url.QueryEscape(secret))
-	hc := &http.Client{Timeout: 5 * time.Second}
-	resp, err := hc.Do(req)
+	token, err := clientCredentialsToken(&http.Client{Timeout: 5 * time.Second}, idp.TokenEndpoint(), clientID, secret, scope)
 	if err != nil {
 		return err
 	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("token endpoint answered %d: %s", resp.StatusCode, body)
-	}
-	var tok struct {
-		AccessToken string `json:"access_token"`
-	}
-	if err := json.Unmarshal(body, &tok); err != nil || tok.AccessToken == "" {
-		return fmt.Errorf("no access token in %s", body)
-	}
-
-	gotClient, gotScope, err := accessTokenClaims(idp, tok.AccessToken)
+	gotClient, gotScope, err := accessTokenClaims(idp, token)
 	if err != nil {
 		return err
 	}

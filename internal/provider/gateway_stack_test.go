@@ -171,27 +171,37 @@ func (s *gatewayStack) expectStatus(method, path, token string, want int) (*http
 // fetchToken gets a client_credentials token at the mock IdP's token endpoint, as a client
 // application would.
 func (s *gatewayStack) fetchToken(clientID, secret string) (string, error) {
+	return clientCredentialsToken(s.http, s.idp.TokenEndpoint(), clientID, secret, "")
+}
+
+// clientCredentialsToken gets a client_credentials token (for scope, unless "") at
+// tokenEndpoint with hc, authenticating as clientID with secret (client_secret_basic).
+func clientCredentialsToken(hc *http.Client, tokenEndpoint, clientID, secret, scope string) (string, error) {
 	form := url.Values{"grant_type": {"client_credentials"}}
-	req, err := http.NewRequest(http.MethodPost, s.idp.TokenEndpoint(), strings.NewReader(form.Encode()))
+	if scope != "" {
+		form.Set("scope", scope)
+	}
+	req, err := http.NewRequest(http.MethodPost, tokenEndpoint, strings.NewReader(form.Encode()))
 	if err != nil {
 		return "", err
 	}
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	req.SetBasicAuth(url.QueryEscape(clientID), url.QueryEscape(secret))
-	resp, err := s.http.Do(req)
+	resp, err := hc.Do(req)
 	if err != nil {
 		return "", err
 	}
 	defer resp.Body.Close()
+	raw, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 	var body struct {
 		AccessToken string `json:"access_token"`
 		Error       string `json:"error"`
 	}
-	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
-		return "", fmt.Errorf("token endpoint answer: %w", err)
+	if err := json.Unmarshal(raw, &body); err != nil {
+		return "", fmt.Errorf("token endpoint answer (HTTP %d): %w: %s", resp.StatusCode, err, raw)
 	}
 	if resp.StatusCode != http.StatusOK || body.AccessToken == "" {
-		return "", fmt.Errorf("token endpoint answered %d %s", resp.StatusCode, body.Error)
+		return "", fmt.Errorf("token endpoint %s answered %d %s", tokenEndpoint, resp.StatusCode, body.Error)
 	}
 	return body.AccessToken, nil
 }

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -161,28 +160,8 @@ func checkHydraClientsGone(h *hydratest.Server) func(*terraform.State) error {
 
 // hydraToken mints a client_credentials token at Hydra.
 func hydraToken(h *hydratest.Server, clientID, secret, scope string) (string, error) {
-	form := url.Values{"grant_type": {"client_credentials"}, "scope": {scope}}
-	req, err := http.NewRequest(http.MethodPost, h.TokenEndpoint(), strings.NewReader(form.Encode()))
-	if err != nil {
-		return "", err
-	}
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.SetBasicAuth(url.QueryEscape(clientID), url.QueryEscape(secret))
 	// Hydra generates its access-token key pair (RSA 4096) at the first issuance: slow here.
-	resp, err := (&http.Client{Timeout: time.Minute}).Do(req)
-	if err != nil {
-		return "", err
-	}
-	defer resp.Body.Close()
-	var body struct {
-		AccessToken string `json:"access_token"`
-		Error       string `json:"error"`
-	}
-	raw, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-	if err := json.Unmarshal(raw, &body); err != nil || resp.StatusCode != http.StatusOK || body.AccessToken == "" {
-		return "", fmt.Errorf("hydra token endpoint answered %d %s", resp.StatusCode, body.Error)
-	}
-	return body.AccessToken, nil
+	return clientCredentialsToken(&http.Client{Timeout: time.Minute}, h.TokenEndpoint(), clientID, secret, scope)
 }
 
 // hydraIssueOneToken registers a client at Hydra directly and mints a token for it.
