@@ -77,3 +77,18 @@ resource "idpgate_dcr_client" %q {
 %s}
 `, addr, clientName, scope)
 }
+
+// introspectionAPI is the idpgate_protected_api "orders" at /orders in front of upstream,
+// checking tokens at endpoint as the client idpgate_dcr_client.gateway; each of extra is one
+// more attribute line in the introspection block.
+func introspectionAPI(upstream, endpoint string, extra ...string) string {
+	var more string
+	for _, e := range extra {
+		more += "    " + e + "\n"
+	}
+	return apiConfig("orders", "/orders", upstream, fmt.Sprintf(`  introspection = {
+    endpoint      = %q
+    client_id     = idpgate_dcr_client.gateway.client_id
+    client_secret = idpgate_dcr_client.gateway.client_secret
+%s  }`, endpoint, more))
+}

@@ -57,20 +57,9 @@ provider "idpgate" {
   gateway_admin_token  = %q
 }
 
-%s
-resource "idpgate_protected_api" "orders" {
-  name         = "orders"
-  listen_path  = "/orders"
-  upstream_url = %q
-  introspection = {
-    endpoint      = %q
-    client_id     = idpgate_dcr_client.gateway.client_id
-    client_secret = idpgate_dcr_client.gateway.client_secret
-  }
-}
-`, s.idp.URL(), initialAccessToken, s.adminURL, s.adminToken,
+%s%s`, s.idp.URL(), initialAccessToken, s.adminURL, s.adminToken,
 			clientCredentialsClient("gateway", "gateway-introspection", "")+clientCredentialsClient("app", "app", scope),
-			s.upstream.URL, s.idp.IntrospectionEndpoint())
+			introspectionAPI(s.upstream.URL, s.idp.IntrospectionEndpoint()))
 	}
 
 	secrets := map[string]string{"initial access token": initialAccessToken, "gateway admin token": s.adminToken}

@@ -377,26 +377,14 @@ func TestAccProtectedAPI_introspection(t *testing.T) {
 	s := startGatewayStack(t)
 	config := func(ttl string) string {
 		return s.providerBlock() + clientCredentialsClient("gateway", "gateway-introspection", "") +
-			clientCredentialsClient("app", "app", "orders") + fmt.Sprintf(`
-resource "idpgate_protected_api" "orders" {
-  name         = "orders"
-  listen_path  = "/orders"
-  upstream_url = %q
-
-  introspection = {
-    endpoint      = %q
-    client_id     = idpgate_dcr_client.gateway.client_id
-    client_secret = idpgate_dcr_client.gateway.client_secret
-    cache_ttl     = %q
-  }
-}
-
+			clientCredentialsClient("app", "app", "orders") +
+			introspectionAPI(s.upstream.URL, s.idp.IntrospectionEndpoint(), fmt.Sprintf("cache_ttl     = %q", ttl)) + `
 resource "idpgate_access_policy" "app" {
   name          = "app"
   client_ids    = [idpgate_dcr_client.app.client_id]
   access_rights = [{ api_id = idpgate_protected_api.orders.id }]
 }
-`, s.upstream.URL, s.idp.IntrospectionEndpoint(), ttl)
+`
 	}
 	const name = "idpgate_protected_api.orders"
 	callThrough := func(st *terraform.State) error {
