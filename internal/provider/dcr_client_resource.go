@@ -161,9 +161,7 @@ func (r *dcrClientResource) Schema(ctx context.Context, _ resource.SchemaRequest
 }
 
 func (r *dcrClientResource) Configure(_ context.Context, req resource.ConfigureRequest, resp *resource.ConfigureResponse) {
-	data, diags := providerDataFrom(req.ProviderData)
-	resp.Diagnostics.Append(diags...)
-	r.data = data
+	r.data = configuredData(req.ProviderData, &resp.Diagnostics)
 }
 
 // ValidateConfig checks extra_metadata at plan time: it must be an object and must not carry

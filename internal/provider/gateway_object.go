@@ -102,9 +102,7 @@ func (o *gatewayObject[M, W]) Schema(_ context.Context, _ resource.SchemaRequest
 }
 
 func (o *gatewayObject[M, W]) Configure(_ context.Context, req resource.ConfigureRequest, resp *resource.ConfigureResponse) {
-	data, diags := providerDataFrom(req.ProviderData)
-	resp.Diagnostics.Append(diags...)
-	o.data = data
+	o.data = configuredData(req.ProviderData, &resp.Diagnostics)
 }
 
 // ValidateConfig runs the gateway's own checks at plan time (see plan_time_validation.go), so
