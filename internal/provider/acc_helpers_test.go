@@ -72,6 +72,15 @@ func stateAttr(st *terraform.State, resourceName, attr string) (string, error) {
 	return v, nil
 }
 
+// credentialsInState reads the client id and secret of the idpgate_dcr_client at addr.
+func credentialsInState(st *terraform.State, addr string) (clientID, secret string, err error) {
+	if clientID, err = stateAttr(st, addr, "client_id"); err != nil {
+		return "", "", err
+	}
+	secret, err = stateAttr(st, addr, "client_secret")
+	return clientID, secret, err
+}
+
 // stringSet is a known set of strings.
 func stringSet(values ...string) types.Set {
 	elems := make([]attr.Value, len(values))

@@ -308,11 +308,7 @@ resource "idpgate_access_policy" "partners" {
 				PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
 			},
 			Check: func(st *terraform.State) error {
-				clientID, err := stateAttr(st, "idpgate_dcr_client.partner", "client_id")
-				if err != nil {
-					return err
-				}
-				secret, err := stateAttr(st, "idpgate_dcr_client.partner", "client_secret")
+				clientID, secret, err := credentialsInState(st, "idpgate_dcr_client.partner")
 				if err != nil {
 					return err
 				}

@@ -232,10 +232,7 @@ func (s *gatewayStack) registerOutOfBand(t *testing.T, name string) (clientID, s
 // tokenFromState mints a token for the client that resource addr (an idpgate_dcr_client)
 // holds in state, with the credentials Terraform stored.
 func (s *gatewayStack) tokenFromState(st *terraform.State, addr string) (clientID, token string, err error) {
-	if clientID, err = stateAttr(st, addr, "client_id"); err != nil {
-		return "", "", err
-	}
-	secret, err := stateAttr(st, addr, "client_secret")
+	clientID, secret, err := credentialsInState(st, addr)
 	if err != nil {
 		return "", "", err
 	}

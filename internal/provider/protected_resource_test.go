@@ -256,11 +256,7 @@ func TestAccMCPServerGuide(t *testing.T) {
 				PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
 			},
 			Check: func(st *terraform.State) error {
-				clientID, err := stateAttr(st, "idpgate_dcr_client.agent", "client_id")
-				if err != nil {
-					return err
-				}
-				secret, err := stateAttr(st, "idpgate_dcr_client.agent", "client_secret")
+				clientID, secret, err := credentialsInState(st, "idpgate_dcr_client.agent")
 				if err != nil {
 					return err
 				}
