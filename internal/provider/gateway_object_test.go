@@ -63,8 +63,8 @@ func TestGatewayObjectDiagnostics(t *testing.T) {
 				t.Fatal(cresp.Diagnostics)
 			}
 			state := k.state(t)
-			plan := tfsdk.Plan{Schema: state.Schema, Raw: state.Raw}
-			config := tfsdk.Config{Schema: state.Schema, Raw: state.Raw}
+			plan := tfsdk.Plan(state)
+			config := tfsdk.Config(state)
 
 			// 404 on read: a warning, and the object leaves the state.
 			read := &resource.ReadResponse{State: state}
