@@ -213,6 +213,28 @@ func (r *dcrClientResource) openState(ctx context.Context, st tfsdk.State, diags
 	return ctx, cancel, idp, state, ok
 }
 
+// metadataToSend is plan's metadata for a create (state nil) or an update, with the
+// write-only software statement when it is to be sent: on create, and on update only when
+// its version moved (a PUT without it leaves the metadata it asserted to the attributes, as
+// for any other update). The returned ctx masks it and the credentials in the logs.
+func metadataToSend(ctx context.Context, config tfsdk.Config, idp *idpSettings, plan dcrClientModel, state *dcrClientModel,
+	diags *diagList) (context.Context, dcr.Metadata) {
+	stateVersion, secret, token := types.Int64Null(), "", ""
+	if state != nil {
+		stateVersion, secret, token = state.SoftwareStatementWOVer, state.ClientSecret.ValueString(), state.RegistrationAccessToken.ValueString()
+	}
+	statementWO, _, d := writeOnlyToSend(ctx, config, path.Root("software_statement_wo"), state == nil,
+		plan.SoftwareStatementWOVer, stateVersion)
+	diags.Append(d...)
+	ctx = maskCredentials(ctx, idp.InitialAccessToken, secret, token, plan.SoftwareStatement.ValueString(), statementWO)
+	metadata, d := plan.metadata(ctx)
+	diags.Append(d...)
+	if statementWO != "" {
+		metadata.SoftwareStatement = statementWO
+	}
+	return ctx, metadata
+}
+
 func (r *dcrClientResource) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {
 	var plan dcrClientModel
 	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
@@ -224,17 +246,9 @@ func (r *dcrClientResource) Create(ctx context.Context, req resource.CreateReque
 	if !ok {
 		return
 	}
-	statementWO, _, diags := writeOnlyToSend(ctx, req.Config, path.Root("software_statement_wo"), true,
-		plan.SoftwareStatementWOVer, types.Int64Null())
-	resp.Diagnostics.Append(diags...)
-	ctx = maskCredentials(ctx, idp.InitialAccessToken, plan.SoftwareStatement.ValueString(), statementWO)
-	metadata, diags := plan.metadata(ctx)
-	resp.Diagnostics.Append(diags...)
+	ctx, metadata := metadataToSend(ctx, req.Config, idp, plan, nil, &resp.Diagnostics)
 	if resp.Diagnostics.HasError() {
 		return
-	}
-	if statementWO != "" {
-		metadata.SoftwareStatement = statementWO
 	}
 
 	reg, err := idp.Client.Register(ctx, metadata)
@@ -297,20 +311,9 @@ func (r *dcrClientResource) Update(ctx context.Context, req resource.UpdateReque
 	if !ok {
 		return
 	}
-	// The write-only statement goes out again only when its version moved: a PUT without it
-	// leaves the metadata it asserted to the attributes, as for any other update.
-	statementWO, _, diags := writeOnlyToSend(ctx, req.Config, path.Root("software_statement_wo"), false,
-		plan.SoftwareStatementWOVer, state.SoftwareStatementWOVer)
-	resp.Diagnostics.Append(diags...)
-	ctx = maskCredentials(ctx, idp.InitialAccessToken, state.ClientSecret.ValueString(),
-		state.RegistrationAccessToken.ValueString(), plan.SoftwareStatement.ValueString(), statementWO)
-	metadata, diags := plan.metadata(ctx)
-	resp.Diagnostics.Append(diags...)
+	ctx, metadata := metadataToSend(ctx, req.Config, idp, plan, &state, &resp.Diagnostics)
 	if resp.Diagnostics.HasError() {
 		return
-	}
-	if statementWO != "" {
-		metadata.SoftwareStatement = statementWO
 	}
 
 	if rotationRequested(state.ClientSecretRotationTrigger, plan.ClientSecretRotationTrigger) {
