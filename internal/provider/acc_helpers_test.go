@@ -6,6 +6,7 @@ import (
 
 	"github.com/hashicorp/terraform-plugin-framework/attr"
 	"github.com/hashicorp/terraform-plugin-framework/types"
+	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
 	"github.com/hashicorp/terraform-plugin-testing/terraform"
 
 	"github.com/idpgate/terraform-provider-idpgate/internal/mockidp"
@@ -71,6 +72,15 @@ func stateAttr(st *terraform.State, resourceName, attr string) (string, error) {
 	return v, nil
 }
 
+// credentialsInState reads the client id and secret of the idpgate_dcr_client at addr.
+func credentialsInState(st *terraform.State, addr string) (clientID, secret string, err error) {
+	if clientID, err = stateAttr(st, addr, "client_id"); err != nil {
+		return "", "", err
+	}
+	secret, err = stateAttr(st, addr, "client_secret")
+	return clientID, secret, err
+}
+
 // stringSet is a known set of strings.
 func stringSet(values ...string) types.Set {
 	elems := make([]attr.Value, len(values))
@@ -78,4 +88,13 @@ func stringSet(values ...string) types.Set {
 		elems[i] = types.StringValue(v)
 	}
 	return types.SetValueMust(types.StringType, elems)
+}
+
+// accTest runs an acceptance test case through the CLI (testAccPreCheck) with the provider
+// under test served in-process.
+func accTest(t *testing.T, c resource.TestCase) {
+	t.Helper()
+	c.PreCheck = func() { testAccPreCheck(t) }
+	c.ProtoV6ProviderFactories = testAccProtoV6ProviderFactories
+	resource.Test(t, c)
 }

@@ -27,17 +27,20 @@ import (
 // error on the attribute.
 func TestAccAccessDecisionDataSource(t *testing.T) {
 	s := startGatewayStack(t)
-	up := s.upstream.URL
-	config := s.providerBlock() + fmt.Sprintf(`
-resource "idpgate_protected_api" "orders" {
-  name         = "orders"
-  listen_path  = "/orders"
-  upstream_url = %q
-  jwt = {
-    issuer   = %q
-    jwks_uri = %q
-  }
+	// decision asks about a request to the API, made by who, once the policy exists.
+	decision := func(name, method, url, who string) string {
+		return fmt.Sprintf(`
+data "idpgate_access_decision" %q {
+  method     = %q
+  url        = %q
+  %s
+  depends_on = [idpgate_access_policy.billing]
 }
+`, name, method, url, who)
+	}
+	const billing = `client_id = "billing"
+  scopes    = ["orders:read"]`
+	config := s.providerBlock() + s.stackAPI("") + `
 
 resource "idpgate_access_policy" "billing" {
   name       = "billing"
@@ -49,39 +52,11 @@ resource "idpgate_access_policy" "billing" {
   }]
 }
 
-data "idpgate_access_decision" "read" {
-  method     = "GET"
-  url        = "https://api.example.com/orders/items/1"
-  client_id  = "billing"
-  scopes     = ["orders:read"]
-  depends_on = [idpgate_access_policy.billing]
-}
-
-data "idpgate_access_decision" "delete" {
-  method     = "DELETE"
-  url        = "/orders/items/1"
-  client_id  = "billing"
-  scopes     = ["orders:read"]
-  depends_on = [idpgate_access_policy.billing]
-}
-
-data "idpgate_access_decision" "by_claim" {
-  method     = "GET"
-  url        = "/orders/items/1"
-  claims     = jsonencode({ pol = "billing", scope = "orders:read" })
-  depends_on = [idpgate_access_policy.billing]
-}
-
-data "idpgate_access_decision" "bad_token" {
-  method     = "GET"
-  url        = "/orders/items/1"
-  token      = "not-a-token"
-  depends_on = [idpgate_access_policy.billing]
-}
-`, up, s.idp.URL(), s.idp.JWKSURI())
-	resource.Test(t, resource.TestCase{
-		PreCheck:                 func() { testAccPreCheck(t) },
-		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+` + decision("read", "GET", "https://api.example.com/orders/items/1", billing) +
+		decision("delete", "DELETE", "/orders/items/1", billing) +
+		decision("by_claim", "GET", "/orders/items/1", `claims = jsonencode({ pol = "billing", scope = "orders:read" })`) +
+		decision("bad_token", "GET", "/orders/items/1", `token = "not-a-token"`)
+	accTest(t, resource.TestCase{
 		Steps: []resource.TestStep{
 			{
 				Config: config,

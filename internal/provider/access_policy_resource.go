@@ -2,46 +2,36 @@ package provider
 
 import (
 	"context"
-	"fmt"
 	"time"
 
 	"github.com/hashicorp/terraform-plugin-framework-timeouts/resource/timeouts"
 	"github.com/hashicorp/terraform-plugin-framework-validators/listvalidator"
-	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
 	"github.com/hashicorp/terraform-plugin-framework/diag"
-	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/resource"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/planmodifier"
-	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringplanmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 
 	"github.com/idpgate/terraform-provider-idpgate/internal/adminapi"
 )
 
-var (
-	_ resource.Resource                   = &accessPolicyResource{}
-	_ resource.ResourceWithConfigure      = &accessPolicyResource{}
-	_ resource.ResourceWithImportState    = &accessPolicyResource{}
-	_ resource.ResourceWithValidateConfig = &accessPolicyResource{}
-	_ resource.ResourceWithModifyPlan     = &accessPolicyResource{}
-)
-
 // NewAccessPolicyResource is the idpgate_access_policy resource: which clients may call which
-// protected APIs, and how often.
-func NewAccessPolicyResource() resource.Resource { return &accessPolicyResource{} }
+// protected APIs, and how often. It talks to the admin API as every gateway resource does
+// (gateway_object.go) and checks its grants against the gateway at plan (ModifyPlan).
+func NewAccessPolicyResource() resource.Resource {
+	return &accessPolicyResource{newGatewayObject(&accessPolicyKind)}
+}
 
 type accessPolicyResource struct {
-	data *providerData
+	gatewayObject[accessPolicyModel, adminapi.Policy]
 }
 
-func (r *accessPolicyResource) Metadata(_ context.Context, req resource.MetadataRequest, resp *resource.MetadataResponse) {
-	resp.TypeName = req.ProviderTypeName + "_access_policy"
-}
-
-func (r *accessPolicyResource) Schema(_ context.Context, _ resource.SchemaRequest, resp *resource.SchemaResponse) {
-	resp.Schema = accessPolicySchema()
+var accessPolicyKind = gatewayKind[accessPolicyModel, adminapi.Policy]{
+	typeSuffix: "_access_policy", noun: "access policy", title: "Access policy", short: "policy",
+	schema: accessPolicySchema, fromWire: accessPolicyFromWire, validate: (*adminapi.Policy).Validate,
+	create: (*adminapi.Client).CreatePolicy, get: (*adminapi.Client).GetPolicy,
+	update: (*adminapi.Client).UpdatePolicy, remove: (*adminapi.Client).DeletePolicy,
 }
 
 func accessPolicySchema() schema.Schema {
@@ -67,22 +57,12 @@ func accessPolicySchema() schema.Schema {
 			Optional:            true,
 		}
 	}
-	return schema.Schema{
-		Blocks: map[string]schema.Block{"timeouts": timeoutsBlock(context.Background(), gatewayOperationTimeout)},
-		MarkdownDescription: "Grants clients access to protected APIs under limits. A request is allowed when some " +
-			"policy bound to its token — by the token's client id (`client_ids`), or named in the API's policy " +
-			"claim (Tyk's `pol`) by id or name — grants the API, the method and the path.",
-		Attributes: map[string]schema.Attribute{
-			"id": schema.StringAttribute{
-				MarkdownDescription: "Identifier the gateway assigned; a token's policy claim may name the policy by it.",
-				Computed:            true,
-				PlanModifiers:       []planmodifier.String{stringplanmodifier.UseStateForUnknown()},
-			},
-			"name": schema.StringAttribute{
-				MarkdownDescription: "Unique name of the policy; a token's policy claim may name the policy by it.",
-				Required:            true,
-				Validators:          []validator.String{stringvalidator.LengthAtLeast(1)},
-			},
+	return gatewaySchema("Grants clients access to protected APIs under limits. A request is allowed when some "+
+		"policy bound to its token — by the token's client id (`client_ids`), or named in the API's policy "+
+		"claim (Tyk's `pol`) by id or name — grants the API, the method and the path.",
+		"Identifier the gateway assigned; a token's policy claim may name the policy by it.",
+		"Unique name of the policy; a token's policy claim may name the policy by it.",
+		map[string]schema.Attribute{
 			"client_ids": stringSet("Client ids whose tokens this policy applies to, e.g. " +
 				"`[idpgate_dcr_client.app.client_id]`. Leave unset for a policy bound only through the policy claim."),
 			"access_rights": schema.ListNestedAttribute{
@@ -121,146 +101,12 @@ func accessPolicySchema() schema.Schema {
 				Optional:            true,
 				PlanModifiers:       []planmodifier.String{keepEquivalentDuration()},
 			},
-		},
-	}
-}
-
-// ValidateConfig runs the gateway's own checks at plan time (see plan_time_validation.go).
-// Whether the granted APIs exist only the gateway knows, at apply time.
-func (r *accessPolicyResource) ValidateConfig(ctx context.Context, req resource.ValidateConfigRequest, resp *resource.ValidateConfigResponse) {
-	known, err := configWithPlaceholders(req.Config)
-	if err != nil {
-		resp.Diagnostics.AddError("Provider bug", "Preparing the plan-time check of the configuration: "+err.Error())
-		return
-	}
-	var cfg accessPolicyModel
-	resp.Diagnostics.Append(known.Get(ctx, &cfg)...)
-	if resp.Diagnostics.HasError() {
-		return
-	}
-	p, diags := cfg.toWire(ctx)
-	resp.Diagnostics.Append(diags...)
-	if diags.HasError() {
-		return
-	}
-	resp.Diagnostics.Append(validationDiags(ctx, accessPolicySchema(), p.Validate())...)
+		})
 }
 
 // ModifyPlan checks the plan against the gateway (gateway_plan_checks.go).
 func (r *accessPolicyResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse) {
 	r.checkAtPlan(ctx, req, resp)
-}
-
-func (r *accessPolicyResource) Configure(_ context.Context, req resource.ConfigureRequest, resp *resource.ConfigureResponse) {
-	data, diags := providerDataFrom(req.ProviderData)
-	resp.Diagnostics.Append(diags...)
-	r.data = data
-}
-
-func (r *accessPolicyResource) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {
-	var plan accessPolicyModel
-	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
-	if resp.Diagnostics.HasError() {
-		return
-	}
-	ctx, cancel, diags := withOperationTimeout(ctx, plan.Timeouts.Create, gatewayOperationTimeout)
-	defer cancel()
-	resp.Diagnostics.Append(diags...)
-	client, diags := r.data.requireGateway("idpgate_access_policy")
-	resp.Diagnostics.Append(diags...)
-	p, diags := plan.toWire(ctx)
-	resp.Diagnostics.Append(diags...)
-	if resp.Diagnostics.HasError() {
-		return
-	}
-	created, err := client.CreatePolicy(ctx, p)
-	if err != nil {
-		resp.Diagnostics.Append(gatewayErrorDiags(ctx, accessPolicySchema(),
-			fmt.Sprintf("creating access policy %q", p.Name), err)...)
-		return
-	}
-	resp.Diagnostics.Append(resp.State.Set(ctx, accessPolicyFromWire(created, &plan))...)
-}
-
-func (r *accessPolicyResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
-	var state accessPolicyModel
-	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
-	if resp.Diagnostics.HasError() {
-		return
-	}
-	ctx, cancel, diags := withOperationTimeout(ctx, state.Timeouts.Read, gatewayOperationTimeout)
-	defer cancel()
-	resp.Diagnostics.Append(diags...)
-	client, diags := r.data.requireGateway("idpgate_access_policy")
-	resp.Diagnostics.Append(diags...)
-	if resp.Diagnostics.HasError() {
-		return
-	}
-	p, err := client.GetPolicy(ctx, state.ID.ValueString())
-	if adminapi.IsNotFound(err) {
-		resp.Diagnostics.AddWarning("Access policy no longer on the gateway",
-			fmt.Sprintf("The gateway has no policy with id %q: it was deleted outside Terraform. Terraform "+
-				"will plan to create it again.", state.ID.ValueString()))
-		resp.State.RemoveResource(ctx)
-		return
-	}
-	if err != nil {
-		resp.Diagnostics.Append(gatewayErrorDiags(ctx, accessPolicySchema(),
-			fmt.Sprintf("reading access policy %q", state.ID.ValueString()), err)...)
-		return
-	}
-	resp.Diagnostics.Append(resp.State.Set(ctx, accessPolicyFromWire(p, &state))...)
-}
-
-func (r *accessPolicyResource) Update(ctx context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {
-	var plan, state accessPolicyModel
-	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
-	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
-	if resp.Diagnostics.HasError() {
-		return
-	}
-	ctx, cancel, diags := withOperationTimeout(ctx, plan.Timeouts.Update, gatewayOperationTimeout)
-	defer cancel()
-	resp.Diagnostics.Append(diags...)
-	client, diags := r.data.requireGateway("idpgate_access_policy")
-	resp.Diagnostics.Append(diags...)
-	p, diags := plan.toWire(ctx)
-	resp.Diagnostics.Append(diags...)
-	if resp.Diagnostics.HasError() {
-		return
-	}
-	updated, err := client.UpdatePolicy(ctx, state.ID.ValueString(), p)
-	if err != nil {
-		resp.Diagnostics.Append(gatewayErrorDiags(ctx, accessPolicySchema(),
-			fmt.Sprintf("updating access policy %q (id %s)", p.Name, state.ID.ValueString()), err)...)
-		return
-	}
-	resp.Diagnostics.Append(resp.State.Set(ctx, accessPolicyFromWire(updated, &plan))...)
-}
-
-func (r *accessPolicyResource) Delete(ctx context.Context, req resource.DeleteRequest, resp *resource.DeleteResponse) {
-	var state accessPolicyModel
-	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
-	if resp.Diagnostics.HasError() {
-		return
-	}
-	ctx, cancel, diags := withOperationTimeout(ctx, state.Timeouts.Delete, gatewayOperationTimeout)
-	defer cancel()
-	resp.Diagnostics.Append(diags...)
-	client, diags := r.data.requireGateway("idpgate_access_policy")
-	resp.Diagnostics.Append(diags...)
-	if resp.Diagnostics.HasError() {
-		return
-	}
-	err := client.DeletePolicy(ctx, state.ID.ValueString())
-	if err != nil && !adminapi.IsNotFound(err) {
-		resp.Diagnostics.Append(gatewayErrorDiags(ctx, accessPolicySchema(),
-			fmt.Sprintf("deleting access policy %q (id %s)", state.Name.ValueString(), state.ID.ValueString()), err)...)
-	}
-}
-
-func (r *accessPolicyResource) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {
-	resource.ImportStatePassthroughID(ctx, path.Root("id"), req, resp)
 }
 
 // accessPolicyModel is the resource's state.
@@ -286,6 +132,10 @@ type accessRightModel struct {
 type limitModel struct {
 	Requests types.Int64          `tfsdk:"requests"`
 	Per      checkedDurationValue `tfsdk:"per"`
+}
+
+func (m accessPolicyModel) common() gatewayModelCommon {
+	return gatewayModelCommon{Timeouts: m.Timeouts, ID: m.ID, Name: m.Name}
 }
 
 func (m accessPolicyModel) toWire(ctx context.Context) (adminapi.Policy, diag.Diagnostics) {

@@ -131,10 +131,8 @@ resource "idpgate_access_policy" "reports" {
 			"iat": time.Now().Add(-age).Unix(),
 		})
 	}
-	resource.Test(t, resource.TestCase{
-		PreCheck:                 func() { testAccPreCheck(t) },
-		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
-		CheckDestroy:             s.checkGatewayEmpty,
+	accTest(t, resource.TestCase{
+		CheckDestroy: s.checkGatewayEmpty,
 		Steps: []resource.TestStep{
 			{
 				Config: config,
@@ -176,12 +174,7 @@ resource "idpgate_access_policy" "reports" {
 // time, on the attribute to change.
 func TestAccAccessPolicy_planTimeValidation(t *testing.T) {
 	t.Parallel()
-	provider := fmt.Sprintf(`
-provider "idpgate" {
-  gateway_url         = %q
-  gateway_admin_token = "unused"
-}
-`, closedPort(t))
+	provider := offlineGatewayProvider(t)
 	policy := func(body string) string {
 		return provider + `
 resource "idpgate_access_policy" "x" {
@@ -211,10 +204,8 @@ resource "idpgate_access_policy" "x" {
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
-			resource.Test(t, resource.TestCase{
-				PreCheck:                 func() { testAccPreCheck(t) },
-				ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
-				Steps:                    []resource.TestStep{{Config: tc.config, PlanOnly: true, ExpectError: regexp.MustCompile(tc.want)}},
+			accTest(t, resource.TestCase{
+				Steps: []resource.TestStep{{Config: tc.config, PlanOnly: true, ExpectError: regexp.MustCompile(tc.want)}},
 			})
 		})
 	}
@@ -260,9 +251,7 @@ resource "idpgate_access_policy" "p" {
 }
 `, closedPort(t), per)
 	}
-	resource.Test(t, resource.TestCase{
-		PreCheck:                 func() { testAccPreCheck(t) },
-		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+	accTest(t, resource.TestCase{
 		Steps: []resource.TestStep{
 			{Config: config("48h"), PlanOnly: true, ExpectError: regexp.MustCompile(`(?s)Invalid rate_limit.per.*out of range`)},
 			{Config: config("60s"), PlanOnly: true, ExpectNonEmptyPlan: true},

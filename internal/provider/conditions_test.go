@@ -70,23 +70,9 @@ func TestConditionsWireKeepsOrder(t *testing.T) {
 // element; an expression built from values known only after apply raises no false alarm.
 func TestAccConditions_planTimeValidation(t *testing.T) {
 	t.Parallel()
-	provider := fmt.Sprintf(`
-provider "idpgate" {
-  gateway_url         = %q
-  gateway_admin_token = "unused"
-}
-`, closedPort(t))
+	provider := offlineGatewayProvider(t)
 	api := func(conditions string) string {
-		return provider + `
-resource "idpgate_protected_api" "x" {
-  name         = "x"
-  listen_path  = "/x"
-  upstream_url = "http://127.0.0.1:9"
-  jwt = {
-    issuer   = "https://idp.example.com"
-    jwks_uri = "https://idp.example.com/jwks"
-  }
-  conditions = ` + conditions + "\n}\n"
+		return provider + offlineAPI("/x", "  "+offlineJWT+"\n  conditions = "+conditions)
 	}
 	policy := func(conditions string) string {
 		return provider + `
@@ -125,18 +111,14 @@ resource "idpgate_access_policy" "x" {
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
-			resource.Test(t, resource.TestCase{
-				PreCheck:                 func() { testAccPreCheck(t) },
-				ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+			accTest(t, resource.TestCase{
 				Steps: []resource.TestStep{{Config: tc.config, PlanOnly: true,
 					ExpectError: regexp.MustCompile(strings.ReplaceAll(tc.want, " ", `\s+`))}}, // Terraform wraps the detail
 			})
 		})
 	}
 	t.Run("unknown until apply", func(t *testing.T) {
-		resource.Test(t, resource.TestCase{
-			PreCheck:                 func() { testAccPreCheck(t) },
-			ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+		accTest(t, resource.TestCase{
 			Steps: []resource.TestStep{{PlanOnly: true, ExpectNonEmptyPlan: true, Config: api(`["true"]`) + `
 resource "idpgate_access_policy" "p" {
   name          = "p"
@@ -155,16 +137,7 @@ func TestAccConditions_lifecycle(t *testing.T) {
 	s := startGatewayStack(t)
 	const clientID = "svc-tenants"
 	config := func(acr string) string {
-		return s.providerBlock() + fmt.Sprintf(`
-resource "idpgate_protected_api" "orders" {
-  name         = "orders"
-  listen_path  = "/orders"
-  upstream_url = %q
-  jwt = {
-    issuer   = %q
-    jwks_uri = %q
-  }
-  conditions = [
+		return s.providerBlock() + s.stackAPI(fmt.Sprintf(`  conditions = [
     "cidr(\"127.0.0.0/8\").containsIP(request.remote_ip)",
     "has(claims.acr) && claims.acr == '%s'",
   ]
@@ -174,9 +147,7 @@ resource "idpgate_protected_api" "orders" {
     allowed_headers = ["Content-Type", "X-Tenant"]
     exposed_headers = ["ETag"]
     max_age         = "10m"
-  }
-}
-
+  }`, acr)) + fmt.Sprintf(`
 resource "idpgate_access_policy" "tenants" {
   name       = "tenants"
   client_ids = [%q]
@@ -185,7 +156,7 @@ resource "idpgate_access_policy" "tenants" {
     conditions = ["claims.tenant == request.headers[\"x-tenant\"]", "request.method in [\"GET\", \"HEAD\"]"]
   }]
 }
-`, s.upstream.URL, s.idp.URL(), s.idp.JWKSURI(), acr, clientID)
+`, clientID)
 	}
 	mint := func(acr string) string {
 		return s.idp.MintToken(map[string]any{"sub": clientID, "client_id": clientID, "aud": []string{"api://default"},
@@ -207,10 +178,8 @@ resource "idpgate_access_policy" "tenants" {
 		}
 		return nil
 	}
-	resource.Test(t, resource.TestCase{
-		PreCheck:                 func() { testAccPreCheck(t) },
-		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
-		CheckDestroy:             s.checkGatewayEmpty,
+	accTest(t, resource.TestCase{
+		CheckDestroy: s.checkGatewayEmpty,
 		Steps: []resource.TestStep{
 			{
 				Config: config("mfa"),

@@ -38,10 +38,8 @@ func TestAccDCRClient_removedAttribute(t *testing.T) {
 			t.Parallel()
 			idp := newAccIdP(t, flavor)
 			sameClientID := statecheck.CompareValue(compare.ValuesSame())
-			resource.Test(t, resource.TestCase{
-				PreCheck:                 func() { testAccPreCheck(t) },
-				ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
-				CheckDestroy:             checkClientsGoneAt(idp),
+			accTest(t, resource.TestCase{
+				CheckDestroy: checkClientsGoneAt(idp),
 				Steps: []resource.TestStep{
 					{
 						Config: contactsConfig(idp, true),

@@ -50,9 +50,7 @@ func TestAccDCRClient_createdWithoutClientID(t *testing.T) {
 		t.Fatalf("the generic mock registers at %s, not {issuer}/register", idp.RegistrationEndpoint())
 	}
 
-	resource.Test(t, resource.TestCase{
-		PreCheck:                 func() { testAccPreCheck(t) },
-		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+	accTest(t, resource.TestCase{
 		CheckDestroy: func(*terraform.State) error {
 			if n := len(idp.RequestsTo(http.MethodPost, idp.RegistrationEndpoint())); n != 1 {
 				return fmt.Errorf("the registration was sent %d times, want once", n)

@@ -7,6 +7,7 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/hashicorp/terraform-plugin-framework-jsontypes/jsontypes"
 	"github.com/hashicorp/terraform-plugin-framework-timeouts/resource/timeouts"
@@ -19,6 +20,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/planmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringplanmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
+	"github.com/hashicorp/terraform-plugin-framework/tfsdk"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 	"github.com/hashicorp/terraform-plugin-log/tflog"
 
@@ -159,9 +161,7 @@ func (r *dcrClientResource) Schema(ctx context.Context, _ resource.SchemaRequest
 }
 
 func (r *dcrClientResource) Configure(_ context.Context, req resource.ConfigureRequest, resp *resource.ConfigureResponse) {
-	data, diags := providerDataFrom(req.ProviderData)
-	resp.Diagnostics.Append(diags...)
-	r.data = data
+	r.data = configuredData(req.ProviderData, &resp.Diagnostics)
 }
 
 // ValidateConfig checks extra_metadata at plan time: it must be an object and must not carry
@@ -189,31 +189,66 @@ func (r *dcrClientResource) ValidateConfig(ctx context.Context, req resource.Val
 	}
 }
 
+// begin bounds ctx by one operation's timeout (get: a method of the timeouts block) and finds
+// the IdP; ok is false when diags hold an error.
+func (r *dcrClientResource) begin(ctx context.Context, diags *diagList,
+	get func(context.Context, time.Duration) (time.Duration, diagList)) (_ context.Context, cancel context.CancelFunc, idp *idpSettings, ok bool) {
+	ctx, cancel, d := withOperationTimeout(ctx, get, idpOperationTimeout)
+	diags.Append(d...)
+	idp, d = r.data.requireIdP("idpgate_dcr_client")
+	diags.Append(d...)
+	return ctx, cancel, idp, !diags.HasError()
+}
+
+// openState reads the state and begins operation op on it (see begin).
+func (r *dcrClientResource) openState(ctx context.Context, st tfsdk.State, diags *diagList, op timeoutOf) (
+	_ context.Context, cancel context.CancelFunc, idp *idpSettings, state dcrClientModel, ok bool) {
+	diags.Append(st.Get(ctx, &state)...)
+	if diags.HasError() {
+		return ctx, func() {}, nil, state, false
+	}
+	ctx, cancel, idp, ok = r.begin(ctx, diags, func(ctx context.Context, def time.Duration) (time.Duration, diagList) {
+		return op(state.Timeouts, ctx, def)
+	})
+	return ctx, cancel, idp, state, ok
+}
+
+// metadataToSend is plan's metadata for a create (state nil) or an update, with the
+// write-only software statement when it is to be sent: on create, and on update only when
+// its version moved (a PUT without it leaves the metadata it asserted to the attributes, as
+// for any other update). The returned ctx masks it and the credentials in the logs.
+func metadataToSend(ctx context.Context, config tfsdk.Config, idp *idpSettings, plan dcrClientModel, state *dcrClientModel,
+	diags *diagList) (context.Context, dcr.Metadata) {
+	stateVersion, secret, token := types.Int64Null(), "", ""
+	if state != nil {
+		stateVersion, secret, token = state.SoftwareStatementWOVer, state.ClientSecret.ValueString(), state.RegistrationAccessToken.ValueString()
+	}
+	statementWO, _, d := writeOnlyToSend(ctx, config, path.Root("software_statement_wo"), state == nil,
+		plan.SoftwareStatementWOVer, stateVersion)
+	diags.Append(d...)
+	ctx = maskCredentials(ctx, idp.InitialAccessToken, secret, token, plan.SoftwareStatement.ValueString(), statementWO)
+	metadata, d := plan.metadata(ctx)
+	diags.Append(d...)
+	if statementWO != "" {
+		metadata.SoftwareStatement = statementWO
+	}
+	return ctx, metadata
+}
+
 func (r *dcrClientResource) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {
 	var plan dcrClientModel
 	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	ctx, cancel, diags := withOperationTimeout(ctx, plan.Timeouts.Create, idpOperationTimeout)
+	ctx, cancel, idp, ok := r.begin(ctx, &resp.Diagnostics, plan.Timeouts.Create)
 	defer cancel()
-	resp.Diagnostics.Append(diags...)
-	idp, diags := r.data.requireIdP("idpgate_dcr_client")
-	resp.Diagnostics.Append(diags...)
-	if resp.Diagnostics.HasError() {
+	if !ok {
 		return
 	}
-	statementWO, _, diags := writeOnlyToSend(ctx, req.Config, path.Root("software_statement_wo"), true,
-		plan.SoftwareStatementWOVer, types.Int64Null())
-	resp.Diagnostics.Append(diags...)
-	ctx = maskCredentials(ctx, idp.InitialAccessToken, plan.SoftwareStatement.ValueString(), statementWO)
-	metadata, diags := plan.metadata(ctx)
-	resp.Diagnostics.Append(diags...)
+	ctx, metadata := metadataToSend(ctx, req.Config, idp, plan, nil, &resp.Diagnostics)
 	if resp.Diagnostics.HasError() {
 		return
-	}
-	if statementWO != "" {
-		metadata.SoftwareStatement = statementWO
 	}
 
 	reg, err := idp.Client.Register(ctx, metadata)
@@ -224,24 +259,23 @@ func (r *dcrClientResource) Create(ctx context.Context, req resource.CreateReque
 	ctx = maskCredentials(ctx, reg.ClientSecret, reg.RegistrationAccessToken)
 	tflog.Debug(ctx, "registered client", map[string]any{"client_id": reg.ClientID})
 
-	state, diags := reconcile(ctx, plan, reg, afterApply)
-	resp.Diagnostics.Append(diags...)
-	resp.Diagnostics.Append(resp.State.Set(ctx, &state)...)
-	resp.Diagnostics.Append(recordConfiguredMetadata(ctx, req.Config, resp.Private)...)
+	saveApplied(ctx, plan, reg, req.Config, &resp.State, resp.Private, &resp.Diagnostics)
+}
+
+// saveApplied sets the state to what the IdP answered to a create or an update of plan, and
+// records which metadata the configuration set.
+func saveApplied(ctx context.Context, plan dcrClientModel, reg dcr.Registration, config tfsdk.Config, state *tfsdk.State,
+	private privateState, diags *diagList) {
+	next, d := reconcile(ctx, plan, reg, afterApply)
+	diags.Append(d...)
+	diags.Append(state.Set(ctx, &next)...)
+	diags.Append(recordConfiguredMetadata(ctx, config, private)...)
 }
 
 func (r *dcrClientResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
-	var state dcrClientModel
-	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
-	if resp.Diagnostics.HasError() {
-		return
-	}
-	ctx, cancel, diags := withOperationTimeout(ctx, state.Timeouts.Read, idpOperationTimeout)
+	ctx, cancel, idp, state, ok := r.openState(ctx, req.State, &resp.Diagnostics, timeouts.Value.Read)
 	defer cancel()
-	resp.Diagnostics.Append(diags...)
-	idp, diags := r.data.requireIdP("idpgate_dcr_client")
-	resp.Diagnostics.Append(diags...)
-	if resp.Diagnostics.HasError() {
+	if !ok {
 		return
 	}
 	ctx = maskCredentials(ctx, idp.InitialAccessToken, state.ClientSecret.ValueString(),
@@ -272,28 +306,14 @@ func (r *dcrClientResource) Update(ctx context.Context, req resource.UpdateReque
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	ctx, cancel, diags := withOperationTimeout(ctx, plan.Timeouts.Update, idpOperationTimeout)
+	ctx, cancel, idp, ok := r.begin(ctx, &resp.Diagnostics, plan.Timeouts.Update)
 	defer cancel()
-	resp.Diagnostics.Append(diags...)
-	idp, diags := r.data.requireIdP("idpgate_dcr_client")
-	resp.Diagnostics.Append(diags...)
-	if resp.Diagnostics.HasError() {
+	if !ok {
 		return
 	}
-	// The write-only statement goes out again only when its version moved: a PUT without it
-	// leaves the metadata it asserted to the attributes, as for any other update.
-	statementWO, _, diags := writeOnlyToSend(ctx, req.Config, path.Root("software_statement_wo"), false,
-		plan.SoftwareStatementWOVer, state.SoftwareStatementWOVer)
-	resp.Diagnostics.Append(diags...)
-	ctx = maskCredentials(ctx, idp.InitialAccessToken, state.ClientSecret.ValueString(),
-		state.RegistrationAccessToken.ValueString(), plan.SoftwareStatement.ValueString(), statementWO)
-	metadata, diags := plan.metadata(ctx)
-	resp.Diagnostics.Append(diags...)
+	ctx, metadata := metadataToSend(ctx, req.Config, idp, plan, &state, &resp.Diagnostics)
 	if resp.Diagnostics.HasError() {
 		return
-	}
-	if statementWO != "" {
-		metadata.SoftwareStatement = statementWO
 	}
 
 	if rotationRequested(state.ClientSecretRotationTrigger, plan.ClientSecretRotationTrigger) {
@@ -306,24 +326,13 @@ func (r *dcrClientResource) Update(ctx context.Context, req resource.UpdateReque
 		return
 	}
 	ctx = maskCredentials(ctx, reg.ClientSecret, reg.RegistrationAccessToken)
-	next, diags := reconcile(ctx, plan, reg, afterApply)
-	resp.Diagnostics.Append(diags...)
-	resp.Diagnostics.Append(resp.State.Set(ctx, &next)...)
-	resp.Diagnostics.Append(recordConfiguredMetadata(ctx, req.Config, resp.Private)...)
+	saveApplied(ctx, plan, reg, req.Config, &resp.State, resp.Private, &resp.Diagnostics)
 }
 
 func (r *dcrClientResource) Delete(ctx context.Context, req resource.DeleteRequest, resp *resource.DeleteResponse) {
-	var state dcrClientModel
-	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
-	if resp.Diagnostics.HasError() {
-		return
-	}
-	ctx, cancel, diags := withOperationTimeout(ctx, state.Timeouts.Delete, idpOperationTimeout)
+	ctx, cancel, idp, state, ok := r.openState(ctx, req.State, &resp.Diagnostics, timeouts.Value.Delete)
 	defer cancel()
-	resp.Diagnostics.Append(diags...)
-	idp, diags := r.data.requireIdP("idpgate_dcr_client")
-	resp.Diagnostics.Append(diags...)
-	if resp.Diagnostics.HasError() {
+	if !ok {
 		return
 	}
 	ctx = maskCredentials(ctx, idp.InitialAccessToken, state.ClientSecret.ValueString(), state.RegistrationAccessToken.ValueString())

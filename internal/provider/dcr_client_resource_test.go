@@ -1,11 +1,8 @@
 package provider
 
 import (
-	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
-	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -14,8 +11,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/go-jose/go-jose/v4"
-	"github.com/go-jose/go-jose/v4/jwt"
 	"github.com/hashicorp/terraform-plugin-testing/compare"
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
 	"github.com/hashicorp/terraform-plugin-testing/knownvalue"
@@ -70,10 +65,8 @@ func TestAccDCRClient_lifecycle(t *testing.T) {
 			case mockidp.FlavorKeycloak:
 				ignore = []string{"registration_access_token"}
 			}
-			resource.Test(t, resource.TestCase{
-				PreCheck:                 func() { testAccPreCheck(t) },
-				ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
-				CheckDestroy:             checkClientsGoneAt(idp),
+			accTest(t, resource.TestCase{
+				CheckDestroy: checkClientsGoneAt(idp),
 				Steps: []resource.TestStep{
 					{
 						Config: appConfig(idp, "orders-app", "orders:read", "https://app.example.com/cb"),
@@ -189,10 +182,8 @@ func TestAccDCRClient_deletedOutOfBand(t *testing.T) {
 			idp := newAccIdP(t, flavor)
 			var firstID string
 			cfg := appConfig(idp, "app", "orders:read", "https://app.example.com/cb")
-			resource.Test(t, resource.TestCase{
-				PreCheck:                 func() { testAccPreCheck(t) },
-				ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
-				CheckDestroy:             checkClientsGoneAt(idp),
+			accTest(t, resource.TestCase{
+				CheckDestroy: checkClientsGoneAt(idp),
 				Steps: []resource.TestStep{
 					{
 						Config: cfg,
@@ -233,10 +224,8 @@ func TestAccDCRClient_deletedOutOfBand(t *testing.T) {
 func TestAccDCRClient_tokenWorks(t *testing.T) {
 	t.Parallel()
 	idp := newAccIdP(t, mockidp.FlavorKeycloak)
-	resource.Test(t, resource.TestCase{
-		PreCheck:                 func() { testAccPreCheck(t) },
-		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
-		CheckDestroy:             checkClientsGoneAt(idp),
+	accTest(t, resource.TestCase{
+		CheckDestroy: checkClientsGoneAt(idp),
 		Steps: []resource.TestStep{{
 			Config: idpProviderBlock(idp, "") + `
 resource "idpgate_dcr_client" "svc" {
@@ -257,53 +246,16 @@ resource "idpgate_dcr_client" "svc" {
 }
 
 func checkTokenMints(idp *mockidp.Server, clientID, secret, scope string) error {
-	form := url.Values{"grant_type": {"client_credentials"}, "scope": {scope}}
-	req, _ := http.NewRequest(http.MethodPost, idp.TokenEndpoint(), strings.NewReader(form.Encode()))
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.SetBasicAuth(url.QueryEscape(clientID), url.QueryEscape(secret))
-	hc := &http.Client{Timeout: 5 * time.Second}
-	resp, err := hc.Do(req)
+	token, err := clientCredentialsToken(&http.Client{Timeout: 5 * time.Second}, idp.TokenEndpoint(), clientID, secret, scope)
 	if err != nil {
 		return err
 	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("token endpoint answered %d: %s", resp.StatusCode, body)
-	}
-	var tok struct {
-		AccessToken string `json:"access_token"`
-	}
-	if err := json.Unmarshal(body, &tok); err != nil || tok.AccessToken == "" {
-		return fmt.Errorf("no access token in %s", body)
-	}
-
-	keysResp, err := hc.Get(idp.JWKSURI())
+	gotClient, gotScope, err := accessTokenClaims(idp, token)
 	if err != nil {
 		return err
 	}
-	defer keysResp.Body.Close()
-	var keys jose.JSONWebKeySet
-	if err := json.NewDecoder(keysResp.Body).Decode(&keys); err != nil {
-		return fmt.Errorf("JWKS: %w", err)
-	}
-	parsed, err := jwt.ParseSigned(tok.AccessToken, []jose.SignatureAlgorithm{jose.RS256})
-	if err != nil {
-		return fmt.Errorf("access token: %w", err)
-	}
-	var claims jwt.Claims
-	var custom struct {
-		ClientID string `json:"client_id"`
-		Scope    string `json:"scope"`
-	}
-	if err := parsed.Claims(keys, &claims, &custom); err != nil {
-		return fmt.Errorf("access token signature does not verify with the IdP's JWKS: %w", err)
-	}
-	if err := claims.ValidateWithLeeway(jwt.Expected{Issuer: idp.URL(), Time: time.Now()}, time.Minute); err != nil {
-		return fmt.Errorf("access token claims: %w", err)
-	}
-	if custom.ClientID != clientID || !strings.Contains(custom.Scope, scope) {
-		return fmt.Errorf("access token carries client_id %q scope %q", custom.ClientID, custom.Scope)
+	if gotClient != clientID || !strings.Contains(gotScope, scope) {
+		return fmt.Errorf("access token carries client_id %q scope %q", gotClient, gotScope)
 	}
 	return nil
 }
@@ -320,10 +272,8 @@ func TestAccDCRClient_faults(t *testing.T) {
 			t.Parallel()
 			idp := newAccIdP(t, mockidp.FlavorOkta)
 			idp.SetFaults(faults)
-			resource.Test(t, resource.TestCase{
-				PreCheck:                 func() { testAccPreCheck(t) },
-				ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
-				CheckDestroy:             checkClientsGoneAt(idp),
+			accTest(t, resource.TestCase{
+				CheckDestroy: checkClientsGoneAt(idp),
 				Steps: []resource.TestStep{{
 					Config: idpProviderBlock(idp, "max_retries = 10") + `
 resource "idpgate_dcr_client" "svc" {
@@ -387,9 +337,7 @@ func TestAccDCRClient_badInput(t *testing.T) {
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
-			resource.Test(t, resource.TestCase{
-				PreCheck:                 func() { testAccPreCheck(t) },
-				ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+			accTest(t, resource.TestCase{
 				Steps: []resource.TestStep{{
 					Config:      idpProviderBlock(idp, "") + "resource \"idpgate_dcr_client\" \"bad\" {" + tc.resource + "\n}\n",
 					ExpectError: regexp.MustCompile(tc.want),
@@ -404,10 +352,8 @@ func TestAccDCRClient_badInput(t *testing.T) {
 func TestAccDCRClient_extraMetadata(t *testing.T) {
 	t.Parallel()
 	idp := newAccIdP(t, mockidp.FlavorKeycloak)
-	resource.Test(t, resource.TestCase{
-		PreCheck:                 func() { testAccPreCheck(t) },
-		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
-		CheckDestroy:             checkClientsGoneAt(idp),
+	accTest(t, resource.TestCase{
+		CheckDestroy: checkClientsGoneAt(idp),
 		Steps: []resource.TestStep{{
 			Config: idpProviderBlock(idp, "") + `
 resource "idpgate_dcr_client" "app" {
@@ -448,10 +394,8 @@ resource "idpgate_dcr_client" "app" {
 }
 `, dpop)
 	}
-	resource.Test(t, resource.TestCase{
-		PreCheck:                 func() { testAccPreCheck(t) },
-		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
-		CheckDestroy:             checkClientsGoneAt(idp),
+	accTest(t, resource.TestCase{
+		CheckDestroy: checkClientsGoneAt(idp),
 		Steps: []resource.TestStep{
 			{
 				Config: config(true),
@@ -504,10 +448,8 @@ resource "idpgate_dcr_client" "app" {
 		currentToken, err = stateAttr(s, appAddr, "registration_access_token")
 		return err
 	}
-	resource.Test(t, resource.TestCase{
-		PreCheck:                 func() { testAccPreCheck(t) },
-		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
-		CheckDestroy:             checkClientsGoneAt(idp),
+	accTest(t, resource.TestCase{
+		CheckDestroy: checkClientsGoneAt(idp),
 		Steps: []resource.TestStep{
 			{Config: cfg("a"), Check: collect},
 			{Config: cfg("a b"), Check: collect},
@@ -577,9 +519,7 @@ func TestAccDCRClient_lostRegistrationAnswer(t *testing.T) {
 	t.Parallel()
 	idp := newAccIdP(t, mockidp.FlavorGeneric)
 	idp.SetFaults(mockidp.Faults{Method: http.MethodPost, PathPrefix: "/register", Drop: true})
-	resource.Test(t, resource.TestCase{
-		PreCheck:                 func() { testAccPreCheck(t) },
-		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+	accTest(t, resource.TestCase{
 		Steps: []resource.TestStep{{
 			Config: idpProviderBlock(idp, "") + `
 resource "idpgate_dcr_client" "app" {
@@ -612,10 +552,8 @@ resource "idpgate_dcr_client" "app" {
   grant_types = ["client_credentials"]
 }
 `
-	resource.Test(t, resource.TestCase{
-		PreCheck:                 func() { testAccPreCheck(t) },
-		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
-		CheckDestroy:             checkClientsGoneAt(idp),
+	accTest(t, resource.TestCase{
+		CheckDestroy: checkClientsGoneAt(idp),
 		Steps: []resource.TestStep{
 			{Config: cfg},
 			{
@@ -646,10 +584,8 @@ resource "idpgate_dcr_client" "app" {
   grant_types = ["client_credentials"]
 }
 `
-	resource.Test(t, resource.TestCase{
-		PreCheck:                 func() { testAccPreCheck(t) },
-		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
-		CheckDestroy:             checkClientsGoneAt(idp),
+	accTest(t, resource.TestCase{
+		CheckDestroy: checkClientsGoneAt(idp),
 		Steps: []resource.TestStep{{Config: cfg}, {
 			// The first refreshes after the create meet the hidden client.
 			Config: cfg,

@@ -3,7 +3,6 @@ package provider
 import (
 	"fmt"
 	"net/http"
-	"regexp"
 	"testing"
 
 	"github.com/hashicorp/terraform-plugin-framework/types"
@@ -78,11 +77,9 @@ func TestAccDCRClient_addingATriggerRotatesNothing(t *testing.T) {
 		}
 		return nil
 	}
-	resource.Test(t, resource.TestCase{
-		PreCheck:                 func() { testAccPreCheck(t) },
-		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
-		CheckDestroy:             checkClientsGoneAt(idp),
-		Steps:                    []resource.TestStep{step(clientWithoutTrigger), added},
+	accTest(t, resource.TestCase{
+		CheckDestroy: checkClientsGoneAt(idp),
+		Steps:        []resource.TestStep{step(clientWithoutTrigger), added},
 	})
 }
 
@@ -91,42 +88,10 @@ func TestAccDCRClient_addingATriggerRotatesNothing(t *testing.T) {
 // the state keeps the working secret and the previous trigger, and the next apply rotates.
 func TestAccDCRClient_rotateOktaRefusedUpdateKeepsState(t *testing.T) {
 	t.Parallel()
-	idp := newAccIdP(t, mockidp.FlavorOkta)
-	var seen secretsSeen
-	config := func(trigger string) string { return idpProviderBlock(idp, "") + rotatingClient(trigger, "") }
-	resource.Test(t, resource.TestCase{
-		PreCheck:                 func() { testAccPreCheck(t) },
-		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
-		CheckDestroy:             checkClientsGoneAt(idp),
-		Steps: []resource.TestStep{
-			{Config: config("v1"), Check: seen.collect},
-			{
-				PreConfig: func() {
-					idp.SetFaults(mockidp.Faults{PathPrefix: "/oauth2/v1/clients/", Method: http.MethodPut, Next: 1, Status: http.StatusBadRequest})
-				},
-				Config:      config("v2"),
-				ExpectError: regexp.MustCompile(`rotating the secret of client`),
-			},
-			{
-				PreConfig: func() {
-					if n := idp.FaultsInjected(); n != 1 {
-						t.Errorf("the refused update was not the PUT: %d faults injected", n)
-					}
-					idp.SetFaults(mockidp.Faults{})
-				},
-				Config: config("v2"),
-				ConfigPlanChecks: resource.ConfigPlanChecks{
-					PreApply:             []plancheck.PlanCheck{plancheck.ExpectResourceAction(appAddr, plancheck.ResourceActionUpdate)},
-					PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
-				},
-				Check: resource.ComposeTestCheckFunc(seen.collect, seen.mintsWith(idp, 0, true), seen.mintsWith(idp, 1, true),
-					func(*terraform.State) error {
-						if seen.secrets[0] == seen.secrets[1] || len(idp.ClientSecrets(seen.ids[1])) != 2 {
-							return fmt.Errorf("the retried rotation gave no new secret")
-						}
-						return nil
-					}),
-			},
-		},
-	})
+	testOktaRotationRetried(t, mockidp.Faults{PathPrefix: "/oauth2/v1/clients/", Method: http.MethodPut, Next: 1, Status: http.StatusBadRequest},
+		func(idp *mockidp.Server) {
+			if n := idp.FaultsInjected(); n != 1 {
+				t.Errorf("the refused update was not the PUT: %d faults injected", n)
+			}
+		})
 }

@@ -116,10 +116,8 @@ func TestAccDCRClient_rotateOkta(t *testing.T) {
 	rotate1.ConfigPlanChecks = inPlace
 	rotate2 := step("2025-02", seen.mintsWith(idp, 0, false), seen.mintsWith(idp, 1, true), seen.mintsWith(idp, 2, true), secretsAtIdP(2))
 	rotate2.ConfigPlanChecks = inPlace
-	resource.Test(t, resource.TestCase{
-		PreCheck:                 func() { testAccPreCheck(t) },
-		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
-		CheckDestroy:             checkClientsGoneAt(idp),
+	accTest(t, resource.TestCase{
+		CheckDestroy: checkClientsGoneAt(idp),
 		Steps: []resource.TestStep{
 			step("2024-12", seen.mintsWith(idp, 0, true), secretsAtIdP(1)),
 			rotate1,
@@ -167,10 +165,8 @@ func TestAccDCRClient_rotateGeneric(t *testing.T) {
 				}
 				return nil
 			}
-			resource.Test(t, resource.TestCase{
-				PreCheck:                 func() { testAccPreCheck(t) },
-				ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
-				CheckDestroy:             checkClientsGoneAt(idp),
+			accTest(t, resource.TestCase{
+				CheckDestroy: checkClientsGoneAt(idp),
 				Steps: []resource.TestStep{
 					{
 						Config:            idpProviderBlock(idp, "") + rotatingClient("v1", ""),
@@ -214,10 +210,8 @@ func TestAccDCRClient_rotateKeycloakReplaces(t *testing.T) {
 	t.Parallel()
 	idp := newAccIdP(t, mockidp.FlavorKeycloak)
 	var seen secretsSeen
-	resource.Test(t, resource.TestCase{
-		PreCheck:                 func() { testAccPreCheck(t) },
-		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
-		CheckDestroy:             checkClientsGoneAt(idp),
+	accTest(t, resource.TestCase{
+		CheckDestroy: checkClientsGoneAt(idp),
 		Steps: []resource.TestStep{
 			{Config: idpProviderBlock(idp, "") + rotatingClient("v1", ""), Check: seen.collect},
 			{
@@ -260,10 +254,8 @@ func TestAccHydra_secretRotation(t *testing.T) {
 		return err
 	}
 	lifecycle := "lifecycle {\n    create_before_destroy = true\n  }"
-	resource.Test(t, resource.TestCase{
-		PreCheck:                 func() { testAccPreCheck(t) },
-		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
-		CheckDestroy:             checkHydraClientsGone(h),
+	accTest(t, resource.TestCase{
+		CheckDestroy: checkHydraClientsGone(h),
 		Steps: []resource.TestStep{
 			{
 				Config: hydraProviderBlock(h, "") + rotatingClient("2025-01", lifecycle),
@@ -295,25 +287,33 @@ func TestAccHydra_secretRotation(t *testing.T) {
 // rotates.
 func TestAccDCRClient_rotateOktaRetriesAfterFailure(t *testing.T) {
 	t.Parallel()
+	testOktaRotationRetried(t, mockidp.Faults{PathPrefix: "/api/v1/apps/", Method: http.MethodPost, Next: 1, Status: http.StatusBadRequest}, nil)
+}
+
+// testOktaRotationRetried: with fault refusing one call of a rotation at Okta, the apply
+// fails, the state keeps the working secret and the previous trigger, and the next apply
+// rotates. beforeRetry, when set, looks at the IdP before the faults are lifted.
+func testOktaRotationRetried(t *testing.T, fault mockidp.Faults, beforeRetry func(*mockidp.Server)) {
 	idp := newAccIdP(t, mockidp.FlavorOkta)
 	var seen secretsSeen
 	config := func(trigger string) string { return idpProviderBlock(idp, "") + rotatingClient(trigger, "") }
-	resource.Test(t, resource.TestCase{
-		PreCheck:                 func() { testAccPreCheck(t) },
-		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
-		CheckDestroy:             checkClientsGoneAt(idp),
+	accTest(t, resource.TestCase{
+		CheckDestroy: checkClientsGoneAt(idp),
 		Steps: []resource.TestStep{
 			{Config: config("v1"), Check: seen.collect},
 			{
-				PreConfig: func() {
-					idp.SetFaults(mockidp.Faults{PathPrefix: "/api/v1/apps/", Method: http.MethodPost, Next: 1, Status: http.StatusBadRequest})
-				},
+				PreConfig:   func() { idp.SetFaults(fault) },
 				Config:      config("v2"),
 				ExpectError: regexp.MustCompile(`rotating the secret of client`),
 			},
 			{
-				PreConfig: func() { idp.SetFaults(mockidp.Faults{}) },
-				Config:    config("v2"),
+				PreConfig: func() {
+					if beforeRetry != nil {
+						beforeRetry(idp)
+					}
+					idp.SetFaults(mockidp.Faults{})
+				},
+				Config: config("v2"),
 				ConfigPlanChecks: resource.ConfigPlanChecks{
 					PreApply:             []plancheck.PlanCheck{plancheck.ExpectResourceAction(appAddr, plancheck.ResourceActionUpdate)},
 					PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},

@@ -89,10 +89,8 @@ func TestAccE2E_registerProtectGrant(t *testing.T) {
 	var appClientID, policyID string
 
 	const firstLimit, secondLimit = 3, 5
-	resource.Test(t, resource.TestCase{
-		PreCheck:                 func() { testAccPreCheck(t) },
-		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
-		CheckDestroy:             s.checkNothingLeft(otherID),
+	accTest(t, resource.TestCase{
+		CheckDestroy: s.checkNothingLeft(otherID),
 		Steps: []resource.TestStep{
 			{
 				Config: e2eConfig(s, firstLimit, "GET"),
@@ -288,24 +286,7 @@ func checkRateLimit(s *gatewayStack, token string, remaining int) error {
 func TestAccE2E_policyClaim(t *testing.T) {
 	t.Parallel()
 	s := startGatewayStack(t)
-	cfg := s.providerBlock() + fmt.Sprintf(`
-resource "idpgate_dcr_client" "partner" {
-  client_name = "partner"
-  grant_types = ["client_credentials"]
-  scope       = "orders"
-}
-
-resource "idpgate_protected_api" "orders" {
-  name         = "orders"
-  listen_path  = "/orders"
-  upstream_url = %q
-
-  jwt = {
-    issuer       = %q
-    jwks_uri     = %q
-    policy_claim = "pol"
-  }
-}
+	cfg := s.providerBlock() + clientCredentialsClient("partner", "partner", "orders") + s.stackAPI("", `policy_claim = "pol"`) + `
 
 resource "idpgate_access_policy" "partners" {
   name = "partners"
@@ -317,23 +298,17 @@ resource "idpgate_access_policy" "partners" {
     },
   ]
 }
-`, s.upstream.URL, s.idp.URL(), s.idp.JWKSURI())
+`
 
-	resource.Test(t, resource.TestCase{
-		PreCheck:                 func() { testAccPreCheck(t) },
-		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
-		CheckDestroy:             s.checkNothingLeft(),
+	accTest(t, resource.TestCase{
+		CheckDestroy: s.checkNothingLeft(),
 		Steps: []resource.TestStep{{
 			Config: cfg,
 			ConfigPlanChecks: resource.ConfigPlanChecks{
 				PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
 			},
 			Check: func(st *terraform.State) error {
-				clientID, err := stateAttr(st, "idpgate_dcr_client.partner", "client_id")
-				if err != nil {
-					return err
-				}
-				secret, err := stateAttr(st, "idpgate_dcr_client.partner", "client_secret")
+				clientID, secret, err := credentialsInState(st, "idpgate_dcr_client.partner")
 				if err != nil {
 					return err
 				}
@@ -384,22 +359,7 @@ func TestAccE2E_gatewayFailures(t *testing.T) {
 	t.Parallel()
 	s := startGatewayStack(t)
 	apiOnly := func(gatewayURL, token string) string {
-		return fmt.Sprintf(`
-provider "idpgate" {
-  gateway_url         = %q
-  gateway_admin_token = %q
-}
-
-resource "idpgate_protected_api" "orders" {
-  name         = "orders"
-  listen_path  = "/orders"
-  upstream_url = %q
-  jwt = {
-    issuer   = %q
-    jwks_uri = %q
-  }
-}
-`, gatewayURL, token, s.upstream.URL, s.idp.URL(), s.idp.JWKSURI())
+		return gatewayProvider(gatewayURL, token) + s.stackAPI("")
 	}
 	cases := map[string]struct {
 		config string
@@ -440,10 +400,8 @@ resource "idpgate_protected_api" "twin" {
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
-			resource.Test(t, resource.TestCase{
-				PreCheck:                 func() { testAccPreCheck(t) },
-				ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
-				Steps:                    []resource.TestStep{{Config: tc.config, ExpectError: regexp.MustCompile(tc.want)}},
+			accTest(t, resource.TestCase{
+				Steps: []resource.TestStep{{Config: tc.config, ExpectError: regexp.MustCompile(tc.want)}},
 			})
 		})
 	}
@@ -467,10 +425,8 @@ func TestAccE2E_quickstartExample(t *testing.T) {
 	}
 	cfg = strings.Replace(cfg, `provider "idpgate" {}`, s.providerBlock(), 1)
 
-	resource.Test(t, resource.TestCase{
-		PreCheck:                 func() { testAccPreCheck(t) },
-		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
-		CheckDestroy:             s.checkNothingLeft(),
+	accTest(t, resource.TestCase{
+		CheckDestroy: s.checkNothingLeft(),
 		Steps: []resource.TestStep{{
 			Config:          cfg,
 			ConfigVariables: config.Variables{"orders_upstream": config.StringVariable(s.upstream.URL)},

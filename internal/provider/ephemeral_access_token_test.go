@@ -420,18 +420,31 @@ func TestAccessToken_logsMaskCredentials(t *testing.T) {
 
 // verifyAccessToken checks token's signature with the IdP's JWKS and its claims.
 func verifyAccessToken(idp *mockidp.Server, token, clientID, scope string) error {
-	resp, err := (&http.Client{Timeout: 5 * time.Second}).Get(idp.JWKSURI())
+	gotClient, gotScope, err := accessTokenClaims(idp, token)
 	if err != nil {
 		return err
+	}
+	if gotClient != clientID || gotScope != scope {
+		return fmt.Errorf("access token carries client_id %q scope %q, want %q %q", gotClient, gotScope, clientID, scope)
+	}
+	return nil
+}
+
+// accessTokenClaims checks token's signature with the IdP's JWKS and its registered claims,
+// and returns its client_id and scope.
+func accessTokenClaims(idp *mockidp.Server, token string) (clientID, scope string, err error) {
+	resp, err := (&http.Client{Timeout: 5 * time.Second}).Get(idp.JWKSURI())
+	if err != nil {
+		return "", "", err
 	}
 	defer resp.Body.Close()
 	var keys jose.JSONWebKeySet
 	if err := json.NewDecoder(resp.Body).Decode(&keys); err != nil {
-		return fmt.Errorf("JWKS: %w", err)
+		return "", "", fmt.Errorf("JWKS: %w", err)
 	}
 	parsed, err := jwt.ParseSigned(token, []jose.SignatureAlgorithm{jose.RS256})
 	if err != nil {
-		return fmt.Errorf("access token: %w", err)
+		return "", "", fmt.Errorf("access token: %w", err)
 	}
 	var claims jwt.Claims
 	var custom struct {
@@ -439,15 +452,12 @@ func verifyAccessToken(idp *mockidp.Server, token, clientID, scope string) error
 		Scope    string `json:"scope"`
 	}
 	if err := parsed.Claims(keys, &claims, &custom); err != nil {
-		return fmt.Errorf("access token signature does not verify with the IdP's JWKS: %w", err)
+		return "", "", fmt.Errorf("access token signature does not verify with the IdP's JWKS: %w", err)
 	}
 	if err := claims.ValidateWithLeeway(jwt.Expected{Issuer: idp.URL(), Time: time.Now()}, time.Minute); err != nil {
-		return fmt.Errorf("access token claims: %w", err)
+		return "", "", fmt.Errorf("access token claims: %w", err)
 	}
-	if custom.ClientID != clientID || custom.Scope != scope {
-		return fmt.Errorf("access token carries client_id %q scope %q, want %q %q", custom.ClientID, custom.Scope, clientID, scope)
-	}
-	return nil
+	return custom.ClientID, custom.Scope, nil
 }
 
 // echoFactories adds the echo provider, which copies an ephemeral value into a test-only

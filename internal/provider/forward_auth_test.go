@@ -35,10 +35,8 @@ func testAccForwardAuth(t *testing.T, start func(edgeproxy.Config) (*edgeproxy.S
 	otherID, otherSecret := s.registerOutOfBand(t, "someone-else")
 
 	const limit = 2
-	resource.Test(t, resource.TestCase{
-		PreCheck:                 func() { testAccPreCheck(t) },
-		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
-		CheckDestroy:             s.checkNothingLeft(otherID),
+	accTest(t, resource.TestCase{
+		CheckDestroy: s.checkNothingLeft(otherID),
 		Steps: []resource.TestStep{{
 			Config: e2eConfig(s, limit, "GET"),
 			Check: func(st *terraform.State) error {

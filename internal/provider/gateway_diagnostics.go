@@ -142,7 +142,7 @@ func attributePathOf(ctx context.Context, s schema.Schema, field string) (path.P
 	found := false
 	segs := strings.Split(field, ".")
 	for i, seg := range segs {
-		if found && isMap(ctx, s, p) {
+		if found && attributeIs[schema.MapAttribute](ctx, s, p) {
 			return p.AtMapKey(strings.Join(segs[i:], ".")), true
 		}
 		m := fieldSegment.FindStringSubmatch(seg)
@@ -162,10 +162,10 @@ func attributePathOf(ctx context.Context, s schema.Schema, field string) (path.P
 		if err != nil {
 			return p, true
 		}
-		if isListOfStrings(ctx, s, p) {
+		if attributeIs[schema.ListAttribute](ctx, s, p) {
 			return p.AtListIndex(idx), true // an element of a list (conditions[1]): the diagnostic points at it
 		}
-		if !isListOfObjects(ctx, s, p) {
+		if !attributeIs[schema.ListNestedAttribute](ctx, s, p) {
 			return p, true
 		}
 		p = p.AtListIndex(idx)
@@ -180,30 +180,13 @@ func appendName(p path.Path, started bool, name string) path.Path {
 	return p.AtName(name)
 }
 
-func isListOfObjects(ctx context.Context, s schema.Schema, p path.Path) bool {
+// attributeIs reports whether s has an attribute of kind A at p.
+func attributeIs[A schema.Attribute](ctx context.Context, s schema.Schema, p path.Path) bool {
 	a, diags := s.AttributeAtPath(ctx, p)
 	if diags.HasError() {
 		return false
 	}
-	_, ok := a.(schema.ListNestedAttribute)
-	return ok
-}
-
-func isListOfStrings(ctx context.Context, s schema.Schema, p path.Path) bool {
-	a, diags := s.AttributeAtPath(ctx, p)
-	if diags.HasError() {
-		return false
-	}
-	_, ok := a.(schema.ListAttribute)
-	return ok
-}
-
-func isMap(ctx context.Context, s schema.Schema, p path.Path) bool {
-	a, diags := s.AttributeAtPath(ctx, p)
-	if diags.HasError() {
-		return false
-	}
-	_, ok := a.(schema.MapAttribute)
+	_, ok := a.(A)
 	return ok
 }
 

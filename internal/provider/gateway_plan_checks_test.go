@@ -25,22 +25,8 @@ func TestAccGatewayPlanChecks(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = s.admin.DeleteAPI(context.Background(), held.ID) })
-	provider := func(url, token string) string {
-		return fmt.Sprintf("provider \"idpgate\" {\n  gateway_url         = %q\n  gateway_admin_token = %q\n}\n", url, token)
-	}
-	api := func(listenPath string) string {
-		return fmt.Sprintf(`
-resource "idpgate_protected_api" "x" {
-  name         = "x"
-  listen_path  = %q
-  upstream_url = %q
-  jwt = {
-    issuer   = "https://idp.example.com"
-    jwks_uri = "https://idp.example.com/jwks"
-  }
-}
-`, listenPath, s.upstream.URL)
-	}
+	provider := gatewayProvider
+	api := func(listenPath string) string { return apiConfig("x", listenPath, s.upstream.URL, offlineJWT) }
 	policy := func(apiID string) string {
 		return fmt.Sprintf(`
 resource "idpgate_access_policy" "p" {
@@ -73,34 +59,26 @@ resource "idpgate_access_policy" "p" {
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
-			resource.Test(t, resource.TestCase{
-				PreCheck:                 func() { testAccPreCheck(t) },
-				ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
-				Steps:                    []resource.TestStep{{Config: tc.config, PlanOnly: true, ExpectError: tc.want}},
+			accTest(t, resource.TestCase{
+				Steps: []resource.TestStep{{Config: tc.config, PlanOnly: true, ExpectError: tc.want}},
 			})
 		})
 	}
 	t.Run("unreachable gateway is no error", func(t *testing.T) {
-		resource.Test(t, resource.TestCase{
-			PreCheck:                 func() { testAccPreCheck(t) },
-			ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+		accTest(t, resource.TestCase{
 			Steps: []resource.TestStep{{Config: provider(closedPort(t), "unused") + api("/held") + policy(`"api_nope"`),
 				PlanOnly: true, ExpectNonEmptyPlan: true}},
 		})
 	})
 	t.Run("plan_checks = false asks the gateway nothing", func(t *testing.T) {
 		off := strings.Replace(provider(s.adminURL, "not-the-admin-token-0123"), "}\n", "  plan_checks         = false\n}\n", 1)
-		resource.Test(t, resource.TestCase{
-			PreCheck:                 func() { testAccPreCheck(t) },
-			ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+		accTest(t, resource.TestCase{
 			Steps: []resource.TestStep{{Config: off + api("/held") + policy(`"api_nope"`),
 				PlanOnly: true, ExpectNonEmptyPlan: true}},
 		})
 	})
 	t.Run("known API and an API created in the same apply", func(t *testing.T) {
-		resource.Test(t, resource.TestCase{
-			PreCheck:                 func() { testAccPreCheck(t) },
-			ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+		accTest(t, resource.TestCase{
 			Steps: []resource.TestStep{
 				{Config: good + api("/orders/") + policy(fmt.Sprintf("%q", held.ID))},
 				{Config: good + api("/orders/") + policy(fmt.Sprintf("%q", held.ID)), PlanOnly: true},

@@ -51,6 +51,20 @@ func startGatewayStackWithAdminTLS(t *testing.T, adminTLS *tls.Config, adminHTTP
 	t.Helper()
 	idp := mockidp.NewTestServer(t, mockidp.Options{Flavor: mockidp.FlavorGeneric})
 	const adminToken = "e2e-admin-token-0123456789"
+	up := newRecordingUpstream(t)
+	proxyURL, adminURL := startGateway(t, adminToken, adminTLS)
+	admin, err := adminapi.NewClient(adminURL, adminToken, adminHTTP)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &gatewayStack{idp: idp, proxyURL: proxyURL, adminURL: adminURL, adminToken: adminToken,
+		admin: admin, upstream: up, http: &http.Client{Timeout: 10 * time.Second}}
+}
+
+// startGateway serves a gateway's proxy and admin listeners on loopback until t ends, the
+// admin one over TLS with adminTLS when it is set.
+func startGateway(t *testing.T, adminToken string, adminTLS *tls.Config) (proxyURL, adminURL string) {
+	t.Helper()
 	gw, err := gateway.New(gateway.Options{DataDir: t.TempDir(), AdminToken: adminToken,
 		Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
@@ -64,18 +78,12 @@ func startGatewayStackWithAdminTLS(t *testing.T, adminTLS *tls.Config, adminHTTP
 	} else {
 		adminSrv.Start()
 	}
-	up := newRecordingUpstream(t)
 	t.Cleanup(func() {
 		proxy.Close()
 		adminSrv.Close()
 		_ = gw.Close()
 	})
-	admin, err := adminapi.NewClient(adminSrv.URL, adminToken, adminHTTP)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &gatewayStack{idp: idp, proxyURL: proxy.URL, adminURL: adminSrv.URL, adminToken: adminToken,
-		admin: admin, upstream: up, http: &http.Client{Timeout: 10 * time.Second}}
+	return proxy.URL, adminSrv.URL
 }
 
 // providerBlock configures both halves of the provider against the stack.
@@ -163,27 +171,37 @@ func (s *gatewayStack) expectStatus(method, path, token string, want int) (*http
 // fetchToken gets a client_credentials token at the mock IdP's token endpoint, as a client
 // application would.
 func (s *gatewayStack) fetchToken(clientID, secret string) (string, error) {
+	return clientCredentialsToken(s.http, s.idp.TokenEndpoint(), clientID, secret, "")
+}
+
+// clientCredentialsToken gets a client_credentials token (for scope, unless "") at
+// tokenEndpoint with hc, authenticating as clientID with secret (client_secret_basic).
+func clientCredentialsToken(hc *http.Client, tokenEndpoint, clientID, secret, scope string) (string, error) {
 	form := url.Values{"grant_type": {"client_credentials"}}
-	req, err := http.NewRequest(http.MethodPost, s.idp.TokenEndpoint(), strings.NewReader(form.Encode()))
+	if scope != "" {
+		form.Set("scope", scope)
+	}
+	req, err := http.NewRequest(http.MethodPost, tokenEndpoint, strings.NewReader(form.Encode()))
 	if err != nil {
 		return "", err
 	}
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	req.SetBasicAuth(url.QueryEscape(clientID), url.QueryEscape(secret))
-	resp, err := s.http.Do(req)
+	resp, err := hc.Do(req)
 	if err != nil {
 		return "", err
 	}
 	defer resp.Body.Close()
+	raw, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 	var body struct {
 		AccessToken string `json:"access_token"`
 		Error       string `json:"error"`
 	}
-	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
-		return "", fmt.Errorf("token endpoint answer: %w", err)
+	if err := json.Unmarshal(raw, &body); err != nil {
+		return "", fmt.Errorf("token endpoint answer (HTTP %d): %w: %s", resp.StatusCode, err, raw)
 	}
 	if resp.StatusCode != http.StatusOK || body.AccessToken == "" {
-		return "", fmt.Errorf("token endpoint answered %d %s", resp.StatusCode, body.Error)
+		return "", fmt.Errorf("token endpoint %s answered %d %s", tokenEndpoint, resp.StatusCode, body.Error)
 	}
 	return body.AccessToken, nil
 }
@@ -214,10 +232,7 @@ func (s *gatewayStack) registerOutOfBand(t *testing.T, name string) (clientID, s
 // tokenFromState mints a token for the client that resource addr (an idpgate_dcr_client)
 // holds in state, with the credentials Terraform stored.
 func (s *gatewayStack) tokenFromState(st *terraform.State, addr string) (clientID, token string, err error) {
-	if clientID, err = stateAttr(st, addr, "client_id"); err != nil {
-		return "", "", err
-	}
-	secret, err := stateAttr(st, addr, "client_secret")
+	clientID, secret, err := credentialsInState(st, addr)
 	if err != nil {
 		return "", "", err
 	}
@@ -278,4 +293,13 @@ func closedPort(t *testing.T) string {
 	addr := ln.Addr().String()
 	ln.Close()
 	return "http://" + addr
+}
+
+// apiOf is the API the gateway holds for the resource at addr in st.
+func (s *gatewayStack) apiOf(ctx context.Context, st *terraform.State, addr string) (*adminapi.API, error) {
+	id, err := stateAttr(st, addr, "id")
+	if err != nil {
+		return nil, err
+	}
+	return s.admin.GetAPI(ctx, id)
 }

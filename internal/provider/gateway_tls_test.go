@@ -125,10 +125,8 @@ func TestAccProtectedAPI_overHTTPS(t *testing.T) {
 	s := tlsGatewayStack(t, ca, nil)
 	withoutCA := protectedAPIConfig(s, s.upstream.URL, "60s", "")
 	s.providerExtra = fmt.Sprintf("gateway_ca_bundle = %q", ca.PEM)
-	resource.Test(t, resource.TestCase{
-		PreCheck:                 func() { testAccPreCheck(t) },
-		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
-		CheckDestroy:             s.checkGatewayEmpty,
+	accTest(t, resource.TestCase{
+		CheckDestroy: s.checkGatewayEmpty,
 		Steps: []resource.TestStep{
 			{
 				Config:      withoutCA,
@@ -154,10 +152,8 @@ func TestAccProtectedAPI_gatewayClientCertificate(t *testing.T) {
 	withoutClientCert := protectedAPIConfig(s, s.upstream.URL, "60s", "")
 	s.providerExtra += fmt.Sprintf("\n  gateway_client_cert = %q", client.CertPEM)
 	withClientCert := protectedAPIConfig(s, s.upstream.URL, "60s", "")
-	resource.Test(t, resource.TestCase{
-		PreCheck:                 func() { testAccPreCheck(t) },
-		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
-		CheckDestroy:             s.checkGatewayEmpty,
+	accTest(t, resource.TestCase{
+		CheckDestroy: s.checkGatewayEmpty,
 		Steps: []resource.TestStep{
 			{
 				Config:      withoutClientCert,

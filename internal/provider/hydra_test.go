@@ -4,10 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
-	"net/http/httptest"
-	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -19,7 +16,6 @@ import (
 	"github.com/hashicorp/terraform-plugin-testing/terraform"
 	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
 
-	"github.com/idpgate/terraform-provider-idpgate/internal/gateway"
 	"github.com/idpgate/terraform-provider-idpgate/internal/hydratest"
 )
 
@@ -65,10 +61,8 @@ func TestAccHydra_dcrClientLifecycle(t *testing.T) {
 			return err
 		}
 	}
-	resource.Test(t, resource.TestCase{
-		PreCheck:                 func() { testAccPreCheck(t) },
-		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
-		CheckDestroy:             checkHydraClientsGone(h),
+	accTest(t, resource.TestCase{
+		CheckDestroy: checkHydraClientsGone(h),
 		Steps: []resource.TestStep{
 			{
 				Config: hydraClientConfig(h, "orders-app", "orders"),
@@ -166,28 +160,8 @@ func checkHydraClientsGone(h *hydratest.Server) func(*terraform.State) error {
 
 // hydraToken mints a client_credentials token at Hydra.
 func hydraToken(h *hydratest.Server, clientID, secret, scope string) (string, error) {
-	form := url.Values{"grant_type": {"client_credentials"}, "scope": {scope}}
-	req, err := http.NewRequest(http.MethodPost, h.TokenEndpoint(), strings.NewReader(form.Encode()))
-	if err != nil {
-		return "", err
-	}
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.SetBasicAuth(url.QueryEscape(clientID), url.QueryEscape(secret))
 	// Hydra generates its access-token key pair (RSA 4096) at the first issuance: slow here.
-	resp, err := (&http.Client{Timeout: time.Minute}).Do(req)
-	if err != nil {
-		return "", err
-	}
-	defer resp.Body.Close()
-	var body struct {
-		AccessToken string `json:"access_token"`
-		Error       string `json:"error"`
-	}
-	raw, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-	if err := json.Unmarshal(raw, &body); err != nil || resp.StatusCode != http.StatusOK || body.AccessToken == "" {
-		return "", fmt.Errorf("hydra token endpoint answered %d %s", resp.StatusCode, body.Error)
-	}
-	return body.AccessToken, nil
+	return clientCredentialsToken(&http.Client{Timeout: time.Minute}, h.TokenEndpoint(), clientID, secret, scope)
 }
 
 // hydraIssueOneToken registers a client at Hydra directly and mints a token for it.
@@ -215,19 +189,8 @@ func hydraIssueOneToken(t *testing.T, h *hydratest.Server) {
 func startBareGateway(t *testing.T) (proxyURL, adminURL, adminToken string) {
 	t.Helper()
 	adminToken = "hydra-e2e-admin-token-0123456789"
-	gw, err := gateway.New(gateway.Options{DataDir: t.TempDir(), AdminToken: adminToken,
-		Logger: slog.New(slog.DiscardHandler)})
-	if err != nil {
-		t.Fatalf("starting gateway: %v", err)
-	}
-	proxy := httptest.NewServer(gw.ProxyHandler())
-	admin := httptest.NewServer(gw.AdminHandler())
-	t.Cleanup(func() {
-		proxy.Close()
-		admin.Close()
-		_ = gw.Close()
-	})
-	return proxy.URL, admin.URL, adminToken
+	proxyURL, adminURL = startGateway(t, adminToken, nil)
+	return proxyURL, adminURL, adminToken
 }
 
 // TestAccHydra_tokenThroughGateway: Terraform registers a client at a real Hydra and protects
@@ -239,30 +202,15 @@ func TestAccHydra_tokenThroughGateway(t *testing.T) {
 	proxyURL, adminURL, adminToken := startBareGateway(t)
 	upstream := newRecordingUpstream(t)
 	config := hydraProviderBlock(h, fmt.Sprintf("gateway_url = %q\n  gateway_admin_token = %q", adminURL, adminToken)) +
-		fmt.Sprintf(`
-resource "idpgate_dcr_client" "app" {
-  client_name = "orders-app"
-  grant_types = ["client_credentials"]
-  scope       = "orders"
-}
-
-resource "idpgate_protected_api" "orders" {
-  name         = "orders"
-  listen_path  = "/orders"
-  upstream_url = %q
-  jwt = {
-    issuer          = %q
-    jwks_uri        = %q
-    required_scopes = ["orders"]
-  }
-}
+		clientCredentialsClient("app", "orders-app", "orders") +
+		apiConfig("orders", "/orders", upstream.URL, jwtAttr(h.Issuer, h.JWKSURI(), `required_scopes = ["orders"]`)) + `
 
 resource "idpgate_access_policy" "app" {
   name          = "app"
   client_ids    = [idpgate_dcr_client.app.client_id]
   access_rights = [{ api_id = idpgate_protected_api.orders.id }]
 }
-`, upstream.URL, h.Issuer, h.JWKSURI())
+`
 	call := func(token string) (int, error) {
 		req, _ := http.NewRequest(http.MethodGet, proxyURL+"/orders/items", nil)
 		if token != "" {
@@ -308,10 +256,8 @@ resource "idpgate_access_policy" "app" {
 		}
 		return nil
 	}
-	resource.Test(t, resource.TestCase{
-		PreCheck:                 func() { testAccPreCheck(t) },
-		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
-		CheckDestroy:             checkHydraClientsGone(h),
+	accTest(t, resource.TestCase{
+		CheckDestroy: checkHydraClientsGone(h),
 		Steps: []resource.TestStep{{
 			// A Hydra that never issued an access token publishes its access-token key only
 			// at the first issuance. Any Hydra in service has issued tokens; this one does so

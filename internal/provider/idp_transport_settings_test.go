@@ -33,10 +33,8 @@ func TestAccProvider_caBundleTrustsTheIdP(t *testing.T) {
 	t.Cleanup(func() { idp.Close(); srv.Close() })
 	idp.SetIssuer(srv.URL)
 
-	resource.Test(t, resource.TestCase{
-		PreCheck:                 func() { testAccPreCheck(t) },
-		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
-		CheckDestroy:             checkClientsGoneAt(idp),
+	accTest(t, resource.TestCase{
+		CheckDestroy: checkClientsGoneAt(idp),
 		Steps: []resource.TestStep{
 			{
 				Config:      idpProviderBlock(idp, "") + serviceClientConfig,
@@ -60,10 +58,8 @@ func TestAccProvider_caBundleTrustsTheIdP(t *testing.T) {
 func TestAccProvider_registrationEndpointOverridesDiscovery(t *testing.T) {
 	discovered := newAccIdP(t, mockidp.FlavorGeneric)
 	override := newAccIdP(t, mockidp.FlavorGeneric)
-	resource.Test(t, resource.TestCase{
-		PreCheck:                 func() { testAccPreCheck(t) },
-		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
-		CheckDestroy:             checkClientsGoneAt(override),
+	accTest(t, resource.TestCase{
+		CheckDestroy: checkClientsGoneAt(override),
 		Steps: []resource.TestStep{{
 			Config: idpProviderBlock(discovered, fmt.Sprintf("registration_endpoint = %q", override.RegistrationEndpoint())) +
 				serviceClientConfig,

@@ -57,28 +57,9 @@ provider "idpgate" {
   gateway_admin_token  = %q
 }
 
-resource "idpgate_dcr_client" "gateway" {
-  client_name = "gateway-introspection"
-  grant_types = ["client_credentials"]
-}
-
-resource "idpgate_dcr_client" "app" {
-  client_name = "app"
-  grant_types = ["client_credentials"]
-  scope       = %q
-}
-
-resource "idpgate_protected_api" "orders" {
-  name         = "orders"
-  listen_path  = "/orders"
-  upstream_url = %q
-  introspection = {
-    endpoint      = %q
-    client_id     = idpgate_dcr_client.gateway.client_id
-    client_secret = idpgate_dcr_client.gateway.client_secret
-  }
-}
-`, s.idp.URL(), initialAccessToken, s.adminURL, s.adminToken, scope, s.upstream.URL, s.idp.IntrospectionEndpoint())
+%s%s`, s.idp.URL(), initialAccessToken, s.adminURL, s.adminToken,
+			clientCredentialsClient("gateway", "gateway-introspection", "")+clientCredentialsClient("app", "app", scope),
+			introspectionAPI(s.upstream.URL, s.idp.IntrospectionEndpoint()))
 	}
 
 	secrets := map[string]string{"initial access token": initialAccessToken, "gateway admin token": s.adminToken}
@@ -94,10 +75,8 @@ resource "idpgate_protected_api" "orders" {
 		}
 		return nil
 	}
-	resource.Test(t, resource.TestCase{
-		PreCheck:                 func() { testAccPreCheck(t) },
-		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
-		CheckDestroy:             s.checkNothingLeft(),
+	accTest(t, resource.TestCase{
+		CheckDestroy: s.checkNothingLeft(),
 		Steps: []resource.TestStep{
 			{Config: config("orders"), Check: collect},
 			{Config: config("orders invoices"), Check: collect},

@@ -32,9 +32,7 @@ func TestAccOpenIDConfiguration_discovery(t *testing.T) {
 		statecheck.ExpectKnownValue(addr, tfjsonpath.New("document_url"),
 			knownvalue.StringExact(idp.URL()+"/.well-known/openid-configuration")),
 	}
-	resource.Test(t, resource.TestCase{
-		PreCheck:                 func() { testAccPreCheck(t) },
-		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+	accTest(t, resource.TestCase{
 		Steps: []resource.TestStep{
 			{
 				Config:            idpProviderBlock(idp, "") + `data "idpgate_openid_configuration" "idp" {}`,
@@ -63,9 +61,7 @@ func TestAccOpenIDConfiguration_errors(t *testing.T) {
 		_, _ = w.Write([]byte(`{"issuer":"https://evil.example.com","token_endpoint":"https://evil.example.com/token"}`))
 	}))
 	defer foreign.Close()
-	resource.Test(t, resource.TestCase{
-		PreCheck:                 func() { testAccPreCheck(t) },
-		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+	accTest(t, resource.TestCase{
 		Steps: []resource.TestStep{
 			{
 				Config:      fmt.Sprintf(`data "idpgate_openid_configuration" "idp" { issuer = %q }`, foreign.URL),

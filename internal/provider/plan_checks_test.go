@@ -45,9 +45,7 @@ func TestAccPlanChecks_unsupportedMetadata(t *testing.T) {
 		t.Run(string(tc.flavor)+"/"+strings.Fields(tc.want)[0], func(t *testing.T) {
 			t.Parallel()
 			idp := newAccIdP(t, tc.flavor)
-			tfresource.Test(t, tfresource.TestCase{
-				PreCheck:                 func() { testAccPreCheck(t) },
-				ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+			accTest(t, tfresource.TestCase{
 				Steps: []tfresource.TestStep{{
 					Config: idpProviderBlock(idp, "") + fmt.Sprintf(`
 resource "idpgate_dcr_client" "app" {
@@ -117,11 +115,9 @@ resource "idpgate_dcr_client" "app" {
 `, closedPort(t)),
 	} {
 		t.Run(name, func(t *testing.T) {
-			tfresource.Test(t, tfresource.TestCase{
-				PreCheck:                 func() { testAccPreCheck(t) },
-				ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
-				ExternalProviders:        map[string]tfresource.ExternalProvider{},
-				Steps:                    []tfresource.TestStep{{Config: config, PlanOnly: true, ExpectNonEmptyPlan: true}},
+			accTest(t, tfresource.TestCase{
+				ExternalProviders: map[string]tfresource.ExternalProvider{},
+				Steps:             []tfresource.TestStep{{Config: config, PlanOnly: true, ExpectNonEmptyPlan: true}},
 			})
 		})
 	}
@@ -153,9 +149,7 @@ resource "idpgate_protected_api" "orders" {
 }
 `, s.idp.URL(), s.idp.JWKSURI(), algs)
 	}
-	tfresource.Test(t, tfresource.TestCase{
-		PreCheck:                 func() { testAccPreCheck(t) },
-		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+	accTest(t, tfresource.TestCase{
 		Steps: []tfresource.TestStep{
 			{Config: api(`allowed_algorithms = ["ES256", "EdDSA"]`), PlanOnly: true,
 				ExpectError: regexp.MustCompile(`(?s)No key of the issuer fits allowed_algorithms.*allowed_algorithms\s+=\s+\[ES256,\s+EdDSA\],\s+but\s+the\s+JWKS\s+at\s+\S+\s+has\s+keys\s+for\s+\[RS256\]\s+only`)},
@@ -316,9 +310,7 @@ resource "idpgate_dcr_client" "app" {
 }
 `
 	}
-	tfresource.Test(t, tfresource.TestCase{
-		PreCheck:                 func() { testAccPreCheck(t) },
-		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+	accTest(t, tfresource.TestCase{
 		Steps: []tfresource.TestStep{
 			{Config: client(`token_endpoint_auth_method = "tls_client_auth"`), PlanOnly: true,
 				ExpectError: regexp.MustCompile(`(?s)token_endpoint_auth_method\s+"tls_client_auth"\s+is\s+not\s+supported.*token_endpoint_auth_methods_supported\s+=\s+\[client_secret_post,\s+client_secret_basic,\s+private_key_jwt,\s+none\]`)},

@@ -56,17 +56,7 @@ func TestAccPlanDiagnostics_oneOnTheRightLine(t *testing.T) {
 		return fmt.Sprintf("provider \"idpgate\" {\n  gateway_url         = %q\n  gateway_admin_token = \"unused\"\n%s}\n", closedPort(t), extra)
 	}
 	api := func(listenPath, upstream, jwtExtra string) string {
-		return prov("") + fmt.Sprintf(`
-resource "idpgate_protected_api" "x" {
-  name         = "x"
-  listen_path  = %q
-  upstream_url = %q
-  jwt = {
-    issuer   = "https://idp.example.com"
-    jwks_uri = "https://idp.example.com/jwks"
-%s  }
-}
-`, listenPath, upstream, jwtExtra)
+		return prov("") + apiConfig("x", listenPath, upstream, strings.TrimSuffix(offlineJWT, "  }")+jwtExtra+"  }")
 	}
 	policy := func(second, rest string) string {
 		return prov("") + `
@@ -134,10 +124,8 @@ resource "idpgate_access_policy" "x" {
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
-			resource.Test(t, resource.TestCase{
-				PreCheck:                 func() { testAccPreCheck(t) },
-				ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
-				Steps:                    []resource.TestStep{{Config: tc.config, PlanOnly: true, ExpectError: tc.want}},
+			accTest(t, resource.TestCase{
+				Steps: []resource.TestStep{{Config: tc.config, PlanOnly: true, ExpectError: tc.want}},
 			})
 		})
 	}
@@ -162,18 +150,14 @@ resource "idpgate_access_policy" "x" {
 	}
 	words := []string{`issuer (or IDPGATE_ISSUER) "htps://idp.example.com" must be an absolute http or https URL, such as https://idp.example.com.`}
 	t.Run("block", func(t *testing.T) {
-		resource.Test(t, resource.TestCase{
-			PreCheck:                 func() { testAccPreCheck(t) },
-			ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+		accTest(t, resource.TestCase{
 			Steps: []resource.TestStep{{Config: config("  issuer = \"htps://idp.example.com\"\n"), PlanOnly: true,
 				ExpectError: singleError("Invalid issuer", "provider", `issuer = "htps://idp.example.com"`, words...)}},
 		})
 	})
 	t.Run("environment", func(t *testing.T) {
 		t.Setenv("IDPGATE_ISSUER", "htps://idp.example.com")
-		resource.Test(t, resource.TestCase{
-			PreCheck:                 func() { testAccPreCheck(t) },
-			ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+		accTest(t, resource.TestCase{
 			Steps: []resource.TestStep{{Config: config(""), PlanOnly: true,
 				ExpectError: singleError("Invalid issuer", "provider", `provider "idpgate" {`, words...)}},
 		})
@@ -196,9 +180,7 @@ resource "idpgate_access_policy" "x" {
   rate_limit    = { requests = 10, per = "1 minute" }
 }
 `, closedPort(t))
-	resource.Test(t, resource.TestCase{
-		PreCheck:                 func() { testAccPreCheck(t) },
-		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+	accTest(t, resource.TestCase{
 		Steps: []resource.TestStep{{Config: config, PlanOnly: true, ExpectError: regexp.MustCompile(
 			`(?s)(Invalid rate_limit\.per.*Invalid access_rights\[0\]\.methods|Invalid access_rights\[0\]\.methods.*Invalid rate_limit\.per)`)}},
 	})

@@ -22,7 +22,6 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/planmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/setdefault"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringdefault"
-	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringplanmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
 	"github.com/hashicorp/terraform-plugin-framework/tfsdk"
 	"github.com/hashicorp/terraform-plugin-framework/types"
@@ -43,27 +42,33 @@ var (
 	headerNamePattern = regexp.MustCompile("^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
 )
 
-var (
-	_ resource.Resource                     = &protectedAPIResource{}
-	_ resource.ResourceWithConfigure        = &protectedAPIResource{}
-	_ resource.ResourceWithImportState      = &protectedAPIResource{}
-	_ resource.ResourceWithConfigValidators = &protectedAPIResource{}
-	_ resource.ResourceWithValidateConfig   = &protectedAPIResource{}
-)
-
 // NewProtectedAPIResource is the idpgate_protected_api resource: an API behind the gateway.
-func NewProtectedAPIResource() resource.Resource { return &protectedAPIResource{} }
+// It talks to the admin API as every gateway resource does (gateway_object.go), with a
+// write-only introspection secret, and checks its route and keys at plan (ModifyPlan).
+func NewProtectedAPIResource() resource.Resource {
+	return &protectedAPIResource{newGatewayObject(&protectedAPIKind)}
+}
+
+var _ resource.ResourceWithConfigValidators = &protectedAPIResource{}
 
 type protectedAPIResource struct {
-	data *providerData
+	gatewayObject[protectedAPIModel, adminapi.API]
 }
 
-func (r *protectedAPIResource) Metadata(_ context.Context, req resource.MetadataRequest, resp *resource.MetadataResponse) {
-	resp.TypeName = req.ProviderTypeName + "_protected_api"
-}
-
-func (r *protectedAPIResource) Schema(_ context.Context, _ resource.SchemaRequest, resp *resource.SchemaResponse) {
-	resp.Schema = protectedAPISchema()
+var protectedAPIKind = gatewayKind[protectedAPIModel, adminapi.API]{
+	addWriteOnly: protectedAPIModel.addWriteOnlySecret,
+	afterRead:    introspectionSecretFromWire,
+	// The schema's validators say what is wrong when not exactly one of the two is set.
+	checkable: func(cfg protectedAPIModel) bool { return (cfg.JWT == nil) != (cfg.Introspection == nil) },
+	prepareCheck: func(ctx context.Context, config tfsdk.Config, api *adminapi.API) {
+		if resourceUnknown(ctx, config) { // protected_resource.go
+			api.Resource = placeholderResource(api)
+		}
+	},
+	typeSuffix: "_protected_api", noun: "protected API", title: "Protected API", short: "API",
+	schema: protectedAPISchema, fromWire: protectedAPIFromWire, validate: (*adminapi.API).Validate,
+	create: (*adminapi.Client).CreateAPI, get: (*adminapi.Client).GetAPI,
+	update: (*adminapi.Client).UpdateAPI, remove: (*adminapi.Client).DeleteAPI,
 }
 
 func protectedAPISchema() schema.Schema {
@@ -143,22 +148,12 @@ func protectedAPISchema() schema.Schema {
 		introspectionAttrs[name] = a
 	}
 
-	return schema.Schema{
-		Blocks: map[string]schema.Block{"timeouts": timeoutsBlock(context.Background(), gatewayOperationTimeout)},
-		MarkdownDescription: "An API behind the idpgate gateway: requests under `listen_path` carry a bearer token " +
-			"from the identity provider, which the gateway checks (with the issuer's JWKS, or by introspection) " +
-			"before proxying them to `upstream_url`. Which clients may call it is decided by `idpgate_access_policy`.",
-		Attributes: map[string]schema.Attribute{
-			"id": schema.StringAttribute{
-				MarkdownDescription: "Identifier the gateway assigned; access policies refer to the API by it.",
-				Computed:            true,
-				PlanModifiers:       []planmodifier.String{stringplanmodifier.UseStateForUnknown()},
-			},
-			"name": schema.StringAttribute{
-				MarkdownDescription: "Unique name of the API.",
-				Required:            true,
-				Validators:          []validator.String{stringvalidator.LengthAtLeast(1)},
-			},
+	return gatewaySchema("An API behind the idpgate gateway: requests under `listen_path` carry a bearer token "+
+		"from the identity provider, which the gateway checks (with the issuer's JWKS, or by introspection) "+
+		"before proxying them to `upstream_url`. Which clients may call it is decided by `idpgate_access_policy`.",
+		"Identifier the gateway assigned; access policies refer to the API by it.",
+		"Unique name of the API.",
+		map[string]schema.Attribute{
 			"listen_path": schema.StringAttribute{
 				MarkdownDescription: "Path prefix on the gateway, e.g. `/orders/`. The longest matching prefix wins. " +
 					"Not under `" + adminapi.ReservedPathPrefix + "` (the gateway's own, where the decision endpoint lives), " +
@@ -310,8 +305,7 @@ func protectedAPISchema() schema.Schema {
 				Computed: true,
 				Default:  booldefault.StaticBool(false),
 			},
-		},
-	}
+		})
 }
 
 // identityHeadersText names the headers the gateway always sets, for descriptions:
@@ -363,150 +357,14 @@ func (r *protectedAPIResource) ConfigValidators(context.Context) []resource.Conf
 	}
 }
 
-// ValidateConfig runs the gateway's own checks at plan time (see plan_time_validation.go), so
-// a value the gateway would refuse fails the plan rather than the apply.
-func (r *protectedAPIResource) ValidateConfig(ctx context.Context, req resource.ValidateConfigRequest, resp *resource.ValidateConfigResponse) {
-	known, err := configWithPlaceholders(req.Config)
-	if err != nil {
-		resp.Diagnostics.AddError("Provider bug", "Preparing the plan-time check of the configuration: "+err.Error())
-		return
-	}
-	var cfg protectedAPIModel
-	resp.Diagnostics.Append(known.Get(ctx, &cfg)...)
-	if resp.Diagnostics.HasError() || (cfg.JWT == nil) == (cfg.Introspection == nil) {
-		return // the schema's validators have said what is wrong
-	}
-	api, diags := cfg.toWire(ctx)
-	resp.Diagnostics.Append(diags...)
-	if diags.HasError() {
-		return
-	}
-	if resourceUnknown(ctx, req.Config) { // protected_resource.go
-		api.Resource = placeholderResource(&api)
-	}
-	resp.Diagnostics.Append(validationDiags(ctx, protectedAPISchema(), api.Validate())...)
-}
-
-func (r *protectedAPIResource) Configure(_ context.Context, req resource.ConfigureRequest, resp *resource.ConfigureResponse) {
-	data, diags := providerDataFrom(req.ProviderData)
-	resp.Diagnostics.Append(diags...)
-	r.data = data
-}
-
-func (r *protectedAPIResource) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {
-	var plan protectedAPIModel
-	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
-	if resp.Diagnostics.HasError() {
-		return
-	}
-	ctx, cancel, diags := withOperationTimeout(ctx, plan.Timeouts.Create, gatewayOperationTimeout)
-	defer cancel()
-	resp.Diagnostics.Append(diags...)
-	client, diags := r.data.requireGateway("idpgate_protected_api")
-	resp.Diagnostics.Append(diags...)
-	api, diags := plan.toWire(ctx)
-	resp.Diagnostics.Append(diags...)
-	resp.Diagnostics.Append(plan.addWriteOnlySecret(ctx, req.Config, &api, nil)...)
-	if resp.Diagnostics.HasError() {
-		return
-	}
-	created, err := client.CreateAPI(ctx, api)
-	if err != nil {
-		resp.Diagnostics.Append(gatewayErrorDiags(ctx, protectedAPISchema(),
-			fmt.Sprintf("creating protected API %q", api.Name), err)...)
-		return
-	}
-	resp.Diagnostics.Append(resp.State.Set(ctx, protectedAPIFromWire(created, &plan))...)
-}
-
-func (r *protectedAPIResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
-	var state protectedAPIModel
-	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
-	if resp.Diagnostics.HasError() {
-		return
-	}
-	ctx, cancel, diags := withOperationTimeout(ctx, state.Timeouts.Read, gatewayOperationTimeout)
-	defer cancel()
-	resp.Diagnostics.Append(diags...)
-	client, diags := r.data.requireGateway("idpgate_protected_api")
-	resp.Diagnostics.Append(diags...)
-	if resp.Diagnostics.HasError() {
-		return
-	}
-	api, err := client.GetAPI(ctx, state.ID.ValueString())
-	if adminapi.IsNotFound(err) {
-		resp.Diagnostics.AddWarning("Protected API no longer on the gateway",
-			fmt.Sprintf("The gateway has no API with id %q: it was deleted outside Terraform. Terraform "+
-				"will plan to create it again.", state.ID.ValueString()))
-		resp.State.RemoveResource(ctx)
-		return
-	}
-	if err != nil {
-		resp.Diagnostics.Append(gatewayErrorDiags(ctx, protectedAPISchema(),
-			fmt.Sprintf("reading protected API %q", state.ID.ValueString()), err)...)
-		return
-	}
-	next := protectedAPIFromWire(api, &state)
-	// The gateway never returns the introspection secret, but it says whether one is set: a
-	// secret removed out of band is drift that the next apply repairs.
+// introspectionSecretFromWire: the gateway never returns the introspection secret, but it says
+// whether one is set: a secret removed out of band is drift that the next apply repairs.
+func introspectionSecretFromWire(next *protectedAPIModel, api *adminapi.API) {
 	if next.Introspection != nil && api.Introspection != nil && !api.Introspection.ClientSecretSet {
 		next.Introspection.ClientSecret = types.StringNull()
 		// A write-only secret cannot be compared; forgetting its version makes the next plan send it again.
 		next.Introspection.SecretVersion = types.Int64Null()
 	}
-	resp.Diagnostics.Append(resp.State.Set(ctx, next)...)
-}
-
-func (r *protectedAPIResource) Update(ctx context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {
-	var plan, state protectedAPIModel
-	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
-	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
-	if resp.Diagnostics.HasError() {
-		return
-	}
-	ctx, cancel, diags := withOperationTimeout(ctx, plan.Timeouts.Update, gatewayOperationTimeout)
-	defer cancel()
-	resp.Diagnostics.Append(diags...)
-	client, diags := r.data.requireGateway("idpgate_protected_api")
-	resp.Diagnostics.Append(diags...)
-	api, diags := plan.toWire(ctx)
-	resp.Diagnostics.Append(diags...)
-	resp.Diagnostics.Append(plan.addWriteOnlySecret(ctx, req.Config, &api, &state)...)
-	if resp.Diagnostics.HasError() {
-		return
-	}
-	updated, err := client.UpdateAPI(ctx, state.ID.ValueString(), api)
-	if err != nil {
-		resp.Diagnostics.Append(gatewayErrorDiags(ctx, protectedAPISchema(),
-			fmt.Sprintf("updating protected API %q (id %s)", api.Name, state.ID.ValueString()), err)...)
-		return
-	}
-	resp.Diagnostics.Append(resp.State.Set(ctx, protectedAPIFromWire(updated, &plan))...)
-}
-
-func (r *protectedAPIResource) Delete(ctx context.Context, req resource.DeleteRequest, resp *resource.DeleteResponse) {
-	var state protectedAPIModel
-	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
-	if resp.Diagnostics.HasError() {
-		return
-	}
-	ctx, cancel, diags := withOperationTimeout(ctx, state.Timeouts.Delete, gatewayOperationTimeout)
-	defer cancel()
-	resp.Diagnostics.Append(diags...)
-	client, diags := r.data.requireGateway("idpgate_protected_api")
-	resp.Diagnostics.Append(diags...)
-	if resp.Diagnostics.HasError() {
-		return
-	}
-	err := client.DeleteAPI(ctx, state.ID.ValueString())
-	if err != nil && !adminapi.IsNotFound(err) {
-		resp.Diagnostics.Append(gatewayErrorDiags(ctx, protectedAPISchema(),
-			fmt.Sprintf("deleting protected API %q (id %s)", state.Name.ValueString(), state.ID.ValueString()), err)...)
-	}
-}
-
-func (r *protectedAPIResource) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {
-	resource.ImportStatePassthroughID(ctx, path.Root("id"), req, resp)
 }
 
 // protectedAPIModel is the resource's state.
@@ -563,6 +421,10 @@ type introspectionModel struct {
 	ClientIDClaim  types.String         `tfsdk:"client_id_claim"`
 	PolicyClaim    types.String         `tfsdk:"policy_claim"`
 	RequiredScopes types.Set            `tfsdk:"required_scopes"`
+}
+
+func (m protectedAPIModel) common() gatewayModelCommon {
+	return gatewayModelCommon{Timeouts: m.Timeouts, ID: m.ID, Name: m.Name}
 }
 
 // toWire builds the admin API body. Null optional values are omitted, so the gateway applies

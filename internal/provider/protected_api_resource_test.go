@@ -277,10 +277,8 @@ func TestAccProtectedAPI_lifecycle(t *testing.T) {
 	const name = "idpgate_protected_api.orders"
 	// The update keeps the API's identity: policies refer to it by id.
 	sameID := statecheck.CompareValue(compare.ValuesSame())
-	resource.Test(t, resource.TestCase{
-		PreCheck:                 func() { testAccPreCheck(t) },
-		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
-		CheckDestroy:             s.checkGatewayEmpty,
+	accTest(t, resource.TestCase{
+		CheckDestroy: s.checkGatewayEmpty,
 		Steps: []resource.TestStep{
 			{
 				Config: protectedAPIConfig(s, s.upstream.URL, "60s", ""),
@@ -299,11 +297,7 @@ func TestAccProtectedAPI_lifecycle(t *testing.T) {
 					sameID.AddStateValue(name, tfjsonpath.New("id")),
 				},
 				Check: func(st *terraform.State) error {
-					id, err := stateAttr(st, name, "id")
-					if err != nil {
-						return err
-					}
-					api, err := s.admin.GetAPI(t.Context(), id)
+					api, err := s.apiOf(t.Context(), st, name)
 					if err != nil {
 						return err
 					}
@@ -327,11 +321,7 @@ func TestAccProtectedAPI_lifecycle(t *testing.T) {
 					sameID.AddStateValue(name, tfjsonpath.New("id")),
 				},
 				Check: func(st *terraform.State) error {
-					id, err := stateAttr(st, name, "id")
-					if err != nil {
-						return err
-					}
-					api, err := s.admin.GetAPI(t.Context(), id)
+					api, err := s.apiOf(t.Context(), st, name)
 					if err != nil {
 						return err
 					}
@@ -386,37 +376,15 @@ func TestAccProtectedAPI_introspection(t *testing.T) {
 	t.Parallel()
 	s := startGatewayStack(t)
 	config := func(ttl string) string {
-		return s.providerBlock() + fmt.Sprintf(`
-resource "idpgate_dcr_client" "gateway" {
-  client_name = "gateway-introspection"
-  grant_types = ["client_credentials"]
-}
-
-resource "idpgate_dcr_client" "app" {
-  client_name = "app"
-  grant_types = ["client_credentials"]
-  scope       = "orders"
-}
-
-resource "idpgate_protected_api" "orders" {
-  name         = "orders"
-  listen_path  = "/orders"
-  upstream_url = %q
-
-  introspection = {
-    endpoint      = %q
-    client_id     = idpgate_dcr_client.gateway.client_id
-    client_secret = idpgate_dcr_client.gateway.client_secret
-    cache_ttl     = %q
-  }
-}
-
+		return s.providerBlock() + clientCredentialsClient("gateway", "gateway-introspection", "") +
+			clientCredentialsClient("app", "app", "orders") +
+			introspectionAPI(s.upstream.URL, s.idp.IntrospectionEndpoint(), fmt.Sprintf("cache_ttl     = %q", ttl)) + `
 resource "idpgate_access_policy" "app" {
   name          = "app"
   client_ids    = [idpgate_dcr_client.app.client_id]
   access_rights = [{ api_id = idpgate_protected_api.orders.id }]
 }
-`, s.upstream.URL, s.idp.IntrospectionEndpoint(), ttl)
+`
 	}
 	const name = "idpgate_protected_api.orders"
 	callThrough := func(st *terraform.State) error {
@@ -430,10 +398,8 @@ resource "idpgate_access_policy" "app" {
 		_, err = s.expectStatus(http.MethodGet, "/orders/x", "opaque-garbage", http.StatusUnauthorized)
 		return err
 	}
-	resource.Test(t, resource.TestCase{
-		PreCheck:                 func() { testAccPreCheck(t) },
-		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
-		CheckDestroy:             s.checkNothingLeft(),
+	accTest(t, resource.TestCase{
+		CheckDestroy: s.checkNothingLeft(),
 		Steps: []resource.TestStep{
 			{
 				Config: config("60s"),
@@ -471,24 +437,9 @@ resource "idpgate_access_policy" "app" {
 // the attribute to change, without calling the gateway.
 func TestAccProtectedAPI_planTimeValidation(t *testing.T) {
 	t.Parallel()
-	provider := fmt.Sprintf(`
-provider "idpgate" {
-  gateway_url         = %q
-  gateway_admin_token = "unused"
-}
-`, closedPort(t))
-	api := func(body string) string {
-		return provider + `
-resource "idpgate_protected_api" "x" {
-  name         = "x"
-  listen_path  = "/x"
-  upstream_url = "http://127.0.0.1:9"
-` + body + "\n}\n"
-	}
-	jwt := `jwt = {
-    issuer   = "https://idp.example.com"
-    jwks_uri = "https://idp.example.com/jwks"
-  }`
+	provider := offlineGatewayProvider(t)
+	api := func(body string) string { return provider + offlineAPI("/x", body) }
+	jwt := offlineJWT
 	cases := map[string]struct {
 		config string
 		want   string
@@ -534,28 +485,11 @@ resource "idpgate_protected_api" "x" {
   upstream_url           = "http://127.0.0.1:9"
   case_insensitive_paths = true
   ` + jwt + "\n}\n", `(?s)Invalid listen_path.*lower`},
-		"listen path with a backslash": {provider + `
-resource "idpgate_protected_api" "x" {
-  name         = "x"
-  listen_path  = "/a\\b"
-  upstream_url = "http://127.0.0.1:9"
-  ` + jwt + "\n}\n", `(?s)Invalid listen_path.*backslash`},
-		"listen path under the decision path": {provider + `
-resource "idpgate_protected_api" "x" {
-  name         = "x"
-  listen_path  = "/_idpgate/decide/x"
-  upstream_url = "http://127.0.0.1:9"
-  ` + jwt + "\n}\n", `(?s)Invalid listen_path.*/_idpgate`},
+		"listen path with a backslash":        {provider + offlineAPI(`/a\b`, jwt), `(?s)Invalid listen_path.*backslash`},
+		"listen path under the decision path": {provider + offlineAPI("/_idpgate/decide/x", jwt), `(?s)Invalid listen_path.*/_idpgate`},
 		"forwarding into a header spelled with _": {api(jwt + `
   forward_claims = { "X_Tenant" = "tid" }`), `(?s)Invalid forward_claims.X_Tenant.*use - instead`},
-		"leeway too long, other values unknown until apply": {provider + `
-resource "idpgate_protected_api" "other" {
-  name         = "other"
-  listen_path  = "/other"
-  upstream_url = "http://127.0.0.1:9"
-  ` + jwt + `
-}
-
+		"leeway too long, other values unknown until apply": {provider + apiConfig("other", "/other", "http://127.0.0.1:9", jwt) + `
 resource "idpgate_protected_api" "x" {
   name         = "x-${idpgate_protected_api.other.id}"
   listen_path  = "/${idpgate_protected_api.other.id}"
@@ -577,10 +511,8 @@ resource "idpgate_protected_api" "x" {
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
-			resource.Test(t, resource.TestCase{
-				PreCheck:                 func() { testAccPreCheck(t) },
-				ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
-				Steps:                    []resource.TestStep{{Config: tc.config, PlanOnly: true, ExpectError: regexp.MustCompile(tc.want)}},
+			accTest(t, resource.TestCase{
+				Steps: []resource.TestStep{{Config: tc.config, PlanOnly: true, ExpectError: regexp.MustCompile(tc.want)}},
 			})
 		})
 	}
@@ -591,10 +523,8 @@ resource "idpgate_protected_api" "x" {
 func TestAccProtectedAPI_zeroLeeway(t *testing.T) {
 	t.Parallel()
 	s := startGatewayStack(t)
-	resource.Test(t, resource.TestCase{
-		PreCheck:                 func() { testAccPreCheck(t) },
-		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
-		CheckDestroy:             s.checkNothingLeft(),
+	accTest(t, resource.TestCase{
+		CheckDestroy: s.checkNothingLeft(),
 		Steps: []resource.TestStep{
 			{
 				Config: protectedAPIConfig(s, s.upstream.URL, "0s", ""),
@@ -604,11 +534,7 @@ func TestAccProtectedAPI_zeroLeeway(t *testing.T) {
 				Check: resource.ComposeAggregateTestCheckFunc(
 					resource.TestCheckResourceAttr("idpgate_protected_api.orders", "jwt.leeway", "0s"),
 					func(st *terraform.State) error {
-						id, err := stateAttr(st, "idpgate_protected_api.orders", "id")
-						if err != nil {
-							return err
-						}
-						api, err := s.admin.GetAPI(context.Background(), id)
+						api, err := s.apiOf(context.Background(), st, "idpgate_protected_api.orders")
 						if err != nil {
 							return err
 						}

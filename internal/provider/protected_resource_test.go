@@ -76,19 +76,7 @@ func TestProtectedResourceWire(t *testing.T) {
 }
 
 func resourceAPIConfig(s *gatewayStack, name, listenPath, extra string) string {
-	return fmt.Sprintf(`
-resource "idpgate_protected_api" %[1]q {
-  name         = %[1]q
-  listen_path  = %[2]q
-  upstream_url = %[3]q
-  %[6]s
-
-  jwt = {
-    issuer   = %[4]q
-    jwks_uri = %[5]q
-  }
-}
-`, name, listenPath, s.upstream.URL, s.idp.URL(), s.idp.JWKSURI(), extra)
+	return apiConfig(name, listenPath, s.upstream.URL, "  "+extra+"\n"+jwtAttr(s.idp.URL(), s.idp.JWKSURI()))
 }
 
 // TestAccProtectedAPI_resource: resource and its metadata fields are created, read back
@@ -107,10 +95,8 @@ func TestAccProtectedAPI_resource(t *testing.T) {
   scopes_supported = ["mcp:tools", "mcp:admin"]
   authorization_servers = ["https://b.example.com", "https://a.example.com"]
   require_resource_audience = false`, resourceURI+"/v1"))
-	resource.Test(t, resource.TestCase{
-		PreCheck:                 func() { testAccPreCheck(t) },
-		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
-		CheckDestroy:             s.checkGatewayEmpty,
+	accTest(t, resource.TestCase{
+		CheckDestroy: s.checkGatewayEmpty,
 		Steps: []resource.TestStep{
 			{
 				Config: first,
@@ -152,11 +138,7 @@ func TestAccProtectedAPI_resource(t *testing.T) {
 						knownvalue.ListExact([]knownvalue.Check{knownvalue.StringExact("https://b.example.com"), knownvalue.StringExact("https://a.example.com")})),
 				},
 				Check: func(st *terraform.State) error {
-					id, err := stateAttr(st, name, "id")
-					if err != nil {
-						return err
-					}
-					api, err := s.admin.GetAPI(t.Context(), id)
+					api, err := s.apiOf(t.Context(), st, name)
 					if err != nil {
 						return err
 					}
@@ -182,25 +164,9 @@ func TestAccProtectedAPI_resource(t *testing.T) {
 // running here); a resource known only after apply leaves the other checks working.
 func TestAccProtectedAPI_resourcePlanTimeValidation(t *testing.T) {
 	t.Parallel()
-	provider := fmt.Sprintf(`
-provider "idpgate" {
-  gateway_url         = %q
-  gateway_admin_token = "unused"
-}
-`, closedPort(t))
-	api := func(body string) string {
-		return provider + `
-resource "idpgate_protected_api" "x" {
-  name         = "x"
-  listen_path  = "/mcp"
-  upstream_url = "http://127.0.0.1:9"
-` + body + "\n}\n"
-	}
-	jwt := `jwt = {
-    issuer   = "https://idp.example.com"
-    jwks_uri = "https://idp.example.com/jwks"
-  }
-`
+	provider := offlineGatewayProvider(t)
+	api := func(body string) string { return provider + offlineAPI("/mcp", body) }
+	jwt := offlineJWT + "\n"
 	cases := map[string]struct{ config, want string }{
 		"fragment":                {api(jwt + `resource = "https://mcp.example.com/mcp#tools"`), `(?s)Invalid resource.*must not have a fragment`},
 		"relative":                {api(jwt + `resource = "/mcp"`), `(?s)Invalid resource.*must be an absolute URI`},
@@ -218,14 +184,7 @@ resource "idpgate_protected_api" "x" {
   }`), `(?s)Invalid authorization_servers.*introspection`},
 		"a bad scope": {api(jwt + `resource = "https://mcp.example.com/mcp"
   scopes_supported = ["a b"]`), `(?s)scopes_supported.*must be one scope`},
-		"a resource known after apply, and a bad documentation URL": {provider + `
-resource "idpgate_protected_api" "other" {
-  name         = "other"
-  listen_path  = "/other"
-  upstream_url = "http://127.0.0.1:9"
-  ` + jwt + `
-}
-
+		"a resource known after apply, and a bad documentation URL": {provider + apiConfig("other", "/other", "http://127.0.0.1:9", jwt) + `
 resource "idpgate_protected_api" "x" {
   name                   = "x"
   listen_path            = "/mcp"
@@ -239,25 +198,14 @@ resource "idpgate_protected_api" "x" {
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
-			resource.Test(t, resource.TestCase{
-				PreCheck:                 func() { testAccPreCheck(t) },
-				ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
-				Steps:                    []resource.TestStep{{Config: tc.config, PlanOnly: true, ExpectError: regexp.MustCompile(tc.want)}},
+			accTest(t, resource.TestCase{
+				Steps: []resource.TestStep{{Config: tc.config, PlanOnly: true, ExpectError: regexp.MustCompile(tc.want)}},
 			})
 		})
 	}
 	// A resource known only after apply is not taken for a bad one.
-	resource.Test(t, resource.TestCase{
-		PreCheck:                 func() { testAccPreCheck(t) },
-		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
-		Steps: []resource.TestStep{{PlanOnly: true, ExpectNonEmptyPlan: true, Config: provider + `
-resource "idpgate_protected_api" "other" {
-  name         = "other"
-  listen_path  = "/other"
-  upstream_url = "http://127.0.0.1:9"
-  ` + jwt + `
-}
-
+	accTest(t, resource.TestCase{
+		Steps: []resource.TestStep{{PlanOnly: true, ExpectNonEmptyPlan: true, Config: provider + apiConfig("other", "/other", "http://127.0.0.1:9", jwt) + `
 resource "idpgate_protected_api" "x" {
   name          = "x"
   listen_path   = "/mcp"
@@ -296,10 +244,8 @@ func TestAccMCPServerGuide(t *testing.T) {
 	}
 	cfg = strings.Replace(cfg, `provider "idpgate" {}`, s.providerBlock(), 1)
 
-	resource.Test(t, resource.TestCase{
-		PreCheck:                 func() { testAccPreCheck(t) },
-		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
-		CheckDestroy:             s.checkNothingLeft(),
+	accTest(t, resource.TestCase{
+		CheckDestroy: s.checkNothingLeft(),
 		Steps: []resource.TestStep{{
 			Config: cfg,
 			ConfigVariables: config.Variables{
@@ -310,11 +256,7 @@ func TestAccMCPServerGuide(t *testing.T) {
 				PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
 			},
 			Check: func(st *terraform.State) error {
-				clientID, err := stateAttr(st, "idpgate_dcr_client.agent", "client_id")
-				if err != nil {
-					return err
-				}
-				secret, err := stateAttr(st, "idpgate_dcr_client.agent", "client_secret")
+				clientID, secret, err := credentialsInState(st, "idpgate_dcr_client.agent")
 				if err != nil {
 					return err
 				}

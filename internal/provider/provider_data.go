@@ -132,6 +132,14 @@ func providerDataFrom(raw any) (*providerData, diagList) {
 	return data, diags
 }
 
+// configuredData is what Configure handed a resource, data source or ephemeral resource
+// (providerDataFrom), with what went wrong appended to diags.
+func configuredData(raw any, diags *diagList) *providerData {
+	data, d := providerDataFrom(raw)
+	diags.Append(d...)
+	return data
+}
+
 // requireIdP returns the IdP settings, or a diagnostic naming what to configure.
 func (d *providerData) requireIdP(what string) (*idpSettings, diagList) {
 	var diags diagList

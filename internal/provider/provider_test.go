@@ -54,10 +54,8 @@ data "idpgate_openid_configuration" "x" {}`,
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
-			resource.Test(t, resource.TestCase{
-				PreCheck:                 func() { testAccPreCheck(t) },
-				ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
-				Steps:                    []resource.TestStep{{Config: tc.config, ExpectError: regexp.MustCompile(tc.want)}},
+			accTest(t, resource.TestCase{
+				Steps: []resource.TestStep{{Config: tc.config, ExpectError: regexp.MustCompile(tc.want)}},
 			})
 		})
 	}
@@ -96,9 +94,7 @@ func TestAccProvider_invalidEnvironment(t *testing.T) {
 			for k, v := range tc.env {
 				t.Setenv(k, v)
 			}
-			resource.Test(t, resource.TestCase{
-				PreCheck:                 func() { testAccPreCheck(t) },
-				ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+			accTest(t, resource.TestCase{
 				Steps: []resource.TestStep{{
 					Config:      `data "idpgate_openid_configuration" "x" {}`,
 					ExpectError: regexp.MustCompile(tc.want),

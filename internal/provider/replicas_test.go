@@ -69,10 +69,8 @@ func TestAccReplicas_redis(t *testing.T) {
 	a := reps[0]
 
 	const limit = 4
-	resource.Test(t, resource.TestCase{
-		PreCheck:                 func() { testAccPreCheck(t) },
-		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
-		CheckDestroy:             a.checkGatewayEmpty,
+	accTest(t, resource.TestCase{
+		CheckDestroy: a.checkGatewayEmpty,
 		Steps: []resource.TestStep{
 			{
 				Config: e2eConfig(single, limit, "GET"),

@@ -43,9 +43,7 @@ resource "idpgate_dcr_client" "app" {
 }
 `, clients)
 
-	resource.Test(t, resource.TestCase{
-		PreCheck:                 func() { testAccPreCheck(t) },
-		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+	accTest(t, resource.TestCase{
 		CheckDestroy: func(s *terraform.State) error {
 			if err := noneRefused(); err != nil {
 				return err

@@ -56,10 +56,8 @@ resource "idpgate_dcr_client" "app" {
   }
 }
 `
-	helper.Test(t, helper.TestCase{
-		PreCheck:                 func() { testAccPreCheck(t) },
-		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
-		CheckDestroy:             checkClientsGoneAt(idp),
+	accTest(t, helper.TestCase{
+		CheckDestroy: checkClientsGoneAt(idp),
 		Steps: []helper.TestStep{{
 			Config:      config,
 			ExpectError: regexp.MustCompile(`(?s)Client registration outcome unknown.*context deadline exceeded`),

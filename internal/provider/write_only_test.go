@@ -115,10 +115,16 @@ resource "idpgate_protected_api" "orders" {
 	noWriteOnlyInState := func(*terraform.State) error { return filesFreeOf(workDirs, ".tfstate", writeOnly) }
 	noWriteOnlyInPlan := plancheck.PlanCheck(planFreeOf{writeOnly})
 
-	resource.Test(t, resource.TestCase{
-		PreCheck:                 func() { testAccPreCheck(t) },
-		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
-		CheckDestroy:             s.checkNothingLeft(gatewayClient, appClient),
+	// Both resources are updated in place, no write-only value in the plan, and nothing
+	// left to do after the apply.
+	updatesBoth := resource.ConfigPlanChecks{
+		PreApply: []plancheck.PlanCheck{noWriteOnlyInPlan,
+			plancheck.ExpectResourceAction("idpgate_dcr_client.app", plancheck.ResourceActionUpdate),
+			plancheck.ExpectResourceAction("idpgate_protected_api.orders", plancheck.ResourceActionUpdate)},
+		PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
+	}
+	accTest(t, resource.TestCase{
+		CheckDestroy: s.checkNothingLeft(gatewayClient, appClient),
 		Steps: []resource.TestStep{
 			{
 				Config: config("orders", statement1, 1, gatewaySecret, 1),
@@ -137,13 +143,8 @@ resource "idpgate_protected_api" "orders" {
 			{
 				// An unrelated change, with other write-only values but the same versions:
 				// nothing is resent, nothing is blanked.
-				Config: config("orders-renamed", statement2, 1, wrongSecret, 1),
-				ConfigPlanChecks: resource.ConfigPlanChecks{
-					PreApply: []plancheck.PlanCheck{noWriteOnlyInPlan,
-						plancheck.ExpectResourceAction("idpgate_dcr_client.app", plancheck.ResourceActionUpdate),
-						plancheck.ExpectResourceAction("idpgate_protected_api.orders", plancheck.ResourceActionUpdate)},
-					PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
-				},
+				Config:           config("orders-renamed", statement2, 1, wrongSecret, 1),
+				ConfigPlanChecks: updatesBoth,
 				Check: resource.ComposeAggregateTestCheckFunc(
 					expectStatements(""),
 					gatewaySends(gatewaySecret),
@@ -152,13 +153,8 @@ resource "idpgate_protected_api" "orders" {
 			},
 			{
 				// Only the versions change: both values go out again.
-				Config: config("orders-renamed", statement2, 2, wrongSecret, 2),
-				ConfigPlanChecks: resource.ConfigPlanChecks{
-					PreApply: []plancheck.PlanCheck{noWriteOnlyInPlan,
-						plancheck.ExpectResourceAction("idpgate_dcr_client.app", plancheck.ResourceActionUpdate),
-						plancheck.ExpectResourceAction("idpgate_protected_api.orders", plancheck.ResourceActionUpdate)},
-					PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
-				},
+				Config:           config("orders-renamed", statement2, 2, wrongSecret, 2),
+				ConfigPlanChecks: updatesBoth,
 				Check: resource.ComposeAggregateTestCheckFunc(
 					expectStatements(statement2),
 					gatewaySends(wrongSecret),
