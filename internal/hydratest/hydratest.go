@@ -38,37 +38,18 @@ type Server struct {
 	dir  string
 	cmd  *exec.Cmd
 	log  *childproc.Output
-	done chan struct{}
+	done <-chan struct{}
 }
 
-// Binary finds the hydra binary: $IDPGATE_HYDRA_BIN, or scripts/hydra.sh's cache
+// Tool is the hydra binary: $IDPGATE_HYDRA_BIN, or scripts/hydra.sh's cache
 // (${IDPGATE_TOOLS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/idpgate-tools}/hydra-v2.3.0/hydra).
+var Tool = childproc.Tool{Name: "hydra", Version: Version, Env: BinaryEnv, What: "Ory Hydra",
+	Build: "`bash scripts/hydra.sh` (make test-all does; the first build takes several minutes)"}
+
+// Binary finds the hydra binary or fails t saying how to build it.
 func Binary(t testing.TB) string {
 	t.Helper()
-	if p := os.Getenv(BinaryEnv); p != "" {
-		if _, err := os.Stat(p); err != nil {
-			t.Fatalf("%s=%s: %v", BinaryEnv, p, err)
-		}
-		return p
-	}
-	p := filepath.Join(toolsCache(), "hydra-"+Version, "hydra")
-	if _, err := os.Stat(p); err != nil {
-		t.Fatalf("Ory Hydra %s is not built: run `bash scripts/hydra.sh` (make test-all does; the first build takes "+
-			"several minutes) or set %s to a hydra binary. Looked at %s", Version, BinaryEnv, p)
-	}
-	return p
-}
-
-// toolsCache is the cache root scripts/hydra.sh and scripts/tofu.sh share.
-func toolsCache() string {
-	if d := os.Getenv("IDPGATE_TOOLS_CACHE"); d != "" {
-		return d
-	}
-	if d := os.Getenv("XDG_CACHE_HOME"); d != "" {
-		return filepath.Join(d, "idpgate-tools")
-	}
-	home, _ := os.UserHomeDir()
-	return filepath.Join(home, ".cache", "idpgate-tools")
+	return Tool.Path(t)
 }
 
 // Start starts Hydra and waits until its admin API reports ready.
@@ -109,13 +90,11 @@ log:
 	s.cmd = exec.Command(Binary(t), "serve", "all", "--dev", "--sqa-opt-out", "-c", confPath)
 	s.cmd.Dir = s.dir
 	s.cmd.Stdout, s.cmd.Stderr = s.log, s.log
-	if err := s.cmd.Start(); err != nil {
-		t.Fatalf("starting hydra: %v", err)
-	}
-	s.done = make(chan struct{})
-	go func() { _ = s.cmd.Wait(); close(s.done) }()
+	s.done = childproc.Start(t, "hydra", s.cmd)
 	t.Cleanup(s.Stop)
-	s.waitReady()
+	client := &http.Client{Timeout: 500 * time.Millisecond}
+	childproc.WaitReady(t, "hydra on "+s.AdminURL, s.done, 60*time.Second, 100*time.Millisecond, s.log.String,
+		func() error { return childproc.Answered200(client.Get(s.AdminURL + "/health/ready")) })
 	return s
 }
 
@@ -180,30 +159,6 @@ func (s *Server) DeleteClient(id string) error {
 		return fmt.Errorf("hydra admin API: DELETE client %s: HTTP %d", id, resp.StatusCode)
 	}
 	return nil
-}
-
-func (s *Server) waitReady() {
-	s.t.Helper()
-	client := &http.Client{Timeout: 500 * time.Millisecond}
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		resp, err := client.Get(s.AdminURL + "/health/ready")
-		if err == nil {
-			_ = resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return
-			}
-		}
-		select {
-		case <-s.done:
-			s.t.Fatalf("hydra exited at start: %s", s.log.String())
-		default:
-		}
-		if time.Now().After(deadline) {
-			s.t.Fatalf("hydra on %s is not ready after 60s: %v; log: %s", s.AdminURL, err, s.log.String())
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
 }
 
 // Stop ends Hydra (SIGTERM, then SIGKILL after 10s). Idempotent.

@@ -40,37 +40,18 @@ type Collector struct {
 	file string
 	cmd  *exec.Cmd
 	log  *childproc.Output
-	done chan struct{}
+	done <-chan struct{}
 }
 
-// Binary finds the collector: $IDPGATE_OTELCOL_BIN, or scripts/otelcol.sh's cache
+// Tool is the collector: $IDPGATE_OTELCOL_BIN, or scripts/otelcol.sh's cache
 // (${IDPGATE_TOOLS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/idpgate-tools}/otelcol-v0.161.0/otelcol).
+var Tool = childproc.Tool{Name: "otelcol", Version: Version, Env: BinaryEnv, What: "the OpenTelemetry Collector",
+	Build: "`bash scripts/otelcol.sh` (scripts/test-deps.sh and make test-all do; the first build takes a few minutes)"}
+
+// Binary finds the collector or fails t saying how to build it.
 func Binary(t testing.TB) string {
 	t.Helper()
-	if p := os.Getenv(BinaryEnv); p != "" {
-		if _, err := os.Stat(p); err != nil {
-			t.Fatalf("%s=%s: %v", BinaryEnv, p, err)
-		}
-		return p
-	}
-	p := filepath.Join(toolsCache(), "otelcol-"+Version, "otelcol")
-	if _, err := os.Stat(p); err != nil {
-		t.Fatalf("the OpenTelemetry Collector %s is not built: run `bash scripts/otelcol.sh` (scripts/test-deps.sh "+
-			"and make test-all do; the first build takes a few minutes) or set %s to a collector binary. Looked at %s",
-			Version, BinaryEnv, p)
-	}
-	return p
-}
-
-func toolsCache() string {
-	if d := os.Getenv("IDPGATE_TOOLS_CACHE"); d != "" {
-		return d
-	}
-	if d := os.Getenv("XDG_CACHE_HOME"); d != "" {
-		return filepath.Join(d, "idpgate-tools")
-	}
-	home, _ := os.UserHomeDir()
-	return filepath.Join(home, ".cache", "idpgate-tools")
+	return Tool.Path(t)
 }
 
 // Start starts a collector and waits until its HTTP receiver accepts traces.
@@ -109,38 +90,15 @@ service:
 	c.cmd = exec.Command(Binary(t), "--config", confPath)
 	c.cmd.Dir = dir
 	c.cmd.Stdout, c.cmd.Stderr = c.log, c.log
-	if err := c.cmd.Start(); err != nil {
-		t.Fatalf("starting the collector: %v", err)
-	}
-	c.done = make(chan struct{})
-	go func() { _ = c.cmd.Wait(); close(c.done) }()
+	c.done = childproc.Start(t, "the collector", c.cmd)
 	t.Cleanup(c.Stop)
-	c.waitReady()
-	return c
-}
-
-func (c *Collector) waitReady() {
-	c.t.Helper()
 	client := &http.Client{Timeout: 500 * time.Millisecond}
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		resp, err := client.Post(c.HTTPEndpoint+"/v1/traces", "application/json", bytes.NewReader([]byte(`{"resourceSpans":[]}`)))
-		if err == nil {
-			_ = resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return
-			}
-		}
-		select {
-		case <-c.done:
-			c.t.Fatalf("the collector exited at start: %s", c.log.String())
-		default:
-		}
-		if time.Now().After(deadline) {
-			c.t.Fatalf("the collector's OTLP receiver did not answer within 30s: %s", c.log.String())
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	childproc.WaitReady(t, "the collector's OTLP receiver", c.done, 30*time.Second, 50*time.Millisecond, c.log.String,
+		func() error {
+			return childproc.Answered200(client.Post(c.HTTPEndpoint+"/v1/traces", "application/json",
+				bytes.NewReader([]byte(`{"resourceSpans":[]}`))))
+		})
+	return c
 }
 
 // Stop stops the collector (SIGTERM, then SIGKILL after 5s).

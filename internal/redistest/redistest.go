@@ -29,7 +29,7 @@ type Server struct {
 	Addr string // host:port
 	URL  string // redis://host:port/0
 	cmd  *exec.Cmd
-	done chan struct{}
+	done <-chan struct{}
 }
 
 // Binary finds redis-server or fails the test saying how to install it.
@@ -77,32 +77,15 @@ func (s *Server) start() {
 	s.t.Helper()
 	s.cmd = exec.Command(s.bin, s.conf)
 	s.cmd.Dir = s.dir
-	if err := s.cmd.Start(); err != nil {
-		s.t.Fatalf("starting redis-server: %v", err)
-	}
-	s.done = make(chan struct{})
-	go func(cmd *exec.Cmd, done chan struct{}) { _ = cmd.Wait(); close(done) }(s.cmd, s.done)
+	s.done = childproc.Start(s.t, "redis-server", s.cmd)
 	c := redis.NewClient(&redis.Options{Addr: s.Addr, DialTimeout: 200 * time.Millisecond, MaxRetries: -1})
 	defer func() { _ = c.Close() }()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
+	log := func() string { b, _ := os.ReadFile(filepath.Join(s.dir, "redis.log")); return string(b) }
+	childproc.WaitReady(s.t, "redis-server on "+s.Addr, s.done, 10*time.Second, 20*time.Millisecond, log, func() error {
 		ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
-		err := c.Ping(ctx).Err()
-		cancel()
-		if err == nil {
-			return
-		}
-		select {
-		case <-s.done:
-			log, _ := os.ReadFile(filepath.Join(s.dir, "redis.log"))
-			s.t.Fatalf("redis-server exited at start: %s", log)
-		default:
-		}
-		if time.Now().After(deadline) {
-			s.t.Fatalf("redis-server on %s does not answer: %v", s.Addr, err)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		defer cancel()
+		return c.Ping(ctx).Err()
+	})
 }
 
 // Stop shuts redis-server down (SIGTERM: it finishes writing its append-only file). Idempotent.
