@@ -46,12 +46,6 @@ type Server struct {
 var Tool = childproc.Tool{Name: "hydra", Version: Version, Env: BinaryEnv, What: "Ory Hydra",
 	Build: "`bash scripts/hydra.sh` (make test-all does; the first build takes several minutes)"}
 
-// Binary finds the hydra binary or fails t saying how to build it.
-func Binary(t testing.TB) string {
-	t.Helper()
-	return Tool.Path(t)
-}
-
 // Start starts Hydra and waits until its admin API reports ready.
 func Start(t testing.TB) *Server {
 	t.Helper()
@@ -87,7 +81,7 @@ log:
 	if err := os.WriteFile(confPath, []byte(conf), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	s.cmd = exec.Command(Binary(t), "serve", "all", "--dev", "--sqa-opt-out", "-c", confPath)
+	s.cmd = exec.Command(Tool.Path(t), "serve", "all", "--dev", "--sqa-opt-out", "-c", confPath)
 	s.cmd.Dir = s.dir
 	s.cmd.Stdout, s.cmd.Stderr = s.log, s.log
 	s.done = childproc.Start(t, "hydra", s.cmd)

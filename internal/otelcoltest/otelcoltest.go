@@ -48,12 +48,6 @@ type Collector struct {
 var Tool = childproc.Tool{Name: "otelcol", Version: Version, Env: BinaryEnv, What: "the OpenTelemetry Collector",
 	Build: "`bash scripts/otelcol.sh` (scripts/test-deps.sh and make test-all do; the first build takes a few minutes)"}
 
-// Binary finds the collector or fails t saying how to build it.
-func Binary(t testing.TB) string {
-	t.Helper()
-	return Tool.Path(t)
-}
-
 // Start starts a collector and waits until its HTTP receiver accepts traces.
 func Start(t testing.TB) *Collector {
 	t.Helper()
@@ -87,7 +81,7 @@ service:
 	if err := os.WriteFile(confPath, []byte(conf), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	c.cmd = exec.Command(Binary(t), "--config", confPath)
+	c.cmd = exec.Command(Tool.Path(t), "--config", confPath)
 	c.cmd.Dir = dir
 	c.cmd.Stdout, c.cmd.Stderr = c.log, c.log
 	c.done = childproc.Start(t, "the collector", c.cmd)
