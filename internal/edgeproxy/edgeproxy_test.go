@@ -202,6 +202,15 @@ func send(t *testing.T, edge *edgeproxy.Server, method, path, host string, heade
 	return resp.StatusCode, string(body)
 }
 
+// appBehindEdge is a gateway stack with one API on a recording upstream, granted to client
+// "app", behind the edge start runs on 127.0.0.1.
+func appBehindEdge(t *testing.T, start func(edgeproxy.Config) (*edgeproxy.Server, error)) (*stack, *upstream, *edgeproxy.Server) {
+	t.Helper()
+	s, up := newStack(t), newUpstream(t)
+	s.grant(t, "app", s.api(t, up.URL))
+	return s, up, startEdge(t, start, s, up.URL, "127.0.0.1")
+}
+
 var identityHeaders = []string{adminapi.HeaderSubject, adminapi.HeaderClientID, adminapi.HeaderScope, adminapi.HeaderPolicy}
 
 // TestIdentityHeadersSurviveConnection: a client that names the identity headers in its
@@ -209,9 +218,7 @@ var identityHeaders = []string{adminapi.HeaderSubject, adminapi.HeaderClientID, 
 // them in) still has them reach the upstream, on a plain request and on a protocol upgrade.
 func TestIdentityHeadersSurviveConnection(t *testing.T) {
 	forEdge(t, func(t *testing.T, start func(edgeproxy.Config) (*edgeproxy.Server, error)) {
-		s, up := newStack(t), newUpstream(t)
-		s.grant(t, "app", s.api(t, up.URL))
-		edge := startEdge(t, start, s, up.URL, "127.0.0.1")
+		s, up, edge := appBehindEdge(t, start)
 		tok := s.token(t, "app", nil)
 		connection := "keep-alive, " + strings.Join(identityHeaders, ", ")
 		status, body := send(t, edge, "GET", "/orders/7", "", map[string]string{"Authorization": "Bearer " + tok, "Connection": connection})
@@ -231,9 +238,7 @@ func TestIdentityHeadersSurviveConnection(t *testing.T) {
 // proxy upgrades).
 func TestIdentityHeadersSurviveConnectionUpgrade(t *testing.T) {
 	t.Parallel()
-	s, up := newStack(t), newUpstream(t)
-	s.grant(t, "app", s.api(t, up.URL))
-	edge := startEdge(t, edgeproxy.StartCaddy, s, up.URL, "127.0.0.1")
+	s, up, edge := appBehindEdge(t, edgeproxy.StartCaddy)
 	conn, err := net.Dial("tcp", strings.TrimPrefix(edge.URL, "http://"))
 	if err != nil {
 		t.Fatal(err)
@@ -263,9 +268,7 @@ func TestIdentityHeadersSurviveConnectionUpgrade(t *testing.T) {
 // pass one on: the request goes upstream as a plain request.
 func TestNoH2CUpgradeThroughCaddy(t *testing.T) {
 	t.Parallel()
-	s, up := newStack(t), newUpstream(t)
-	s.grant(t, "app", s.api(t, up.URL))
-	edge := startEdge(t, edgeproxy.StartCaddy, s, up.URL, "127.0.0.1")
+	s, up, edge := appBehindEdge(t, edgeproxy.StartCaddy)
 	status, body := send(t, edge, "GET", "/orders/7", "", map[string]string{"Authorization": "Bearer " + s.token(t, "app", nil),
 		"Connection": "Upgrade, HTTP2-Settings", "Upgrade": "h2c", "Http2-Settings": "AAMAAABkAARAAAAAAAIAAAAA"})
 	if status != http.StatusOK || body != "upstream ok" {
@@ -295,9 +298,7 @@ func checkIdentity(t *testing.T, h http.Header, clientID string) {
 // refused, as is one for another port of the same host.
 func TestDPoPThroughEdge(t *testing.T) {
 	forEdge(t, func(t *testing.T, start func(edgeproxy.Config) (*edgeproxy.Server, error)) {
-		s, up := newStack(t), newUpstream(t)
-		s.grant(t, "app", s.api(t, up.URL))
-		edge := startEdge(t, start, s, up.URL, "127.0.0.1")
+		s, up, edge := appBehindEdge(t, start)
 		key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 		if err != nil {
 			t.Fatal(err)
