@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -50,16 +51,32 @@ func ToolsCache() string {
 	return filepath.Join(home, ".cache", "idpgate-tools")
 }
 
-// Start starts cmd for t and returns a channel closed once it has exited; what names it in
-// the failure when it cannot start.
-func Start(t testing.TB, what string, cmd *exec.Cmd) <-chan struct{} {
+// Child is a server a test's helper started.
+type Child struct {
+	Cmd    *exec.Cmd
+	Exited <-chan struct{} // closed once it has exited
+}
+
+// Start starts cmd for t; what names it in the failure when it cannot start.
+func Start(t testing.TB, what string, cmd *exec.Cmd) *Child {
 	t.Helper()
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("starting %s: %v", what, err)
 	}
 	exited := make(chan struct{})
 	go func() { _ = cmd.Wait(); close(exited) }()
-	return exited
+	return &Child{Cmd: cmd, Exited: exited}
+}
+
+// Stop ends the child as Stop does with SIGTERM: it may shut down cleanly within grace, then
+// it is killed. It returns once the child has exited; stopping a child that has exited
+// returns at once.
+func (c *Child) Stop(grace time.Duration) { Stop(c.Cmd.Process, syscall.SIGTERM, c.Exited, grace) }
+
+// Kill ends the child with SIGKILL and returns once it has exited.
+func (c *Child) Kill() {
+	_ = c.Cmd.Process.Kill()
+	<-c.Exited
 }
 
 // WaitReady calls ready every interval until it returns nil. It fails t when the child exits

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -86,11 +87,10 @@ func TestToolsCacheFallsBackToXDGThenHome(t *testing.T) {
 }
 
 func TestWaitReadyUntilReady(t *testing.T) {
-	cmd := exec.Command("sleep", "30")
-	exited := Start(t, "sleep", cmd)
-	defer Stop(cmd.Process, os.Interrupt, exited, 5*time.Second)
+	child := Start(t, "sleep", exec.Command("sleep", "30"))
+	defer child.Stop(5 * time.Second)
 	calls := 0
-	WaitReady(t, "sleep", exited, 10*time.Second, time.Millisecond, func() string { return "" }, func() error {
+	WaitReady(t, "sleep", child.Exited, 10*time.Second, time.Millisecond, func() string { return "" }, func() error {
 		if calls++; calls < 3 {
 			return errors.New("not yet")
 		}
@@ -105,7 +105,7 @@ func TestWaitReadyFailsWhenTheChildExitsOrTimeIsUp(t *testing.T) {
 	cmd := exec.Command("sh", "-c", "echo bad config; exit 3")
 	var out Output
 	cmd.Stdout = &out
-	exited := Start(t, "sh", cmd)
+	exited := Start(t, "sh", cmd).Exited
 	msg := fails(t, func(tb testing.TB) {
 		WaitReady(tb, "the child", exited, time.Minute, time.Millisecond, out.String, func() error { return errors.New("no") })
 	})
@@ -113,12 +113,11 @@ func TestWaitReadyFailsWhenTheChildExitsOrTimeIsUp(t *testing.T) {
 		t.Errorf("exited child: failure %q", msg)
 	}
 
-	sleeper := exec.Command("sleep", "30")
-	alive := Start(t, "sleep", sleeper)
-	defer Stop(sleeper.Process, os.Interrupt, alive, 5*time.Second)
+	sleeper := Start(t, "sleep", exec.Command("sleep", "30"))
+	defer sleeper.Stop(5 * time.Second)
 	start := time.Now()
 	msg = fails(t, func(tb testing.TB) {
-		WaitReady(tb, "the sleeper", alive, 50*time.Millisecond, time.Millisecond, func() string { return "zzz" },
+		WaitReady(tb, "the sleeper", sleeper.Exited, 50*time.Millisecond, time.Millisecond, func() string { return "zzz" },
 			func() error { return errors.New("refused") })
 	})
 	if took := time.Since(start); took < 50*time.Millisecond || took > time.Second {
@@ -133,5 +132,25 @@ func TestStartFailsNamingWhat(t *testing.T) {
 	msg := fails(t, func(tb testing.TB) { Start(tb, "the missing one", exec.Command(filepath.Join(t.TempDir(), "nothing"))) })
 	if !strings.HasPrefix(msg, "starting the missing one: ") {
 		t.Errorf("failure %q", msg)
+	}
+}
+
+func TestChildStopAndKillAreIdempotent(t *testing.T) {
+	c := Start(t, "sleep", exec.Command("sleep", "30"))
+	c.Stop(5 * time.Second)
+	if ws := c.Cmd.ProcessState.Sys().(syscall.WaitStatus); !ws.Signaled() || ws.Signal() != syscall.SIGTERM {
+		t.Fatalf("child ended with %v, want ended by SIGTERM", c.Cmd.ProcessState)
+	}
+	start := time.Now()
+	c.Stop(5 * time.Second)
+	c.Kill()
+	if took := time.Since(start); took > time.Second {
+		t.Errorf("stopping and killing an exited child took %v, want at once", took)
+	}
+
+	k := Start(t, "sh", exec.Command("sh", "-c", `trap "" TERM; exec sleep 30`))
+	k.Kill()
+	if ws := k.Cmd.ProcessState.Sys().(syscall.WaitStatus); !ws.Signaled() || ws.Signal() != syscall.SIGKILL {
+		t.Fatalf("child ended with %v, want killed by SIGKILL", k.Cmd.ProcessState)
 	}
 }

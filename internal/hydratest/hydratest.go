@@ -14,7 +14,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
-	"syscall"
 	"testing"
 	"time"
 
@@ -34,11 +33,10 @@ type Server struct {
 	// AdminURL is the admin API (introspection lives there: /admin/oauth2/introspect).
 	AdminURL string
 
-	t    testing.TB
-	dir  string
-	cmd  *exec.Cmd
-	log  *childproc.Output
-	done <-chan struct{}
+	t     testing.TB
+	dir   string
+	log   *childproc.Output
+	child *childproc.Child
 }
 
 // Tool is the hydra binary: $IDPGATE_HYDRA_BIN, or scripts/hydra.sh's cache
@@ -81,13 +79,13 @@ log:
 	if err := os.WriteFile(confPath, []byte(conf), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	s.cmd = exec.Command(Tool.Path(t), "serve", "all", "--dev", "--sqa-opt-out", "-c", confPath)
-	s.cmd.Dir = s.dir
-	s.cmd.Stdout, s.cmd.Stderr = s.log, s.log
-	s.done = childproc.Start(t, "hydra", s.cmd)
+	cmd := exec.Command(Tool.Path(t), "serve", "all", "--dev", "--sqa-opt-out", "-c", confPath)
+	cmd.Dir = s.dir
+	cmd.Stdout, cmd.Stderr = s.log, s.log
+	s.child = childproc.Start(t, "hydra", cmd)
 	t.Cleanup(s.Stop)
 	client := &http.Client{Timeout: 500 * time.Millisecond}
-	childproc.WaitReady(t, "hydra on "+s.AdminURL, s.done, 60*time.Second, 100*time.Millisecond, s.log.String,
+	childproc.WaitReady(t, "hydra on "+s.AdminURL, s.child.Exited, 60*time.Second, 100*time.Millisecond, s.log.String,
 		func() error { return childproc.Answered200(client.Get(s.AdminURL + "/health/ready")) })
 	return s
 }
@@ -157,9 +155,5 @@ func (s *Server) DeleteClient(id string) error {
 
 // Stop ends Hydra (SIGTERM, then SIGKILL after 10s). Idempotent.
 func (s *Server) Stop() {
-	if s.cmd == nil || s.cmd.Process == nil {
-		return
-	}
-	childproc.Stop(s.cmd.Process, syscall.SIGTERM, s.done, 10*time.Second)
-	s.cmd = nil
+	s.child.Stop(10 * time.Second)
 }

@@ -15,7 +15,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
-	"syscall"
 	"testing"
 	"time"
 
@@ -36,11 +35,10 @@ type Collector struct {
 	// GRPCEndpoint is the OTLP/gRPC receiver's URL (http://127.0.0.1:port).
 	GRPCEndpoint string
 
-	t    testing.TB
-	file string
-	cmd  *exec.Cmd
-	log  *childproc.Output
-	done <-chan struct{}
+	t     testing.TB
+	file  string
+	log   *childproc.Output
+	child *childproc.Child
 }
 
 // Tool is the collector: $IDPGATE_OTELCOL_BIN, or scripts/otelcol.sh's cache
@@ -81,13 +79,13 @@ service:
 	if err := os.WriteFile(confPath, []byte(conf), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	c.cmd = exec.Command(Tool.Path(t), "--config", confPath)
-	c.cmd.Dir = dir
-	c.cmd.Stdout, c.cmd.Stderr = c.log, c.log
-	c.done = childproc.Start(t, "the collector", c.cmd)
+	cmd := exec.Command(Tool.Path(t), "--config", confPath)
+	cmd.Dir = dir
+	cmd.Stdout, cmd.Stderr = c.log, c.log
+	c.child = childproc.Start(t, "the collector", cmd)
 	t.Cleanup(c.Stop)
 	client := &http.Client{Timeout: 500 * time.Millisecond}
-	childproc.WaitReady(t, "the collector's OTLP receiver", c.done, 30*time.Second, 50*time.Millisecond, c.log.String,
+	childproc.WaitReady(t, "the collector's OTLP receiver", c.child.Exited, 30*time.Second, 50*time.Millisecond, c.log.String,
 		func() error {
 			return childproc.Answered200(client.Post(c.HTTPEndpoint+"/v1/traces", "application/json",
 				bytes.NewReader([]byte(`{"resourceSpans":[]}`))))
@@ -97,10 +95,7 @@ service:
 
 // Stop stops the collector (SIGTERM, then SIGKILL after 5s).
 func (c *Collector) Stop() {
-	if c.cmd == nil || c.cmd.Process == nil {
-		return
-	}
-	childproc.Stop(c.cmd.Process, syscall.SIGTERM, c.done, 5*time.Second)
+	c.child.Stop(5 * time.Second)
 }
 
 // Log is what the collector printed.

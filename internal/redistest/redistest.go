@@ -12,7 +12,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
-	"syscall"
 	"testing"
 	"time"
 
@@ -22,14 +21,13 @@ import (
 
 // Server is one redis-server process.
 type Server struct {
-	t    testing.TB
-	bin  string
-	dir  string
-	conf string
-	Addr string // host:port
-	URL  string // redis://host:port/0
-	cmd  *exec.Cmd
-	done <-chan struct{}
+	t     testing.TB
+	bin   string
+	dir   string
+	conf  string
+	Addr  string // host:port
+	URL   string // redis://host:port/0
+	child *childproc.Child
 }
 
 // Binary finds redis-server or fails the test saying how to install it.
@@ -75,13 +73,13 @@ loglevel warning
 
 func (s *Server) start() {
 	s.t.Helper()
-	s.cmd = exec.Command(s.bin, s.conf)
-	s.cmd.Dir = s.dir
-	s.done = childproc.Start(s.t, "redis-server", s.cmd)
+	cmd := exec.Command(s.bin, s.conf)
+	cmd.Dir = s.dir
+	s.child = childproc.Start(s.t, "redis-server", cmd)
 	c := redis.NewClient(&redis.Options{Addr: s.Addr, DialTimeout: 200 * time.Millisecond, MaxRetries: -1})
 	defer func() { _ = c.Close() }()
 	log := func() string { b, _ := os.ReadFile(filepath.Join(s.dir, "redis.log")); return string(b) }
-	childproc.WaitReady(s.t, "redis-server on "+s.Addr, s.done, 10*time.Second, 20*time.Millisecond, log, func() error {
+	childproc.WaitReady(s.t, "redis-server on "+s.Addr, s.child.Exited, 10*time.Second, 20*time.Millisecond, log, func() error {
 		ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
 		defer cancel()
 		return c.Ping(ctx).Err()
@@ -90,21 +88,12 @@ func (s *Server) start() {
 
 // Stop shuts redis-server down (SIGTERM: it finishes writing its append-only file). Idempotent.
 func (s *Server) Stop() {
-	if s.cmd == nil {
-		return
-	}
-	childproc.Stop(s.cmd.Process, syscall.SIGTERM, s.done, 10*time.Second)
-	s.cmd = nil
+	s.child.Stop(10 * time.Second)
 }
 
 // Kill stops redis-server with SIGKILL: what it had not written is lost.
 func (s *Server) Kill() {
-	if s.cmd == nil {
-		return
-	}
-	_ = s.cmd.Process.Kill()
-	<-s.done
-	s.cmd = nil
+	s.child.Kill()
 }
 
 // Restart starts redis-server again on the same port and data directory (its append-only
