@@ -131,7 +131,15 @@ func (s *stack) token(t *testing.T, clientID string, extra map[string]any) strin
 
 func startEdge(t *testing.T, start func(edgeproxy.Config) (*edgeproxy.Server, error), s *stack, upstream, host string) *edgeproxy.Server {
 	t.Helper()
-	edge, err := start(edgeproxy.Config{Idpgate: s.proxy, Upstream: strings.TrimPrefix(upstream, "http://"), Host: host, Dir: t.TempDir()})
+	return startEdgeConfig(t, start, s, upstream, edgeproxy.Config{Host: host})
+}
+
+// startEdgeConfig starts the edge with cfg in front of s and upstream, in a directory of the
+// test's, stopped when the test ends (its log printed if the test failed).
+func startEdgeConfig(t *testing.T, start func(edgeproxy.Config) (*edgeproxy.Server, error), s *stack, upstream string, cfg edgeproxy.Config) *edgeproxy.Server {
+	t.Helper()
+	cfg.Idpgate, cfg.Upstream, cfg.Dir = s.proxy, strings.TrimPrefix(upstream, "http://"), t.TempDir()
+	edge, err := start(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -411,17 +419,8 @@ func TestClientCertThroughTLSEdge(t *testing.T) {
 		certFile, keyFile := ca.Server(t).WriteFiles(t, t.TempDir())
 		// By name: Caddy refuses a Host other than the name the client asked TLS for (SNI),
 		// and a client sends no SNI for an address.
-		edge, err := start(edgeproxy.Config{Idpgate: s.proxy, Upstream: strings.TrimPrefix(up.URL, "http://"), Host: "localhost",
-			Dir: t.TempDir(), TLS: &edgeproxy.TLS{CertFile: certFile, KeyFile: keyFile}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() {
-			edge.Stop()
-			if t.Failed() {
-				t.Logf("edge proxy log:\n%s", edge.Log())
-			}
-		})
+		edge := startEdgeConfig(t, start, s, up.URL,
+			edgeproxy.Config{Host: "localhost", TLS: &edgeproxy.TLS{CertFile: certFile, KeyFile: keyFile}})
 		tok := s.token(t, "app", map[string]any{"cnf": map[string]any{"x5t#S256": base64.RawURLEncoding.EncodeToString(sum[:])}})
 		for _, c := range []struct {
 			name string
