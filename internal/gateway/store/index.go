@@ -113,6 +113,14 @@ func deleteRecord(tx txn, t table, id string, index []indexEntry) error {
 	return tx.del(t, id)
 }
 
+// indexOf is index(record), or no rows for no record.
+func indexOf[T any](record *T, index func(*T) []indexEntry) []indexEntry {
+	if record == nil {
+		return nil
+	}
+	return index(record)
+}
+
 func deleteRows(tx txn, rows []indexEntry) error {
 	for _, e := range rows {
 		if err := tx.del(e.table, e.key); err != nil {
@@ -124,11 +132,7 @@ func deleteRows(tx txn, rows []indexEntry) error {
 
 // putAPI writes api and its index entries, replacing those of old (nil for a new API).
 func putAPI(tx txn, old *adminapi.API, api adminapi.API) error {
-	var replaced []indexEntry
-	if old != nil {
-		replaced = apiIndex(old)
-	}
-	return putRecord(tx, tableAPIs, api.ID, api, replaced, apiIndex(&api))
+	return putRecord(tx, tableAPIs, api.ID, api, indexOf(old, apiIndex), apiIndex(&api))
 }
 
 func deleteAPI(tx txn, api *adminapi.API) error {
@@ -137,11 +141,7 @@ func deleteAPI(tx txn, api *adminapi.API) error {
 
 // putPolicy writes p and its index entries, replacing those of old (nil for a new policy).
 func putPolicy(tx txn, old *adminapi.Policy, p adminapi.Policy) error {
-	var replaced []indexEntry
-	if old != nil {
-		replaced = policyIndex(old)
-	}
-	return putRecord(tx, tablePolicies, p.ID, p, replaced, policyIndex(&p))
+	return putRecord(tx, tablePolicies, p.ID, p, indexOf(old, policyIndex), policyIndex(&p))
 }
 
 func deletePolicy(tx txn, p *adminapi.Policy) error {
