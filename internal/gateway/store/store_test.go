@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"reflect"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -290,6 +291,34 @@ func TestImportExport(t *testing.T) {
 	}
 	if got, _ := r.Load(); len(got.APIs) != 2 {
 		t.Errorf("a refused import changed the store: %d APIs", len(got.APIs))
+	}
+}
+
+// An import is checked object by object before anything is written, and a refusal names the
+// object by its place in the file and its id.
+func TestImportNamesTheObjectItRefuses(t *testing.T) {
+	b := openBoltT(t)
+	noID := jwtAPI("a", "/a")
+	invalid := jwtAPI("b", "/b")
+	invalid.ID, invalid.ListenPath = "api_b", "no-slash"
+	for _, tc := range []struct {
+		name string
+		in   Config
+		want string
+	}{
+		{"API without id", Config{APIs: []adminapi.API{noID}}, "apis[0]: id is empty"},
+		{"invalid API", Config{APIs: []adminapi.API{{ID: "api_a", Name: "a", ListenPath: "/a", UpstreamURL: "http://127.0.0.1:1",
+			JWT: &adminapi.JWTValidation{Issuer: "https://i", JWKSURI: "https://i/k"}}, invalid}}, "apis[1] (api_b): "},
+		{"policy without id", Config{Policies: []adminapi.Policy{{Name: "p"}}}, "policies[0]: id is empty"},
+		{"invalid policy", Config{Policies: []adminapi.Policy{{ID: "pol_p"}}}, "policies[0] (pol_p): "},
+	} {
+		err := b.Import(tc.in, true)
+		if err == nil || !strings.HasPrefix(err.Error(), tc.want) {
+			t.Errorf("%s: %v, want an error starting %q", tc.name, err, tc.want)
+		}
+	}
+	if got, _ := b.Load(); len(got.APIs)+len(got.Policies) != 0 {
+		t.Errorf("refused imports wrote %d APIs, %d policies", len(got.APIs), len(got.Policies))
 	}
 }
 
