@@ -5,7 +5,6 @@ import (
 	"errors"
 	"net/http"
 	"reflect"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -298,23 +297,28 @@ func TestImportExport(t *testing.T) {
 // object by its place in the file and its id.
 func TestImportNamesTheObjectItRefuses(t *testing.T) {
 	b := openBoltT(t)
-	noID := jwtAPI("a", "/a")
-	invalid := jwtAPI("b", "/b")
-	invalid.ID, invalid.ListenPath = "api_b", "no-slash"
+	valid := jwtAPI("a", "/a")
+	valid.ID = "api_a"
+	invalid := jwtAPI("b", "no-slash")
+	invalid.ID = "api_b"
+	invalidErr := invalid.Validate()
+	policy := adminapi.Policy{ID: "pol_p"}
+	policyErr := policy.Validate()
+	if invalidErr == nil || policyErr == nil {
+		t.Fatal("the invalid objects are valid")
+	}
 	for _, tc := range []struct {
 		name string
 		in   Config
 		want string
 	}{
-		{"API without id", Config{APIs: []adminapi.API{noID}}, "apis[0]: id is empty"},
-		{"invalid API", Config{APIs: []adminapi.API{{ID: "api_a", Name: "a", ListenPath: "/a", UpstreamURL: "http://127.0.0.1:1",
-			JWT: &adminapi.JWTValidation{Issuer: "https://i", JWKSURI: "https://i/k"}}, invalid}}, "apis[1] (api_b): "},
+		{"API without id", Config{APIs: []adminapi.API{jwtAPI("a", "/a")}}, "apis[0]: id is empty"},
+		{"invalid API", Config{APIs: []adminapi.API{valid, invalid}}, "apis[1] (api_b): " + invalidErr.Error()},
 		{"policy without id", Config{Policies: []adminapi.Policy{{Name: "p"}}}, "policies[0]: id is empty"},
-		{"invalid policy", Config{Policies: []adminapi.Policy{{ID: "pol_p"}}}, "policies[0] (pol_p): "},
+		{"invalid policy", Config{Policies: []adminapi.Policy{policy}}, "policies[0] (pol_p): " + policyErr.Error()},
 	} {
-		err := b.Import(tc.in, true)
-		if err == nil || !strings.HasPrefix(err.Error(), tc.want) {
-			t.Errorf("%s: %v, want an error starting %q", tc.name, err, tc.want)
+		if err := b.Import(tc.in, true); err == nil || err.Error() != tc.want {
+			t.Errorf("%s: %v, want %q", tc.name, err, tc.want)
 		}
 	}
 	if got, _ := b.Load(); len(got.APIs)+len(got.Policies) != 0 {
