@@ -82,6 +82,21 @@ func serveInBackground(t *testing.T, cfg *serveConfig) (proxy, admin net.Addr, s
 	}
 }
 
+// grantApp creates the API name at listenPath in front of upstream, checking idp's JWTs, and
+// the policy policyName that grants client "app" the methods given (all when none).
+func grantApp(t *testing.T, ac *adminapi.Client, name, listenPath, upstream, policyName string, idp *mockidp.Server, methods ...string) {
+	t.Helper()
+	api, err := ac.CreateAPI(t.Context(), adminapi.API{Name: name, ListenPath: listenPath, UpstreamURL: upstream,
+		JWT: &adminapi.JWTValidation{Issuer: idp.URL(), JWKSURI: idp.JWKSURI()}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ac.CreatePolicy(t.Context(), adminapi.Policy{Name: policyName, ClientIDs: []string{"app"},
+		AccessRights: []adminapi.AccessRight{{APIID: api.ID, Methods: methods}}}); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // httpsClient trusts ca, offers HTTP/2 and, when given, a client certificate.
 func httpsClient(t *testing.T, ca *testcerts.CA, clientCert *testcerts.Pair) *http.Client {
 	cfg := &tls.Config{RootCAs: ca.Pool()}
@@ -358,15 +373,7 @@ func TestServeProxiesATokenOverHTTP2(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	api, err := ac.CreateAPI(t.Context(), adminapi.API{Name: "echo", ListenPath: "/echo/", UpstreamURL: upstream.URL,
-		JWT: &adminapi.JWTValidation{Issuer: idp.URL(), JWKSURI: idp.JWKSURI()}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := ac.CreatePolicy(t.Context(), adminapi.Policy{Name: "app", ClientIDs: []string{"app"},
-		AccessRights: []adminapi.AccessRight{{APIID: api.ID}}}); err != nil {
-		t.Fatal(err)
-	}
+	grantApp(t, ac, "echo", "/echo/", upstream.URL, "app", idp)
 	resp, err := get(client, "https://"+proxy+"/echo/items", idp.MintToken(map[string]any{"sub": "alice", "client_id": "app"}))
 	if err != nil {
 		t.Fatal(err)

@@ -307,16 +307,7 @@ func TestServeTracingWithAStalledCollector(t *testing.T) {
 	idp := mockidp.NewTestServer(t, mockidp.Options{})
 	_, up := newTraceRecorder(t)
 	proxy, adminURL, admin, stop := tracedServe(t, "off")
-	ctx := context.Background()
-	api, err := admin.CreateAPI(ctx, adminapi.API{Name: "orders", ListenPath: "/orders", UpstreamURL: up.URL,
-		JWT: &adminapi.JWTValidation{Issuer: idp.URL(), JWKSURI: idp.JWKSURI()}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := admin.CreatePolicy(ctx, adminapi.Policy{Name: "p", ClientIDs: []string{"app"},
-		AccessRights: []adminapi.AccessRight{{APIID: api.ID, Methods: []string{"GET"}}}}); err != nil {
-		t.Fatal(err)
-	}
+	grantApp(t, admin, "orders", "/orders", up.URL, "p", idp, "GET")
 	tok := idp.MintToken(map[string]any{"client_id": "app"})
 	getTraced(t, proxy+"/orders/warm", tok, "")
 
