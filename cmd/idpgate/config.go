@@ -37,10 +37,7 @@ func configFlags(name, summary string, out io.Writer) (*flag.FlagSet, *storeFlag
 	sf := &storeFlags{}
 	dataDir := defaultServeConfig().dataDir
 	sf.register(fs, &dataDir)
-	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "Usage: idpgate config %s [flags]\n\n%s\n\n%sFlags:\n", name, summary, configHelp)
-		fs.PrintDefaults()
-	}
+	setUsage(fs, fmt.Sprintf("Usage: idpgate config %s [flags]\n\n%s\n\n%sFlags:\n", name, summary, configHelp))
 	return fs, sf, &dataDir
 }
 

@@ -38,19 +38,17 @@ func parseDev(args []string, out io.Writer) (*devConfig, error) {
 	// The gateway runs as `idpgate serve` would, but stops quickly and logs only problems.
 	cfg := &devConfig{gateway: defaultServeConfig()}
 	cfg.gateway.shutdownTimeout, cfg.gateway.logLevel = 5*time.Second, slog.LevelWarn
-	var flavor string
 	fs := flag.NewFlagSet("dev", flag.ContinueOnError)
 	fs.SetOutput(out)
 	fs.StringVar(&cfg.idpListen, "idp-listen", "127.0.0.1:9400", "`address` of the mock IdP (its issuer is http://<address>)")
 	fs.StringVar(&cfg.gateway.listen, "listen", "127.0.0.1:8080", "`address` of the gateway's proxy")
 	fs.StringVar(&cfg.gateway.adminListen, "admin-listen", "127.0.0.1:8081", "`address` of the gateway's admin API")
 	fs.StringVar(&cfg.upstreamListen, "upstream-listen", "127.0.0.1:9000", "`address` of the echo upstream")
-	fs.StringVar(&flavor, "flavor", "generic", "which IdP the mock behaves like: generic, okta, keycloak or hydra")
+	flavor := flavorFlag(fs, "which IdP the mock behaves like: generic, okta, keycloak or hydra")
 	fs.StringVar(&cfg.gateway.dataDir, "data-dir", "", "gateway store `directory` (default: a temporary one, removed on exit)")
 	fs.StringVar(&cfg.envFile, "env-file", "", "also write the environment to this `file`, once everything is ready")
 	fs.StringVar(&cfg.providerDir, "provider-dir", "", "`directory` of the terraform-provider-idpgate that Terraform and OpenTofu use (default: beside idpgate, else $GOBIN)")
-	fs.Usage = func() {
-		fmt.Fprint(fs.Output(), `Usage: idpgate dev [flags]
+	setUsage(fs, `Usage: idpgate dev [flags]
 
 Runs a local sandbox on loopback: a mock identity provider, the idpgate gateway and an echo
 upstream that answers with the request it got (identity headers included). It prints the
@@ -61,16 +59,13 @@ generated anew on each start. Use ":0" ports to let the system choose. Stop with
 
 Flags:
 `)
-		fs.PrintDefaults()
-	}
 	if err := parseFlags(fs, args); err != nil {
 		return nil, err
 	}
-	f, err := mockidp.ParseFlavor(flavor)
-	if err != nil {
-		return nil, usageErrorf("--flavor: %v", err)
+	var err error
+	if cfg.flavor, err = flavor(); err != nil {
+		return nil, err
 	}
-	cfg.flavor = f
 	return cfg, nil
 }
 
@@ -105,14 +100,9 @@ func runDevSandbox(ctx context.Context, cfg *devConfig, log *slog.Logger, out io
 	}
 	cliConfig, providerErr := writeSandboxCLIConfig(cfg.providerDir, sandboxDir)
 
-	idpLn, err := net.Listen("tcp", cfg.idpListen)
+	idpLn, upstreamLn, err := listenBoth(cfg.idpListen, "mock IdP", cfg.upstreamListen, "upstream")
 	if err != nil {
-		return fmt.Errorf("mock IdP listener: %w", err)
-	}
-	upstreamLn, err := net.Listen("tcp", cfg.upstreamListen)
-	if err != nil {
-		_ = idpLn.Close() // best effort: the listener error is what the user needs
-		return fmt.Errorf("upstream listener: %w", err)
+		return err
 	}
 	idp := startMockIdP(&mockIdPConfig{flavor: cfg.flavor, initialAccessToken: initialAccessToken, tokenTTL: 5 * time.Minute}, idpLn)
 	defer idp.Close()

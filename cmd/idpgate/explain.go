@@ -33,8 +33,7 @@ func runExplain(args []string, stdout io.Writer) error {
 	var headers headerFlags
 	fs.Var(&headers, "header", "a request header, `Name: value` (repeatable), e.g. a DPoP proof")
 	asJSON := fs.Bool("json", false, "print the gateway's answer as JSON")
-	fs.Usage = func() {
-		fmt.Fprint(fs.Output(), `Usage: idpgate explain --url URL [--method M] [caller flags]
+	setUsage(fs, `Usage: idpgate explain --url URL [--method M] [caller flags]
 
 Asks the gateway what it would do with a request, without sending it: the verdict, the API and
 policy involved, and why. The caller is described (--client-id, --subject, --scopes, --claims)
@@ -42,8 +41,6 @@ or a real token (--token-file), checked as the proxy checks it.
 
 Flags:
 `)
-		fs.PrintDefaults()
-	}
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}

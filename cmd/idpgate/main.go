@@ -42,6 +42,14 @@ func parseFlags(fs *flag.FlagSet, args []string) error {
 	return nil
 }
 
+// setUsage makes fs's help text the command's description, then its flags.
+func setUsage(fs *flag.FlagSet, text string) {
+	fs.Usage = func() {
+		fmt.Fprint(fs.Output(), text)
+		fs.PrintDefaults()
+	}
+}
+
 func main() {
 	os.Exit(run(os.Args[1:], os.Stderr))
 }

@@ -30,21 +30,33 @@ type mockIdPConfig struct {
 	audience           []string
 }
 
+// flavorFlag registers --flavor (default generic) on fs; once fs is parsed, the function it
+// returns is the flavour named, or a usage error.
+func flavorFlag(fs *flag.FlagSet, usage string) func() (mockidp.Flavor, error) {
+	name := fs.String("flavor", "generic", usage)
+	return func() (mockidp.Flavor, error) {
+		f, err := mockidp.ParseFlavor(*name)
+		if err != nil {
+			return "", usageErrorf("--flavor: %v", err)
+		}
+		return f, nil
+	}
+}
+
 func parseMockIdP(args []string, out io.Writer) (*mockIdPConfig, error) {
 	cfg := &mockIdPConfig{}
-	var flavor, audience string
+	var audience string
 	fs := flag.NewFlagSet("mock-idp", flag.ContinueOnError)
 	fs.SetOutput(out)
 	fs.StringVar(&cfg.listen, "listen", "127.0.0.1:9400", "`address` to listen on")
 	fs.StringVar(&cfg.issuer, "issuer", "", "issuer `URL` to advertise (default http://<listen address>)")
-	fs.StringVar(&flavor, "flavor", "generic", "which IdP to behave like: generic, okta, keycloak or hydra")
+	flavor := flavorFlag(fs, "which IdP to behave like: generic, okta, keycloak or hydra")
 	fs.StringVar(&cfg.initialAccessToken, "initial-access-token", "",
 		"`token` that registration requires (keycloak: initial access token; okta: the SSWS API token; generic: optional; "+
 			"hydra: ignored); default $"+mockInitialAccessTokenEnv)
 	fs.DurationVar(&cfg.tokenTTL, "token-ttl", 5*time.Minute, "lifetime of the access tokens it mints")
 	fs.StringVar(&audience, "audience", "api://default", "comma-separated aud of the access tokens it mints")
-	fs.Usage = func() {
-		fmt.Fprint(fs.Output(), `Usage: idpgate mock-idp [flags]
+	setUsage(fs, `Usage: idpgate mock-idp [flags]
 
 Runs a mock OAuth 2.0 / OpenID Connect identity provider for trials and tests: discovery, JWKS,
 client_credentials tokens (RS256 JWTs), introspection, revocation and Dynamic Client
@@ -53,14 +65,12 @@ Never expose it beyond your machine.
 
 Flags:
 `)
-		fs.PrintDefaults()
-	}
 	if err := parseFlags(fs, args); err != nil {
 		return nil, err
 	}
-	f, err := mockidp.ParseFlavor(flavor)
+	f, err := flavor()
 	if err != nil {
-		return nil, usageErrorf("--flavor: %v", err)
+		return nil, err
 	}
 	cfg.flavor = f
 	if cfg.initialAccessToken == "" {
@@ -113,6 +123,19 @@ func startMockIdP(cfg *mockIdPConfig, ln net.Listener) *mockidp.Server {
 	}
 	idp.SetIssuer(issuer)
 	return idp
+}
+
+// listenBoth opens two listeners, or neither; a failure names the one that failed ("proxy
+// listener: ...").
+func listenBoth(addrA, nameA, addrB, nameB string) (a, b net.Listener, err error) {
+	if a, err = net.Listen("tcp", addrA); err != nil {
+		return nil, nil, fmt.Errorf("%s listener: %w", nameA, err)
+	}
+	if b, err = net.Listen("tcp", addrB); err != nil {
+		_ = a.Close() // best effort: the listener error is what the user needs
+		return nil, nil, fmt.Errorf("%s listener: %w", nameB, err)
+	}
+	return a, b, nil
 }
 
 // serveUntilDone serves each server on its listener until ctx is done or one fails, then

@@ -97,9 +97,7 @@ func parseServe(args []string, out io.Writer) (*serveConfig, error) {
 		"OTEL_SERVICE_NAME, OTEL_RESOURCE_ATTRIBUTES (env "+tracingEnv+")")
 	cfg.tls.addFlags(fs)
 	fs.TextVar(&cfg.logLevel, "log-level", cfg.logLevel, "log `level`: debug, info, warn or error (logs are JSON on stderr)")
-	fs.Usage = func() {
-		out := fs.Output()
-		fmt.Fprintf(out, `Usage: idpgate serve [flags]
+	setUsage(fs, fmt.Sprintf(`Usage: idpgate serve [flags]
 
 Runs the idpgate gateway: a reverse proxy that checks each request's bearer token (JWKS or
 RFC 7662 introspection) and access policy before forwarding it, and an admin API through
@@ -118,9 +116,7 @@ Environment:
                         configure the exporter, the sampler and the resource
 
 Flags:
-`, adminTokenEnv, redisURLEnv, redisKeyPrefixEnv, redisFallbackEnv, tracingEnv)
-		fs.PrintDefaults()
-	}
+`, adminTokenEnv, redisURLEnv, redisKeyPrefixEnv, redisFallbackEnv, tracingEnv))
 	if err := parseFlags(fs, args); err != nil {
 		return nil, err
 	}
@@ -199,14 +195,9 @@ func serve(ctx context.Context, cfg *serveConfig, log *slog.Logger, ready func(p
 		}
 	}()
 
-	proxyLn, err := net.Listen("tcp", cfg.listen)
+	proxyLn, adminLn, err := listenBoth(cfg.listen, "proxy", cfg.adminListen, "admin")
 	if err != nil {
-		return fmt.Errorf("proxy listener: %w", err)
-	}
-	adminLn, err := net.Listen("tcp", cfg.adminListen)
-	if err != nil {
-		_ = proxyLn.Close() // best effort: the listener error is what the user needs
-		return fmt.Errorf("admin listener: %w", err)
+		return err
 	}
 	errLog := slog.NewLogLogger(log.Handler(), slog.LevelWarn)
 	proxySrv := &http.Server{

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"flag"
 	"io"
-	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -106,24 +105,13 @@ func TestServeServesAndShutsDownGracefully(t *testing.T) {
 	cfg := &serveConfig{listen: "127.0.0.1:0", adminListen: "127.0.0.1:0", dataDir: t.TempDir(),
 		readHeaderTimeout: time.Second, readTimeout: time.Second, writeTimeout: time.Second,
 		idleTimeout: time.Second, shutdownTimeout: 5 * time.Second, adminToken: "serve-test-admin-token"}
-	ctx, cancel := context.WithCancel(context.Background())
-	addrs := make(chan [2]net.Addr, 1)
-	done := make(chan error, 1)
-	go func() {
-		done <- serve(ctx, cfg, slog.New(slog.DiscardHandler), func(p, a net.Addr) { addrs <- [2]net.Addr{p, a} })
-	}()
-	var a [2]net.Addr
-	select {
-	case a = <-addrs:
-	case err := <-done:
-		t.Fatalf("serve stopped early: %v", err)
-	}
-	client, _ := adminapi.NewClient("http://"+a[1].String(), cfg.adminToken, nil)
+	proxy, admin, stop := serveInBackground(t, cfg)
+	client, _ := adminapi.NewClient("http://"+admin.String(), cfg.adminToken, nil)
 	if _, err := client.CreateAPI(context.Background(), adminapi.API{Name: "a", ListenPath: "/a", UpstreamURL: "http://127.0.0.1:1",
 		JWT: &adminapi.JWTValidation{Issuer: "https://i", JWKSURI: "https://i/k"}}); err != nil {
 		t.Fatalf("admin API through serve: %v", err)
 	}
-	for _, u := range []string{"http://" + a[1].String() + "/readyz", "http://" + a[0].String() + "/a"} {
+	for _, u := range []string{"http://" + admin.String() + "/readyz", "http://" + proxy.String() + "/a"} {
 		resp, err := http.Get(u)
 		if err != nil {
 			t.Fatal(err)
@@ -133,16 +121,10 @@ func TestServeServesAndShutsDownGracefully(t *testing.T) {
 			t.Errorf("%s: %d, want %d", u, resp.StatusCode, want)
 		}
 	}
-	cancel()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Errorf("graceful shutdown: %v", err)
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("serve did not stop")
+	if err := stop(10 * time.Second); err != nil {
+		t.Fatalf("graceful shutdown: %v", err)
 	}
-	if _, err := http.Get("http://" + a[0].String() + "/a"); err == nil {
+	if _, err := http.Get("http://" + proxy.String() + "/a"); err == nil {
 		t.Error("proxy still listening after shutdown")
 	}
 }

@@ -37,15 +37,7 @@ func TestSIGTERMDrainsInFlightRequests(t *testing.T) {
 	proc := startServeProcess(t, "serve", "--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0",
 		"--data-dir", t.TempDir(), "--shutdown-timeout", "20s")
 	ac, _ := adminapi.NewClient(proc.admin, "shutdown-test-admin-token", nil)
-	api, err := ac.CreateAPI(t.Context(), adminapi.API{Name: "slow", ListenPath: "/slow", UpstreamURL: upstream.URL,
-		JWT: &adminapi.JWTValidation{Issuer: idp.URL(), JWKSURI: idp.JWKSURI()}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := ac.CreatePolicy(t.Context(), adminapi.Policy{Name: "p", ClientIDs: []string{"app"},
-		AccessRights: []adminapi.AccessRight{{APIID: api.ID}}}); err != nil {
-		t.Fatal(err)
-	}
+	grantApp(t, ac, "slow", "/slow", upstream.URL, "p", idp)
 
 	type answer struct {
 		status int

@@ -6,6 +6,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"flag"
+	"fmt"
 	"io"
 	"log/slog"
 	"math/big"
@@ -34,24 +35,65 @@ func startServe(t *testing.T, cfg *serveConfig) (proxy, admin string) {
 	cfg.listen, cfg.adminListen, cfg.dataDir = "127.0.0.1:0", "127.0.0.1:0", t.TempDir()
 	cfg.readHeaderTimeout, cfg.readTimeout, cfg.writeTimeout = 5*time.Second, 5*time.Second, 5*time.Second
 	cfg.idleTimeout, cfg.shutdownTimeout, cfg.adminToken = 5*time.Second, 5*time.Second, tlsTestAdminToken
+	p, a, _ := serveInBackground(t, cfg)
+	return p.String(), a.String()
+}
+
+// serveInBackground runs the real serve() with cfg in the background and returns its proxy and admin
+// addresses once it listens, and stop: it cancels serve and returns what serve returned, or an
+// error when serve has not returned within the time given. stop is idempotent; the test's
+// end calls it too (20s) and fails the test if serve did not stop cleanly.
+func serveInBackground(t *testing.T, cfg *serveConfig) (proxy, admin net.Addr, stop func(within time.Duration) error) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	addrs := make(chan [2]string, 1)
+	addrs := make(chan [2]net.Addr, 1)
 	done := make(chan error, 1)
 	go func() {
-		done <- serve(ctx, cfg, slog.New(slog.DiscardHandler), func(p, a net.Addr) { addrs <- [2]string{p.String(), a.String()} })
+		done <- serve(ctx, cfg, slog.New(slog.DiscardHandler), func(p, a net.Addr) { addrs <- [2]net.Addr{p, a} })
 	}()
-	t.Cleanup(func() {
+	var stopped bool
+	var stopErr error
+	stop = func(within time.Duration) error {
+		if stopped {
+			return stopErr
+		}
+		stopped = true
 		cancel()
-		if err := <-done; err != nil {
+		select {
+		case stopErr = <-done:
+		case <-time.After(within):
+			stopErr = fmt.Errorf("serve did not stop within %s", within)
+		}
+		return stopErr
+	}
+	t.Cleanup(func() {
+		if err := stop(20 * time.Second); err != nil {
 			t.Errorf("serve: %v", err)
 		}
 	})
 	select {
 	case a := <-addrs:
-		return a[0], a[1]
+		return a[0], a[1], stop
 	case err := <-done:
+		stopped = true
+		cancel()
 		t.Fatalf("serve stopped early: %v", err)
-		return "", ""
+		return nil, nil, nil
+	}
+}
+
+// grantApp creates the API name at listenPath in front of upstream, checking idp's JWTs, and
+// the policy policyName that grants client "app" the methods given (all when none).
+func grantApp(t *testing.T, ac *adminapi.Client, name, listenPath, upstream, policyName string, idp *mockidp.Server, methods ...string) {
+	t.Helper()
+	api, err := ac.CreateAPI(t.Context(), adminapi.API{Name: name, ListenPath: listenPath, UpstreamURL: upstream,
+		JWT: &adminapi.JWTValidation{Issuer: idp.URL(), JWKSURI: idp.JWKSURI()}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ac.CreatePolicy(t.Context(), adminapi.Policy{Name: policyName, ClientIDs: []string{"app"},
+		AccessRights: []adminapi.AccessRight{{APIID: api.ID, Methods: methods}}}); err != nil {
+		t.Fatal(err)
 	}
 }
 
@@ -331,15 +373,7 @@ func TestServeProxiesATokenOverHTTP2(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	api, err := ac.CreateAPI(t.Context(), adminapi.API{Name: "echo", ListenPath: "/echo/", UpstreamURL: upstream.URL,
-		JWT: &adminapi.JWTValidation{Issuer: idp.URL(), JWKSURI: idp.JWKSURI()}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := ac.CreatePolicy(t.Context(), adminapi.Policy{Name: "app", ClientIDs: []string{"app"},
-		AccessRights: []adminapi.AccessRight{{APIID: api.ID}}}); err != nil {
-		t.Fatal(err)
-	}
+	grantApp(t, ac, "echo", "/echo/", upstream.URL, "app", idp)
 	resp, err := get(client, "https://"+proxy+"/echo/items", idp.MintToken(map[string]any{"sub": "alice", "client_id": "app"}))
 	if err != nil {
 		t.Fatal(err)

@@ -30,39 +30,12 @@ func tracedServe(t *testing.T, accessLog string) (proxy, adminURL string, admin 
 		readHeaderTimeout: 5 * time.Second, readTimeout: 5 * time.Second, writeTimeout: 5 * time.Second,
 		idleTimeout: 5 * time.Second, shutdownTimeout: 5 * time.Second, adminToken: "tracing-test-admin-token",
 		accessLog: accessLog, tracing: true, failedAuthLimit: failedAuthLimitFlag{}}
-	ctx, cancel := context.WithCancel(context.Background())
-	addrs := make(chan [2]net.Addr, 1)
-	done := make(chan error, 1)
-	go func() {
-		done <- serve(ctx, cfg, slog.New(slog.DiscardHandler), func(p, a net.Addr) { addrs <- [2]net.Addr{p, a} })
-	}()
-	var a [2]net.Addr
-	select {
-	case a = <-addrs:
-	case err := <-done:
-		cancel()
-		t.Fatalf("serve stopped early: %v", err)
-	}
-	stopped := false
-	stop = func() error {
-		if stopped {
-			return nil
-		}
-		stopped = true
-		cancel()
-		select {
-		case err := <-done:
-			return err
-		case <-time.After(20 * time.Second):
-			return fmt.Errorf("serve did not stop within 20s")
-		}
-	}
-	t.Cleanup(func() { _ = stop() })
-	client, err := adminapi.NewClient("http://"+a[1].String(), cfg.adminToken, nil)
+	p, a, stopWithin := serveInBackground(t, cfg)
+	client, err := adminapi.NewClient("http://"+a.String(), cfg.adminToken, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return "http://" + a[0].String(), "http://" + a[1].String(), client, stop
+	return "http://" + p.String(), "http://" + a.String(), client, func() error { return stopWithin(20 * time.Second) }
 }
 
 // traceRecorder is an upstream that records the traceparent of each request.
@@ -311,16 +284,7 @@ func TestServeTracingWithAStalledCollector(t *testing.T) {
 	idp := mockidp.NewTestServer(t, mockidp.Options{})
 	_, up := newTraceRecorder(t)
 	proxy, adminURL, admin, stop := tracedServe(t, "off")
-	ctx := context.Background()
-	api, err := admin.CreateAPI(ctx, adminapi.API{Name: "orders", ListenPath: "/orders", UpstreamURL: up.URL,
-		JWT: &adminapi.JWTValidation{Issuer: idp.URL(), JWKSURI: idp.JWKSURI()}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := admin.CreatePolicy(ctx, adminapi.Policy{Name: "p", ClientIDs: []string{"app"},
-		AccessRights: []adminapi.AccessRight{{APIID: api.ID, Methods: []string{"GET"}}}}); err != nil {
-		t.Fatal(err)
-	}
+	grantApp(t, admin, "orders", "/orders", up.URL, "p", idp, "GET")
 	tok := idp.MintToken(map[string]any{"client_id": "app"})
 	getTraced(t, proxy+"/orders/warm", tok, "")
 

@@ -48,49 +48,122 @@ func NewClient(baseURL, token string, httpClient *http.Client) (*Client, error) 
 	return &Client{baseURL: u, token: token, http: httpClient}, nil
 }
 
+// The two collections, /v1/apis and /v1/policies, answer the same way: POST creates, GET,
+// PUT and DELETE address one member by id, GET pages through them. The generic functions
+// below are that one way; each method names its collection and its type.
+const (
+	apisPath     = "/v1/apis"
+	policiesPath = "/v1/policies"
+)
+
 // CreateAPI registers a protected API; the answer carries its ID.
 func (c *Client) CreateAPI(ctx context.Context, api API) (*API, error) {
-	var out API
-	return &out, c.do(ctx, http.MethodPost, "/v1/apis", api, &out)
+	return create(ctx, c, apisPath, api)
 }
 
 // GetAPI reads one API.
 func (c *Client) GetAPI(ctx context.Context, id string) (*API, error) {
-	var out API
-	return &out, c.do(ctx, http.MethodGet, "/v1/apis/"+url.PathEscape(id), nil, &out)
+	return get[API](ctx, c, apisPath, id)
 }
 
 // UpdateAPI replaces an API's configuration.
 func (c *Client) UpdateAPI(ctx context.Context, id string, api API) (*API, error) {
-	var out API
-	return &out, c.do(ctx, http.MethodPut, "/v1/apis/"+url.PathEscape(id), api, &out)
+	return replace(ctx, c, apisPath, id, api)
 }
 
 // DeleteAPI removes an API.
 func (c *Client) DeleteAPI(ctx context.Context, id string) error {
-	return c.do(ctx, http.MethodDelete, "/v1/apis/"+url.PathEscape(id), nil, nil)
+	return c.delete(ctx, apisPath, id)
 }
 
 // ListAPIs lists every API, page by page.
 func (c *Client) ListAPIs(ctx context.Context) ([]API, error) {
-	var all []API
-	for after := ""; ; {
-		page, err := c.ListAPIsPage(ctx, after, MaxPageSize)
-		if err != nil {
-			return nil, err
-		}
-		all = append(all, page.APIs...)
-		if after = page.NextAfter; after == "" {
-			return all, nil
-		}
-	}
+	return listAll[API, APIList](ctx, c, apisPath)
 }
 
 // ListAPIsPage reads one page of up to limit APIs whose ids sort after `after` ("" for the
 // first page; 0 for the gateway's default limit).
 func (c *Client) ListAPIsPage(ctx context.Context, after string, limit int) (*APIList, error) {
-	var out APIList
-	return &out, c.do(ctx, http.MethodGet, "/v1/apis"+pageQuery(after, limit), nil, &out)
+	return listPage[APIList](ctx, c, apisPath, after, limit)
+}
+
+// CreatePolicy creates an access policy; the answer carries its ID.
+func (c *Client) CreatePolicy(ctx context.Context, p Policy) (*Policy, error) {
+	return create(ctx, c, policiesPath, p)
+}
+
+// GetPolicy reads one policy.
+func (c *Client) GetPolicy(ctx context.Context, id string) (*Policy, error) {
+	return get[Policy](ctx, c, policiesPath, id)
+}
+
+// UpdatePolicy replaces a policy.
+func (c *Client) UpdatePolicy(ctx context.Context, id string, p Policy) (*Policy, error) {
+	return replace(ctx, c, policiesPath, id, p)
+}
+
+// DeletePolicy removes a policy.
+func (c *Client) DeletePolicy(ctx context.Context, id string) error {
+	return c.delete(ctx, policiesPath, id)
+}
+
+// ListPolicies lists every policy, page by page.
+func (c *Client) ListPolicies(ctx context.Context) ([]Policy, error) {
+	return listAll[Policy, PolicyList](ctx, c, policiesPath)
+}
+
+// ListPoliciesPage reads one page of up to limit policies whose ids sort after `after`.
+func (c *Client) ListPoliciesPage(ctx context.Context, after string, limit int) (*PolicyList, error) {
+	return listPage[PolicyList](ctx, c, policiesPath, after, limit)
+}
+
+func create[T any](ctx context.Context, c *Client, collection string, in T) (*T, error) {
+	var out T
+	return &out, c.do(ctx, http.MethodPost, collection, in, &out)
+}
+
+func get[T any](ctx context.Context, c *Client, collection, id string) (*T, error) {
+	var out T
+	return &out, c.do(ctx, http.MethodGet, collection+"/"+url.PathEscape(id), nil, &out)
+}
+
+func replace[T any](ctx context.Context, c *Client, collection, id string, in T) (*T, error) {
+	var out T
+	return &out, c.do(ctx, http.MethodPut, collection+"/"+url.PathEscape(id), in, &out)
+}
+
+func (c *Client) delete(ctx context.Context, collection, id string) error {
+	return c.do(ctx, http.MethodDelete, collection+"/"+url.PathEscape(id), nil, nil)
+}
+
+func listPage[L any](ctx context.Context, c *Client, collection, after string, limit int) (*L, error) {
+	var out L
+	return &out, c.do(ctx, http.MethodGet, collection+pageQuery(after, limit), nil, &out)
+}
+
+// page is a list answer's members and the ?after= of the next page.
+type page[T any] interface{ page() ([]T, string) }
+
+func (l *APIList) page() ([]API, string)       { return l.APIs, l.NextAfter }
+func (l *PolicyList) page() ([]Policy, string) { return l.Policies, l.NextAfter }
+
+// listAll reads every page of a collection, MaxPageSize at a time.
+func listAll[T, L any, PL interface {
+	*L
+	page[T]
+}](ctx context.Context, c *Client, collection string) ([]T, error) {
+	var all []T
+	for after := ""; ; {
+		out, err := listPage[L](ctx, c, collection, after, MaxPageSize)
+		if err != nil {
+			return nil, err
+		}
+		items, next := PL(out).page()
+		all = append(all, items...)
+		if after = next; after == "" {
+			return all, nil
+		}
+	}
 }
 
 func pageQuery(after string, limit int) string {
@@ -105,50 +178,6 @@ func pageQuery(after string, limit int) string {
 		return ""
 	}
 	return "?" + q.Encode()
-}
-
-// CreatePolicy creates an access policy; the answer carries its ID.
-func (c *Client) CreatePolicy(ctx context.Context, p Policy) (*Policy, error) {
-	var out Policy
-	return &out, c.do(ctx, http.MethodPost, "/v1/policies", p, &out)
-}
-
-// GetPolicy reads one policy.
-func (c *Client) GetPolicy(ctx context.Context, id string) (*Policy, error) {
-	var out Policy
-	return &out, c.do(ctx, http.MethodGet, "/v1/policies/"+url.PathEscape(id), nil, &out)
-}
-
-// UpdatePolicy replaces a policy.
-func (c *Client) UpdatePolicy(ctx context.Context, id string, p Policy) (*Policy, error) {
-	var out Policy
-	return &out, c.do(ctx, http.MethodPut, "/v1/policies/"+url.PathEscape(id), p, &out)
-}
-
-// DeletePolicy removes a policy.
-func (c *Client) DeletePolicy(ctx context.Context, id string) error {
-	return c.do(ctx, http.MethodDelete, "/v1/policies/"+url.PathEscape(id), nil, nil)
-}
-
-// ListPolicies lists every policy, page by page.
-func (c *Client) ListPolicies(ctx context.Context) ([]Policy, error) {
-	var all []Policy
-	for after := ""; ; {
-		page, err := c.ListPoliciesPage(ctx, after, MaxPageSize)
-		if err != nil {
-			return nil, err
-		}
-		all = append(all, page.Policies...)
-		if after = page.NextAfter; after == "" {
-			return all, nil
-		}
-	}
-}
-
-// ListPoliciesPage reads one page of up to limit policies whose ids sort after `after`.
-func (c *Client) ListPoliciesPage(ctx context.Context, after string, limit int) (*PolicyList, error) {
-	var out PolicyList
-	return &out, c.do(ctx, http.MethodGet, "/v1/policies"+pageQuery(after, limit), nil, &out)
 }
 
 func (c *Client) do(ctx context.Context, method, path string, in, out any) error {

@@ -33,13 +33,9 @@ const (
 // path between the host and the resource's path, without the slash of an empty path ("/").
 // resource must have passed Validate.
 func ResourceMetadataURL(resource string) string {
-	u, err := url.Parse(resource)
-	if err != nil {
+	u, path, ok := resourceParts(resource)
+	if !ok {
 		return ""
-	}
-	path := u.EscapedPath()
-	if path == "/" {
-		path = ""
 	}
 	return u.Scheme + "://" + u.Host + WellKnownProtectedResource + path
 }
@@ -48,15 +44,25 @@ func ResourceMetadataURL(resource string) string {
 // compared (NormalizeHost: no case, port or trailing dot) and the path of its metadata URL.
 // Two APIs whose resources share a key are refused (409): one URL cannot describe both.
 func ResourceKey(resource string) string {
+	u, path, ok := resourceParts(resource)
+	if !ok {
+		return ""
+	}
+	return NormalizeHost(u.Host) + "\x00" + path
+}
+
+// resourceParts parses resource and returns its escaped path, "" for "/" (RFC 9728 §3.1
+// inserts the well-known path before it).
+func resourceParts(resource string) (*url.URL, string, bool) {
 	u, err := url.Parse(resource)
 	if err != nil {
-		return ""
+		return nil, "", false
 	}
 	path := u.EscapedPath()
 	if path == "/" {
 		path = ""
 	}
-	return NormalizeHost(u.Host) + "\x00" + path
+	return u, path, true
 }
 
 // ResourceAudience is the value a token's aud must contain: Resource, unless it is unset or

@@ -209,12 +209,18 @@ func (c *Client) Read(ctx context.Context, prev Registration) (Registration, err
 		}
 		answer, err = c.do(ctx, "read", http.MethodGet, target, c.drv.manageAuth(c.cfg.InitialAccessToken, prev), nil, true)
 	}
+	return answerAbout(prev, "read", answer, err)
+}
+
+// answerAbout is the registration an IdP's answer to op on prev's client describes, completed
+// with what it did not repeat (carriedFrom), or err when the call failed.
+func answerAbout(prev Registration, op string, answer []byte, err error) (Registration, error) {
 	if err != nil {
 		return Registration{}, err
 	}
 	reg, err := decodeRegistration(answer)
 	if err != nil {
-		return Registration{}, fmt.Errorf("read: %w", err)
+		return Registration{}, fmt.Errorf("%s: %w", op, err)
 	}
 	return reg.carriedFrom(prev), nil
 }
@@ -244,14 +250,7 @@ func (c *Client) Update(ctx context.Context, prev Registration, desired Metadata
 	body[fieldClientID] = prev.ClientID
 	c.drv.updateBody(body, desired, prev)
 	answer, err := c.do(ctx, "update", http.MethodPut, target, c.drv.manageAuth(c.cfg.InitialAccessToken, prev), body, true)
-	if err != nil {
-		return Registration{}, err
-	}
-	reg, err := decodeRegistration(answer)
-	if err != nil {
-		return Registration{}, fmt.Errorf("update: %w", err)
-	}
-	return reg.carriedFrom(prev), nil
+	return answerAbout(prev, "update", answer, err)
 }
 
 // Delete removes a client (RFC 7592 §2.3). A client that is already gone is not an error.

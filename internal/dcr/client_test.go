@@ -184,10 +184,7 @@ func TestRead_savesRotatedTokenAndKeepsSecret(t *testing.T) {
 	f.rotate, f.omitRead = true, true
 	c := newTestClient(t, f, Config{})
 	ctx := context.Background()
-	reg, err := c.Register(ctx, Metadata{ClientName: "a"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	reg := registered(t, c)
 	got, err := c.Read(ctx, reg)
 	if err != nil {
 		t.Fatal(err)
@@ -478,10 +475,7 @@ func TestRead_retriedAfterDroppedConnection(t *testing.T) {
 	f := newFakeIdP(t)
 	c := newTestClient(t, f, Config{})
 	ctx := context.Background()
-	reg, err := c.Register(ctx, Metadata{ClientName: "a"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	reg := registered(t, c)
 	f.intercept = func(w http.ResponseWriter, r *http.Request, _ int) bool {
 		if r.Method == http.MethodGet && len(requestsOf(f, http.MethodGet)) == 1 {
 			dropConnection(t, w)
@@ -502,10 +496,7 @@ func TestRead_lostAnswerThen401IsNotGone(t *testing.T) {
 	f.rotate = true
 	c := newTestClient(t, f, Config{})
 	ctx := context.Background()
-	reg, err := c.Register(ctx, Metadata{ClientName: "a"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	reg := registered(t, c)
 	// The first GET rotates the token at the IdP but its answer is lost; the retry then
 	// presents the old token and gets 401. That must not read as "deleted".
 	f.intercept = func(w http.ResponseWriter, r *http.Request, _ int) bool {
@@ -518,7 +509,7 @@ func TestRead_lostAnswerThen401IsNotGone(t *testing.T) {
 		}
 		return false
 	}
-	_, err = c.Read(ctx, reg)
+	_, err := c.Read(ctx, reg)
 	if errors.Is(err, ErrNotFound) || !errors.Is(err, ErrOutcomeUnknown) {
 		t.Errorf("err = %v, want ErrOutcomeUnknown and not ErrNotFound", err)
 	}
@@ -528,10 +519,7 @@ func TestDelete_alreadyGoneIsDone(t *testing.T) {
 	f := newFakeIdP(t)
 	c := newTestClient(t, f, Config{})
 	ctx := context.Background()
-	reg, err := c.Register(ctx, Metadata{ClientName: "a"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	reg := registered(t, c)
 	if err := c.Delete(ctx, reg); err != nil {
 		t.Fatal(err)
 	}
@@ -556,11 +544,8 @@ func TestLogger_neverSeesCredentials(t *testing.T) {
 	}
 	c := newTestClient(t, f, Config{InitialAccessToken: "iat-top-secret", Logger: logger})
 	ctx := context.Background()
-	reg, err := c.Register(ctx, Metadata{ClientName: "a"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	reg, err = c.Update(ctx, reg, Metadata{ClientName: "b"})
+	reg := registered(t, c)
+	reg, err := c.Update(ctx, reg, Metadata{ClientName: "b"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -674,10 +659,7 @@ func TestRead_notFoundRightAfterCreateIsAskedAgain(t *testing.T) {
 	f := newFakeIdP(t)
 	c := newTestClient(t, f, Config{})
 	ctx := context.Background()
-	reg, err := c.Register(ctx, Metadata{ClientName: "a"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	reg := registered(t, c)
 	// The fake issues client_id_issued_at in 2023; make this one new.
 	reg.ClientIDIssuedAt = time.Now().Unix()
 	f.intercept = func(w http.ResponseWriter, r *http.Request, _ int) bool {

@@ -101,9 +101,13 @@ func (rfc7592) secretRotation() SecretRotation { return RotateByUpdate }
 // defaultRegistrationEndpoint: RFC 7591 fixes no path, so nothing is guessed.
 func (rfc7592) defaultRegistrationEndpoint(string) string { return "" }
 
-func bearer(token string) string {
+func bearer(token string) string { return authorization("Bearer", token) }
+
+// authorization is an Authorization header's value for token under scheme, or none without
+// a token.
+func authorization(scheme, token string) string {
 	if token == "" {
 		return ""
 	}
-	return "Bearer " + token
+	return scheme + " " + token
 }

@@ -158,6 +158,16 @@ func dropConnection(t *testing.T, w http.ResponseWriter) {
 }
 
 // newTestClient is a Client against f with fast retries.
+// registered registers a client named "a" through c, failing t when that fails.
+func registered(t *testing.T, c *Client) Registration {
+	t.Helper()
+	reg, err := c.Register(t.Context(), Metadata{ClientName: "a"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return reg
+}
+
 func newTestClient(t *testing.T, f *fakeIdP, cfg Config) *Client {
 	t.Helper()
 	if cfg.Issuer == "" && cfg.RegistrationEndpoint == "" {

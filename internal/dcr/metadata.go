@@ -120,46 +120,60 @@ func (m Metadata) ClientCredentialsOnly() bool {
 	return len(m.GrantTypes) == 1 && m.GrantTypes[0] == "client_credentials"
 }
 
-// wire returns the metadata as a JSON object, Extra merged under the typed fields.
+// metadataField is one typed metadata field and where it lives: exactly one of the pointers
+// is set.
+type metadataField struct {
+	name string
+	str  *string
+	list *[]string
+	flag **bool
+	raw  *json.RawMessage
+}
+
+// fields lists m's typed fields in wire order: the one table that sending (wire) and reading
+// (decodeRegistration) walk, so that the two directions cannot drift apart.
+func (m *Metadata) fields() []metadataField {
+	return []metadataField{
+		{name: fieldRedirectURIs, list: &m.RedirectURIs},
+		{name: fieldTokenEndpointAuthMethod, str: &m.TokenEndpointAuthMethod},
+		{name: fieldGrantTypes, list: &m.GrantTypes},
+		{name: fieldResponseTypes, list: &m.ResponseTypes},
+		{name: fieldClientName, str: &m.ClientName},
+		{name: fieldClientURI, str: &m.ClientURI},
+		{name: fieldLogoURI, str: &m.LogoURI},
+		{name: fieldScope, str: &m.Scope},
+		{name: fieldContacts, list: &m.Contacts},
+		{name: fieldTosURI, str: &m.TosURI},
+		{name: fieldPolicyURI, str: &m.PolicyURI},
+		{name: fieldJWKSURI, str: &m.JWKSURI},
+		{name: fieldJWKS, raw: &m.JWKS},
+		{name: fieldSoftwareStatement, str: &m.SoftwareStatement},
+		{name: fieldApplicationType, str: &m.ApplicationType},
+		{name: fieldDPoPBound, flag: &m.DPoPBoundAccessTokens},
+		{name: fieldTLSCertificateBound, flag: &m.TLSClientCertificateBoundAccessTokens},
+		{name: fieldTLSClientAuthSubjectDN, str: &m.TLSClientAuthSubjectDN},
+	}
+}
+
+// wire returns the metadata as a JSON object, Extra merged under the typed fields; a field
+// that is not set (empty string, nil list or flag, no JWKS) is left out.
 func (m Metadata) wire() map[string]any {
 	out := make(map[string]any, len(m.Extra)+16)
 	for k, v := range m.Extra {
 		out[k] = v
 	}
-	setString := func(k, v string) {
-		if v != "" {
-			out[k] = v
+	for _, f := range m.fields() {
+		switch {
+		case f.str != nil && *f.str != "":
+			out[f.name] = *f.str
+		case f.list != nil && *f.list != nil:
+			out[f.name] = *f.list
+		case f.flag != nil && *f.flag != nil:
+			out[f.name] = **f.flag
+		case f.raw != nil && len(*f.raw) > 0:
+			out[f.name] = *f.raw
 		}
 	}
-	setList := func(k string, v []string) {
-		if v != nil {
-			out[k] = v
-		}
-	}
-	setList(fieldRedirectURIs, m.RedirectURIs)
-	setString(fieldTokenEndpointAuthMethod, m.TokenEndpointAuthMethod)
-	setList(fieldGrantTypes, m.GrantTypes)
-	setList(fieldResponseTypes, m.ResponseTypes)
-	setString(fieldClientName, m.ClientName)
-	setString(fieldClientURI, m.ClientURI)
-	setString(fieldLogoURI, m.LogoURI)
-	setString(fieldScope, m.Scope)
-	setList(fieldContacts, m.Contacts)
-	setString(fieldTosURI, m.TosURI)
-	setString(fieldPolicyURI, m.PolicyURI)
-	setString(fieldJWKSURI, m.JWKSURI)
-	if len(m.JWKS) > 0 {
-		out[fieldJWKS] = m.JWKS
-	}
-	setString(fieldSoftwareStatement, m.SoftwareStatement)
-	setString(fieldApplicationType, m.ApplicationType)
-	if m.DPoPBoundAccessTokens != nil {
-		out[fieldDPoPBound] = *m.DPoPBoundAccessTokens
-	}
-	if m.TLSClientCertificateBoundAccessTokens != nil {
-		out[fieldTLSCertificateBound] = *m.TLSClientCertificateBoundAccessTokens
-	}
-	setString(fieldTLSClientAuthSubjectDN, m.TLSClientAuthSubjectDN)
 	return out
 }
 
@@ -221,27 +235,6 @@ func decodeRegistration(body []byte) (Registration, error) {
 	str(fieldRegistrationClientURI, &r.RegistrationClientURI)
 	str(fieldRegistrationAccessToken, &r.RegistrationAccessToken)
 
-	m := &r.Metadata
-	list(fieldRedirectURIs, &m.RedirectURIs)
-	str(fieldTokenEndpointAuthMethod, &m.TokenEndpointAuthMethod)
-	list(fieldGrantTypes, &m.GrantTypes)
-	list(fieldResponseTypes, &m.ResponseTypes)
-	str(fieldClientName, &m.ClientName)
-	str(fieldClientURI, &m.ClientURI)
-	str(fieldLogoURI, &m.LogoURI)
-	str(fieldScope, &m.Scope)
-	list(fieldContacts, &m.Contacts)
-	str(fieldTosURI, &m.TosURI)
-	str(fieldPolicyURI, &m.PolicyURI)
-	str(fieldJWKSURI, &m.JWKSURI)
-	if v, ok := raw[fieldJWKS]; ok {
-		delete(raw, fieldJWKS)
-		if !isNull(v) {
-			m.JWKS = v
-		}
-	}
-	str(fieldSoftwareStatement, &m.SoftwareStatement)
-	str(fieldApplicationType, &m.ApplicationType)
 	boolean := func(k string, dst **bool) {
 		if v, ok := raw[k]; ok {
 			delete(raw, k)
@@ -254,9 +247,27 @@ func decodeRegistration(body []byte) (Registration, error) {
 			}
 		}
 	}
-	boolean(fieldDPoPBound, &m.DPoPBoundAccessTokens)
-	boolean(fieldTLSCertificateBound, &m.TLSClientCertificateBoundAccessTokens)
-	str(fieldTLSClientAuthSubjectDN, &m.TLSClientAuthSubjectDN)
+	rawField := func(k string, dst *json.RawMessage) {
+		if v, ok := raw[k]; ok {
+			delete(raw, k)
+			if !isNull(v) {
+				*dst = v
+			}
+		}
+	}
+	m := &r.Metadata
+	for _, f := range m.fields() {
+		switch {
+		case f.str != nil:
+			str(f.name, f.str)
+		case f.list != nil:
+			list(f.name, f.list)
+		case f.flag != nil:
+			boolean(f.name, f.flag)
+		case f.raw != nil:
+			rawField(f.name, f.raw)
+		}
+	}
 	if len(raw) > 0 {
 		m.Extra = raw
 	}

@@ -50,9 +50,4 @@ func (okta) secretRotation() SecretRotation { return RotateWithSecretsAPI }
 // defaultRegistrationEndpoint: Okta's discovery documents advertise the endpoint.
 func (okta) defaultRegistrationEndpoint(string) string { return "" }
 
-func ssws(token string) string {
-	if token == "" {
-		return ""
-	}
-	return "SSWS " + token
-}
+func ssws(token string) string { return authorization("SSWS", token) }

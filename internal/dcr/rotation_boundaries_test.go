@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/idpgate/terraform-provider-idpgate/internal/mockidp"
 )
@@ -37,17 +36,9 @@ func (g *goneOnDelete) RoundTrip(r *http.Request) (*http.Response, error) {
 func TestRotateSecret_oktaSecretAlreadyGone(t *testing.T) {
 	idp := mockidp.NewTestServer(t, mockidp.Options{Flavor: mockidp.FlavorOkta, InitialAccessToken: rotationAPIToken})
 	gone := &goneOnDelete{}
-	c, err := New(Config{Driver: DriverOkta, Issuer: idp.URL(), InitialAccessToken: rotationAPIToken, MaxRetries: 1,
-		RetryWaitMin: time.Millisecond, RetryWaitMax: 5 * time.Millisecond,
-		HTTPClient: &http.Client{Timeout: 5 * time.Second, Transport: gone}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := mockClientVia(t, idp, DriverOkta, gone)
 	ctx := context.Background()
-	first, err := c.Register(ctx, serviceMetadata())
-	if err != nil {
-		t.Fatal(err)
-	}
+	first := registerService(t, c)
 	r1, err := c.RotateSecret(ctx, first, "")
 	if err != nil {
 		t.Fatal(err)
@@ -103,17 +94,9 @@ func TestRotateSecret_oktaImportedWithTwoSecretsDeletesNothing(t *testing.T) {
 
 func testOktaImportedWithTwoSecrets(t *testing.T, transport http.RoundTripper) {
 	idp := mockidp.NewTestServer(t, mockidp.Options{Flavor: mockidp.FlavorOkta, InitialAccessToken: rotationAPIToken})
-	c, err := New(Config{Driver: DriverOkta, Issuer: idp.URL(), InitialAccessToken: rotationAPIToken, MaxRetries: 1,
-		RetryWaitMin: time.Millisecond, RetryWaitMax: 5 * time.Millisecond,
-		HTTPClient: &http.Client{Timeout: 5 * time.Second, Transport: transport}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := mockClientVia(t, idp, DriverOkta, transport)
 	ctx := context.Background()
-	reg, err := c.Register(ctx, serviceMetadata())
-	if err != nil {
-		t.Fatal(err)
-	}
+	reg := registerService(t, c)
 	if _, err := c.RotateSecret(ctx, reg, ""); err != nil { // now two secrets
 		t.Fatal(err)
 	}
@@ -148,10 +131,7 @@ func TestUpdateRotatingSecret_refusedUpdateChangesNothing(t *testing.T) {
 	idp := mockidp.NewTestServer(t, mockidp.Options{})
 	c := mockClient(t, idp, DriverGeneric)
 	ctx := context.Background()
-	old, err := c.Register(ctx, serviceMetadata())
-	if err != nil {
-		t.Fatal(err)
-	}
+	old := registerService(t, c)
 	idp.SetFaults(mockidp.Faults{Status: http.StatusBadRequest, Next: 1, Method: http.MethodPut})
 	r, err := c.UpdateRotatingSecret(ctx, old, serviceMetadata())
 	if err == nil || r.Registration.ClientID != "" || r.Rotated {

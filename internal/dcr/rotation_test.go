@@ -16,8 +16,15 @@ const rotationAPIToken = "okta-api-token-rotation"
 // mockClient is a Client of the driver matching idp's flavour.
 func mockClient(t *testing.T, idp *mockidp.Server, driver string) *Client {
 	t.Helper()
+	return mockClientVia(t, idp, driver, nil)
+}
+
+// mockClientVia is mockClient sending through transport (nil: the default transport).
+func mockClientVia(t *testing.T, idp *mockidp.Server, driver string, transport http.RoundTripper) *Client {
+	t.Helper()
 	c, err := New(Config{Driver: driver, Issuer: idp.URL(), InitialAccessToken: rotationAPIToken, MaxRetries: 1,
-		RetryWaitMin: time.Millisecond, RetryWaitMax: 5 * time.Millisecond, HTTPClient: &http.Client{Timeout: 5 * time.Second}})
+		RetryWaitMin: time.Millisecond, RetryWaitMax: 5 * time.Millisecond,
+		HTTPClient: &http.Client{Timeout: 5 * time.Second, Transport: transport}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -36,6 +43,16 @@ func serviceMetadata() Metadata {
 	return Metadata{ClientName: "svc", GrantTypes: []string{"client_credentials"}, Scope: "orders"}
 }
 
+// registerService registers serviceMetadata through c, failing t when that fails.
+func registerService(t *testing.T, c *Client) Registration {
+	t.Helper()
+	reg, err := c.Register(t.Context(), serviceMetadata())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return reg
+}
+
 // TestRotateSecret_okta runs Okta's rotation sequence from one secret (a new registration),
 // then from two: the secret the state holds stays ACTIVE, the other is deactivated and
 // deleted, and the new one is created; the client_id never changes.
@@ -43,10 +60,7 @@ func TestRotateSecret_okta(t *testing.T) {
 	idp := mockidp.NewTestServer(t, mockidp.Options{Flavor: mockidp.FlavorOkta, InitialAccessToken: rotationAPIToken})
 	c := mockClient(t, idp, DriverOkta)
 	ctx := context.Background()
-	first, err := c.Register(ctx, serviceMetadata())
-	if err != nil {
-		t.Fatal(err)
-	}
+	first := registerService(t, c)
 
 	// One secret: nothing to remove, a second one is created beside it.
 	r1, err := c.RotateSecret(ctx, first, "")
@@ -127,10 +141,7 @@ func TestRotateSecret_oktaRefusedCreateKeepsState(t *testing.T) {
 	idp := mockidp.NewTestServer(t, mockidp.Options{Flavor: mockidp.FlavorOkta, InitialAccessToken: rotationAPIToken})
 	c := mockClient(t, idp, DriverOkta)
 	ctx := context.Background()
-	reg, err := c.Register(ctx, serviceMetadata())
-	if err != nil {
-		t.Fatal(err)
-	}
+	reg := registerService(t, c)
 	idp.SetFaults(mockidp.Faults{Status: http.StatusBadRequest, Next: 1, PathPrefix: "/api/v1/apps/", Method: http.MethodPost})
 	r, err := c.RotateSecret(ctx, reg, "")
 	if err == nil || r.Rotated || r.Registration.ClientSecret != reg.ClientSecret || r.SecretID == "" {
@@ -156,10 +167,7 @@ func TestUpdateRotatingSecret(t *testing.T) {
 			idp := mockidp.NewTestServer(t, mockidp.Options{RotateSecretOnUpdate: tc.rotateOnUpdate})
 			c := mockClient(t, idp, DriverGeneric)
 			ctx := context.Background()
-			old, err := c.Register(ctx, serviceMetadata())
-			if err != nil {
-				t.Fatal(err)
-			}
+			old := registerService(t, c)
 			md := serviceMetadata()
 			md.ClientName = "svc-v2"
 			r, err := c.UpdateRotatingSecret(ctx, old, md)
@@ -195,10 +203,7 @@ func TestUpdateRotatingSecret_failedDeleteKeepsNewClient(t *testing.T) {
 	idp := mockidp.NewTestServer(t, mockidp.Options{})
 	c := mockClient(t, idp, DriverGeneric)
 	ctx := context.Background()
-	old, err := c.Register(ctx, serviceMetadata())
-	if err != nil {
-		t.Fatal(err)
-	}
+	old := registerService(t, c)
 	idp.SetFaults(mockidp.Faults{Status: http.StatusBadRequest, Next: 1, Method: http.MethodDelete})
 	r, err := c.UpdateRotatingSecret(ctx, old, serviceMetadata())
 	if !errors.Is(err, ErrRotationIncomplete) || !strings.Contains(err.Error(), "Delete client "+old.ClientID) {

@@ -100,11 +100,7 @@ func StartNginx(cfg Config) (*Server, error) { return startNginx(cfg, nginxSite)
 func StartNginxPassThrough(cfg Config) (*Server, error) { return startNginx(cfg, passThroughSite) }
 
 func startNginx(cfg Config, site string) (*Server, error) {
-	bin, err := lookPath("nginx")
-	if err != nil {
-		return nil, err
-	}
-	port, err := childproc.FreePort()
+	bin, port, err := binaryAndPort("nginx")
 	if err != nil {
 		return nil, err
 	}
@@ -153,11 +149,7 @@ http {
 
 // StartCaddy runs Caddy with the documented Caddyfile.
 func StartCaddy(cfg Config) (*Server, error) {
-	bin, err := lookPath("caddy")
-	if err != nil {
-		return nil, err
-	}
-	port, err := childproc.FreePort()
+	bin, port, err := binaryAndPort("caddy")
 	if err != nil {
 		return nil, err
 	}
@@ -178,6 +170,16 @@ func StartCaddy(cfg Config) (*Server, error) {
 	cmd := exec.Command(bin, "run", "--config", conf, "--adapter", "caddyfile")
 	cmd.Env = append(os.Environ(), "HOME="+cfg.Dir, "XDG_DATA_HOME="+cfg.Dir, "XDG_CONFIG_HOME="+cfg.Dir)
 	return start(cmd, scheme, port)
+}
+
+// binaryAndPort finds the server's binary and a free port for it on 127.0.0.1.
+func binaryAndPort(name string) (string, int, error) {
+	bin, err := lookPath(name)
+	if err != nil {
+		return "", 0, err
+	}
+	port, err := childproc.FreePort()
+	return bin, port, err
 }
 
 func replaceAddrs(site string, cfg Config) string {

@@ -131,7 +131,15 @@ func (s *stack) token(t *testing.T, clientID string, extra map[string]any) strin
 
 func startEdge(t *testing.T, start func(edgeproxy.Config) (*edgeproxy.Server, error), s *stack, upstream, host string) *edgeproxy.Server {
 	t.Helper()
-	edge, err := start(edgeproxy.Config{Idpgate: s.proxy, Upstream: strings.TrimPrefix(upstream, "http://"), Host: host, Dir: t.TempDir()})
+	return startEdgeConfig(t, start, s, upstream, edgeproxy.Config{Host: host})
+}
+
+// startEdgeConfig starts the edge with cfg in front of s and upstream, in a directory of the
+// test's, stopped when the test ends (its log printed if the test failed).
+func startEdgeConfig(t *testing.T, start func(edgeproxy.Config) (*edgeproxy.Server, error), s *stack, upstream string, cfg edgeproxy.Config) *edgeproxy.Server {
+	t.Helper()
+	cfg.Idpgate, cfg.Upstream, cfg.Dir = s.proxy, strings.TrimPrefix(upstream, "http://"), t.TempDir()
+	edge, err := start(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -202,6 +210,15 @@ func send(t *testing.T, edge *edgeproxy.Server, method, path, host string, heade
 	return resp.StatusCode, string(body)
 }
 
+// appBehindEdge is a gateway stack with one API on a recording upstream, granted to client
+// "app", behind the edge start runs on 127.0.0.1.
+func appBehindEdge(t *testing.T, start func(edgeproxy.Config) (*edgeproxy.Server, error)) (*stack, *upstream, *edgeproxy.Server) {
+	t.Helper()
+	s, up := newStack(t), newUpstream(t)
+	s.grant(t, "app", s.api(t, up.URL))
+	return s, up, startEdge(t, start, s, up.URL, "127.0.0.1")
+}
+
 var identityHeaders = []string{adminapi.HeaderSubject, adminapi.HeaderClientID, adminapi.HeaderScope, adminapi.HeaderPolicy}
 
 // TestIdentityHeadersSurviveConnection: a client that names the identity headers in its
@@ -209,9 +226,7 @@ var identityHeaders = []string{adminapi.HeaderSubject, adminapi.HeaderClientID, 
 // them in) still has them reach the upstream, on a plain request and on a protocol upgrade.
 func TestIdentityHeadersSurviveConnection(t *testing.T) {
 	forEdge(t, func(t *testing.T, start func(edgeproxy.Config) (*edgeproxy.Server, error)) {
-		s, up := newStack(t), newUpstream(t)
-		s.grant(t, "app", s.api(t, up.URL))
-		edge := startEdge(t, start, s, up.URL, "127.0.0.1")
+		s, up, edge := appBehindEdge(t, start)
 		tok := s.token(t, "app", nil)
 		connection := "keep-alive, " + strings.Join(identityHeaders, ", ")
 		status, body := send(t, edge, "GET", "/orders/7", "", map[string]string{"Authorization": "Bearer " + tok, "Connection": connection})
@@ -231,9 +246,7 @@ func TestIdentityHeadersSurviveConnection(t *testing.T) {
 // proxy upgrades).
 func TestIdentityHeadersSurviveConnectionUpgrade(t *testing.T) {
 	t.Parallel()
-	s, up := newStack(t), newUpstream(t)
-	s.grant(t, "app", s.api(t, up.URL))
-	edge := startEdge(t, edgeproxy.StartCaddy, s, up.URL, "127.0.0.1")
+	s, up, edge := appBehindEdge(t, edgeproxy.StartCaddy)
 	conn, err := net.Dial("tcp", strings.TrimPrefix(edge.URL, "http://"))
 	if err != nil {
 		t.Fatal(err)
@@ -263,9 +276,7 @@ func TestIdentityHeadersSurviveConnectionUpgrade(t *testing.T) {
 // pass one on: the request goes upstream as a plain request.
 func TestNoH2CUpgradeThroughCaddy(t *testing.T) {
 	t.Parallel()
-	s, up := newStack(t), newUpstream(t)
-	s.grant(t, "app", s.api(t, up.URL))
-	edge := startEdge(t, edgeproxy.StartCaddy, s, up.URL, "127.0.0.1")
+	s, up, edge := appBehindEdge(t, edgeproxy.StartCaddy)
 	status, body := send(t, edge, "GET", "/orders/7", "", map[string]string{"Authorization": "Bearer " + s.token(t, "app", nil),
 		"Connection": "Upgrade, HTTP2-Settings", "Upgrade": "h2c", "Http2-Settings": "AAMAAABkAARAAAAAAAIAAAAA"})
 	if status != http.StatusOK || body != "upstream ok" {
@@ -295,9 +306,7 @@ func checkIdentity(t *testing.T, h http.Header, clientID string) {
 // refused, as is one for another port of the same host.
 func TestDPoPThroughEdge(t *testing.T) {
 	forEdge(t, func(t *testing.T, start func(edgeproxy.Config) (*edgeproxy.Server, error)) {
-		s, up := newStack(t), newUpstream(t)
-		s.grant(t, "app", s.api(t, up.URL))
-		edge := startEdge(t, start, s, up.URL, "127.0.0.1")
+		s, up, edge := appBehindEdge(t, start)
 		key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 		if err != nil {
 			t.Fatal(err)
@@ -410,17 +419,8 @@ func TestClientCertThroughTLSEdge(t *testing.T) {
 		certFile, keyFile := ca.Server(t).WriteFiles(t, t.TempDir())
 		// By name: Caddy refuses a Host other than the name the client asked TLS for (SNI),
 		// and a client sends no SNI for an address.
-		edge, err := start(edgeproxy.Config{Idpgate: s.proxy, Upstream: strings.TrimPrefix(up.URL, "http://"), Host: "localhost",
-			Dir: t.TempDir(), TLS: &edgeproxy.TLS{CertFile: certFile, KeyFile: keyFile}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() {
-			edge.Stop()
-			if t.Failed() {
-				t.Logf("edge proxy log:\n%s", edge.Log())
-			}
-		})
+		edge := startEdgeConfig(t, start, s, up.URL,
+			edgeproxy.Config{Host: "localhost", TLS: &edgeproxy.TLS{CertFile: certFile, KeyFile: keyFile}})
 		tok := s.token(t, "app", map[string]any{"cnf": map[string]any{"x5t#S256": base64.RawURLEncoding.EncodeToString(sum[:])}})
 		for _, c := range []struct {
 			name string

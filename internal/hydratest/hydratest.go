@@ -14,7 +14,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
-	"syscall"
 	"testing"
 	"time"
 
@@ -34,42 +33,16 @@ type Server struct {
 	// AdminURL is the admin API (introspection lives there: /admin/oauth2/introspect).
 	AdminURL string
 
-	t    testing.TB
-	dir  string
-	cmd  *exec.Cmd
-	log  *childproc.Output
-	done chan struct{}
+	t     testing.TB
+	dir   string
+	log   *childproc.Output
+	child *childproc.Child
 }
 
-// Binary finds the hydra binary: $IDPGATE_HYDRA_BIN, or scripts/hydra.sh's cache
+// Tool is the hydra binary: $IDPGATE_HYDRA_BIN, or scripts/hydra.sh's cache
 // (${IDPGATE_TOOLS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/idpgate-tools}/hydra-v2.3.0/hydra).
-func Binary(t testing.TB) string {
-	t.Helper()
-	if p := os.Getenv(BinaryEnv); p != "" {
-		if _, err := os.Stat(p); err != nil {
-			t.Fatalf("%s=%s: %v", BinaryEnv, p, err)
-		}
-		return p
-	}
-	p := filepath.Join(toolsCache(), "hydra-"+Version, "hydra")
-	if _, err := os.Stat(p); err != nil {
-		t.Fatalf("Ory Hydra %s is not built: run `bash scripts/hydra.sh` (make test-all does; the first build takes "+
-			"several minutes) or set %s to a hydra binary. Looked at %s", Version, BinaryEnv, p)
-	}
-	return p
-}
-
-// toolsCache is the cache root scripts/hydra.sh and scripts/tofu.sh share.
-func toolsCache() string {
-	if d := os.Getenv("IDPGATE_TOOLS_CACHE"); d != "" {
-		return d
-	}
-	if d := os.Getenv("XDG_CACHE_HOME"); d != "" {
-		return filepath.Join(d, "idpgate-tools")
-	}
-	home, _ := os.UserHomeDir()
-	return filepath.Join(home, ".cache", "idpgate-tools")
-}
+var Tool = childproc.Tool{Name: "hydra", Version: Version, Env: BinaryEnv, What: "Ory Hydra",
+	Build: "`bash scripts/hydra.sh` (make test-all does; the first build takes several minutes)"}
 
 // Start starts Hydra and waits until its admin API reports ready.
 func Start(t testing.TB) *Server {
@@ -106,16 +79,14 @@ log:
 	if err := os.WriteFile(confPath, []byte(conf), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	s.cmd = exec.Command(Binary(t), "serve", "all", "--dev", "--sqa-opt-out", "-c", confPath)
-	s.cmd.Dir = s.dir
-	s.cmd.Stdout, s.cmd.Stderr = s.log, s.log
-	if err := s.cmd.Start(); err != nil {
-		t.Fatalf("starting hydra: %v", err)
-	}
-	s.done = make(chan struct{})
-	go func() { _ = s.cmd.Wait(); close(s.done) }()
+	cmd := exec.Command(Tool.Path(t), "serve", "all", "--dev", "--sqa-opt-out", "-c", confPath)
+	cmd.Dir = s.dir
+	cmd.Stdout, cmd.Stderr = s.log, s.log
+	s.child = childproc.Start(t, "hydra", cmd)
 	t.Cleanup(s.Stop)
-	s.waitReady()
+	client := &http.Client{Timeout: 500 * time.Millisecond}
+	childproc.WaitReady(t, "hydra on "+s.AdminURL, s.child.Exited, 60*time.Second, 100*time.Millisecond, s.log.String,
+		func() error { return childproc.Answered200(client.Get(s.AdminURL + "/health/ready")) })
 	return s
 }
 
@@ -182,35 +153,7 @@ func (s *Server) DeleteClient(id string) error {
 	return nil
 }
 
-func (s *Server) waitReady() {
-	s.t.Helper()
-	client := &http.Client{Timeout: 500 * time.Millisecond}
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		resp, err := client.Get(s.AdminURL + "/health/ready")
-		if err == nil {
-			_ = resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return
-			}
-		}
-		select {
-		case <-s.done:
-			s.t.Fatalf("hydra exited at start: %s", s.log.String())
-		default:
-		}
-		if time.Now().After(deadline) {
-			s.t.Fatalf("hydra on %s is not ready after 60s: %v; log: %s", s.AdminURL, err, s.log.String())
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-}
-
 // Stop ends Hydra (SIGTERM, then SIGKILL after 10s). Idempotent.
 func (s *Server) Stop() {
-	if s.cmd == nil || s.cmd.Process == nil {
-		return
-	}
-	childproc.Stop(s.cmd.Process, syscall.SIGTERM, s.done, 10*time.Second)
-	s.cmd = nil
+	s.child.Stop(10 * time.Second)
 }

@@ -115,3 +115,28 @@ func setDefault(md map[string]any, key string, value any) {
 }
 
 func unixTime(t time.Time) int64 { return t.Unix() }
+
+// initialAccessTokenIfSet is an authorizeCreate for the RFC 7591 §3 initial access token:
+// when the server has one, a registration must present it as a bearer token or is refused
+// 401 invalid_token with description; without one, registration is open.
+func initialAccessTokenIfSet(description string) func(*Server, *http.Request) *apiError {
+	return func(s *Server, r *http.Request) *apiError {
+		if s.opts.InitialAccessToken == "" {
+			return nil
+		}
+		if !secretEqual(bearerToken(r), s.opts.InitialAccessToken) {
+			return &apiError{
+				status:          http.StatusUnauthorized,
+				code:            "invalid_token",
+				description:     description,
+				wwwAuthenticate: `Bearer error="invalid_token"`,
+			}
+		}
+		return nil
+	}
+}
+
+// answers404 is a notFound that answers 404 with the flavour's error code and description.
+func answers404(code, description string) func() *apiError {
+	return func() *apiError { return &apiError{status: http.StatusNotFound, code: code, description: description} }
+}

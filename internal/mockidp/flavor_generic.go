@@ -1,7 +1,5 @@
 package mockidp
 
-import "net/http"
-
 // genericRules is plain RFC 7591/7592 at {issuer}/register, optionally protected by an
 // initial access token.
 func genericRules() flavorRules {
@@ -9,23 +7,8 @@ func genericRules() flavorRules {
 		registrationPath: "/register",
 		paths:            genericPaths,
 		newClientID:      func() string { return randomHex(16) },
-		authorizeCreate: func(s *Server, r *http.Request) *apiError {
-			if s.opts.InitialAccessToken == "" {
-				return nil
-			}
-			if !secretEqual(bearerToken(r), s.opts.InitialAccessToken) {
-				return &apiError{
-					status:          http.StatusUnauthorized,
-					code:            "invalid_token",
-					description:     "a valid initial access token is required to register a client",
-					wwwAuthenticate: `Bearer error="invalid_token"`,
-				}
-			}
-			return nil
-		},
-		notFound: func() *apiError {
-			return &apiError{status: http.StatusNotFound, code: "not_found", description: "no such client"}
-		},
+		authorizeCreate:  initialAccessTokenIfSet("a valid initial access token is required to register a client"),
+		notFound:         answers404("not_found", "no such client"),
 		clientIDOnUpdate: clientIDRequired,
 		tokenOnRead:      true,
 		secretOnRead:     true,

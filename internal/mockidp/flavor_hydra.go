@@ -45,11 +45,9 @@ func hydraRules() flavorRules {
 			revocation:    "/oauth2/revoke",
 			authorization: "/oauth2/auth",
 		},
-		newClientID:     randomUUID,
-		authorizeCreate: func(*Server, *http.Request) *apiError { return nil },
-		notFound: func() *apiError {
-			return &apiError{status: http.StatusNotFound, code: "not_found", description: "Unable to locate the resource"}
-		},
+		newClientID:          randomUUID,
+		authorizeCreate:      func(*Server, *http.Request) *apiError { return nil },
+		notFound:             answers404("not_found", "Unable to locate the resource"),
 		rejectSecretOnCreate: true,
 		rejectSecretOnUpdate: true,
 		clientIDOnUpdate:     clientIDIgnored,

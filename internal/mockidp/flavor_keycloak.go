@@ -1,7 +1,5 @@
 package mockidp
 
-import "net/http"
-
 // keycloakRules reproduce Keycloak's OpenID Connect client registration provider
 // ({realm}/clients-registrations/openid-connect), as in its
 // AbstractClientRegistrationProvider:
@@ -41,23 +39,9 @@ func keycloakRules() flavorRules {
 			authorization: "/protocol/openid-connect/auth",
 		},
 		newClientID: randomUUID,
-		authorizeCreate: func(s *Server, r *http.Request) *apiError {
-			if s.opts.InitialAccessToken == "" {
-				return nil // the realm allows anonymous registration
-			}
-			if !secretEqual(bearerToken(r), s.opts.InitialAccessToken) {
-				return &apiError{
-					status:          http.StatusUnauthorized,
-					code:            "invalid_token",
-					description:     "Not authorized to create client",
-					wwwAuthenticate: `Bearer error="invalid_token"`,
-				}
-			}
-			return nil
-		},
-		notFound: func() *apiError {
-			return &apiError{status: http.StatusNotFound, code: "invalid_client", description: "Client not found"}
-		},
+		// Without an initial access token the realm allows anonymous registration.
+		authorizeCreate:        initialAccessTokenIfSet("Not authorized to create client"),
+		notFound:               answers404("invalid_client", "Client not found"),
 		rejectClientIDOnCreate: true,
 		clientIDOnUpdate:       clientIDRequired,
 		rotateTokenOnUpdate:    true,

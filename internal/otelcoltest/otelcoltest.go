@@ -15,7 +15,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
-	"syscall"
 	"testing"
 	"time"
 
@@ -36,42 +35,16 @@ type Collector struct {
 	// GRPCEndpoint is the OTLP/gRPC receiver's URL (http://127.0.0.1:port).
 	GRPCEndpoint string
 
-	t    testing.TB
-	file string
-	cmd  *exec.Cmd
-	log  *childproc.Output
-	done chan struct{}
+	t     testing.TB
+	file  string
+	log   *childproc.Output
+	child *childproc.Child
 }
 
-// Binary finds the collector: $IDPGATE_OTELCOL_BIN, or scripts/otelcol.sh's cache
+// Tool is the collector: $IDPGATE_OTELCOL_BIN, or scripts/otelcol.sh's cache
 // (${IDPGATE_TOOLS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/idpgate-tools}/otelcol-v0.161.0/otelcol).
-func Binary(t testing.TB) string {
-	t.Helper()
-	if p := os.Getenv(BinaryEnv); p != "" {
-		if _, err := os.Stat(p); err != nil {
-			t.Fatalf("%s=%s: %v", BinaryEnv, p, err)
-		}
-		return p
-	}
-	p := filepath.Join(toolsCache(), "otelcol-"+Version, "otelcol")
-	if _, err := os.Stat(p); err != nil {
-		t.Fatalf("the OpenTelemetry Collector %s is not built: run `bash scripts/otelcol.sh` (scripts/test-deps.sh "+
-			"and make test-all do; the first build takes a few minutes) or set %s to a collector binary. Looked at %s",
-			Version, BinaryEnv, p)
-	}
-	return p
-}
-
-func toolsCache() string {
-	if d := os.Getenv("IDPGATE_TOOLS_CACHE"); d != "" {
-		return d
-	}
-	if d := os.Getenv("XDG_CACHE_HOME"); d != "" {
-		return filepath.Join(d, "idpgate-tools")
-	}
-	home, _ := os.UserHomeDir()
-	return filepath.Join(home, ".cache", "idpgate-tools")
-}
+var Tool = childproc.Tool{Name: "otelcol", Version: Version, Env: BinaryEnv, What: "the OpenTelemetry Collector",
+	Build: "`bash scripts/otelcol.sh` (scripts/test-deps.sh and make test-all do; the first build takes a few minutes)"}
 
 // Start starts a collector and waits until its HTTP receiver accepts traces.
 func Start(t testing.TB) *Collector {
@@ -106,49 +79,23 @@ service:
 	if err := os.WriteFile(confPath, []byte(conf), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	c.cmd = exec.Command(Binary(t), "--config", confPath)
-	c.cmd.Dir = dir
-	c.cmd.Stdout, c.cmd.Stderr = c.log, c.log
-	if err := c.cmd.Start(); err != nil {
-		t.Fatalf("starting the collector: %v", err)
-	}
-	c.done = make(chan struct{})
-	go func() { _ = c.cmd.Wait(); close(c.done) }()
+	cmd := exec.Command(Tool.Path(t), "--config", confPath)
+	cmd.Dir = dir
+	cmd.Stdout, cmd.Stderr = c.log, c.log
+	c.child = childproc.Start(t, "the collector", cmd)
 	t.Cleanup(c.Stop)
-	c.waitReady()
-	return c
-}
-
-func (c *Collector) waitReady() {
-	c.t.Helper()
 	client := &http.Client{Timeout: 500 * time.Millisecond}
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		resp, err := client.Post(c.HTTPEndpoint+"/v1/traces", "application/json", bytes.NewReader([]byte(`{"resourceSpans":[]}`)))
-		if err == nil {
-			_ = resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return
-			}
-		}
-		select {
-		case <-c.done:
-			c.t.Fatalf("the collector exited at start: %s", c.log.String())
-		default:
-		}
-		if time.Now().After(deadline) {
-			c.t.Fatalf("the collector's OTLP receiver did not answer within 30s: %s", c.log.String())
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	childproc.WaitReady(t, "the collector's OTLP receiver", c.child.Exited, 30*time.Second, 50*time.Millisecond, c.log.String,
+		func() error {
+			return childproc.Answered200(client.Post(c.HTTPEndpoint+"/v1/traces", "application/json",
+				bytes.NewReader([]byte(`{"resourceSpans":[]}`))))
+		})
+	return c
 }
 
 // Stop stops the collector (SIGTERM, then SIGKILL after 5s).
 func (c *Collector) Stop() {
-	if c.cmd == nil || c.cmd.Process == nil {
-		return
-	}
-	childproc.Stop(c.cmd.Process, syscall.SIGTERM, c.done, 5*time.Second)
+	c.child.Stop(5 * time.Second)
 }
 
 // Log is what the collector printed.

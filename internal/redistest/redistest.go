@@ -12,7 +12,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
-	"syscall"
 	"testing"
 	"time"
 
@@ -22,14 +21,13 @@ import (
 
 // Server is one redis-server process.
 type Server struct {
-	t    testing.TB
-	bin  string
-	dir  string
-	conf string
-	Addr string // host:port
-	URL  string // redis://host:port/0
-	cmd  *exec.Cmd
-	done chan struct{}
+	t     testing.TB
+	bin   string
+	dir   string
+	conf  string
+	Addr  string // host:port
+	URL   string // redis://host:port/0
+	child *childproc.Child
 }
 
 // Binary finds redis-server or fails the test saying how to install it.
@@ -75,53 +73,27 @@ loglevel warning
 
 func (s *Server) start() {
 	s.t.Helper()
-	s.cmd = exec.Command(s.bin, s.conf)
-	s.cmd.Dir = s.dir
-	if err := s.cmd.Start(); err != nil {
-		s.t.Fatalf("starting redis-server: %v", err)
-	}
-	s.done = make(chan struct{})
-	go func(cmd *exec.Cmd, done chan struct{}) { _ = cmd.Wait(); close(done) }(s.cmd, s.done)
+	cmd := exec.Command(s.bin, s.conf)
+	cmd.Dir = s.dir
+	s.child = childproc.Start(s.t, "redis-server", cmd)
 	c := redis.NewClient(&redis.Options{Addr: s.Addr, DialTimeout: 200 * time.Millisecond, MaxRetries: -1})
 	defer func() { _ = c.Close() }()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
+	log := func() string { b, _ := os.ReadFile(filepath.Join(s.dir, "redis.log")); return string(b) }
+	childproc.WaitReady(s.t, "redis-server on "+s.Addr, s.child.Exited, 10*time.Second, 20*time.Millisecond, log, func() error {
 		ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
-		err := c.Ping(ctx).Err()
-		cancel()
-		if err == nil {
-			return
-		}
-		select {
-		case <-s.done:
-			log, _ := os.ReadFile(filepath.Join(s.dir, "redis.log"))
-			s.t.Fatalf("redis-server exited at start: %s", log)
-		default:
-		}
-		if time.Now().After(deadline) {
-			s.t.Fatalf("redis-server on %s does not answer: %v", s.Addr, err)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		defer cancel()
+		return c.Ping(ctx).Err()
+	})
 }
 
 // Stop shuts redis-server down (SIGTERM: it finishes writing its append-only file). Idempotent.
 func (s *Server) Stop() {
-	if s.cmd == nil {
-		return
-	}
-	childproc.Stop(s.cmd.Process, syscall.SIGTERM, s.done, 10*time.Second)
-	s.cmd = nil
+	s.child.Stop(10 * time.Second)
 }
 
 // Kill stops redis-server with SIGKILL: what it had not written is lost.
 func (s *Server) Kill() {
-	if s.cmd == nil {
-		return
-	}
-	_ = s.cmd.Process.Kill()
-	<-s.done
-	s.cmd = nil
+	s.child.Kill()
 }
 
 // Restart starts redis-server again on the same port and data directory (its append-only

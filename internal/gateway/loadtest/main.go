@@ -446,17 +446,13 @@ func serveAll(cpuprofile string) error {
 	bareTuned := listen(&httputil.ReverseProxy{Rewrite: rewrite, Transport: bareTransport.Clone(), BufferPool: &bufferPool{}})
 
 	// The IdP: a JWKS with one RSA key and an introspection endpoint.
-	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	key, jwks, err := signingKey()
 	if err != nil {
 		return err
 	}
-	jwks, _ := json.Marshal(jose.JSONWebKeySet{Keys: []jose.JSONWebKey{{Key: &key.PublicKey, KeyID: "k1", Algorithm: "RS256", Use: "sig"}}})
 	var idpURL string
 	idp := http.NewServeMux()
-	idp.HandleFunc("/jwks", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "application/json")
-		_, _ = w.Write(jwks)
-	})
+	idp.Handle("/jwks", jwks)
 	idp.HandleFunc("/introspect", func(w http.ResponseWriter, r *http.Request) {
 		user, pass, ok := r.BasicAuth()
 		active := ok && user == "gateway" && pass == "gateway-secret" && r.PostFormValue("token") == opaqueTok
@@ -636,6 +632,19 @@ func listen(h http.Handler) string {
 	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
 	go func() { _ = srv.Serve(ln) }()
 	return "http://" + ln.Addr().String()
+}
+
+// signingKey is the bench IdP's RSA key and a handler that serves it as a JWKS (one key, k1).
+func signingKey() (*rsa.PrivateKey, http.Handler, error) {
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		return nil, nil, err
+	}
+	jwks, _ := json.Marshal(jose.JSONWebKeySet{Keys: []jose.JSONWebKey{{Key: &key.PublicKey, KeyID: "k1", Algorithm: "RS256", Use: "sig"}}})
+	return key, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write(jwks)
+	}), nil
 }
 
 func mint(key *rsa.PrivateKey, issuer string, extra ...map[string]any) (string, error) {

@@ -57,90 +57,95 @@ func grantedAPIs(p *adminapi.Policy) []string {
 	return slices.Compact(ids)
 }
 
-// putAPI writes api and its index entries, replacing those of old (nil for a new API).
-func putAPI(tx txn, old *adminapi.API, api adminapi.API) error {
-	if old != nil {
-		if err := deleteAPIIndex(tx, old); err != nil {
-			return err
-		}
+// indexEntry is one row kept beside an API or a policy so that it can be found by name,
+// route, resource or grant.
+type indexEntry struct {
+	table table
+	key   string
+	value []byte
+}
+
+// apiIndex is api's rows: its name, its routes and its resource, each naming its id.
+func apiIndex(api *adminapi.API) []indexEntry {
+	id := []byte(api.ID)
+	entries := []indexEntry{{tableAPINames, api.Name, id}}
+	for _, k := range routeKeys(api) {
+		entries = append(entries, indexEntry{tableAPIRoutes, k, id})
 	}
-	if err := putJSON(tx, tableAPIs, api.ID, api); err != nil {
+	if k := resourceIndexKey(api); k != "" {
+		entries = append(entries, indexEntry{tableAPIRoutes, k, id})
+	}
+	return entries
+}
+
+// policyIndex is p's rows: its name, naming its id, and one grant per API it grants.
+func policyIndex(p *adminapi.Policy) []indexEntry {
+	entries := []indexEntry{{tablePolicyNames, p.Name, []byte(p.ID)}}
+	for _, apiID := range grantedAPIs(p) {
+		entries = append(entries, indexEntry{tableGrants, grantKey(apiID, p.ID), []byte{}})
+	}
+	return entries
+}
+
+// putRecord writes v as JSON under id in t with its index rows, after deleting the rows of
+// the record it replaces (none for a new one). Writes and deletions read the same lists, so
+// no row can be written that a deletion would leave behind.
+func putRecord(tx txn, t table, id string, v any, replaced, index []indexEntry) error {
+	if err := deleteRows(tx, replaced); err != nil {
 		return err
 	}
-	if err := tx.put(tableAPINames, api.Name, []byte(api.ID)); err != nil {
+	if err := putJSON(tx, t, id, v); err != nil {
 		return err
 	}
-	for _, k := range routeKeys(&api) {
-		if err := tx.put(tableAPIRoutes, k, []byte(api.ID)); err != nil {
+	for _, e := range index {
+		if err := tx.put(e.table, e.key, e.value); err != nil {
 			return err
 		}
-	}
-	if k := resourceIndexKey(&api); k != "" {
-		return tx.put(tableAPIRoutes, k, []byte(api.ID))
 	}
 	return nil
+}
+
+// deleteRecord deletes id from t and its index rows.
+func deleteRecord(tx txn, t table, id string, index []indexEntry) error {
+	if err := deleteRows(tx, index); err != nil {
+		return err
+	}
+	return tx.del(t, id)
+}
+
+// indexOf is index(record), or no rows for no record.
+func indexOf[T any](record *T, index func(*T) []indexEntry) []indexEntry {
+	if record == nil {
+		return nil
+	}
+	return index(record)
+}
+
+func deleteRows(tx txn, rows []indexEntry) error {
+	for _, e := range rows {
+		if err := tx.del(e.table, e.key); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// putAPI writes api and its index entries, replacing those of old (nil for a new API).
+func putAPI(tx txn, old *adminapi.API, api adminapi.API) error {
+	return putRecord(tx, tableAPIs, api.ID, api, indexOf(old, apiIndex), apiIndex(&api))
 }
 
 func deleteAPI(tx txn, api *adminapi.API) error {
-	if err := deleteAPIIndex(tx, api); err != nil {
-		return err
-	}
-	return tx.del(tableAPIs, api.ID)
-}
-
-func deleteAPIIndex(tx txn, api *adminapi.API) error {
-	if err := tx.del(tableAPINames, api.Name); err != nil {
-		return err
-	}
-	for _, k := range routeKeys(api) {
-		if err := tx.del(tableAPIRoutes, k); err != nil {
-			return err
-		}
-	}
-	if k := resourceIndexKey(api); k != "" {
-		return tx.del(tableAPIRoutes, k)
-	}
-	return nil
+	return deleteRecord(tx, tableAPIs, api.ID, apiIndex(api))
 }
 
 // putPolicy writes p and its index entries, replacing those of old (nil for a new policy).
 func putPolicy(tx txn, old *adminapi.Policy, p adminapi.Policy) error {
-	if old != nil {
-		if err := deletePolicyIndex(tx, old); err != nil {
-			return err
-		}
-	}
-	if err := putJSON(tx, tablePolicies, p.ID, p); err != nil {
-		return err
-	}
-	if err := tx.put(tablePolicyNames, p.Name, []byte(p.ID)); err != nil {
-		return err
-	}
-	for _, apiID := range grantedAPIs(&p) {
-		if err := tx.put(tableGrants, grantKey(apiID, p.ID), []byte{}); err != nil {
-			return err
-		}
-	}
-	return nil
+	return putRecord(tx, tablePolicies, p.ID, p, indexOf(old, policyIndex), policyIndex(&p))
 }
 
 func deletePolicy(tx txn, p *adminapi.Policy) error {
-	if err := deletePolicyIndex(tx, p); err != nil {
-		return err
-	}
-	return tx.del(tablePolicies, p.ID)
-}
-
-func deletePolicyIndex(tx txn, p *adminapi.Policy) error {
-	if err := tx.del(tablePolicyNames, p.Name); err != nil {
-		return err
-	}
-	for _, apiID := range grantedAPIs(p) {
-		if err := tx.del(tableGrants, grantKey(apiID, p.ID)); err != nil {
-			return err
-		}
-	}
-	return nil
+	return deleteRecord(tx, tablePolicies, p.ID, policyIndex(p))
 }
 
 // grantingPolicies returns the ids of the policies that grant apiID.

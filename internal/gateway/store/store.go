@@ -118,6 +118,16 @@ func (s *Store) view(fn func(tx txn) error) error {
 	return s.b.view(ctx, fn)
 }
 
+// stored runs a write that stores *out and returns out with the write's version, or the
+// write's error.
+func stored[T any](s *Store, out *T, fn func(tx txn) error) (*T, int64, error) {
+	v, err := s.update(fn)
+	if err != nil {
+		return nil, 0, err
+	}
+	return out, v, nil
+}
+
 func (s *Store) update(fn func(tx txn) error) (int64, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
 	defer cancel()
@@ -255,22 +265,18 @@ func (s *Store) CreateAPI(api adminapi.API) (*adminapi.API, int64, error) {
 	if api.Introspection != nil {
 		api.Introspection.ClientSecretSet = false
 	}
-	v, err := s.update(func(tx txn) error {
+	return stored(s, &api, func(tx txn) error {
 		if err := checkAPIUnique(tx, api); err != nil {
 			return err
 		}
 		return putAPI(tx, nil, api)
 	})
-	if err != nil {
-		return nil, 0, err
-	}
-	return &api, v, nil
 }
 
 // ReplaceAPI is a PUT: the whole API is replaced except its id and created_at, and an
 // introspection client secret that the body leaves out is kept.
 func (s *Store) ReplaceAPI(id string, api adminapi.API) (*adminapi.API, int64, error) {
-	v, err := s.update(func(tx txn) error {
+	return stored(s, &api, func(tx txn) error {
 		old, err := mustGet[adminapi.API](tx, tableAPIs, id, "API")
 		if err != nil {
 			return err
@@ -287,10 +293,6 @@ func (s *Store) ReplaceAPI(id string, api adminapi.API) (*adminapi.API, int64, e
 		}
 		return putAPI(tx, old, api)
 	})
-	if err != nil {
-		return nil, 0, err
-	}
-	return &api, v, nil
 }
 
 // DeleteAPI refuses (409) while a policy still grants the API: Terraform destroys the policy
@@ -405,21 +407,17 @@ func (s *Store) CreatePolicy(p adminapi.Policy) (*adminapi.Policy, int64, error)
 	if p.AccessRights == nil {
 		p.AccessRights = []adminapi.AccessRight{}
 	}
-	v, err := s.update(func(tx txn) error {
+	return stored(s, &p, func(tx txn) error {
 		if err := checkPolicyRefs(tx, p); err != nil {
 			return err
 		}
 		return putPolicy(tx, nil, p)
 	})
-	if err != nil {
-		return nil, 0, err
-	}
-	return &p, v, nil
 }
 
 // ReplacePolicy is a PUT of the whole policy except its id and created_at.
 func (s *Store) ReplacePolicy(id string, p adminapi.Policy) (*adminapi.Policy, int64, error) {
-	v, err := s.update(func(tx txn) error {
+	return stored(s, &p, func(tx txn) error {
 		old, err := mustGet[adminapi.Policy](tx, tablePolicies, id, "policy")
 		if err != nil {
 			return err
@@ -433,10 +431,6 @@ func (s *Store) ReplacePolicy(id string, p adminapi.Policy) (*adminapi.Policy, i
 		}
 		return putPolicy(tx, old, p)
 	})
-	if err != nil {
-		return nil, 0, err
-	}
-	return &p, v, nil
 }
 
 // DeletePolicy removes a policy, or answers a 404 *adminapi.Error.

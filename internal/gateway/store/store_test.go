@@ -293,5 +293,38 @@ func TestImportExport(t *testing.T) {
 	}
 }
 
+// An import is checked object by object before anything is written, and a refusal names the
+// object by its place in the file and its id.
+func TestImportNamesTheObjectItRefuses(t *testing.T) {
+	b := openBoltT(t)
+	valid := jwtAPI("a", "/a")
+	valid.ID = "api_a"
+	invalid := jwtAPI("b", "no-slash")
+	invalid.ID = "api_b"
+	invalidErr := invalid.Validate()
+	policy := adminapi.Policy{ID: "pol_p"}
+	policyErr := policy.Validate()
+	if invalidErr == nil || policyErr == nil {
+		t.Fatal("the invalid objects are valid")
+	}
+	for _, tc := range []struct {
+		name string
+		in   Config
+		want string
+	}{
+		{"API without id", Config{APIs: []adminapi.API{jwtAPI("a", "/a")}}, "apis[0]: id is empty"},
+		{"invalid API", Config{APIs: []adminapi.API{valid, invalid}}, "apis[1] (api_b): " + invalidErr.Error()},
+		{"policy without id", Config{Policies: []adminapi.Policy{{Name: "p"}}}, "policies[0]: id is empty"},
+		{"invalid policy", Config{Policies: []adminapi.Policy{policy}}, "policies[0] (pol_p): " + policyErr.Error()},
+	} {
+		if err := b.Import(tc.in, true); err == nil || err.Error() != tc.want {
+			t.Errorf("%s: %v, want %q", tc.name, err, tc.want)
+		}
+	}
+	if got, _ := b.Load(); len(got.APIs)+len(got.Policies) != 0 {
+		t.Errorf("refused imports wrote %d APIs, %d policies", len(got.APIs), len(got.Policies))
+	}
+}
+
 // del drops the version a delete returns.
 func del(_ int64, err error) error { return err }

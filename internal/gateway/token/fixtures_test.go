@@ -194,6 +194,17 @@ func newTestFactory(t testing.TB, clock *fakeClock, mod ...func(*FactoryOptions)
 	return f, reg
 }
 
+// jwtSetup is the usual world of a JWT test: a fake clock, RSA key "a" served as a JWKS, and a
+// factory on that clock with mod applied.
+func jwtSetup(t testing.TB, mod ...func(*FactoryOptions)) (*fakeClock, *testKey, *jwksServer, *Factory) {
+	t.Helper()
+	clock := newFakeClock()
+	key := rsaKey(t, "a", "a")
+	srv := startJWKS(t, key)
+	f, _ := newTestFactory(t, clock, mod...)
+	return clock, key, srv, f
+}
+
 func noTokenCache(o *FactoryOptions) { o.TokenCacheTTL = -1 }
 
 func jwtAPI(jwksURL string) adminapi.API {

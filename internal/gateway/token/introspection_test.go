@@ -80,6 +80,16 @@ func (s *introspectionServer) set(f func(*introspectionServer)) {
 	f(s)
 }
 
+// introspecting is an introspection server, and a validator on a fake clock for an API that
+// asks it, caching its answers for cacheTTL.
+func introspecting(t *testing.T, cacheTTL time.Duration) (*fakeClock, *introspectionServer, *Factory, Validator) {
+	t.Helper()
+	clock := newFakeClock()
+	srv := startIntrospection(t)
+	f, _ := newTestFactory(t, clock)
+	return clock, srv, f, validatorFor(t, f, introspectionAPI(srv.URL, cacheTTL))
+}
+
 func introspectionAPI(endpoint string, cacheTTL time.Duration) adminapi.API {
 	ttl := adminapi.Duration(cacheTTL)
 	return adminapi.API{
@@ -117,10 +127,7 @@ func TestIntrospectActiveTokenIdentity(t *testing.T) {
 // remembered for RefusedTokenTTL, so repeating a bad token does not repeat the call; the
 // memory expires, and can be switched off.
 func TestIntrospectInactiveIsRefusedAndRememberedBriefly(t *testing.T) {
-	clock := newFakeClock()
-	srv := startIntrospection(t)
-	f, _ := newTestFactory(t, clock)
-	v := validatorFor(t, f, introspectionAPI(srv.URL, time.Minute))
+	clock, srv, f, v := introspecting(t, time.Minute)
 	for range 3 {
 		_, err := v.Validate(context.Background(), "revoked")
 		wantCode(t, err, CodeInvalid)
@@ -161,13 +168,10 @@ func TestIntrospectInactiveIsRefusedAndRememberedBriefly(t *testing.T) {
 // An active answer whose nbf lies ahead is refused, and neither cached nor remembered as
 // refused: once nbf has passed, the same token is asked about again and accepted.
 func TestIntrospectNotYetValidIsRefusedUntilNbf(t *testing.T) {
-	clock := newFakeClock()
-	srv := startIntrospection(t)
+	clock, srv, _, v := introspecting(t, time.Minute)
 	answer := activeAnswer(clock.Now(), time.Hour)
 	answer["nbf"] = clock.Now().Add(2 * time.Second).Unix() // sooner than refusedTokenDefaultTTL
 	srv.answer("early", answer)
-	f, _ := newTestFactory(t, clock)
-	v := validatorFor(t, f, introspectionAPI(srv.URL, time.Minute))
 	_, err := v.Validate(context.Background(), "early")
 	if te := refusalOf(t, err, CodeInvalid); !strings.Contains(te.Reason, "nbf") {
 		t.Errorf("reason %q does not name nbf", te.Reason)
@@ -180,11 +184,8 @@ func TestIntrospectNotYetValidIsRefusedUntilNbf(t *testing.T) {
 }
 
 func TestIntrospectCacheBoundedByTTLAndExp(t *testing.T) {
-	clock := newFakeClock()
-	srv := startIntrospection(t)
+	clock, srv, _, v := introspecting(t, time.Minute)
 	srv.answer("long", activeAnswer(clock.Now(), time.Hour))
-	f, _ := newTestFactory(t, clock)
-	v := validatorFor(t, f, introspectionAPI(srv.URL, time.Minute))
 
 	mustValidate(t, v, "long")
 	mustValidate(t, v, "long")
@@ -213,11 +214,8 @@ func TestIntrospectCacheBoundedByTTLAndExp(t *testing.T) {
 }
 
 func TestIntrospectCacheTTLZeroDisablesCache(t *testing.T) {
-	clock := newFakeClock()
-	srv := startIntrospection(t)
+	clock, srv, _, v := introspecting(t, 0)
 	srv.answer("opaque", activeAnswer(clock.Now(), time.Hour))
-	f, _ := newTestFactory(t, clock)
-	v := validatorFor(t, f, introspectionAPI(srv.URL, 0))
 	for range 3 {
 		mustValidate(t, v, "opaque")
 	}
@@ -241,12 +239,9 @@ func TestIntrospectCacheKeyedByEndpoint(t *testing.T) {
 }
 
 func TestIntrospectConcurrentLookupsShareOneRequest(t *testing.T) {
-	clock := newFakeClock()
-	srv := startIntrospection(t)
+	clock, srv, _, v := introspecting(t, 0) // even without a cache
 	srv.answer("opaque", activeAnswer(clock.Now(), time.Hour))
 	srv.set(func(s *introspectionServer) { s.delay = 100 * time.Millisecond })
-	f, _ := newTestFactory(t, clock)
-	v := validatorFor(t, f, introspectionAPI(srv.URL, 0)) // even without a cache
 	var wg sync.WaitGroup
 	var ok atomic.Int64
 	for range 50 {
@@ -263,12 +258,9 @@ func TestIntrospectConcurrentLookupsShareOneRequest(t *testing.T) {
 }
 
 func TestIntrospectEndpointDownIsUnavailableAndNotCached(t *testing.T) {
-	clock := newFakeClock()
-	srv := startIntrospection(t)
+	clock, srv, f, v := introspecting(t, time.Minute)
 	srv.answer("opaque", activeAnswer(clock.Now(), time.Hour))
 	srv.set(func(s *introspectionServer) { s.status = http.StatusBadGateway })
-	f, _ := newTestFactory(t, clock)
-	v := validatorFor(t, f, introspectionAPI(srv.URL, time.Minute))
 	_, err := v.Validate(context.Background(), "opaque")
 	te := refusalOf(t, err, CodeUnavailable)
 	if strings.Contains(te.Reason, introspectionSecret) || strings.Contains(te.Reason, "opaque") || strings.Contains(te.Description, "502") {

@@ -182,10 +182,8 @@ func TestJWKSOutageKeepsCachedKeys(t *testing.T) {
 }
 
 func TestJWKSRotatedKeyPickedUpAfterRefetch(t *testing.T) {
-	clock := newFakeClock()
-	keyA, keyB, keyC := rsaKey(t, "a", "a"), rsaKey(t, "b", "b"), rsaKey(t, "c", "c")
-	srv := startJWKS(t, keyA)
-	f, _ := newTestFactory(t, clock)
+	clock, keyA, srv, f := jwtSetup(t)
+	keyB, keyC := rsaKey(t, "b", "b"), rsaKey(t, "c", "c")
 	v := validatorFor(t, f, jwtAPI(srv.URL))
 	mustValidate(t, v, signJWT(t, keyA, validClaims(clock.Now()), nil))
 
@@ -218,10 +216,8 @@ func TestJWKSRotatedKeyPickedUpAfterRefetch(t *testing.T) {
 // limited to one fetch per interval among themselves, and no two fetches are closer than a
 // second.
 func TestJWKSUnknownKidSoonAfterAnotherFetch(t *testing.T) {
-	clock := newFakeClock()
-	keyA, keyB, keyC := rsaKey(t, "a", "a"), rsaKey(t, "b", "b"), rsaKey(t, "c", "c")
-	srv := startJWKS(t, keyA)
-	f, _ := newTestFactory(t, clock)
+	clock, keyA, srv, f := jwtSetup(t)
+	keyB, keyC := rsaKey(t, "b", "b"), rsaKey(t, "c", "c")
 	v := validatorFor(t, f, jwtAPI(srv.URL))
 	mustValidate(t, v, signJWT(t, keyA, validClaims(clock.Now()), nil))
 	waitForIdleJWKS(t, f, srv.URL)
@@ -325,11 +321,8 @@ func TestJWKSOversizedOrInvalidDocumentIsAFailedFetch(t *testing.T) {
 }
 
 func TestJWKSRefreshHonoursMaxAge(t *testing.T) {
-	clock := newFakeClock()
-	keyA := rsaKey(t, "a", "a")
-	srv := startJWKS(t, keyA)
+	clock, keyA, srv, f := jwtSetup(t, noTokenCache)
 	srv.set(func(s *jwksServer) { s.cacheControl = "max-age=120" })
-	f, _ := newTestFactory(t, clock, noTokenCache)
 	v := validatorFor(t, f, jwtAPI(srv.URL))
 	mustValidate(t, v, signJWT(t, keyA, validClaims(clock.Now()), nil))
 
@@ -350,11 +343,8 @@ func TestJWKSRefreshHonoursMaxAge(t *testing.T) {
 // fetches nothing: the keys it was started for are known. inBackground is called here as
 // prefetch calls it, at the moment such a late goroutine would run.
 func TestJWKSLatePrefetchDoesNotFetchAgain(t *testing.T) {
-	clock := newFakeClock()
-	keyA := rsaKey(t, "a", "a")
-	srv := startJWKS(t, keyA)
+	clock, keyA, srv, f := jwtSetup(t, noTokenCache)
 	srv.set(func(s *jwksServer) { s.cacheControl = "max-age=120" })
-	f, _ := newTestFactory(t, clock, noTokenCache)
 	v := validatorFor(t, f, jwtAPI(srv.URL))
 	mustValidate(t, v, signJWT(t, keyA, validClaims(clock.Now()), nil))
 	waitForIdleJWKS(t, f, srv.URL)
@@ -402,11 +392,8 @@ func TestJWKSCandidates(t *testing.T) {
 }
 
 func TestJWKSColdStartConcurrentRequestsCauseOneFetch(t *testing.T) {
-	clock := newFakeClock()
-	key := rsaKey(t, "a", "a")
-	srv := startJWKS(t, key)
+	clock, key, srv, f := jwtSetup(t, noTokenCache)
 	srv.set(func(s *jwksServer) { s.delay = 50 * time.Millisecond })
-	f, _ := newTestFactory(t, clock, noTokenCache)
 	v := validatorFor(t, f, jwtAPI(srv.URL)) // starts the prefetch
 	tok := signJWT(t, key, validClaims(clock.Now()), nil)
 	var wg sync.WaitGroup

@@ -15,10 +15,7 @@ import (
 )
 
 func TestJWTValidTokenIdentity(t *testing.T) {
-	clock := newFakeClock()
-	key := rsaKey(t, "a", "a")
-	srv := startJWKS(t, key)
-	f, _ := newTestFactory(t, clock)
+	clock, key, srv, f := jwtSetup(t)
 	v := validatorFor(t, f, jwtAPI(srv.URL))
 
 	claims := validClaims(clock.Now())
@@ -42,10 +39,7 @@ func TestJWTValidTokenIdentity(t *testing.T) {
 }
 
 func TestJWTIdentityClaimMapping(t *testing.T) {
-	clock := newFakeClock()
-	key := rsaKey(t, "a", "a")
-	srv := startJWKS(t, key)
-	f, _ := newTestFactory(t, clock)
+	clock, key, srv, f := jwtSetup(t)
 
 	for _, tc := range []struct {
 		name   string
@@ -94,10 +88,7 @@ func TestJWTIdentityClaimMapping(t *testing.T) {
 }
 
 func TestJWTRequiredScopes(t *testing.T) {
-	clock := newFakeClock()
-	key := rsaKey(t, "a", "a")
-	srv := startJWKS(t, key)
-	f, _ := newTestFactory(t, clock)
+	clock, key, srv, f := jwtSetup(t)
 	api := jwtAPI(srv.URL)
 	api.JWT.RequiredScopes = []string{"orders:read", "orders:admin"}
 	v := validatorFor(t, f, api)
@@ -117,10 +108,7 @@ func TestJWTRequiredScopes(t *testing.T) {
 }
 
 func TestJWTTypHeader(t *testing.T) {
-	clock := newFakeClock()
-	key := rsaKey(t, "a", "a")
-	srv := startJWKS(t, key)
-	f, _ := newTestFactory(t, clock)
+	clock, key, srv, f := jwtSetup(t)
 	v := validatorFor(t, f, jwtAPI(srv.URL))
 	for typ, ok := range map[string]bool{"at+jwt": true, "AT+JWT": true, "application/at+jwt": true, "jwt": true, "JOSE": false, "id_token+jwt": false} {
 		tok := signJWT(t, key, validClaims(clock.Now()), map[jose.HeaderKey]any{jose.HeaderType: typ})
@@ -173,10 +161,7 @@ func TestJWTAlgorithmAllowList(t *testing.T) {
 }
 
 func TestJWTLeeway(t *testing.T) {
-	clock := newFakeClock()
-	key := rsaKey(t, "a", "a")
-	srv := startJWKS(t, key)
-	f, _ := newTestFactory(t, clock, noTokenCache)
+	clock, key, srv, f := jwtSetup(t, noTokenCache)
 	v := validatorFor(t, f, jwtAPI(srv.URL)) // default leeway 30s
 	now := clock.Now()
 	for _, tc := range []struct {
@@ -221,10 +206,7 @@ func TestJWTLeeway(t *testing.T) {
 }
 
 func TestJWTCacheHitHonoursExp(t *testing.T) {
-	clock := newFakeClock()
-	key := rsaKey(t, "a", "a")
-	srv := startJWKS(t, key)
-	f, _ := newTestFactory(t, clock)
+	clock, key, srv, f := jwtSetup(t)
 	v := validatorFor(t, f, jwtAPI(srv.URL))
 	claims := validClaims(clock.Now())
 	claims["exp"] = clock.Now().Add(90 * time.Second).Unix()
@@ -244,10 +226,7 @@ func TestJWTCacheHitHonoursExp(t *testing.T) {
 }
 
 func TestJWTCacheTTLBoundsEntries(t *testing.T) {
-	clock := newFakeClock()
-	key := rsaKey(t, "a", "a")
-	srv := startJWKS(t, key)
-	f, _ := newTestFactory(t, clock, func(o *FactoryOptions) { o.TokenCacheTTL = time.Minute })
+	clock, key, srv, f := jwtSetup(t, func(o *FactoryOptions) { o.TokenCacheTTL = time.Minute })
 	v := validatorFor(t, f, jwtAPI(srv.URL))
 	tok := signJWT(t, key, validClaims(clock.Now()), nil)
 	mustValidate(t, v, tok)
@@ -261,10 +240,7 @@ func TestJWTCacheTTLBoundsEntries(t *testing.T) {
 }
 
 func TestJWTCacheIsPerConfiguration(t *testing.T) {
-	clock := newFakeClock()
-	key := rsaKey(t, "a", "a")
-	srv := startJWKS(t, key)
-	f, _ := newTestFactory(t, clock)
+	clock, key, srv, f := jwtSetup(t)
 	tok := signJWT(t, key, validClaims(clock.Now()), nil)
 	mustValidate(t, validatorFor(t, f, jwtAPI(srv.URL)), tok)
 
@@ -371,10 +347,7 @@ func subjectOf(id *Identity) string {
 }
 
 func TestJWTCacheIsBounded(t *testing.T) {
-	clock := newFakeClock()
-	key := rsaKey(t, "a", "a")
-	srv := startJWKS(t, key)
-	f, _ := newTestFactory(t, clock, func(o *FactoryOptions) { o.TokenCacheSize = 128 })
+	clock, key, srv, f := jwtSetup(t, func(o *FactoryOptions) { o.TokenCacheSize = 128 })
 	v := validatorFor(t, f, jwtAPI(srv.URL))
 	for i := range 600 {
 		claims := validClaims(clock.Now())

@@ -12,10 +12,7 @@ const testResource = "https://mcp.example.com/mcp"
 // it as well as one of the audiences; a token for another resource is refused, cached or
 // not; the opt-out accepts it.
 func TestJWTResourceInAudience(t *testing.T) {
-	clock := newFakeClock()
-	key := rsaKey(t, "a", "a")
-	srv := startJWKS(t, key)
-	f, _ := newTestFactory(t, clock)
+	clock, key, srv, f := jwtSetup(t)
 	api := jwtAPI(srv.URL)
 	api.ListenPath, api.Resource = "/mcp", testResource
 	v := validatorFor(t, f, api)

@@ -231,10 +231,7 @@ func runBattery(t *testing.T, mod func(*FactoryOptions)) {
 // A cached token must be matched byte for byte: every one-byte change of a cached valid
 // token is refused.
 func TestSecurityCacheNeverAcceptsAByteDifferentToken(t *testing.T) {
-	clock := newFakeClock()
-	keyA := rsaKey(t, "a", "a")
-	srv := startJWKS(t, keyA)
-	f, _ := newTestFactory(t, clock)
+	clock, keyA, srv, f := jwtSetup(t)
 	v := validatorFor(t, f, jwtAPI(srv.URL))
 	valid := signJWT(t, keyA, validClaims(clock.Now()), nil)
 	mustValidate(t, v, valid)
