@@ -19,7 +19,7 @@ import (
 	"github.com/idpgate/terraform-provider-idpgate/internal/hydratest"
 )
 
-// hydraProviderBlock is the README's Hydra provider block, as written there: the issuer and
+// hydraProviderBlock is the Ory Hydra guide's provider block (docs/guides/ory-hydra.md), as written there: the issuer and
 // the driver, nothing else (no registration_endpoint: Hydra does not advertise one).
 func hydraProviderBlock(h *hydratest.Server, extra string) string {
 	return fmt.Sprintf(`

@@ -291,7 +291,7 @@ func TestPlanChecksFetchOncePerRun(t *testing.T) {
 	}
 }
 
-// TestAccHydra_planChecks: the README's Hydra provider block against a real Ory Hydra: what
+// TestAccHydra_planChecks: the Ory Hydra guide's provider block against a real Ory Hydra: what
 // Hydra lists otherwise fails at plan naming Hydra's list, what it does not advertise (DPoP)
 // is a warning and the plan goes on, and nothing is registered.
 func TestAccHydra_planChecks(t *testing.T) {
