@@ -117,7 +117,10 @@ func TestStoreChecks(t *testing.T) {
 // Redis never both win a unique name, and never leave a grant of a deleted API.
 func TestRedisChecksHoldAcrossReplicas(t *testing.T) {
 	srv := redistest.Start(t)
-	s1, s2 := openRedisT(t, srv.URL, ""), openRedisT(t, srv.URL, "")
+	// What is tested is who wins, not how fast: with the default 500ms per call, a CI machine
+	// at full load (the race detector, a niced redis-server) once timed a call out.
+	slowOK := srv.URL + "?read_timeout=5s&write_timeout=5s"
+	s1, s2 := openRedisT(t, slowOK, ""), openRedisT(t, slowOK, "")
 
 	var wins atomic.Int32
 	var wg sync.WaitGroup
