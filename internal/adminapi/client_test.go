@@ -3,7 +3,6 @@ package adminapi_test
 import (
 	"errors"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -11,6 +10,7 @@ import (
 
 	"github.com/idpgate/terraform-provider-idpgate/internal/adminapi"
 	"github.com/idpgate/terraform-provider-idpgate/internal/gateway"
+	"github.com/idpgate/terraform-provider-idpgate/internal/gatewaytest"
 )
 
 // An answer that is not the admin API's JSON still tells the user what went wrong when it is a
@@ -143,17 +143,7 @@ func TestClientEscapesAnIDOnce(t *testing.T) {
 // Against the gateway itself: an id the gateway made reads back, and an id it never makes ("a/1",
 // as an import may be given) is answered by the gateway's own 404, which names that id.
 func TestClientIDRoundTripsThroughTheGateway(t *testing.T) {
-	const adminToken = "client-ids-admin-token-0123456789"
-	gw, err := gateway.New(gateway.Options{DataDir: t.TempDir(), AdminToken: adminToken, Logger: slog.New(slog.DiscardHandler)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	admin := httptest.NewServer(gw.AdminHandler())
-	t.Cleanup(func() { admin.Close(); _ = gw.Close() })
-	c, err := adminapi.NewClient(admin.URL, adminToken, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := gatewaytest.Start(t, gateway.Options{}).Admin
 	ctx := t.Context()
 	p, err := c.CreatePolicy(ctx, adminapi.Policy{Name: "billing", ClientIDs: []string{"billing"}})
 	if err != nil {
