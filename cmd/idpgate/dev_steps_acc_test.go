@@ -160,4 +160,3 @@ func copyDir(t *testing.T, from, to string) {
 		}
 	}
 }
-
