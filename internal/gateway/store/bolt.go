@@ -12,7 +12,6 @@ import (
 
 	bolt "go.etcd.io/bbolt"
 	berrors "go.etcd.io/bbolt/errors"
-
 )
 
 // DBFileName is the bbolt file the gateway keeps under its data directory.

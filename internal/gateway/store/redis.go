@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
-
 )
 
 // Redis keys, under the key prefix (default DefaultKeyPrefix). The configuration keys share
