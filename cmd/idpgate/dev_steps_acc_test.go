@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -68,7 +67,7 @@ func TestAccDevPrintedSteps(t *testing.T) {
 			t.Errorf("idpgate dev did not stop within 10s of SIGINT: %v", <-devDone)
 		}
 	}()
-	waitForFile(t, envFile, devDone)
+	waitForFile(t, envFile, devDone, 30*time.Second)
 
 	// The line dev printed for this tool, run as printed.
 	steps := regexp.MustCompile(`(?m)\b` + toolName + ` init && ` + toolName + ` apply\b`).FindString(devOut())
@@ -160,23 +159,4 @@ func copyDir(t *testing.T, from, to string) {
 			t.Fatal(err)
 		}
 	}
-}
-
-func waitForFile(t *testing.T, path string, done <-chan error) {
-	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for time.Now().Before(deadline) {
-		select {
-		case err := <-done:
-			t.Fatalf("idpgate dev exited before it was ready: %v", err)
-		default:
-		}
-		if _, err := os.Stat(path); err == nil {
-			return
-		} else if !errors.Is(err, os.ErrNotExist) {
-			t.Fatal(err)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	t.Fatalf("idpgate dev wrote no %s within 30s", path)
 }

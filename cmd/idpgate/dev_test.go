@@ -155,33 +155,45 @@ func TestDevSandbox(t *testing.T) {
 	}
 }
 
+// waitForEnvFile waits for dev to write its env file and reads the variables it exports.
 func waitForEnvFile(t *testing.T, path string, done <-chan error) map[string]string {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
+	waitForFile(t, path, done, 10*time.Second)
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	env := map[string]string{}
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		name, value, ok := strings.Cut(strings.TrimPrefix(sc.Text(), "export "), "=")
+		if ok {
+			env[name] = value
+		}
+	}
+	return env
+}
+
+// waitForFile waits within for `idpgate dev` to write path; it fails t when dev exits first
+// (done answers).
+func waitForFile(t *testing.T, path string, done <-chan error, within time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(within)
 	for time.Now().Before(deadline) {
 		select {
 		case err := <-done:
-			t.Fatalf("dev exited before it was ready: %v", err)
+			t.Fatalf("idpgate dev exited before it was ready: %v", err)
 		default:
 		}
-		f, err := os.Open(path)
-		if err != nil {
-			time.Sleep(20 * time.Millisecond)
-			continue
+		if _, err := os.Stat(path); err == nil {
+			return
+		} else if !errors.Is(err, os.ErrNotExist) {
+			t.Fatal(err)
 		}
-		defer f.Close()
-		env := map[string]string{}
-		sc := bufio.NewScanner(f)
-		for sc.Scan() {
-			name, value, ok := strings.Cut(strings.TrimPrefix(sc.Text(), "export "), "=")
-			if ok {
-				env[name] = value
-			}
-		}
-		return env
+		time.Sleep(20 * time.Millisecond)
 	}
-	t.Fatal("dev wrote no env file within 10s")
-	return nil
+	t.Fatalf("idpgate dev wrote no %s within %s", path, within)
 }
 
 func getJSON(t *testing.T, rawURL string, header http.Header, out any) {

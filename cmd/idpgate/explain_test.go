@@ -5,8 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"log/slog"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -15,6 +13,7 @@ import (
 
 	"github.com/idpgate/terraform-provider-idpgate/internal/adminapi"
 	"github.com/idpgate/terraform-provider-idpgate/internal/gateway"
+	"github.com/idpgate/terraform-provider-idpgate/internal/gatewaytest"
 	"github.com/idpgate/terraform-provider-idpgate/internal/mockidp"
 )
 
@@ -22,17 +21,8 @@ import (
 // reasons; exit status 0 when allowed, 1 when refused, 2 for a malformed question.
 func TestExplain(t *testing.T) {
 	idp := mockidp.NewTestServer(t, mockidp.Options{})
-	const adminToken = "explain-admin-token-0123456789"
-	gw, err := gateway.New(gateway.Options{DataDir: t.TempDir(), AdminToken: adminToken, Logger: slog.New(slog.DiscardHandler)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	admin := httptest.NewServer(gw.AdminHandler())
-	t.Cleanup(func() { admin.Close(); _ = gw.Close() })
-	client, err := adminapi.NewClient(admin.URL, adminToken, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	gw := gatewaytest.Start(t, gateway.Options{})
+	client := gw.Admin
 	ctx := context.Background()
 	api, err := client.CreateAPI(ctx, adminapi.API{Name: "orders", ListenPath: "/orders", UpstreamURL: "http://127.0.0.1:1",
 		JWT: &adminapi.JWTValidation{Issuer: idp.URL(), JWKSURI: idp.JWKSURI()}})
@@ -45,8 +35,8 @@ func TestExplain(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Setenv("IDPGATE_GATEWAY_URL", admin.URL)
-	t.Setenv("IDPGATE_GATEWAY_ADMIN_TOKEN", adminToken)
+	t.Setenv("IDPGATE_GATEWAY_URL", gw.AdminURL)
+	t.Setenv("IDPGATE_GATEWAY_ADMIN_TOKEN", gw.AdminToken)
 
 	// explain runs the command as run does, with its output in a buffer: exit status 1 when
 	// the gateway would refuse.

@@ -18,6 +18,7 @@ import (
 
 	"github.com/idpgate/terraform-provider-idpgate/internal/adminapi"
 	"github.com/idpgate/terraform-provider-idpgate/internal/redistest"
+	"github.com/idpgate/terraform-provider-idpgate/internal/workertest"
 )
 
 const replicaHelperEnv = "IDPGATE_TEST_SERVE_ARGS"
@@ -139,29 +140,18 @@ func TestKillOneReplica(t *testing.T) {
 		waitOK(r.proxy, "/a")
 	}
 
-	stop := make(chan struct{})
 	var mu sync.Mutex
 	survivors := map[int]int{}
-	var wg sync.WaitGroup
 	var next atomic.Int64
-	for range 4 {
-		wg.Go(func() {
-			for {
-				select {
-				case <-stop:
-					return
-				default:
-				}
-				i := int(next.Add(1)) % 3
-				s := get(reps[i].proxy, "/a")
-				if i > 0 {
-					mu.Lock()
-					survivors[s]++
-					mu.Unlock()
-				}
-			}
-		})
-	}
+	stop := workertest.Start(4, func() {
+		i := int(next.Add(1)) % 3
+		s := get(reps[i].proxy, "/a")
+		if i > 0 {
+			mu.Lock()
+			survivors[s]++
+			mu.Unlock()
+		}
+	})
 	var acked []string
 	for i := range 20 {
 		x, err := a.CreateAPI(ctx, intro(fmt.Sprintf("w%d", i)))
@@ -174,8 +164,7 @@ func TestKillOneReplica(t *testing.T) {
 		t.Fatal(err)
 	}
 	time.Sleep(500 * time.Millisecond)
-	close(stop)
-	wg.Wait()
+	stop()
 	t.Logf("answers of the two surviving replicas around the kill: %v", survivors)
 	if len(survivors) != 1 || survivors[200] == 0 {
 		t.Errorf("surviving replicas answered %v, want only 200", survivors)

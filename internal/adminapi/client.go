@@ -189,10 +189,17 @@ func (c *Client) do(ctx context.Context, method, path string, in, out any) error
 		}
 		body = bytes.NewReader(b)
 	}
+	// path comes escaped (an id by url.PathEscape, a query by url.Values) and goes on the wire
+	// as it is, after the base URL's own path: u.Path alone would be escaped a second time.
+	ref, err := url.Parse(path)
+	if err != nil {
+		return err
+	}
 	u := *c.baseURL
-	path, query, _ := strings.Cut(path, "?")
-	u.Path += path
-	u.RawQuery = query
+	u.Path += ref.Path
+	u.RawPath = c.baseURL.EscapedPath() + ref.EscapedPath()
+	u.RawQuery = ref.RawQuery
+	path = ref.EscapedPath()
 	req, err := http.NewRequestWithContext(ctx, method, u.String(), body)
 	if err != nil {
 		return err

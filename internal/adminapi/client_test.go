@@ -1,6 +1,7 @@
 package adminapi_test
 
 import (
+	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -8,6 +9,8 @@ import (
 	"testing"
 
 	"github.com/idpgate/terraform-provider-idpgate/internal/adminapi"
+	"github.com/idpgate/terraform-provider-idpgate/internal/gateway"
+	"github.com/idpgate/terraform-provider-idpgate/internal/gatewaytest"
 )
 
 // An answer that is not the admin API's JSON still tells the user what went wrong when it is a
@@ -90,5 +93,75 @@ func TestClientAddressesEachCollectionAndReadsEveryPage(t *testing.T) {
 		"GET /v1/policies?after=p0&limit=5"}
 	if strings.Join(seen, "\n") != strings.Join(want, "\n") {
 		t.Errorf("requests:\n%s\nwant:\n%s", strings.Join(seen, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+// An id goes on the wire escaped once, so the gateway's {id} reads it back as it was given: "a/1"
+// is sent as a%2F1, not a%252F1.
+func TestClientEscapesAnIDOnce(t *testing.T) {
+	const id = "a/1 ?#%"
+	var seen []string
+	mux := http.NewServeMux()
+	for _, route := range []string{"GET /v1/apis/{id}", "PUT /v1/apis/{id}", "DELETE /v1/apis/{id}",
+		"GET /v1/policies/{id}", "PUT /v1/policies/{id}", "DELETE /v1/policies/{id}"} {
+		mux.HandleFunc(route, func(w http.ResponseWriter, r *http.Request) {
+			seen = append(seen, r.Method+" "+r.URL.EscapedPath()+" "+r.PathValue("id"))
+			w.Header().Set("Content-Type", "application/json")
+			_, _ = io.WriteString(w, `{"id":"x"}`)
+		})
+	}
+	behindProxy := http.NewServeMux()
+	behindProxy.Handle("/", mux)
+	behindProxy.Handle("/gw/", http.StripPrefix("/gw", mux))
+	srv := httptest.NewServer(behindProxy)
+	defer srv.Close()
+	for _, base := range []string{srv.URL, srv.URL + "/", srv.URL + "/gw"} {
+		seen = nil
+		c, err := adminapi.NewClient(base, "token", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx := t.Context()
+		_, err1 := c.GetAPI(ctx, id)
+		_, err2 := c.UpdateAPI(ctx, id, adminapi.API{})
+		err3 := c.DeleteAPI(ctx, id)
+		_, err4 := c.GetPolicy(ctx, id)
+		_, err5 := c.UpdatePolicy(ctx, id, adminapi.Policy{})
+		err6 := c.DeletePolicy(ctx, id)
+		if err := errors.Join(err1, err2, err3, err4, err5, err6); err != nil {
+			t.Fatalf("%s: %v", base, err)
+		}
+		const wire = "a%2F1%20%3F%23%25"
+		want := []string{"GET /v1/apis/" + wire + " " + id, "PUT /v1/apis/" + wire + " " + id, "DELETE /v1/apis/" + wire + " " + id,
+			"GET /v1/policies/" + wire + " " + id, "PUT /v1/policies/" + wire + " " + id, "DELETE /v1/policies/" + wire + " " + id}
+		if strings.Join(seen, "\n") != strings.Join(want, "\n") {
+			t.Errorf("%s: requests:\n%s\nwant:\n%s", base, strings.Join(seen, "\n"), strings.Join(want, "\n"))
+		}
+	}
+}
+
+// Against the gateway itself: an id the gateway made reads back, and an id it never makes ("a/1",
+// as an import may be given) is answered by the gateway's own 404, which names that id.
+func TestClientIDRoundTripsThroughTheGateway(t *testing.T) {
+	c := gatewaytest.Start(t, gateway.Options{}).Admin
+	ctx := t.Context()
+	p, err := c.CreatePolicy(ctx, adminapi.Policy{Name: "billing", ClientIDs: []string{"billing"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := c.GetPolicy(ctx, p.ID); err != nil || got.Name != "billing" {
+		t.Fatalf("GetPolicy(%q) = %+v, %v", p.ID, got, err)
+	}
+	for name, call := range map[string]func() error{
+		"GetAPI":       func() error { _, err := c.GetAPI(ctx, "a/1"); return err },
+		"DeleteAPI":    func() error { return c.DeleteAPI(ctx, "a/1") },
+		"GetPolicy":    func() error { _, err := c.GetPolicy(ctx, "a/1"); return err },
+		"UpdatePolicy": func() error { _, err := c.UpdatePolicy(ctx, "a/1", *p); return err },
+		"DeletePolicy": func() error { return c.DeletePolicy(ctx, "a/1") },
+	} {
+		var apiErr *adminapi.Error
+		if err := call(); !errors.As(err, &apiErr) || apiErr.Status != http.StatusNotFound || !strings.HasSuffix(apiErr.Message, `with id "a/1"`) {
+			t.Errorf(`%s("a/1") = %v, want the gateway's 404 naming id "a/1"`, name, err)
+		}
 	}
 }

@@ -51,10 +51,25 @@ func ToolsCache() string {
 	return filepath.Join(home, ".cache", "idpgate-tools")
 }
 
+// Run starts the tool with args in dir for t, keeping what it prints in the Child's Output,
+// and stops it when t ends (SIGTERM, then SIGKILL after grace).
+func (tool Tool) Run(t testing.TB, dir string, grace time.Duration, args ...string) *Child {
+	t.Helper()
+	out := &Output{}
+	cmd := exec.Command(tool.Path(t), args...)
+	cmd.Dir = dir
+	cmd.Stdout, cmd.Stderr = out, out
+	c := Start(t, tool.Name, cmd)
+	c.Output = out
+	t.Cleanup(func() { c.Stop(grace) })
+	return c
+}
+
 // Child is a server a test's helper started.
 type Child struct {
 	Cmd    *exec.Cmd
 	Exited <-chan struct{} // closed once it has exited
+	Output *Output         // what it printed, when Tool.Run started it
 }
 
 // Start starts cmd for t; what names it in the failure when it cannot start.

@@ -154,3 +154,36 @@ func TestChildStopAndKillAreIdempotent(t *testing.T) {
 		t.Fatalf("child ended with %v, want killed by SIGKILL", k.Cmd.ProcessState)
 	}
 }
+
+// Run starts the tool in dir, keeps what it prints and stops it when the test ends, SIGKILL
+// after grace.
+func TestToolRunKeepsTheOutputAndStopsAtTheEnd(t *testing.T) {
+	bin := filepath.Join(t.TempDir(), "fake")
+	script := "#!/bin/sh\ntrap '' TERM\npwd\necho \"$@\" >&2\nexec sleep 30\n"
+	if err := os.WriteFile(bin, []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("IDPGATE_FAKE_BIN", bin)
+	dir := t.TempDir()
+	var c *Child
+	t.Run("run", func(t *testing.T) {
+		c = Tool{Name: "fake", Env: "IDPGATE_FAKE_BIN"}.Run(t, dir, 100*time.Millisecond, "-c", "conf.yml")
+		WaitReady(t, "the fake", c.Exited, 5*time.Second, 10*time.Millisecond, c.Output.String, func() error {
+			if !strings.Contains(c.Output.String(), "-c conf.yml") {
+				return errors.New("no arguments yet")
+			}
+			return nil
+		})
+	})
+	select {
+	case <-c.Exited:
+	default:
+		t.Fatal("the child outlived its test")
+	}
+	if ws := c.Cmd.ProcessState.Sys().(syscall.WaitStatus); !ws.Signaled() || ws.Signal() != syscall.SIGKILL {
+		t.Errorf("child ended with %v, want killed after the grace", c.Cmd.ProcessState)
+	}
+	if got := c.Output.String(); !strings.HasPrefix(got, dir+"\n") {
+		t.Errorf("output %q, want it to start with the folder %s", got, dir)
+	}
+}

@@ -476,13 +476,7 @@ func TestRead_retriedAfterDroppedConnection(t *testing.T) {
 	c := newTestClient(t, f, Config{})
 	ctx := context.Background()
 	reg := registered(t, c)
-	f.intercept = func(w http.ResponseWriter, r *http.Request, _ int) bool {
-		if r.Method == http.MethodGet && len(requestsOf(f, http.MethodGet)) == 1 {
-			dropConnection(t, w)
-			return true
-		}
-		return false
-	}
+	dropFirstGET(t, f, nil)
 	if _, err := c.Read(ctx, reg); err != nil {
 		t.Errorf("Read: %v", err)
 	}
@@ -499,16 +493,11 @@ func TestRead_lostAnswerThen401IsNotGone(t *testing.T) {
 	reg := registered(t, c)
 	// The first GET rotates the token at the IdP but its answer is lost; the retry then
 	// presents the old token and gets 401. That must not read as "deleted".
-	f.intercept = func(w http.ResponseWriter, r *http.Request, _ int) bool {
-		if r.Method == http.MethodGet && len(requestsOf(f, http.MethodGet)) == 1 {
-			f.mu.Lock()
-			f.tokens[reg.ClientID] += "r"
-			f.mu.Unlock()
-			dropConnection(t, w)
-			return true
-		}
-		return false
-	}
+	dropFirstGET(t, f, func() {
+		f.mu.Lock()
+		f.tokens[reg.ClientID] += "r"
+		f.mu.Unlock()
+	})
 	_, err := c.Read(ctx, reg)
 	if errors.Is(err, ErrNotFound) || !errors.Is(err, ErrOutcomeUnknown) {
 		t.Errorf("err = %v, want ErrOutcomeUnknown and not ErrNotFound", err)
@@ -578,6 +567,21 @@ func TestNew_rejectsBadConfig(t *testing.T) {
 		if got, want := errors.Is(err, ErrUnknownDriver), name == "unknown driver"; got != want {
 			t.Errorf("%s: errors.Is(%v, ErrUnknownDriver) = %v, want %v", name, err, got, want)
 		}
+	}
+}
+
+// dropFirstGET makes f drop the connection of the first GET, its answer lost, after running
+// first when it is set.
+func dropFirstGET(t *testing.T, f *fakeIdP, first func()) {
+	f.intercept = func(w http.ResponseWriter, r *http.Request, _ int) bool {
+		if r.Method != http.MethodGet || len(requestsOf(f, http.MethodGet)) != 1 {
+			return false
+		}
+		if first != nil {
+			first()
+		}
+		dropConnection(t, w)
+		return true
 	}
 }
 

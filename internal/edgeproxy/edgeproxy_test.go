@@ -13,7 +13,6 @@ import (
 	"encoding/pem"
 	"fmt"
 	"io"
-	"log/slog"
 	"maps"
 	"net"
 	"net/http"
@@ -31,6 +30,7 @@ import (
 	"github.com/idpgate/terraform-provider-idpgate/internal/adminapi"
 	"github.com/idpgate/terraform-provider-idpgate/internal/edgeproxy"
 	"github.com/idpgate/terraform-provider-idpgate/internal/gateway"
+	"github.com/idpgate/terraform-provider-idpgate/internal/gatewaytest"
 	"github.com/idpgate/terraform-provider-idpgate/internal/mockidp"
 	"github.com/idpgate/terraform-provider-idpgate/internal/testcerts"
 )
@@ -67,23 +67,12 @@ type stack struct {
 func newStack(t *testing.T, opts ...func(*gateway.Options)) *stack {
 	t.Helper()
 	idp := mockidp.NewTestServer(t, mockidp.Options{Flavor: mockidp.FlavorGeneric})
-	const adminToken = "edge-admin-token-0123456789"
-	o := gateway.Options{DataDir: t.TempDir(), AdminToken: adminToken, Logger: slog.New(slog.DiscardHandler)}
+	var o gateway.Options
 	for _, f := range opts {
 		f(&o)
 	}
-	gw, err := gateway.New(o)
-	if err != nil {
-		t.Fatal(err)
-	}
-	proxy := httptest.NewServer(gw.ProxyHandler())
-	adminSrv := httptest.NewServer(gw.AdminHandler())
-	t.Cleanup(func() { proxy.Close(); adminSrv.Close(); _ = gw.Close() })
-	admin, err := adminapi.NewClient(adminSrv.URL, adminToken, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &stack{idp: idp, proxy: strings.TrimPrefix(proxy.URL, "http://"), admin: admin}
+	gw := gatewaytest.Start(t, o)
+	return &stack{idp: idp, proxy: strings.TrimPrefix(gw.ProxyURL, "http://"), admin: gw.Admin}
 }
 
 // api creates an API at /orders for upstream, checking the mock IdP's tokens.

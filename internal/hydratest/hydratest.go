@@ -11,7 +11,6 @@ import (
 	"io"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"testing"
@@ -33,9 +32,6 @@ type Server struct {
 	// AdminURL is the admin API (introspection lives there: /admin/oauth2/introspect).
 	AdminURL string
 
-	t     testing.TB
-	dir   string
-	log   *childproc.Output
 	child *childproc.Child
 }
 
@@ -47,7 +43,7 @@ var Tool = childproc.Tool{Name: "hydra", Version: Version, Env: BinaryEnv, What:
 // Start starts Hydra and waits until its admin API reports ready.
 func Start(t testing.TB) *Server {
 	t.Helper()
-	s := &Server{t: t, dir: t.TempDir(), log: &childproc.Output{}}
+	s, dir := &Server{}, t.TempDir()
 	public, admin := childproc.FreePortFor(t), childproc.FreePortFor(t)
 	s.Issuer = "http://127.0.0.1:" + strconv.Itoa(public)
 	s.AdminURL = "http://127.0.0.1:" + strconv.Itoa(admin)
@@ -75,17 +71,13 @@ log:
   level: warn
   leak_sensitive_values: false
 `, s.Issuer, public, admin)
-	confPath := filepath.Join(s.dir, "hydra.yml")
+	confPath := filepath.Join(dir, "hydra.yml")
 	if err := os.WriteFile(confPath, []byte(conf), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(Tool.Path(t), "serve", "all", "--dev", "--sqa-opt-out", "-c", confPath)
-	cmd.Dir = s.dir
-	cmd.Stdout, cmd.Stderr = s.log, s.log
-	s.child = childproc.Start(t, "hydra", cmd)
-	t.Cleanup(s.Stop)
+	s.child = Tool.Run(t, dir, 10*time.Second, "serve", "all", "--dev", "--sqa-opt-out", "-c", confPath)
 	client := &http.Client{Timeout: 500 * time.Millisecond}
-	childproc.WaitReady(t, "hydra on "+s.AdminURL, s.child.Exited, 60*time.Second, 100*time.Millisecond, s.log.String,
+	childproc.WaitReady(t, "hydra on "+s.AdminURL, s.child.Exited, 60*time.Second, 100*time.Millisecond, s.child.Output.String,
 		func() error { return childproc.Answered200(client.Get(s.AdminURL + "/health/ready")) })
 	return s
 }

@@ -66,3 +66,17 @@ func TestConcurrentUse(t *testing.T) {
 		t.Fatalf("%d clients, want 5", n)
 	}
 }
+
+// ServiceClient registers a client_credentials client that gets tokens with its scope at once.
+func TestServiceClient(t *testing.T) {
+	idp := mockidp.NewTestServer(t, mockidp.Options{})
+	rec := idp.ServiceClient(t, "orders:read")
+	if rec.Metadata["client_name"] != "svc" || rec.Metadata["scope"] != "orders:read" {
+		t.Fatalf("record = %+v", rec)
+	}
+	got := requestToken(t, idp, rec.ClientID, rec.ClientSecret, "orders:read")
+	got.expect(t, http.StatusOK, "")
+	if got.str("scope") != "orders:read" {
+		t.Errorf("token answer: %s", got.raw)
+	}
+}

@@ -20,6 +20,17 @@ func tokenStatuses(t *testing.T, idp *mockidp.Server, id, secret string, n int) 
 	return out
 }
 
+// answered counts the requests idp's log shows answered with status.
+func answered(idp *mockidp.Server, status int) int {
+	n := 0
+	for _, r := range idp.Requests() {
+		if r.Status == status {
+			n++
+		}
+	}
+	return n
+}
+
 func equalInts(a, b []int) bool {
 	if len(a) != len(b) {
 		return false
@@ -50,13 +61,7 @@ func TestFaultEveryNth(t *testing.T) {
 		call(t, http.MethodGet, idp.JWKSURI(), "", nil).expect(t, http.StatusOK, "")
 	}
 	// The recorded log shows the injected answers.
-	var faulted int
-	for _, r := range idp.Requests() {
-		if r.Status == http.StatusServiceUnavailable {
-			faulted++
-		}
-	}
-	if faulted != 2 {
+	if faulted := answered(idp, http.StatusServiceUnavailable); faulted != 2 {
 		t.Fatalf("log shows %d answers 503, want 2", faulted)
 	}
 }

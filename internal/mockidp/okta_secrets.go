@@ -123,10 +123,10 @@ func (c *client) secretRecords() []SecretRecord {
 func (s *Server) oktaSecretRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("GET "+oktaAppsPath, s.oktaSecretHandler(s.listOktaSecrets))
 	mux.HandleFunc("POST "+oktaAppsPath, s.oktaSecretHandler(s.createOktaSecret))
-	mux.HandleFunc("GET "+oktaAppsPath+"/{sid}", s.oktaSecretHandler(s.getOktaSecret))
-	mux.HandleFunc("DELETE "+oktaAppsPath+"/{sid}", s.oktaSecretHandler(s.deleteOktaSecret))
-	mux.HandleFunc("POST "+oktaAppsPath+"/{sid}/lifecycle/activate", s.oktaSecretHandler(s.activateOktaSecret))
-	mux.HandleFunc("POST "+oktaAppsPath+"/{sid}/lifecycle/deactivate", s.oktaSecretHandler(s.deactivateOktaSecret))
+	mux.HandleFunc("GET "+oktaAppsPath+"/{sid}", s.oktaSecretHandler(oneSecret(getOktaSecret)))
+	mux.HandleFunc("DELETE "+oktaAppsPath+"/{sid}", s.oktaSecretHandler(oneSecret(deleteOktaSecret)))
+	mux.HandleFunc("POST "+oktaAppsPath+"/{sid}/lifecycle/activate", s.oktaSecretHandler(oneSecret(activateOktaSecret)))
+	mux.HandleFunc("POST "+oktaAppsPath+"/{sid}/lifecycle/deactivate", s.oktaSecretHandler(oneSecret(deactivateOktaSecret)))
 }
 
 // oktaSecretHandler authenticates with the API token, finds the app, and runs op under the
@@ -196,23 +196,32 @@ func (s *Server) createOktaSecret(_ *http.Request, c *client, body []byte) answe
 	return answer{status: http.StatusCreated, body: cs.view(true)}
 }
 
-func (s *Server) getOktaSecret(r *http.Request, c *client, _ []byte) answer {
-	cs := c.findSecret(r.PathValue("sid"))
-	if cs == nil {
-		return failed(oktaSecretNotFound(r.PathValue("sid")))
+// oneSecret runs op on the app's secret that the path's {sid} names, or answers Okta's 404
+// when the app has none by that id.
+func oneSecret(op func(c *client, cs *clientSecret) answer) func(*http.Request, *client, []byte) answer {
+	return func(r *http.Request, c *client, _ []byte) answer {
+		sid := r.PathValue("sid")
+		for _, cs := range c.secrets {
+			if cs.id == sid {
+				return op(c, cs)
+			}
+		}
+		return failed(oktaSecretNotFound(sid))
 	}
+}
+
+func getOktaSecret(_ *client, cs *clientSecret) answer {
 	return answer{status: http.StatusOK, body: cs.view(false)}
 }
 
-func (s *Server) activateOktaSecret(r *http.Request, c *client, _ []byte) answer {
-	return s.setOktaSecretStatus(r, c, oktaSecretActive)
+func activateOktaSecret(c *client, cs *clientSecret) answer {
+	return setOktaSecretStatus(c, cs, oktaSecretActive)
 }
 
 // deactivateOktaSecret refuses to leave the app without an ACTIVE secret: a confidential
 // client without one could no longer authenticate.
-func (s *Server) deactivateOktaSecret(r *http.Request, c *client, _ []byte) answer {
-	cs := c.findSecret(r.PathValue("sid"))
-	if cs != nil && cs.status == oktaSecretActive {
+func deactivateOktaSecret(c *client, cs *clientSecret) answer {
+	if cs.status == oktaSecretActive {
 		active := 0
 		for _, other := range c.secrets {
 			if other.status == oktaSecretActive {
@@ -223,14 +232,10 @@ func (s *Server) deactivateOktaSecret(r *http.Request, c *client, _ []byte) answ
 			return failed(oktaValidationError("status", "You can't deactivate the only active client secret of an app."))
 		}
 	}
-	return s.setOktaSecretStatus(r, c, oktaSecretOff)
+	return setOktaSecretStatus(c, cs, oktaSecretOff)
 }
 
-func (s *Server) setOktaSecretStatus(r *http.Request, c *client, status string) answer {
-	cs := c.findSecret(r.PathValue("sid"))
-	if cs == nil {
-		return failed(oktaSecretNotFound(r.PathValue("sid")))
-	}
+func setOktaSecretStatus(c *client, cs *clientSecret, status string) answer {
 	if cs.status != status {
 		cs.status, cs.lastUpdated = status, time.Now()
 	}
@@ -238,26 +243,13 @@ func (s *Server) setOktaSecretStatus(r *http.Request, c *client, status string) 
 	return answer{status: http.StatusOK, body: cs.view(false)}
 }
 
-func (s *Server) deleteOktaSecret(r *http.Request, c *client, _ []byte) answer {
-	cs := c.findSecret(r.PathValue("sid"))
-	if cs == nil {
-		return failed(oktaSecretNotFound(r.PathValue("sid")))
-	}
+func deleteOktaSecret(c *client, cs *clientSecret) answer {
 	if cs.status == oktaSecretActive {
 		return failed(oktaValidationError("status", "You can only delete an inactive client secret. Deactivate it first."))
 	}
 	c.secrets = slices.DeleteFunc(c.secrets, func(x *clientSecret) bool { return x == cs })
 	c.refreshCurrentSecret()
 	return answer{status: http.StatusNoContent}
-}
-
-func (c *client) findSecret(id string) *clientSecret {
-	for _, cs := range c.secrets {
-		if cs.id == id {
-			return cs
-		}
-	}
-	return nil
 }
 
 func oktaSecretNotFound(id string) *apiError {

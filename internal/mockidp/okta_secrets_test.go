@@ -85,7 +85,15 @@ func TestOktaClientSecrets(t *testing.T) {
 	}
 	call(t, http.MethodPost, secrets+"/"+firstID+"/lifecycle/deactivate", api, nil).expect(t, http.StatusOK, "")
 	call(t, http.MethodDelete, secrets+"/"+firstID, api, nil).expect(t, http.StatusNoContent, "")
-	call(t, http.MethodGet, secrets+"/"+firstID, api, nil).expect(t, http.StatusNotFound, "")
+	// A deleted secret is Okta's 404 for every route that names it.
+	for _, gone := range []struct{ method, path string }{{http.MethodGet, ""}, {http.MethodDelete, ""},
+		{http.MethodPost, "/lifecycle/activate"}, {http.MethodPost, "/lifecycle/deactivate"}} {
+		r := call(t, gone.method, secrets+"/"+firstID+gone.path, api, nil)
+		r.expect(t, http.StatusNotFound, "")
+		if r.str("errorCode") != "E0000007" {
+			t.Fatalf("%s %s of a deleted secret: %s", gone.method, gone.path, r.raw)
+		}
+	}
 	if mints(t, idp, id, first) || !mints(t, idp, id, secondValue) {
 		t.Fatal("after deleting the first secret only the second may mint")
 	}

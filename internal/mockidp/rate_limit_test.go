@@ -36,13 +36,7 @@ func TestRateLimitRefusesRequestsBeyondTheLimit(t *testing.T) {
 	if n := idp.RateLimited(); n != 2 {
 		t.Errorf("RateLimited = %d, want 2", n)
 	}
-	var logged int
-	for _, r := range idp.Requests() {
-		if r.Status == http.StatusTooManyRequests {
-			logged++
-		}
-	}
-	if logged != 2 {
+	if logged := answered(idp, http.StatusTooManyRequests); logged != 2 {
 		t.Errorf("the request log shows %d answers 429, want 2", logged)
 	}
 

@@ -22,3 +22,15 @@ func NewTestServer(t testing.TB, opts Options) *Server {
 	t.Cleanup(s.Close)
 	return s
 }
+
+// ServiceClient registers a client_credentials client named "svc" with scope directly, as an
+// administrator would, for a test; it fails t when the IdP refuses it.
+func (s *Server) ServiceClient(t testing.TB, scope string) ClientRecord {
+	t.Helper()
+	rec, err := s.RegisterClient(map[string]any{
+		"client_name": "svc", "grant_types": []any{"client_credentials"}, "response_types": []any{}, "scope": scope})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rec
+}

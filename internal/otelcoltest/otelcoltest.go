@@ -12,7 +12,6 @@ import (
 	"fmt"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"testing"
@@ -37,7 +36,6 @@ type Collector struct {
 
 	t     testing.TB
 	file  string
-	log   *childproc.Output
 	child *childproc.Child
 }
 
@@ -51,7 +49,7 @@ func Start(t testing.TB) *Collector {
 	t.Helper()
 	dir := t.TempDir()
 	httpPort, grpcPort := childproc.FreePortFor(t), childproc.FreePortFor(t)
-	c := &Collector{t: t, file: filepath.Join(dir, "spans.json"), log: &childproc.Output{},
+	c := &Collector{t: t, file: filepath.Join(dir, "spans.json"),
 		HTTPEndpoint: "http://127.0.0.1:" + strconv.Itoa(httpPort), GRPCEndpoint: "http://127.0.0.1:" + strconv.Itoa(grpcPort)}
 	conf := fmt.Sprintf(`receivers:
   otlp:
@@ -79,13 +77,9 @@ service:
 	if err := os.WriteFile(confPath, []byte(conf), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(Tool.Path(t), "--config", confPath)
-	cmd.Dir = dir
-	cmd.Stdout, cmd.Stderr = c.log, c.log
-	c.child = childproc.Start(t, "the collector", cmd)
-	t.Cleanup(c.Stop)
+	c.child = Tool.Run(t, dir, 5*time.Second, "--config", confPath)
 	client := &http.Client{Timeout: 500 * time.Millisecond}
-	childproc.WaitReady(t, "the collector's OTLP receiver", c.child.Exited, 30*time.Second, 50*time.Millisecond, c.log.String,
+	childproc.WaitReady(t, "the collector's OTLP receiver", c.child.Exited, 30*time.Second, 50*time.Millisecond, c.child.Output.String,
 		func() error {
 			return childproc.Answered200(client.Post(c.HTTPEndpoint+"/v1/traces", "application/json",
 				bytes.NewReader([]byte(`{"resourceSpans":[]}`))))
@@ -99,7 +93,7 @@ func (c *Collector) Stop() {
 }
 
 // Log is what the collector printed.
-func (c *Collector) Log() string { return c.log.String() }
+func (c *Collector) Log() string { return c.child.Output.String() }
 
 // Span is one span as the collector exported it.
 type Span struct {
@@ -165,7 +159,7 @@ func (c *Collector) WaitSpans(within time.Duration, done func([]Span) bool) []Sp
 			return spans
 		}
 		if time.Now().After(deadline) {
-			c.t.Fatalf("the collector did not receive the spans expected within %s; it has %d: %s", within, len(spans), c.log.String())
+			c.t.Fatalf("the collector did not receive the spans expected within %s; it has %d: %s", within, len(spans), c.Log())
 		}
 		time.Sleep(50 * time.Millisecond)
 	}

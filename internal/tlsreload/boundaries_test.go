@@ -7,13 +7,13 @@ import (
 	"encoding/pem"
 	"log/slog"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/idpgate/terraform-provider-idpgate/internal/testcerts"
 	"github.com/idpgate/terraform-provider-idpgate/internal/tlsreload"
+	"github.com/idpgate/terraform-provider-idpgate/internal/workertest"
 )
 
 // clock is a settable clock for the Reloader (tlsreload.WithClock).
@@ -139,34 +139,22 @@ func TestReloaderConcurrentHandshakesDuringReplacement(t *testing.T) {
 	for _, p := range pairs {
 		valid[p.Serial.String()] = true
 	}
-	stop := make(chan struct{})
-	var wg sync.WaitGroup
 	var bad atomic.Int64
-	for range 8 {
-		wg.Go(func() {
-			for {
-				select {
-				case <-stop:
-					return
-				default:
-				}
-				c, err := r.GetCertificate(nil)
-				if err != nil || c == nil || c.Leaf == nil || !valid[c.Leaf.SerialNumber.String()] || len(c.Certificate) == 0 {
-					bad.Add(1)
-				}
-				if cur := r.Certificate(); cur == nil {
-					bad.Add(1)
-				}
-			}
-		})
-	}
+	stop := workertest.Start(8, func() {
+		c, err := r.GetCertificate(nil)
+		if err != nil || c == nil || c.Leaf == nil || !valid[c.Leaf.SerialNumber.String()] || len(c.Certificate) == 0 {
+			bad.Add(1)
+		}
+		if cur := r.Certificate(); cur == nil {
+			bad.Add(1)
+		}
+	})
 	for i := range 20 {
 		p := pairs[i%len(pairs)]
 		testcerts.WriteFile(t, keyFile, p.KeyPEM) // key first: a moment of mismatched files
 		testcerts.WriteFile(t, certFile, p.CertPEM)
 	}
-	close(stop)
-	wg.Wait()
+	stop()
 	if n := bad.Load(); n != 0 {
 		t.Errorf("%d handshakes got no certificate or one never written", n)
 	}

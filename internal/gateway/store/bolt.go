@@ -12,8 +12,6 @@ import (
 
 	bolt "go.etcd.io/bbolt"
 	berrors "go.etcd.io/bbolt/errors"
-
-	"github.com/idpgate/terraform-provider-idpgate/internal/adminapi"
 )
 
 // DBFileName is the bbolt file the gateway keeps under its data directory.
@@ -69,15 +67,7 @@ func initBolt(tx *bolt.Tx) error {
 	if ok, err := indexed(t); err != nil || ok {
 		return err
 	}
-	apis, _, err := page[adminapi.API](t, tableAPIs, "", 0)
-	if err != nil {
-		return err
-	}
-	pols, _, err := page[adminapi.Policy](t, tablePolicies, "", 0)
-	if err != nil {
-		return err
-	}
-	return replaceAll(t, apis, pols)
+	return reindex(t, t)
 }
 
 func (b *boltBackend) close() error {

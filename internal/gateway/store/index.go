@@ -163,6 +163,20 @@ func grantingPolicies(tx txn, apiID string) ([]string, error) {
 	return ids, err
 }
 
+// reindex rewrites into tx, with replaceAll, every API and policy that from holds: how a
+// store written before the indexes existed gets them.
+func reindex(tx, from txn) error {
+	apis, _, err := page[adminapi.API](from, tableAPIs, "", 0)
+	if err != nil {
+		return err
+	}
+	pols, _, err := page[adminapi.Policy](from, tablePolicies, "", 0)
+	if err != nil {
+		return err
+	}
+	return replaceAll(tx, apis, pols)
+}
+
 // replaceAll empties every configuration table and writes apis and policies with their indexes, without
 // checks (the caller checked them or read them from the store).
 func replaceAll(tx txn, apis []adminapi.API, policies []adminapi.Policy) error {

@@ -13,8 +13,6 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
-
-	"github.com/idpgate/terraform-provider-idpgate/internal/adminapi"
 )
 
 // Redis keys, under the key prefix (default DefaultKeyPrefix). The configuration keys share
@@ -503,16 +501,7 @@ func (b *redisBackend) migrate(ctx context.Context) error {
 		if err != nil {
 			return failed(err)
 		}
-		legacy := &memTxn{tables: map[table]map[string]string{tableAPIs: apis, tablePolicies: pols}}
-		as, _, err := page[adminapi.API](legacy, tableAPIs, "", 0)
-		if err != nil {
-			return err
-		}
-		ps, _, err := page[adminapi.Policy](legacy, tablePolicies, "", 0)
-		if err != nil {
-			return err
-		}
-		return replaceAll(tx, as, ps)
+		return reindex(tx, &memTxn{tables: map[table]map[string]string{tableAPIs: apis, tablePolicies: pols}})
 	})
 	return err
 }

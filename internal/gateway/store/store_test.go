@@ -57,60 +57,53 @@ func wantStatus(t *testing.T, what string, err error, status int, field string) 
 
 // TestStoreChecks: both backends enforce the same rules, written once in store.go.
 func TestStoreChecks(t *testing.T) {
-	srv := redistest.Start(t)
-	for name, open := range map[string]func(t *testing.T) *Store{
-		"bolt":  openBoltT,
-		"redis": func(t *testing.T) *Store { return openRedisT(t, srv.URL, "checks-"+t.Name()+":") },
-	} {
-		t.Run(name, func(t *testing.T) {
-			s := open(t)
-			a, _, err := s.CreateAPI(jwtAPI("a", "/a"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			_, _, err = s.CreateAPI(jwtAPI("a", "/other"))
-			wantStatus(t, "same name", err, http.StatusConflict, "name")
-			_, _, err = s.CreateAPI(jwtAPI("b", "/a/"))
-			wantStatus(t, "same listen path, normalized", err, http.StatusConflict, "listen_path")
-			_, _, err = s.CreatePolicy(adminapi.Policy{Name: "p", AccessRights: grant(a.ID, "api_unknown")})
-			wantStatus(t, "grant of an unknown API", err, http.StatusConflict, "access_rights[1].api_id")
-			p, _, err := s.CreatePolicy(adminapi.Policy{Name: "p", AccessRights: grant(a.ID)})
-			if err != nil {
-				t.Fatal(err)
-			}
-			_, _, err = s.CreatePolicy(adminapi.Policy{Name: "p"})
-			wantStatus(t, "same policy name", err, http.StatusConflict, "name")
-			wantStatus(t, "delete a granted API", del(s.DeleteAPI(a.ID)), http.StatusConflict, "")
-			wantStatus(t, "delete an unknown API", del(s.DeleteAPI("api_nope")), http.StatusNotFound, "")
-			_, err = s.GetPolicy("pol_nope")
-			wantStatus(t, "get an unknown policy", err, http.StatusNotFound, "")
+	backends(t, func(t *testing.T, s *Store) {
+		a, _, err := s.CreateAPI(jwtAPI("a", "/a"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, _, err = s.CreateAPI(jwtAPI("a", "/other"))
+		wantStatus(t, "same name", err, http.StatusConflict, "name")
+		_, _, err = s.CreateAPI(jwtAPI("b", "/a/"))
+		wantStatus(t, "same listen path, normalized", err, http.StatusConflict, "listen_path")
+		_, _, err = s.CreatePolicy(adminapi.Policy{Name: "p", AccessRights: grant(a.ID, "api_unknown")})
+		wantStatus(t, "grant of an unknown API", err, http.StatusConflict, "access_rights[1].api_id")
+		p, _, err := s.CreatePolicy(adminapi.Policy{Name: "p", AccessRights: grant(a.ID)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, _, err = s.CreatePolicy(adminapi.Policy{Name: "p"})
+		wantStatus(t, "same policy name", err, http.StatusConflict, "name")
+		wantStatus(t, "delete a granted API", del(s.DeleteAPI(a.ID)), http.StatusConflict, "")
+		wantStatus(t, "delete an unknown API", del(s.DeleteAPI("api_nope")), http.StatusNotFound, "")
+		_, err = s.GetPolicy("pol_nope")
+		wantStatus(t, "get an unknown policy", err, http.StatusNotFound, "")
 
-			in := jwtAPI("i", "/i")
-			in.JWT, in.Introspection = nil, &adminapi.Introspection{Endpoint: "https://idp.example/introspect", ClientID: "gw", ClientSecret: "s3cret"}
-			i, _, err := s.CreateAPI(in)
-			if err != nil {
-				t.Fatal(err)
-			}
-			in.Introspection.ClientSecret = ""
-			if _, _, err := s.ReplaceAPI(i.ID, in); err != nil {
-				t.Fatal(err)
-			}
-			if got, _ := s.GetAPI(i.ID); got == nil || got.Introspection.ClientSecret != "s3cret" {
-				t.Errorf("a PUT without client_secret must keep the stored one: %+v", got)
-			}
+		in := jwtAPI("i", "/i")
+		in.JWT, in.Introspection = nil, &adminapi.Introspection{Endpoint: "https://idp.example/introspect", ClientID: "gw", ClientSecret: "s3cret"}
+		i, _, err := s.CreateAPI(in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		in.Introspection.ClientSecret = ""
+		if _, _, err := s.ReplaceAPI(i.ID, in); err != nil {
+			t.Fatal(err)
+		}
+		if got, _ := s.GetAPI(i.ID); got == nil || got.Introspection.ClientSecret != "s3cret" {
+			t.Errorf("a PUT without client_secret must keep the stored one: %+v", got)
+		}
 
-			if err := del(s.DeletePolicy(p.ID)); err != nil {
-				t.Fatal(err)
-			}
-			if err := del(s.DeleteAPI(a.ID)); err != nil {
-				t.Errorf("delete once no policy grants it: %v", err)
-			}
-			cfg, err := s.Load()
-			if err != nil || len(cfg.APIs) != 1 || len(cfg.Policies) != 0 {
-				t.Errorf("Load: %d APIs, %d policies, %v; want 1, 0", len(cfg.APIs), len(cfg.Policies), err)
-			}
-		})
-	}
+		if err := del(s.DeletePolicy(p.ID)); err != nil {
+			t.Fatal(err)
+		}
+		if err := del(s.DeleteAPI(a.ID)); err != nil {
+			t.Errorf("delete once no policy grants it: %v", err)
+		}
+		cfg, err := s.Load()
+		if err != nil || len(cfg.APIs) != 1 || len(cfg.Policies) != 0 {
+			t.Errorf("Load: %d APIs, %d policies, %v; want 1, 0", len(cfg.APIs), len(cfg.Policies), err)
+		}
+	})
 }
 
 // TestRedisChecksHoldAcrossReplicas: two stores (two replicas' connections) racing on one
