@@ -430,7 +430,7 @@ func (m protectedAPIModel) common() gatewayModelCommon {
 // toWire builds the admin API body. Null optional values are omitted, so the gateway applies
 // its defaults (the same ones the schema declares).
 func (m protectedAPIModel) toWire(ctx context.Context) (adminapi.API, diag.Diagnostics) {
-	var diags diag.Diagnostics
+	b := wireBody{ctx: ctx}
 	api := adminapi.API{
 		Name:                   m.Name.ValueString(),
 		ListenPath:             m.ListenPath.ValueString(),
@@ -440,60 +440,40 @@ func (m protectedAPIModel) toWire(ctx context.Context) (adminapi.API, diag.Diagn
 		SenderConstraint:       m.SenderConstraint.ValueString(),
 		PathNormalization:      m.PathNormalization.ValueString(),
 		CaseInsensitivePaths:   m.CaseInsensitivePaths.ValueBool(),
+		Hosts:                  b.strings(m.Hosts),
+		Conditions:             b.list(m.Conditions),
+		CORS:                   m.CORS.toWire(&b),
 	}
-	var d diag.Diagnostics
-	api.Hosts, d = stringsToWire(ctx, m.Hosts)
-	diags.Append(d...)
-	api.Conditions, d = listToWire(ctx, m.Conditions)
-	diags.Append(d...)
-	api.CORS, d = m.CORS.toWire(ctx)
-	diags.Append(d...)
 	if !m.ForwardClaims.IsNull() && !m.ForwardClaims.IsUnknown() {
-		diags.Append(m.ForwardClaims.ElementsAs(ctx, &api.ForwardClaims, false)...)
+		b.diags.Append(m.ForwardClaims.ElementsAs(ctx, &api.ForwardClaims, false)...)
 	}
-	diags.Append(m.protectedResourceModel.toWire(ctx, &api)...)
+	b.diags.Append(m.protectedResourceModel.toWire(ctx, &api)...)
 	if j := m.JWT; j != nil {
-		w := &adminapi.JWTValidation{
-			Issuer:        j.Issuer.ValueString(),
-			JWKSURI:       j.JWKSURI.ValueString(),
-			IdentityClaim: stringToWire(j.IdentityClaim),
-			ClientIDClaim: stringToWire(j.ClientIDClaim),
-			PolicyClaim:   stringToWire(j.PolicyClaim),
+		api.JWT = &adminapi.JWTValidation{
+			Issuer:            j.Issuer.ValueString(),
+			JWKSURI:           j.JWKSURI.ValueString(),
+			IdentityClaim:     stringToWire(j.IdentityClaim),
+			ClientIDClaim:     stringToWire(j.ClientIDClaim),
+			PolicyClaim:       stringToWire(j.PolicyClaim),
+			Audiences:         b.strings(j.Audiences),
+			AllowedAlgorithms: b.strings(j.AllowedAlgorithms),
+			RequiredScopes:    b.strings(j.RequiredScopes),
+			Leeway:            b.optionalDuration(j.Leeway),
 		}
-		var d diag.Diagnostics
-		w.Audiences, d = stringsToWire(ctx, j.Audiences)
-		diags.Append(d...)
-		w.AllowedAlgorithms, d = stringsToWire(ctx, j.AllowedAlgorithms)
-		diags.Append(d...)
-		w.RequiredScopes, d = stringsToWire(ctx, j.RequiredScopes)
-		diags.Append(d...)
-		if !j.Leeway.IsNull() && !j.Leeway.IsUnknown() {
-			leeway, d := durationToWire(j.Leeway)
-			diags.Append(d...)
-			w.Leeway = &leeway
-		}
-		api.JWT = w
 	}
 	if in := m.Introspection; in != nil {
-		w := &adminapi.Introspection{
-			Endpoint:      in.Endpoint.ValueString(),
-			ClientID:      in.ClientID.ValueString(),
-			ClientSecret:  in.ClientSecret.ValueString(),
-			IdentityClaim: stringToWire(in.IdentityClaim),
-			ClientIDClaim: stringToWire(in.ClientIDClaim),
-			PolicyClaim:   stringToWire(in.PolicyClaim),
+		api.Introspection = &adminapi.Introspection{
+			Endpoint:       in.Endpoint.ValueString(),
+			ClientID:       in.ClientID.ValueString(),
+			ClientSecret:   in.ClientSecret.ValueString(),
+			IdentityClaim:  stringToWire(in.IdentityClaim),
+			ClientIDClaim:  stringToWire(in.ClientIDClaim),
+			PolicyClaim:    stringToWire(in.PolicyClaim),
+			RequiredScopes: b.strings(in.RequiredScopes),
+			CacheTTL:       b.optionalDuration(in.CacheTTL),
 		}
-		var d diag.Diagnostics
-		w.RequiredScopes, d = stringsToWire(ctx, in.RequiredScopes)
-		diags.Append(d...)
-		if !in.CacheTTL.IsNull() && !in.CacheTTL.IsUnknown() {
-			ttl, d := durationToWire(in.CacheTTL)
-			diags.Append(d...)
-			w.CacheTTL = &ttl
-		}
-		api.Introspection = w
 	}
-	return api, diags
+	return api, b.diags
 }
 
 // addWriteOnlySecret puts introspection.client_secret_wo into api when it is to be sent: on

@@ -19,21 +19,17 @@ import (
 // rules; the gateway's resource.go what it serves.
 
 func (m protectedResourceModel) toWire(ctx context.Context, api *adminapi.API) diag.Diagnostics {
-	var diags diag.Diagnostics
+	b := wireBody{ctx: ctx}
 	api.Resource = stringToWire(m.Resource)
 	api.ResourceName = stringToWire(m.ResourceName)
 	api.ResourceDocumentation = stringToWire(m.ResourceDocumentation)
-	var d diag.Diagnostics
-	api.ScopesSupported, d = stringsToWire(ctx, m.ScopesSupported)
-	diags.Append(d...)
-	if !m.AuthorizationServers.IsNull() && !m.AuthorizationServers.IsUnknown() {
-		diags.Append(m.AuthorizationServers.ElementsAs(ctx, &api.AuthorizationServers, false)...) // in order: clients use the first
-	}
+	api.ScopesSupported = b.strings(m.ScopesSupported)
+	api.AuthorizationServers = b.list(m.AuthorizationServers) // in order: clients use the first
 	if !m.RequireResourceAudience.IsNull() && !m.RequireResourceAudience.IsUnknown() && !m.RequireResourceAudience.ValueBool() {
 		no := false
 		api.RequireResourceAudience = &no
 	}
-	return diags
+	return b.diags
 }
 
 func protectedResourceFromWire(api *adminapi.API, prior protectedResourceModel) protectedResourceModel {
