@@ -404,10 +404,7 @@ type jwtValidationModel struct {
 	Audiences         types.Set            `tfsdk:"audiences"`
 	AllowedAlgorithms types.Set            `tfsdk:"allowed_algorithms"`
 	Leeway            checkedDurationValue `tfsdk:"leeway"`
-	IdentityClaim     types.String         `tfsdk:"identity_claim"`
-	ClientIDClaim     types.String         `tfsdk:"client_id_claim"`
-	PolicyClaim       types.String         `tfsdk:"policy_claim"`
-	RequiredScopes    types.Set            `tfsdk:"required_scopes"`
+	claimsModel
 }
 
 type introspectionModel struct {
@@ -417,10 +414,27 @@ type introspectionModel struct {
 	ClientSecretWO types.String         `tfsdk:"client_secret_wo"` // always null: write-only
 	SecretVersion  types.Int64          `tfsdk:"client_secret_wo_version"`
 	CacheTTL       checkedDurationValue `tfsdk:"cache_ttl"`
-	IdentityClaim  types.String         `tfsdk:"identity_claim"`
-	ClientIDClaim  types.String         `tfsdk:"client_id_claim"`
-	PolicyClaim    types.String         `tfsdk:"policy_claim"`
-	RequiredScopes types.Set            `tfsdk:"required_scopes"`
+	claimsModel
+}
+
+// claimsModel is the part of jwt and introspection that claimAttributes declares.
+type claimsModel struct {
+	IdentityClaim  types.String `tfsdk:"identity_claim"`
+	ClientIDClaim  types.String `tfsdk:"client_id_claim"`
+	PolicyClaim    types.String `tfsdk:"policy_claim"`
+	RequiredScopes types.Set    `tfsdk:"required_scopes"`
+}
+
+// claimsFromWire reads the claim settings of the gateway's jwt or introspection; an omitted
+// claim name is the default.
+func claimsFromWire(identityClaim, clientIDClaim, policyClaim string, requiredScopes []string,
+	prior claimsModel) claimsModel {
+	return claimsModel{
+		IdentityClaim:  types.StringValue(orDefaultString(identityClaim, adminapi.DefaultIdentityClaim)),
+		ClientIDClaim:  stringFromWire(clientIDClaim, prior.ClientIDClaim),
+		PolicyClaim:    types.StringValue(orDefaultString(policyClaim, adminapi.DefaultPolicyClaim)),
+		RequiredScopes: setFromWire(requiredScopes, prior.RequiredScopes),
+	}
 }
 
 func (m protectedAPIModel) common() gatewayModelCommon {
@@ -531,10 +545,7 @@ func protectedAPIFromWire(api *adminapi.API, prior *protectedAPIModel) protected
 			Audiences:         setFromWire(w.Audiences, p.Audiences),
 			AllowedAlgorithms: setFromWire(orDefault(w.AllowedAlgorithms, adminapi.DefaultAlgorithm), p.AllowedAlgorithms),
 			Leeway:            durationFromWire(leewayFromWire(w.Leeway), p.Leeway, false),
-			IdentityClaim:     types.StringValue(orDefaultString(w.IdentityClaim, adminapi.DefaultIdentityClaim)),
-			ClientIDClaim:     stringFromWire(w.ClientIDClaim, p.ClientIDClaim),
-			PolicyClaim:       types.StringValue(orDefaultString(w.PolicyClaim, adminapi.DefaultPolicyClaim)),
-			RequiredScopes:    setFromWire(w.RequiredScopes, p.RequiredScopes),
+			claimsModel:       claimsFromWire(w.IdentityClaim, w.ClientIDClaim, w.PolicyClaim, w.RequiredScopes, p.claimsModel),
 		}
 	}
 	if w := api.Introspection; w != nil {
@@ -553,10 +564,7 @@ func protectedAPIFromWire(api *adminapi.API, prior *protectedAPIModel) protected
 			ClientSecretWO: types.StringNull(),
 			SecretVersion:  p.SecretVersion,
 			CacheTTL:       durationFromWire(ttl, p.CacheTTL, false),
-			IdentityClaim:  types.StringValue(orDefaultString(w.IdentityClaim, adminapi.DefaultIdentityClaim)),
-			ClientIDClaim:  stringFromWire(w.ClientIDClaim, p.ClientIDClaim),
-			PolicyClaim:    types.StringValue(orDefaultString(w.PolicyClaim, adminapi.DefaultPolicyClaim)),
-			RequiredScopes: setFromWire(w.RequiredScopes, p.RequiredScopes),
+			claimsModel:    claimsFromWire(w.IdentityClaim, w.ClientIDClaim, w.PolicyClaim, w.RequiredScopes, p.claimsModel),
 		}
 	}
 	return m

@@ -49,10 +49,12 @@ func TestProtectedAPIToWire(t *testing.T) {
 			Audiences:         stringSet("orders-api"),
 			AllowedAlgorithms: stringSet("RS256", "ES256"),
 			Leeway:            durationOf("60s"),
-			IdentityClaim:     types.StringValue("sub"),
-			ClientIDClaim:     types.StringNull(),
-			PolicyClaim:       types.StringValue("pol"),
-			RequiredScopes:    types.SetNull(types.StringType),
+			claimsModel: claimsModel{
+				IdentityClaim:  types.StringValue("sub"),
+				ClientIDClaim:  types.StringNull(),
+				PolicyClaim:    types.StringValue("pol"),
+				RequiredScopes: types.SetNull(types.StringType),
+			},
 		},
 	}
 	api, diags := m.toWire(ctx)
@@ -83,9 +85,9 @@ func TestProtectedAPIFromWireKeepsUserSpelling(t *testing.T) {
 		ListenPath:    types.StringValue("/orders/"),
 		ForwardClaims: types.MapValueMust(types.StringType, map[string]attr.Value{}),
 		Introspection: &introspectionModel{
-			ClientSecret:   types.StringValue("s3cret"),
-			CacheTTL:       durationOf("120s"),
-			RequiredScopes: types.SetValueMust(types.StringType, nil),
+			ClientSecret: types.StringValue("s3cret"),
+			CacheTTL:     durationOf("120s"),
+			claimsModel:  claimsModel{RequiredScopes: types.SetValueMust(types.StringType, nil)},
 		},
 	}
 	ttl := adminapi.Duration(2 * time.Minute)
