@@ -27,17 +27,6 @@ func newTestTokenClient(maxRetries int, log Logger) *TokenClient {
 	})
 }
 
-// serviceClientAt registers a client_credentials client at idp directly.
-func serviceClientAt(t *testing.T, idp *mockidp.Server, scope string) mockidp.ClientRecord {
-	t.Helper()
-	rec, err := idp.RegisterClient(map[string]any{
-		"client_name": "svc", "grant_types": []any{"client_credentials"}, "response_types": []any{}, "scope": scope})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return rec
-}
-
 // TestClientCredentials_authMethods obtains a real token from the mock IdP with each client
 // authentication method and checks what went over the wire.
 func TestClientCredentials_authMethods(t *testing.T) {
@@ -45,7 +34,7 @@ func TestClientCredentials_authMethods(t *testing.T) {
 		t.Run("method="+method, func(t *testing.T) {
 			t.Parallel()
 			idp := mockidp.NewTestServer(t, mockidp.Options{})
-			svc := serviceClientAt(t, idp, "orders:read orders:write")
+			svc := idp.RegisterServiceClient(t, "orders:read orders:write")
 			tok, err := newTestTokenClient(0, nil).ClientCredentials(context.Background(), TokenRequest{
 				Endpoint: idp.TokenEndpoint(), ClientID: svc.ClientID, ClientSecret: svc.ClientSecret,
 				AuthMethod: method, Scopes: []string{"orders:read"},
@@ -221,7 +210,7 @@ func TestClientCredentials_retries(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
 			idp := mockidp.NewTestServer(t, mockidp.Options{})
-			svc := serviceClientAt(t, idp, "orders:read")
+			svc := idp.RegisterServiceClient(t, "orders:read")
 			tc.faults.PathPrefix, tc.faults.Method = "/token", http.MethodPost
 			idp.SetFaults(tc.faults)
 			tok, err := newTestTokenClient(tc.maxRetries, nil).ClientCredentials(context.Background(), TokenRequest{
