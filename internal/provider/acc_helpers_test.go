@@ -39,6 +39,17 @@ func idpProviderBlockWithoutToken(idp *mockidp.Server, extra string) string {
 `, idp.URL(), string(idp.Flavor()), extra)
 }
 
+// requestsWhere counts the requests idp logged that match.
+func requestsWhere(idp *mockidp.Server, match func(mockidp.RecordedRequest) bool) int {
+	n := 0
+	for _, r := range idp.Requests() {
+		if match(r) {
+			n++
+		}
+	}
+	return n
+}
+
 // checkClientsGoneAt is a CheckDestroy that asks the mock IdP whether every client the
 // state held is really gone.
 func checkClientsGoneAt(idp *mockidp.Server) func(*terraform.State) error {

@@ -300,12 +300,9 @@ resource "idpgate_dcr_client" "svc" {
 								return fmt.Errorf("state %v does not match the IdP %v", attrs["client_name"], rec.Metadata["client_name"])
 							}
 						}
-						posts := 0
-						for _, r := range idp.Requests() {
-							if r.Method == http.MethodPost && r.Status == http.StatusCreated {
-								posts++
-							}
-						}
+						posts := requestsWhere(idp, func(r mockidp.RecordedRequest) bool {
+							return r.Method == http.MethodPost && r.Status == http.StatusCreated
+						})
 						if posts != 4 {
 							return fmt.Errorf("%d successful registrations, want 4", posts)
 						}
@@ -530,12 +527,7 @@ resource "idpgate_dcr_client" "app" {
 			ExpectError: regexp.MustCompile(`(?s)Client registration outcome unknown.*lost-app.*not\s+sent\s+again.*terraform\s+import`),
 		}},
 	})
-	posts := 0
-	for _, r := range idp.Requests() {
-		if r.Method == http.MethodPost {
-			posts++
-		}
-	}
+	posts := requestsWhere(idp, func(r mockidp.RecordedRequest) bool { return r.Method == http.MethodPost })
 	if posts != 1 {
 		t.Errorf("the registration was sent %d times, want exactly once", posts)
 	}
@@ -596,12 +588,9 @@ resource "idpgate_dcr_client" "app" {
 				if n := len(idp.Clients()); n != 1 {
 					return fmt.Errorf("%d clients at the IdP, want 1", n)
 				}
-				hidden := 0
-				for _, r := range idp.Requests() {
-					if r.Method == http.MethodGet && r.Status == http.StatusNotFound {
-						hidden++
-					}
-				}
+				hidden := requestsWhere(idp, func(r mockidp.RecordedRequest) bool {
+					return r.Method == http.MethodGet && r.Status == http.StatusNotFound
+				})
 				if hidden != 2 {
 					return fmt.Errorf("%d reads were answered 404, want 2: the fault did not fire", hidden)
 				}
