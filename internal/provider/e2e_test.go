@@ -203,14 +203,7 @@ removed {
 					},
 					PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
 				},
-				Check: func(st *terraform.State) error {
-					_, token, err := s.tokenFromState(st, e2eApp)
-					if err != nil {
-						return err
-					}
-					_, err = s.expectStatus(http.MethodGet, "/orders/items", token, http.StatusOK)
-					return err
-				},
+				Check: s.checkGETAllowed(e2eApp, "/orders/items"),
 			},
 		},
 	})
