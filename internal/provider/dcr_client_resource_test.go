@@ -76,9 +76,7 @@ func TestAccDCRClient_lifecycle(t *testing.T) {
 							statecheck.ExpectSensitiveValue(appAddr, tfjsonpath.New("client_secret")),
 							statecheck.ExpectSensitiveValue(appAddr, tfjsonpath.New("registration_access_token")),
 						},
-						ConfigPlanChecks: resource.ConfigPlanChecks{
-							PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
-						},
+						ConfigPlanChecks: emptyPlanAfterApply(),
 						Check: resource.ComposeAggregateTestCheckFunc(
 							checkAtIdP(idp, map[string]any{"client_name": "orders-app", "scope": "orders:read",
 								"redirect_uris": []any{"https://app.example.com/cb"}}),
@@ -360,9 +358,7 @@ resource "idpgate_dcr_client" "app" {
   extra_metadata = jsonencode({ post_logout_redirect_uris = ["https://spa.example.com/bye"] })
 }
 `,
-			ConfigPlanChecks: resource.ConfigPlanChecks{
-				PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
-			},
+			ConfigPlanChecks: emptyPlanAfterApply(),
 			Check: resource.ComposeAggregateTestCheckFunc(
 				checkAtIdP(idp, map[string]any{"post_logout_redirect_uris": []any{"https://spa.example.com/bye"}}),
 				// Keycloak's default grant types were stored although the user set none.
@@ -395,10 +391,8 @@ resource "idpgate_dcr_client" "app" {
 		CheckDestroy: checkClientsGoneAt(idp),
 		Steps: []resource.TestStep{
 			{
-				Config: config(true),
-				ConfigPlanChecks: resource.ConfigPlanChecks{
-					PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
-				},
+				Config:           config(true),
+				ConfigPlanChecks: emptyPlanAfterApply(),
 				Check: checkAtIdP(idp, map[string]any{"dpop_bound_access_tokens": true,
 					"tls_client_certificate_bound_access_tokens": true, "tls_client_auth_subject_dn": "CN=bound,O=Example"}),
 			},

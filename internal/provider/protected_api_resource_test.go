@@ -283,10 +283,8 @@ func TestAccProtectedAPI_lifecycle(t *testing.T) {
 		CheckDestroy: s.checkGatewayEmpty,
 		Steps: []resource.TestStep{
 			{
-				Config: protectedAPIConfig(s, s.upstream.URL, "60s", ""),
-				ConfigPlanChecks: resource.ConfigPlanChecks{
-					PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
-				},
+				Config:           protectedAPIConfig(s, s.upstream.URL, "60s", ""),
+				ConfigPlanChecks: emptyPlanAfterApply(),
 				ConfigStateChecks: []statecheck.StateCheck{
 					statecheck.ExpectKnownValue(name, tfjsonpath.New("jwt").AtMapKey("leeway"), knownvalue.StringExact("60s")),
 					statecheck.ExpectKnownValue(name, tfjsonpath.New("jwt").AtMapKey("policy_claim"), knownvalue.StringExact("pol")),
@@ -404,10 +402,8 @@ resource "idpgate_access_policy" "app" {
 		CheckDestroy: s.checkNothingLeft(),
 		Steps: []resource.TestStep{
 			{
-				Config: config("60s"),
-				ConfigPlanChecks: resource.ConfigPlanChecks{
-					PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
-				},
+				Config:           config("60s"),
+				ConfigPlanChecks: emptyPlanAfterApply(),
 				Check: resource.ComposeAggregateTestCheckFunc(
 					resource.TestCheckResourceAttrPair(name, "introspection.client_secret", "idpgate_dcr_client.gateway", "client_secret"),
 					resource.TestCheckResourceAttr(name, "introspection.identity_claim", "sub"),
@@ -529,10 +525,8 @@ func TestAccProtectedAPI_zeroLeeway(t *testing.T) {
 		CheckDestroy: s.checkNothingLeft(),
 		Steps: []resource.TestStep{
 			{
-				Config: protectedAPIConfig(s, s.upstream.URL, "0s", ""),
-				ConfigPlanChecks: resource.ConfigPlanChecks{
-					PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
-				},
+				Config:           protectedAPIConfig(s, s.upstream.URL, "0s", ""),
+				ConfigPlanChecks: emptyPlanAfterApply(),
 				Check: resource.ComposeAggregateTestCheckFunc(
 					resource.TestCheckResourceAttr("idpgate_protected_api.orders", "jwt.leeway", "0s"),
 					func(st *terraform.State) error {
