@@ -7,6 +7,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/attr"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
+	"github.com/hashicorp/terraform-plugin-testing/plancheck"
 	"github.com/hashicorp/terraform-plugin-testing/terraform"
 
 	"github.com/idpgate/terraform-provider-idpgate/internal/mockidp"
@@ -37,6 +38,23 @@ func idpProviderBlockWithoutToken(idp *mockidp.Server, extra string) string {
   %s
 }
 `, idp.URL(), string(idp.Flavor()), extra)
+}
+
+// emptyPlanAfterApply: once applied and refreshed, the configuration plans no change (what
+// the IdP or the gateway answers reads back as what was written).
+func emptyPlanAfterApply() resource.ConfigPlanChecks {
+	return resource.ConfigPlanChecks{PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()}}
+}
+
+// requestsWhere counts the requests idp logged that match.
+func requestsWhere(idp *mockidp.Server, match func(mockidp.RecordedRequest) bool) int {
+	n := 0
+	for _, r := range idp.Requests() {
+		if match(r) {
+			n++
+		}
+	}
+	return n
 }
 
 // checkClientsGoneAt is a CheckDestroy that asks the mock IdP whether every client the

@@ -24,12 +24,10 @@ var (
 // NewAccessDecisionDataSource is the idpgate_access_decision data source: what the gateway
 // would do with a request (POST /v1/decisions), for check blocks and `terraform test`.
 func NewAccessDecisionDataSource() datasource.DataSource {
-	return &accessDecisionDataSource{}
+	return &accessDecisionDataSource{providerDataSource{typeSuffix: "_access_decision"}}
 }
 
-type accessDecisionDataSource struct {
-	data *providerData
-}
+type accessDecisionDataSource struct{ providerDataSource }
 
 type accessDecisionModel struct {
 	Method   types.String         `tfsdk:"method"`
@@ -46,10 +44,6 @@ type accessDecisionModel struct {
 	APIID    types.String `tfsdk:"api_id"`
 	PolicyID types.String `tfsdk:"policy_id"`
 	Reason   types.String `tfsdk:"reason"`
-}
-
-func (d *accessDecisionDataSource) Metadata(_ context.Context, req datasource.MetadataRequest, resp *datasource.MetadataResponse) {
-	resp.TypeName = req.ProviderTypeName + "_access_decision"
 }
 
 func (d *accessDecisionDataSource) Schema(_ context.Context, _ datasource.SchemaRequest, resp *datasource.SchemaResponse) {
@@ -126,10 +120,6 @@ func (d *accessDecisionDataSource) Schema(_ context.Context, _ datasource.Schema
 			},
 		},
 	}
-}
-
-func (d *accessDecisionDataSource) Configure(_ context.Context, req datasource.ConfigureRequest, resp *datasource.ConfigureResponse) {
-	d.data = configuredData(req.ProviderData, &resp.Diagnostics)
 }
 
 func (d *accessDecisionDataSource) Read(ctx context.Context, req datasource.ReadRequest, resp *datasource.ReadResponse) {

@@ -139,37 +139,28 @@ func (m accessPolicyModel) common() gatewayModelCommon {
 }
 
 func (m accessPolicyModel) toWire(ctx context.Context) (adminapi.Policy, diag.Diagnostics) {
-	var diags, d diag.Diagnostics
-	p := adminapi.Policy{Name: m.Name.ValueString(), AccessRights: []adminapi.AccessRight{}}
-	p.ClientIDs, d = stringsToWire(ctx, m.ClientIDs)
-	diags.Append(d...)
+	b := wireBody{ctx: ctx}
+	p := adminapi.Policy{Name: m.Name.ValueString(), ClientIDs: b.strings(m.ClientIDs), AccessRights: []adminapi.AccessRight{}}
 	for _, ar := range m.AccessRights {
-		w := adminapi.AccessRight{APIID: ar.APIID.ValueString()}
-		w.Methods, d = stringsToWire(ctx, ar.Methods)
-		diags.Append(d...)
-		w.Paths, d = stringsToWire(ctx, ar.Paths)
-		diags.Append(d...)
-		w.RequiredScopes, d = stringsToWire(ctx, ar.RequiredScopes)
-		diags.Append(d...)
-		w.Conditions, d = listToWire(ctx, ar.Conditions)
-		diags.Append(d...)
-		p.AccessRights = append(p.AccessRights, w)
+		p.AccessRights = append(p.AccessRights, adminapi.AccessRight{
+			APIID:          ar.APIID.ValueString(),
+			Methods:        b.strings(ar.Methods),
+			Paths:          b.strings(ar.Paths),
+			RequiredScopes: b.strings(ar.RequiredScopes),
+			Conditions:     b.list(ar.Conditions),
+		})
 	}
-	p.RateLimit, d = m.RateLimit.toWire()
-	diags.Append(d...)
-	p.Quota, d = m.Quota.toWire()
-	diags.Append(d...)
-	p.MaxTokenAge, d = durationToWire(m.MaxTokenAge)
-	diags.Append(d...)
-	return p, diags
+	p.RateLimit = m.RateLimit.toWire(&b)
+	p.Quota = m.Quota.toWire(&b)
+	p.MaxTokenAge = b.duration(m.MaxTokenAge)
+	return p, b.diags
 }
 
-func (l *limitModel) toWire() (*adminapi.Limit, diag.Diagnostics) {
+func (l *limitModel) toWire(b *wireBody) *adminapi.Limit {
 	if l == nil {
-		return nil, nil
+		return nil
 	}
-	per, diags := durationToWire(l.Per)
-	return &adminapi.Limit{Requests: l.Requests.ValueInt64(), Per: per}, diags
+	return &adminapi.Limit{Requests: l.Requests.ValueInt64(), Per: b.duration(l.Per)}
 }
 
 // accessPolicyFromWire maps the gateway's answer to state; prior (plan or previous state)

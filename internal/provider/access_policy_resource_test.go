@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
-	"github.com/hashicorp/terraform-plugin-testing/plancheck"
 	"github.com/hashicorp/terraform-plugin-testing/terraform"
 
 	"github.com/hashicorp/terraform-plugin-framework/diag"
@@ -135,10 +134,8 @@ resource "idpgate_access_policy" "reports" {
 		CheckDestroy: s.checkGatewayEmpty,
 		Steps: []resource.TestStep{
 			{
-				Config: config,
-				ConfigPlanChecks: resource.ConfigPlanChecks{
-					PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
-				},
+				Config:           config,
+				ConfigPlanChecks: emptyPlanAfterApply(),
 				Check: func(*terraform.State) error {
 					fresh := mint(0, "reports")
 					if _, err := s.expectStatus(http.MethodGet, "/reports/daily", mint(2*time.Minute, "reports"), http.StatusUnauthorized); err != nil {

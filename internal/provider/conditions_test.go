@@ -182,10 +182,8 @@ resource "idpgate_access_policy" "tenants" {
 		CheckDestroy: s.checkGatewayEmpty,
 		Steps: []resource.TestStep{
 			{
-				Config: config("mfa"),
-				ConfigPlanChecks: resource.ConfigPlanChecks{
-					PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
-				},
+				Config:           config("mfa"),
+				ConfigPlanChecks: emptyPlanAfterApply(),
 				Check: func(*terraform.State) error {
 					for _, c := range []struct {
 						method, acr, tenant string

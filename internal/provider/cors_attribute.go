@@ -1,12 +1,10 @@
 package provider
 
 import (
-	"context"
 	"fmt"
 
 	"github.com/hashicorp/terraform-plugin-framework-validators/setvalidator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
-	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/booldefault"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/planmodifier"
@@ -86,23 +84,18 @@ func corsAttribute() schema.SingleNestedAttribute {
 	}
 }
 
-func (c *corsModel) toWire(ctx context.Context) (*adminapi.CORS, diag.Diagnostics) {
+func (c *corsModel) toWire(b *wireBody) *adminapi.CORS {
 	if c == nil {
-		return nil, nil
+		return nil
 	}
-	var diags, d diag.Diagnostics
-	w := &adminapi.CORS{AllowCredentials: c.AllowCredentials.ValueBool()}
-	w.AllowedOrigins, d = stringsToWire(ctx, c.AllowedOrigins)
-	diags.Append(d...)
-	w.AllowedMethods, d = stringsToWire(ctx, c.AllowedMethods)
-	diags.Append(d...)
-	w.AllowedHeaders, d = stringsToWire(ctx, c.AllowedHeaders)
-	diags.Append(d...)
-	w.ExposedHeaders, d = stringsToWire(ctx, c.ExposedHeaders)
-	diags.Append(d...)
-	w.MaxAge, d = durationToWire(c.MaxAge)
-	diags.Append(d...)
-	return w, diags
+	return &adminapi.CORS{
+		AllowedOrigins:   b.strings(c.AllowedOrigins),
+		AllowedMethods:   b.strings(c.AllowedMethods),
+		AllowedHeaders:   b.strings(c.AllowedHeaders),
+		ExposedHeaders:   b.strings(c.ExposedHeaders),
+		AllowCredentials: c.AllowCredentials.ValueBool(),
+		MaxAge:           b.duration(c.MaxAge),
+	}
 }
 
 func corsFromWire(w *adminapi.CORS, prior *corsModel) *corsModel {

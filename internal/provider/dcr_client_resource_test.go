@@ -76,9 +76,7 @@ func TestAccDCRClient_lifecycle(t *testing.T) {
 							statecheck.ExpectSensitiveValue(appAddr, tfjsonpath.New("client_secret")),
 							statecheck.ExpectSensitiveValue(appAddr, tfjsonpath.New("registration_access_token")),
 						},
-						ConfigPlanChecks: resource.ConfigPlanChecks{
-							PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
-						},
+						ConfigPlanChecks: emptyPlanAfterApply(),
 						Check: resource.ComposeAggregateTestCheckFunc(
 							checkAtIdP(idp, map[string]any{"client_name": "orders-app", "scope": "orders:read",
 								"redirect_uris": []any{"https://app.example.com/cb"}}),
@@ -300,12 +298,9 @@ resource "idpgate_dcr_client" "svc" {
 								return fmt.Errorf("state %v does not match the IdP %v", attrs["client_name"], rec.Metadata["client_name"])
 							}
 						}
-						posts := 0
-						for _, r := range idp.Requests() {
-							if r.Method == http.MethodPost && r.Status == http.StatusCreated {
-								posts++
-							}
-						}
+						posts := requestsWhere(idp, func(r mockidp.RecordedRequest) bool {
+							return r.Method == http.MethodPost && r.Status == http.StatusCreated
+						})
 						if posts != 4 {
 							return fmt.Errorf("%d successful registrations, want 4", posts)
 						}
@@ -363,9 +358,7 @@ resource "idpgate_dcr_client" "app" {
   extra_metadata = jsonencode({ post_logout_redirect_uris = ["https://spa.example.com/bye"] })
 }
 `,
-			ConfigPlanChecks: resource.ConfigPlanChecks{
-				PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
-			},
+			ConfigPlanChecks: emptyPlanAfterApply(),
 			Check: resource.ComposeAggregateTestCheckFunc(
 				checkAtIdP(idp, map[string]any{"post_logout_redirect_uris": []any{"https://spa.example.com/bye"}}),
 				// Keycloak's default grant types were stored although the user set none.
@@ -398,10 +391,8 @@ resource "idpgate_dcr_client" "app" {
 		CheckDestroy: checkClientsGoneAt(idp),
 		Steps: []resource.TestStep{
 			{
-				Config: config(true),
-				ConfigPlanChecks: resource.ConfigPlanChecks{
-					PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
-				},
+				Config:           config(true),
+				ConfigPlanChecks: emptyPlanAfterApply(),
 				Check: checkAtIdP(idp, map[string]any{"dpop_bound_access_tokens": true,
 					"tls_client_certificate_bound_access_tokens": true, "tls_client_auth_subject_dn": "CN=bound,O=Example"}),
 			},
@@ -530,12 +521,7 @@ resource "idpgate_dcr_client" "app" {
 			ExpectError: regexp.MustCompile(`(?s)Client registration outcome unknown.*lost-app.*not\s+sent\s+again.*terraform\s+import`),
 		}},
 	})
-	posts := 0
-	for _, r := range idp.Requests() {
-		if r.Method == http.MethodPost {
-			posts++
-		}
-	}
+	posts := requestsWhere(idp, func(r mockidp.RecordedRequest) bool { return r.Method == http.MethodPost })
 	if posts != 1 {
 		t.Errorf("the registration was sent %d times, want exactly once", posts)
 	}
@@ -596,12 +582,9 @@ resource "idpgate_dcr_client" "app" {
 				if n := len(idp.Clients()); n != 1 {
 					return fmt.Errorf("%d clients at the IdP, want 1", n)
 				}
-				hidden := 0
-				for _, r := range idp.Requests() {
-					if r.Method == http.MethodGet && r.Status == http.StatusNotFound {
-						hidden++
-					}
-				}
+				hidden := requestsWhere(idp, func(r mockidp.RecordedRequest) bool {
+					return r.Method == http.MethodGet && r.Status == http.StatusNotFound
+				})
 				if hidden != 2 {
 					return fmt.Errorf("%d reads were answered 404, want 2: the fault did not fire", hidden)
 				}

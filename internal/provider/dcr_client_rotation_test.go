@@ -94,10 +94,8 @@ func TestAccDCRClient_rotateOkta(t *testing.T) {
 			ConfigStateChecks: []statecheck.StateCheck{
 				sameClientID.AddStateValue(appAddr, tfjsonpath.New("client_id")),
 			},
-			ConfigPlanChecks: resource.ConfigPlanChecks{
-				PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
-			},
-			Check: resource.ComposeTestCheckFunc(append([]resource.TestCheckFunc{seen.collect}, checks...)...),
+			ConfigPlanChecks: emptyPlanAfterApply(),
+			Check:            resource.ComposeTestCheckFunc(append([]resource.TestCheckFunc{seen.collect}, checks...)...),
 		}
 	}
 	inPlace := resource.ConfigPlanChecks{
@@ -171,10 +169,8 @@ func TestAccDCRClient_rotateGeneric(t *testing.T) {
 					{
 						Config:            idpProviderBlock(idp, "") + rotatingClient("v1", ""),
 						ConfigStateChecks: []statecheck.StateCheck{clientID.AddStateValue(appAddr, tfjsonpath.New("client_id"))},
-						ConfigPlanChecks: resource.ConfigPlanChecks{
-							PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
-						},
-						Check: resource.ComposeTestCheckFunc(seen.collect, seen.mintsWith(idp, 0, true)),
+						ConfigPlanChecks:  emptyPlanAfterApply(),
+						Check:             resource.ComposeTestCheckFunc(seen.collect, seen.mintsWith(idp, 0, true)),
 					},
 					{
 						Config:            idpProviderBlock(idp, "") + rotatingClient("v2", ""),

@@ -23,17 +23,11 @@ import (
 
 // keepEquivalentDuration plans the prior state's spelling when the configured duration is
 // the same length of time, so an equivalent spelling is never a diff.
-func keepEquivalentDuration() planmodifier.String { return keepEquivalentDurationModifier{} }
-
-type keepEquivalentDurationModifier struct{}
-
-func (keepEquivalentDurationModifier) Description(context.Context) string {
-	return "an equivalent spelling of the current duration (\"60s\" for \"1m0s\") is not a change"
+func keepEquivalentDuration() planmodifier.String {
+	return keepEquivalentDurationModifier{"an equivalent spelling of the current duration (\"60s\" for \"1m0s\") is not a change"}
 }
 
-func (m keepEquivalentDurationModifier) MarkdownDescription(ctx context.Context) string {
-	return m.Description(ctx)
-}
+type keepEquivalentDurationModifier struct{ describedAs }
 
 func (keepEquivalentDurationModifier) PlanModifyString(_ context.Context, req planmodifier.StringRequest, resp *planmodifier.StringResponse) {
 	if req.PlanValue.IsNull() || req.PlanValue.IsUnknown() || req.StateValue.IsNull() || req.StateValue.IsUnknown() {

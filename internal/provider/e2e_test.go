@@ -93,10 +93,8 @@ func TestAccE2E_registerProtectGrant(t *testing.T) {
 		CheckDestroy: s.checkNothingLeft(otherID),
 		Steps: []resource.TestStep{
 			{
-				Config: e2eConfig(s, firstLimit, "GET"),
-				ConfigPlanChecks: resource.ConfigPlanChecks{
-					PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
-				},
+				Config:           e2eConfig(s, firstLimit, "GET"),
+				ConfigPlanChecks: emptyPlanAfterApply(),
 				Check: resource.ComposeAggregateTestCheckFunc(
 					resource.TestCheckResourceAttrPair(e2ePolicy, "access_rights.0.api_id", e2eAPI, "id"),
 					resource.TestCheckResourceAttrPair(e2ePolicy, "client_ids.0", e2eApp, "client_id"),
@@ -203,14 +201,7 @@ removed {
 					},
 					PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
 				},
-				Check: func(st *terraform.State) error {
-					_, token, err := s.tokenFromState(st, e2eApp)
-					if err != nil {
-						return err
-					}
-					_, err = s.expectStatus(http.MethodGet, "/orders/items", token, http.StatusOK)
-					return err
-				},
+				Check: s.checkGETAllowed(e2eApp, "/orders/items"),
 			},
 		},
 	})
@@ -303,10 +294,8 @@ resource "idpgate_access_policy" "partners" {
 	accTest(t, resource.TestCase{
 		CheckDestroy: s.checkNothingLeft(),
 		Steps: []resource.TestStep{{
-			Config: cfg,
-			ConfigPlanChecks: resource.ConfigPlanChecks{
-				PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
-			},
+			Config:           cfg,
+			ConfigPlanChecks: emptyPlanAfterApply(),
 			Check: func(st *terraform.State) error {
 				clientID, secret, err := credentialsInState(st, "idpgate_dcr_client.partner")
 				if err != nil {
@@ -428,11 +417,9 @@ func TestAccE2E_quickstartExample(t *testing.T) {
 	accTest(t, resource.TestCase{
 		CheckDestroy: s.checkNothingLeft(),
 		Steps: []resource.TestStep{{
-			Config:          cfg,
-			ConfigVariables: config.Variables{"orders_upstream": config.StringVariable(s.upstream.URL)},
-			ConfigPlanChecks: resource.ConfigPlanChecks{
-				PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
-			},
+			Config:           cfg,
+			ConfigVariables:  config.Variables{"orders_upstream": config.StringVariable(s.upstream.URL)},
+			ConfigPlanChecks: emptyPlanAfterApply(),
 			Check: func(st *terraform.State) error {
 				_, token, err := s.tokenFromState(st, "idpgate_dcr_client.app")
 				if err != nil {

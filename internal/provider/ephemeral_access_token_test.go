@@ -55,17 +55,6 @@ func tokenTestResource(t *testing.T, idp *mockidp.Server, maxRetries int) *acces
 	}}
 }
 
-// registerServiceClient registers a client_credentials client at idp directly.
-func registerServiceClient(t *testing.T, idp *mockidp.Server, scope string) mockidp.ClientRecord {
-	t.Helper()
-	rec, err := idp.RegisterClient(map[string]any{
-		"client_name": "svc", "grant_types": []any{"client_credentials"}, "response_types": []any{}, "scope": scope})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return rec
-}
-
 // tokenConfig is the ephemeral resource's configuration as Terraform would hand it over.
 func tokenConfig(t *testing.T, clientID, secret string, scopes ...string) accessTokenModel {
 	t.Helper()
@@ -92,7 +81,7 @@ func TestAccessToken_authMethods(t *testing.T) {
 		t.Run("method="+method, func(t *testing.T) {
 			t.Parallel()
 			idp := newAccIdP(t, mockidp.FlavorGeneric)
-			svc := registerServiceClient(t, idp, "orders:read orders:write")
+			svc := idp.RegisterServiceClient(t, "orders:read orders:write")
 			cfg := tokenConfig(t, svc.ClientID, svc.ClientSecret, "orders:read")
 			if method != "" {
 				cfg.AuthMethod = types.StringValue(method)
@@ -148,7 +137,7 @@ func TestAccessToken_authMethods(t *testing.T) {
 func TestAccessToken_requestParameters(t *testing.T) {
 	t.Parallel()
 	idp := newAccIdP(t, mockidp.FlavorGeneric)
-	svc := registerServiceClient(t, idp, "orders:read")
+	svc := idp.RegisterServiceClient(t, "orders:read")
 	cfg := tokenConfig(t, svc.ClientID, svc.ClientSecret)
 	cfg.TokenEndpoint = types.StringValue(idp.TokenEndpoint())
 	cfg.Audience = types.StringValue("https://orders.example.com")
@@ -181,7 +170,7 @@ func TestAccessToken_requestParameters(t *testing.T) {
 // quotes the IdP's error code, and never the secret.
 func TestAccessToken_errors(t *testing.T) {
 	idp := newAccIdP(t, mockidp.FlavorGeneric)
-	svc := registerServiceClient(t, idp, "orders:read")
+	svc := idp.RegisterServiceClient(t, "orders:read")
 	web, err := idp.RegisterClient(map[string]any{"client_name": "web", "grant_types": []any{"authorization_code"},
 		"response_types": []any{"code"}, "redirect_uris": []any{"https://app.example.com/cb"}})
 	if err != nil {
@@ -260,7 +249,7 @@ func TestAccessToken_retries(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
 			idp := newAccIdP(t, mockidp.FlavorGeneric)
-			svc := registerServiceClient(t, idp, "orders:read")
+			svc := idp.RegisterServiceClient(t, "orders:read")
 			cfg := tokenConfig(t, svc.ClientID, svc.ClientSecret)
 			cfg.TokenEndpoint = types.StringValue(idp.TokenEndpoint())
 			tc.faults.PathPrefix, tc.faults.Method = "/token", http.MethodPost
@@ -400,7 +389,7 @@ func TestAccessToken_unreachableAndPlainHTTP(t *testing.T) {
 func TestAccessToken_logsMaskCredentials(t *testing.T) {
 	t.Parallel()
 	idp := newAccIdP(t, mockidp.FlavorGeneric)
-	svc := registerServiceClient(t, idp, "orders:read")
+	svc := idp.RegisterServiceClient(t, "orders:read")
 	var logs bytes.Buffer
 	ctx := tflogtest.RootLogger(context.Background(), &logs)
 	got, diags := tokenTestResource(t, idp, 0).open(ctx, tokenConfig(t, svc.ClientID, svc.ClientSecret))

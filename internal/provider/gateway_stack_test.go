@@ -240,6 +240,19 @@ func (s *gatewayStack) tokenFromState(st *terraform.State, addr string) (clientI
 	return clientID, token, err
 }
 
+// checkGETAllowed is a Check: a token for the client that addr holds in state is let
+// through (200) to a GET of path.
+func (s *gatewayStack) checkGETAllowed(addr, path string) resource.TestCheckFunc {
+	return func(st *terraform.State) error {
+		_, token, err := s.tokenFromState(st, addr)
+		if err != nil {
+			return err
+		}
+		_, err = s.expectStatus(http.MethodGet, path, token, http.StatusOK)
+		return err
+	}
+}
+
 // checkNothingLeft is a CheckDestroy: the gateway holds no API and no policy, and the IdP
 // holds no client but those registered out of band, which destroy must not touch.
 func (s *gatewayStack) checkNothingLeft(outOfBand ...string) resource.TestCheckFunc {

@@ -70,9 +70,7 @@ func TestAccHydra_dcrClientLifecycle(t *testing.T) {
 					sameClientID.AddStateValue(appAddr, tfjsonpath.New("client_id")),
 					tokenRotated.AddStateValue(appAddr, tfjsonpath.New("registration_access_token")),
 				},
-				ConfigPlanChecks: resource.ConfigPlanChecks{
-					PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
-				},
+				ConfigPlanChecks: emptyPlanAfterApply(),
 				Check: resource.ComposeAggregateTestCheckFunc(
 					resource.TestCheckResourceAttrWith(appAddr, "registration_client_uri", func(v string) error {
 						if !strings.HasPrefix(v, h.RegistrationEndpoint()+"/") {
@@ -264,12 +262,10 @@ resource "idpgate_access_policy" "app" {
 			// first, so that the test checks the token path rather than the gateway's refetch
 			// timing (TestJWKSUnknownKidSoonAfterAnotherFetch covers a key published just
 			// after a fetch).
-			PreConfig: func() { hydraIssueOneToken(t, h) },
-			Config:    config,
-			ConfigPlanChecks: resource.ConfigPlanChecks{
-				PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
-			},
-			Check: throughGateway,
+			PreConfig:        func() { hydraIssueOneToken(t, h) },
+			Config:           config,
+			ConfigPlanChecks: emptyPlanAfterApply(),
+			Check:            throughGateway,
 		}},
 	})
 }

@@ -22,12 +22,10 @@ var (
 // NewOpenIDConfigurationDataSource is the idpgate_openid_configuration data source: an
 // issuer's discovery document, e.g. to feed the gateway's jwks_uri.
 func NewOpenIDConfigurationDataSource() datasource.DataSource {
-	return &openIDConfigurationDataSource{}
+	return &openIDConfigurationDataSource{providerDataSource{typeSuffix: "_openid_configuration"}}
 }
 
-type openIDConfigurationDataSource struct {
-	data *providerData
-}
+type openIDConfigurationDataSource struct{ providerDataSource }
 
 type openIDConfigurationModel struct {
 	Issuer                            types.String         `tfsdk:"issuer"`
@@ -47,10 +45,6 @@ type openIDConfigurationModel struct {
 	IDTokenSigningAlgValuesSupported  types.List           `tfsdk:"id_token_signing_alg_values_supported"`
 	CodeChallengeMethodsSupported     types.List           `tfsdk:"code_challenge_methods_supported"`
 	Document                          jsontypes.Normalized `tfsdk:"document"`
-}
-
-func (d *openIDConfigurationDataSource) Metadata(_ context.Context, req datasource.MetadataRequest, resp *datasource.MetadataResponse) {
-	resp.TypeName = req.ProviderTypeName + "_openid_configuration"
 }
 
 func (d *openIDConfigurationDataSource) Schema(_ context.Context, _ datasource.SchemaRequest, resp *datasource.SchemaResponse) {
@@ -92,10 +86,6 @@ func (d *openIDConfigurationDataSource) Schema(_ context.Context, _ datasource.S
 			},
 		},
 	}
-}
-
-func (d *openIDConfigurationDataSource) Configure(_ context.Context, req datasource.ConfigureRequest, resp *datasource.ConfigureResponse) {
-	d.data = configuredData(req.ProviderData, &resp.Diagnostics)
 }
 
 func (d *openIDConfigurationDataSource) Read(ctx context.Context, req datasource.ReadRequest, resp *datasource.ReadResponse) {

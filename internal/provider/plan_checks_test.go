@@ -160,23 +160,13 @@ resource "idpgate_protected_api" "orders" {
 }
 
 func registrationRequests(idp *mockidp.Server) int {
-	n := 0
-	for _, r := range idp.Requests() {
-		if strings.HasPrefix(idp.URL()+r.Path, idp.RegistrationEndpoint()) {
-			n++
-		}
-	}
-	return n
+	return requestsWhere(idp, func(r mockidp.RecordedRequest) bool {
+		return strings.HasPrefix(idp.URL()+r.Path, idp.RegistrationEndpoint())
+	})
 }
 
 func discoveryRequests(idp *mockidp.Server) int {
-	n := 0
-	for _, r := range idp.Requests() {
-		if strings.Contains(r.Path, "/.well-known/") {
-			n++
-		}
-	}
-	return n
+	return requestsWhere(idp, func(r mockidp.RecordedRequest) bool { return strings.Contains(r.Path, "/.well-known/") })
 }
 
 // dcrConfig is a dcr_client configuration with the given attributes set.

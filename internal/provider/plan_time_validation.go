@@ -2,10 +2,9 @@ package provider
 
 import (
 	"context"
-	"fmt"
 	"math/big"
-	"strings"
 
+	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/tfsdk"
 	"github.com/hashicorp/terraform-plugin-go/tftypes"
 
@@ -85,21 +84,18 @@ func badDuration(cfg tfsdk.Config, p *tftypes.AttributePath, v tftypes.Value) bo
 
 // terraformPathLabel is fieldLabel for a tftypes path.
 func terraformPathLabel(p *tftypes.AttributePath) string {
-	var b strings.Builder
+	var fp path.Path
 	for _, step := range p.Steps() {
 		switch st := step.(type) {
 		case tftypes.AttributeName:
-			if b.Len() > 0 {
-				b.WriteByte('.')
-			}
-			b.WriteString(string(st))
+			fp = fp.AtName(string(st))
 		case tftypes.ElementKeyInt:
-			fmt.Fprintf(&b, "[%d]", int64(st))
+			fp = fp.AtListIndex(int(st))
 		case tftypes.ElementKeyString:
-			b.WriteString("." + string(st))
+			fp = fp.AtMapKey(string(st))
 		}
 	}
-	return b.String()
+	return fieldLabel(fp)
 }
 
 // placeholderAt picks the placeholder by the nearest attribute name in the path, so that an

@@ -404,10 +404,7 @@ type jwtValidationModel struct {
 	Audiences         types.Set            `tfsdk:"audiences"`
 	AllowedAlgorithms types.Set            `tfsdk:"allowed_algorithms"`
 	Leeway            checkedDurationValue `tfsdk:"leeway"`
-	IdentityClaim     types.String         `tfsdk:"identity_claim"`
-	ClientIDClaim     types.String         `tfsdk:"client_id_claim"`
-	PolicyClaim       types.String         `tfsdk:"policy_claim"`
-	RequiredScopes    types.Set            `tfsdk:"required_scopes"`
+	claimsModel
 }
 
 type introspectionModel struct {
@@ -417,10 +414,27 @@ type introspectionModel struct {
 	ClientSecretWO types.String         `tfsdk:"client_secret_wo"` // always null: write-only
 	SecretVersion  types.Int64          `tfsdk:"client_secret_wo_version"`
 	CacheTTL       checkedDurationValue `tfsdk:"cache_ttl"`
-	IdentityClaim  types.String         `tfsdk:"identity_claim"`
-	ClientIDClaim  types.String         `tfsdk:"client_id_claim"`
-	PolicyClaim    types.String         `tfsdk:"policy_claim"`
-	RequiredScopes types.Set            `tfsdk:"required_scopes"`
+	claimsModel
+}
+
+// claimsModel is the part of jwt and introspection that claimAttributes declares.
+type claimsModel struct {
+	IdentityClaim  types.String `tfsdk:"identity_claim"`
+	ClientIDClaim  types.String `tfsdk:"client_id_claim"`
+	PolicyClaim    types.String `tfsdk:"policy_claim"`
+	RequiredScopes types.Set    `tfsdk:"required_scopes"`
+}
+
+// claimsFromWire reads the claim settings of the gateway's jwt or introspection; an omitted
+// claim name is the default.
+func claimsFromWire(identityClaim, clientIDClaim, policyClaim string, requiredScopes []string,
+	prior claimsModel) claimsModel {
+	return claimsModel{
+		IdentityClaim:  types.StringValue(orDefaultString(identityClaim, adminapi.DefaultIdentityClaim)),
+		ClientIDClaim:  stringFromWire(clientIDClaim, prior.ClientIDClaim),
+		PolicyClaim:    types.StringValue(orDefaultString(policyClaim, adminapi.DefaultPolicyClaim)),
+		RequiredScopes: setFromWire(requiredScopes, prior.RequiredScopes),
+	}
 }
 
 func (m protectedAPIModel) common() gatewayModelCommon {
@@ -430,7 +444,7 @@ func (m protectedAPIModel) common() gatewayModelCommon {
 // toWire builds the admin API body. Null optional values are omitted, so the gateway applies
 // its defaults (the same ones the schema declares).
 func (m protectedAPIModel) toWire(ctx context.Context) (adminapi.API, diag.Diagnostics) {
-	var diags diag.Diagnostics
+	b := wireBody{ctx: ctx}
 	api := adminapi.API{
 		Name:                   m.Name.ValueString(),
 		ListenPath:             m.ListenPath.ValueString(),
@@ -440,60 +454,40 @@ func (m protectedAPIModel) toWire(ctx context.Context) (adminapi.API, diag.Diagn
 		SenderConstraint:       m.SenderConstraint.ValueString(),
 		PathNormalization:      m.PathNormalization.ValueString(),
 		CaseInsensitivePaths:   m.CaseInsensitivePaths.ValueBool(),
+		Hosts:                  b.strings(m.Hosts),
+		Conditions:             b.list(m.Conditions),
+		CORS:                   m.CORS.toWire(&b),
 	}
-	var d diag.Diagnostics
-	api.Hosts, d = stringsToWire(ctx, m.Hosts)
-	diags.Append(d...)
-	api.Conditions, d = listToWire(ctx, m.Conditions)
-	diags.Append(d...)
-	api.CORS, d = m.CORS.toWire(ctx)
-	diags.Append(d...)
 	if !m.ForwardClaims.IsNull() && !m.ForwardClaims.IsUnknown() {
-		diags.Append(m.ForwardClaims.ElementsAs(ctx, &api.ForwardClaims, false)...)
+		b.diags.Append(m.ForwardClaims.ElementsAs(ctx, &api.ForwardClaims, false)...)
 	}
-	diags.Append(m.protectedResourceModel.toWire(ctx, &api)...)
+	b.diags.Append(m.protectedResourceModel.toWire(ctx, &api)...)
 	if j := m.JWT; j != nil {
-		w := &adminapi.JWTValidation{
-			Issuer:        j.Issuer.ValueString(),
-			JWKSURI:       j.JWKSURI.ValueString(),
-			IdentityClaim: stringToWire(j.IdentityClaim),
-			ClientIDClaim: stringToWire(j.ClientIDClaim),
-			PolicyClaim:   stringToWire(j.PolicyClaim),
+		api.JWT = &adminapi.JWTValidation{
+			Issuer:            j.Issuer.ValueString(),
+			JWKSURI:           j.JWKSURI.ValueString(),
+			IdentityClaim:     stringToWire(j.IdentityClaim),
+			ClientIDClaim:     stringToWire(j.ClientIDClaim),
+			PolicyClaim:       stringToWire(j.PolicyClaim),
+			Audiences:         b.strings(j.Audiences),
+			AllowedAlgorithms: b.strings(j.AllowedAlgorithms),
+			RequiredScopes:    b.strings(j.RequiredScopes),
+			Leeway:            b.optionalDuration(j.Leeway),
 		}
-		var d diag.Diagnostics
-		w.Audiences, d = stringsToWire(ctx, j.Audiences)
-		diags.Append(d...)
-		w.AllowedAlgorithms, d = stringsToWire(ctx, j.AllowedAlgorithms)
-		diags.Append(d...)
-		w.RequiredScopes, d = stringsToWire(ctx, j.RequiredScopes)
-		diags.Append(d...)
-		if !j.Leeway.IsNull() && !j.Leeway.IsUnknown() {
-			leeway, d := durationToWire(j.Leeway)
-			diags.Append(d...)
-			w.Leeway = &leeway
-		}
-		api.JWT = w
 	}
 	if in := m.Introspection; in != nil {
-		w := &adminapi.Introspection{
-			Endpoint:      in.Endpoint.ValueString(),
-			ClientID:      in.ClientID.ValueString(),
-			ClientSecret:  in.ClientSecret.ValueString(),
-			IdentityClaim: stringToWire(in.IdentityClaim),
-			ClientIDClaim: stringToWire(in.ClientIDClaim),
-			PolicyClaim:   stringToWire(in.PolicyClaim),
+		api.Introspection = &adminapi.Introspection{
+			Endpoint:       in.Endpoint.ValueString(),
+			ClientID:       in.ClientID.ValueString(),
+			ClientSecret:   in.ClientSecret.ValueString(),
+			IdentityClaim:  stringToWire(in.IdentityClaim),
+			ClientIDClaim:  stringToWire(in.ClientIDClaim),
+			PolicyClaim:    stringToWire(in.PolicyClaim),
+			RequiredScopes: b.strings(in.RequiredScopes),
+			CacheTTL:       b.optionalDuration(in.CacheTTL),
 		}
-		var d diag.Diagnostics
-		w.RequiredScopes, d = stringsToWire(ctx, in.RequiredScopes)
-		diags.Append(d...)
-		if !in.CacheTTL.IsNull() && !in.CacheTTL.IsUnknown() {
-			ttl, d := durationToWire(in.CacheTTL)
-			diags.Append(d...)
-			w.CacheTTL = &ttl
-		}
-		api.Introspection = w
 	}
-	return api, diags
+	return api, b.diags
 }
 
 // addWriteOnlySecret puts introspection.client_secret_wo into api when it is to be sent: on
@@ -551,10 +545,7 @@ func protectedAPIFromWire(api *adminapi.API, prior *protectedAPIModel) protected
 			Audiences:         setFromWire(w.Audiences, p.Audiences),
 			AllowedAlgorithms: setFromWire(orDefault(w.AllowedAlgorithms, adminapi.DefaultAlgorithm), p.AllowedAlgorithms),
 			Leeway:            durationFromWire(leewayFromWire(w.Leeway), p.Leeway, false),
-			IdentityClaim:     types.StringValue(orDefaultString(w.IdentityClaim, adminapi.DefaultIdentityClaim)),
-			ClientIDClaim:     stringFromWire(w.ClientIDClaim, p.ClientIDClaim),
-			PolicyClaim:       types.StringValue(orDefaultString(w.PolicyClaim, adminapi.DefaultPolicyClaim)),
-			RequiredScopes:    setFromWire(w.RequiredScopes, p.RequiredScopes),
+			claimsModel:       claimsFromWire(w.IdentityClaim, w.ClientIDClaim, w.PolicyClaim, w.RequiredScopes, p.claimsModel),
 		}
 	}
 	if w := api.Introspection; w != nil {
@@ -573,10 +564,7 @@ func protectedAPIFromWire(api *adminapi.API, prior *protectedAPIModel) protected
 			ClientSecretWO: types.StringNull(),
 			SecretVersion:  p.SecretVersion,
 			CacheTTL:       durationFromWire(ttl, p.CacheTTL, false),
-			IdentityClaim:  types.StringValue(orDefaultString(w.IdentityClaim, adminapi.DefaultIdentityClaim)),
-			ClientIDClaim:  stringFromWire(w.ClientIDClaim, p.ClientIDClaim),
-			PolicyClaim:    types.StringValue(orDefaultString(w.PolicyClaim, adminapi.DefaultPolicyClaim)),
-			RequiredScopes: setFromWire(w.RequiredScopes, p.RequiredScopes),
+			claimsModel:    claimsFromWire(w.IdentityClaim, w.ClientIDClaim, w.PolicyClaim, w.RequiredScopes, p.claimsModel),
 		}
 	}
 	return m

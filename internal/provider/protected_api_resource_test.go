@@ -49,10 +49,12 @@ func TestProtectedAPIToWire(t *testing.T) {
 			Audiences:         stringSet("orders-api"),
 			AllowedAlgorithms: stringSet("RS256", "ES256"),
 			Leeway:            durationOf("60s"),
-			IdentityClaim:     types.StringValue("sub"),
-			ClientIDClaim:     types.StringNull(),
-			PolicyClaim:       types.StringValue("pol"),
-			RequiredScopes:    types.SetNull(types.StringType),
+			claimsModel: claimsModel{
+				IdentityClaim:  types.StringValue("sub"),
+				ClientIDClaim:  types.StringNull(),
+				PolicyClaim:    types.StringValue("pol"),
+				RequiredScopes: types.SetNull(types.StringType),
+			},
 		},
 	}
 	api, diags := m.toWire(ctx)
@@ -83,9 +85,9 @@ func TestProtectedAPIFromWireKeepsUserSpelling(t *testing.T) {
 		ListenPath:    types.StringValue("/orders/"),
 		ForwardClaims: types.MapValueMust(types.StringType, map[string]attr.Value{}),
 		Introspection: &introspectionModel{
-			ClientSecret:   types.StringValue("s3cret"),
-			CacheTTL:       durationOf("120s"),
-			RequiredScopes: types.SetValueMust(types.StringType, nil),
+			ClientSecret: types.StringValue("s3cret"),
+			CacheTTL:     durationOf("120s"),
+			claimsModel:  claimsModel{RequiredScopes: types.SetValueMust(types.StringType, nil)},
 		},
 	}
 	ttl := adminapi.Duration(2 * time.Minute)
@@ -281,10 +283,8 @@ func TestAccProtectedAPI_lifecycle(t *testing.T) {
 		CheckDestroy: s.checkGatewayEmpty,
 		Steps: []resource.TestStep{
 			{
-				Config: protectedAPIConfig(s, s.upstream.URL, "60s", ""),
-				ConfigPlanChecks: resource.ConfigPlanChecks{
-					PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
-				},
+				Config:           protectedAPIConfig(s, s.upstream.URL, "60s", ""),
+				ConfigPlanChecks: emptyPlanAfterApply(),
 				ConfigStateChecks: []statecheck.StateCheck{
 					statecheck.ExpectKnownValue(name, tfjsonpath.New("jwt").AtMapKey("leeway"), knownvalue.StringExact("60s")),
 					statecheck.ExpectKnownValue(name, tfjsonpath.New("jwt").AtMapKey("policy_claim"), knownvalue.StringExact("pol")),
@@ -402,10 +402,8 @@ resource "idpgate_access_policy" "app" {
 		CheckDestroy: s.checkNothingLeft(),
 		Steps: []resource.TestStep{
 			{
-				Config: config("60s"),
-				ConfigPlanChecks: resource.ConfigPlanChecks{
-					PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
-				},
+				Config:           config("60s"),
+				ConfigPlanChecks: emptyPlanAfterApply(),
 				Check: resource.ComposeAggregateTestCheckFunc(
 					resource.TestCheckResourceAttrPair(name, "introspection.client_secret", "idpgate_dcr_client.gateway", "client_secret"),
 					resource.TestCheckResourceAttr(name, "introspection.identity_claim", "sub"),
@@ -527,10 +525,8 @@ func TestAccProtectedAPI_zeroLeeway(t *testing.T) {
 		CheckDestroy: s.checkNothingLeft(),
 		Steps: []resource.TestStep{
 			{
-				Config: protectedAPIConfig(s, s.upstream.URL, "0s", ""),
-				ConfigPlanChecks: resource.ConfigPlanChecks{
-					PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
-				},
+				Config:           protectedAPIConfig(s, s.upstream.URL, "0s", ""),
+				ConfigPlanChecks: emptyPlanAfterApply(),
 				Check: resource.ComposeAggregateTestCheckFunc(
 					resource.TestCheckResourceAttr("idpgate_protected_api.orders", "jwt.leeway", "0s"),
 					func(st *terraform.State) error {

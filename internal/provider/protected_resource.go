@@ -19,21 +19,17 @@ import (
 // rules; the gateway's resource.go what it serves.
 
 func (m protectedResourceModel) toWire(ctx context.Context, api *adminapi.API) diag.Diagnostics {
-	var diags diag.Diagnostics
+	b := wireBody{ctx: ctx}
 	api.Resource = stringToWire(m.Resource)
 	api.ResourceName = stringToWire(m.ResourceName)
 	api.ResourceDocumentation = stringToWire(m.ResourceDocumentation)
-	var d diag.Diagnostics
-	api.ScopesSupported, d = stringsToWire(ctx, m.ScopesSupported)
-	diags.Append(d...)
-	if !m.AuthorizationServers.IsNull() && !m.AuthorizationServers.IsUnknown() {
-		diags.Append(m.AuthorizationServers.ElementsAs(ctx, &api.AuthorizationServers, false)...) // in order: clients use the first
-	}
+	api.ScopesSupported = b.strings(m.ScopesSupported)
+	api.AuthorizationServers = b.list(m.AuthorizationServers) // in order: clients use the first
 	if !m.RequireResourceAudience.IsNull() && !m.RequireResourceAudience.IsUnknown() && !m.RequireResourceAudience.ValueBool() {
 		no := false
 		api.RequireResourceAudience = &no
 	}
-	return diags
+	return b.diags
 }
 
 func protectedResourceFromWire(api *adminapi.API, prior protectedResourceModel) protectedResourceModel {
@@ -76,25 +72,15 @@ func placeholderResource(api *adminapi.API) string {
 	return "https://" + host + p
 }
 
-func resourceURI() validator.String { return resourceURIValidator{} }
-
-type resourceURIValidator struct{}
-
-func (resourceURIValidator) Description(context.Context) string {
-	return "must be an absolute https URI without query or fragment (http only on a loopback host)"
-}
-
-func (v resourceURIValidator) MarkdownDescription(ctx context.Context) string {
-	return v.Description(ctx)
-}
-
-func (resourceURIValidator) ValidateString(_ context.Context, req validator.StringRequest, resp *validator.StringResponse) {
-	if req.ConfigValue.IsNull() || req.ConfigValue.IsUnknown() {
-		return
-	}
-	if err := adminapi.CheckResource(req.ConfigValue.ValueString()); err != nil {
-		resp.Diagnostics.AddAttributeError(req.Path, "Invalid resource",
-			strings.ToUpper(err.Error()[:1])+err.Error()[1:]+". The resource is the URI clients call the API by, "+
-				"such as https://mcp.example.com/mcp.")
+func resourceURI() validator.String {
+	return knownStringCheck{
+		describedAs: "must be an absolute https URI without query or fragment (http only on a loopback host)",
+		check: func(p path.Path, value string, diags *diag.Diagnostics) {
+			if err := adminapi.CheckResource(value); err != nil {
+				diags.AddAttributeError(p, "Invalid resource",
+					strings.ToUpper(err.Error()[:1])+err.Error()[1:]+". The resource is the URI clients call the API by, "+
+						"such as https://mcp.example.com/mcp.")
+			}
+		},
 	}
 }

@@ -99,10 +99,8 @@ func TestAccProtectedAPI_resource(t *testing.T) {
 		CheckDestroy: s.checkGatewayEmpty,
 		Steps: []resource.TestStep{
 			{
-				Config: first,
-				ConfigPlanChecks: resource.ConfigPlanChecks{
-					PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
-				},
+				Config:           first,
+				ConfigPlanChecks: emptyPlanAfterApply(),
 				ConfigStateChecks: []statecheck.StateCheck{
 					statecheck.ExpectKnownValue(name, tfjsonpath.New("resource"), knownvalue.StringExact(resourceURI)),
 					statecheck.ExpectKnownValue(name, tfjsonpath.New("require_resource_audience"), knownvalue.Bool(true)),
@@ -252,9 +250,7 @@ func TestAccMCPServerGuide(t *testing.T) {
 				"mcp_upstream": config.StringVariable(upstream.URL),
 				"mcp_resource": config.StringVariable(mcpURL),
 			},
-			ConfigPlanChecks: resource.ConfigPlanChecks{
-				PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
-			},
+			ConfigPlanChecks: emptyPlanAfterApply(),
 			Check: func(st *terraform.State) error {
 				clientID, secret, err := credentialsInState(st, "idpgate_dcr_client.agent")
 				if err != nil {
@@ -290,7 +286,7 @@ func TestAccMCPServerGuide(t *testing.T) {
 func TestAccessToken_resourceInAudience(t *testing.T) {
 	t.Parallel()
 	idp := newAccIdP(t, mockidp.FlavorGeneric)
-	svc := registerServiceClient(t, idp, "mcp:tools")
+	svc := idp.RegisterServiceClient(t, "mcp:tools")
 	cfg := tokenConfig(t, svc.ClientID, svc.ClientSecret)
 	cfg.Resources = stringSet("https://mcp.example.com/mcp")
 	got, diags := tokenTestResource(t, idp, 0).open(context.Background(), cfg)

@@ -17,6 +17,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework-validators/int64validator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
 	"github.com/hashicorp/terraform-plugin-framework/datasource"
+	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/ephemeral"
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/provider"
@@ -523,23 +524,13 @@ func trustPool(bundles ...setting) (*x509.CertPool, diagList) {
 
 // absoluteURL checks that a string attribute is an absolute http(s) URL, with the admin API's
 // own check (adminapi.CheckHTTPURL), so a URL the provider accepts is one the gateway accepts.
-func absoluteURL() validator.String { return absoluteURLValidator{} }
-
-type absoluteURLValidator struct{}
-
-func (absoluteURLValidator) Description(context.Context) string {
-	return "must be an absolute http or https URL"
-}
-
-func (v absoluteURLValidator) MarkdownDescription(ctx context.Context) string {
-	return v.Description(ctx)
-}
-
-func (absoluteURLValidator) ValidateString(_ context.Context, req validator.StringRequest, resp *validator.StringResponse) {
-	if req.ConfigValue.IsNull() || req.ConfigValue.IsUnknown() {
-		return
-	}
-	if err := adminapi.CheckHTTPURL(req.ConfigValue.ValueString()); err != nil {
-		resp.Diagnostics.AddAttributeError(req.Path, "Invalid URL", err.Error())
+func absoluteURL() validator.String {
+	return knownStringCheck{
+		describedAs: "must be an absolute http or https URL",
+		check: func(p path.Path, value string, diags *diag.Diagnostics) {
+			if err := adminapi.CheckHTTPURL(value); err != nil {
+				diags.AddAttributeError(p, "Invalid URL", err.Error())
+			}
+		},
 	}
 }

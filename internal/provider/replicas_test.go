@@ -74,14 +74,7 @@ func TestAccReplicas_redis(t *testing.T) {
 		Steps: []resource.TestStep{
 			{
 				Config: e2eConfig(single, limit, "GET"),
-				Check: func(st *terraform.State) error {
-					_, token, err := single.tokenFromState(st, e2eApp)
-					if err != nil {
-						return err
-					}
-					_, err = single.expectStatus(http.MethodGet, "/orders/items", token, http.StatusOK)
-					return err
-				},
+				Check:  single.checkGETAllowed(e2eApp, "/orders/items"),
 			},
 			{
 				// Move: export the bbolt store, import it into Redis; the plan against

@@ -20,12 +20,15 @@ import (
 // answer meaning the same thing (an omitted empty list, "1m0s" for "60s") keeps the user's
 // spelling and never shows as a diff.
 
-// stringsToWire reads a set or list of strings, sorted; null gives nil.
-func stringsToWire(ctx context.Context, v interface {
+// stringCollection is a set or a list of strings.
+type stringCollection interface {
 	IsNull() bool
 	IsUnknown() bool
 	ElementsAs(context.Context, any, bool) diag.Diagnostics
-}) ([]string, diag.Diagnostics) {
+}
+
+// stringsToWire reads a set or list of strings, sorted; null gives nil.
+func stringsToWire(ctx context.Context, v stringCollection) ([]string, diag.Diagnostics) {
 	if v.IsNull() || v.IsUnknown() {
 		return nil, nil
 	}
@@ -115,6 +118,42 @@ func durationToWire(v checkedDurationValue) (adminapi.Duration, diag.Diagnostics
 	}
 	d, diags := v.ValueGoDuration()
 	return adminapi.Duration(d), diags
+}
+
+// wireBody reads a model's values for a request body with the xToWire conversions and
+// collects their diagnostics, so that a conversion reads as one struct literal. Read diags
+// only after the literal is built.
+type wireBody struct {
+	ctx   context.Context
+	diags diag.Diagnostics
+}
+
+func (b *wireBody) strings(v stringCollection) []string {
+	out, d := stringsToWire(b.ctx, v)
+	b.diags.Append(d...)
+	return out
+}
+
+func (b *wireBody) list(v types.List) []string {
+	out, d := listToWire(b.ctx, v)
+	b.diags.Append(d...)
+	return out
+}
+
+func (b *wireBody) duration(v checkedDurationValue) adminapi.Duration {
+	out, d := durationToWire(v)
+	b.diags.Append(d...)
+	return out
+}
+
+// optionalDuration is nil for a null (or unknown) duration, so that the gateway applies its
+// default, where 0 would mean none.
+func (b *wireBody) optionalDuration(v checkedDurationValue) *adminapi.Duration {
+	if v.IsNull() || v.IsUnknown() {
+		return nil
+	}
+	out := b.duration(v)
+	return &out
 }
 
 // durationFromWire builds a duration and keeps the prior spelling when it is the same length of time. zeroIsNull
