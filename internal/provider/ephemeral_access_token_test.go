@@ -81,7 +81,7 @@ func TestAccessToken_authMethods(t *testing.T) {
 		t.Run("method="+method, func(t *testing.T) {
 			t.Parallel()
 			idp := newAccIdP(t, mockidp.FlavorGeneric)
-			svc := idp.RegisterServiceClient(t, "orders:read orders:write")
+			svc := idp.ServiceClient(t, "orders:read orders:write")
 			cfg := tokenConfig(t, svc.ClientID, svc.ClientSecret, "orders:read")
 			if method != "" {
 				cfg.AuthMethod = types.StringValue(method)
@@ -137,7 +137,7 @@ func TestAccessToken_authMethods(t *testing.T) {
 func TestAccessToken_requestParameters(t *testing.T) {
 	t.Parallel()
 	idp := newAccIdP(t, mockidp.FlavorGeneric)
-	svc := idp.RegisterServiceClient(t, "orders:read")
+	svc := idp.ServiceClient(t, "orders:read")
 	cfg := tokenConfig(t, svc.ClientID, svc.ClientSecret)
 	cfg.TokenEndpoint = types.StringValue(idp.TokenEndpoint())
 	cfg.Audience = types.StringValue("https://orders.example.com")
@@ -170,7 +170,7 @@ func TestAccessToken_requestParameters(t *testing.T) {
 // quotes the IdP's error code, and never the secret.
 func TestAccessToken_errors(t *testing.T) {
 	idp := newAccIdP(t, mockidp.FlavorGeneric)
-	svc := idp.RegisterServiceClient(t, "orders:read")
+	svc := idp.ServiceClient(t, "orders:read")
 	web, err := idp.RegisterClient(map[string]any{"client_name": "web", "grant_types": []any{"authorization_code"},
 		"response_types": []any{"code"}, "redirect_uris": []any{"https://app.example.com/cb"}})
 	if err != nil {
@@ -249,7 +249,7 @@ func TestAccessToken_retries(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
 			idp := newAccIdP(t, mockidp.FlavorGeneric)
-			svc := idp.RegisterServiceClient(t, "orders:read")
+			svc := idp.ServiceClient(t, "orders:read")
 			cfg := tokenConfig(t, svc.ClientID, svc.ClientSecret)
 			cfg.TokenEndpoint = types.StringValue(idp.TokenEndpoint())
 			tc.faults.PathPrefix, tc.faults.Method = "/token", http.MethodPost
@@ -389,7 +389,7 @@ func TestAccessToken_unreachableAndPlainHTTP(t *testing.T) {
 func TestAccessToken_logsMaskCredentials(t *testing.T) {
 	t.Parallel()
 	idp := newAccIdP(t, mockidp.FlavorGeneric)
-	svc := idp.RegisterServiceClient(t, "orders:read")
+	svc := idp.ServiceClient(t, "orders:read")
 	var logs bytes.Buffer
 	ctx := tflogtest.RootLogger(context.Background(), &logs)
 	got, diags := tokenTestResource(t, idp, 0).open(ctx, tokenConfig(t, svc.ClientID, svc.ClientSecret))

@@ -286,7 +286,7 @@ func TestAccMCPServerGuide(t *testing.T) {
 func TestAccessToken_resourceInAudience(t *testing.T) {
 	t.Parallel()
 	idp := newAccIdP(t, mockidp.FlavorGeneric)
-	svc := idp.RegisterServiceClient(t, "mcp:tools")
+	svc := idp.ServiceClient(t, "mcp:tools")
 	cfg := tokenConfig(t, svc.ClientID, svc.ClientSecret)
 	cfg.Resources = stringSet("https://mcp.example.com/mcp")
 	got, diags := tokenTestResource(t, idp, 0).open(context.Background(), cfg)
