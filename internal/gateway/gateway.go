@@ -7,6 +7,7 @@ import (
 	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/accesslog"
 	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/limits"
 	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/metrics"
+	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/request"
 	"io"
 	"log/slog"
 	"net/http"
@@ -113,6 +114,12 @@ type Options struct {
 	Tracing *tracing.Provider
 }
 
+// DefaultDecisionPath and DefaultTrustedProxies are the request path's defaults
+// (internal/gateway/request) for Options.DecisionPath and Options.TrustedProxies.
+const DefaultDecisionPath = request.DefaultDecisionPath
+
+var DefaultTrustedProxies = request.DefaultTrustedProxies
+
 // Gateway is the assembled data plane and admin API.
 type Gateway struct {
 	log        *slog.Logger
@@ -122,26 +129,19 @@ type Gateway struct {
 	limits     limits.Counter
 	transport  *http.Transport
 	validators config.ValidatorSource
-	now        func() time.Time
+	// now is the request path's clock, read on every call (tests set it).
+	now func() time.Time
 
 	// config is the configuration served, and how admin writes and other replicas' changes
 	// reach it (internal/gateway/config).
 	config *config.Live
-	// upstreams builds each route's reverse proxy (proxy.go).
-	upstreams *upstreams
-	// remoteIP is request.remote_ip for conditions (check.go), made once so that a request
-	// does not allocate a method value.
-	remoteIP func(*http.Request) string
+	// upstreams builds each route's reverse proxy, requests is the request path
+	// (internal/gateway/request).
+	upstreams *request.Upstreams
+	requests  *request.Checker
 
-	decisionPath   string
-	allowLinkLocal bool
-	trustedProxies []netip.Prefix
-	authFailures   *limits.FailedAuth // nil when off
-	dpop           *token.DPoPChecker
-	accessLog      *accesslog.Log  // nil when off (neither an access log nor tracing)
-	tracer         *tracing.Tracer // nil when tracing is off
-	// clientCertHeader is Options.ClientCertHeader, canonical.
-	clientCertHeader string
+	accessLog *accesslog.Log  // nil when off (neither an access log nor tracing)
+	tracer    *tracing.Tracer // nil when tracing is off
 
 	proxyHandler http.Handler
 	adminHandler http.Handler
@@ -205,15 +205,14 @@ func newGateway(opts Options, m *metrics.Metrics, src config.ValidatorSource) (*
 	}
 	g := &Gateway{
 		log: log, adminToken: opts.AdminToken, store: st, metrics: m,
-		limits: limits.New(st, opts.LimitsFallback, m.LimitsFallback, log), transport: newTransport(newDialer(opts.AllowLinkLocalTargets)),
-		validators: src, now: time.Now, allowLinkLocal: opts.AllowLinkLocalTargets,
+		limits: limits.New(st, opts.LimitsFallback, m.LimitsFallback, log), transport: request.NewTransport(request.NewDialer(opts.AllowLinkLocalTargets)),
+		validators: src, now: time.Now,
 		tracer: newTracer(opts),
 	}
 	m.WatchStore(st)
 	m.Requests.WithLabelValues("", metrics.NoRoute.String()) // exported from the start, as 0
-	g.remoteIP = g.requestRemoteIP
-	g.upstreams = &upstreams{transport: g.tracer.Transport(g.transport), tracer: g.tracer, log: log, bufferPool: newBufferPool()}
-	builder := &config.Builder{Validators: src, Log: log, ReverseProxy: g.upstreams.reverseProxy,
+	g.upstreams = &request.Upstreams{Transport: g.tracer.Transport(g.transport), Tracer: g.tracer, Log: log, BufferPool: request.NewBufferPool()}
+	builder := &config.Builder{Validators: src, Log: log, ReverseProxy: g.upstreams.ReverseProxy,
 		Metrics: m}
 	g.config, err = config.NewLive(st, builder, log)
 	if err != nil {
@@ -221,34 +220,14 @@ func newGateway(opts Options, m *metrics.Metrics, src config.ValidatorSource) (*
 		return nil, fmt.Errorf("loading configuration from the store: %w", err)
 	}
 
-	g.decisionPath, g.trustedProxies = opts.DecisionPath, opts.TrustedProxies
-	g.authFailures = limits.NewFailedAuth(opts.FailedAuthLimit)
-	if opts.ClientCertHeader != "" {
-		g.clientCertHeader = http.CanonicalHeaderKey(opts.ClientCertHeader)
-	}
 	rdb, prefix := st.Redis()
-	g.dpop = token.NewDPoPChecker(nil, limits.NewReplayStore(rdb, prefix, opts.LimitsFallback))
-	if g.decisionPath == "" {
-		g.decisionPath = DefaultDecisionPath
-	}
-	if g.trustedProxies == nil {
-		g.trustedProxies = DefaultTrustedProxies
-	}
-	serve := func(w http.ResponseWriter, r *http.Request, rec *accesslog.Record) {
-		if ref := checkRequestTarget(requestTarget(r)); ref != nil {
-			g.refuseTarget(w, r, rec, ref)
-			return
-		}
-		if below, ok := g.decisionPathBelow(r.URL.EscapedPath()); ok {
-			g.serveDecision(w, r, below, rec)
-			return
-		}
-		if below, ok := wellKnownBelow(r.URL.EscapedPath()); ok {
-			g.serveResourceMetadata(w, r, below, rec) // resource.go
-			return
-		}
-		g.serveProxy(w, r, rec)
-	}
+	g.requests = request.New(request.Options{Config: g.config, Metrics: m, Limits: g.limits,
+		FailedAuth: limits.NewFailedAuth(opts.FailedAuthLimit),
+		DPoP:       token.NewDPoPChecker(nil, limits.NewReplayStore(rdb, prefix, opts.LimitsFallback)),
+		Tracer:     g.tracer, Log: log, Now: func() time.Time { return g.now() },
+		DecisionPath: opts.DecisionPath, TrustedProxies: opts.TrustedProxies, ClientCertHeader: opts.ClientCertHeader,
+		AllowLinkLocal: opts.AllowLinkLocalTargets})
+	serve := g.requests.Serve
 	g.proxyHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { serve(w, r, nil) })
 	if g.accessLog = accesslog.New(opts.AccessLog, g.tracer); g.accessLog != nil {
 		g.proxyHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { g.accessLog.Serve(w, r, serve) })
@@ -268,18 +247,6 @@ func newGateway(opts Options, m *metrics.Metrics, src config.ValidatorSource) (*
 	})
 	return g, nil
 }
-
-// refuseTarget answers a request whose target checkRequestTarget refused, before any other
-// work; the access log keeps at most maxLoggedPath bytes of its path.
-func (g *Gateway) refuseTarget(w http.ResponseWriter, r *http.Request, rec *accesslog.Record, ref *refusal) {
-	rec.Request(r)
-	if rec != nil && len(rec.Path) > maxLoggedPath {
-		rec.Path = rec.Path[:maxLoggedPath]
-	}
-	g.refuse(w, rec, &decision{}, ref)
-}
-
-const maxLoggedPath = 1024
 
 // ErrOpeningStore wraps every error of opening the store, so a command can name the flag that
 // chose it.

@@ -264,7 +264,9 @@ func decodeEcho(t *testing.T, body []byte) echoed {
 
 func errorCode(t *testing.T, body []byte) string {
 	t.Helper()
-	var e errorBody
+	var e struct {
+		Error string `json:"error"`
+	}
 	if err := json.Unmarshal(body, &e); err != nil {
 		t.Fatalf("error body %q is not JSON: %v", body, err)
 	}
@@ -289,17 +291,6 @@ func containsLine(text, line string) bool {
 		}
 	}
 	return false
-}
-
-// requestFrom is a request for target from the peer remote (host:port), with header set to
-// value unless value is empty.
-func requestFrom(target, remote, header, value string) *http.Request {
-	r := httptest.NewRequest("GET", target, nil)
-	r.RemoteAddr = remote
-	if value != "" {
-		r.Header.Set(header, value)
-	}
-	return r
 }
 
 // inBackground runs fn again and again in workers goroutines, each waiting pause before every

@@ -1,17 +1,114 @@
-package gateway
+package request
 
 import (
-	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/accesslog"
-	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/limits"
-	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/metrics"
+	"log/slog"
 	"net/http"
 	"net/netip"
 	"strings"
 	"time"
 
+	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/accesslog"
 	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/config"
+	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/limits"
+	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/metrics"
 	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/token"
+	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/tracing"
 )
+
+// Options are what the request path needs from the gateway that wires it.
+type Options struct {
+	// Config is the configuration served; each request reads its snapshot once.
+	Config *config.Live
+	// Metrics counts every outcome; Limits counts each policy's rate limit and quota.
+	Metrics *metrics.Metrics
+	Limits  limits.Counter
+	// FailedAuth limits the refused tokens per client address; nil turns the limit off.
+	FailedAuth *limits.FailedAuth
+	// DPoP checks DPoP proofs and remembers them (sender_constraint.go).
+	DPoP *token.DPoPChecker
+	// Tracer starts the child spans of a request (tracing_wiring.go); nil is tracing off.
+	Tracer *tracing.Tracer
+	Log    *slog.Logger
+	// Now is the clock of the checks (a token's age, conditions' now, limits); nil is
+	// time.Now.
+	Now func() time.Time
+	// DecisionPath is where the decision endpoint is answered; "" is DefaultDecisionPath.
+	DecisionPath string
+	// TrustedProxies may name the request a decision is about, the client's address and
+	// certificate and the scheme; nil is DefaultTrustedProxies.
+	TrustedProxies []netip.Prefix
+	// ClientCertHeader is where a trusted proxy passes the client certificate; "" is none.
+	ClientCertHeader string
+	// AllowLinkLocal lets an API name a link-local target (targets.go).
+	AllowLinkLocal bool
+}
+
+// Checker is the request path of the proxy listener: it answers the decision endpoint and
+// the RFC 9728 metadata, runs the checks, and forwards or refuses (Serve); and it decides
+// described requests without traffic for the admin API (Explain). Build it with New.
+type Checker struct {
+	config       *config.Live
+	metrics      *metrics.Metrics
+	limits       limits.Counter
+	authFailures *limits.FailedAuth // nil when off
+	dpop         *token.DPoPChecker
+	tracer       *tracing.Tracer // nil when tracing is off
+	log          *slog.Logger
+	now          func() time.Time
+
+	decisionPath   string
+	trustedProxies []netip.Prefix
+	// clientCertHeader is Options.ClientCertHeader, canonical.
+	clientCertHeader string
+	allowLinkLocal   bool
+	// remoteIP is request.remote_ip for conditions, made once so that a request does not
+	// allocate a method value.
+	remoteIP func(*http.Request) string
+}
+
+// New builds the request path from the gateway's parts.
+func New(o Options) *Checker {
+	c := &Checker{config: o.Config, metrics: o.Metrics, limits: o.Limits, authFailures: o.FailedAuth, dpop: o.DPoP,
+		tracer: o.Tracer, log: o.Log, now: o.Now, decisionPath: o.DecisionPath, trustedProxies: o.TrustedProxies,
+		allowLinkLocal: o.AllowLinkLocal}
+	if c.log == nil {
+		c.log = slog.Default()
+	}
+	if c.now == nil {
+		c.now = time.Now
+	}
+	if c.decisionPath == "" {
+		c.decisionPath = DefaultDecisionPath
+	}
+	if c.trustedProxies == nil {
+		c.trustedProxies = DefaultTrustedProxies
+	}
+	if o.ClientCertHeader != "" {
+		c.clientCertHeader = http.CanonicalHeaderKey(o.ClientCertHeader)
+	}
+	c.remoteIP = c.requestRemoteIP
+	return c
+}
+
+// Serve answers one request on the proxy listener, in this order: a request target refused
+// before any other work (path_rules.go), the decision endpoint (decision.go), RFC 9728
+// metadata (resource.go), else the checks and the upstream (proxy.go). rec is the request's
+// access record, nil without an access log or tracing.
+func (c *Checker) Serve(w http.ResponseWriter, r *http.Request, rec *accesslog.Record) {
+	if ref := checkRequestTarget(requestTarget(r)); ref != nil {
+		c.refuseTarget(w, r, rec, ref)
+		return
+	}
+	if below, ok := c.decisionPathBelow(r.URL.EscapedPath()); ok {
+		c.serveDecision(w, r, below, rec)
+		return
+	}
+	if below, ok := wellKnownBelow(r.URL.EscapedPath()); ok {
+		c.serveResourceMetadata(w, r, below, rec)
+		return
+	}
+	c.serveProxy(w, r, rec)
+}
 
 // decision is what the checks found out about a request they let pass.
 type decision struct {
@@ -52,8 +149,8 @@ func (d *decision) log(rec *accesslog.Record, o metrics.Outcome) {
 // route, the client address's refused tokens (auth_failures.go), token and its binding
 // (sender_constraint.go), policy, limits. It returns the decision, or why the request is
 // refused.
-func (g *Gateway) check(r *http.Request, snap *config.Snapshot) (d decision, ref *refusal) {
-	return g.checkRequest(r, snap, nil)
+func (c *Checker) check(r *http.Request, snap *config.Snapshot) (d decision, ref *refusal) {
+	return c.checkRequest(r, snap, nil)
 }
 
 // simulation is how a decision without traffic (admin_decision.go) runs the same checks:
@@ -69,7 +166,7 @@ type simulation struct {
 }
 
 // checkRequest is check, or with sim a decision without traffic.
-func (g *Gateway) checkRequest(r *http.Request, snap *config.Snapshot, sim *simulation) (d decision, ref *refusal) {
+func (c *Checker) checkRequest(r *http.Request, snap *config.Snapshot, sim *simulation) (d decision, ref *refusal) {
 	if reason, ok := checkRequestPath(r.URL); !ok {
 		return d, badRequest(reason)
 	}
@@ -106,12 +203,12 @@ func (g *Gateway) checkRequest(r *http.Request, snap *config.Snapshot, sim *simu
 	case rt.Validator == nil:
 		return d, unavailable("token validation for this API is not available", rt.ValidatorErr.Error())
 	}
-	now := g.now()
+	now := c.now()
 	var attempt limits.Attempt
-	if client, counted := g.clientAddr(r); counted && sim == nil {
+	if client, counted := c.clientAddr(r); counted && sim == nil {
 		var wait time.Duration
 		var ok bool
-		if attempt, wait, ok = g.authFailures.Begin(client, now); !ok {
+		if attempt, wait, ok = c.authFailures.Begin(client, now); !ok {
 			return d, authLimited(wait)
 		}
 	}
@@ -124,9 +221,9 @@ func (g *Gateway) checkRequest(r *http.Request, snap *config.Snapshot, sim *simu
 		id, err = rt.Validator.Validate(r.Context(), tok)
 	default:
 		start := time.Now()
-		ctx, span := g.tracer.Start(r.Context(), "token check") // tracing_wiring.go
+		ctx, span := c.tracer.Start(r.Context(), "token check") // tracing_wiring.go
 		id, err = rt.Validator.Validate(ctx, tok)
-		g.metrics.Validation.Observe(time.Since(start).Seconds())
+		c.metrics.Validation.Observe(time.Since(start).Seconds())
 		endTokenSpan(span, err)
 	}
 	if err != nil {
@@ -135,7 +232,7 @@ func (g *Gateway) checkRequest(r *http.Request, snap *config.Snapshot, sim *simu
 			ref.challenge = dpopChallenge(ref.code, ref.description)
 		}
 	} else {
-		ref = g.checkBinding(r, rt, scheme, tok, id, sim) // sender_constraint.go
+		ref = c.checkBinding(r, rt, scheme, tok, id, sim) // sender_constraint.go
 	}
 	attempt.End(ref != nil && ref.outcome == metrics.Unauthorized, now)
 	if ref != nil {
@@ -143,7 +240,7 @@ func (g *Gateway) checkRequest(r *http.Request, snap *config.Snapshot, sim *simu
 	}
 	d.id = id
 
-	cond := config.ConditionSource{RemoteIP: g.remoteIP, Request: r, Identity: id, Now: now, BoundedClaims: rt.JWT}
+	cond := config.ConditionSource{RemoteIP: c.remoteIP, Request: r, Identity: id, Now: now, BoundedClaims: rt.JWT}
 	if !cond.Holds(&rt.Conditions, nil) {
 		return d, conditionNotMet(nil, cond.Failure)
 	}
@@ -165,10 +262,10 @@ func (g *Gateway) checkRequest(r *http.Request, snap *config.Snapshot, sim *simu
 		caller = id.Subject
 	}
 	if sim != nil {
-		d.limit = g.limits.Count(&policy.Limits, caller, now, limits.Peek)
+		d.limit = c.limits.Count(&policy.Limits, caller, now, limits.Peek)
 	} else {
-		span := g.startLimitSpan(r.Context())
-		d.limit = g.limits.Count(&policy.Limits, caller, now, limits.Take)
+		span := c.startLimitSpan(r.Context())
+		d.limit = c.limits.Count(&policy.Limits, caller, now, limits.Take)
 		endLimitSpan(span, &d.limit)
 	}
 	if !d.limit.Allowed {
@@ -182,8 +279,8 @@ func (g *Gateway) checkRequest(r *http.Request, snap *config.Snapshot, sim *simu
 // proxy), else, from a trusted peer, the first X-Forwarded-For address (every hop is
 // trusted) or the peer itself (it names no client: it is the client). "" when X-Forwarded-For
 // is malformed, which fails an address condition.
-func (g *Gateway) requestRemoteIP(r *http.Request) string {
-	if a, ok := g.clientAddr(r); ok {
+func (c *Checker) requestRemoteIP(r *http.Request) string {
+	if a, ok := c.clientAddr(r); ok {
 		return a.String()
 	}
 	ap, err := netip.ParseAddrPort(r.RemoteAddr)

@@ -1,4 +1,4 @@
-package gateway
+package request
 
 import (
 	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/accesslog"
@@ -22,9 +22,9 @@ func corsRefused() *refusal {
 		description: "this origin, method or request header is not allowed to call this API from a browser"}
 }
 
-func (g *Gateway) answerPreflight(w http.ResponseWriter, r *http.Request, rec *accesslog.Record, d *decision) {
+func (c *Checker) answerPreflight(w http.ResponseWriter, r *http.Request, rec *accesslog.Record, d *decision) {
 	if !d.route.CORS.Preflight(w.Header(), r) {
-		g.refuse(w, rec, d, corsRefused())
+		c.refuse(w, rec, d, corsRefused())
 		return
 	}
 	d.route.Metrics.Outcomes[metrics.Preflight].Inc()
