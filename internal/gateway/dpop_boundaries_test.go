@@ -108,7 +108,8 @@ func TestDPoPReplayWithRedisDown(t *testing.T) {
 
 // TestDPoPHTUBelievesXForwardedProtoOnlyFromTrustedProxies: the URL a proof must name is
 // https only when the connection is TLS or a trusted proxy says so; a client's own
-// X-Forwarded-Proto cannot make a proof made for another scheme pass.
+// X-Forwarded-Proto cannot make a proof made for another scheme pass (request's test of the
+// same name has the table of addresses and schemes).
 func TestDPoPHTUBelievesXForwardedProtoOnlyFromTrustedProxies(t *testing.T) {
 	// Through the proxy: loopback is not a trusted proxy here.
 	h := newHarnessIn(t, t.TempDir(), newFakeValidators(), func(o *Options) {

@@ -7,7 +7,6 @@ import (
 	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/accesslog"
 	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/limits"
 	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/metrics"
-	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/request"
 	"io"
 	"log/slog"
 	"net/http"
@@ -20,6 +19,7 @@ import (
 
 	"github.com/idpgate/terraform-provider-idpgate/internal/adminapi"
 	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/config"
+	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/request"
 	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/store"
 	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/token"
 	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/tracing"
@@ -28,14 +28,14 @@ import (
 // Behaviour worth knowing, decided here:
 //
 //   - Listeners: ProxyHandler reserves the decision path (/_idpgate/decide and below) and
-//     RFC 9728's /.well-known/oauth-protected-resource and below (resource.go);
+//     RFC 9728's /.well-known/oauth-protected-resource and below (request/resource.go);
 //     /healthz, /readyz and /metrics are served by AdminHandler, unauthenticated; /v1/...
 //     needs the admin token.
 //   - Upstream requests keep the client's Authorization header (as Tyk and Kong do by
 //     default) and always carry X-Idpgate-Subject, -Client-Id, -Scope and -Policy plus the
-//     API's forward_claims; header_rules.go says how a client's own spellings of them are
-//     kept away, and path_rules.go which request paths are refused.
-//   - A token with a cnf claim is checked against its binding (sender_constraint.go): a DPoP
+//     API's forward_claims; request/header_rules.go says how a client's own spellings of
+//     them are kept away, and request/path_rules.go which request paths are refused.
+//   - A token with a cnf claim is checked against its binding (request/sender_constraint.go): a DPoP
 //     proof for cnf.jkt, the TLS client certificate for cnf x5t#S256; never as plain Bearer.
 //   - Per client address, refused tokens are limited before any token check
 //     (limits.FailedAuth), per replica and in memory. The DPoP replay cache is in Redis when
@@ -84,7 +84,7 @@ type Options struct {
 	// served at /metrics. A Registerer that is also a prometheus.Gatherer (such as
 	// *prometheus.Registry) is served at /metrics too.
 	Registerer prometheus.Registerer
-	// DecisionPath is where the proxy listener answers forward-auth requests (decision.go);
+	// DecisionPath is where the proxy listener answers forward-auth requests (request/decision.go);
 	// empty means DefaultDecisionPath. It takes precedence over any API's listen path.
 	DecisionPath string
 	// RefusedTokenTTL is how long an introspected token answered inactive or expired is
@@ -104,7 +104,7 @@ type Options struct {
 	// request may use to name the request it is about; nil means DefaultTrustedProxies.
 	TrustedProxies []netip.Prefix
 	// AllowLinkLocalTargets lets upstreams, JWKS URIs and introspection endpoints be at
-	// link-local addresses (targets.go); by default the admin API refuses them and the
+	// link-local addresses (request/targets.go); by default the admin API refuses them and the
 	// gateway never dials one.
 	AllowLinkLocalTargets bool
 	// Tracing, when set, turns OpenTelemetry tracing on (tracing.go): spans for each request

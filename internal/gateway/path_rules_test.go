@@ -19,7 +19,7 @@ func TestPathFormsReachTheUpstreamAsChecked(t *testing.T) {
 	h := newHarness(t)
 	up := newEchoUpstream(t)
 	// keep_unchanged: the ambiguous spellings of path_normalization pass (";" below); the
-	// rules of path_rules.go hold whatever an API chooses.
+	// rules of request/path_rules.go hold whatever an API chooses.
 	api := h.createAPI(adminapi.API{Name: "svc", ListenPath: "/svc", UpstreamURL: up.URL, PathNormalization: adminapi.PathNormalizationKeep})
 	h.createPolicy(adminapi.Policy{Name: "p", ClientIDs: []string{"app"},
 		AccessRights: []adminapi.AccessRight{{APIID: api.ID, Paths: []string{"/public/**"}}}})

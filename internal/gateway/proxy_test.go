@@ -46,7 +46,7 @@ func TestProxyRoutesByLongestSegmentPrefix(t *testing.T) {
 	if e := decodeEcho(t, expect(t, h.do("GET", "/api/v2/a%3Fb%20c", tok), http.StatusOK)); e.URI != "/a%3Fb%20c" {
 		t.Errorf("escaped path reached upstream as %s", e.URI)
 	}
-	// an escaped slash is refused (path_rules.go): the policy would see two segments, the
+	// an escaped slash is refused (request/path_rules.go): the policy would see two segments, the
 	// upstream one
 	expect(t, h.do("GET", "/api/v2/a%2Fb", tok), http.StatusBadRequest)
 	for _, p := range []string{"/apiary", "/", "/other/api"} {

@@ -43,7 +43,8 @@ func TestFailedAuthLimitCountsTheProxysLineNotTheClients(t *testing.T) {
 }
 
 // TestCheckRequestPathEdges: an encoded separator is refused at the very end of the path as
-// anywhere else, and DEL is a control character.
+// anywhere else, and DEL is a control character, through the proxy listener (request's test
+// of the same name has the whole table).
 func TestCheckRequestPathEdges(t *testing.T) {
 	// Through the proxy listener, as a client sends them.
 	h, tok := newIdentityHeaderAPI(t)
@@ -61,7 +62,8 @@ func TestCheckRequestPathEdges(t *testing.T) {
 }
 
 // TestWebSocketUpgradeInAnyCase: "Upgrade: WebSocket" (RFC 6455 §4.2.1: case-insensitive) in
-// any case is the upgrade the gateway supports; it is not refused as another protocol.
+// any case is the upgrade the gateway supports; it is not refused as another protocol, and
+// reaches the upstream.
 func TestWebSocketUpgradeInAnyCase(t *testing.T) {
 	h, tok := newIdentityHeaderAPI(t)
 	for _, up := range []string{"websocket", "WebSocket", "WEBSOCKET", " websocket "} {

@@ -48,7 +48,8 @@ func TestLinkLocalTargetsAreRefusedUnlessAllowed(t *testing.T) {
 }
 
 // A host name is resolved when dialled: the dialer refuses a link-local address there, for the
-// upstreams and for the token checks' own client, whatever name led to it.
+// upstreams and for the token checks' own client, whatever name led to it (request's test of
+// the same name dials the addresses; this one the gateway's upstream transport).
 func TestLinkLocalAddressesAreNeverDialled(t *testing.T) {
 	h := newHarness(t)
 	req, _ := http.NewRequestWithContext(context.Background(), "GET", "http://169.254.169.254/latest/meta-data/", nil)

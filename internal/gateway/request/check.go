@@ -274,6 +274,29 @@ func (c *Checker) checkRequest(r *http.Request, snap *config.Snapshot, sim *simu
 	return d, nil
 }
 
+// admit runs the checks on r, for the proxy and the decision endpoint alike. When r is not let
+// through it writes the answer (a preflight's, or the refusal) and returns false; when it is,
+// it sets the headers every answer to it carries (an API's CORS headers, X-RateLimit-*) and
+// returns the decision.
+func (c *Checker) admit(w http.ResponseWriter, r *http.Request, rec *accesslog.Record) (d decision, ok bool) {
+	d, ref := c.check(r, c.config.Snapshot())
+	if d.route != nil && d.route.CORS != nil {
+		if d.preflight {
+			c.answerPreflight(w, r, rec, &d)
+			return d, false
+		}
+		d.route.CORS.Decorate(w.Header(), r.Header.Get("Origin"))
+	}
+	if ref != nil {
+		c.refuse(w, rec, &d, ref)
+		return d, false
+	}
+	if d.limit.Report {
+		setLimitHeaders(w.Header(), &d.limit)
+	}
+	return d, true
+}
+
 // requestRemoteIP is request.remote_ip: the client's address as the failed-authentication limit
 // counts it (clientAddr: the nearest address in X-Forwarded-For that is not a trusted
 // proxy), else, from a trusted peer, the first X-Forwarded-For address (every hop is

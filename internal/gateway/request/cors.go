@@ -1,9 +1,10 @@
 package request
 
 import (
+	"net/http"
+
 	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/accesslog"
 	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/metrics"
-	"net/http"
 )
 
 // isPreflight reports whether r is a CORS preflight: OPTIONS with Origin and

@@ -2,14 +2,14 @@ package request
 
 import (
 	"fmt"
-	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/accesslog"
-	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/metrics"
 	"net/http"
 	"net/netip"
 	"net/url"
 	"strings"
 
 	"github.com/idpgate/terraform-provider-idpgate/internal/adminapi"
+	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/accesslog"
+	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/metrics"
 )
 
 // The decision endpoint (forward-auth): an edge proxy that already routes the traffic (nginx
@@ -55,24 +55,13 @@ func (c *Checker) serveDecision(w http.ResponseWriter, r *http.Request, below st
 		return
 	}
 	rec.Request(orig)
-	d, ref := c.check(orig, c.config.Snapshot())
-	if d.route != nil && d.route.CORS != nil {
-		// A preflight is recognised only from a trusted proxy's X-Forwarded-Method (or a path
-		// below the endpoint): from anyone else the method is the decision request's own.
-		if d.preflight {
-			c.answerPreflight(w, orig, rec, &d)
-			return
-		}
-		d.route.CORS.Decorate(w.Header(), orig.Header.Get("Origin"))
-	}
-	if ref != nil {
-		c.refuse(w, rec, &d, ref)
+	// A preflight is recognised only from a trusted proxy's X-Forwarded-Method (or a path
+	// below the endpoint): from anyone else the method is the decision request's own.
+	d, ok := c.admit(w, orig, rec)
+	if !ok {
 		return
 	}
 	h := w.Header()
-	if d.limit.Report {
-		setLimitHeaders(h, &d.limit)
-	}
 	setIdentityHeaders(h, d.route, d.id, d.policy)
 	h.Set("Cache-Control", "no-store")
 	d.route.Metrics.Outcomes[metrics.Forwarded].Inc()

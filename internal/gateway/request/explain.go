@@ -6,14 +6,14 @@ import (
 	"encoding/json"
 	"encoding/pem"
 	"fmt"
-	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/limits"
-	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/metrics"
 	"net/http"
 	"net/url"
 	"strings"
 
 	"github.com/idpgate/terraform-provider-idpgate/internal/adminapi"
 	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/config"
+	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/limits"
+	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/metrics"
 	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/token"
 )
 

@@ -4,8 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/accesslog"
-	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/metrics"
 	"log/slog"
 	"net"
 	"net/http"
@@ -17,7 +15,9 @@ import (
 	"time"
 
 	"github.com/idpgate/terraform-provider-idpgate/internal/adminapi"
+	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/accesslog"
 	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/config"
+	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/metrics"
 	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/token"
 	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/tracing"
 )
@@ -27,20 +27,9 @@ import (
 // Tyk and Kong do by default).
 func (c *Checker) serveProxy(w http.ResponseWriter, r *http.Request, rec *accesslog.Record) {
 	rec.Request(r)
-	d, ref := c.check(r, c.config.Snapshot())
-	if d.route != nil && d.route.CORS != nil {
-		if d.preflight {
-			c.answerPreflight(w, r, rec, &d)
-			return
-		}
-		d.route.CORS.Decorate(w.Header(), r.Header.Get("Origin"))
-	}
-	if ref != nil {
-		c.refuse(w, rec, &d, ref)
+	d, ok := c.admit(w, r, rec)
+	if !ok {
 		return
-	}
-	if d.limit.Report {
-		setLimitHeaders(w.Header(), &d.limit)
 	}
 	rt := d.route
 	rt.Metrics.Outcomes[metrics.Forwarded].Inc()

@@ -3,9 +3,6 @@ package request
 import (
 	"encoding/json"
 	"errors"
-	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/accesslog"
-	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/limits"
-	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/metrics"
 	"math"
 	"net/http"
 	"strconv"
@@ -13,7 +10,10 @@ import (
 	"time"
 
 	"github.com/idpgate/terraform-provider-idpgate/internal/adminapi"
+	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/accesslog"
 	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/config"
+	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/limits"
+	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/metrics"
 	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/token"
 )
 

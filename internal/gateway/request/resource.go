@@ -1,13 +1,13 @@
 package request
 
 import (
-	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/accesslog"
-	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/metrics"
 	"net/http"
 	"strings"
 
 	"github.com/idpgate/terraform-provider-idpgate/internal/adminapi"
+	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/accesslog"
 	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/config"
+	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/metrics"
 	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/token"
 )
 

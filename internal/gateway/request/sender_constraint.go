@@ -5,13 +5,13 @@ import (
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/pem"
-	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/metrics"
 	"net/http"
 	"net/url"
 	"strings"
 
 	"github.com/idpgate/terraform-provider-idpgate/internal/adminapi"
 	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/config"
+	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/metrics"
 	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/token"
 )
 
