@@ -11,6 +11,39 @@ import (
 	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/token"
 )
 
+// Route lookup tries no prefix deeper than the deepest listen path, kept up to date as APIs
+// come and go, so a path of any length costs a few map lookups (BenchmarkLongPath).
+func TestRouteLookupStopsAtTheDeepestListenPath(t *testing.T) {
+	h := newHarness(t)
+	const up = "http://upstream.internal"
+	h.createAPI(adminapi.API{Name: "a", ListenPath: "/a", UpstreamURL: up})
+	deep := h.createAPI(adminapi.API{Name: "deep", ListenPath: "/a/b/c/", UpstreamURL: up})
+	check := func(maxDepth int, routes map[string]string) {
+		t.Helper()
+		snap := h.gw.config.Snapshot()
+		if snap.MaxDepth() != maxDepth {
+			t.Errorf("maxDepth %d, want %d", snap.MaxDepth(), maxDepth)
+		}
+		for path, want := range routes {
+			got := ""
+			if rt := snap.Lookup("gw", path); rt != nil {
+				got = rt.Name
+			}
+			if got != want {
+				t.Errorf("%s routed to %q, want %q", path, got, want)
+			}
+		}
+	}
+	check(3, map[string]string{"/a/b/c/d/e": "deep", "/a/b/c": "deep", "/a/b/c/": "deep", "/a/b/cd": "a", "/a/b": "a",
+		"/a": "a", "/ab": "", "/": "", "/a" + strings.Repeat("/b", 1000): "a"})
+	if err := h.admin.DeleteAPI(t.Context(), deep.ID); err != nil {
+		t.Fatal(err)
+	}
+	check(1, map[string]string{"/a/b/c/d": "a", "/a": "a"})
+	h.createAPI(adminapi.API{Name: "root", ListenPath: "/", UpstreamURL: up})
+	check(1, map[string]string{"/a/b/c/d": "a", "/b/c": "root", "/": "root"})
+}
+
 // TestPathFormsReachTheUpstreamAsChecked sends each form through a gateway whose policy grants
 // /public/** only. The forms that some upstream reads as another path are refused; the others
 // reach the upstream as a request line whose segments, each decoded, are exactly the segments
@@ -62,37 +95,4 @@ func mustUnescape(t *testing.T, p string) string {
 		t.Fatal(err)
 	}
 	return s
-}
-
-// Route lookup tries no prefix deeper than the deepest listen path, kept up to date as APIs
-// come and go, so a path of any length costs a few map lookups (BenchmarkLongPath).
-func TestRouteLookupStopsAtTheDeepestListenPath(t *testing.T) {
-	h := newHarness(t)
-	const up = "http://upstream.internal"
-	h.createAPI(adminapi.API{Name: "a", ListenPath: "/a", UpstreamURL: up})
-	deep := h.createAPI(adminapi.API{Name: "deep", ListenPath: "/a/b/c/", UpstreamURL: up})
-	check := func(maxDepth int, routes map[string]string) {
-		t.Helper()
-		snap := h.gw.config.Snapshot()
-		if snap.MaxDepth() != maxDepth {
-			t.Errorf("maxDepth %d, want %d", snap.MaxDepth(), maxDepth)
-		}
-		for path, want := range routes {
-			got := ""
-			if rt := snap.Lookup("gw", path); rt != nil {
-				got = rt.Name
-			}
-			if got != want {
-				t.Errorf("%s routed to %q, want %q", path, got, want)
-			}
-		}
-	}
-	check(3, map[string]string{"/a/b/c/d/e": "deep", "/a/b/c": "deep", "/a/b/c/": "deep", "/a/b/cd": "a", "/a/b": "a",
-		"/a": "a", "/ab": "", "/": "", "/a" + strings.Repeat("/b", 1000): "a"})
-	if err := h.admin.DeleteAPI(t.Context(), deep.ID); err != nil {
-		t.Fatal(err)
-	}
-	check(1, map[string]string{"/a/b/c/d": "a", "/a": "a"})
-	h.createAPI(adminapi.API{Name: "root", ListenPath: "/", UpstreamURL: up})
-	check(1, map[string]string{"/a/b/c/d": "a", "/b/c": "root", "/": "root"})
 }

@@ -11,19 +11,18 @@ import (
 	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/token"
 )
 
+// TestSameHeaderName: header names compare as CGI-style upstreams see them, "_" as "-" and
+// in any case, and nothing else is taken as the same.
 func TestSameHeaderName(t *testing.T) {
-	for _, tc := range []struct {
-		a, b string
-		same bool
-	}{
-		{"X-Idpgate-Subject", "x_idpgate_subject", true},
-		{"X_IDPGATE-SUBJECT", "x-idpgate-subject", true},
-		{"X-Idpgate-Subject", "X-Idpgate-Subjec", false},
-		{"X-Idpgate-Subject", "X.Idpgate-Subject", false},
-		{"X-Tenant", "X-Tenanu", false},
+	for names, same := range map[[2]string]bool{
+		{"X-Idpgate-Subject", "x_idpgate_subject"}: true,
+		{"X_IDPGATE-SUBJECT", "x-idpgate-subject"}: true,
+		{"X-Idpgate-Subject", "X-Idpgate-Subjec"}:  false,
+		{"X-Idpgate-Subject", "X.Idpgate-Subject"}: false,
+		{"X-Tenant", "X-Tenanu"}:                   false,
 	} {
-		if got := sameHeaderName(tc.a, tc.b); got != tc.same {
-			t.Errorf("sameHeaderName(%q, %q) = %v", tc.a, tc.b, got)
+		if got := sameHeaderName(names[0], names[1]); got != same {
+			t.Errorf("sameHeaderName(%q, %q) = %v", names[0], names[1], got)
 		}
 	}
 }
