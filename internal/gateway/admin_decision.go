@@ -4,7 +4,7 @@ import (
 	"net/http"
 
 	"github.com/idpgate/terraform-provider-idpgate/internal/adminapi"
-	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/request"
+	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/token"
 )
 
 // What the admin API asks of the request path (internal/gateway/request).
@@ -13,9 +13,8 @@ import (
 // target, a listen path at or below the decision path): (*request.Checker).CheckPlacement.
 func (g *Gateway) checkAPIPlacement(api *adminapi.API) error { return g.requests.CheckPlacement(api) }
 
-// bearerToken reads the admin token the way the proxy reads an access token
-// (request.BearerToken).
-func bearerToken(h string) (string, bool) { return request.BearerToken(h) }
+// bearerToken reads the admin token the way the proxy reads an access token.
+func bearerToken(h string) (string, bool) { return token.Bearer(h) }
 
 // decide is POST /v1/decisions: the request path's answer to a described request
 // ((*request.Checker).Explain), counting nothing.

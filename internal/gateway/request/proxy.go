@@ -49,16 +49,6 @@ func (c *Checker) serveProxy(w http.ResponseWriter, r *http.Request, rec *access
 	}
 }
 
-// BearerToken extracts the token of an "Authorization: Bearer <token>" header (the scheme is
-// case-insensitive). present is false when there is no Bearer credential at all.
-func BearerToken(h string) (token string, present bool) {
-	const scheme = "bearer "
-	if len(h) < len(scheme) || !strings.EqualFold(h[:len(scheme)], scheme) {
-		return "", strings.EqualFold(strings.TrimSpace(h), "bearer")
-	}
-	return strings.TrimSpace(h[len(scheme):]), true
-}
-
 // setIdentityHeaders sets the gateway's identity headers and the API's forward_claims on an
 // outbound header set from which every client spelling of them is gone (rewriteHeaders).
 func setIdentityHeaders(h http.Header, rt *config.Route, id *token.Identity, p *config.Policy) {

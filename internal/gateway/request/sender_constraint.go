@@ -37,7 +37,7 @@ const (
 // accessToken reads "Authorization: Bearer <token>" or "Authorization: DPoP <token>" (the
 // scheme case-insensitive). present is false when the header carries neither scheme.
 func accessToken(h string) (scheme, tok string, present bool) {
-	if t, ok := BearerToken(h); ok {
+	if t, ok := token.Bearer(h); ok {
 		return schemeBearer, t, true
 	}
 	const dpop = "dpop "
