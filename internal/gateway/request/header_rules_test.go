@@ -31,7 +31,7 @@ func TestSameHeaderName(t *testing.T) {
 // through the outbound rules. Invariant: what the upstream gets under the CGI name of any
 // header the gateway sets, or of an override header, is the gateway's value alone.
 //
-//	go test -fuzz FuzzOutboundHeaderNames -fuzztime 60s ./internal/gateway/
+//	go test -fuzz FuzzOutboundHeaderNames -fuzztime 60s ./internal/gateway/request/
 func FuzzOutboundHeaderNames(f *testing.F) {
 	for _, name := range []string{"X-Idpgate-Subject", "x_idpgate_client_id", "X-IDPGATE_SCOPE", "X_idpgate-Policy",
 		"x-tenant-id", "X_TENANT_ID", "X-HTTP-Method-Override", "x_original_url", "X-Idpgate-", "Authorization", "X-Other"} {
