@@ -146,14 +146,14 @@ func (d *decision) log(rec *accesslog.Record, o metrics.Outcome) {
 }
 
 // check runs every check of the request path, in oauth2-proxy's order: path and headers,
-// route, the client address's refused tokens (auth_failures.go), token and its binding
+// route, the client address's refused tokens (limits.FailedAuth), token and its binding
 // (sender_constraint.go), policy, limits. It returns the decision, or why the request is
 // refused.
 func (c *Checker) check(r *http.Request, snap *config.Snapshot) (d decision, ref *refusal) {
 	return c.checkRequest(r, snap, nil)
 }
 
-// simulation is how a decision without traffic (admin_decision.go) runs the same checks:
+// simulation is how a decision without traffic (explain.go) runs the same checks:
 // counting nothing (no failed authentication, no limit taken, no DPoP proof remembered, no
 // metric), with the caller's identity described instead of a token when caller is set, and
 // noting why in trace.

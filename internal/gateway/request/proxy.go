@@ -119,7 +119,7 @@ func (b *Upstreams) ReverseProxy(rt *config.Route, target *url.URL) *httputil.Re
 	return &httputil.ReverseProxy{
 		Rewrite: func(pr *httputil.ProxyRequest) {
 			rewriteHeaders(pr, rt, forwardingFrom(pr.In.Context()))
-			b.Tracer.Outbound(pr.In.Context(), pr.Out.Header) // W3C trace context (tracing.go)
+			b.Tracer.Outbound(pr.In.Context(), pr.Out.Header) // W3C trace context (internal/gateway/tracing)
 			if strip {
 				u := pr.Out.URL
 				u.Path = stripPrefix(u.Path, len(listenPath))
@@ -147,8 +147,8 @@ func (b *Upstreams) ReverseProxy(rt *config.Route, target *url.URL) *httputil.Re
 }
 
 // dropUpstreamCORS removes the upstream's Access-Control-* headers from the answers of an API
-// with CORS: the gateway sets them (config/cors.go), and a second Access-Control-Allow-Origin would
-// make the browser refuse the answer.
+// with CORS: the gateway sets them (internal/gateway/config/cors.go), and a second
+// Access-Control-Allow-Origin would make the browser refuse the answer.
 func dropUpstreamCORS(rt *config.Route) func(*http.Response) error {
 	if rt.CORS == nil {
 		return nil
