@@ -14,7 +14,7 @@
 //	GET    /v1/policies/{id}    -> Policy
 //	PUT    /v1/policies/{id}    Policy (full replacement) -> Policy
 //	DELETE /v1/policies/{id}    -> 204
-//	POST   /v1/decisions        DecisionRequest -> Decision (what the proxy would do; decision.go)
+//	POST   /v1/decisions        DecisionRequest -> Decision (what the proxy would do; internal/gateway/request/explain.go)
 //
 // Lists come in pages, in id order: ?limit=N (DefaultPageSize when absent, at most
 // MaxPageSize) objects whose id sorts after ?after=; NextAfter is the after of the next page,

@@ -71,7 +71,7 @@ func TestDecisionAnswers(t *testing.T) {
 	}
 
 	resp, _ = h.decide("/_idpgate/decide", "", fwd("GET", "/orders/1")...)
-	if resp.StatusCode != http.StatusUnauthorized || resp.Header.Get("WWW-Authenticate") != realm {
+	if resp.StatusCode != http.StatusUnauthorized || resp.Header.Get("WWW-Authenticate") != `Bearer realm="idpgate"` {
 		t.Errorf("no token: %d, WWW-Authenticate %q", resp.StatusCode, resp.Header.Get("WWW-Authenticate"))
 	}
 	if resp, _ = h.decide("/_idpgate/decide", intruder, fwd("GET", "/orders/1")...); resp.StatusCode != http.StatusForbidden {

@@ -19,6 +19,7 @@ import (
 
 	"github.com/idpgate/terraform-provider-idpgate/internal/adminapi"
 	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/config"
+	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/request"
 	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/store"
 	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/token"
 	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/tracing"
@@ -27,14 +28,14 @@ import (
 // Behaviour worth knowing, decided here:
 //
 //   - Listeners: ProxyHandler reserves the decision path (/_idpgate/decide and below) and
-//     RFC 9728's /.well-known/oauth-protected-resource and below (resource.go);
+//     RFC 9728's /.well-known/oauth-protected-resource and below (request/resource.go);
 //     /healthz, /readyz and /metrics are served by AdminHandler, unauthenticated; /v1/...
 //     needs the admin token.
 //   - Upstream requests keep the client's Authorization header (as Tyk and Kong do by
 //     default) and always carry X-Idpgate-Subject, -Client-Id, -Scope and -Policy plus the
-//     API's forward_claims; header_rules.go says how a client's own spellings of them are
-//     kept away, and path_rules.go which request paths are refused.
-//   - A token with a cnf claim is checked against its binding (sender_constraint.go): a DPoP
+//     API's forward_claims; request/header_rules.go says how a client's own spellings of
+//     them are kept away, and request/path_rules.go which request paths are refused.
+//   - A token with a cnf claim is checked against its binding (request/sender_constraint.go): a DPoP
 //     proof for cnf.jkt, the TLS client certificate for cnf x5t#S256; never as plain Bearer.
 //   - Per client address, refused tokens are limited before any token check
 //     (limits.FailedAuth), per replica and in memory. The DPoP replay cache is in Redis when
@@ -83,7 +84,7 @@ type Options struct {
 	// served at /metrics. A Registerer that is also a prometheus.Gatherer (such as
 	// *prometheus.Registry) is served at /metrics too.
 	Registerer prometheus.Registerer
-	// DecisionPath is where the proxy listener answers forward-auth requests (decision.go);
+	// DecisionPath is where the proxy listener answers forward-auth requests (request/decision.go);
 	// empty means DefaultDecisionPath. It takes precedence over any API's listen path.
 	DecisionPath string
 	// RefusedTokenTTL is how long an introspected token answered inactive or expired is
@@ -103,7 +104,7 @@ type Options struct {
 	// request may use to name the request it is about; nil means DefaultTrustedProxies.
 	TrustedProxies []netip.Prefix
 	// AllowLinkLocalTargets lets upstreams, JWKS URIs and introspection endpoints be at
-	// link-local addresses (targets.go); by default the admin API refuses them and the
+	// link-local addresses (request/targets.go); by default the admin API refuses them and the
 	// gateway never dials one.
 	AllowLinkLocalTargets bool
 	// Tracing, when set, turns OpenTelemetry tracing on (tracing.go): spans for each request
@@ -112,6 +113,12 @@ type Options struct {
 	// shuts it down after Close.
 	Tracing *tracing.Provider
 }
+
+// DefaultDecisionPath and DefaultTrustedProxies are the request path's defaults
+// (internal/gateway/request) for Options.DecisionPath and Options.TrustedProxies.
+const DefaultDecisionPath = request.DefaultDecisionPath
+
+var DefaultTrustedProxies = request.DefaultTrustedProxies
 
 // Gateway is the assembled data plane and admin API.
 type Gateway struct {
@@ -122,26 +129,19 @@ type Gateway struct {
 	limits     limits.Counter
 	transport  *http.Transport
 	validators config.ValidatorSource
-	now        func() time.Time
+	// now is the request path's clock, read on every call (tests set it).
+	now func() time.Time
 
 	// config is the configuration served, and how admin writes and other replicas' changes
 	// reach it (internal/gateway/config).
 	config *config.Live
-	// upstreams builds each route's reverse proxy (proxy.go).
-	upstreams *upstreams
-	// remoteIP is request.remote_ip for conditions (check.go), made once so that a request
-	// does not allocate a method value.
-	remoteIP func(*http.Request) string
+	// upstreams builds each route's reverse proxy, requests is the request path
+	// (internal/gateway/request).
+	upstreams *request.Upstreams
+	requests  *request.Checker
 
-	decisionPath   string
-	allowLinkLocal bool
-	trustedProxies []netip.Prefix
-	authFailures   *limits.FailedAuth // nil when off
-	dpop           *token.DPoPChecker
-	accessLog      *accesslog.Log  // nil when off (neither an access log nor tracing)
-	tracer         *tracing.Tracer // nil when tracing is off
-	// clientCertHeader is Options.ClientCertHeader, canonical.
-	clientCertHeader string
+	accessLog *accesslog.Log  // nil when off (neither an access log nor tracing)
+	tracer    *tracing.Tracer // nil when tracing is off
 
 	proxyHandler http.Handler
 	adminHandler http.Handler
@@ -205,15 +205,14 @@ func newGateway(opts Options, m *metrics.Metrics, src config.ValidatorSource) (*
 	}
 	g := &Gateway{
 		log: log, adminToken: opts.AdminToken, store: st, metrics: m,
-		limits: limits.New(st, opts.LimitsFallback, m.LimitsFallback, log), transport: newTransport(newDialer(opts.AllowLinkLocalTargets)),
-		validators: src, now: time.Now, allowLinkLocal: opts.AllowLinkLocalTargets,
+		limits: limits.New(st, opts.LimitsFallback, m.LimitsFallback, log), transport: request.NewTransport(request.NewDialer(opts.AllowLinkLocalTargets)),
+		validators: src, now: time.Now,
 		tracer: newTracer(opts),
 	}
 	m.WatchStore(st)
 	m.Requests.WithLabelValues("", metrics.NoRoute.String()) // exported from the start, as 0
-	g.remoteIP = g.requestRemoteIP
-	g.upstreams = &upstreams{transport: g.tracer.Transport(g.transport), tracer: g.tracer, log: log, bufferPool: newBufferPool()}
-	builder := &config.Builder{Validators: src, Log: log, ReverseProxy: g.upstreams.reverseProxy,
+	g.upstreams = &request.Upstreams{Transport: g.tracer.Transport(g.transport), Tracer: g.tracer, Log: log, BufferPool: request.NewBufferPool()}
+	builder := &config.Builder{Validators: src, Log: log, ReverseProxy: g.upstreams.ReverseProxy,
 		Metrics: m}
 	g.config, err = config.NewLive(st, builder, log)
 	if err != nil {
@@ -221,34 +220,14 @@ func newGateway(opts Options, m *metrics.Metrics, src config.ValidatorSource) (*
 		return nil, fmt.Errorf("loading configuration from the store: %w", err)
 	}
 
-	g.decisionPath, g.trustedProxies = opts.DecisionPath, opts.TrustedProxies
-	g.authFailures = limits.NewFailedAuth(opts.FailedAuthLimit)
-	if opts.ClientCertHeader != "" {
-		g.clientCertHeader = http.CanonicalHeaderKey(opts.ClientCertHeader)
-	}
 	rdb, prefix := st.Redis()
-	g.dpop = token.NewDPoPChecker(nil, limits.NewReplayStore(rdb, prefix, opts.LimitsFallback))
-	if g.decisionPath == "" {
-		g.decisionPath = DefaultDecisionPath
-	}
-	if g.trustedProxies == nil {
-		g.trustedProxies = DefaultTrustedProxies
-	}
-	serve := func(w http.ResponseWriter, r *http.Request, rec *accesslog.Record) {
-		if ref := checkRequestTarget(requestTarget(r)); ref != nil {
-			g.refuseTarget(w, r, rec, ref)
-			return
-		}
-		if below, ok := g.decisionPathBelow(r.URL.EscapedPath()); ok {
-			g.serveDecision(w, r, below, rec)
-			return
-		}
-		if below, ok := wellKnownBelow(r.URL.EscapedPath()); ok {
-			g.serveResourceMetadata(w, r, below, rec) // resource.go
-			return
-		}
-		g.serveProxy(w, r, rec)
-	}
+	g.requests = request.New(request.Options{Config: g.config, Metrics: m, Limits: g.limits,
+		FailedAuth: limits.NewFailedAuth(opts.FailedAuthLimit),
+		DPoP:       token.NewDPoPChecker(nil, limits.NewReplayStore(rdb, prefix, opts.LimitsFallback)),
+		Tracer:     g.tracer, Log: log, Now: func() time.Time { return g.now() },
+		DecisionPath: opts.DecisionPath, TrustedProxies: opts.TrustedProxies, ClientCertHeader: opts.ClientCertHeader,
+		AllowLinkLocal: opts.AllowLinkLocalTargets})
+	serve := g.requests.Serve
 	g.proxyHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { serve(w, r, nil) })
 	if g.accessLog = accesslog.New(opts.AccessLog, g.tracer); g.accessLog != nil {
 		g.proxyHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { g.accessLog.Serve(w, r, serve) })
@@ -268,18 +247,6 @@ func newGateway(opts Options, m *metrics.Metrics, src config.ValidatorSource) (*
 	})
 	return g, nil
 }
-
-// refuseTarget answers a request whose target checkRequestTarget refused, before any other
-// work; the access log keeps at most maxLoggedPath bytes of its path.
-func (g *Gateway) refuseTarget(w http.ResponseWriter, r *http.Request, rec *accesslog.Record, ref *refusal) {
-	rec.Request(r)
-	if rec != nil && len(rec.Path) > maxLoggedPath {
-		rec.Path = rec.Path[:maxLoggedPath]
-	}
-	g.refuse(w, rec, &decision{}, ref)
-}
-
-const maxLoggedPath = 1024
 
 // ErrOpeningStore wraps every error of opening the store, so a command can name the flag that
 // chose it.

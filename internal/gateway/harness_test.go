@@ -264,7 +264,9 @@ func decodeEcho(t *testing.T, body []byte) echoed {
 
 func errorCode(t *testing.T, body []byte) string {
 	t.Helper()
-	var e errorBody
+	var e struct {
+		Error string `json:"error"`
+	}
 	if err := json.Unmarshal(body, &e); err != nil {
 		t.Fatalf("error body %q is not JSON: %v", body, err)
 	}
@@ -289,17 +291,6 @@ func containsLine(text, line string) bool {
 		}
 	}
 	return false
-}
-
-// requestFrom is a request for target from the peer remote (host:port), with header set to
-// value unless value is empty.
-func requestFrom(target, remote, header, value string) *http.Request {
-	r := httptest.NewRequest("GET", target, nil)
-	r.RemoteAddr = remote
-	if value != "" {
-		r.Header.Set(header, value)
-	}
-	return r
 }
 
 // inBackground runs fn again and again in workers goroutines, each waiting pause before every
@@ -328,4 +319,30 @@ func inBackground(workers int, pause time.Duration, fn func()) (stop func()) {
 		})
 	}
 	return func() { close(done); wg.Wait() }
+}
+
+// hostRoute is a request for path with Host host, and the path the upstream receives it at;
+// "" means the gateway answers 404.
+type hostRoute struct{ host, path, upstream string }
+
+// wantHostRoutes sends each request with tok through the proxy listener and checks where
+// it arrives.
+func (h *harness) wantHostRoutes(t *testing.T, tok string, routes []hostRoute) {
+	t.Helper()
+	for _, tc := range routes {
+		req, _ := http.NewRequest("GET", h.proxy.URL+tc.path, nil)
+		req.Host = tc.host
+		req.Header.Set("Authorization", "Bearer "+tok)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if tc.upstream == "" {
+			expect(t, resp, http.StatusNotFound)
+			continue
+		}
+		if e := decodeEcho(t, expect(t, resp, http.StatusOK)); e.Path != tc.upstream {
+			t.Errorf("%s%s reached %s, want %s", tc.host, tc.path, e.Path, tc.upstream)
+		}
+	}
 }

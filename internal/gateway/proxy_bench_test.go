@@ -16,6 +16,7 @@ import (
 
 	"github.com/idpgate/terraform-provider-idpgate/internal/adminapi"
 	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/accesslog"
+	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/request"
 	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/token"
 	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/tracing"
 )
@@ -40,10 +41,10 @@ func BenchmarkProxyOverhead(b *testing.B) {
 	rewrite := func(pr *httputil.ProxyRequest) { pr.SetURL(target); pr.SetXForwarded() }
 	bare := &httputil.ReverseProxy{Rewrite: rewrite, Transport: up}
 	// bare-pooled has the gateway's buffer pool, so gateway vs bare-pooled is the cost of the checks.
-	barePooled := &httputil.ReverseProxy{Rewrite: rewrite, Transport: up, BufferPool: newBufferPool()}
+	barePooled := &httputil.ReverseProxy{Rewrite: rewrite, Transport: up, BufferPool: request.NewBufferPool()}
 
 	h := newHarness(b)
-	h.gw.upstreams.transport = up
+	h.gw.upstreams.Transport = up
 	setupBench(b, h, target)
 	tok := h.fake.token("tok", token.Identity{Subject: "u", ClientID: "app", Scopes: []string{"items:read"}, Claims: map[string]any{"tenant": "acme"}})
 
@@ -69,7 +70,7 @@ func BenchmarkProxyOverhead(b *testing.B) {
 	// difference to "gateway" is what a line costs.
 	access := accesslog.New(io.Discard, nil)
 	defer access.Close()
-	logged := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { access.Serve(w, r, h.gw.serveProxy) })
+	logged := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { access.Serve(w, r, h.gw.requests.Serve) })
 	b.Run("gateway-accesslog", func(b *testing.B) { run(b, logged, "/bench/items/1") })
 	// With tracing on, spans exported to a discarding exporter: every request sampled, and 1%.
 	for _, tc := range []struct {
@@ -81,7 +82,7 @@ func BenchmarkProxyOverhead(b *testing.B) {
 			b.Fatal(err)
 		}
 		th := newHarnessIn(b, b.TempDir(), h.fake, func(o *Options) { o.Tracing = tp })
-		th.gw.upstreams.transport = th.gw.tracer.Transport(up)
+		th.gw.upstreams.Transport = th.gw.tracer.Transport(up)
 		setupBench(b, th, target)
 		b.Run(tc.name, func(b *testing.B) { run(b, th.gw.ProxyHandler(), "/bench/items/1") })
 		_ = tp.Shutdown(context.Background())
@@ -111,7 +112,7 @@ func setupBench(b *testing.B, h *harness, target *url.URL) {
 func BenchmarkConditions(b *testing.B) {
 	up := fixedUpstream{body: []byte(`{"id":1,"name":"widget"}`)}
 	h := newHarness(b)
-	h.gw.upstreams.transport = up
+	h.gw.upstreams.Transport = up
 	plain := h.createAPI(adminapi.API{Name: "plain", ListenPath: "/plain", UpstreamURL: "http://upstream.internal", StripListenPath: true})
 	cel := h.createAPI(adminapi.API{Name: "cel", ListenPath: "/cel", UpstreamURL: "http://upstream.internal", StripListenPath: true})
 	grant := adminapi.AccessRight{Methods: []string{"GET"}, Paths: []string{"/items/*"}}

@@ -21,7 +21,7 @@ import (
 func BenchmarkProxyLargeConfig(b *testing.B) {
 	up := fixedUpstream{body: []byte(`{"id":1,"name":"widget"}`)}
 	h := newHarness(b)
-	h.gw.upstreams.transport = up
+	h.gw.upstreams.Transport = up
 	bench := adminapi.API{ID: "api_bench", Name: "bench", ListenPath: "/bench", UpstreamURL: "http://upstream.internal", StripListenPath: true,
 		JWT:           &adminapi.JWTValidation{Issuer: "https://idp.example", JWKSURI: "https://idp.example/jwks"},
 		ForwardClaims: map[string]string{"X-Tenant": "tenant"}}

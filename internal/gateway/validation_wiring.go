@@ -6,7 +6,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/config"
+	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/request"
 	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/token"
+	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/tracing"
 )
 
 // buildValidatorFactory wires the token package into New: the factory's JWKS fetch and
@@ -15,7 +17,7 @@ func buildValidatorFactory(opts Options, reg prometheus.Registerer) (config.Vali
 	return token.NewFactory(token.FactoryOptions{
 		HTTPClient: opts.HTTPClient,
 		// Without a client of the caller's, JWKS and introspection dial like the upstreams.
-		DialContext: newDialer(opts.AllowLinkLocalTargets).DialContext,
+		DialContext: request.NewDialer(opts.AllowLinkLocalTargets).DialContext,
 		Registerer:  reg,
 		Logger:      opts.Logger,
 		Now:         time.Now,
@@ -23,4 +25,12 @@ func buildValidatorFactory(opts Options, reg prometheus.Registerer) (config.Vali
 		RefusedTokenTTL: opts.RefusedTokenTTL,
 		Tracer:          newTracer(opts),
 	}), nil
+}
+
+// newTracer is the tracer of the request path and the IdP calls; nil when tracing is off.
+func newTracer(opts Options) *tracing.Tracer {
+	if opts.Tracing == nil {
+		return nil
+	}
+	return tracing.NewTracer(opts.Tracing.TracerProvider())
 }

@@ -16,7 +16,7 @@ import (
 
 // The protected-resource attributes of idpgate_protected_api (RFC 9728, RFC 8707): resource
 // and its metadata fields, mapped to and from adminapi.API. adminapi/resource.go holds the
-// rules; the gateway's resource.go what it serves.
+// rules; internal/gateway/request's resource.go what it serves.
 
 func (m protectedResourceModel) toWire(ctx context.Context, api *adminapi.API) diag.Diagnostics {
 	b := wireBody{ctx: ctx}

@@ -4,7 +4,8 @@
 // wraps its proxy handler in Log.Serve and notes on the Record what its checks decided.
 //
 // It does not decide what a request's outcome is, nor which API, identity or policy it had
-// (the request checks in internal/gateway do, and pass them as strings in Checked), nor
-// which child spans a request has (internal/gateway's tracing_wiring.go). It imports nothing
+// (the request checks in internal/gateway/request do, and pass them as strings in
+// Checked), nor which child spans a request has (internal/gateway/request's
+// tracing_wiring.go). It imports nothing
 // of internal/gateway but the tracing package.
 package accesslog

@@ -8,7 +8,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 )
 
-// A request's server span (internal/gateway's tracing_wiring.go lists its attributes and
+// A request's server span (internal/gateway/request's tracing_wiring.go lists its attributes and
 // children) is started with its record, named after the API once routed ("idpgate" before),
 // and ended when the answer is complete, with its status.
 

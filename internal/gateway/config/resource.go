@@ -9,8 +9,8 @@ import (
 	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/token"
 )
 
-// Protected resources (RFC 9728), as the snapshot holds them; the gateway's resource.go
-// serves them. An API with a resource has its metadata served by the
+// Protected resources (RFC 9728), as the snapshot holds them; internal/gateway/request's
+// resource.go serves them. An API with a resource has its metadata served by the
 // proxy listener at the resource's well-known URL (adminapi.ResourceMetadataURL), without a
 // token, to requests for the resource's host: the Host header, or X-Forwarded-Host from a
 // trusted proxy (an edge proxy that routes the well-known path here). The gateway owns every

@@ -114,9 +114,9 @@ type Route struct {
 	// JWT: tokens are JWTs, whose claims are at most a token's size (conditions.go).
 	JWT     bool
 	Forward []ForwardedClaim
-	// ForwardOverrides lets the method and URL override headers through (the gateway's header_rules.go).
+	// ForwardOverrides lets the method and URL override headers through (internal/gateway/request's header_rules.go).
 	ForwardOverrides bool
-	// SenderConstraint is the API's sender_constraint (the gateway's sender_constraint.go).
+	// SenderConstraint is the API's sender_constraint (internal/gateway/request's sender_constraint.go).
 	SenderConstraint string
 	Resource         *Resource // the API's protected resource (resource.go); nil for none
 	// Conditions every request to the API must meet (conditions.go).

@@ -6,8 +6,8 @@
 // seen, in Redis with the same fallback (NewReplayStore, dpop_replay_redis.go).
 //
 // It does not decide which policy or client a request counts under (the request checks in
-// internal/gateway do, and pass a Policy and a client id), which address a request comes
-// from (trusted proxies are the gateway's), nor how a refusal is answered (429 or 503 and
-// the X-RateLimit-* headers are the gateway's). It imports nothing of internal/gateway but
+// internal/gateway/request do, and pass a Policy and a client id), which address a request comes
+// from (trusted proxies are the request path's), nor how a refusal is answered (429 or
+// 503 and the X-RateLimit-* headers are the request path's). It imports nothing of internal/gateway but
 // the store (for its Redis client) and the token package (the replay store's interface).
 package limits

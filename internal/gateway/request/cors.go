@@ -1,9 +1,10 @@
-package gateway
+package request
 
 import (
+	"net/http"
+
 	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/accesslog"
 	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/metrics"
-	"net/http"
 )
 
 // isPreflight reports whether r is a CORS preflight: OPTIONS with Origin and
@@ -12,9 +13,6 @@ func isPreflight(r *http.Request) bool {
 	return r.Method == http.MethodOptions && r.Header.Get("Origin") != "" && r.Header.Get("Access-Control-Request-Method") != ""
 }
 
-// answerPreflight answers a preflight to an API with CORS (d.route.cors): 204 with the
-// Access-Control-Allow-* headers, or 403 without them. No token is asked for, none is
-// checked, nothing is proxied.
 // corsRefused is the answer to a preflight whose origin, method or headers the API's CORS
 // does not allow: without CORS headers, so the browser refuses the call.
 func corsRefused() *refusal {
@@ -22,9 +20,12 @@ func corsRefused() *refusal {
 		description: "this origin, method or request header is not allowed to call this API from a browser"}
 }
 
-func (g *Gateway) answerPreflight(w http.ResponseWriter, r *http.Request, rec *accesslog.Record, d *decision) {
+// answerPreflight answers a preflight to an API with CORS (d.route.CORS): 204 with the
+// Access-Control-Allow-* headers, or 403 without them. No token is asked for, none is
+// checked, nothing is proxied.
+func (c *Checker) answerPreflight(w http.ResponseWriter, r *http.Request, rec *accesslog.Record, d *decision) {
 	if !d.route.CORS.Preflight(w.Header(), r) {
-		g.refuse(w, rec, d, corsRefused())
+		c.refuse(w, rec, d, corsRefused())
 		return
 	}
 	d.route.Metrics.Outcomes[metrics.Preflight].Inc()

@@ -1,4 +1,4 @@
-package gateway
+package request
 
 import (
 	"context"
@@ -9,7 +9,6 @@ import (
 	"go.opentelemetry.io/otel/trace/noop"
 
 	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/limits"
-	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/tracing"
 )
 
 // Tracing (Options.Tracing; off by default). Each request on the proxy listener has a server
@@ -33,13 +32,6 @@ import (
 
 var attrStoreRedis = []attribute.KeyValue{attribute.String("idpgate.limits.store", "redis")}
 
-func newTracer(opts Options) *tracing.Tracer {
-	if opts.Tracing == nil {
-		return nil
-	}
-	return tracing.NewTracer(opts.Tracing.TracerProvider())
-}
-
 // endCheckSpan ends a child span of the checks, marking it failed when the check refused.
 func endCheckSpan(span trace.Span, ref *refusal) {
 	if ref != nil && span.IsRecording() {
@@ -59,14 +51,14 @@ func endTokenSpan(span trace.Span, err error) {
 
 // startLimitSpan starts the "rate limit" span when limits are counted in Redis: the call to
 // Redis. Counted in memory, a limit takes well under a microsecond and has no span.
-func (g *Gateway) startLimitSpan(ctx context.Context) trace.Span {
-	if !g.tracer.On() || !trace.SpanFromContext(ctx).IsRecording() {
+func (c *Checker) startLimitSpan(ctx context.Context) trace.Span {
+	if !c.tracer.On() || !trace.SpanFromContext(ctx).IsRecording() {
 		return noSpan // before building the options, which allocate
 	}
-	if _, redis := g.limits.(*limits.Redis); !redis {
+	if _, redis := c.limits.(*limits.Redis); !redis {
 		return noSpan
 	}
-	_, span := g.tracer.Start(ctx, "rate limit", trace.WithAttributes(attrStoreRedis...))
+	_, span := c.tracer.Start(ctx, "rate limit", trace.WithAttributes(attrStoreRedis...))
 	return span
 }
 

@@ -1,15 +1,15 @@
-package gateway
+package request
 
 import (
 	"fmt"
-	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/accesslog"
-	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/metrics"
 	"net/http"
 	"net/netip"
 	"net/url"
 	"strings"
 
 	"github.com/idpgate/terraform-provider-idpgate/internal/adminapi"
+	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/accesslog"
+	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/metrics"
 )
 
 // The decision endpoint (forward-auth): an edge proxy that already routes the traffic (nginx
@@ -44,35 +44,24 @@ const DefaultDecisionPath = adminapi.DefaultDecisionPath
 var DefaultTrustedProxies = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")}
 
 // serveDecision answers a forward-auth request.
-func (g *Gateway) serveDecision(w http.ResponseWriter, r *http.Request, below string, rec *accesslog.Record) {
+func (c *Checker) serveDecision(w http.ResponseWriter, r *http.Request, below string, rec *accesslog.Record) {
 	rec.Request(r)
 	if rec != nil {
 		rec.Decision = true
 	}
-	orig, ref := g.decisionSubject(r, below)
+	orig, ref := c.decisionSubject(r, below)
 	if ref != nil {
-		g.refuse(w, rec, &decision{}, ref)
+		c.refuse(w, rec, &decision{}, ref)
 		return
 	}
 	rec.Request(orig)
-	d, ref := g.check(orig, g.config.Snapshot())
-	if d.route != nil && d.route.CORS != nil {
-		// A preflight is recognised only from a trusted proxy's X-Forwarded-Method (or a path
-		// below the endpoint): from anyone else the method is the decision request's own.
-		if d.preflight {
-			g.answerPreflight(w, orig, rec, &d)
-			return
-		}
-		d.route.CORS.Decorate(w.Header(), orig.Header.Get("Origin"))
-	}
-	if ref != nil {
-		g.refuse(w, rec, &d, ref)
+	// A preflight is recognised only from a trusted proxy's X-Forwarded-Method (or a path
+	// below the endpoint): from anyone else the method is the decision request's own.
+	d, ok := c.admit(w, orig, rec)
+	if !ok {
 		return
 	}
 	h := w.Header()
-	if d.limit.Report {
-		setLimitHeaders(h, &d.limit)
-	}
 	setIdentityHeaders(h, d.route, d.id, d.policy)
 	h.Set("Cache-Control", "no-store")
 	d.route.Metrics.Outcomes[metrics.Forwarded].Inc()
@@ -83,7 +72,7 @@ func (g *Gateway) serveDecision(w http.ResponseWriter, r *http.Request, below st
 // decisionSubject returns the request a decision is about: r with the method and URL of the
 // original request (see the comment at the top of the file). below is r's path after the
 // decision prefix.
-func (g *Gateway) decisionSubject(r *http.Request, below string) (*http.Request, *refusal) {
+func (c *Checker) decisionSubject(r *http.Request, below string) (*http.Request, *refusal) {
 	method, uri, host := r.Method, "", ""
 	switch {
 	case below != "":
@@ -91,7 +80,7 @@ func (g *Gateway) decisionSubject(r *http.Request, below string) (*http.Request,
 		if r.URL.RawQuery != "" {
 			uri += "?" + r.URL.RawQuery
 		}
-	case g.trustedProxy(r.RemoteAddr):
+	case c.trustedProxy(r.RemoteAddr):
 		for _, name := range forwardedURIHeaders {
 			for _, v := range r.Header[name] {
 				if ref := checkForwardedURI(v); ref != nil {
@@ -116,7 +105,7 @@ func (g *Gateway) decisionSubject(r *http.Request, below string) (*http.Request,
 	if uri == "" {
 		return nil, &refusal{outcome: metrics.BadRequest, status: http.StatusForbidden, code: "invalid_request",
 			description: "the decision request names no request: send X-Forwarded-Method and X-Forwarded-Uri " +
-				"(or X-Original-Method and X-Original-URI) from a trusted proxy, or the path after " + g.decisionPath}
+				"(or X-Original-Method and X-Original-URI) from a trusted proxy, or the path after " + c.decisionPath}
 	}
 	if !adminapi.IsToken(method) {
 		return nil, badRequest("the forwarded method is not an HTTP method")
@@ -166,11 +155,11 @@ func forwardedValue(h http.Header, names ...string) (string, error) {
 
 // decisionPathBelow reports whether path is the decision endpoint or below it, and returns
 // the part below it ("" for the endpoint itself).
-func (g *Gateway) decisionPathBelow(path string) (below string, ok bool) {
-	if !strings.HasPrefix(path, g.decisionPath) {
+func (c *Checker) decisionPathBelow(path string) (below string, ok bool) {
+	if !strings.HasPrefix(path, c.decisionPath) {
 		return "", false
 	}
-	rest := path[len(g.decisionPath):]
+	rest := path[len(c.decisionPath):]
 	if rest != "" && rest[0] != '/' {
 		return "", false
 	}
@@ -178,13 +167,13 @@ func (g *Gateway) decisionPathBelow(path string) (below string, ok bool) {
 }
 
 // trustedProxy reports whether remoteAddr (ip:port) is in the trusted proxies.
-func (g *Gateway) trustedProxy(remoteAddr string) bool {
+func (c *Checker) trustedProxy(remoteAddr string) bool {
 	ap, err := netip.ParseAddrPort(remoteAddr)
-	return err == nil && g.trusted(ap.Addr().Unmap())
+	return err == nil && c.trusted(ap.Addr().Unmap())
 }
 
-func (g *Gateway) trusted(ip netip.Addr) bool {
-	for _, p := range g.trustedProxies {
+func (c *Checker) trusted(ip netip.Addr) bool {
+	for _, p := range c.trustedProxies {
 		if p.Contains(ip) {
 			return true
 		}
@@ -196,13 +185,13 @@ func (g *Gateway) trusted(ip netip.Addr) bool {
 // the peer is a trusted proxy, the nearest address in X-Forwarded-For that is not one. ok is
 // false when a trusted proxy names no client (then clients cannot be told apart and the
 // limit does not apply, rather than let one client lock all of them out).
-func (g *Gateway) clientAddr(r *http.Request) (netip.Addr, bool) {
+func (c *Checker) clientAddr(r *http.Request) (netip.Addr, bool) {
 	ap, err := netip.ParseAddrPort(r.RemoteAddr)
 	if err != nil {
 		return netip.Addr{}, false
 	}
 	addr := ap.Addr().Unmap()
-	if !g.trusted(addr) {
+	if !c.trusted(addr) {
 		return addr, true
 	}
 	xff := r.Header.Values("X-Forwarded-For")
@@ -213,7 +202,7 @@ func (g *Gateway) clientAddr(r *http.Request) (netip.Addr, bool) {
 			if err != nil {
 				return netip.Addr{}, false
 			}
-			if a = a.Unmap(); !g.trusted(a) {
+			if a = a.Unmap(); !c.trusted(a) {
 				return a, true
 			}
 		}

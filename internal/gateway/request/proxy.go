@@ -1,11 +1,9 @@
-package gateway
+package request
 
 import (
 	"context"
 	"encoding/json"
 	"errors"
-	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/accesslog"
-	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/metrics"
 	"log/slog"
 	"net"
 	"net/http"
@@ -17,7 +15,9 @@ import (
 	"time"
 
 	"github.com/idpgate/terraform-provider-idpgate/internal/adminapi"
+	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/accesslog"
 	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/config"
+	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/metrics"
 	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/token"
 	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/tracing"
 )
@@ -25,22 +25,11 @@ import (
 // serveProxy is the data plane: the checks (check.go), then the upstream. The Authorization
 // header is forwarded unchanged, so an upstream can check the token again if it wants to (as
 // Tyk and Kong do by default).
-func (g *Gateway) serveProxy(w http.ResponseWriter, r *http.Request, rec *accesslog.Record) {
+func (c *Checker) serveProxy(w http.ResponseWriter, r *http.Request, rec *accesslog.Record) {
 	rec.Request(r)
-	d, ref := g.check(r, g.config.Snapshot())
-	if d.route != nil && d.route.CORS != nil {
-		if d.preflight {
-			g.answerPreflight(w, r, rec, &d)
-			return
-		}
-		d.route.CORS.Decorate(w.Header(), r.Header.Get("Origin"))
-	}
-	if ref != nil {
-		g.refuse(w, rec, &d, ref)
+	d, ok := c.admit(w, r, rec)
+	if !ok {
 		return
-	}
-	if d.limit.Report {
-		setLimitHeaders(w.Header(), &d.limit)
 	}
 	rt := d.route
 	rt.Metrics.Outcomes[metrics.Forwarded].Inc()
@@ -58,16 +47,6 @@ func (g *Gateway) serveProxy(w http.ResponseWriter, r *http.Request, rec *access
 	if rec != nil {
 		rec.Upstream = elapsed
 	}
-}
-
-// bearerToken extracts the token of an "Authorization: Bearer <token>" header (the scheme is
-// case-insensitive). present is false when there is no Bearer credential at all.
-func bearerToken(h string) (token string, present bool) {
-	const scheme = "bearer "
-	if len(h) < len(scheme) || !strings.EqualFold(h[:len(scheme)], scheme) {
-		return "", strings.EqualFold(strings.TrimSpace(h), "bearer")
-	}
-	return strings.TrimSpace(h[len(scheme):]), true
 }
 
 // setIdentityHeaders sets the gateway's identity headers and the API's forward_claims on an
@@ -121,17 +100,17 @@ func claimString(v any) (string, bool) {
 	return config.HeaderSafe(s), true
 }
 
-// upstreams builds the upstream side of every route, for the snapshot builder
-// (config.Builder.ReverseProxy).
-type upstreams struct {
-	transport  http.RoundTripper
-	tracer     *tracing.Tracer // nil when tracing is off
-	log        *slog.Logger
-	bufferPool httputil.BufferPool
+// Upstreams builds the upstream side of every route, for the snapshot builder
+// (config.Builder.ReverseProxy is its ReverseProxy).
+type Upstreams struct {
+	Transport  http.RoundTripper
+	Tracer     *tracing.Tracer // nil when tracing is off
+	Log        *slog.Logger
+	BufferPool httputil.BufferPool
 }
 
-// reverseProxy builds the upstream side of a route.
-func (b *upstreams) reverseProxy(rt *config.Route, target *url.URL) *httputil.ReverseProxy {
+// ReverseProxy builds the upstream side of a route.
+func (b *Upstreams) ReverseProxy(rt *config.Route, target *url.URL) *httputil.ReverseProxy {
 	listenPath, strip := rt.ListenPath, rt.Strip && rt.ListenPath != "/"
 	hasPrefix := strings.HasPrefix
 	if rt.CaseInsensitive {
@@ -140,7 +119,7 @@ func (b *upstreams) reverseProxy(rt *config.Route, target *url.URL) *httputil.Re
 	return &httputil.ReverseProxy{
 		Rewrite: func(pr *httputil.ProxyRequest) {
 			rewriteHeaders(pr, rt, forwardingFrom(pr.In.Context()))
-			b.tracer.Outbound(pr.In.Context(), pr.Out.Header) // W3C trace context (tracing.go)
+			b.Tracer.Outbound(pr.In.Context(), pr.Out.Header) // W3C trace context (internal/gateway/tracing)
 			if strip {
 				u := pr.Out.URL
 				u.Path = stripPrefix(u.Path, len(listenPath))
@@ -154,22 +133,22 @@ func (b *upstreams) reverseProxy(rt *config.Route, target *url.URL) *httputil.Re
 			pr.SetXForwarded()
 		},
 		ModifyResponse: dropUpstreamCORS(rt),
-		Transport:      b.transport,
-		BufferPool:     b.bufferPool,
+		Transport:      b.Transport,
+		BufferPool:     b.BufferPool,
 		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
 			if errors.Is(err, context.Canceled) && r.Context().Err() != nil {
 				return // the client went away; nobody to answer
 			}
 			rt.Metrics.UpstreamErrors.Inc()
-			b.log.Warn("upstream request failed", "api", rt.Name, "error", err)
+			b.Log.Warn("upstream request failed", "api", rt.Name, "error", err)
 			(&refusal{status: http.StatusBadGateway, code: "bad_gateway", description: "the upstream service did not answer"}).write(w)
 		},
 	}
 }
 
 // dropUpstreamCORS removes the upstream's Access-Control-* headers from the answers of an API
-// with CORS: the gateway sets them (config/cors.go), and a second Access-Control-Allow-Origin would
-// make the browser refuse the answer.
+// with CORS: the gateway sets them (internal/gateway/config/cors.go), and a second
+// Access-Control-Allow-Origin would make the browser refuse the answer.
 func dropUpstreamCORS(rt *config.Route) func(*http.Response) error {
 	if rt.CORS == nil {
 		return nil
@@ -197,10 +176,10 @@ func hasPrefixFold(s, prefix string) bool {
 	return len(s) >= len(prefix) && strings.EqualFold(s[:len(prefix)], prefix)
 }
 
-// newTransport is the upstream transport shared by every route: keep-alive connections
+// NewTransport is the upstream transport shared by every route: keep-alive connections
 // enough for many concurrent clients per upstream, bounded dials and handshakes. The
-// environment's HTTP proxy is not used: upstream_url says where to go. dialer is newDialer's.
-func newTransport(dialer *net.Dialer) *http.Transport {
+// environment's HTTP proxy is not used: upstream_url says where to go. dialer is NewDialer's.
+func NewTransport(dialer *net.Dialer) *http.Transport {
 	return &http.Transport{
 		DialContext:           dialer.DialContext,
 		ForceAttemptHTTP2:     true,
@@ -218,7 +197,8 @@ type bufferPool struct{ pool sync.Pool }
 
 const proxyBufferSize = 32 * 1024
 
-func newBufferPool() *bufferPool {
+// NewBufferPool is the buffer pool of every route's ReverseProxy.
+func NewBufferPool() httputil.BufferPool {
 	return &bufferPool{pool: sync.Pool{New: func() any { return new([proxyBufferSize]byte) }}}
 }
 

@@ -1,4 +1,4 @@
-package gateway
+package request
 
 import (
 	"net/http"
@@ -10,6 +10,7 @@ import (
 	"golang.org/x/text/unicode/norm"
 
 	"github.com/idpgate/terraform-provider-idpgate/internal/adminapi"
+	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/accesslog"
 	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/metrics"
 )
 
@@ -100,6 +101,18 @@ func checkForwardedURI(uri string) *refusal {
 	}
 	return nil
 }
+
+// refuseTarget answers a request whose target checkRequestTarget refused, before any other
+// work; the access log keeps at most maxLoggedPath bytes of its path.
+func (c *Checker) refuseTarget(w http.ResponseWriter, r *http.Request, rec *accesslog.Record, ref *refusal) {
+	rec.Request(r)
+	if rec != nil && len(rec.Path) > maxLoggedPath {
+		rec.Path = rec.Path[:maxLoggedPath]
+	}
+	c.refuse(w, rec, &decision{}, ref)
+}
+
+const maxLoggedPath = 1024
 
 // requestTarget is r's request target as received: RequestURI, or for a request built in
 // process without one, the URL's.

@@ -1,13 +1,13 @@
-package gateway
+package request
 
 import (
-	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/accesslog"
-	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/metrics"
 	"net/http"
 	"strings"
 
 	"github.com/idpgate/terraform-provider-idpgate/internal/adminapi"
+	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/accesslog"
 	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/config"
+	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/metrics"
 	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/token"
 )
 
@@ -32,11 +32,11 @@ func wellKnownBelow(path string) (string, bool) {
 }
 
 // serveResourceMetadata answers a request under the well-known path.
-func (g *Gateway) serveResourceMetadata(w http.ResponseWriter, r *http.Request, below string, rec *accesslog.Record) {
+func (c *Checker) serveResourceMetadata(w http.ResponseWriter, r *http.Request, below string, rec *accesslog.Record) {
 	rec.Request(r)
-	snap := g.config.Snapshot()
+	snap := c.config.Snapshot()
 	host := r.Host
-	if g.trustedProxy(r.RemoteAddr) {
+	if c.trustedProxy(r.RemoteAddr) {
 		if fh := r.Header.Values("X-Forwarded-Host"); len(fh) == 1 {
 			host = fh[0]
 		}
@@ -46,7 +46,7 @@ func (g *Gateway) serveResourceMetadata(w http.ResponseWriter, r *http.Request, 
 		rt = snap.LookupResource(host, below)
 	}
 	if rt == nil {
-		g.refuse(w, rec, &decision{}, &refusal{outcome: metrics.NoRoute, status: http.StatusNotFound, code: "not_found",
+		c.refuse(w, rec, &decision{}, &refusal{outcome: metrics.NoRoute, status: http.StatusNotFound, code: "not_found",
 			description: "no protected resource has its metadata at this URL"})
 		return
 	}

@@ -1,11 +1,8 @@
-package gateway
+package request
 
 import (
 	"encoding/json"
 	"errors"
-	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/accesslog"
-	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/limits"
-	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/metrics"
 	"math"
 	"net/http"
 	"strconv"
@@ -13,13 +10,16 @@ import (
 	"time"
 
 	"github.com/idpgate/terraform-provider-idpgate/internal/adminapi"
+	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/accesslog"
 	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/config"
+	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/limits"
+	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/metrics"
 	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/token"
 )
 
 // A refusal is every answer the data plane gives instead of forwarding a request: built
 // from a token error, a policy verdict or a limit result, then counted and written by
-// Gateway.refuse, the one place that does either. Bodies carry an RFC 6750 style error code
+// Checker.refuse, the one place that does either. Bodies carry an RFC 6750 style error code
 // and a description safe to show a client; never why a signature or a lookup failed (that is
 // logReason, for the log only).
 type refusal struct {
@@ -161,31 +161,31 @@ func refusalOfLimit(res limits.Result) *refusal {
 
 // refuse counts a refusal under its API (d.route is nil before routing), logs its reason,
 // notes it for the access log and writes it.
-func (g *Gateway) refuse(w http.ResponseWriter, rec *accesslog.Record, d *decision, ref *refusal) {
+func (c *Checker) refuse(w http.ResponseWriter, rec *accesslog.Record, d *decision, ref *refusal) {
 	d.log(rec, ref.outcome)
 	rt, api := d.route, ""
 	if rt != nil {
 		rt.Metrics.Outcomes[ref.outcome].Inc()
 		api = rt.Name
 	} else {
-		g.metrics.Requests.WithLabelValues("", ref.outcome.String()).Inc()
+		c.metrics.Requests.WithLabelValues("", ref.outcome.String()).Inc()
 	}
 	switch {
 	case ref.condition != nil:
-		c := ref.condition
+		cr := ref.condition
 		policy, policyID, result := "", "", "false"
-		if c.policy != nil {
-			policy, policyID = c.policy.Name, c.policy.ID
+		if cr.policy != nil {
+			policy, policyID = cr.policy.Name, cr.policy.ID
 		}
-		if c.Failed {
+		if cr.Failed {
 			result = "error"
 		}
-		g.log.Info("request refused by a condition", "api", api, "policy", policy, "policy_id", policyID,
-			"field", c.Field, "condition", c.Index, "result", result)
+		c.log.Info("request refused by a condition", "api", api, "policy", policy, "policy_id", policyID,
+			"field", cr.Field, "condition", cr.Index, "result", result)
 	case ref.status >= 500:
-		g.log.Warn("request refused", "api", api, "status", ref.status, "reason", ref.logReason)
+		c.log.Warn("request refused", "api", api, "status", ref.status, "reason", ref.logReason)
 	case ref.logReason != "":
-		g.log.Debug("request refused", "api", api, "status", ref.status, "reason", ref.logReason)
+		c.log.Debug("request refused", "api", api, "status", ref.status, "reason", ref.logReason)
 	}
 	ref.withResourceMetadata(rt) // resource.go
 	ref.write(w)

@@ -1,4 +1,4 @@
-package gateway
+package request
 
 import (
 	"errors"
@@ -17,11 +17,11 @@ import (
 // by the admin API when the URL names one, and by the dialer after name resolution, so a
 // host name that resolves to one is never dialled either.
 
-// errLinkLocalTarget is the dialer's refusal.
-var errLinkLocalTarget = errors.New("refusing to connect to a link-local address (idpgate serve -allow-link-local-targets allows it)")
+// ErrLinkLocalTarget is the dialer's refusal of a link-local address.
+var ErrLinkLocalTarget = errors.New("refusing to connect to a link-local address (idpgate serve -allow-link-local-targets allows it)")
 
-// newDialer is the dialer of every connection the gateway opens to a registered target.
-func newDialer(allowLinkLocal bool) *net.Dialer {
+// NewDialer is the dialer of every connection the gateway opens to a registered target.
+func NewDialer(allowLinkLocal bool) *net.Dialer {
 	d := &net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}
 	if !allowLinkLocal {
 		d.Control = refuseLinkLocal
@@ -34,18 +34,18 @@ func newDialer(allowLinkLocal bool) *net.Dialer {
 func refuseLinkLocal(_, address string, _ syscall.RawConn) error {
 	ap, err := netip.ParseAddrPort(address)
 	if err != nil {
-		return errLinkLocalTarget // not an IP address: never expected after resolution
+		return ErrLinkLocalTarget // not an IP address: never expected after resolution
 	}
 	if adminapi.IsLinkLocal(ap.Addr()) {
-		return errLinkLocalTarget
+		return ErrLinkLocalTarget
 	}
 	return nil
 }
 
-// checkAPIPlacement refuses, for the admin API, what only this gateway's options forbid:
+// CheckPlacement refuses, for the admin API, what only this gateway's options forbid:
 // a target at a link-local address literal, and a listen path at or below its decision path.
-func (g *Gateway) checkAPIPlacement(api *adminapi.API) error {
-	if !g.allowLinkLocal {
+func (c *Checker) CheckPlacement(api *adminapi.API) error {
+	if !c.allowLinkLocal {
 		for _, t := range api.TargetURLs() {
 			if h := adminapi.LinkLocalHost(t[1]); h != "" {
 				return adminapi.FieldError(t[0], "%s is a link-local address (such as a cloud's metadata service); "+
@@ -53,8 +53,8 @@ func (g *Gateway) checkAPIPlacement(api *adminapi.API) error {
 			}
 		}
 	}
-	if p := adminapi.NormalizeListenPath(api.ListenPath); p == g.decisionPath || strings.HasPrefix(p, g.decisionPath+"/") {
-		return adminapi.FieldError("listen_path", "%q is at or below the decision endpoint %s, which the gateway answers itself", api.ListenPath, g.decisionPath)
+	if p := adminapi.NormalizeListenPath(api.ListenPath); p == c.decisionPath || strings.HasPrefix(p, c.decisionPath+"/") {
+		return adminapi.FieldError("listen_path", "%q is at or below the decision endpoint %s, which the gateway answers itself", api.ListenPath, c.decisionPath)
 	}
 	return nil
 }

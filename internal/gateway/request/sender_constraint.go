@@ -1,17 +1,17 @@
-package gateway
+package request
 
 import (
 	"crypto/sha256"
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/pem"
-	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/metrics"
 	"net/http"
 	"net/url"
 	"strings"
 
 	"github.com/idpgate/terraform-provider-idpgate/internal/adminapi"
 	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/config"
+	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/metrics"
 	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/token"
 )
 
@@ -37,7 +37,7 @@ const (
 // accessToken reads "Authorization: Bearer <token>" or "Authorization: DPoP <token>" (the
 // scheme case-insensitive). present is false when the header carries neither scheme.
 func accessToken(h string) (scheme, tok string, present bool) {
-	if t, ok := bearerToken(h); ok {
+	if t, ok := token.Bearer(h); ok {
 		return schemeBearer, t, true
 	}
 	const dpop = "dpop "
@@ -53,7 +53,7 @@ func accessToken(h string) (scheme, tok string, present bool) {
 // checkBinding refuses a validated token whose presentation does not fit its binding or
 // the API's sender constraint. In a simulation (sim non-nil) a DPoP proof is checked without
 // being remembered, and a described caller's proof or certificate is taken as presented.
-func (g *Gateway) checkBinding(r *http.Request, rt *config.Route, scheme, tok string, id *token.Identity, sim *simulation) *refusal {
+func (c *Checker) checkBinding(r *http.Request, rt *config.Route, scheme, tok string, id *token.Identity, sim *simulation) *refusal {
 	jkt, _ := id.Confirmation["jkt"].(string)
 	x5t, _ := id.Confirmation["x5t#S256"].(string)
 	switch {
@@ -73,13 +73,13 @@ func (g *Gateway) checkBinding(r *http.Request, rt *config.Route, scheme, tok st
 	if sim != nil && sim.caller != nil {
 		return nil
 	}
-	if x5t != "" && !g.presentsCertificate(r, x5t) {
+	if x5t != "" && !c.presentsCertificate(r, x5t) {
 		return invalidToken("the access token is bound to a client certificate (cnf x5t#S256) that this request did not present",
 			"x5t#S256 does not match the TLS client certificate")
 	}
 	if jkt != "" {
-		_, span := g.tracer.Start(r.Context(), "dpop check")
-		ref := g.checkDPoPProof(r, tok, jkt, sim != nil)
+		_, span := c.tracer.Start(r.Context(), "dpop check")
+		ref := c.checkDPoPProof(r, tok, jkt, sim != nil)
 		endCheckSpan(span, ref)
 		return ref
 	}
@@ -99,12 +99,12 @@ func accepts(rt *config.Route, dpop, mtls bool) bool {
 	return true
 }
 
-func (g *Gateway) checkDPoPProof(r *http.Request, tok, jkt string, dryRun bool) *refusal {
+func (c *Checker) checkDPoPProof(r *http.Request, tok, jkt string, dryRun bool) *refusal {
 	proofs := r.Header.Values("Dpop")
 	if len(proofs) != 1 {
 		return dpopRefusal(string(token.CodeInvalidDPoPProof), "send exactly one DPoP header with a proof for this request")
 	}
-	err := g.dpop.Check(r.Context(), token.DPoPRequest{Proof: proofs[0], Method: r.Method, URL: g.requestURL(r), AccessToken: tok, JKT: jkt, DryRun: dryRun})
+	err := c.dpop.Check(r.Context(), token.DPoPRequest{Proof: proofs[0], Method: r.Method, URL: c.requestURL(r), AccessToken: tok, JKT: jkt, DryRun: dryRun})
 	switch {
 	case err == nil:
 		return nil
@@ -120,8 +120,8 @@ func (g *Gateway) checkDPoPProof(r *http.Request, tok, jkt string, dryRun bool) 
 // presentsCertificate reports whether the client certificate of the request hashes to x5t
 // (base64url SHA-256 of its DER, RFC 8705 §3.1): the certificate of the request's own TLS
 // connection, or, from a trusted proxy that terminated TLS, the one in Options.ClientCertHeader.
-func (g *Gateway) presentsCertificate(r *http.Request, x5t string) bool {
-	der := g.clientCertificate(r)
+func (c *Checker) presentsCertificate(r *http.Request, x5t string) bool {
+	der := c.clientCertificate(r)
 	if der == nil {
 		return false
 	}
@@ -132,14 +132,14 @@ func (g *Gateway) presentsCertificate(r *http.Request, x5t string) bool {
 // clientCertificate is the DER of the request's client certificate, or nil. A header value
 // is URL-escaped PEM (nginx's $ssl_client_escaped_cert), PEM, or base64 DER with or without
 // URL escaping (Traefik's passTLSClientCert); it is read only from a trusted proxy.
-func (g *Gateway) clientCertificate(r *http.Request) []byte {
+func (c *Checker) clientCertificate(r *http.Request) []byte {
 	if r.TLS != nil && len(r.TLS.PeerCertificates) > 0 {
 		return r.TLS.PeerCertificates[0].Raw
 	}
-	if g.clientCertHeader == "" || !g.trustedProxy(r.RemoteAddr) {
+	if c.clientCertHeader == "" || !c.trustedProxy(r.RemoteAddr) {
 		return nil
 	}
-	values := r.Header.Values(g.clientCertHeader)
+	values := r.Header.Values(c.clientCertHeader)
 	if len(values) != 1 {
 		return nil
 	}
@@ -184,12 +184,12 @@ func dpopChallenge(code, description string) string {
 // requestURL is the URL the client addressed, as a DPoP proof's htu names it: the scheme
 // (https when the connection, or a trusted proxy's X-Forwarded-Proto, says so), the host and
 // the path.
-func (g *Gateway) requestURL(r *http.Request) string {
+func (c *Checker) requestURL(r *http.Request) string {
 	scheme := "http"
 	if r.TLS != nil {
 		scheme = "https"
 	}
-	if g.trustedProxy(r.RemoteAddr) {
+	if c.trustedProxy(r.RemoteAddr) {
 		if p := strings.ToLower(r.Header.Get("X-Forwarded-Proto")); p == "https" || p == "http" {
 			scheme = p
 		}
