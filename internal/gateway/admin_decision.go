@@ -28,23 +28,6 @@ import (
 // that is not a trusted proxy (its X-Forwarded-* headers are ignored), whose refused tokens
 // are not counted.
 
-func (g *Gateway) decide(w http.ResponseWriter, r *http.Request) {
-	var in adminapi.DecisionRequest
-	if !decodeBody(w, r, &in) || !valid(w, in.Validate()) {
-		return
-	}
-	req, sim, err := simulatedRequest(r, &in)
-	if err != nil {
-		valid(w, err)
-		return
-	}
-	d, ref := g.checkRequest(req, g.config.Snapshot(), sim)
-	if d.preflight && !d.route.CORS.Preflight(http.Header{}, req) {
-		ref = corsRefused() // as answerPreflight would answer it
-	}
-	writeJSON(w, http.StatusOK, explain(req, &d, ref, sim))
-}
-
 // simulatedRequest is the request in, as the proxy listener would see it, and the
 // simulation that carries its described caller.
 func simulatedRequest(r *http.Request, in *adminapi.DecisionRequest) (*http.Request, *simulation, error) {

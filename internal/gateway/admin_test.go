@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/idpgate/terraform-provider-idpgate/internal/adminapi"
+	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/admin"
 	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/store"
 	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/token"
 	"github.com/idpgate/terraform-provider-idpgate/internal/redistest"
@@ -239,7 +240,7 @@ func TestAdminValidationNamesField(t *testing.T) {
 		{"not JSON", "/v1/policies", `{"name":`, 400, ""},
 		{"two objects", "/v1/policies", `{"name":"p","access_rights":[]} {}`, 400, ""},
 		{"array body", "/v1/policies", `[]`, 400, ""},
-		{"too large", "/v1/policies", `{"name":"` + strings.Repeat("x", maxAdminBody) + `"}`, 413, ""},
+		{"too large", "/v1/policies", `{"name":"` + strings.Repeat("x", admin.MaxBody) + `"}`, 413, ""},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -62,13 +62,7 @@ func (g *Gateway) serveProxy(w http.ResponseWriter, r *http.Request, rec *access
 
 // bearerToken extracts the token of an "Authorization: Bearer <token>" header (the scheme is
 // case-insensitive). present is false when there is no Bearer credential at all.
-func bearerToken(h string) (token string, present bool) {
-	const scheme = "bearer "
-	if len(h) < len(scheme) || !strings.EqualFold(h[:len(scheme)], scheme) {
-		return "", strings.EqualFold(strings.TrimSpace(h), "bearer")
-	}
-	return strings.TrimSpace(h[len(scheme):]), true
-}
+func bearerToken(h string) (tok string, present bool) { return token.Bearer(h) }
 
 // setIdentityHeaders sets the gateway's identity headers and the API's forward_claims on an
 // outbound header set from which every client spelling of them is gone (rewriteHeaders).

@@ -8,6 +8,7 @@
 //
 //	factory.go        Factory: builds a Validator per API, owns the caches that outlive config snapshots
 //	validator.go      the Validator interface and the token-length guard every validator applies first
+//	bearer.go         Bearer: the token of an Authorization: Bearer header
 //	identity.go       Identity: what a valid token says about its caller
 //	claims.go         how claims (a JWT payload or an introspection answer) map to an Identity
 //	error.go          Error and its codes (invalid_token, insufficient_scope, temporarily_unavailable)
