@@ -23,17 +23,8 @@ func TestAdminRequiresToken(t *testing.T) {
 	for _, auth := range []string{"", "Bearer wrong", "Basic " + harnessAdminToken, "Bearer " + harnessAdminToken + "x", "Bearer"} {
 		for _, route := range []string{"GET /v1/apis", "POST /v1/policies", "DELETE /v1/apis/x", "GET /v1/nothing"} {
 			method, path, _ := strings.Cut(route, " ")
-			req, _ := http.NewRequest(method, h.adminSrv.URL+path, strings.NewReader("{}"))
-			if auth != "" {
-				req.Header.Set("Authorization", auth)
-			}
-			resp, err := http.DefaultClient.Do(req)
-			if err != nil {
-				t.Fatal(err)
-			}
-			body := expect(t, resp, http.StatusUnauthorized)
-			var e adminapi.Error
-			if json.Unmarshal(body, &e) != nil || e.Code != adminapi.CodeUnauthorized {
+			resp := h.adminDo(t, method, path, auth, "{}")
+			if e, body := adminError(t, resp, http.StatusUnauthorized); e.Code != adminapi.CodeUnauthorized {
 				t.Errorf("%s with %q: body %s", route, auth, body)
 			}
 			if resp.Header.Get("WWW-Authenticate") == "" {
@@ -42,13 +33,7 @@ func TestAdminRequiresToken(t *testing.T) {
 		}
 	}
 	// lower-case scheme is accepted (RFC 9110: schemes are case-insensitive)
-	req, _ := http.NewRequest("GET", h.adminSrv.URL+"/v1/apis", nil)
-	req.Header.Set("Authorization", "bearer "+harnessAdminToken)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	expect(t, resp, http.StatusOK)
+	expect(t, h.adminDo(t, "GET", "/v1/apis", "bearer "+harnessAdminToken, ""), http.StatusOK)
 }
 
 func TestAdminAPICRUD(t *testing.T) {
@@ -244,15 +229,8 @@ func TestAdminValidationNamesField(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			req, _ := http.NewRequest("POST", h.adminSrv.URL+tc.path, strings.NewReader(tc.body))
-			req.Header.Set("Authorization", "Bearer "+harnessAdminToken)
-			resp, err := http.DefaultClient.Do(req)
-			if err != nil {
-				t.Fatal(err)
-			}
-			body := expect(t, resp, tc.status)
-			var e adminapi.Error
-			if err := json.Unmarshal(body, &e); err != nil || e.Field != tc.field || e.Message == "" {
+			e, body := adminError(t, h.adminDo(t, "POST", tc.path, adminAuth, tc.body), tc.status)
+			if e.Field != tc.field || e.Message == "" {
 				t.Errorf("want field %q, got %s", tc.field, body)
 			}
 		})
@@ -323,38 +301,20 @@ func TestAdminWriteNotAppliedIsNotAcknowledged(t *testing.T) {
 
 func TestAdminWrongMethodIs405(t *testing.T) {
 	h := newHarness(t)
-	for _, tc := range []struct{ method, path, allow string }{
-		{"PATCH", "/v1/apis", "GET, HEAD, POST"},
-		{"DELETE", "/v1/apis", "GET, HEAD, POST"},
-		{"POST", "/v1/apis/api_x", "GET, HEAD, PUT, DELETE"},
-		{"PATCH", "/v1/policies/pol_x", "GET, HEAD, PUT, DELETE"},
-		{"PUT", "/v1/policies", "GET, HEAD, POST"},
+	for route, allow := range map[string]string{ // route: the Allow header it answers
+		"PATCH /v1/apis": "GET, HEAD, POST", "DELETE /v1/apis": "GET, HEAD, POST", "PUT /v1/policies": "GET, HEAD, POST",
+		"POST /v1/apis/api_x": "GET, HEAD, PUT, DELETE", "PATCH /v1/policies/pol_x": "GET, HEAD, PUT, DELETE",
 	} {
-		req, _ := http.NewRequest(tc.method, h.adminSrv.URL+tc.path, strings.NewReader("{}"))
-		req.Header.Set("Authorization", "Bearer "+harnessAdminToken)
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		body := expect(t, resp, http.StatusMethodNotAllowed)
-		var e adminapi.Error
-		if resp.Header.Get("Allow") != tc.allow || json.Unmarshal(body, &e) != nil || e.Code != adminapi.CodeMethodNotAllowed {
-			t.Errorf("%s %s: Allow %q, body %s", tc.method, tc.path, resp.Header.Get("Allow"), body)
+		method, path, _ := strings.Cut(route, " ")
+		resp := h.adminDo(t, method, path, adminAuth, "{}")
+		e, body := adminError(t, resp, http.StatusMethodNotAllowed)
+		if resp.Header.Get("Allow") != allow || e.Code != adminapi.CodeMethodNotAllowed {
+			t.Errorf("%s: Allow %q, body %s", route, resp.Header.Get("Allow"), body)
 		}
 	}
 	// still 404 for an unknown path, and 401 before either without the token
-	req, _ := http.NewRequest("GET", h.adminSrv.URL+"/v1/nothing", nil)
-	req.Header.Set("Authorization", "Bearer "+harnessAdminToken)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	expect(t, resp, http.StatusNotFound)
-	req, _ = http.NewRequest("PATCH", h.adminSrv.URL+"/v1/apis", nil)
-	if resp, err = http.DefaultClient.Do(req); err != nil {
-		t.Fatal(err)
-	}
-	expect(t, resp, http.StatusUnauthorized)
+	expect(t, h.adminDo(t, "GET", "/v1/nothing", adminAuth, ""), http.StatusNotFound)
+	expect(t, h.adminDo(t, "PATCH", "/v1/apis", "", ""), http.StatusUnauthorized)
 }
 
 // TestAdminListPages: GET /v1/apis and /v1/policies answer limit objects at a time with
@@ -385,14 +345,7 @@ func TestAdminListPages(t *testing.T) {
 		t.Errorf("ListPolicies: %d, %v; want all 5", len(all), err)
 	}
 	for _, limit := range []string{"0", "1001", "x"} {
-		req, _ := http.NewRequest("GET", h.adminSrv.URL+"/v1/apis?limit="+limit, nil)
-		req.Header.Set("Authorization", "Bearer "+harnessAdminToken)
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var e adminapi.Error
-		if body := expect(t, resp, http.StatusBadRequest); json.Unmarshal(body, &e) != nil || e.Field != "limit" {
+		if e, body := adminError(t, h.adminDo(t, "GET", "/v1/apis?limit="+limit, adminAuth, ""), http.StatusBadRequest); e.Field != "limit" {
 			t.Errorf("limit=%s: %s, want a 400 naming limit", limit, body)
 		}
 	}

@@ -182,6 +182,43 @@ func serveHarness(t testing.TB, h *harness) *harness {
 	return h
 }
 
+// adminAuth is the Authorization header value of the harness's admin token.
+const adminAuth = "Bearer " + harnessAdminToken
+
+// adminDo sends method path to the admin listener with the Authorization header value auth
+// and body ("" sends neither).
+func (h *harness) adminDo(t testing.TB, method, path, auth, body string) *http.Response {
+	t.Helper()
+	var rd io.Reader
+	if body != "" {
+		rd = strings.NewReader(body)
+	}
+	req, err := http.NewRequest(method, h.adminSrv.URL+path, rd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if auth != "" {
+		req.Header.Set("Authorization", auth)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, path, err)
+	}
+	return resp
+}
+
+// adminError checks the status of an admin API answer and returns its error body, decoded,
+// and as it is.
+func adminError(t testing.TB, resp *http.Response, status int) (adminapi.Error, []byte) {
+	t.Helper()
+	body := expect(t, resp, status)
+	var e adminapi.Error
+	if err := json.Unmarshal(body, &e); err != nil {
+		t.Errorf("%s %s: the answer %s is not an admin API error: %v", resp.Request.Method, resp.Request.URL.Path, body, err)
+	}
+	return e, body
+}
+
 // echoUpstream answers every request with what it received, as JSON.
 type echoed struct {
 	Method string              `json:"method"`
