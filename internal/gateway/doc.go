@@ -13,4 +13,18 @@
 //	           away), the failed-auth limiter and the Redis DPoP replay store
 //	accesslog  the access log's encoder and whole-line writer, and each request's server span
 //	metrics    the Prometheus collectors, a request's outcome and one API's series
+//	admin      the admin listener: the admin API's handlers over the store and config.Live, the
+//	           admin token, /healthz, /readyz and /metrics; /v1/decisions asks an
+//	           admin.Decider (the request path's simulation, admin_wiring.go) for its answer
+//
+// What each room imports of the others (the root imports them all and none imports the root;
+// adminapi, the contract, is below every room):
+//
+//	admin      -> config, store, token
+//	config     -> limits, metrics, store, token
+//	limits     -> store, token
+//	metrics    -> store
+//	accesslog  -> tracing
+//	token      -> tracing
+//	store, tracing: no other room
 package gateway
