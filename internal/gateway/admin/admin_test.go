@@ -1,0 +1,313 @@
+package admin
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/idpgate/terraform-provider-idpgate/internal/adminapi"
+	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/config"
+	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/metrics"
+	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/store"
+	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/token"
+)
+
+// The admin listener on its own: a bbolt store, the configuration served from it, and the
+// gateway's pieces it is given (CheckAPI, Decider) as stand-ins. End-to-end tests through
+// the assembled gateway are internal/gateway's admin_test.go and admin_decision_test.go.
+
+const testToken = "admin-room-token"
+
+// room is an admin listener served over loopback with a client that holds the token.
+type room struct {
+	built  *noValidators
+	store  *store.Store
+	live   *config.Live
+	srv    *httptest.Server
+	client *adminapi.Client
+}
+
+// noValidators builds no token validator (nothing here serves a proxy request) and keeps
+// the introspection client secret of each API it was asked for.
+type noValidators struct {
+	mu      sync.Mutex
+	secrets map[string]string // by API name
+}
+
+func (v *noValidators) ForAPI(api adminapi.API) (token.Validator, error) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if api.Introspection != nil {
+		v.secrets[api.Name] = api.Introspection.ClientSecret
+	}
+	return nil, nil
+}
+
+func (v *noValidators) Retain([]adminapi.API) {}
+func (v *noValidators) Close()                {}
+
+func (v *noValidators) secret(name string) string {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	return v.secrets[name]
+}
+
+func newRoom(t *testing.T, o Options) *room {
+	t.Helper()
+	st, err := store.OpenBolt(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, _, err := metrics.New(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	log := slog.New(slog.DiscardHandler)
+	built := &noValidators{secrets: map[string]string{}}
+	live, err := config.NewLive(st, &config.Builder{Validators: built, Log: log, Metrics: m,
+		ReverseProxy: func(*config.Route, *url.URL) *httputil.ReverseProxy { return &httputil.ReverseProxy{} }}, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	o.Token, o.Store, o.Config, o.Log, o.Gatherer = testToken, st, live, log, m.Gatherer
+	r := &room{built: built, store: st, live: live, srv: httptest.NewServer(New(o))}
+	t.Cleanup(func() { r.srv.Close(); _ = st.Close() })
+	if r.client, err = adminapi.NewClient(r.srv.URL, testToken, nil); err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+// call serves method path with the Authorization header value auth ("" for none) and body,
+// in process.
+func (r *room) call(method, path, auth, body string) (*http.Response, []byte) {
+	req := httptest.NewRequest(method, path, strings.NewReader(body))
+	if auth != "" {
+		req.Header.Set("Authorization", auth)
+	}
+	w := httptest.NewRecorder()
+	r.srv.Config.Handler.ServeHTTP(w, req)
+	return w.Result(), w.Body.Bytes()
+}
+
+// TestTokenIsRequired: only the exact admin token passes, under either spelling of the
+// scheme; an empty token never does, not even when the admin token is empty.
+func TestTokenIsRequired(t *testing.T) {
+	passed := 0
+	next := http.HandlerFunc(func(http.ResponseWriter, *http.Request) { passed++ })
+	check := func(adminToken, auth string, want bool) {
+		t.Helper()
+		before := passed
+		w := httptest.NewRecorder()
+		req := httptest.NewRequest("GET", "/v1/apis", nil)
+		if auth != "" {
+			req.Header.Set("Authorization", auth)
+		}
+		requireToken(adminToken, next).ServeHTTP(w, req)
+		if got := passed > before; got != want {
+			t.Errorf("admin token %q, Authorization %q: let through %v, want %v", adminToken, auth, got, want)
+		}
+		if !want && (w.Code != http.StatusUnauthorized || w.Header().Get("WWW-Authenticate") != `Bearer realm="idpgate-admin"`) {
+			t.Errorf("Authorization %q: %d, WWW-Authenticate %q; want a 401 with the realm", auth, w.Code, w.Header().Get("WWW-Authenticate"))
+		}
+	}
+	check(testToken, "Bearer "+testToken, true)
+	check(testToken, "bearer "+testToken, true)
+	for _, auth := range []string{"", "Bearer", "Bearer ", "Basic " + testToken, "Bearer " + testToken[1:],
+		"Bearer " + testToken + "x", "Bearer " + strings.ToUpper(testToken), "DPoP " + testToken} {
+		check(testToken, auth, false)
+	}
+	check("", "Bearer ", false)
+	check("", "", false)
+}
+
+// fakeDecider answers with decision, or err, and keeps what it was asked.
+type fakeDecider struct {
+	asked    *adminapi.DecisionRequest
+	decision *adminapi.Decision
+	err      error
+}
+
+func (f *fakeDecider) Explain(_ *http.Request, in *adminapi.DecisionRequest) (*adminapi.Decision, error) {
+	f.asked = in
+	return f.decision, f.err
+}
+
+// TestDecisionsAreTheDecidersAnswer: POST /v1/decisions reads and checks the body, asks the
+// Decider and answers what it says; the Decider's refusal of a field is a 400 naming it.
+func TestDecisionsAreTheDecidersAnswer(t *testing.T) {
+	d := &fakeDecider{decision: &adminapi.Decision{Allowed: true, Status: 200, APIName: "orders", Reason: "granted"}}
+	r := newRoom(t, Options{Decider: d})
+	const ask = `{"request":{"method":"GET","path":"/orders/1"},"caller":{"client_id":"app"}}`
+	resp, body := r.call("POST", "/v1/decisions", "Bearer "+testToken, ask)
+	var got adminapi.Decision
+	if resp.StatusCode != http.StatusOK || json.Unmarshal(body, &got) != nil || got.APIName != "orders" || !got.Allowed || got.Reason != "granted" {
+		t.Fatalf("answer %d %s, want the Decider's decision", resp.StatusCode, body)
+	}
+	if d.asked == nil || d.asked.Request.Path != "/orders/1" || d.asked.Caller.ClientID != "app" {
+		t.Errorf("the Decider was asked %+v", d.asked)
+	}
+
+	for _, refusal := range []struct {
+		err   error
+		field string
+	}{
+		{adminapi.FieldError("request.path", "not a path"), "request.path"},
+		{errors.New("cannot simulate"), ""},
+	} {
+		d.err = refusal.err
+		resp, body = r.call("POST", "/v1/decisions", "Bearer "+testToken, ask)
+		var e adminapi.Error
+		if resp.StatusCode != http.StatusBadRequest || json.Unmarshal(body, &e) != nil || e.Field != refusal.field || e.Message == "" {
+			t.Errorf("Decider error %v: %d %s, want a 400 on field %q", refusal.err, resp.StatusCode, body, refusal.field)
+		}
+	}
+
+	d.asked = nil
+	if resp, body = r.call("POST", "/v1/decisions", "Bearer "+testToken, `{"request":{"path":"/x"},"caller":{}}`); resp.StatusCode != http.StatusBadRequest {
+		t.Errorf("a request without a method: %d %s, want 400", resp.StatusCode, body)
+	}
+	if d.asked != nil {
+		t.Error("the Decider was asked about a request that does not validate")
+	}
+}
+
+// TestObjectsServeBothKinds: an API and a policy through create, list, get, replace and
+// delete, each write served by the snapshot once answered; the gateway's own refusal
+// (CheckAPI) stores nothing; the API's introspection secret reaches the snapshot and the
+// store, never an answer.
+func TestObjectsServeBothKinds(t *testing.T) {
+	r := newRoom(t, Options{CheckAPI: func(api *adminapi.API) error {
+		if api.ListenPath == "/refused" {
+			return adminapi.FieldError("listen_path", "refused by the gateway")
+		}
+		return nil
+	}})
+	ctx, c := context.Background(), r.client
+	hidden := func(what string, api *adminapi.API) {
+		t.Helper()
+		if in := api.Introspection; in == nil || in.ClientSecret != "" || !in.ClientSecretSet {
+			t.Errorf("%s: the answer's introspection is %+v, want the secret hidden and client_secret_set", what, in)
+		}
+	}
+	routes := func(want int) {
+		t.Helper()
+		if n := r.live.Snapshot().Routes(); n != want {
+			t.Errorf("the snapshot serves %d routes once the write is answered, want %d", n, want)
+		}
+	}
+
+	api, err := c.CreateAPI(ctx, adminapi.API{Name: "orders", ListenPath: "/orders", UpstreamURL: "http://127.0.0.1:1",
+		Introspection: &adminapi.Introspection{Endpoint: "https://idp.example/introspect", ClientID: "gw", ClientSecret: "s3cret"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hidden("created", api)
+	routes(1)
+	if got := r.built.secret("orders"); got != "s3cret" {
+		t.Errorf("the snapshot's validator was built with secret %q", got)
+	}
+	got, err := c.GetAPI(ctx, api.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hidden("read", got)
+	list, err := c.ListAPIs(ctx)
+	if err != nil || len(list) != 1 {
+		t.Fatalf("listed %d APIs, %v", len(list), err)
+	}
+	hidden("listed", &list[0])
+	got.UpstreamURL = "http://127.0.0.1:2"
+	replaced, err := c.UpdateAPI(ctx, api.ID, *got)
+	if err != nil || replaced.UpstreamURL != "http://127.0.0.1:2" || replaced.ID != api.ID {
+		t.Fatalf("replaced: %+v, %v", replaced, err)
+	}
+	hidden("replaced", replaced)
+	if stored, err := r.store.GetAPI(api.ID); err != nil || stored.Introspection.ClientSecret != "s3cret" {
+		t.Errorf("a PUT without the secret keeps the stored one: %+v, %v", stored, err)
+	}
+
+	_, err = c.CreateAPI(ctx, adminapi.API{Name: "refused", ListenPath: "/refused", UpstreamURL: "http://127.0.0.1:1",
+		JWT: &adminapi.JWTValidation{Issuer: "https://i", JWKSURI: "https://i/k"}})
+	var ae *adminapi.Error
+	if !errors.As(err, &ae) || ae.Status != http.StatusBadRequest || ae.Field != "listen_path" {
+		t.Errorf("CheckAPI's refusal: %v, want a 400 on listen_path", err)
+	}
+	routes(1)
+
+	p, err := c.CreatePolicy(ctx, adminapi.Policy{Name: "p", ClientIDs: []string{"app"}, AccessRights: []adminapi.AccessRight{{APIID: api.ID}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := r.live.Snapshot().Describe(); !strings.Contains(d, "policy "+p.ID+" p [app]") {
+		t.Errorf("the created policy is not in the snapshot: %s", d)
+	}
+	p.RateLimit = &adminapi.Limit{Requests: 5, Per: adminapi.Duration(60e9)}
+	if upd, err := c.UpdatePolicy(ctx, p.ID, *p); err != nil || upd.RateLimit == nil || upd.RateLimit.Requests != 5 {
+		t.Errorf("replaced policy: %+v, %v", upd, err)
+	}
+	if got, err := c.GetPolicy(ctx, p.ID); err != nil || got.RateLimit == nil {
+		t.Errorf("read policy: %+v, %v", got, err)
+	}
+	if ps, err := c.ListPolicies(ctx); err != nil || len(ps) != 1 {
+		t.Errorf("listed %d policies, %v", len(ps), err)
+	}
+	if err := c.DeleteAPI(ctx, api.ID); !adminapi.IsConflict(err) {
+		t.Errorf("deleting a granted API: %v, want 409", err)
+	}
+	if err := c.DeletePolicy(ctx, p.ID); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.DeleteAPI(ctx, api.ID); err != nil {
+		t.Fatal(err)
+	}
+	routes(0)
+	if _, err := c.GetAPI(ctx, api.ID); !adminapi.IsNotFound(err) {
+		t.Errorf("after delete: %v, want 404", err)
+	}
+	if _, err := c.GetPolicy(ctx, p.ID); !adminapi.IsNotFound(err) {
+		t.Errorf("after delete: %v, want 404", err)
+	}
+}
+
+// TestListenerRoutes: liveness, readiness (503 once the store is gone), metrics, and JSON
+// answers for the paths and methods the listener does not serve.
+func TestListenerRoutes(t *testing.T) {
+	r := newRoom(t, Options{})
+	for _, tc := range []struct {
+		method, path, auth string
+		status             int
+		has                string
+	}{
+		{"GET", "/healthz", "", 200, `"status":"ok"`},
+		{"GET", "/readyz", "", 200, `"status":"ready"`},
+		{"GET", "/metrics", "", 200, "idpgate_"},
+		{"GET", "/nowhere", "", 404, `"error":"not_found"`},
+		{"GET", "/v1/nowhere", "Bearer " + testToken, 404, "no admin API route GET /v1/nowhere"},
+		{"PATCH", "/v1/policies", "Bearer " + testToken, 405, "PATCH is not allowed on /v1/policies; use GET, HEAD, POST"},
+		{"POST", "/v1/apis/x", "Bearer " + testToken, 405, "use GET, HEAD, PUT, DELETE"},
+		{"GET", "/v1/decisions", "Bearer " + testToken, 405, "use POST"},
+	} {
+		resp, body := r.call(tc.method, tc.path, tc.auth, "")
+		if resp.StatusCode != tc.status || !strings.Contains(string(body), tc.has) {
+			t.Errorf("%s %s: %d %s, want %d with %s", tc.method, tc.path, resp.StatusCode, body, tc.status, tc.has)
+		}
+	}
+	_ = r.store.Close()
+	if resp, body := r.call("GET", "/readyz", "", ""); resp.StatusCode != http.StatusServiceUnavailable || !strings.Contains(string(body), "not ready") {
+		t.Errorf("readyz without a store: %d %s, want 503", resp.StatusCode, body)
+	}
+	w := httptest.NewRecorder()
+	New(Options{Token: testToken}).ServeHTTP(w, httptest.NewRequest("GET", "/metrics", nil))
+	if w.Code != http.StatusNotFound {
+		t.Errorf("/metrics without a Gatherer: %d, want 404", w.Code)
+	}
+}
