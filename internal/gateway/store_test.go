@@ -4,8 +4,6 @@ import (
 	"bufio"
 	"context"
 	"fmt"
-	"log/slog"
-	"net/http/httptest"
 	"os"
 	"os/exec"
 	"strings"
@@ -14,7 +12,6 @@ import (
 	"time"
 
 	"github.com/idpgate/terraform-provider-idpgate/internal/adminapi"
-	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/metrics"
 )
 
 const storeHelperEnv = "IDPGATE_STORE_HELPER_DIR"
@@ -27,17 +24,8 @@ func TestStoreHelperProcess(t *testing.T) {
 	if dir == "" {
 		return
 	}
-	m, _, err := metrics.New(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	gw, err := newGateway(Options{DataDir: dir, AdminToken: harnessAdminToken, Logger: slog.New(slog.DiscardHandler)}, m, newFakeValidators())
-	if err != nil {
-		fmt.Println("ERROR", err)
-		os.Exit(1)
-	}
-	srv := httptest.NewServer(gw.AdminHandler())
-	fmt.Println("ADMIN", srv.URL)
+	h := newHarnessIn(t, dir, newFakeValidators())
+	fmt.Println("ADMIN", h.adminSrv.URL)
 	select {} // until SIGKILL
 }
 
