@@ -111,7 +111,21 @@ func newHarness(t testing.TB) *harness {
 
 func newHarnessIn(t testing.TB, dir string, fake *fakeValidators, options ...func(*Options)) *harness {
 	t.Helper()
-	opts := Options{DataDir: dir, AdminToken: harnessAdminToken, Logger: slog.New(slog.DiscardHandler)}
+	return startHarness(t, Options{DataDir: dir}, fake, options)
+}
+
+// newRedisHarness is a gateway replica on the Redis at url (key prefix "" means the
+// default), with its own listeners; several share configuration and limits.
+func newRedisHarness(t testing.TB, url, prefix string, fake *fakeValidators, options ...func(*Options)) *harness {
+	t.Helper()
+	return startHarness(t, Options{RedisURL: url, RedisKeyPrefix: prefix}, fake, options)
+}
+
+// startHarness assembles a gateway around fake with the store opts names, the harness's
+// admin token and a silent log, then options.
+func startHarness(t testing.TB, opts Options, fake *fakeValidators, options []func(*Options)) *harness {
+	t.Helper()
+	opts.AdminToken, opts.Logger = harnessAdminToken, slog.New(slog.DiscardHandler)
 	for _, o := range options {
 		o(&opts)
 	}
@@ -123,26 +137,7 @@ func newHarnessIn(t testing.TB, dir string, fake *fakeValidators, options ...fun
 	if err != nil {
 		t.Fatalf("newGateway: %v", err)
 	}
-	return serveHarness(t, &harness{t: t, dir: dir, gw: gw, fake: fake})
-}
-
-// newRedisHarness is a gateway replica on the Redis at url (key prefix "" means the
-// default), with its own listeners; several share configuration and limits.
-func newRedisHarness(t testing.TB, url, prefix string, fake *fakeValidators, opts ...func(*Options)) *harness {
-	t.Helper()
-	o := Options{RedisURL: url, RedisKeyPrefix: prefix, AdminToken: harnessAdminToken, Logger: slog.New(slog.DiscardHandler)}
-	for _, f := range opts {
-		f(&o)
-	}
-	m, _, err := metrics.New(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	gw, err := newGateway(o, m, fake)
-	if err != nil {
-		t.Fatalf("newGateway on Redis: %v", err)
-	}
-	return serveHarness(t, &harness{t: t, gw: gw, fake: fake})
+	return serveHarness(t, &harness{t: t, dir: opts.DataDir, gw: gw, fake: fake})
 }
 
 // newRealHarness assembles the gateway as `idpgate serve` does (New, the real validator

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -309,5 +310,56 @@ func TestListenerRoutes(t *testing.T) {
 	New(Options{Token: testToken}).ServeHTTP(w, httptest.NewRequest("GET", "/metrics", nil))
 	if w.Code != http.StatusNotFound {
 		t.Errorf("/metrics without a Gatherer: %d, want 404", w.Code)
+	}
+}
+
+// TestConcurrentAdminWrites: parallel writers lose nothing, and uniqueness holds under races.
+func TestConcurrentAdminWrites(t *testing.T) {
+	r := newRoom(t, Options{})
+	ctx := context.Background()
+	jwt := &adminapi.JWTValidation{Issuer: "https://i", JWKSURI: "https://i/k"}
+	const writers, each = 8, 10
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	created := map[string]bool{}
+	sameNameWins := 0
+	for w := 0; w < writers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < each; i++ {
+				a, err := r.client.CreateAPI(ctx, adminapi.API{Name: fmt.Sprintf("w%d-%d", w, i),
+					ListenPath: fmt.Sprintf("/w%d/%d", w, i), UpstreamURL: "http://127.0.0.1:1", JWT: jwt})
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				mu.Lock()
+				created[a.ID] = true
+				mu.Unlock()
+			}
+			// every writer races for the same name: exactly one may win
+			_, err := r.client.CreateAPI(ctx, adminapi.API{Name: "contested", ListenPath: fmt.Sprintf("/contested%d", w),
+				UpstreamURL: "http://127.0.0.1:1", JWT: jwt})
+			mu.Lock()
+			defer mu.Unlock()
+			switch {
+			case err == nil:
+				sameNameWins++
+			case !adminapi.IsConflict(err):
+				t.Errorf("contested create: %v", err)
+			}
+		}()
+	}
+	wg.Wait()
+	if len(created) != writers*each || sameNameWins != 1 {
+		t.Fatalf("%d distinct APIs created (want %d), %d winners of the contested name (want 1)", len(created), writers*each, sameNameWins)
+	}
+	list, err := r.client.ListAPIs(ctx)
+	if err != nil || len(list) != writers*each+1 {
+		t.Fatalf("stored %d APIs, want %d (%v)", len(list), writers*each+1, err)
+	}
+	if n := r.live.Snapshot().Routes(); n != writers*each+1 {
+		t.Errorf("the last snapshot has %d routes, want %d", n, writers*each+1)
 	}
 }
