@@ -4,15 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"net/http"
-	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/idpgate/terraform-provider-idpgate/internal/adminapi"
-	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/admin"
 	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/store"
 	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/token"
 	"github.com/idpgate/terraform-provider-idpgate/internal/redistest"
@@ -204,45 +201,6 @@ func TestAdminIntrospectionSecretIsWriteOnly(t *testing.T) {
 	}
 }
 
-func TestAdminValidationNamesField(t *testing.T) {
-	h := newHarness(t)
-	api := h.createAPI(adminapi.API{Name: "orders", ListenPath: "/orders", UpstreamURL: "http://u/"})
-	cases := []struct {
-		name, path, body string
-		status           int
-		field            string
-	}{
-		{"unknown top-level field", "/v1/apis", `{"name":"a","listen_path":"/a","upstream_url":"http://u","jwt":{"issuer":"https://i","jwks_uri":"https://i/k"},"colour":"red"}`, 400, "colour"},
-		{"unknown nested field", "/v1/apis", `{"name":"a","listen_path":"/a","upstream_url":"http://u","jwt":{"issuer":"https://i","jwks_uri":"https://i/k","jwks_url":"x"}}`, 400, "jwks_url"},
-		{"wrong type", "/v1/apis", `{"name":"a","listen_path":"/a","upstream_url":"http://u","strip_listen_path":"yes"}`, 400, "strip_listen_path"},
-		{"listen path", "/v1/apis", `{"name":"a","listen_path":"a","upstream_url":"http://u","jwt":{"issuer":"https://i","jwks_uri":"https://i/k"}}`, 400, "listen_path"},
-		{"neither validation", "/v1/apis", `{"name":"a","listen_path":"/a","upstream_url":"http://u"}`, 400, "jwt"},
-		{"algorithm", "/v1/apis", `{"name":"a","listen_path":"/a","upstream_url":"http://u","jwt":{"issuer":"https://i","jwks_uri":"https://i/k","allowed_algorithms":["HS256"]}}`, 400, "jwt.allowed_algorithms[0]"},
-		{"bad leeway string", "/v1/apis", `{"name":"a","listen_path":"/a","upstream_url":"http://u","jwt":{"issuer":"https://i","jwks_uri":"https://i/k","leeway":"soon"}}`, 400, "jwt.leeway"},
-		{"bad per", "/v1/policies", `{"name":"p","access_rights":[],"rate_limit":{"requests":1,"per":"1 minute"}}`, 400, "rate_limit.per"},
-		{"zero per", "/v1/policies", `{"name":"p","access_rights":[],"rate_limit":{"requests":1,"per":"0s"}}`, 400, "rate_limit.per"},
-		{"lower-case method", "/v1/policies", `{"name":"p","access_rights":[{"api_id":"` + api.ID + `","methods":["GET","post"]}]}`, 400, "access_rights[0].methods[1]"},
-		{"not JSON", "/v1/policies", `{"name":`, 400, ""},
-		{"two objects", "/v1/policies", `{"name":"p","access_rights":[]} {}`, 400, ""},
-		{"array body", "/v1/policies", `[]`, 400, ""},
-		{"too large", "/v1/policies", `{"name":"` + strings.Repeat("x", admin.MaxBody) + `"}`, 413, ""},
-	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			e, body := adminError(t, h.adminDo(t, "POST", tc.path, adminAuth, tc.body), tc.status)
-			if e.Field != tc.field || e.Message == "" {
-				t.Errorf("want field %q, got %s", tc.field, body)
-			}
-		})
-	}
-	// nothing of the refused requests was stored
-	list, _ := h.admin.ListAPIs(context.Background())
-	pols, _ := h.admin.ListPolicies(context.Background())
-	if len(list) != 1 || len(pols) != 0 {
-		t.Errorf("refused writes were stored: %d apis, %d policies", len(list), len(pols))
-	}
-}
-
 func assertAdminError(t *testing.T, err error, status int, field string) {
 	t.Helper()
 	var e *adminapi.Error
@@ -296,57 +254,5 @@ func TestAdminWriteNotAppliedIsNotAcknowledged(t *testing.T) {
 		t.Error("after a successful reload, the stored API b is still not served")
 	} else {
 		resp.Body.Close()
-	}
-}
-
-func TestAdminWrongMethodIs405(t *testing.T) {
-	h := newHarness(t)
-	for route, allow := range map[string]string{ // route: the Allow header it answers
-		"PATCH /v1/apis": "GET, HEAD, POST", "DELETE /v1/apis": "GET, HEAD, POST", "PUT /v1/policies": "GET, HEAD, POST",
-		"POST /v1/apis/api_x": "GET, HEAD, PUT, DELETE", "PATCH /v1/policies/pol_x": "GET, HEAD, PUT, DELETE",
-	} {
-		method, path, _ := strings.Cut(route, " ")
-		resp := h.adminDo(t, method, path, adminAuth, "{}")
-		e, body := adminError(t, resp, http.StatusMethodNotAllowed)
-		if resp.Header.Get("Allow") != allow || e.Code != adminapi.CodeMethodNotAllowed {
-			t.Errorf("%s: Allow %q, body %s", route, resp.Header.Get("Allow"), body)
-		}
-	}
-	// still 404 for an unknown path, and 401 before either without the token
-	expect(t, h.adminDo(t, "GET", "/v1/nothing", adminAuth, ""), http.StatusNotFound)
-	expect(t, h.adminDo(t, "PATCH", "/v1/apis", "", ""), http.StatusUnauthorized)
-}
-
-// TestAdminListPages: GET /v1/apis and /v1/policies answer limit objects at a time with
-// next_after, and refuse a limit out of bounds naming it; the client walks every page.
-func TestAdminListPages(t *testing.T) {
-	h := newHarness(t)
-	ctx := context.Background()
-	var ids []string
-	for i := range 5 {
-		a := h.createAPI(adminapi.API{Name: fmt.Sprint("a", i), ListenPath: fmt.Sprint("/a", i), UpstreamURL: "http://127.0.0.1:1"})
-		ids = append(ids, a.ID)
-		h.createPolicy(adminapi.Policy{Name: fmt.Sprint("p", i), AccessRights: grantAll(a)})
-	}
-	slices.Sort(ids)
-	page, err := h.admin.ListAPIsPage(ctx, "", 2)
-	if err != nil || len(page.APIs) != 2 || page.APIs[0].ID != ids[0] || page.NextAfter != ids[1] {
-		t.Fatalf("first page of 2: %+v, %v; want %v and next_after %s", page, err, ids[:2], ids[1])
-	}
-	page, err = h.admin.ListAPIsPage(ctx, ids[3], 2)
-	if err != nil || len(page.APIs) != 1 || page.APIs[0].ID != ids[4] || page.NextAfter != "" {
-		t.Errorf("last page: %+v, %v; want %s alone and no next_after", page, err, ids[4])
-	}
-	pols, err := h.admin.ListPoliciesPage(ctx, "", 3)
-	if err != nil || len(pols.Policies) != 3 || pols.NextAfter == "" {
-		t.Errorf("policies, first page of 3: %+v, %v", pols, err)
-	}
-	if all, err := h.admin.ListPolicies(ctx); err != nil || len(all) != 5 {
-		t.Errorf("ListPolicies: %d, %v; want all 5", len(all), err)
-	}
-	for _, limit := range []string{"0", "1001", "x"} {
-		if e, body := adminError(t, h.adminDo(t, "GET", "/v1/apis?limit="+limit, adminAuth, ""), http.StatusBadRequest); e.Field != "limit" {
-			t.Errorf("limit=%s: %s, want a 400 naming limit", limit, body)
-		}
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -97,6 +98,32 @@ func (r *room) call(method, path, auth, body string) (*http.Response, []byte) {
 	w := httptest.NewRecorder()
 	r.srv.Config.Handler.ServeHTTP(w, req)
 	return w.Result(), w.Body.Bytes()
+}
+
+// testAuth is the Authorization header value of the room's token.
+const testAuth = "Bearer " + testToken
+
+// newAPI stores an API name at /name, checked by a JWT, and returns it.
+func (r *room) newAPI(t *testing.T, name string) *adminapi.API {
+	t.Helper()
+	api, err := r.client.CreateAPI(context.Background(), adminapi.API{Name: name, ListenPath: "/" + name, UpstreamURL: "http://127.0.0.1:1",
+		JWT: &adminapi.JWTValidation{Issuer: "https://i", JWKSURI: "https://i/k"}})
+	if err != nil {
+		t.Fatalf("creating API %s: %v", name, err)
+	}
+	return api
+}
+
+// refused serves a call that must be answered status with an admin API error, and returns
+// that error, decoded and as it is, and the answer's header.
+func (r *room) refused(t *testing.T, status int, method, path, auth, body string) (adminapi.Error, []byte, http.Header) {
+	t.Helper()
+	resp, raw := r.call(method, path, auth, body)
+	var e adminapi.Error
+	if err := json.Unmarshal(raw, &e); resp.StatusCode != status || err != nil {
+		t.Errorf("%s %s: %d %s, want %d with an admin API error", method, path, resp.StatusCode, raw, status)
+	}
+	return e, raw, resp.Header
 }
 
 // TestTokenIsRequired: only the exact admin token passes, under either spelling of the
@@ -361,5 +388,97 @@ func TestConcurrentAdminWrites(t *testing.T) {
 	}
 	if n := r.live.Snapshot().Routes(); n != writers*each+1 {
 		t.Errorf("the last snapshot has %d routes, want %d", n, writers*each+1)
+	}
+}
+
+func TestAdminValidationNamesField(t *testing.T) {
+	r := newRoom(t, Options{})
+	api := r.newAPI(t, "orders")
+	cases := []struct {
+		name, path, body string
+		status           int
+		field            string
+	}{
+		{"unknown top-level field", "/v1/apis", `{"name":"a","listen_path":"/a","upstream_url":"http://u","jwt":{"issuer":"https://i","jwks_uri":"https://i/k"},"colour":"red"}`, 400, "colour"},
+		{"unknown nested field", "/v1/apis", `{"name":"a","listen_path":"/a","upstream_url":"http://u","jwt":{"issuer":"https://i","jwks_uri":"https://i/k","jwks_url":"x"}}`, 400, "jwks_url"},
+		{"wrong type", "/v1/apis", `{"name":"a","listen_path":"/a","upstream_url":"http://u","strip_listen_path":"yes"}`, 400, "strip_listen_path"},
+		{"listen path", "/v1/apis", `{"name":"a","listen_path":"a","upstream_url":"http://u","jwt":{"issuer":"https://i","jwks_uri":"https://i/k"}}`, 400, "listen_path"},
+		{"neither validation", "/v1/apis", `{"name":"a","listen_path":"/a","upstream_url":"http://u"}`, 400, "jwt"},
+		{"algorithm", "/v1/apis", `{"name":"a","listen_path":"/a","upstream_url":"http://u","jwt":{"issuer":"https://i","jwks_uri":"https://i/k","allowed_algorithms":["HS256"]}}`, 400, "jwt.allowed_algorithms[0]"},
+		{"bad leeway string", "/v1/apis", `{"name":"a","listen_path":"/a","upstream_url":"http://u","jwt":{"issuer":"https://i","jwks_uri":"https://i/k","leeway":"soon"}}`, 400, "jwt.leeway"},
+		{"bad per", "/v1/policies", `{"name":"p","access_rights":[],"rate_limit":{"requests":1,"per":"1 minute"}}`, 400, "rate_limit.per"},
+		{"zero per", "/v1/policies", `{"name":"p","access_rights":[],"rate_limit":{"requests":1,"per":"0s"}}`, 400, "rate_limit.per"},
+		{"lower-case method", "/v1/policies", `{"name":"p","access_rights":[{"api_id":"` + api.ID + `","methods":["GET","post"]}]}`, 400, "access_rights[0].methods[1]"},
+		{"not JSON", "/v1/policies", `{"name":`, 400, ""},
+		{"two objects", "/v1/policies", `{"name":"p","access_rights":[]} {}`, 400, ""},
+		{"array body", "/v1/policies", `[]`, 400, ""},
+		{"too large", "/v1/policies", `{"name":"` + strings.Repeat("x", MaxBody) + `"}`, 413, ""},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			e, body, _ := r.refused(t, tc.status, "POST", tc.path, testAuth, tc.body)
+			if e.Field != tc.field || e.Message == "" {
+				t.Errorf("want field %q, got %s", tc.field, body)
+			}
+		})
+	}
+	// nothing of the refused requests was stored
+	list, _ := r.client.ListAPIs(context.Background())
+	pols, _ := r.client.ListPolicies(context.Background())
+	if len(list) != 1 || len(pols) != 0 {
+		t.Errorf("refused writes were stored: %d apis, %d policies", len(list), len(pols))
+	}
+}
+
+func TestAdminWrongMethodIs405(t *testing.T) {
+	r := newRoom(t, Options{})
+	for route, allow := range map[string]string{ // route: the Allow header it answers
+		"PATCH /v1/apis": "GET, HEAD, POST", "DELETE /v1/apis": "GET, HEAD, POST", "PUT /v1/policies": "GET, HEAD, POST",
+		"POST /v1/apis/api_x": "GET, HEAD, PUT, DELETE", "PATCH /v1/policies/pol_x": "GET, HEAD, PUT, DELETE",
+	} {
+		method, path, _ := strings.Cut(route, " ")
+		e, body, header := r.refused(t, http.StatusMethodNotAllowed, method, path, testAuth, "{}")
+		if header.Get("Allow") != allow || e.Code != adminapi.CodeMethodNotAllowed {
+			t.Errorf("%s: Allow %q, body %s", route, header.Get("Allow"), body)
+		}
+	}
+	// still 404 for an unknown path, and 401 before either without the token
+	r.refused(t, http.StatusNotFound, "GET", "/v1/nothing", testAuth, "")
+	r.refused(t, http.StatusUnauthorized, "PATCH", "/v1/apis", "", "")
+}
+
+// TestAdminListPages: GET /v1/apis and /v1/policies answer limit objects at a time with
+// next_after, and refuse a limit out of bounds naming it; the client walks every page.
+func TestAdminListPages(t *testing.T) {
+	r := newRoom(t, Options{})
+	ctx := context.Background()
+	var ids []string
+	for i := range 5 {
+		a := r.newAPI(t, fmt.Sprint("a", i))
+		ids = append(ids, a.ID)
+		if _, err := r.client.CreatePolicy(ctx, adminapi.Policy{Name: fmt.Sprint("p", i), AccessRights: []adminapi.AccessRight{{APIID: a.ID}}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	slices.Sort(ids)
+	page, err := r.client.ListAPIsPage(ctx, "", 2)
+	if err != nil || len(page.APIs) != 2 || page.APIs[0].ID != ids[0] || page.NextAfter != ids[1] {
+		t.Fatalf("first page of 2: %+v, %v; want %v and next_after %s", page, err, ids[:2], ids[1])
+	}
+	page, err = r.client.ListAPIsPage(ctx, ids[3], 2)
+	if err != nil || len(page.APIs) != 1 || page.APIs[0].ID != ids[4] || page.NextAfter != "" {
+		t.Errorf("last page: %+v, %v; want %s alone and no next_after", page, err, ids[4])
+	}
+	pols, err := r.client.ListPoliciesPage(ctx, "", 3)
+	if err != nil || len(pols.Policies) != 3 || pols.NextAfter == "" {
+		t.Errorf("policies, first page of 3: %+v, %v", pols, err)
+	}
+	if all, err := r.client.ListPolicies(ctx); err != nil || len(all) != 5 {
+		t.Errorf("ListPolicies: %d, %v; want all 5", len(all), err)
+	}
+	for _, limit := range []string{"0", "1001", "x"} {
+		if e, body, _ := r.refused(t, http.StatusBadRequest, "GET", "/v1/apis?limit="+limit, testAuth, ""); e.Field != "limit" {
+			t.Errorf("limit=%s: %s, want a 400 naming limit", limit, body)
+		}
 	}
 }
