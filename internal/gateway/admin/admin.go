@@ -29,7 +29,7 @@ type Options struct {
 	// CheckAPI refuses, after adminapi's Validate, what only the gateway's own options forbid
 	// of an API (where its targets and listen path may be); nil refuses nothing more.
 	CheckAPI func(*adminapi.API) error
-	// Decider answers POST /v1/decisions.
+	// Decider answers POST /v1/decisions. Required.
 	Decider Decider
 }
 
