@@ -1,7 +1,6 @@
 package gateway
 
 import (
-	"bytes"
 	"context"
 	"crypto"
 	"crypto/sha256"
@@ -299,15 +298,7 @@ func TestDecisionsBadInput(t *testing.T) {
 		{`{"request":{"method":"GET","path":"/y"},"caller":{},"extra":1}`, "extra"},
 		{`{"request":{"method":7,"path":"/y"},"caller":{}}`, "request.method"},
 	} {
-		req, _ := http.NewRequest("POST", f.h.adminSrv.URL+"/v1/decisions", bytes.NewReader([]byte(tc.body)))
-		req.Header.Set("Authorization", "Bearer "+harnessAdminToken)
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		body := expect(t, resp, http.StatusBadRequest)
-		var e adminapi.Error
-		if err := json.Unmarshal(body, &e); err != nil || e.Field != tc.field {
+		if e, body := adminError(t, f.h.adminDo(t, "POST", "/v1/decisions", adminAuth, tc.body), http.StatusBadRequest); e.Field != tc.field {
 			t.Errorf("%s: answer %s, want field %q", tc.body, body, tc.field)
 		}
 	}

@@ -4,9 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"net/http"
-	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -22,17 +20,8 @@ func TestAdminRequiresToken(t *testing.T) {
 	for _, auth := range []string{"", "Bearer wrong", "Basic " + harnessAdminToken, "Bearer " + harnessAdminToken + "x", "Bearer"} {
 		for _, route := range []string{"GET /v1/apis", "POST /v1/policies", "DELETE /v1/apis/x", "GET /v1/nothing"} {
 			method, path, _ := strings.Cut(route, " ")
-			req, _ := http.NewRequest(method, h.adminSrv.URL+path, strings.NewReader("{}"))
-			if auth != "" {
-				req.Header.Set("Authorization", auth)
-			}
-			resp, err := http.DefaultClient.Do(req)
-			if err != nil {
-				t.Fatal(err)
-			}
-			body := expect(t, resp, http.StatusUnauthorized)
-			var e adminapi.Error
-			if json.Unmarshal(body, &e) != nil || e.Code != adminapi.CodeUnauthorized {
+			resp := h.adminDo(t, method, path, auth, "{}")
+			if e, body := adminError(t, resp, http.StatusUnauthorized); e.Code != adminapi.CodeUnauthorized {
 				t.Errorf("%s with %q: body %s", route, auth, body)
 			}
 			if resp.Header.Get("WWW-Authenticate") == "" {
@@ -41,13 +30,7 @@ func TestAdminRequiresToken(t *testing.T) {
 		}
 	}
 	// lower-case scheme is accepted (RFC 9110: schemes are case-insensitive)
-	req, _ := http.NewRequest("GET", h.adminSrv.URL+"/v1/apis", nil)
-	req.Header.Set("Authorization", "bearer "+harnessAdminToken)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	expect(t, resp, http.StatusOK)
+	expect(t, h.adminDo(t, "GET", "/v1/apis", "bearer "+harnessAdminToken, ""), http.StatusOK)
 }
 
 func TestAdminAPICRUD(t *testing.T) {
@@ -218,52 +201,6 @@ func TestAdminIntrospectionSecretIsWriteOnly(t *testing.T) {
 	}
 }
 
-func TestAdminValidationNamesField(t *testing.T) {
-	h := newHarness(t)
-	api := h.createAPI(adminapi.API{Name: "orders", ListenPath: "/orders", UpstreamURL: "http://u/"})
-	cases := []struct {
-		name, path, body string
-		status           int
-		field            string
-	}{
-		{"unknown top-level field", "/v1/apis", `{"name":"a","listen_path":"/a","upstream_url":"http://u","jwt":{"issuer":"https://i","jwks_uri":"https://i/k"},"colour":"red"}`, 400, "colour"},
-		{"unknown nested field", "/v1/apis", `{"name":"a","listen_path":"/a","upstream_url":"http://u","jwt":{"issuer":"https://i","jwks_uri":"https://i/k","jwks_url":"x"}}`, 400, "jwks_url"},
-		{"wrong type", "/v1/apis", `{"name":"a","listen_path":"/a","upstream_url":"http://u","strip_listen_path":"yes"}`, 400, "strip_listen_path"},
-		{"listen path", "/v1/apis", `{"name":"a","listen_path":"a","upstream_url":"http://u","jwt":{"issuer":"https://i","jwks_uri":"https://i/k"}}`, 400, "listen_path"},
-		{"neither validation", "/v1/apis", `{"name":"a","listen_path":"/a","upstream_url":"http://u"}`, 400, "jwt"},
-		{"algorithm", "/v1/apis", `{"name":"a","listen_path":"/a","upstream_url":"http://u","jwt":{"issuer":"https://i","jwks_uri":"https://i/k","allowed_algorithms":["HS256"]}}`, 400, "jwt.allowed_algorithms[0]"},
-		{"bad leeway string", "/v1/apis", `{"name":"a","listen_path":"/a","upstream_url":"http://u","jwt":{"issuer":"https://i","jwks_uri":"https://i/k","leeway":"soon"}}`, 400, "jwt.leeway"},
-		{"bad per", "/v1/policies", `{"name":"p","access_rights":[],"rate_limit":{"requests":1,"per":"1 minute"}}`, 400, "rate_limit.per"},
-		{"zero per", "/v1/policies", `{"name":"p","access_rights":[],"rate_limit":{"requests":1,"per":"0s"}}`, 400, "rate_limit.per"},
-		{"lower-case method", "/v1/policies", `{"name":"p","access_rights":[{"api_id":"` + api.ID + `","methods":["GET","post"]}]}`, 400, "access_rights[0].methods[1]"},
-		{"not JSON", "/v1/policies", `{"name":`, 400, ""},
-		{"two objects", "/v1/policies", `{"name":"p","access_rights":[]} {}`, 400, ""},
-		{"array body", "/v1/policies", `[]`, 400, ""},
-		{"too large", "/v1/policies", `{"name":"` + strings.Repeat("x", maxAdminBody) + `"}`, 413, ""},
-	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			req, _ := http.NewRequest("POST", h.adminSrv.URL+tc.path, strings.NewReader(tc.body))
-			req.Header.Set("Authorization", "Bearer "+harnessAdminToken)
-			resp, err := http.DefaultClient.Do(req)
-			if err != nil {
-				t.Fatal(err)
-			}
-			body := expect(t, resp, tc.status)
-			var e adminapi.Error
-			if err := json.Unmarshal(body, &e); err != nil || e.Field != tc.field || e.Message == "" {
-				t.Errorf("want field %q, got %s", tc.field, body)
-			}
-		})
-	}
-	// nothing of the refused requests was stored
-	list, _ := h.admin.ListAPIs(context.Background())
-	pols, _ := h.admin.ListPolicies(context.Background())
-	if len(list) != 1 || len(pols) != 0 {
-		t.Errorf("refused writes were stored: %d apis, %d policies", len(list), len(pols))
-	}
-}
-
 func assertAdminError(t *testing.T, err error, status int, field string) {
 	t.Helper()
 	var e *adminapi.Error
@@ -317,82 +254,5 @@ func TestAdminWriteNotAppliedIsNotAcknowledged(t *testing.T) {
 		t.Error("after a successful reload, the stored API b is still not served")
 	} else {
 		resp.Body.Close()
-	}
-}
-
-func TestAdminWrongMethodIs405(t *testing.T) {
-	h := newHarness(t)
-	for _, tc := range []struct{ method, path, allow string }{
-		{"PATCH", "/v1/apis", "GET, HEAD, POST"},
-		{"DELETE", "/v1/apis", "GET, HEAD, POST"},
-		{"POST", "/v1/apis/api_x", "GET, HEAD, PUT, DELETE"},
-		{"PATCH", "/v1/policies/pol_x", "GET, HEAD, PUT, DELETE"},
-		{"PUT", "/v1/policies", "GET, HEAD, POST"},
-	} {
-		req, _ := http.NewRequest(tc.method, h.adminSrv.URL+tc.path, strings.NewReader("{}"))
-		req.Header.Set("Authorization", "Bearer "+harnessAdminToken)
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		body := expect(t, resp, http.StatusMethodNotAllowed)
-		var e adminapi.Error
-		if resp.Header.Get("Allow") != tc.allow || json.Unmarshal(body, &e) != nil || e.Code != adminapi.CodeMethodNotAllowed {
-			t.Errorf("%s %s: Allow %q, body %s", tc.method, tc.path, resp.Header.Get("Allow"), body)
-		}
-	}
-	// still 404 for an unknown path, and 401 before either without the token
-	req, _ := http.NewRequest("GET", h.adminSrv.URL+"/v1/nothing", nil)
-	req.Header.Set("Authorization", "Bearer "+harnessAdminToken)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	expect(t, resp, http.StatusNotFound)
-	req, _ = http.NewRequest("PATCH", h.adminSrv.URL+"/v1/apis", nil)
-	if resp, err = http.DefaultClient.Do(req); err != nil {
-		t.Fatal(err)
-	}
-	expect(t, resp, http.StatusUnauthorized)
-}
-
-// TestAdminListPages: GET /v1/apis and /v1/policies answer limit objects at a time with
-// next_after, and refuse a limit out of bounds naming it; the client walks every page.
-func TestAdminListPages(t *testing.T) {
-	h := newHarness(t)
-	ctx := context.Background()
-	var ids []string
-	for i := range 5 {
-		a := h.createAPI(adminapi.API{Name: fmt.Sprint("a", i), ListenPath: fmt.Sprint("/a", i), UpstreamURL: "http://127.0.0.1:1"})
-		ids = append(ids, a.ID)
-		h.createPolicy(adminapi.Policy{Name: fmt.Sprint("p", i), AccessRights: grantAll(a)})
-	}
-	slices.Sort(ids)
-	page, err := h.admin.ListAPIsPage(ctx, "", 2)
-	if err != nil || len(page.APIs) != 2 || page.APIs[0].ID != ids[0] || page.NextAfter != ids[1] {
-		t.Fatalf("first page of 2: %+v, %v; want %v and next_after %s", page, err, ids[:2], ids[1])
-	}
-	page, err = h.admin.ListAPIsPage(ctx, ids[3], 2)
-	if err != nil || len(page.APIs) != 1 || page.APIs[0].ID != ids[4] || page.NextAfter != "" {
-		t.Errorf("last page: %+v, %v; want %s alone and no next_after", page, err, ids[4])
-	}
-	pols, err := h.admin.ListPoliciesPage(ctx, "", 3)
-	if err != nil || len(pols.Policies) != 3 || pols.NextAfter == "" {
-		t.Errorf("policies, first page of 3: %+v, %v", pols, err)
-	}
-	if all, err := h.admin.ListPolicies(ctx); err != nil || len(all) != 5 {
-		t.Errorf("ListPolicies: %d, %v; want all 5", len(all), err)
-	}
-	for _, limit := range []string{"0", "1001", "x"} {
-		req, _ := http.NewRequest("GET", h.adminSrv.URL+"/v1/apis?limit="+limit, nil)
-		req.Header.Set("Authorization", "Bearer "+harnessAdminToken)
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var e adminapi.Error
-		if body := expect(t, resp, http.StatusBadRequest); json.Unmarshal(body, &e) != nil || e.Field != "limit" {
-			t.Errorf("limit=%s: %s, want a 400 naming limit", limit, body)
-		}
 	}
 }

@@ -19,15 +19,19 @@
 //	           away), the failed-auth limiter and the Redis DPoP replay store
 //	accesslog  the access log's encoder and whole-line writer, and each request's server span
 //	metrics    the Prometheus collectors, a request's outcome and one API's series
+//	admin      the admin listener: the admin API's handlers over the store and config.Live, the
+//	           admin token, /healthz, /readyz and /metrics; /v1/decisions asks an
+//	           admin.Decider (request.Checker's Explain) for its answer
 //
-// How they import each other (each imports only what is drawn below it; internal/adminapi,
-// the contract, may be imported by any of them):
+// What each room imports of the others (the root imports them all and none imports the root;
+// adminapi, the contract, is below every room):
 //
-//	gateway (root: wiring)
-//	   └── request
-//	          ├── config ──┬── limits ── store
-//	          │            ├── metrics ── store
-//	          │            └── token ── tracing
-//	          ├── accesslog ── tracing
-//	          └── limits, metrics, token, tracing
+//	request    -> config, limits, metrics, accesslog, token, tracing
+//	admin      -> config, store, token
+//	config     -> limits, metrics, store, token
+//	limits     -> store, token
+//	metrics    -> store
+//	accesslog  -> tracing
+//	token      -> tracing
+//	store, tracing: no other room
 package gateway

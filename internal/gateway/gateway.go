@@ -17,7 +17,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/idpgate/terraform-provider-idpgate/internal/adminapi"
+	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/admin"
 	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/config"
 	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/request"
 	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/store"
@@ -123,7 +123,6 @@ var DefaultTrustedProxies = request.DefaultTrustedProxies
 // Gateway is the assembled data plane and admin API.
 type Gateway struct {
 	log        *slog.Logger
-	adminToken string
 	store      *store.Store
 	metrics    *metrics.Metrics
 	limits     limits.Counter
@@ -204,7 +203,7 @@ func newGateway(opts Options, m *metrics.Metrics, src config.ValidatorSource) (*
 		return nil, err
 	}
 	g := &Gateway{
-		log: log, adminToken: opts.AdminToken, store: st, metrics: m,
+		log: log, store: st, metrics: m,
 		limits: limits.New(st, opts.LimitsFallback, m.LimitsFallback, log), transport: request.NewTransport(request.NewDialer(opts.AllowLinkLocalTargets)),
 		validators: src, now: time.Now,
 		tracer: newTracer(opts),
@@ -232,13 +231,8 @@ func newGateway(opts Options, m *metrics.Metrics, src config.ValidatorSource) (*
 	if g.accessLog = accesslog.New(opts.AccessLog, g.tracer); g.accessLog != nil {
 		g.proxyHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { g.accessLog.Serve(w, r, serve) })
 	}
-	admin := http.NewServeMux()
-	admin.Handle("/v1/", g.adminRoutes())
-	g.observabilityRoutes(admin)
-	admin.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		writeAdminError(w, &adminapi.Error{Status: http.StatusNotFound, Code: adminapi.CodeNotFound, Message: "not found"})
-	})
-	g.adminHandler = admin
+	g.adminHandler = admin.New(admin.Options{Token: opts.AdminToken, Store: st, Config: g.config, Log: log,
+		Gatherer: m.Gatherer, CheckAPI: g.requests.CheckPlacement, Decider: g.requests})
 
 	ctx, cancel := context.WithCancel(context.Background())
 	g.stopWatch = cancel
@@ -293,19 +287,4 @@ func (g *Gateway) Close() error {
 		err = g.store.Close()
 	})
 	return err
-}
-
-// ready reports whether the gateway can serve: nil, or degraded (a shared store that cannot
-// be reached while the last snapshot is served), or an error (not ready).
-func (g *Gateway) ready(ctx context.Context) (degraded string, err error) {
-	if g.config == nil || g.config.Snapshot() == nil {
-		return "", errors.New("no configuration snapshot loaded")
-	}
-	if err := g.store.Ready(ctx); err != nil {
-		if g.store.Shared() {
-			return "configuration store (Redis) unreachable: serving the last loaded configuration; admin writes answer 503", nil
-		}
-		return "", err
-	}
-	return "", nil
 }

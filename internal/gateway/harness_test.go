@@ -111,7 +111,21 @@ func newHarness(t testing.TB) *harness {
 
 func newHarnessIn(t testing.TB, dir string, fake *fakeValidators, options ...func(*Options)) *harness {
 	t.Helper()
-	opts := Options{DataDir: dir, AdminToken: harnessAdminToken, Logger: slog.New(slog.DiscardHandler)}
+	return startHarness(t, Options{DataDir: dir}, fake, options)
+}
+
+// newRedisHarness is a gateway replica on the Redis at url (key prefix "" means the
+// default), with its own listeners; several share configuration and limits.
+func newRedisHarness(t testing.TB, url, prefix string, fake *fakeValidators, options ...func(*Options)) *harness {
+	t.Helper()
+	return startHarness(t, Options{RedisURL: url, RedisKeyPrefix: prefix}, fake, options)
+}
+
+// startHarness assembles a gateway around fake with the store opts names, the harness's
+// admin token and a silent log, then options.
+func startHarness(t testing.TB, opts Options, fake *fakeValidators, options []func(*Options)) *harness {
+	t.Helper()
+	opts.AdminToken, opts.Logger = harnessAdminToken, slog.New(slog.DiscardHandler)
 	for _, o := range options {
 		o(&opts)
 	}
@@ -123,26 +137,7 @@ func newHarnessIn(t testing.TB, dir string, fake *fakeValidators, options ...fun
 	if err != nil {
 		t.Fatalf("newGateway: %v", err)
 	}
-	return serveHarness(t, &harness{t: t, dir: dir, gw: gw, fake: fake})
-}
-
-// newRedisHarness is a gateway replica on the Redis at url (key prefix "" means the
-// default), with its own listeners; several share configuration and limits.
-func newRedisHarness(t testing.TB, url, prefix string, fake *fakeValidators, opts ...func(*Options)) *harness {
-	t.Helper()
-	o := Options{RedisURL: url, RedisKeyPrefix: prefix, AdminToken: harnessAdminToken, Logger: slog.New(slog.DiscardHandler)}
-	for _, f := range opts {
-		f(&o)
-	}
-	m, _, err := metrics.New(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	gw, err := newGateway(o, m, fake)
-	if err != nil {
-		t.Fatalf("newGateway on Redis: %v", err)
-	}
-	return serveHarness(t, &harness{t: t, gw: gw, fake: fake})
+	return serveHarness(t, &harness{t: t, dir: opts.DataDir, gw: gw, fake: fake})
 }
 
 // newRealHarness assembles the gateway as `idpgate serve` does (New, the real validator
@@ -180,6 +175,43 @@ func serveHarness(t testing.TB, h *harness) *harness {
 		}
 	})
 	return h
+}
+
+// adminAuth is the Authorization header value of the harness's admin token.
+const adminAuth = "Bearer " + harnessAdminToken
+
+// adminDo sends method path to the admin listener with the Authorization header value auth
+// and body ("" sends neither).
+func (h *harness) adminDo(t testing.TB, method, path, auth, body string) *http.Response {
+	t.Helper()
+	var rd io.Reader
+	if body != "" {
+		rd = strings.NewReader(body)
+	}
+	req, err := http.NewRequest(method, h.adminSrv.URL+path, rd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if auth != "" {
+		req.Header.Set("Authorization", auth)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, path, err)
+	}
+	return resp
+}
+
+// adminError checks the status of an admin API answer and returns its error body, decoded,
+// and as it is.
+func adminError(t testing.TB, resp *http.Response, status int) (adminapi.Error, []byte) {
+	t.Helper()
+	body := expect(t, resp, status)
+	var e adminapi.Error
+	if err := json.Unmarshal(body, &e); err != nil {
+		t.Errorf("%s %s: the answer %s is not an admin API error: %v", resp.Request.Method, resp.Request.URL.Path, body, err)
+	}
+	return e, body
 }
 
 // echoUpstream answers every request with what it received, as JSON.
