@@ -257,21 +257,10 @@ func (h *harness) createPolicy(p adminapi.Policy) *adminapi.Policy {
 // do sends a proxy request with an optional bearer token and extra headers.
 func (h *harness) do(method, path, token string, hdr ...string) *http.Response {
 	h.t.Helper()
-	req, err := http.NewRequest(method, h.proxy.URL+path, nil)
-	if err != nil {
-		h.t.Fatal(err)
-	}
 	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
+		hdr = append([]string{"Authorization", "Bearer " + token}, hdr...)
 	}
-	for i := 0; i+1 < len(hdr); i += 2 {
-		req.Header.Add(hdr[i], hdr[i+1])
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		h.t.Fatalf("%s %s: %v", method, path, err)
-	}
-	return resp
+	return h.getAs(method, path, "", hdr...)
 }
 
 // expect checks the status and returns the body.
@@ -287,22 +276,24 @@ func expect(t testing.TB, resp *http.Response, status int) []byte {
 
 func decodeEcho(t *testing.T, body []byte) echoed {
 	t.Helper()
-	var e echoed
-	if err := json.Unmarshal(body, &e); err != nil {
-		t.Fatalf("upstream answer %q: %v", body, err)
-	}
-	return e
+	return decodeJSON[echoed](t, "upstream answer", body)
 }
 
 func errorCode(t *testing.T, body []byte) string {
 	t.Helper()
-	var e struct {
+	return decodeJSON[struct {
 		Error string `json:"error"`
+	}](t, "error body", body).Error
+}
+
+// decodeJSON decodes body, which what names in the failure, into a T.
+func decodeJSON[T any](t *testing.T, what string, body []byte) T {
+	t.Helper()
+	var v T
+	if err := json.Unmarshal(body, &v); err != nil {
+		t.Fatalf("%s %q is not JSON: %v", what, body, err)
 	}
-	if err := json.Unmarshal(body, &e); err != nil {
-		t.Fatalf("error body %q is not JSON: %v", body, err)
-	}
-	return e.Error
+	return v
 }
 
 // metricsText returns the admin listener's /metrics page.
