@@ -2,9 +2,7 @@ package gateway
 
 import (
 	"context"
-	"encoding/json"
 	"net/http"
-	"net/url"
 	"strings"
 	"testing"
 
@@ -34,18 +32,9 @@ func TestBoundTokensAreRefusedAsBearer(t *testing.T) {
 		} else {
 			idp.SetExtraClaims(app.ClientID, map[string]any{"cnf": cnf})
 		}
-		req, _ := http.NewRequest("POST", idp.TokenEndpoint(), strings.NewReader(url.Values{"grant_type": {"client_credentials"}}.Encode()))
-		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-		req.SetBasicAuth(app.ClientID, app.ClientSecret)
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var body struct {
-			AccessToken string `json:"access_token"`
-		}
-		if err := json.Unmarshal(expect(t, resp, http.StatusOK), &body); err != nil || body.AccessToken == "" {
-			t.Fatalf("token answer: %v", err)
+		body := clientToken(t, http.DefaultClient, idp, app, nil)
+		if body.AccessToken == "" {
+			t.Fatalf("token answer without a token: %+v", body)
 		}
 		return body.AccessToken
 	}

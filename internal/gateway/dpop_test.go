@@ -9,7 +9,6 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"net/http"
-	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -68,20 +67,9 @@ func TestDPoPBoundTokens(t *testing.T) {
 		t.Fatal(err)
 	}
 	client := newDPoPClient(t)
-	req, _ := http.NewRequest("POST", idp.TokenEndpoint(), strings.NewReader(url.Values{"grant_type": {"client_credentials"}}.Encode()))
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.SetBasicAuth(rec.ClientID, rec.ClientSecret)
-	req.Header.Set("DPoP", client.proof("POST", idp.TokenEndpoint(), "", time.Now(), nextJTI()))
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var tokenAnswer struct {
-		AccessToken string `json:"access_token"`
-		TokenType   string `json:"token_type"`
-	}
-	if err := json.Unmarshal(expect(t, resp, http.StatusOK), &tokenAnswer); err != nil || tokenAnswer.TokenType != "DPoP" {
-		t.Fatalf("token answer: %+v %v; want token_type DPoP", tokenAnswer, err)
+	tokenAnswer := clientToken(t, http.DefaultClient, idp, rec, nil, "DPoP", client.proof("POST", idp.TokenEndpoint(), "", time.Now(), nextJTI()))
+	if tokenAnswer.TokenType != "DPoP" {
+		t.Fatalf("token answer: %+v; want token_type DPoP", tokenAnswer)
 	}
 	at := tokenAnswer.AccessToken
 
@@ -166,7 +154,7 @@ func TestDPoPBoundTokens(t *testing.T) {
 		t.Fatal(err)
 	}
 	unbound := idp.MintToken(map[string]any{"sub": plain.ClientID, "client_id": rec.ClientID, "aud": []string{"api://default"}})
-	resp = send("GET", "Bearer", unbound)
+	resp := send("GET", "Bearer", unbound)
 	expect(t, resp, http.StatusUnauthorized)
 	if c := resp.Header.Get("WWW-Authenticate"); !strings.HasPrefix(c, "DPoP") {
 		t.Errorf("an unbound token at a DPoP-only API: WWW-Authenticate %q", c)
@@ -182,15 +170,7 @@ func TestDPoPBoundTokens(t *testing.T) {
 		"wrong htu": client.proof("POST", idp.URL()+"/elsewhere", "", time.Now(), nextJTI()),
 		"wrong htm": client.proof("GET", idp.TokenEndpoint(), "", time.Now(), nextJTI()),
 	} {
-		req, _ := http.NewRequest("POST", idp.TokenEndpoint(), strings.NewReader("grant_type=client_credentials"))
-		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-		req.SetBasicAuth(rec.ClientID, rec.ClientSecret)
-		req.Header.Set("DPoP", p)
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if body := expect(t, resp, http.StatusBadRequest); !strings.Contains(string(body), "invalid_dpop_proof") {
+		if body := expect(t, tokenRequest(t, http.DefaultClient, idp, rec, nil, "DPoP", p), http.StatusBadRequest); !strings.Contains(string(body), "invalid_dpop_proof") {
 			t.Errorf("mock token endpoint, %s: %s", name, body)
 		}
 	}

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -18,6 +19,7 @@ import (
 	"github.com/idpgate/terraform-provider-idpgate/internal/adminapi"
 	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/metrics"
 	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/token"
+	"github.com/idpgate/terraform-provider-idpgate/internal/mockidp"
 )
 
 // fakeValidators stands in for the token.Factory where the token layer is not the point:
@@ -368,4 +370,37 @@ func (h *harness) wantHostRoutes(t *testing.T, tok string, routes []hostRoute) {
 			t.Errorf("%s%s reached %s, want %s", tc.host, tc.path, e.Path, tc.upstream)
 		}
 	}
+}
+
+// tokenRequest asks idp's token endpoint, through c, for a client-credentials token for rec,
+// with the extra form fields and headers (name, value pairs) given.
+func tokenRequest(t *testing.T, c *http.Client, idp *mockidp.Server, rec mockidp.ClientRecord, extra url.Values, hdr ...string) *http.Response {
+	t.Helper()
+	form := url.Values{"grant_type": {"client_credentials"}}
+	for k, v := range extra {
+		form[k] = v
+	}
+	req, _ := http.NewRequest("POST", idp.TokenEndpoint(), strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.SetBasicAuth(rec.ClientID, rec.ClientSecret)
+	for i := 0; i+1 < len(hdr); i += 2 {
+		req.Header.Set(hdr[i], hdr[i+1])
+	}
+	resp, err := c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp
+}
+
+// tokenAnswer is the token endpoint's answer.
+type tokenAnswer struct {
+	AccessToken string `json:"access_token"`
+	TokenType   string `json:"token_type"`
+}
+
+// clientToken is tokenRequest's answer, which must be a 200.
+func clientToken(t *testing.T, c *http.Client, idp *mockidp.Server, rec mockidp.ClientRecord, extra url.Values, hdr ...string) tokenAnswer {
+	t.Helper()
+	return decodeJSON[tokenAnswer](t, "token answer", expect(t, tokenRequest(t, c, idp, rec, extra, hdr...), http.StatusOK))
 }

@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"crypto/tls"
 	"encoding/base64"
-	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
@@ -102,19 +101,7 @@ func TestCertificateBoundTokenFromTheMockIdP(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	req, _ := http.NewRequest("POST", idp.TokenEndpoint(), strings.NewReader("grant_type=client_credentials"))
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.SetBasicAuth(rec.ClientID, rec.ClientSecret)
-	resp, err := client(&alice).Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var answer struct {
-		AccessToken string `json:"access_token"`
-	}
-	if err := json.Unmarshal(expect(t, resp, http.StatusOK), &answer); err != nil {
-		t.Fatal(err)
-	}
+	answer := clientToken(t, client(&alice), idp, rec, nil)
 
 	h := newRealHarness(t, func(o *Options) {
 		o.HTTPClient = client(nil) // the IdP's JWKS is served over TLS by the test CA
