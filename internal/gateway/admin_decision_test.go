@@ -317,9 +317,7 @@ func TestDecisionsAgreeOnCertificateBoundTokens(t *testing.T) {
 	f := newDecisionFixture(t)
 	ca := testcerts.NewCA(t)
 	alice, mallory := ca.Client(t, "alice"), ca.Client(t, "mallory")
-	strict := f.h.createAPI(adminapi.API{Name: "strict", ListenPath: "/strict", UpstreamURL: newEchoUpstream(t).URL,
-		SenderConstraint: adminapi.SenderConstraintMTLS, JWT: &adminapi.JWTValidation{Issuer: f.idp.URL(), JWKSURI: f.idp.JWKSURI()}})
-	f.h.createPolicy(adminapi.Policy{Name: "tls", ClientIDs: []string{"tls-app"}, AccessRights: grantAll(strict)})
+	f.h.protectWithIdP(f.idp, "tls-app", adminapi.API{Name: "strict", ListenPath: "/strict", SenderConstraint: adminapi.SenderConstraintMTLS})
 	sum := sha256.Sum256(alice.TLS(t).Certificate[0])
 	bound := f.idp.MintToken(map[string]any{"client_id": "tls-app", "cnf": map[string]any{"x5t#S256": base64.RawURLEncoding.EncodeToString(sum[:])}})
 	plain := f.idp.MintToken(map[string]any{"client_id": "tls-app"})

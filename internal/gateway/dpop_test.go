@@ -1,7 +1,6 @@
 package gateway
 
 import (
-	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -74,13 +73,7 @@ func TestDPoPBoundTokens(t *testing.T) {
 	at := tokenAnswer.AccessToken
 
 	h := newRealHarness(t)
-	up := newEchoUpstream(t)
-	api, err := h.admin.CreateAPI(context.Background(), adminapi.API{Name: "dpop", ListenPath: "/dpop", UpstreamURL: up.URL,
-		SenderConstraint: adminapi.SenderConstraintDPoP, JWT: &adminapi.JWTValidation{Issuer: idp.URL(), JWKSURI: idp.JWKSURI()}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	h.createPolicy(adminapi.Policy{Name: "p", ClientIDs: []string{rec.ClientID}, AccessRights: grantAll(api)})
+	h.protectWithIdP(idp, rec.ClientID, adminapi.API{Name: "dpop", ListenPath: "/dpop", SenderConstraint: adminapi.SenderConstraintDPoP})
 	target := h.proxy.URL + "/dpop/orders/1"
 	send := func(method, scheme, tok string, proofs ...string) *http.Response {
 		req, _ := http.NewRequest(method, target+"?page=2", nil)

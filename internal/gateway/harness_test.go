@@ -225,7 +225,7 @@ type echoed struct {
 	Header map[string][]string `json:"header"`
 }
 
-func newEchoUpstream(t *testing.T) *httptest.Server {
+func newEchoUpstream(t testing.TB) *httptest.Server {
 	t.Helper()
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
@@ -403,4 +403,15 @@ type tokenAnswer struct {
 func clientToken(t *testing.T, c *http.Client, idp *mockidp.Server, rec mockidp.ClientRecord, extra url.Values, hdr ...string) tokenAnswer {
 	t.Helper()
 	return decodeJSON[tokenAnswer](t, "token answer", expect(t, tokenRequest(t, c, idp, rec, extra, hdr...), http.StatusOK))
+}
+
+// protectWithIdP puts a new echo upstream behind h as api, its tokens checked against idp's
+// JWKS, and grants clientID all of it in a policy named like the API.
+func (h *harness) protectWithIdP(idp *mockidp.Server, clientID string, api adminapi.API) *adminapi.API {
+	h.t.Helper()
+	api.UpstreamURL = newEchoUpstream(h.t).URL
+	api.JWT = &adminapi.JWTValidation{Issuer: idp.URL(), JWKSURI: idp.JWKSURI()}
+	created := h.createAPI(api)
+	h.createPolicy(adminapi.Policy{Name: api.Name, ClientIDs: []string{clientID}, AccessRights: grantAll(created)})
+	return created
 }

@@ -1,7 +1,6 @@
 package gateway
 
 import (
-	"context"
 	"crypto/sha256"
 	"crypto/tls"
 	"encoding/base64"
@@ -106,13 +105,7 @@ func TestCertificateBoundTokenFromTheMockIdP(t *testing.T) {
 	h := newRealHarness(t, func(o *Options) {
 		o.HTTPClient = client(nil) // the IdP's JWKS is served over TLS by the test CA
 	})
-	up := newEchoUpstream(t)
-	api, err := h.admin.CreateAPI(context.Background(), adminapi.API{Name: "a", ListenPath: "/a", UpstreamURL: up.URL,
-		SenderConstraint: adminapi.SenderConstraintMTLS, JWT: &adminapi.JWTValidation{Issuer: idp.URL(), JWKSURI: idp.JWKSURI()}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	h.createPolicy(adminapi.Policy{Name: "p", ClientIDs: []string{rec.ClientID}, AccessRights: grantAll(api)})
+	h.protectWithIdP(idp, rec.ClientID, adminapi.API{Name: "a", ListenPath: "/a", SenderConstraint: adminapi.SenderConstraintMTLS})
 	proxy := strings.Replace(tlsServer(h.gw.ProxyHandler()).URL, "127.0.0.1", "localhost", 1)
 	for name, tc := range map[string]struct {
 		c    *http.Client
