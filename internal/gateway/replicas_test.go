@@ -21,6 +21,7 @@ import (
 	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/limits"
 	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/token"
 	"github.com/idpgate/terraform-provider-idpgate/internal/redistest"
+	"github.com/idpgate/terraform-provider-idpgate/internal/workertest"
 )
 
 // Replica tests: several gateways (in-process, each with its own listeners, store connection
@@ -300,26 +301,15 @@ func TestRedisDownUnderLoad(t *testing.T) {
 		}
 	}
 
-	stop := make(chan struct{})
 	var mu sync.Mutex
 	counts := map[int]int{}
-	var wg sync.WaitGroup
 	var next atomic.Int64
-	for range 4 {
-		wg.Go(func() {
-			for {
-				select {
-				case <-stop:
-					return
-				default:
-				}
-				s := reps[int(next.Add(1))%3].status("GET", "/a", tok)
-				mu.Lock()
-				counts[s]++
-				mu.Unlock()
-			}
-		})
-	}
+	stop := workertest.Start(4, func() {
+		s := reps[int(next.Add(1))%3].status("GET", "/a", tok)
+		mu.Lock()
+		counts[s]++
+		mu.Unlock()
+	})
 	time.Sleep(300 * time.Millisecond)
 	srv.Kill() // SIGKILL: only what Redis fsynced to its append-only file survives
 	time.Sleep(1500 * time.Millisecond)
@@ -339,8 +329,7 @@ func TestRedisDownUnderLoad(t *testing.T) {
 			t.Errorf("replica %d metrics with Redis down lack idpgate_store_up 0 or the fallback counter", i)
 		}
 	}
-	close(stop)
-	wg.Wait()
+	stop()
 	t.Logf("answers while Redis went away: %v", counts)
 	if len(counts) != 1 || counts[200] == 0 {
 		t.Errorf("answers while Redis went away: %v, want only 200 (local fallback)", counts)
