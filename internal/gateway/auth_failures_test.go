@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/idpgate/terraform-provider-idpgate/internal/adminapi"
+	"github.com/idpgate/terraform-provider-idpgate/internal/workertest"
 )
 
 // clientFrom is an HTTP client whose connections leave from the loopback address ip.
@@ -65,7 +66,8 @@ func TestAbuseWithRandomOpaqueTokens(t *testing.T) {
 	}
 
 	var goodOK, goodFailed atomic.Int64
-	stopGood := inBackground(1, 2*time.Millisecond, func() {
+	stopGood := workertest.Start(1, func() {
+		time.Sleep(2 * time.Millisecond)
 		if status, err := get(good, "good-opaque-token"); err == nil && status == http.StatusOK {
 			goodOK.Add(1)
 		} else {

@@ -318,34 +318,6 @@ func containsLine(text, line string) bool {
 	return false
 }
 
-// inBackground runs fn again and again in workers goroutines, each waiting pause before every
-// run (none when zero), until the stop it returns is called; stop waits for the runs under way.
-func inBackground(workers int, pause time.Duration, fn func()) (stop func()) {
-	done := make(chan struct{})
-	var wg sync.WaitGroup
-	for range workers {
-		wg.Go(func() {
-			for {
-				if pause > 0 {
-					select {
-					case <-done:
-						return
-					case <-time.After(pause):
-					}
-				} else {
-					select {
-					case <-done:
-						return
-					default:
-					}
-				}
-				fn()
-			}
-		})
-	}
-	return func() { close(done); wg.Wait() }
-}
-
 // hostRoute is a request for path with Host host, and the path the upstream receives it at;
 // "" means the gateway answers 404.
 type hostRoute struct{ host, path, upstream string }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/idpgate/terraform-provider-idpgate/internal/adminapi"
 	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/token"
+	"github.com/idpgate/terraform-provider-idpgate/internal/workertest"
 )
 
 // grantAll is an access right for every method and path of api.
@@ -388,7 +389,7 @@ func TestSnapshotSwapUnderLoad(t *testing.T) {
 
 	var ok, failed atomic.Int64
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 8}}
-	stop := inBackground(8, 0, func() {
+	stop := workertest.Start(8, func() {
 		req, _ := http.NewRequest("GET", h.proxy.URL+"/a/x", nil)
 		req.Header.Set("Authorization", "Bearer "+tok)
 		resp, err := client.Do(req)
