@@ -2,7 +2,6 @@ package gateway
 
 import (
 	"context"
-	"crypto"
 	"crypto/sha256"
 	"crypto/tls"
 	"encoding/base64"
@@ -14,8 +13,6 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
-
-	jose "github.com/go-jose/go-jose/v4"
 
 	"github.com/idpgate/terraform-provider-idpgate/internal/adminapi"
 	"github.com/idpgate/terraform-provider-idpgate/internal/mockidp"
@@ -68,11 +65,7 @@ func newDecisionFixture(t *testing.T) *decisionFixture {
 		Quota:        &adminapi.Limit{Requests: 100, Per: adminapi.Duration(time.Hour)},
 		AccessRights: []adminapi.AccessRight{{APIID: f.orders.ID, Methods: []string{"GET"}}}})
 	f.dpopUser = newDPoPClient(t)
-	thumb, err := (&jose.JSONWebKey{Key: &f.dpopUser.priv.PublicKey}).Thumbprint(crypto.SHA256)
-	if err != nil {
-		t.Fatal(err)
-	}
-	f.jkt = base64.RawURLEncoding.EncodeToString(thumb)
+	f.jkt = f.dpopUser.jkt()
 	return f
 }
 

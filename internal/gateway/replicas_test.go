@@ -2,8 +2,6 @@ package gateway
 
 import (
 	"context"
-	"crypto"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
@@ -16,7 +14,6 @@ import (
 	"testing"
 	"time"
 
-	jose "github.com/go-jose/go-jose/v4"
 	"github.com/idpgate/terraform-provider-idpgate/internal/adminapi"
 	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/limits"
 	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/token"
@@ -426,22 +423,12 @@ func TestDPoPReplayAcrossReplicas(t *testing.T) {
 	api := a.createAPI(adminapi.API{Name: "dpop", ListenPath: "/dpop", UpstreamURL: c.up.URL, SenderConstraint: adminapi.SenderConstraintDPoP})
 	a.createPolicy(adminapi.Policy{Name: "p", ClientIDs: []string{"app"}, AccessRights: grantAll(api)})
 	client := newDPoPClient(t)
-	thumb, err := (&jose.JSONWebKey{Key: &client.priv.PublicKey}).Thumbprint(crypto.SHA256)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tok := c.fake.token("bound", token.Identity{ClientID: "app", Confirmation: map[string]any{"jkt": base64.RawURLEncoding.EncodeToString(thumb)}})
+	tok := c.fake.token("bound", token.Identity{ClientID: "app", Confirmation: map[string]any{"jkt": client.jkt()}})
 	host := strings.TrimPrefix(a.proxy.URL, "http://")
 	target := "http://" + host + "/dpop/x"
 	send := func(h *harness, proof string) int {
-		req, _ := http.NewRequest("GET", h.proxy.URL+"/dpop/x", nil)
-		req.Host = host // the one URL clients know, as behind a load balancer
-		req.Header.Set("Authorization", "DPoP "+tok)
-		req.Header.Set("DPoP", proof)
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
+		// Host: the one URL clients know, as behind a load balancer
+		resp := h.getAs("GET", "/dpop/x", host, "Authorization", "DPoP "+tok, "DPoP", proof)
 		resp.Body.Close()
 		return resp.StatusCode
 	}
