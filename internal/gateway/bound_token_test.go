@@ -1,7 +1,6 @@
 package gateway
 
 import (
-	"context"
 	"net/http"
 	"strings"
 	"testing"
@@ -40,32 +39,14 @@ func TestBoundTokensAreRefusedAsBearer(t *testing.T) {
 	}
 
 	h := newRealHarness(t)
-	proxy, admin := h.proxy, h.admin
 	up := newEchoUpstream(t)
-	ctx := context.Background()
-	jwtAPI, err := admin.CreateAPI(ctx, adminapi.API{Name: "jwt", ListenPath: "/jwt", UpstreamURL: up.URL,
+	jwtAPI := h.createAPI(adminapi.API{Name: "jwt", ListenPath: "/jwt", UpstreamURL: up.URL,
 		JWT: &adminapi.JWTValidation{Issuer: idp.URL(), JWKSURI: idp.JWKSURI()}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	introAPI, err := admin.CreateAPI(ctx, adminapi.API{Name: "introspected", ListenPath: "/introspected", UpstreamURL: up.URL,
+	introAPI := h.createAPI(adminapi.API{Name: "introspected", ListenPath: "/introspected", UpstreamURL: up.URL,
 		Introspection: &adminapi.Introspection{Endpoint: idp.IntrospectionEndpoint(), ClientID: introspector.ClientID, ClientSecret: introspector.ClientSecret}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := admin.CreatePolicy(ctx, adminapi.Policy{Name: "p", ClientIDs: []string{app.ClientID},
-		AccessRights: []adminapi.AccessRight{{APIID: jwtAPI.ID}, {APIID: introAPI.ID}}}); err != nil {
-		t.Fatal(err)
-	}
-	get := func(path, token string) *http.Response {
-		req, _ := http.NewRequest("GET", proxy.URL+path, nil)
-		req.Header.Set("Authorization", "Bearer "+token)
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return resp
-	}
+	h.createPolicy(adminapi.Policy{Name: "p", ClientIDs: []string{app.ClientID},
+		AccessRights: []adminapi.AccessRight{{APIID: jwtAPI.ID}, {APIID: introAPI.ID}}})
+	get := func(path, token string) *http.Response { return h.do("GET", path, token) }
 
 	unbound := tokenFor(nil)
 	for name, cnf := range map[string]any{
