@@ -120,17 +120,9 @@ func TestDPoPBoundTokens(t *testing.T) {
 
 	// the decision endpoint checks the proof against the forwarded request (htm, htu)
 	decide := func(proof string) int {
-		req, _ := http.NewRequest("GET", h.proxy.URL+"/_idpgate/decide", nil)
-		req.Header.Set("Authorization", "DPoP "+at)
-		req.Header.Set("DPoP", proof)
-		req.Header.Set("X-Forwarded-Method", "GET")
-		req.Header.Set("X-Forwarded-Uri", "/dpop/orders/1?page=2")
-		req.Header.Set("X-Forwarded-Host", strings.TrimPrefix(h.proxy.URL, "http://"))
-		req.Header.Set("X-Forwarded-Proto", "http")
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
+		resp := h.getAs("GET", "/_idpgate/decide", "", "Authorization", "DPoP "+at, "DPoP", proof,
+			"X-Forwarded-Method", "GET", "X-Forwarded-Uri", "/dpop/orders/1?page=2",
+			"X-Forwarded-Host", strings.TrimPrefix(h.proxy.URL, "http://"), "X-Forwarded-Proto", "http")
 		resp.Body.Close()
 		return resp.StatusCode
 	}

@@ -327,13 +327,7 @@ type hostRoute struct{ host, path, upstream string }
 func (h *harness) wantHostRoutes(t *testing.T, tok string, routes []hostRoute) {
 	t.Helper()
 	for _, tc := range routes {
-		req, _ := http.NewRequest("GET", h.proxy.URL+tc.path, nil)
-		req.Host = tc.host
-		req.Header.Set("Authorization", "Bearer "+tok)
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
+		resp := h.getAs("GET", tc.path, tc.host, "Authorization", "Bearer "+tok)
 		if tc.upstream == "" {
 			expect(t, resp, http.StatusNotFound)
 			continue

@@ -227,12 +227,7 @@ func TestResourceAddedToAnAPIChecksAudienceAtOnce(t *testing.T) {
 	api := s.protect(t, adminapi.API{Name: "mcp", ListenPath: "/mcp"})
 	tok := clientToken(t, http.DefaultClient, s.idp, s.app, nil)
 	call := func() int {
-		r, _ := http.NewRequest("GET", s.h.proxy.URL+"/mcp", nil)
-		r.Header.Set("Authorization", "Bearer "+tok.AccessToken)
-		resp, err := http.DefaultClient.Do(r)
-		if err != nil {
-			t.Fatal(err)
-		}
+		resp := s.h.do("GET", "/mcp", tok.AccessToken)
 		resp.Body.Close()
 		return resp.StatusCode
 	}

@@ -90,13 +90,7 @@ func TestProxyTokenAnswers(t *testing.T) {
 		t.Errorf("body %s", body)
 	}
 
-	req, _ := http.NewRequest("GET", h.proxy.URL+"/orders/1", nil)
-	req.Header.Set("Authorization", "BEARER "+good) // scheme is case-insensitive
-	r2, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	expect(t, r2, http.StatusOK)
+	expect(t, h.getAs("GET", "/orders/1", "", "Authorization", "BEARER "+good), http.StatusOK) // scheme is case-insensitive
 
 	resp = h.do("GET", "/orders/1", noScope)
 	body = expect(t, resp, http.StatusForbidden)
