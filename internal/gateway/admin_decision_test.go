@@ -2,13 +2,9 @@ package gateway
 
 import (
 	"context"
-	"crypto/sha256"
-	"crypto/tls"
-	"encoding/base64"
 	"encoding/json"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -311,14 +307,10 @@ func TestDecisionsAgreeOnCertificateBoundTokens(t *testing.T) {
 	ca := testcerts.NewCA(t)
 	alice, mallory := ca.Client(t, "alice"), ca.Client(t, "mallory")
 	f.h.protectWithIdP(f.idp, "tls-app", adminapi.API{Name: "strict", ListenPath: "/strict", SenderConstraint: adminapi.SenderConstraintMTLS})
-	sum := sha256.Sum256(alice.TLS(t).Certificate[0])
-	bound := f.idp.MintToken(map[string]any{"client_id": "tls-app", "cnf": map[string]any{"x5t#S256": base64.RawURLEncoding.EncodeToString(sum[:])}})
+	bound := f.idp.MintToken(map[string]any{"client_id": "tls-app", "cnf": map[string]any{"x5t#S256": x5t(t, alice)}})
 	plain := f.idp.MintToken(map[string]any{"client_id": "tls-app"})
 
-	srv := httptest.NewUnstartedServer(f.h.gw.ProxyHandler())
-	srv.TLS = &tls.Config{Certificates: []tls.Certificate{ca.Server(t).TLS(t)}, ClientAuth: tls.RequestClientCert}
-	srv.StartTLS()
-	defer srv.Close()
+	srv := mtlsServer(t, ca, f.h.gw.ProxyHandler())
 	base := strings.Replace(srv.URL, "127.0.0.1", "localhost", 1)
 	for _, tc := range []struct {
 		name  string
@@ -332,17 +324,15 @@ func TestDecisionsAgreeOnCertificateBoundTokens(t *testing.T) {
 		{"unbound token at an mtls API", &alice, plain, 401},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			cfg := &tls.Config{RootCAs: ca.Pool()}
 			in := adminapi.DecisionRequest{Request: adminapi.DecisionHTTPRequest{Method: "GET", URL: base + "/strict/x"},
 				Caller: adminapi.DecisionCaller{Token: tc.token}}
 			if tc.cert != nil {
-				cfg.Certificates = []tls.Certificate{tc.cert.TLS(t)}
 				in.Request.ClientCertificate = string(tc.cert.CertPEM)
 			}
 			d := f.decide(t, in)
 			req, _ := http.NewRequest("GET", base+"/strict/x", nil)
 			req.Header.Set("Authorization", "Bearer "+tc.token)
-			resp, err := (&http.Client{Transport: &http.Transport{TLSClientConfig: cfg}}).Do(req)
+			resp, err := mtlsClient(t, ca, tc.cert).Do(req)
 			if err != nil {
 				t.Fatal(err)
 			}
