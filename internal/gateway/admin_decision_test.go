@@ -2,20 +2,13 @@ package gateway
 
 import (
 	"context"
-	"crypto"
-	"crypto/sha256"
-	"crypto/tls"
-	"encoding/base64"
 	"encoding/json"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
-
-	jose "github.com/go-jose/go-jose/v4"
 
 	"github.com/idpgate/terraform-provider-idpgate/internal/adminapi"
 	"github.com/idpgate/terraform-provider-idpgate/internal/mockidp"
@@ -68,11 +61,7 @@ func newDecisionFixture(t *testing.T) *decisionFixture {
 		Quota:        &adminapi.Limit{Requests: 100, Per: adminapi.Duration(time.Hour)},
 		AccessRights: []adminapi.AccessRight{{APIID: f.orders.ID, Methods: []string{"GET"}}}})
 	f.dpopUser = newDPoPClient(t)
-	thumb, err := (&jose.JSONWebKey{Key: &f.dpopUser.priv.PublicKey}).Thumbprint(crypto.SHA256)
-	if err != nil {
-		t.Fatal(err)
-	}
-	f.jkt = base64.RawURLEncoding.EncodeToString(thumb)
+	f.jkt = f.dpopUser.jkt()
 	return f
 }
 
@@ -317,17 +306,11 @@ func TestDecisionsAgreeOnCertificateBoundTokens(t *testing.T) {
 	f := newDecisionFixture(t)
 	ca := testcerts.NewCA(t)
 	alice, mallory := ca.Client(t, "alice"), ca.Client(t, "mallory")
-	strict := f.h.createAPI(adminapi.API{Name: "strict", ListenPath: "/strict", UpstreamURL: newEchoUpstream(t).URL,
-		SenderConstraint: adminapi.SenderConstraintMTLS, JWT: &adminapi.JWTValidation{Issuer: f.idp.URL(), JWKSURI: f.idp.JWKSURI()}})
-	f.h.createPolicy(adminapi.Policy{Name: "tls", ClientIDs: []string{"tls-app"}, AccessRights: grantAll(strict)})
-	sum := sha256.Sum256(alice.TLS(t).Certificate[0])
-	bound := f.idp.MintToken(map[string]any{"client_id": "tls-app", "cnf": map[string]any{"x5t#S256": base64.RawURLEncoding.EncodeToString(sum[:])}})
+	f.h.protectWithIdP(f.idp, "tls-app", adminapi.API{Name: "strict", ListenPath: "/strict", SenderConstraint: adminapi.SenderConstraintMTLS})
+	bound := f.idp.MintToken(map[string]any{"client_id": "tls-app", "cnf": map[string]any{"x5t#S256": x5t(t, alice)}})
 	plain := f.idp.MintToken(map[string]any{"client_id": "tls-app"})
 
-	srv := httptest.NewUnstartedServer(f.h.gw.ProxyHandler())
-	srv.TLS = &tls.Config{Certificates: []tls.Certificate{ca.Server(t).TLS(t)}, ClientAuth: tls.RequestClientCert}
-	srv.StartTLS()
-	defer srv.Close()
+	srv := mtlsServer(t, ca, f.h.gw.ProxyHandler())
 	base := strings.Replace(srv.URL, "127.0.0.1", "localhost", 1)
 	for _, tc := range []struct {
 		name  string
@@ -341,17 +324,15 @@ func TestDecisionsAgreeOnCertificateBoundTokens(t *testing.T) {
 		{"unbound token at an mtls API", &alice, plain, 401},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			cfg := &tls.Config{RootCAs: ca.Pool()}
 			in := adminapi.DecisionRequest{Request: adminapi.DecisionHTTPRequest{Method: "GET", URL: base + "/strict/x"},
 				Caller: adminapi.DecisionCaller{Token: tc.token}}
 			if tc.cert != nil {
-				cfg.Certificates = []tls.Certificate{tc.cert.TLS(t)}
 				in.Request.ClientCertificate = string(tc.cert.CertPEM)
 			}
 			d := f.decide(t, in)
 			req, _ := http.NewRequest("GET", base+"/strict/x", nil)
 			req.Header.Set("Authorization", "Bearer "+tc.token)
-			resp, err := (&http.Client{Transport: &http.Transport{TLSClientConfig: cfg}}).Do(req)
+			resp, err := mtlsClient(t, ca, tc.cert).Do(req)
 			if err != nil {
 				t.Fatal(err)
 			}

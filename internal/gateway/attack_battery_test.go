@@ -173,11 +173,7 @@ func TestAttackForwardingHeadersInOtherSpellingsAreDropped(t *testing.T) {
 func TestAttackMethodOverrideParameterIsRefused(t *testing.T) {
 	h := newHarness(t)
 	up := newRecordingUpstream(t)
-	strict := h.createAPI(adminapi.API{Name: "strict", ListenPath: "/strict", UpstreamURL: up.URL})
-	lax := h.createAPI(adminapi.API{Name: "lax", ListenPath: "/lax", UpstreamURL: up.URL, ForwardOverrideHeaders: true})
-	h.createPolicy(adminapi.Policy{Name: "p", ClientIDs: []string{"app"}, AccessRights: []adminapi.AccessRight{
-		{APIID: strict.ID, Methods: []string{"POST"}}, {APIID: lax.ID, Methods: []string{"POST"}}}})
-	tok := h.fake.token("t", token.Identity{ClientID: "app"})
+	tok := h.strictAndLaxAPIs(up.URL, "POST")
 	addr := strings.TrimPrefix(h.proxy.URL, "http://")
 	post := func(target string) (int, string) {
 		return rawExchange(t, addr, "POST "+target+" HTTP/1.1\r\nHost: gw\r\nAuthorization: Bearer "+tok+"\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")

@@ -1,7 +1,6 @@
 package gateway
 
 import (
-	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
@@ -16,6 +15,7 @@ import (
 	"time"
 
 	"github.com/idpgate/terraform-provider-idpgate/internal/adminapi"
+	"github.com/idpgate/terraform-provider-idpgate/internal/workertest"
 )
 
 // clientFrom is an HTTP client whose connections leave from the loopback address ip.
@@ -44,11 +44,8 @@ func TestAbuseWithRandomOpaqueTokens(t *testing.T) {
 	// Loopback is a client here, not a trusted proxy.
 	h := newRealHarness(t, func(o *Options) { o.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("10.9.9.9/32")} })
 	up := newEchoUpstream(t)
-	api, err := h.admin.CreateAPI(context.Background(), adminapi.API{Name: "a", ListenPath: "/a", UpstreamURL: up.URL,
+	api := h.createAPI(adminapi.API{Name: "a", ListenPath: "/a", UpstreamURL: up.URL,
 		Introspection: &adminapi.Introspection{Endpoint: idp.URL, ClientID: "gw", ClientSecret: "s"}})
-	if err != nil {
-		t.Fatal(err)
-	}
 	h.createPolicy(adminapi.Policy{Name: "p", ClientIDs: []string{"app"}, AccessRights: grantAll(api)})
 
 	good, bad := clientFrom("127.0.0.1"), clientFrom("127.0.0.2")
@@ -65,7 +62,8 @@ func TestAbuseWithRandomOpaqueTokens(t *testing.T) {
 	}
 
 	var goodOK, goodFailed atomic.Int64
-	stopGood := inBackground(1, 2*time.Millisecond, func() {
+	stopGood := workertest.Start(1, func() {
+		time.Sleep(2 * time.Millisecond)
 		if status, err := get(good, "good-opaque-token"); err == nil && status == http.StatusOK {
 			goodOK.Add(1)
 		} else {

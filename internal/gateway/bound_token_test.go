@@ -1,10 +1,7 @@
 package gateway
 
 import (
-	"context"
-	"encoding/json"
 	"net/http"
-	"net/url"
 	"strings"
 	"testing"
 
@@ -34,49 +31,22 @@ func TestBoundTokensAreRefusedAsBearer(t *testing.T) {
 		} else {
 			idp.SetExtraClaims(app.ClientID, map[string]any{"cnf": cnf})
 		}
-		req, _ := http.NewRequest("POST", idp.TokenEndpoint(), strings.NewReader(url.Values{"grant_type": {"client_credentials"}}.Encode()))
-		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-		req.SetBasicAuth(app.ClientID, app.ClientSecret)
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var body struct {
-			AccessToken string `json:"access_token"`
-		}
-		if err := json.Unmarshal(expect(t, resp, http.StatusOK), &body); err != nil || body.AccessToken == "" {
-			t.Fatalf("token answer: %v", err)
+		body := clientToken(t, http.DefaultClient, idp, app, nil)
+		if body.AccessToken == "" {
+			t.Fatalf("token answer without a token: %+v", body)
 		}
 		return body.AccessToken
 	}
 
 	h := newRealHarness(t)
-	proxy, admin := h.proxy, h.admin
 	up := newEchoUpstream(t)
-	ctx := context.Background()
-	jwtAPI, err := admin.CreateAPI(ctx, adminapi.API{Name: "jwt", ListenPath: "/jwt", UpstreamURL: up.URL,
+	jwtAPI := h.createAPI(adminapi.API{Name: "jwt", ListenPath: "/jwt", UpstreamURL: up.URL,
 		JWT: &adminapi.JWTValidation{Issuer: idp.URL(), JWKSURI: idp.JWKSURI()}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	introAPI, err := admin.CreateAPI(ctx, adminapi.API{Name: "introspected", ListenPath: "/introspected", UpstreamURL: up.URL,
+	introAPI := h.createAPI(adminapi.API{Name: "introspected", ListenPath: "/introspected", UpstreamURL: up.URL,
 		Introspection: &adminapi.Introspection{Endpoint: idp.IntrospectionEndpoint(), ClientID: introspector.ClientID, ClientSecret: introspector.ClientSecret}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := admin.CreatePolicy(ctx, adminapi.Policy{Name: "p", ClientIDs: []string{app.ClientID},
-		AccessRights: []adminapi.AccessRight{{APIID: jwtAPI.ID}, {APIID: introAPI.ID}}}); err != nil {
-		t.Fatal(err)
-	}
-	get := func(path, token string) *http.Response {
-		req, _ := http.NewRequest("GET", proxy.URL+path, nil)
-		req.Header.Set("Authorization", "Bearer "+token)
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return resp
-	}
+	h.createPolicy(adminapi.Policy{Name: "p", ClientIDs: []string{app.ClientID},
+		AccessRights: []adminapi.AccessRight{{APIID: jwtAPI.ID}, {APIID: introAPI.ID}}})
+	get := func(path, token string) *http.Response { return h.do("GET", path, token) }
 
 	unbound := tokenFor(nil)
 	for name, cnf := range map[string]any{

@@ -34,17 +34,7 @@ func decisionGateway(t *testing.T, options ...func(*Options)) (h *harness, app, 
 // (name, value pairs) and returns the answer with its body read.
 func (h *harness) decide(path, bearer string, hdr ...string) (*http.Response, string) {
 	h.t.Helper()
-	req, _ := http.NewRequest("GET", h.proxy.URL+path, nil)
-	if bearer != "" {
-		req.Header.Set("Authorization", "Bearer "+bearer)
-	}
-	for i := 0; i+1 < len(hdr); i += 2 {
-		req.Header.Set(hdr[i], hdr[i+1])
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		h.t.Fatal(err)
-	}
+	resp := h.do("GET", path, bearer, hdr...)
 	defer resp.Body.Close()
 	body, _ := io.ReadAll(resp.Body)
 	return resp, string(body)
@@ -125,13 +115,7 @@ func TestDecisionForwardedHeadersFromUntrustedAddresses(t *testing.T) {
 	if resp, _ := h.decide("/_idpgate/decide/other/1", app, lie...); resp.StatusCode != http.StatusNotFound {
 		t.Errorf("the forwarded URI replaced the request's own path: %d, want 404 for /other/1", resp.StatusCode)
 	}
-	req, _ := http.NewRequest("DELETE", h.proxy.URL+"/_idpgate/decide/orders/1", nil)
-	req.Header.Set("Authorization", "Bearer "+app)
-	req.Header.Set("X-Forwarded-Method", "GET")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
+	resp := h.do("DELETE", "/_idpgate/decide/orders/1", app, "X-Forwarded-Method", "GET")
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusForbidden {
 		t.Errorf("X-Forwarded-Method GET on a DELETE from an untrusted address: %d, want 403 (DELETE is not granted)", resp.StatusCode)
@@ -190,13 +174,7 @@ func TestDecisionClientCannotPickThePath(t *testing.T) {
 			t.Errorf("%s: %d %s, want 400 saying the headers disagree", name, resp.StatusCode, body)
 		}
 	}
-	req, _ := http.NewRequest("GET", h.proxy.URL+"/_idpgate/decide", nil)
-	req.Header.Set("Authorization", "Bearer "+app)
-	req.Header["X-Forwarded-Uri"] = []string{"/orders/1", "/nowhere"}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
+	resp := h.do("GET", "/_idpgate/decide", app, "X-Forwarded-Uri", "/orders/1", "X-Forwarded-Uri", "/nowhere")
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusBadRequest {
 		t.Errorf("X-Forwarded-Uri twice: %d, want 400", resp.StatusCode)

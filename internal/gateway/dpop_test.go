@@ -1,7 +1,6 @@
 package gateway
 
 import (
-	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -9,7 +8,6 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"net/http"
-	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -68,31 +66,14 @@ func TestDPoPBoundTokens(t *testing.T) {
 		t.Fatal(err)
 	}
 	client := newDPoPClient(t)
-	req, _ := http.NewRequest("POST", idp.TokenEndpoint(), strings.NewReader(url.Values{"grant_type": {"client_credentials"}}.Encode()))
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.SetBasicAuth(rec.ClientID, rec.ClientSecret)
-	req.Header.Set("DPoP", client.proof("POST", idp.TokenEndpoint(), "", time.Now(), nextJTI()))
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var tokenAnswer struct {
-		AccessToken string `json:"access_token"`
-		TokenType   string `json:"token_type"`
-	}
-	if err := json.Unmarshal(expect(t, resp, http.StatusOK), &tokenAnswer); err != nil || tokenAnswer.TokenType != "DPoP" {
-		t.Fatalf("token answer: %+v %v; want token_type DPoP", tokenAnswer, err)
+	tokenAnswer := clientToken(t, http.DefaultClient, idp, rec, nil, "DPoP", client.proof("POST", idp.TokenEndpoint(), "", time.Now(), nextJTI()))
+	if tokenAnswer.TokenType != "DPoP" {
+		t.Fatalf("token answer: %+v; want token_type DPoP", tokenAnswer)
 	}
 	at := tokenAnswer.AccessToken
 
 	h := newRealHarness(t)
-	up := newEchoUpstream(t)
-	api, err := h.admin.CreateAPI(context.Background(), adminapi.API{Name: "dpop", ListenPath: "/dpop", UpstreamURL: up.URL,
-		SenderConstraint: adminapi.SenderConstraintDPoP, JWT: &adminapi.JWTValidation{Issuer: idp.URL(), JWKSURI: idp.JWKSURI()}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	h.createPolicy(adminapi.Policy{Name: "p", ClientIDs: []string{rec.ClientID}, AccessRights: grantAll(api)})
+	h.protectWithIdP(idp, rec.ClientID, adminapi.API{Name: "dpop", ListenPath: "/dpop", SenderConstraint: adminapi.SenderConstraintDPoP})
 	target := h.proxy.URL + "/dpop/orders/1"
 	send := func(method, scheme, tok string, proofs ...string) *http.Response {
 		req, _ := http.NewRequest(method, target+"?page=2", nil)
@@ -139,17 +120,9 @@ func TestDPoPBoundTokens(t *testing.T) {
 
 	// the decision endpoint checks the proof against the forwarded request (htm, htu)
 	decide := func(proof string) int {
-		req, _ := http.NewRequest("GET", h.proxy.URL+"/_idpgate/decide", nil)
-		req.Header.Set("Authorization", "DPoP "+at)
-		req.Header.Set("DPoP", proof)
-		req.Header.Set("X-Forwarded-Method", "GET")
-		req.Header.Set("X-Forwarded-Uri", "/dpop/orders/1?page=2")
-		req.Header.Set("X-Forwarded-Host", strings.TrimPrefix(h.proxy.URL, "http://"))
-		req.Header.Set("X-Forwarded-Proto", "http")
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
+		resp := h.getAs("GET", "/_idpgate/decide", "", "Authorization", "DPoP "+at, "DPoP", proof,
+			"X-Forwarded-Method", "GET", "X-Forwarded-Uri", "/dpop/orders/1?page=2",
+			"X-Forwarded-Host", strings.TrimPrefix(h.proxy.URL, "http://"), "X-Forwarded-Proto", "http")
 		resp.Body.Close()
 		return resp.StatusCode
 	}
@@ -166,7 +139,7 @@ func TestDPoPBoundTokens(t *testing.T) {
 		t.Fatal(err)
 	}
 	unbound := idp.MintToken(map[string]any{"sub": plain.ClientID, "client_id": rec.ClientID, "aud": []string{"api://default"}})
-	resp = send("GET", "Bearer", unbound)
+	resp := send("GET", "Bearer", unbound)
 	expect(t, resp, http.StatusUnauthorized)
 	if c := resp.Header.Get("WWW-Authenticate"); !strings.HasPrefix(c, "DPoP") {
 		t.Errorf("an unbound token at a DPoP-only API: WWW-Authenticate %q", c)
@@ -182,15 +155,7 @@ func TestDPoPBoundTokens(t *testing.T) {
 		"wrong htu": client.proof("POST", idp.URL()+"/elsewhere", "", time.Now(), nextJTI()),
 		"wrong htm": client.proof("GET", idp.TokenEndpoint(), "", time.Now(), nextJTI()),
 	} {
-		req, _ := http.NewRequest("POST", idp.TokenEndpoint(), strings.NewReader("grant_type=client_credentials"))
-		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-		req.SetBasicAuth(rec.ClientID, rec.ClientSecret)
-		req.Header.Set("DPoP", p)
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if body := expect(t, resp, http.StatusBadRequest); !strings.Contains(string(body), "invalid_dpop_proof") {
+		if body := expect(t, tokenRequest(t, http.DefaultClient, idp, rec, nil, "DPoP", p), http.StatusBadRequest); !strings.Contains(string(body), "invalid_dpop_proof") {
 			t.Errorf("mock token endpoint, %s: %s", name, body)
 		}
 	}

@@ -1,7 +1,6 @@
 package gateway
 
 import (
-	"context"
 	"crypto/rand"
 	"crypto/rsa"
 	"encoding/json"
@@ -50,31 +49,15 @@ func TestNewWithRealValidators(t *testing.T) {
 	}
 
 	h := newRealHarness(t)
-	proxy, adminSrv, admin := h.proxy, h.adminSrv, h.admin
+	adminSrv := h.adminSrv
 	up := newEchoUpstream(t)
 
-	ctx := context.Background()
-	api, err := admin.CreateAPI(ctx, adminapi.API{Name: "orders", ListenPath: "/orders", UpstreamURL: up.URL,
+	api := h.createAPI(adminapi.API{Name: "orders", ListenPath: "/orders", UpstreamURL: up.URL,
 		JWT: &adminapi.JWTValidation{Issuer: idp.URL, JWKSURI: idp.URL, Audiences: []string{"orders-api"}, RequiredScopes: []string{"orders:read"}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := admin.CreatePolicy(ctx, adminapi.Policy{Name: "gold", ClientIDs: []string{"app"},
-		AccessRights: []adminapi.AccessRight{{APIID: api.ID, Methods: []string{"GET"}}}}); err != nil {
-		t.Fatal(err)
-	}
+	h.createPolicy(adminapi.Policy{Name: "gold", ClientIDs: []string{"app"},
+		AccessRights: []adminapi.AccessRight{{APIID: api.ID, Methods: []string{"GET"}}}})
 
-	get := func(token string) *http.Response {
-		req, _ := http.NewRequest("GET", proxy.URL+"/orders/1", nil)
-		if token != "" {
-			req.Header.Set("Authorization", "Bearer "+token)
-		}
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return resp
-	}
+	get := func(token string) *http.Response { return h.do("GET", "/orders/1", token) }
 	good := mint(map[string]any{"client_id": "app", "scope": "orders:read"})
 	e := decodeEcho(t, expect(t, get(good), http.StatusOK))
 	if e.Header[adminapi.HeaderSubject][0] != "alice" || e.Header[adminapi.HeaderClientID][0] != "app" {

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -18,6 +19,7 @@ import (
 	"github.com/idpgate/terraform-provider-idpgate/internal/adminapi"
 	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/metrics"
 	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/token"
+	"github.com/idpgate/terraform-provider-idpgate/internal/mockidp"
 )
 
 // fakeValidators stands in for the token.Factory where the token layer is not the point:
@@ -223,7 +225,7 @@ type echoed struct {
 	Header map[string][]string `json:"header"`
 }
 
-func newEchoUpstream(t *testing.T) *httptest.Server {
+func newEchoUpstream(t testing.TB) *httptest.Server {
 	t.Helper()
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
@@ -257,21 +259,10 @@ func (h *harness) createPolicy(p adminapi.Policy) *adminapi.Policy {
 // do sends a proxy request with an optional bearer token and extra headers.
 func (h *harness) do(method, path, token string, hdr ...string) *http.Response {
 	h.t.Helper()
-	req, err := http.NewRequest(method, h.proxy.URL+path, nil)
-	if err != nil {
-		h.t.Fatal(err)
-	}
 	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
+		hdr = append([]string{"Authorization", "Bearer " + token}, hdr...)
 	}
-	for i := 0; i+1 < len(hdr); i += 2 {
-		req.Header.Add(hdr[i], hdr[i+1])
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		h.t.Fatalf("%s %s: %v", method, path, err)
-	}
-	return resp
+	return h.getAs(method, path, "", hdr...)
 }
 
 // expect checks the status and returns the body.
@@ -287,22 +278,24 @@ func expect(t testing.TB, resp *http.Response, status int) []byte {
 
 func decodeEcho(t *testing.T, body []byte) echoed {
 	t.Helper()
-	var e echoed
-	if err := json.Unmarshal(body, &e); err != nil {
-		t.Fatalf("upstream answer %q: %v", body, err)
-	}
-	return e
+	return decodeJSON[echoed](t, "upstream answer", body)
 }
 
 func errorCode(t *testing.T, body []byte) string {
 	t.Helper()
-	var e struct {
+	return decodeJSON[struct {
 		Error string `json:"error"`
+	}](t, "error body", body).Error
+}
+
+// decodeJSON decodes body, which what names in the failure, into a T.
+func decodeJSON[T any](t *testing.T, what string, body []byte) T {
+	t.Helper()
+	var v T
+	if err := json.Unmarshal(body, &v); err != nil {
+		t.Fatalf("%s %q is not JSON: %v", what, body, err)
 	}
-	if err := json.Unmarshal(body, &e); err != nil {
-		t.Fatalf("error body %q is not JSON: %v", body, err)
-	}
-	return e.Error
+	return v
 }
 
 // metricsText returns the admin listener's /metrics page.
@@ -325,34 +318,6 @@ func containsLine(text, line string) bool {
 	return false
 }
 
-// inBackground runs fn again and again in workers goroutines, each waiting pause before every
-// run (none when zero), until the stop it returns is called; stop waits for the runs under way.
-func inBackground(workers int, pause time.Duration, fn func()) (stop func()) {
-	done := make(chan struct{})
-	var wg sync.WaitGroup
-	for range workers {
-		wg.Go(func() {
-			for {
-				if pause > 0 {
-					select {
-					case <-done:
-						return
-					case <-time.After(pause):
-					}
-				} else {
-					select {
-					case <-done:
-						return
-					default:
-					}
-				}
-				fn()
-			}
-		})
-	}
-	return func() { close(done); wg.Wait() }
-}
-
 // hostRoute is a request for path with Host host, and the path the upstream receives it at;
 // "" means the gateway answers 404.
 type hostRoute struct{ host, path, upstream string }
@@ -362,13 +327,7 @@ type hostRoute struct{ host, path, upstream string }
 func (h *harness) wantHostRoutes(t *testing.T, tok string, routes []hostRoute) {
 	t.Helper()
 	for _, tc := range routes {
-		req, _ := http.NewRequest("GET", h.proxy.URL+tc.path, nil)
-		req.Host = tc.host
-		req.Header.Set("Authorization", "Bearer "+tok)
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
+		resp := h.getAs("GET", tc.path, tc.host, "Authorization", "Bearer "+tok)
 		if tc.upstream == "" {
 			expect(t, resp, http.StatusNotFound)
 			continue
@@ -377,4 +336,48 @@ func (h *harness) wantHostRoutes(t *testing.T, tok string, routes []hostRoute) {
 			t.Errorf("%s%s reached %s, want %s", tc.host, tc.path, e.Path, tc.upstream)
 		}
 	}
+}
+
+// tokenRequest asks idp's token endpoint, through c, for a client-credentials token for rec,
+// with the extra form fields and headers (name, value pairs) given.
+func tokenRequest(t *testing.T, c *http.Client, idp *mockidp.Server, rec mockidp.ClientRecord, extra url.Values, hdr ...string) *http.Response {
+	t.Helper()
+	form := url.Values{"grant_type": {"client_credentials"}}
+	for k, v := range extra {
+		form[k] = v
+	}
+	req, _ := http.NewRequest("POST", idp.TokenEndpoint(), strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.SetBasicAuth(rec.ClientID, rec.ClientSecret)
+	for i := 0; i+1 < len(hdr); i += 2 {
+		req.Header.Set(hdr[i], hdr[i+1])
+	}
+	resp, err := c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp
+}
+
+// tokenAnswer is the token endpoint's answer.
+type tokenAnswer struct {
+	AccessToken string `json:"access_token"`
+	TokenType   string `json:"token_type"`
+}
+
+// clientToken is tokenRequest's answer, which must be a 200.
+func clientToken(t *testing.T, c *http.Client, idp *mockidp.Server, rec mockidp.ClientRecord, extra url.Values, hdr ...string) tokenAnswer {
+	t.Helper()
+	return decodeJSON[tokenAnswer](t, "token answer", expect(t, tokenRequest(t, c, idp, rec, extra, hdr...), http.StatusOK))
+}
+
+// protectWithIdP puts a new echo upstream behind h as api, its tokens checked against idp's
+// JWKS, and grants clientID all of it in a policy named like the API.
+func (h *harness) protectWithIdP(idp *mockidp.Server, clientID string, api adminapi.API) *adminapi.API {
+	h.t.Helper()
+	api.UpstreamURL = newEchoUpstream(h.t).URL
+	api.JWT = &adminapi.JWTValidation{Issuer: idp.URL(), JWKSURI: idp.JWKSURI()}
+	created := h.createAPI(api)
+	h.createPolicy(adminapi.Policy{Name: api.Name, ClientIDs: []string{clientID}, AccessRights: grantAll(created)})
+	return created
 }

@@ -158,11 +158,7 @@ func TestTwoAuthorizationHeadersAreRefused(t *testing.T) {
 func TestOverrideHeadersAreDroppedUnlessTheAPIForwardsThem(t *testing.T) {
 	h := newHarness(t)
 	up := newEchoUpstream(t)
-	strict := h.createAPI(adminapi.API{Name: "strict", ListenPath: "/strict", UpstreamURL: up.URL})
-	lax := h.createAPI(adminapi.API{Name: "lax", ListenPath: "/lax", UpstreamURL: up.URL, ForwardOverrideHeaders: true})
-	h.createPolicy(adminapi.Policy{Name: "p", ClientIDs: []string{"app"}, AccessRights: []adminapi.AccessRight{
-		{APIID: strict.ID, Methods: []string{"GET"}}, {APIID: lax.ID, Methods: []string{"GET"}}}})
-	tok := h.fake.token("t", token.Identity{ClientID: "app"})
+	tok := h.strictAndLaxAPIs(up.URL, "GET")
 
 	names := []string{"X-HTTP-Method-Override", "X-HTTP-Method", "X-Method-Override", "X-Original-URL", "X-Rewrite-URL"}
 	var sent [][2]string
@@ -191,4 +187,16 @@ func TestUpgradesOtherThanWebSocketAreRefused(t *testing.T) {
 			t.Errorf("Upgrade: %s answered %s", up, code)
 		}
 	}
+}
+
+// strictAndLaxAPIs creates the APIs /strict and /lax on upstream, of which only lax forwards
+// the method and URL override headers, grants the client app method on both and returns a
+// token of app's.
+func (h *harness) strictAndLaxAPIs(upstream, method string) string {
+	h.t.Helper()
+	strict := h.createAPI(adminapi.API{Name: "strict", ListenPath: "/strict", UpstreamURL: upstream})
+	lax := h.createAPI(adminapi.API{Name: "lax", ListenPath: "/lax", UpstreamURL: upstream, ForwardOverrideHeaders: true})
+	h.createPolicy(adminapi.Policy{Name: "p", ClientIDs: []string{"app"}, AccessRights: []adminapi.AccessRight{
+		{APIID: strict.ID, Methods: []string{method}}, {APIID: lax.ID, Methods: []string{method}}}})
+	return h.fake.token("t", token.Identity{ClientID: "app"})
 }

@@ -2,7 +2,6 @@ package gateway
 
 import (
 	"context"
-	"encoding/json"
 	"net/http"
 	"net/url"
 	"slices"
@@ -119,24 +118,11 @@ func TestMCPTokenForAnotherResourceRefused(t *testing.T) {
 	resource := s.h.proxy.URL + "/mcp"
 	s.protect(t, adminapi.API{Name: "mcp", ListenPath: "/mcp", Resource: resource})
 
-	form := url.Values{"grant_type": {"client_credentials"}, "resource": {"https://other.example.com/mcp"}}
-	req, _ := http.NewRequest("POST", s.idp.TokenEndpoint(), strings.NewReader(form.Encode()))
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.SetBasicAuth(s.app.ClientID, s.app.ClientSecret)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var tok struct {
-		AccessToken string `json:"access_token"`
-	}
-	if err := json.Unmarshal(expect(t, resp, http.StatusOK), &tok); err != nil {
-		t.Fatal(err)
-	}
+	tok := clientToken(t, http.DefaultClient, s.idp, s.app, url.Values{"resource": {"https://other.example.com/mcp"}})
 	call, _ := http.NewRequest("POST", resource, strings.NewReader(`{"jsonrpc":"2.0","id":1,"method":"tools/list"}`))
 	call.Header.Set("Authorization", "Bearer "+tok.AccessToken)
 	call.Header.Set("Content-Type", "application/json")
-	resp, err = http.DefaultClient.Do(call)
+	resp, err := http.DefaultClient.Do(call)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -239,27 +225,9 @@ func TestMCPClientScopesComeFromTheMetadata(t *testing.T) {
 func TestResourceAddedToAnAPIChecksAudienceAtOnce(t *testing.T) {
 	s := newMCPStack(t, mockidp.Options{Audience: []string{"api://default"}}, "mcp:use")
 	api := s.protect(t, adminapi.API{Name: "mcp", ListenPath: "/mcp"})
-	form := url.Values{"grant_type": {"client_credentials"}}
-	req, _ := http.NewRequest("POST", s.idp.TokenEndpoint(), strings.NewReader(form.Encode()))
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.SetBasicAuth(s.app.ClientID, s.app.ClientSecret)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var tok struct {
-		AccessToken string `json:"access_token"`
-	}
-	if err := json.Unmarshal(expect(t, resp, http.StatusOK), &tok); err != nil {
-		t.Fatal(err)
-	}
+	tok := clientToken(t, http.DefaultClient, s.idp, s.app, nil)
 	call := func() int {
-		r, _ := http.NewRequest("GET", s.h.proxy.URL+"/mcp", nil)
-		r.Header.Set("Authorization", "Bearer "+tok.AccessToken)
-		resp, err := http.DefaultClient.Do(r)
-		if err != nil {
-			t.Fatal(err)
-		}
+		resp := s.h.do("GET", "/mcp", tok.AccessToken)
 		resp.Body.Close()
 		return resp.StatusCode
 	}

@@ -1,11 +1,9 @@
 package gateway
 
 import (
-	"context"
 	"crypto/sha256"
 	"crypto/tls"
 	"encoding/base64"
-	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
@@ -19,6 +17,31 @@ import (
 	"github.com/idpgate/terraform-provider-idpgate/internal/testcerts"
 )
 
+// mtlsServer serves h over TLS with a server certificate of ca's, asking for a client
+// certificate without requiring one; it is closed when the test ends.
+func mtlsServer(t testing.TB, ca *testcerts.CA, h http.Handler) *httptest.Server {
+	srv := httptest.NewUnstartedServer(h)
+	srv.TLS = &tls.Config{Certificates: []tls.Certificate{ca.Server(t).TLS(t)}, ClientAuth: tls.RequestClientCert}
+	srv.StartTLS()
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+// mtlsClient trusts ca's servers and presents cert (none when nil).
+func mtlsClient(t testing.TB, ca *testcerts.CA, cert *testcerts.Pair) *http.Client {
+	cfg := &tls.Config{RootCAs: ca.Pool()}
+	if cert != nil {
+		cfg.Certificates = []tls.Certificate{cert.TLS(t)}
+	}
+	return &http.Client{Transport: &http.Transport{TLSClientConfig: cfg}}
+}
+
+// x5t is the RFC 8705 thumbprint of cert's leaf (its DER), as cnf's x5t#S256 carries it.
+func x5t(t testing.TB, cert testcerts.Pair) string {
+	sum := sha256.Sum256(cert.TLS(t).Certificate[0])
+	return base64.RawURLEncoding.EncodeToString(sum[:])
+}
+
 // TestCertificateBoundTokens (RFC 8705): over TLS, a token whose cnf x5t#S256 is the hash of
 // the client certificate the connection presented passes; another certificate, none, or a
 // plain connection do not; an API with sender_constraint mtls refuses unbound tokens.
@@ -30,22 +53,11 @@ func TestCertificateBoundTokens(t *testing.T) {
 	bound := h.createAPI(adminapi.API{Name: "any", ListenPath: "/any", UpstreamURL: up.URL})
 	strict := h.createAPI(adminapi.API{Name: "strict", ListenPath: "/strict", UpstreamURL: up.URL, SenderConstraint: adminapi.SenderConstraintMTLS})
 	h.createPolicy(adminapi.Policy{Name: "p", ClientIDs: []string{"app"}, AccessRights: append(grantAll(bound), grantAll(strict)...)})
-	sum := sha256.Sum256(alice.TLS(t).Certificate[0]) // the leaf's DER
-	x5t := base64.RawURLEncoding.EncodeToString(sum[:])
-	boundTok := h.fake.token("bound", token.Identity{ClientID: "app", Confirmation: map[string]any{"x5t#S256": x5t}})
+	boundTok := h.fake.token("bound", token.Identity{ClientID: "app", Confirmation: map[string]any{"x5t#S256": x5t(t, alice)}})
 	plainTok := h.fake.token("plain", token.Identity{ClientID: "app"})
 
-	srv := httptest.NewUnstartedServer(h.gw.ProxyHandler())
-	srv.TLS = &tls.Config{Certificates: []tls.Certificate{ca.Server(t).TLS(t)}, ClientAuth: tls.RequestClientCert}
-	srv.StartTLS()
-	defer srv.Close()
-	client := func(cert *testcerts.Pair) *http.Client {
-		cfg := &tls.Config{RootCAs: ca.Pool()}
-		if cert != nil {
-			cfg.Certificates = []tls.Certificate{cert.TLS(t)}
-		}
-		return &http.Client{Transport: &http.Transport{TLSClientConfig: cfg}}
-	}
+	srv := mtlsServer(t, ca, h.gw.ProxyHandler())
+	client := func(cert *testcerts.Pair) *http.Client { return mtlsClient(t, ca, cert) }
 	get := func(c *http.Client, base, path, tok string) *http.Response {
 		req, _ := http.NewRequest("GET", base+path, nil)
 		req.Header.Set("Authorization", "Bearer "+tok)
@@ -78,21 +90,8 @@ func TestCertificateBoundTokens(t *testing.T) {
 func TestCertificateBoundTokenFromTheMockIdP(t *testing.T) {
 	ca := testcerts.NewCA(t)
 	alice, mallory := ca.Client(t, "alice"), ca.Client(t, "mallory")
-	serverCert := ca.Server(t).TLS(t)
-	tlsServer := func(h http.Handler) *httptest.Server {
-		srv := httptest.NewUnstartedServer(h)
-		srv.TLS = &tls.Config{Certificates: []tls.Certificate{serverCert}, ClientAuth: tls.RequestClientCert}
-		srv.StartTLS()
-		t.Cleanup(srv.Close)
-		return srv
-	}
-	client := func(cert *testcerts.Pair) *http.Client {
-		cfg := &tls.Config{RootCAs: ca.Pool()}
-		if cert != nil {
-			cfg.Certificates = []tls.Certificate{cert.TLS(t)}
-		}
-		return &http.Client{Transport: &http.Transport{TLSClientConfig: cfg}}
-	}
+	tlsServer := func(h http.Handler) *httptest.Server { return mtlsServer(t, ca, h) }
+	client := func(cert *testcerts.Pair) *http.Client { return mtlsClient(t, ca, cert) }
 
 	idp := mockidp.New(mockidp.Options{})
 	idpSrv := tlsServer(idp)
@@ -102,30 +101,12 @@ func TestCertificateBoundTokenFromTheMockIdP(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	req, _ := http.NewRequest("POST", idp.TokenEndpoint(), strings.NewReader("grant_type=client_credentials"))
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.SetBasicAuth(rec.ClientID, rec.ClientSecret)
-	resp, err := client(&alice).Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var answer struct {
-		AccessToken string `json:"access_token"`
-	}
-	if err := json.Unmarshal(expect(t, resp, http.StatusOK), &answer); err != nil {
-		t.Fatal(err)
-	}
+	answer := clientToken(t, client(&alice), idp, rec, nil)
 
 	h := newRealHarness(t, func(o *Options) {
 		o.HTTPClient = client(nil) // the IdP's JWKS is served over TLS by the test CA
 	})
-	up := newEchoUpstream(t)
-	api, err := h.admin.CreateAPI(context.Background(), adminapi.API{Name: "a", ListenPath: "/a", UpstreamURL: up.URL,
-		SenderConstraint: adminapi.SenderConstraintMTLS, JWT: &adminapi.JWTValidation{Issuer: idp.URL(), JWKSURI: idp.JWKSURI()}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	h.createPolicy(adminapi.Policy{Name: "p", ClientIDs: []string{rec.ClientID}, AccessRights: grantAll(api)})
+	h.protectWithIdP(idp, rec.ClientID, adminapi.API{Name: "a", ListenPath: "/a", SenderConstraint: adminapi.SenderConstraintMTLS})
 	proxy := strings.Replace(tlsServer(h.gw.ProxyHandler()).URL, "127.0.0.1", "localhost", 1)
 	for name, tc := range map[string]struct {
 		c    *http.Client
@@ -151,7 +132,6 @@ func TestCertificateFromATrustedProxy(t *testing.T) {
 	ca := testcerts.NewCA(t)
 	alice, mallory := ca.Client(t, "alice"), ca.Client(t, "mallory")
 	aliceDER := alice.TLS(t).Certificate[0]
-	sum := sha256.Sum256(aliceDER)
 	for _, trusted := range []bool{true, false} {
 		prefixes := []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}
 		if !trusted {
@@ -164,7 +144,7 @@ func TestCertificateFromATrustedProxy(t *testing.T) {
 		api := h.createAPI(adminapi.API{Name: "a", ListenPath: "/a", UpstreamURL: up.URL})
 		h.createPolicy(adminapi.Policy{Name: "p", ClientIDs: []string{"app"}, AccessRights: grantAll(api)})
 		tok := h.fake.token("bound", token.Identity{ClientID: "app",
-			Confirmation: map[string]any{"x5t#S256": base64.RawURLEncoding.EncodeToString(sum[:])}})
+			Confirmation: map[string]any{"x5t#S256": x5t(t, alice)}})
 		for name, tc := range map[string]struct {
 			value string
 			want  int

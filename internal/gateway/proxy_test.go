@@ -14,6 +14,7 @@ import (
 
 	"github.com/idpgate/terraform-provider-idpgate/internal/adminapi"
 	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/token"
+	"github.com/idpgate/terraform-provider-idpgate/internal/workertest"
 )
 
 // grantAll is an access right for every method and path of api.
@@ -89,13 +90,7 @@ func TestProxyTokenAnswers(t *testing.T) {
 		t.Errorf("body %s", body)
 	}
 
-	req, _ := http.NewRequest("GET", h.proxy.URL+"/orders/1", nil)
-	req.Header.Set("Authorization", "BEARER "+good) // scheme is case-insensitive
-	r2, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	expect(t, r2, http.StatusOK)
+	expect(t, h.getAs("GET", "/orders/1", "", "Authorization", "BEARER "+good), http.StatusOK) // scheme is case-insensitive
 
 	resp = h.do("GET", "/orders/1", noScope)
 	body = expect(t, resp, http.StatusForbidden)
@@ -388,7 +383,7 @@ func TestSnapshotSwapUnderLoad(t *testing.T) {
 
 	var ok, failed atomic.Int64
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 8}}
-	stop := inBackground(8, 0, func() {
+	stop := workertest.Start(8, func() {
 		req, _ := http.NewRequest("GET", h.proxy.URL+"/a/x", nil)
 		req.Header.Set("Authorization", "Bearer "+tok)
 		resp, err := client.Do(req)

@@ -2,8 +2,6 @@ package gateway
 
 import (
 	"context"
-	"crypto"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
@@ -16,11 +14,11 @@ import (
 	"testing"
 	"time"
 
-	jose "github.com/go-jose/go-jose/v4"
 	"github.com/idpgate/terraform-provider-idpgate/internal/adminapi"
 	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/limits"
 	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/token"
 	"github.com/idpgate/terraform-provider-idpgate/internal/redistest"
+	"github.com/idpgate/terraform-provider-idpgate/internal/workertest"
 )
 
 // Replica tests: several gateways (in-process, each with its own listeners, store connection
@@ -300,26 +298,15 @@ func TestRedisDownUnderLoad(t *testing.T) {
 		}
 	}
 
-	stop := make(chan struct{})
 	var mu sync.Mutex
 	counts := map[int]int{}
-	var wg sync.WaitGroup
 	var next atomic.Int64
-	for range 4 {
-		wg.Go(func() {
-			for {
-				select {
-				case <-stop:
-					return
-				default:
-				}
-				s := reps[int(next.Add(1))%3].status("GET", "/a", tok)
-				mu.Lock()
-				counts[s]++
-				mu.Unlock()
-			}
-		})
-	}
+	stop := workertest.Start(4, func() {
+		s := reps[int(next.Add(1))%3].status("GET", "/a", tok)
+		mu.Lock()
+		counts[s]++
+		mu.Unlock()
+	})
 	time.Sleep(300 * time.Millisecond)
 	srv.Kill() // SIGKILL: only what Redis fsynced to its append-only file survives
 	time.Sleep(1500 * time.Millisecond)
@@ -339,8 +326,7 @@ func TestRedisDownUnderLoad(t *testing.T) {
 			t.Errorf("replica %d metrics with Redis down lack idpgate_store_up 0 or the fallback counter", i)
 		}
 	}
-	close(stop)
-	wg.Wait()
+	stop()
 	t.Logf("answers while Redis went away: %v", counts)
 	if len(counts) != 1 || counts[200] == 0 {
 		t.Errorf("answers while Redis went away: %v, want only 200 (local fallback)", counts)
@@ -437,22 +423,12 @@ func TestDPoPReplayAcrossReplicas(t *testing.T) {
 	api := a.createAPI(adminapi.API{Name: "dpop", ListenPath: "/dpop", UpstreamURL: c.up.URL, SenderConstraint: adminapi.SenderConstraintDPoP})
 	a.createPolicy(adminapi.Policy{Name: "p", ClientIDs: []string{"app"}, AccessRights: grantAll(api)})
 	client := newDPoPClient(t)
-	thumb, err := (&jose.JSONWebKey{Key: &client.priv.PublicKey}).Thumbprint(crypto.SHA256)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tok := c.fake.token("bound", token.Identity{ClientID: "app", Confirmation: map[string]any{"jkt": base64.RawURLEncoding.EncodeToString(thumb)}})
+	tok := c.fake.token("bound", token.Identity{ClientID: "app", Confirmation: map[string]any{"jkt": client.jkt()}})
 	host := strings.TrimPrefix(a.proxy.URL, "http://")
 	target := "http://" + host + "/dpop/x"
 	send := func(h *harness, proof string) int {
-		req, _ := http.NewRequest("GET", h.proxy.URL+"/dpop/x", nil)
-		req.Host = host // the one URL clients know, as behind a load balancer
-		req.Header.Set("Authorization", "DPoP "+tok)
-		req.Header.Set("DPoP", proof)
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
+		// Host: the one URL clients know, as behind a load balancer
+		resp := h.getAs("GET", "/dpop/x", host, "Authorization", "DPoP "+tok, "DPoP", proof)
 		resp.Body.Close()
 		return resp.StatusCode
 	}

@@ -26,14 +26,9 @@ func TestFailedAuthLimitCountsTheProxysLineNotTheClients(t *testing.T) {
 	h.createAPI(adminapi.API{Name: "a", ListenPath: "/a", UpstreamURL: up.URL})
 	statuses := []int{}
 	for i := range 5 {
-		req, _ := http.NewRequest("GET", h.proxy.URL+"/a/x", nil)
-		req.Header.Set("Authorization", "Bearer forged")
-		req.Header.Add("X-Forwarded-For", "198.51.100."+strconv.Itoa(i+1)) // the client's own line
-		req.Header.Add("X-Forwarded-For", "203.0.113.9")                   // the proxy's (loopback is trusted)
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
+		resp := h.do("GET", "/a/x", "forged",
+			"X-Forwarded-For", "198.51.100."+strconv.Itoa(i+1), // the client's own line
+			"X-Forwarded-For", "203.0.113.9") // the proxy's (loopback is trusted)
 		resp.Body.Close()
 		statuses = append(statuses, resp.StatusCode)
 	}
@@ -49,13 +44,7 @@ func TestCheckRequestPathEdges(t *testing.T) {
 	// Through the proxy listener, as a client sends them.
 	h, tok := newIdentityHeaderAPI(t)
 	for _, p := range []string{"/a/x%2F", "/a/x%2f", "/a/x%7F", "/a/%7f"} {
-		req, _ := http.NewRequest("GET", h.proxy.URL+p, nil)
-		req.Header.Set("Authorization", "Bearer "+tok)
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if code := errorCode(t, expect(t, resp, http.StatusBadRequest)); code != "invalid_request" {
+		if code := errorCode(t, expect(t, h.do("GET", p, tok), http.StatusBadRequest)); code != "invalid_request" {
 			t.Errorf("%s: %s", p, code)
 		}
 	}

@@ -17,14 +17,7 @@ import (
 // doHost is h.do with a Host.
 func doHost(h *harness, method, path, host, tok string) *http.Response {
 	h.t.Helper()
-	req, _ := http.NewRequest(method, h.proxy.URL+path, nil)
-	req.Host = host
-	req.Header.Set("Authorization", "Bearer "+tok)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	return resp
+	return h.getAs(method, path, host, "Authorization", "Bearer "+tok)
 }
 
 // TestAdminWritesApplyWithoutReload: every kind of admin write is served as soon as it is

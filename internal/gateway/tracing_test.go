@@ -3,8 +3,6 @@ package gateway
 import (
 	"bytes"
 	"context"
-	"crypto"
-	"encoding/base64"
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
@@ -13,7 +11,6 @@ import (
 	"testing"
 	"time"
 
-	jose "github.com/go-jose/go-jose/v4"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
@@ -332,22 +329,11 @@ func TestTracingDecisionSpan(t *testing.T) {
 func TestTracingDPoPCheckSpan(t *testing.T) {
 	tg := newTracedGateway(t, sdktrace.AlwaysSample(), true)
 	client := newDPoPClient(t)
-	thumb, err := (&jose.JSONWebKey{Key: &client.priv.PublicKey}).Thumbprint(crypto.SHA256)
-	if err != nil {
-		t.Fatal(err)
-	}
 	bound := tg.fake.token("bound-token-value", token.Identity{ClientID: "app", Scopes: []string{"shop"},
-		Confirmation: map[string]any{"jkt": base64.RawURLEncoding.EncodeToString(thumb)}})
-	target := tg.proxy.URL + "/shop/orders/1"
-	proof := client.proof("GET", target, bound, time.Now(), nextJTI())
+		Confirmation: map[string]any{"jkt": client.jkt()}})
+	proof := client.proof("GET", tg.proxy.URL+"/shop/orders/1", bound, time.Now(), nextJTI())
 	for i, want := range []int{200, 401} { // the second sends the same proof again: replayed
-		req, _ := http.NewRequest("GET", target, nil)
-		req.Header.Set("Authorization", "DPoP "+bound)
-		req.Header.Set("DPoP", proof)
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
+		resp := sendDPoP(t, tg.harness, "/shop/orders/1", "DPoP", bound, []string{proof})
 		resp.Body.Close()
 		if resp.StatusCode != want {
 			t.Fatalf("request %d: %d, want %d", i, resp.StatusCode, want)
