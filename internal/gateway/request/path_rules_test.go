@@ -129,12 +129,13 @@ func TestCheckRequestTarget(t *testing.T) {
 // for a comma, a space or a tab anywhere, also as its last byte.
 func TestCheckForwardedURI(t *testing.T) {
 	for uri, refused := range map[string]string{
-		"/public/x?a=1":                "",
-		"/public/x, /private/x":        "commas or whitespace",
-		"/public/x,":                   "commas or whitespace",
-		"/public/x /private/x":         "commas or whitespace",
-		"/public/x\t":                  "commas or whitespace",
-		"/public/x#/private":           "#",
+		"/public/x?a=1":                 "",
+		"/public/x, /private/x":         "commas or whitespace",
+		"/public/x,":                    "commas or whitespace",
+		",/private/x":                   "commas or whitespace",
+		"/public/x /private/x":          "commas or whitespace",
+		"/public/x\t":                   "commas or whitespace",
+		"/public/x#/private":            "#",
 		"/a" + strings.Repeat("/", 255): "segments",
 	} {
 		ref := checkForwardedURI(uri)
