@@ -89,6 +89,7 @@ func TestHasMethodOverrideParam(t *testing.T) {
 		"a=1;_method=PUT": true, "%5Fmethod=DELETE": true, "%5fmethod=DELETE": true, "_%6Dethod=DELETE": true,
 		"+_method=DELETE": true, "%20%20_method=x": true, ".method=x": true, "x+method=x": false, "%20method=x": false,
 		"[method=x": true, "_method[]=DELETE": true, "_method[x]=1": true,
+		"_method%5B": true, "_metho%64": true, "_method%5": false, "_metho%6": false, // an escape that ends the name
 		"": false, "method=DELETE": false, "_methods=x": false, "x_method=1": false, "_metho=x": false,
 		"a=_method": false, "_method_=x": false, "%5Gmethod=x": false, "_method%=x": false, "q=1&__method=x": false,
 	} {
