@@ -2,6 +2,7 @@ package request
 
 import (
 	"bytes"
+	"crypto"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -11,6 +12,7 @@ import (
 	"crypto/x509/pkix"
 	"encoding/base64"
 	"encoding/pem"
+	"fmt"
 	"math/big"
 	"net/http"
 	"net/http/httptest"
@@ -19,6 +21,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	jose "github.com/go-jose/go-jose/v4"
 
 	"github.com/idpgate/terraform-provider-idpgate/internal/adminapi"
 	"github.com/idpgate/terraform-provider-idpgate/internal/gateway/config"
@@ -228,4 +232,44 @@ func testCertificate(t *testing.T) []byte {
 		t.Fatal(err)
 	}
 	return der
+}
+
+// TestDPoPProofRememberedOnlyOutsideSimulations: a valid proof is let in; a decision without
+// traffic does not remember it (the same proof passes again), a request does (its replay is
+// refused).
+func TestDPoPProofRememberedOnlyOutsideSimulations(t *testing.T) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	jwk := jose.JSONWebKey{Key: key.Public(), Algorithm: "ES256"}
+	thumb, err := jwk.Thumbprint(crypto.SHA256)
+	if err != nil {
+		t.Fatal(err)
+	}
+	signer, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.ES256, Key: key},
+		&jose.SignerOptions{EmbedJWK: true, ExtraHeaders: map[jose.HeaderKey]any{jose.HeaderType: "dpop+jwt"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ath := sha256.Sum256([]byte("tok"))
+	jws, err := signer.Sign(fmt.Appendf(nil, `{"jti":"j1","htm":"GET","htu":"http://example.com/shop/x","iat":%d,"ath":%q}`,
+		time.Now().Unix(), base64.RawURLEncoding.EncodeToString(ath[:])))
+	if err != nil {
+		t.Fatal(err)
+	}
+	proof, err := jws.CompactSerialize()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &Checker{dpop: token.NewDPoPChecker(nil, nil)}
+	id := &token.Identity{Confirmation: map[string]any{"jkt": base64.RawURLEncoding.EncodeToString(thumb)}}
+	for i, sim := range []*simulation{{}, {}, nil, {}, nil} {
+		r := httptest.NewRequest("GET", "/shop/x", nil)
+		r.Header.Set("DPoP", proof)
+		ref := c.checkBinding(r, &config.Route{}, schemeDPoP, "tok", id, sim)
+		if replayed := i == 4; (ref != nil) != replayed {
+			t.Errorf("check %d (simulated %v): %+v; want refused %v", i, sim != nil, ref, replayed)
+		}
+	}
 }
