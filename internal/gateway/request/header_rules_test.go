@@ -89,6 +89,7 @@ func TestHasMethodOverrideParam(t *testing.T) {
 		"a=1;_method=PUT": true, "%5Fmethod=DELETE": true, "%5fmethod=DELETE": true, "_%6Dethod=DELETE": true,
 		"+_method=DELETE": true, "%20%20_method=x": true, ".method=x": true, "x+method=x": false, "%20method=x": false,
 		"[method=x": true, "_method[]=DELETE": true, "_method[x]=1": true,
+		"_method%5B": true, "_metho%64": true, "_method%5": false, "_metho%6": false, // an escape that ends the name
 		"": false, "method=DELETE": false, "_methods=x": false, "x_method=1": false, "_metho=x": false,
 		"a=_method": false, "_method_=x": false, "%5Gmethod=x": false, "_method%=x": false, "q=1&__method=x": false,
 	} {
@@ -110,3 +111,42 @@ func TestWebSocketUpgradeInAnyCase(t *testing.T) {
 }
 
 func cgiName(h string) string { return strings.ToUpper(strings.ReplaceAll(h, "-", "_")) }
+
+// TestUnhex: every hex digit, at the edges of its range, in either case.
+func TestUnhex(t *testing.T) {
+	for i, c := range []byte("0123456789") {
+		if got := unhex(c); got != byte(i) {
+			t.Errorf("unhex(%q) = %d", c, got)
+		}
+	}
+	for i, c := range []byte("abcdef") {
+		if got, up := unhex(c), unhex(c-'a'+'A'); got != byte(10+i) || up != got {
+			t.Errorf("unhex(%q) = %d, unhex(%q) = %d; want %d", c, got, c-'a'+'A', up, 10+i)
+		}
+	}
+}
+
+// TestHeaderNameFold: "_" folds to "-", A to Z to lower case, and the bytes next to them stay.
+func TestHeaderNameFold(t *testing.T) {
+	for in, want := range map[byte]byte{'_': '-', 'A': 'a', 'Z': 'z', 'M': 'm', '@': '@', '[': '[', 'a': 'a', '-': '-', '^': '^'} {
+		if got := headerNameFold(in); got != want {
+			t.Errorf("headerNameFold(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+// TestForwardingFrom: the forwarding a request's context is found again, and every other
+// key goes to the context below it.
+func TestForwardingFrom(t *testing.T) {
+	type other struct{}
+	fwd := &forwarding{Context: context.WithValue(context.Background(), other{}, "below")}
+	if forwardingFrom(fwd) != fwd {
+		t.Error("the forwarding is not found in its own context")
+	}
+	if v := fwd.Value(other{}); v != "below" {
+		t.Errorf("another key: %v", v)
+	}
+	if forwardingFrom(context.Background()) != nil {
+		t.Error("a forwarding found in a context without one")
+	}
+}

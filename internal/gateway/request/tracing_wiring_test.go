@@ -38,18 +38,23 @@ func (oneToken) Retain([]adminapi.API)                          {}
 func (oneToken) Close()                                         {}
 
 // newTestChecker is a Checker over a bbolt store holding API "shop" (/shop, forwarding the
-// claim tenant as X-Tenant) and policy "gold", which grants client "app" GET on it with a rate
-// limit; tracer nil is tracing off. It returns the token of client "app".
-func newTestChecker(t *testing.T, tracer *tracing.Tracer) (*Checker, string) {
+// claim tenant as X-Tenant; edit changes it before it is created) and policy "gold", which
+// grants client "app" GET on it with a rate limit; tracer nil is tracing off. It returns the
+// token of client "app".
+func newTestChecker(t *testing.T, tracer *tracing.Tracer, edit ...func(*adminapi.API)) (*Checker, string) {
 	t.Helper()
 	st, err := store.OpenBolt(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = st.Close() })
-	api, _, err := st.CreateAPI(adminapi.API{Name: "shop", ListenPath: "/shop", UpstreamURL: "http://127.0.0.1:9",
+	shop := adminapi.API{Name: "shop", ListenPath: "/shop", UpstreamURL: "http://127.0.0.1:9",
 		ForwardClaims: map[string]string{"X-Tenant": "tenant"},
-		JWT:           &adminapi.JWTValidation{Issuer: "https://idp.example", JWKSURI: "https://idp.example/jwks"}})
+		JWT:           &adminapi.JWTValidation{Issuer: "https://idp.example", JWKSURI: "https://idp.example/jwks"}}
+	for _, e := range edit {
+		e(&shop)
+	}
+	api, _, err := st.CreateAPI(shop)
 	if err != nil {
 		t.Fatal(err)
 	}
