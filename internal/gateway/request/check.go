@@ -99,11 +99,12 @@ func (c *Checker) Serve(w http.ResponseWriter, r *http.Request, rec *accesslog.R
 		c.refuseTarget(w, r, rec, ref)
 		return
 	}
-	if below, ok := c.decisionPathBelow(r.URL.EscapedPath()); ok {
+	path := r.URL.EscapedPath()
+	if below, ok := c.decisionPathBelow(path); ok {
 		c.serveDecision(w, r, below, rec)
 		return
 	}
-	if below, ok := wellKnownBelow(r.URL.EscapedPath()); ok {
+	if below, ok := wellKnownBelow(path); ok {
 		c.serveResourceMetadata(w, r, below, rec)
 		return
 	}
